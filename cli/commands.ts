@@ -1,0 +1,10 @@
+import type { Command } from 'commander';
+import { registerEnvCommands } from '../environments/cli';
+
+/**
+ * Each part of the project owns its subcommands and registers them here. A registrar must stay cheap:
+ * import heavy modules (servers, cdk8s, onnxruntime) inside the action, so `mlops --help` stays fast.
+ */
+export type CommandRegistrar = (program: Command) => void;
+
+export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands];

@@ -1,0 +1,88 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { environmentSchema, type EnvironmentConfig, type EnvironmentInput } from './schema';
+import { dev } from './dev';
+import { staging } from './staging';
+import { prod } from './prod';
+
+export * from './schema';
+
+/** The environments this repository ships, by name. */
+export const builtInEnvironments: Readonly<Record<string, EnvironmentInput>> = { dev, staging, prod };
+export const ENVIRONMENT_NAMES: readonly string[] = Object.freeze(Object.keys(builtInEnvironments));
+
+/** One configuration problem: the dotted field path (`inference.models[0].alias`) and what is wrong. */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+/** Invalid configuration: `problems` has one entry per problem; the message lists them one per line. */
+export class EnvironmentValidationError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(`invalid environment ${source}:\n${problems.map((p) => `  ${p.path || '(root)'}: ${p.message}`).join('\n')}`);
+    this.name = 'EnvironmentValidationError';
+  }
+}
+
+/** Formats a zod issue path as a field path: `a.b[0].c`. */
+export function formatPath(p: ReadonlyArray<PropertyKey>): string {
+  return p.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.discriminator) return `${issue.message}`;
+  return issue.message;
+}
+
+/** Validates any input against the schema; returns the config with defaults filled in, or throws with every problem. */
+export function validateEnvironment(input: unknown, source = '(inline)'): EnvironmentConfig {
+  const result = environmentSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: describeIssue(issue) }));
+  throw new EnvironmentValidationError(source, problems);
+}
+
+/** Loads a built-in environment by name (`dev`, `staging`, `prod`), validated. */
+export function loadEnvironment(name: string, overrides?: Record<string, unknown>): EnvironmentConfig {
+  const input = builtInEnvironments[name];
+  if (!input) throw new Error(`unknown environment "${name}" (known: ${ENVIRONMENT_NAMES.join(', ')})`);
+  return validateEnvironment(overrides ? deepMerge(input, overrides) : input, `"${name}"`);
+}
+
+/** Loads an environment from a YAML or JSON file (a team's own environment), validated. */
+export function loadEnvironmentFile(file: string): EnvironmentConfig {
+  const text = fs.readFileSync(file, 'utf8');
+  let input: unknown;
+  try {
+    input = path.extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new Error(`${file}: not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return validateEnvironment(input, file);
+}
+
+/** Resolves a CLI argument that is either a built-in environment name or a path to an environment file. */
+export function resolveEnvironment(nameOrFile: string): EnvironmentConfig {
+  return builtInEnvironments[nameOrFile] ? loadEnvironment(nameOrFile) : loadEnvironmentFile(nameOrFile);
+}
+
+/**
+ * Merges plain objects recursively (arrays and scalars in `override` replace). Used for stack-config
+ * overrides of documented fields, so an override touches only what it names.
+ */
+export function deepMerge<T>(base: T, override: Record<string, unknown>): T {
+  const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isPlain(base)) return override as T;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    out[key] = isPlain(value) && isPlain(out[key]) ? deepMerge(out[key], value) : value;
+  }
+  return out as T;
+}
