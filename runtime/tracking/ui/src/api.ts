@@ -1,0 +1,166 @@
+// Typed calls to the tracking server's MLflow REST API (field names as in MLflow's service.proto and
+// model_registry.proto). Paths are relative to the page, so the UI works under an ingress path prefix;
+// credentials ride along same-origin, so the ingress's or the server's basic auth (the browser's own
+// 401 prompt) covers every request.
+
+export interface KeyValue { key: string; value: string }
+export interface Metric { key: string; value: number; timestamp: number; step: number; run_id?: string }
+export interface Experiment {
+  experiment_id: string;
+  name: string;
+  artifact_location?: string;
+  lifecycle_stage?: string;
+  creation_time?: number;
+  last_update_time?: number;
+  tags?: KeyValue[];
+}
+export interface RunInfo {
+  run_id: string;
+  run_name?: string;
+  experiment_id: string;
+  user_id?: string;
+  status?: string;
+  start_time?: number;
+  end_time?: number;
+  artifact_uri?: string;
+  lifecycle_stage?: string;
+}
+export interface Run { info: RunInfo; data: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] } }
+export interface FileInfo { path: string; is_dir?: boolean; file_size?: number | string }
+export interface ModelVersion {
+  name: string;
+  version: string;
+  creation_timestamp?: number;
+  last_updated_timestamp?: number;
+  user_id?: string;
+  current_stage?: string;
+  description?: string;
+  source?: string;
+  run_id?: string;
+  status?: string;
+  run_link?: string;
+  aliases?: string[];
+  tags?: KeyValue[];
+}
+export interface RegisteredModel {
+  name: string;
+  creation_timestamp?: number;
+  last_updated_timestamp?: number;
+  description?: string;
+  latest_versions?: ModelVersion[];
+  aliases?: { alias: string; version: string }[];
+  tags?: KeyValue[];
+}
+
+/** An error the server answered with (MLflow's `{error_code, message}`), or a network failure. */
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly errorCode: string, message: string) {
+    super(message);
+  }
+}
+
+const API = 'ajax-api/2.0/mlflow';
+
+type Query = Record<string, string | number | string[] | undefined>;
+
+function queryString(q: Query): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined || v === '') continue;
+    for (const item of Array.isArray(v) ? v : [v]) p.append(k, String(item));
+  }
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+async function request<T>(method: 'GET' | 'POST', path: string, query: Query = {}, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${path}${queryString(query)}`, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new ApiError(0, 'NETWORK_ERROR', `Cannot reach the tracking server (${(e as Error).message}). Check that it is running and reload.`);
+  }
+  const text = await res.text();
+  let json: unknown = {};
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    json = {};
+  }
+  if (!res.ok) {
+    const err = json as { error_code?: string; message?: string };
+    const fallback = res.status === 401 || res.status === 403 ? 'You are not signed in or not allowed to see this; reload the page to sign in again.' : `HTTP ${res.status} ${res.statusText}`;
+    throw new ApiError(res.status, err.error_code ?? `HTTP_${res.status}`, err.message ?? fallback);
+  }
+  return json as T;
+}
+
+export const api = {
+  searchExperiments: (filter: string, pageToken?: string, maxResults = 50) =>
+    request<{ experiments?: Experiment[]; next_page_token?: string }>('POST', `${API}/experiments/search`, {}, {
+      filter: filter || undefined,
+      max_results: maxResults,
+      page_token: pageToken || undefined,
+      order_by: ['last_update_time DESC'],
+    }),
+  getExperiment: (id: string) => request<{ experiment: Experiment }>('GET', `${API}/experiments/get`, { experiment_id: id }),
+  searchRuns: (experimentId: string, filter: string, orderBy: string[], pageToken?: string, maxResults = 25) =>
+    request<{ runs?: Run[]; next_page_token?: string }>('POST', `${API}/runs/search`, {}, {
+      experiment_ids: [experimentId],
+      filter: filter || undefined,
+      order_by: orderBy.length ? orderBy : undefined,
+      max_results: maxResults,
+      page_token: pageToken || undefined,
+    }),
+  getRun: (runId: string) => request<{ run: Run }>('GET', `${API}/runs/get`, { run_id: runId }),
+  /** Downsampled history of one metric for up to 100 runs (every run's first and last step kept). */
+  historyBulkInterval: (runIds: string[], metricKey: string, maxResults = 1000) =>
+    request<{ metrics?: Metric[] }>('GET', `${API}/metrics/get-history-bulk-interval`, { run_ids: runIds, metric_key: metricKey, max_results: maxResults }),
+  listArtifacts: (runId: string, path: string, pageToken?: string) =>
+    request<{ root_uri?: string; files?: FileInfo[]; next_page_token?: string }>('GET', `${API}/artifacts/list`, { run_id: runId, path: path || undefined, page_token: pageToken }),
+  searchRegisteredModels: (filter: string, pageToken?: string) =>
+    request<{ registered_models?: RegisteredModel[]; next_page_token?: string }>('GET', `${API}/registered-models/search`, {
+      filter: filter || undefined,
+      max_results: 50,
+      page_token: pageToken,
+    }),
+  getRegisteredModel: (name: string) => request<{ registered_model: RegisteredModel }>('GET', `${API}/registered-models/get`, { name }),
+  searchModelVersions: (name: string) =>
+    request<{ model_versions?: ModelVersion[] }>('GET', `${API}/model-versions/search`, {
+      filter: `name='${name.replace(/'/g, "\\'")}'`,
+      max_results: 200,
+      order_by: ['version_number DESC'],
+    }),
+  auditTrail: (name: string) => request<{ entries?: AuditEntry[]; events?: AuditEntry[]; audit?: AuditEntry[] }>('GET', `${API}/model-versions/audit`, { name }),
+};
+
+/** One registry change as the server's audit endpoint reports it; fields beyond these are shown raw. */
+export interface AuditEntry {
+  timestamp?: number;
+  user_id?: string;
+  user?: string;
+  action?: string;
+  name?: string;
+  version?: string;
+  [field: string]: unknown;
+}
+
+/** URL that downloads one artifact: the proxied artifacts API for `mlflow-artifacts:` roots, else `/get-artifact`. */
+export function artifactUrl(run: RunInfo, path: string): string {
+  const root = run.artifact_uri ?? '';
+  const proxied = /^mlflow-artifacts:(\/\/[^/]*)?\/?(.*)$/.exec(root);
+  if (proxied) {
+    const base = proxied[2].replace(/\/+$/, '');
+    return `ajax-api/2.0/mlflow-artifacts/artifacts/${[base, path].filter(Boolean).map(encodePath).join('/')}`;
+  }
+  return `get-artifact${queryString({ run_id: run.run_id, path })}`;
+}
+
+function encodePath(p: string): string {
+  return p.split('/').map(encodeURIComponent).join('/');
+}

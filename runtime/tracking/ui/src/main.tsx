@@ -1,0 +1,73 @@
+import { render } from 'preact';
+import type { XAxis } from './components/MetricChart';
+import { Empty } from './components/states';
+import { ComparePage } from './pages/Compare';
+import { ExperimentsPage } from './pages/Experiments';
+import { ModelPage } from './pages/Model';
+import { ModelsPage } from './pages/Models';
+import { RunPage } from './pages/Run';
+import { RunsPage } from './pages/Runs';
+import { href, useLocation } from './router';
+import './styles.css';
+
+function axisOf(q: URLSearchParams): XAxis {
+  const x = q.get('x');
+  return x === 'time' || x === 'relative' ? x : 'step';
+}
+
+function Page() {
+  const { segments, query } = useLocation();
+  const [section, id] = segments;
+  const q = (k: string) => query.get(k) ?? undefined;
+  switch (section ?? 'experiments') {
+    case 'experiments':
+      return id ? (
+        <RunsPage
+          key={id}
+          experimentId={id}
+          state={{ filter: q('filter') ?? '', order: q('order') ?? '', cols: q('cols'), page: q('page') }}
+        />
+      ) : (
+        <ExperimentsPage key={q('q') ?? ''} q={q('q') ?? ''} page={q('page')} />
+      );
+    case 'runs':
+      return id ? <RunPage key={id} runId={id} metric={q('metric')} axis={axisOf(query)} /> : <Empty>Open a run from an experiment's runs table.</Empty>;
+    case 'compare':
+      return <ComparePage runIds={(q('runs') ?? '').split(',').filter(Boolean)} metric={q('metric')} axis={axisOf(query)} experimentId={q('experiment')} />;
+    case 'models':
+      return id ? <ModelPage key={id} name={id} /> : <ModelsPage key={q('q') ?? ''} q={q('q') ?? ''} page={q('page')} />;
+    default:
+      return (
+        <Empty>
+          There is no page at <code>#/{segments.join('/')}</code>. Go to the <a href={href(['experiments'])}>experiments</a> or the{' '}
+          <a href={href(['models'])}>model registry</a>.
+        </Empty>
+      );
+  }
+}
+
+function App() {
+  const { segments } = useLocation();
+  const section = segments[0] ?? 'experiments';
+  const tab = (name: string, label: string, match: string[]) => (
+    <a href={href([name])} aria-current={match.includes(section) ? 'page' : undefined}>
+      {label}
+    </a>
+  );
+  return (
+    <>
+      <header class="top">
+        <span class="brand">mlops tracking</span>
+        <nav>
+          {tab('experiments', 'Experiments', ['experiments', 'runs', 'compare'])}
+          {tab('models', 'Models', ['models'])}
+        </nav>
+      </header>
+      <main>
+        <Page />
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app') as HTMLElement);
