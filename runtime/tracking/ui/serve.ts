@@ -25,7 +25,7 @@ const API_PATH = /^\/(api|ajax-api)\/|^\/get-artifact\b|^\/(health|version|metri
 
 export async function webUi(app: FastifyInstance, opts: WebUiOptions): Promise<void> {
   const root = opts.root ?? findUiAssets();
-  if (!root) {
+  if (!root || !fs.existsSync(path.join(root, 'index.html'))) {
     // A server started from a source checkout before the first build: say so instead of a bare 404.
     app.get('/', async (_req, reply) =>
       reply.code(503).type('text/plain; charset=utf-8').send('The web UI is not built. Run `npm run build` (it builds runtime/tracking/ui) and restart the server.\n'),
