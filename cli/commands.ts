@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerEnvCommands } from '../environments/cli';
+import { registerTrackingCommands } from '../runtime/tracking/cli';
 
 /**
  * Each part of the project owns its subcommands and registers them here. A registrar must stay cheap:
@@ -7,4 +8,4 @@ import { registerEnvCommands } from '../environments/cli';
  */
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands];
+export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands, registerTrackingCommands];

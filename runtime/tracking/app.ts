@@ -1,0 +1,108 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import { MlflowError, toMlflowError } from './errors';
+import type { ArtifactRepository } from './artifacts/repository';
+import { registerRequestMetrics } from './observability';
+import { experimentRoutes } from './routes/experiments';
+import { runRoutes } from './routes/runs';
+import { artifactRoutes, proxiedArtifactRoutes } from './routes/artifacts';
+import type { TrackingStore } from './store/tracking-store';
+import type { StoreConnection } from './store/connection';
+import { LIMITS } from './validation';
+import { SERVER_VERSION } from './version';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated user, set by an auth hook (issue 4); null when the server runs without auth. */
+    user: string | null;
+    /** Byte length of the JSON body as received (MLflow caps log-batch requests at 1 MB). */
+    bodyBytes: number;
+  }
+}
+
+/** What every resource plugin receives: the store and (when artifacts are served) the artifact repository. */
+export interface TrackingContext {
+  store: TrackingStore;
+  connection: StoreConnection;
+  /** Root of proxied artifacts (`--artifacts-destination`); undefined with --no-serve-artifacts. */
+  artifacts?: ArtifactRepository;
+}
+
+export type TrackingPlugin = FastifyPluginAsync<TrackingContext>;
+
+export interface TrackingAppOptions {
+  context: TrackingContext;
+  /** Extra resource plugins, each mounted under /api/2.0/mlflow and /ajax-api/2.0/mlflow (e.g. the model registry). */
+  plugins?: TrackingPlugin[];
+  /** Plugins mounted at the root (own prefixes, e.g. /api/3.0/mlflow or /api/2.0/mlflow/users). */
+  rootPlugins?: TrackingPlugin[];
+  /**
+   * Runs on the root instance before any route is added: the place for app-wide hooks such as
+   * authentication (`app.addHook('onRequest', …)` setting `request.user`).
+   */
+  beforeRoutes?: (app: FastifyInstance, context: TrackingContext) => void | Promise<void>;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'] as const;
+export const ARTIFACT_PREFIXES = ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts'] as const;
+
+/** Builds the tracking server's Fastify app (not listening). Each resource is one plugin; no global state. */
+export async function createTrackingApp(options: TrackingAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? { level: process.env.MLOPS_LOG_LEVEL ?? 'info' },
+    // Experiment tags may be 20 kB and runs carry many fields; log-batch has its own 1 MB check.
+    bodyLimit: 16 * 1024 * 1024,
+    // Per-request access logs only on demand (MLOPS_LOG_REQUESTS=true); /metrics covers traffic.
+    logController: new LogController({ disableRequestLogging: process.env.MLOPS_LOG_REQUESTS !== 'true' }),
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
+  });
+  app.decorateRequest('user', null);
+  app.decorateRequest('bodyBytes', 0);
+
+  // JSON bodies: parsed here so malformed JSON is MLflow's INVALID_PARAMETER_VALUE and the size is known.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    request.bodyBytes = Buffer.byteLength(text);
+    if (text.trim() === '') return done(null, {});
+    try {
+      let parsed: unknown = JSON.parse(text);
+      // Older MLflow clients double-encode the body as a JSON string.
+      if (typeof parsed === 'string') parsed = JSON.parse(parsed);
+      done(null, parsed);
+    } catch {
+      done(MlflowError.invalid('Malformed JSON in the request body.'), undefined);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    let mlflowError: MlflowError;
+    const e = error as { statusCode?: number; code?: string; message?: string };
+    if (error instanceof MlflowError) mlflowError = error;
+    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') mlflowError = MlflowError.invalid(`Request body exceeds the ${LIMITS.MAX_BATCH_LOG_REQUEST_SIZE}-byte limit.`);
+    else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') mlflowError = MlflowError.invalid(`Unsupported Content-Type '${request.headers['content-type']}'; send application/json.`);
+    else if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) mlflowError = new MlflowError('BAD_REQUEST', e.message ?? 'Bad request');
+    else mlflowError = toMlflowError(error);
+    if (mlflowError.status >= 500) request.log.error({ err: error }, 'request failed');
+    reply.status(mlflowError.status).send(mlflowError.toJSON());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(new MlflowError('ENDPOINT_NOT_FOUND', `No endpoint ${request.method} ${request.url.split('?')[0]}`).toJSON());
+  });
+
+  const registry = registerRequestMetrics(app);
+  if (options.beforeRoutes) await options.beforeRoutes(app, options.context);
+
+  app.get('/health', async (_req, reply) => reply.type('text/plain').send('OK'));
+  app.get('/version', async (_req, reply) => reply.type('text/plain').send(SERVER_VERSION));
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+
+  for (const prefix of API_PREFIXES) {
+    for (const plugin of [experimentRoutes, runRoutes, artifactRoutes, ...(options.plugins ?? [])]) {
+      await app.register(plugin, { prefix, ...options.context });
+    }
+  }
+  for (const prefix of ARTIFACT_PREFIXES) await app.register(proxiedArtifactRoutes, { prefix, ...options.context });
+  for (const plugin of options.rootPlugins ?? []) await app.register(plugin, options.context);
+  return app;
+}

@@ -1,0 +1,12 @@
+/** The MLflow-compatible tracking server: public API for the CLI, other runtime parts and tests. */
+export { startTrackingServer, type TrackingServerOptions, type RunningTrackingServer } from './server';
+export { createTrackingApp, API_PREFIXES, ARTIFACT_PREFIXES, type TrackingAppOptions, type TrackingContext, type TrackingPlugin } from './app';
+export { MlflowError, ERROR_STATUS, toMlflowError, isTransientDatabaseError, type ErrorCode } from './errors';
+export { openStore, DEFAULT_BACKEND_STORE_URI, dialectOf, type StoreConnection, type DialectName } from './store/connection';
+export { migrateToLatest, pendingMigrations } from './store/migrate';
+export { migrations } from './store/migrations';
+export type { Database, TrackingDb } from './store/schema';
+export { TrackingStore } from './store/tracking-store';
+export { artifactRepositoryFor, safeArtifactPath, type ArtifactRepository } from './artifacts';
+export { parseRequest, int64, double, protoEnum } from './routes/request';
+export { SERVER_VERSION } from './version';

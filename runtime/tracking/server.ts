@@ -1,0 +1,75 @@
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { createTrackingApp, type TrackingAppOptions, type TrackingContext } from './app';
+import { artifactRepositoryFor } from './artifacts';
+import { DEFAULT_BACKEND_STORE_URI, openStore } from './store/connection';
+import { migrateToLatest, pendingMigrations } from './store/migrate';
+import { TrackingStore } from './store/tracking-store';
+
+export interface TrackingServerOptions {
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string;
+  /** Port; 0 picks a free one. Default 5000. */
+  port?: number;
+  /** `sqlite:///path.db` (default `sqlite:///.mlops/mlflow.db`) or `postgresql://user:pass@host/db`. */
+  backendStoreUri?: string;
+  /** Where proxied artifacts are stored: a local path, `file:///dir` or `s3://bucket/prefix`. Default `./mlartifacts`. */
+  artifactsDestination?: string;
+  /** Proxy artifacts through this server (`mlflow-artifacts:` URIs). Default true. */
+  serveArtifacts?: boolean;
+  /** Artifact root recorded for new experiments; default `mlflow-artifacts:/` when serving artifacts, else the destination. */
+  defaultArtifactRoot?: string;
+  /** Run pending schema migrations at start. Default true for SQLite (zero config), false for PostgreSQL (run `mlops tracking db upgrade` once, e.g. from a Job). */
+  upgradeDb?: boolean;
+  logger?: FastifyServerOptions['logger'];
+  /** Extension points for other parts (model registry, auth): see createTrackingApp. */
+  plugins?: TrackingAppOptions['plugins'];
+  rootPlugins?: TrackingAppOptions['rootPlugins'];
+  beforeRoutes?: TrackingAppOptions['beforeRoutes'];
+}
+
+export interface RunningTrackingServer {
+  url: string;
+  app: FastifyInstance;
+  context: TrackingContext;
+  close(): Promise<void>;
+}
+
+/** Opens the store (migrating if asked), builds the app and listens. */
+export async function startTrackingServer(opts: TrackingServerOptions = {}): Promise<RunningTrackingServer> {
+  const uri = opts.backendStoreUri ?? DEFAULT_BACKEND_STORE_URI;
+  const connection = await openStore(uri);
+  try {
+    const upgrade = opts.upgradeDb ?? connection.dialect === 'sqlite';
+    if (upgrade) await migrateToLatest(connection.db);
+    else {
+      const pending = await pendingMigrations(connection.db);
+      if (pending.length) {
+        throw new Error(`the database schema at ${connection.displayUri} is not current (pending: ${pending.join(', ')}); run \`mlops tracking db upgrade --backend-store-uri ...\` or start with --upgrade-db`);
+      }
+    }
+    const serveArtifacts = opts.serveArtifacts ?? true;
+    const destination = opts.artifactsDestination ?? './mlartifacts';
+    const artifacts = serveArtifacts ? artifactRepositoryFor(destination) : undefined;
+    const defaultArtifactRoot = opts.defaultArtifactRoot ?? (serveArtifacts ? 'mlflow-artifacts:/' : destination);
+    const store = new TrackingStore(connection.db, connection.dialect, { defaultArtifactRoot });
+    const context: TrackingContext = { store, connection, artifacts };
+    const app = await createTrackingApp({ context, logger: opts.logger, plugins: opts.plugins, rootPlugins: opts.rootPlugins, beforeRoutes: opts.beforeRoutes });
+    const host = opts.host ?? '127.0.0.1';
+    await app.listen({ host, port: opts.port ?? 5000 });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : opts.port;
+    const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    return {
+      url: `http://${urlHost}:${port}`,
+      app,
+      context,
+      close: async () => {
+        await app.close();
+        await connection.close();
+      },
+    };
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+}

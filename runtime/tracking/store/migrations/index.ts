@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_tracking';
+
+/**
+ * Every schema version, in order. Names sort lexically (NNNN_name) and are recorded in the database,
+ * so never rename or edit a shipped migration: add the next one here.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_tracking': m0001,
+};
