@@ -50,7 +50,7 @@ describe('web UI static serving', () => {
   test('API paths and non-browser requests keep the JSON 404, never the page', async () => {
     const api = await fetch(`${base}/api/2.0/mlflow/nope`, { headers: { accept: 'text/html' } });
     expect(api.status).toBe(404);
-    expect((await api.json()).error_code).toBe('ENDPOINT_NOT_FOUND');
+    expect(((await api.json()) as { error_code: string }).error_code).toBe('ENDPOINT_NOT_FOUND');
     const ajax = await fetch(`${base}/ajax-api/2.0/mlflow/nope`);
     expect(ajax.status).toBe(404);
     const noHtml = await fetch(`${base}/some/path`, { headers: { accept: 'application/json' } });

@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { TrackingPlugin } from '../app';
 import { MlflowError } from '../errors';
 import { int64, parseRequest } from '../routes/request';
 
@@ -21,9 +21,9 @@ export interface HistoryPoint {
   step: number;
 }
 
-/** What the route needs from the tracking store: one run's full history of one metric. */
+/** What the route needs from the tracking store (TrackingStore has it): one run's full history of one metric. */
 export interface MetricHistoryReader {
-  getMetricHistory(runId: string, metricKey: string): Promise<HistoryPoint[]>;
+  getMetricHistory(req: { runId: string; key: string }): Promise<{ metrics: HistoryPoint[] }>;
 }
 
 const requestSchema = z
@@ -85,7 +85,8 @@ export function sampleSteps(stepsPerRun: number[][], start: number, end: number,
 export async function historyBulkInterval(store: MetricHistoryReader, req: BulkIntervalRequest): Promise<(HistoryPoint & { run_id: string })[]> {
   const maxResults = req.max_results ?? MAX_RESULTS_PER_RUN;
   const runIds = [...new Set(req.run_ids)];
-  const histories = await Promise.all(runIds.map((id) => store.getMetricHistory(id, req.metric_key)));
+  // An unknown run id fails the whole request (RESOURCE_DOES_NOT_EXIST from the store), as MLflow's does.
+  const histories = await Promise.all(runIds.map(async (runId) => (await store.getMetricHistory({ runId, key: req.metric_key })).metrics));
   const stepsPerRun = histories.map((h) => h.map((m) => Number(m.step)));
   // Without a range, the whole history (MLflow starts at 0; negative steps are legal, so start at the smallest).
   const { min, max } = extremes(stepsPerRun);
@@ -100,11 +101,11 @@ export async function historyBulkInterval(store: MetricHistoryReader, req: BulkI
   );
 }
 
-/** Register under each API prefix the app serves (`/api/2.0/mlflow`, `/ajax-api/2.0/mlflow`). */
-export async function historyBulkIntervalRoutes(app: FastifyInstance, opts: { store: MetricHistoryReader }): Promise<void> {
+/** A tracking-app resource plugin: mounted under each API prefix (`/api/2.0/mlflow`, `/ajax-api/2.0/mlflow`). */
+export const historyBulkIntervalRoutes: TrackingPlugin = async (app, { store }) => {
   app.get('/metrics/get-history-bulk-interval', async (request) => {
     const req = parseRequest(request, requestSchema, ['run_ids']);
     if (!req.metric_key.trim()) throw MlflowError.invalid("Missing value for required parameter 'metric_key'.");
-    return { metrics: await historyBulkInterval(opts.store, req) };
+    return { metrics: await historyBulkInterval(store, req) };
   });
-}
+};
