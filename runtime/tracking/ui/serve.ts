@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TrackingPlugin } from '../app';
 
 /**
  * Serves the prebuilt web UI (`npm run build` → runtime/tracking/ui/dist) at `/`. Registered without
@@ -49,3 +50,6 @@ export async function webUi(app: FastifyInstance, opts: WebUiOptions): Promise<v
     return reply.sendFile('index.html');
   });
 }
+
+/** The UI as a tracking-app root plugin (`rootPlugins`), with the built assets found automatically. */
+export const webUiPlugin: TrackingPlugin = async (app) => webUi(app, {});

@@ -150,17 +150,7 @@ export interface AuditEntry {
   [field: string]: unknown;
 }
 
-/** URL that downloads one artifact: the proxied artifacts API for `mlflow-artifacts:` roots, else `/get-artifact`. */
+/** URL that downloads one artifact: the server's `/get-artifact`, which reads proxied (`mlflow-artifacts:`) and direct roots alike. */
 export function artifactUrl(run: RunInfo, path: string): string {
-  const root = run.artifact_uri ?? '';
-  const proxied = /^mlflow-artifacts:(\/\/[^/]*)?\/?(.*)$/.exec(root);
-  if (proxied) {
-    const base = proxied[2].replace(/\/+$/, '');
-    return `ajax-api/2.0/mlflow-artifacts/artifacts/${[base, path].filter(Boolean).map(encodePath).join('/')}`;
-  }
   return `get-artifact${queryString({ run_id: run.run_id, path })}`;
-}
-
-function encodePath(p: string): string {
-  return p.split('/').map(encodeURIComponent).join('/');
 }

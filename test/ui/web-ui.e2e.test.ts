@@ -1,0 +1,235 @@
+import * as fs from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Page } from 'playwright-core';
+import { getArtifactRoute } from '../../runtime/tracking/ui/get-artifact';
+import { historyBulkIntervalRoutes } from '../../runtime/tracking/ui/history-bulk-interval';
+import { webUiPlugin } from '../../runtime/tracking/ui/serve';
+import { describeWithTool } from '../helpers/tools';
+import { startTestServer, type TestServer } from '../tracking/helpers';
+import { chromiumAvailability, launchBrowser, screenshotPath, type TestBrowser } from './browser';
+import { ensureUiBuilt } from './build';
+import { seedTracking, type Seeded } from './seed';
+
+jest.setTimeout(180_000);
+
+/** Polls until `check` stops throwing (the UI loads asynchronously). */
+async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+const runRows = (page: Page) => page.locator('table[aria-label="Runs"] tbody tr');
+const column = (page: Page, col: string) => page.locator(`table[aria-label="Runs"] td[data-col="${col}"]`).allTextContents();
+
+/** Pixels of a chart canvas drawn in a series colour: proof the curve was painted, not just a frame. */
+async function seriesPixels(page: Page, rgb: [number, number, number]): Promise<number> {
+  return page.evaluate((c) => {
+    let n = 0;
+    // Runs in the page; the test program has no DOM typings, hence the loose types.
+    const canvases: any[] = Array.from((globalThis as any).document.querySelectorAll('.chart canvas'));
+    for (const canvas of canvases) {
+      const data: Uint8ClampedArray = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      for (let i = 0; i < data.length; i += 4) {
+        if (Math.abs(data[i] - c[0]) < 40 && Math.abs(data[i + 1] - c[1]) < 40 && Math.abs(data[i + 2] - c[2]) < 40 && data[i + 3] > 100) n++;
+      }
+    }
+    return n;
+  }, rgb);
+}
+
+const BLUE: [number, number, number] = [37, 99, 235];
+const RED: [number, number, number] = [220, 38, 38];
+const BIG_RUN_POINTS = 100_000;
+
+describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
+  let server: TestServer;
+  let browser: TestBrowser;
+  let page: Page;
+  let seeded: Seeded;
+  const timings: Record<string, number> = {};
+
+  beforeAll(async () => {
+    ensureUiBuilt();
+    server = await startTestServer('sqlite', { plugins: [historyBulkIntervalRoutes], rootPlugins: [getArtifactRoute, webUiPlugin] });
+    seeded = await seedTracking(server.url, BIG_RUN_POINTS);
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    page.on('pageerror', (e) => {
+      throw e;
+    });
+  });
+  afterAll(async () => {
+    fs.writeFileSync(screenshotPath('timings').replace(/\.png$/, '.json'), JSON.stringify(timings, null, 2));
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('experiments list shows both experiments and searches by name', async () => {
+    await page.goto(`${server.url}/`);
+    await eventually(async () => expect(await page.locator('table[aria-label="Experiments"] tbody tr').count()).toBeGreaterThanOrEqual(2));
+    await page.screenshot({ path: screenshotPath('01-experiments'), fullPage: true });
+    await page.fill('input[aria-label="Search experiments"]', 'vision');
+    await page.press('input[aria-label="Search experiments"]', 'Enter');
+    await eventually(async () => expect(await page.locator('table[aria-label="Experiments"] tbody tr').allTextContents()).toEqual([expect.stringContaining('vision-classifier')]));
+    expect(page.url()).toContain('#/experiments?q=vision');
+  });
+
+  test('runs table filters with the search_runs DSL and sorts by a metric column', async () => {
+    await page.click('text=vision-classifier');
+    await eventually(async () => expect(await runRows(page).count()).toBe(4));
+    await page.fill('input[aria-label="Filter runs"]', 'metrics.accuracy > 0.8');
+    await page.press('input[aria-label="Filter runs"]', 'Enter');
+    await eventually(async () => expect((await column(page, 'metrics.accuracy')).sort()).toEqual(['0.88', '0.93']));
+    expect(new URLSearchParams(new URL(page.url()).hash.split('?')[1]).get('filter')).toBe('metrics.accuracy > 0.8');
+
+    await page.click('table[aria-label="Runs"] thead button:has-text("accuracy")');
+    await eventually(async () => expect(await column(page, 'metrics.accuracy')).toEqual(['0.93', '0.88']));
+    await page.click('table[aria-label="Runs"] thead button:has-text("accuracy")');
+    await eventually(async () => expect(await column(page, 'metrics.accuracy')).toEqual(['0.88', '0.93']));
+    expect(await page.getAttribute('table[aria-label="Runs"] th[aria-sort="ascending"]', 'aria-sort')).toBe('ascending');
+
+    // A param filter, and the sort survives in the URL.
+    await page.fill('input[aria-label="Filter runs"]', "params.model = 'xgb' and metrics.accuracy < 0.9");
+    await page.press('input[aria-label="Filter runs"]', 'Enter');
+    await eventually(async () => expect(await page.locator('table[aria-label="Runs"] tbody tr a').allTextContents()).toEqual(['xgb-deep']));
+    await page.fill('input[aria-label="Filter runs"]', '');
+    await page.press('input[aria-label="Filter runs"]', 'Enter');
+    await eventually(async () => expect(await column(page, 'metrics.accuracy')).toEqual(['0.64', '0.71', '0.88', '0.93']));
+    await page.screenshot({ path: screenshotPath('02-runs-sorted'), fullPage: true });
+  });
+
+  test('the runs table is keyboard navigable: arrows move, Enter opens the run', async () => {
+    await runRows(page).first().focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    const third = await runRows(page).nth(2).getAttribute('data-run-id');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute('data-run-id'))).toBe(third);
+    await page.keyboard.press('Enter');
+    await eventually(async () => expect(page.url()).toContain(`#/runs/${third}`));
+  });
+
+  test('a filter the server rejects and a filter matching nothing say what to do', async () => {
+    await page.goto(`${server.url}/#/experiments/${seeded.experimentId}?filter=${encodeURIComponent('metrics.accuracy >>> 1')}`);
+    const alert = page.locator('[role="alert"]');
+    await eventually(async () => expect(await alert.textContent()).toContain('INVALID_PARAMETER_VALUE'));
+    expect(await alert.textContent()).toContain('Fix the search or filter');
+    await page.screenshot({ path: screenshotPath('03-runs-bad-filter'), fullPage: true });
+    await page.goto(`${server.url}/#/experiments/${seeded.experimentId}?filter=${encodeURIComponent('metrics.accuracy > 5')}`);
+    await eventually(async () => expect(await page.locator('.state.empty').textContent()).toContain('No run matches'));
+  });
+
+  test('run page: params, metrics, tags, and the loss chart drawn from the logged points', async () => {
+    const run = seeded.runs[1];
+    await page.goto(`${server.url}/#/runs/${run.runId}?metric=loss`);
+    const chart = page.locator('.chart[data-metric="loss"]');
+    await eventually(async () => expect(await chart.getAttribute('data-points')).toBe(String(run.steps)));
+    expect(await page.locator('table[aria-label="Parameters"]').textContent()).toContain('xgb');
+    expect(await page.locator('table[aria-label="Metrics"]').textContent()).toContain('0.93');
+    expect(await page.locator('table[aria-label="Tags"]').textContent()).toContain('cifar-mini');
+    await eventually(async () => expect(await seriesPixels(page, BLUE)).toBeGreaterThan(100));
+    await page.screenshot({ path: screenshotPath('04-run'), fullPage: true });
+
+    // The time axis is one click away and lands in the URL.
+    await page.click('text=relative time');
+    await eventually(async () => expect(page.url()).toContain('x=relative'));
+    await eventually(async () => expect(await seriesPixels(page, BLUE)).toBeGreaterThan(100));
+  });
+
+  test('artifact browser previews text and images and links the download', async () => {
+    await page.click('.artifact-tree button:has-text("notes.txt")');
+    await eventually(async () => expect(await page.locator('pre.text-preview').textContent()).toContain('threshold: 0.42'));
+    const download = await page.getAttribute('.preview a:has-text("Download")', 'href');
+    const res = await fetch(new URL(download!, `${server.url}/`).toString());
+    expect(await res.text()).toContain('confusion is lowest');
+
+    await page.click('.artifact-tree button:has-text("plots/")');
+    await page.click('.artifact-tree button:has-text("roc.png")');
+    await eventually(async () => expect(await page.evaluate(() => (globalThis as any).document.querySelector('.preview img')?.naturalWidth)).toBe(96));
+    await page.locator('h2:has-text("Artifacts")').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: screenshotPath('05-artifacts'), fullPage: true });
+  });
+
+  test('comparing runs draws one curve per selected run', async () => {
+    await page.goto(`${server.url}/#/experiments/${seeded.experimentId}`);
+    await eventually(async () => expect(await runRows(page).count()).toBe(4));
+    await page.check('input[aria-label="Select xgb-tuned"]');
+    // Space on a focused row toggles its selection too.
+    await page.locator('tr:has(input[aria-label="Select rf-baseline"])').focus();
+    await page.keyboard.press(' ');
+    await page.click('button:has-text("Compare 2 selected")');
+    await page.selectOption('select[aria-label="Metric"]', 'loss');
+    const chart = page.locator('.chart[data-metric="loss"]');
+    await eventually(async () => expect(await chart.getAttribute('data-series')).toBe('2'));
+    const names = [seeded.runs[0], seeded.runs[1]];
+    expect(await chart.getAttribute('data-points')).toBe(String(names[0].steps + names[1].steps));
+    await eventually(async () => expect(await seriesPixels(page, BLUE)).toBeGreaterThan(100));
+    expect(await seriesPixels(page, RED)).toBeGreaterThan(100);
+    expect(await page.locator('table[aria-label="Runs compared"]').textContent()).toContain('0.71');
+    await page.screenshot({ path: screenshotPath('06-compare'), fullPage: true });
+  });
+
+  test(`a run with ${BIG_RUN_POINTS} points charts a server-downsampled history`, async () => {
+    const started = Date.now();
+    await page.goto(`${server.url}/#/runs/${seeded.bigRunId}?metric=loss`);
+    const chart = page.locator('.chart[data-metric="loss"]');
+    await chart.waitFor();
+    await eventually(async () => expect(await seriesPixels(page, BLUE)).toBeGreaterThan(100));
+    timings.bigRunChartMs = Date.now() - started;
+    const points = Number(await chart.getAttribute('data-points'));
+    expect(points).toBeGreaterThanOrEqual(900);
+    expect(points).toBeLessThanOrEqual(1002);
+    process.stdout.write(`chart of a ${BIG_RUN_POINTS}-point run: ${points} points drawn, ${timings.bigRunChartMs} ms from navigation to painted\n`);
+    await page.screenshot({ path: screenshotPath('07-long-run'), fullPage: true });
+  });
+
+  test('unknown runs and pages explain themselves', async () => {
+    await page.goto(`${server.url}/#/runs/${'0'.repeat(32)}`);
+    await eventually(async () => expect(await page.locator('[role="alert"]').textContent()).toContain('RESOURCE_DOES_NOT_EXIST'));
+    await page.goto(`${server.url}/#/nowhere`);
+    await eventually(async () => expect(await page.locator('.state.empty').textContent()).toContain('There is no page'));
+  });
+});
+
+describeWithTool('web UI behind basic auth', chromiumAvailability(), () => {
+  let server: TestServer;
+  let browser: TestBrowser;
+  const expected = `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
+
+  beforeAll(async () => {
+    ensureUiBuilt();
+    // The same challenge an ingress or the server's own auth sends; the browser answers every request.
+    const requireAuth = (app: FastifyInstance) => {
+      app.addHook('onRequest', async (request, reply) => {
+        if (request.headers.authorization !== expected) {
+          return reply.code(401).header('www-authenticate', 'Basic realm="mlops"').send({ error_code: 'UNAUTHENTICATED', message: 'credentials required' });
+        }
+      });
+    };
+    server = await startTestServer('sqlite', { beforeRoutes: requireAuth, plugins: [historyBulkIntervalRoutes], rootPlugins: [getArtifactRoute, webUiPlugin] });
+    const res = await fetch(`${server.url}/api/2.0/mlflow/experiments/create`, {
+      method: 'POST',
+      headers: { authorization: expected, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'behind-auth' }),
+    });
+    expect(res.status).toBe(200);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('with the credentials the browser was given, the page and its API calls all pass', async () => {
+    browser = await launchBrowser({ httpCredentials: { username: 'alice', password: 's3cret' } });
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/#/experiments`);
+    await eventually(async () => expect(await page.locator('table[aria-label="Experiments"]').textContent()).toContain('behind-auth'));
+    await page.screenshot({ path: screenshotPath('08-behind-basic-auth'), fullPage: true });
+  });
+});
