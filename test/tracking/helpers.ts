@@ -1,0 +1,145 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { startTrackingServer, type RunningTrackingServer, type TrackingServerOptions } from '../../runtime/tracking';
+import { repoRoot } from '../helpers/cli';
+import { createTestDatabase, postgresAvailability } from '../helpers/postgres';
+import { pythonExecutable } from '../helpers/python';
+import { commandAvailable, type Availability } from '../helpers/tools';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+/** Probed once per suite file; both stores run everywhere PostgreSQL is available (always under CI). */
+export const postgres = postgresAvailability();
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `mlops-${prefix}-`));
+}
+
+export interface TestServer extends RunningTrackingServer {
+  dir: string;
+  backendStoreUri: string;
+  stop(): Promise<void>;
+}
+
+/** A real server on a random loopback port with a fresh store of the given kind and a temp artifact dir. */
+export async function startTestServer(kind: StoreKind, opts: Partial<TrackingServerOptions> = {}): Promise<TestServer> {
+  const dir = tmpDir(`tracking-${kind}`);
+  let backendStoreUri = `sqlite:///${path.join(dir, 'mlflow.db')}`;
+  let drop = async () => undefined as void;
+  if (kind === 'postgres') {
+    const db = await createTestDatabase('mlops_tracking');
+    backendStoreUri = db.url;
+    drop = db.drop;
+  }
+  const server = await startTrackingServer({
+    port: 0,
+    backendStoreUri,
+    artifactsDestination: path.join(dir, 'artifacts'),
+    upgradeDb: true,
+    logger: false,
+    ...opts,
+  });
+  return {
+    ...server,
+    dir,
+    backendStoreUri,
+    stop: async () => {
+      await server.close();
+      await drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+}
+
+/** Calls the REST API like a client: GET with a query string (repeated keys for arrays), others with JSON. */
+export async function api<T = any>(baseUrl: string, method: string, route: string, payload?: unknown, prefix = '/api/2.0/mlflow'): Promise<ApiResponse<T>> {
+  let url = `${baseUrl}${prefix}${route}`;
+  const init: RequestInit = { method };
+  if (method === 'GET' && payload && typeof payload === 'object') {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(payload as Record<string, unknown>)) {
+      for (const item of Array.isArray(v) ? v : [v]) qs.append(k, String(item));
+    }
+    url += `?${qs}`;
+  } else if (payload !== undefined) {
+    init.headers = { 'content-type': 'application/json' };
+    init.body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  }
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON (artifact bytes, /version)
+  }
+  return { status: res.status, body };
+}
+
+/** The interpreter with the MLflow 2.x client: MLOPS_MLFLOW2_PYTHON, else `.venv-mlflow2` (created by .ci/run). */
+export function mlflow2Python(): string {
+  if (process.env.MLOPS_MLFLOW2_PYTHON) return process.env.MLOPS_MLFLOW2_PYTHON;
+  return path.join(repoRoot, '.venv-mlflow2', 'bin', 'python');
+}
+
+/** Whether `python` has an MLflow client of the given major version. */
+export function mlflowClientAvailability(python: string, major: 2 | 3): Availability {
+  const a = commandAvailable(python, ['-c', `import mlflow,sys; sys.exit(0 if mlflow.__version__.startswith("${major}.") else 1)`], `MLflow ${major}.x client (${python})`);
+  return a;
+}
+
+export const mlflowClients: { name: string; python: string; availability: Availability }[] = [
+  { name: 'MLflow 3.x client', python: pythonExecutable(), availability: mlflowClientAvailability(pythonExecutable(), 3) },
+  { name: 'MLflow 2.x client', python: mlflow2Python(), availability: mlflowClientAvailability(mlflow2Python(), 2) },
+];
+
+/**
+ * Runs a Python script with the MLflow client against a server; resolves with the last stdout line
+ * parsed as JSON. Asynchronous on purpose: the server under test runs in this process's event loop.
+ */
+export function runPython(python: string, script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<any> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      python,
+      [path.join(__dirname, 'python', script), ...args],
+      {
+        encoding: 'utf8',
+        timeout: 180_000,
+        maxBuffer: 16 * 1024 * 1024,
+        env: {
+          ...process.env,
+          // Fail fast instead of the client's retry backoff; no telemetry calls from tests.
+          MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0',
+          MLFLOW_DISABLE_TELEMETRY: 'true',
+          DO_NOT_TRACK: 'true',
+          ...env,
+        },
+      },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`${script} failed (${err.message}):\n${stderr}\n${stdout}`));
+        const lines = stdout.trim().split('\n');
+        try {
+          resolve(JSON.parse(lines[lines.length - 1]));
+        } catch {
+          reject(new Error(`${script} printed no JSON result:\n${stdout}\n${stderr}`));
+        }
+      },
+    );
+  });
+}
+
+/** Store kinds to run a suite on: always SQLite; PostgreSQL when reachable (a skip is printed otherwise, a failure under CI). */
+export function storeKinds(): StoreKind[] {
+  return ['sqlite', 'postgres'];
+}
+
+export function storeAvailability(kind: StoreKind): Availability {
+  return kind === 'postgres' ? postgres : { ok: true, reason: '' };
+}
