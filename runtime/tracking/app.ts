@@ -5,6 +5,7 @@ import { registerRequestMetrics } from './observability';
 import { experimentRoutes } from './routes/experiments';
 import { runRoutes } from './routes/runs';
 import { artifactRoutes, proxiedArtifactRoutes } from './routes/artifacts';
+import { webUiApiPlugins, webUiRootPlugins } from './ui';
 import type { TrackingStore } from './store/tracking-store';
 import type { StoreConnection } from './store/connection';
 import { LIMITS } from './validation';
@@ -98,11 +99,11 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 
   for (const prefix of API_PREFIXES) {
-    for (const plugin of [experimentRoutes, runRoutes, artifactRoutes, ...(options.plugins ?? [])]) {
+    for (const plugin of [experimentRoutes, runRoutes, artifactRoutes, ...webUiApiPlugins, ...(options.plugins ?? [])]) {
       await app.register(plugin, { prefix, ...options.context });
     }
   }
   for (const prefix of ARTIFACT_PREFIXES) await app.register(proxiedArtifactRoutes, { prefix, ...options.context });
-  for (const plugin of options.rootPlugins ?? []) await app.register(plugin, options.context);
+  for (const plugin of [...(options.rootPlugins ?? []), ...webUiRootPlugins]) await app.register(plugin, options.context);
   return app;
 }

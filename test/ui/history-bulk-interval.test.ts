@@ -1,4 +1,4 @@
-import { historyBulkIntervalRoutes, MAX_RESULTS_PER_RUN, sampleSteps } from '../../runtime/tracking/ui/history-bulk-interval';
+import { MAX_RESULTS_PER_RUN, sampleSteps } from '../../runtime/tracking/ui/history-bulk-interval';
 import { api, startTestServer, type TestServer } from '../tracking/helpers';
 
 describe('sampleSteps', () => {
@@ -41,7 +41,7 @@ describe('GET metrics/get-history-bulk-interval', () => {
   const route = '/metrics/get-history-bulk-interval';
 
   beforeAll(async () => {
-    server = await startTestServer('sqlite', { plugins: [historyBulkIntervalRoutes] });
+    server = await startTestServer('sqlite');
     const exp = await api(server.url, 'POST', '/experiments/create', { name: 'bulk-interval' });
     const create = async () => (await api(server.url, 'POST', '/runs/create', { experiment_id: exp.body.experiment_id, start_time: 1_700_000_000_000 })).body.run.info.run_id as string;
     runA = await create();

@@ -1,9 +1,6 @@
 import * as fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
-import { getArtifactRoute } from '../../runtime/tracking/ui/get-artifact';
-import { historyBulkIntervalRoutes } from '../../runtime/tracking/ui/history-bulk-interval';
-import { webUiPlugin } from '../../runtime/tracking/ui/serve';
 import { describeWithTool } from '../helpers/tools';
 import { startTestServer, type TestServer } from '../tracking/helpers';
 import { chromiumAvailability, launchBrowser, screenshotPath, type TestBrowser } from './browser';
@@ -57,7 +54,8 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
 
   beforeAll(async () => {
     ensureUiBuilt();
-    server = await startTestServer('sqlite', { plugins: [historyBulkIntervalRoutes], rootPlugins: [getArtifactRoute, webUiPlugin] });
+    // The app mounts the UI, /get-artifact and get-history-bulk-interval itself, as `mlops tracking serve` does.
+    server = await startTestServer('sqlite');
     seeded = await seedTracking(server.url, BIG_RUN_POINTS);
     browser = await launchBrowser();
     page = await browser.context.newPage();
@@ -212,7 +210,7 @@ describeWithTool('web UI behind basic auth', chromiumAvailability(), () => {
         }
       });
     };
-    server = await startTestServer('sqlite', { beforeRoutes: requireAuth, plugins: [historyBulkIntervalRoutes], rootPlugins: [getArtifactRoute, webUiPlugin] });
+    server = await startTestServer('sqlite', { beforeRoutes: requireAuth });
     const res = await fetch(`${server.url}/api/2.0/mlflow/experiments/create`, {
       method: 'POST',
       headers: { authorization: expected, 'content-type': 'application/json' },

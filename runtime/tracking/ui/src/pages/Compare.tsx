@@ -6,7 +6,7 @@ import { Empty, ErrorState, Loading } from '../components/states';
 import { formatNumber } from '../format';
 import { useLoad } from '../hooks';
 import { href, navigate } from '../router';
-import { AxisPicker, CHART_POINTS } from './Run';
+import { AxisPicker, CHART_POINTS, useExperimentName } from './Run';
 
 /** Several runs side by side: one metric's curves on one chart, then their params and latest metrics. */
 export function ComparePage({ runIds, metric, axis, experimentId }: { runIds: string[]; metric?: string; axis: XAxis; experimentId?: string }) {
@@ -25,6 +25,7 @@ export function ComparePage({ runIds, metric, axis, experimentId }: { runIds: st
       .filter((s) => s.points.length > 0);
   }, [history, runs]);
   const expId = experimentId ?? list[0]?.info.experiment_id;
+  const experimentName = useExperimentName(expId);
   const others = useLoad(async () => (expId ? (await api.searchRuns(expId, '', ['attributes.start_time DESC'], undefined, 50)).runs ?? [] : []), [expId]);
   const go = (q: { runs?: string[]; metric?: string; x?: XAxis }) =>
     navigate(href(['compare'], { runs: (q.runs ?? runIds).join(','), metric: q.metric ?? chosen, x: q.x ?? axis, experiment: expId }), true);
@@ -39,7 +40,7 @@ export function ComparePage({ runIds, metric, axis, experimentId }: { runIds: st
         <a href={href(['experiments'])}>Experiments</a>
         {expId && (
           <>
-            {' '}/ <a href={href(['experiments', expId])}>experiment {expId}</a>
+            {' '}/ <a href={href(['experiments', expId])}>{experimentName}</a>
           </>
         )}{' '}
         / compare

@@ -26,7 +26,7 @@ export function AxisPicker({ axis, onChange }: { axis: XAxis; onChange: (a: XAxi
 function KeyValueTable({ label, rows }: { label: string; rows: KeyValue[] }) {
   if (!rows.length) return <Empty>No {label.toLowerCase()} logged.</Empty>;
   return (
-    <KeyTable label={label} head={<tr><th>Key</th><th>Value</th></tr>}>
+    <KeyTable label={label} class="key-value" head={<tr><th>Key</th><th>Value</th></tr>}>
       {[...rows].sort((a, b) => a.key.localeCompare(b.key)).map((p) => (
         <tr data-row tabIndex={0} key={p.key}>
           <td class="mono">{p.key}</td>
@@ -37,9 +37,16 @@ function KeyValueTable({ label, rows }: { label: string; rows: KeyValue[] }) {
   );
 }
 
+/** An experiment's name for breadcrumbs; its id until (or unless) the name loads. */
+export function useExperimentName(experimentId: string | undefined): string {
+  const experiment = useLoad(async () => (experimentId ? (await api.getExperiment(experimentId)).experiment.name : ''), [experimentId]);
+  return experiment.state === 'ok' && experiment.data ? experiment.data : `experiment ${experimentId ?? ''}`;
+}
+
 export function RunPage({ runId, metric, axis }: { runId: string; metric?: string; axis: XAxis }) {
   const result = useLoad(() => api.getRun(runId), [runId]);
   const run = result.state === 'ok' ? result.data.run : undefined;
+  const experimentName = useExperimentName(run?.info.experiment_id);
   const metrics = useMemo(() => [...(run?.data.metrics ?? [])].sort((a, b) => a.key.localeCompare(b.key)), [run]);
   const chosen = metric ?? metrics[0]?.key;
   const history = useLoad(
@@ -57,7 +64,7 @@ export function RunPage({ runId, metric, axis }: { runId: string; metric?: strin
   return (
     <section>
       <nav class="crumbs">
-        <a href={href(['experiments'])}>Experiments</a> / <a href={href(['experiments', info.experiment_id])}>experiment {info.experiment_id}</a> / {info.run_name || info.run_id}
+        <a href={href(['experiments'])}>Experiments</a> / <a href={href(['experiments', info.experiment_id])}>{experimentName}</a> / {info.run_name || info.run_id}
       </nav>
       <h1>{info.run_name || info.run_id}</h1>
       <dl class="facts">
@@ -76,7 +83,7 @@ export function RunPage({ runId, metric, axis }: { runId: string; metric?: strin
         <div class="metrics-layout">
           <KeyTable
             label="Metrics"
-            head={<tr><th>Metric</th><th>Latest</th><th>Step</th></tr>}
+            head={<tr><th>Metric</th><th class="num">Latest</th><th class="num">Step</th></tr>}
             onOpen={(i) => go({ metric: metrics[i].key })}
           >
             {metrics.map((m) => (

@@ -87,7 +87,7 @@ export function RunsPage({ experimentId, state }: { experimentId: string; state:
     const active = sort.col.replace(/`/g, '') === col;
     const desc = active ? !sort.desc : true;
     return (
-      <th aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'} key={col}>
+      <th aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'} key={col} class={col.startsWith('metrics.') ? 'num' : undefined}>
         <button
           type="button"
           class="sort"
