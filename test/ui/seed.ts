@@ -99,6 +99,12 @@ export async function seedTracking(base: string, bigRunPoints: number): Promise<
   await putArtifact(base, experimentId, best.runId, 'plots/roc.png', gradientPng());
   await putArtifact(base, experimentId, best.runId, 'model/MLmodel', 'flavors:\n  onnx:\n    onnx_version: 1.17.0\n');
 
+  // Enough runs for a second page of the runs table (25 a page).
+  for (let i = 0; i < 30; i++) {
+    const run = await ok(api(base, 'POST', '/runs/create', { experiment_id: otherExperimentId, run_name: `trial-${String(i).padStart(2, '0')}`, start_time: T0 + i * 60_000 }), 'runs/create');
+    await ok(api(base, 'POST', '/runs/log-batch', { run_id: run.run.info.run_id, metrics: [{ key: 'rmse', value: 10 - i / 10, timestamp: T0, step: 0 }] }), 'runs/log-batch');
+  }
+
   // A long history, to check the UI asks for a downsampled one.
   const big = await ok(api(base, 'POST', '/runs/create', { experiment_id: otherExperimentId, run_name: 'long-training', start_time: T0 }), 'runs/create');
   const bigRunId: string = big.run.info.run_id;

@@ -113,6 +113,20 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
     await eventually(async () => expect(page.url()).toContain(`#/runs/${third}`));
   });
 
+  test('runs are paged with the server’s page tokens, forward and back', async () => {
+    await page.goto(`${server.url}/#/experiments/${seeded.otherExperimentId}`);
+    await eventually(async () => expect(await runRows(page).count()).toBe(25));
+    const firstPage = await page.locator('table[aria-label="Runs"] tbody tr a').allTextContents();
+    await page.click('button:has-text("Next page")');
+    await eventually(async () => expect(await runRows(page).count()).toBe(6)); // 30 trials + the long run
+    const secondPage = await page.locator('table[aria-label="Runs"] tbody tr a').allTextContents();
+    expect(secondPage.filter((name) => firstPage.includes(name))).toEqual([]);
+    expect(page.url()).toContain('page=');
+    expect(await page.locator('button:has-text("Next page")').count()).toBe(0);
+    await page.click('button:has-text("Previous page")');
+    await eventually(async () => expect(await page.locator('table[aria-label="Runs"] tbody tr a').allTextContents()).toEqual(firstPage));
+  });
+
   test('a filter the server rejects and a filter matching nothing say what to do', async () => {
     await page.goto(`${server.url}/#/experiments/${seeded.experimentId}?filter=${encodeURIComponent('metrics.accuracy >>> 1')}`);
     const alert = page.locator('[role="alert"]');
