@@ -199,6 +199,24 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
     expect(points).toBeLessThanOrEqual(1002);
     process.stdout.write(`chart of a ${BIG_RUN_POINTS}-point run: ${points} points drawn, ${timings.bigRunChartMs} ms from navigation to painted\n`);
     await page.screenshot({ path: screenshotPath('07-long-run'), fullPage: true });
+
+    // Dragging across the chart zooms into a step window fetched at full detail, kept in the URL.
+    const over = await page.locator('.chart .u-over').boundingBox();
+    await page.mouse.move(over!.x + over!.width * 0.3, over!.y + over!.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(over!.x + over!.width * 0.305, over!.y + over!.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await eventually(async () => expect(page.url()).toMatch(/from=\d+&to=\d+/));
+    const q = new URLSearchParams(new URL(page.url()).hash.split('?')[1]);
+    const from = Number(q.get('from'));
+    const to = Number(q.get('to'));
+    expect(from).toBeGreaterThan(25_000);
+    expect(to).toBeLessThan(35_000);
+    const expected = Math.min(to - from + 1, 1000);
+    await eventually(async () => expect(Math.abs(Number(await chart.getAttribute('data-points')) - expected)).toBeLessThanOrEqual(2));
+    await page.screenshot({ path: screenshotPath('07b-long-run-zoomed'), fullPage: true });
+    await page.click('button:has-text("Show all steps")');
+    await eventually(async () => expect(Number(await chart.getAttribute('data-points'))).toBe(points));
   });
 
   test('unknown runs and pages explain themselves', async () => {

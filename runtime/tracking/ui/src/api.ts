@@ -119,8 +119,14 @@ export const api = {
     }),
   getRun: (runId: string) => request<{ run: Run }>('GET', `${API}/runs/get`, { run_id: runId }),
   /** Downsampled history of one metric for up to 100 runs (every run's first and last step kept). */
-  historyBulkInterval: (runIds: string[], metricKey: string, maxResults = 1000) =>
-    request<{ metrics?: Metric[] }>('GET', `${API}/metrics/get-history-bulk-interval`, { run_ids: runIds, metric_key: metricKey, max_results: maxResults }),
+  historyBulkInterval: (runIds: string[], metricKey: string, maxResults = 1000, steps?: { from: number; to: number }) =>
+    request<{ metrics?: Metric[] }>('GET', `${API}/metrics/get-history-bulk-interval`, {
+      run_ids: runIds,
+      metric_key: metricKey,
+      max_results: maxResults,
+      start_step: steps?.from,
+      end_step: steps?.to,
+    }),
   listArtifacts: (runId: string, path: string, pageToken?: string) =>
     request<{ root_uri?: string; files?: FileInfo[]; next_page_token?: string }>('GET', `${API}/artifacts/list`, { run_id: runId, path: path || undefined, page_token: pageToken }),
   searchRegisteredModels: (filter: string, pageToken?: string) =>

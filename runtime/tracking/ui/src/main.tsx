@@ -5,7 +5,7 @@ import { ComparePage } from './pages/Compare';
 import { ExperimentsPage } from './pages/Experiments';
 import { ModelPage } from './pages/Model';
 import { ModelsPage } from './pages/Models';
-import { RunPage } from './pages/Run';
+import { RunPage, type StepRange } from './pages/Run';
 import { RunsPage } from './pages/Runs';
 import { href, useLocation } from './router';
 import './styles.css';
@@ -13,6 +13,14 @@ import './styles.css';
 function axisOf(q: URLSearchParams): XAxis {
   const x = q.get('x');
   return x === 'time' || x === 'relative' ? x : 'step';
+}
+
+/** `from`/`to` in the URL: a zoomed step window, shareable like everything else. */
+function stepsOf(q: URLSearchParams): StepRange | undefined {
+  const from = q.get('from');
+  const to = q.get('to');
+  if (from === null || to === null || !/^-?\d+$/.test(from) || !/^-?\d+$/.test(to) || Number(from) > Number(to)) return undefined;
+  return { from: Number(from), to: Number(to) };
 }
 
 function Page() {
@@ -31,9 +39,9 @@ function Page() {
         <ExperimentsPage key={q('q') ?? ''} q={q('q') ?? ''} page={q('page')} />
       );
     case 'runs':
-      return id ? <RunPage key={id} runId={id} metric={q('metric')} axis={axisOf(query)} /> : <Empty>Open a run from an experiment's runs table.</Empty>;
+      return id ? <RunPage key={id} runId={id} metric={q('metric')} axis={axisOf(query)} steps={stepsOf(query)} /> : <Empty>Open a run from an experiment's runs table.</Empty>;
     case 'compare':
-      return <ComparePage runIds={(q('runs') ?? '').split(',').filter(Boolean)} metric={q('metric')} axis={axisOf(query)} experimentId={q('experiment')} />;
+      return <ComparePage runIds={(q('runs') ?? '').split(',').filter(Boolean)} metric={q('metric')} axis={axisOf(query)} experimentId={q('experiment')} steps={stepsOf(query)} />;
     case 'models':
       return id ? <ModelPage key={id} name={id} /> : <ModelsPage key={q('q') ?? ''} q={q('q') ?? ''} page={q('page')} />;
     default:

@@ -9,13 +9,14 @@ const TEXT = /(\.(txt|log|json|ya?ml|csv|tsv|md|py|ts|js|sh|cfg|ini|toml|xml|htm
 /** Text previews stop here; the download link has the whole file. */
 const PREVIEW_BYTES = 256 * 1024;
 
-function Directory({ run, path, selected, onSelect }: { run: RunInfo; path: string; selected?: string; onSelect: (f: FileInfo) => void }) {
-  const listing = useLoad(() => collect(run.run_id, path), [run.run_id, path]);
+function Directory(props: { run: RunInfo; path: string; files?: FileInfo[]; selected?: string; onSelect: (f: FileInfo) => void }) {
+  const { run, path, selected, onSelect } = props;
+  const listing = useLoad(async () => props.files ?? collect(run.run_id, path), [run.run_id, path]);
   const [open, setOpen] = useState<Set<string>>(new Set());
   if (listing.state === 'loading') return <Loading what="artifacts" />;
   if (listing.state === 'error') return <ErrorState error={listing.error} what="artifacts" />;
   if (!listing.data.length) {
-    return path ? <div class="muted">(empty folder)</div> : <Empty>This run has no artifacts. Log some with <code>mlflow.log_artifact(path)</code>.</Empty>;
+    return <div class="muted">(empty folder)</div>;
   }
   return (
     <ul class="tree" role={path ? 'group' : 'tree'} aria-label={path ? undefined : 'Artifacts'}>
@@ -103,10 +104,14 @@ function Preview({ run, file }: { run: RunInfo; file: FileInfo }) {
 
 export function ArtifactBrowser({ run }: { run: RunInfo }) {
   const [file, setFile] = useState<FileInfo>();
+  const root = useLoad(() => collect(run.run_id, ''), [run.run_id]);
+  if (root.state === 'loading') return <Loading what="artifacts" />;
+  if (root.state === 'error') return <ErrorState error={root.error} what="artifacts" />;
+  if (!root.data.length) return <Empty>This run has no artifacts. Log some with <code>mlflow.log_artifact(path)</code>.</Empty>;
   return (
     <div class="artifacts">
       <div class="artifact-tree">
-        <Directory run={run} path="" selected={file?.path} onSelect={setFile} />
+        <Directory run={run} path="" files={root.data} selected={file?.path} onSelect={setFile} />
       </div>
       <div class="artifact-preview">{file ? <Preview run={run} file={file} /> : <div class="muted">Choose a file to preview it.</div>}</div>
     </div>

@@ -36,7 +36,20 @@ export function alignSeries(series: Series[], axis: XAxis): uPlot.AlignedData {
  * One metric over step or time for one or several runs, drawn by uPlot on a canvas (it stays fast at
  * tens of thousands of points; the server downsamples longer histories before they get here).
  */
-export function MetricChart({ title, series, axis, height = 280 }: { title: string; series: Series[]; axis: XAxis; height?: number }) {
+export function MetricChart({
+  title,
+  series,
+  axis,
+  height = 280,
+  onZoomSteps,
+}: {
+  title: string;
+  series: Series[];
+  axis: XAxis;
+  height?: number;
+  /** Over steps, a drag-selection asks for this step range (refetched at full detail) instead of stretching the sampled points. */
+  onZoomSteps?: (from: number, to: number) => void;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const total = series.reduce((n, s) => n + s.points.length, 0);
   useEffect(() => {
@@ -60,7 +73,21 @@ export function MetricChart({ title, series, axis, height = 280 }: { title: stri
           points: { show: data[0].length <= 60 },
         })),
       ],
-      cursor: { drag: { x: true, y: false } },
+      cursor: { drag: { x: true, y: false, setScale: !(onZoomSteps && axis === 'step') } },
+      hooks:
+        onZoomSteps && axis === 'step'
+          ? {
+              setSelect: [
+                (u: uPlot) => {
+                  if (u.select.width < 2) return;
+                  const from = Math.floor(u.posToVal(u.select.left, 'x'));
+                  const to = Math.ceil(u.posToVal(u.select.left + u.select.width, 'x'));
+                  u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+                  if (to > from) onZoomSteps(from, to);
+                },
+              ],
+            }
+          : {},
     };
     const plot = new uPlot(opts, data, el);
     const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(320, el.clientWidth), height }));
@@ -69,7 +96,7 @@ export function MetricChart({ title, series, axis, height = 280 }: { title: stri
       resize.disconnect();
       plot.destroy();
     };
-  }, [series, axis, title, height, total]);
+  }, [series, axis, title, height, total, onZoomSteps]);
   if (total === 0) return <div class="state empty">No values logged for {title}.</div>;
   return <div class="chart" ref={box} data-metric={title} data-points={total} data-series={series.length} />;
 }

@@ -1,4 +1,4 @@
-import { useMemo } from 'preact/hooks';
+import { useCallback, useMemo } from 'preact/hooks';
 import { api, type Run } from '../api';
 import { KeyTable } from '../components/KeyTable';
 import { MetricChart, type XAxis } from '../components/MetricChart';
@@ -6,17 +6,18 @@ import { Empty, ErrorState, Loading } from '../components/states';
 import { formatNumber } from '../format';
 import { useLoad } from '../hooks';
 import { href, navigate } from '../router';
-import { AxisPicker, CHART_POINTS, useExperimentName } from './Run';
+import { AxisPicker, CHART_POINTS, useExperimentName, ZoomNote, type StepRange } from './Run';
 
 /** Several runs side by side: one metric's curves on one chart, then their params and latest metrics. */
-export function ComparePage({ runIds, metric, axis, experimentId }: { runIds: string[]; metric?: string; axis: XAxis; experimentId?: string }) {
+export function ComparePage(props: { runIds: string[]; metric?: string; axis: XAxis; experimentId?: string; steps?: StepRange }) {
+  const { runIds, metric, axis, experimentId, steps } = props;
   const runs = useLoad(() => Promise.all(runIds.map(async (id) => (await api.getRun(id)).run)), [runIds.join(',')]);
   const list: Run[] = runs.state === 'ok' ? runs.data : [];
   const keys = useMemo(() => [...new Set(list.flatMap((r) => (r.data.metrics ?? []).map((m) => m.key)))].sort(), [runs]);
   const chosen = metric ?? keys[0];
   const history = useLoad(
-    async () => (chosen && runIds.length ? (await api.historyBulkInterval(runIds, chosen, CHART_POINTS)).metrics ?? [] : []),
-    [runIds.join(','), chosen],
+    async () => (chosen && runIds.length ? (await api.historyBulkInterval(runIds, chosen, CHART_POINTS, steps)).metrics ?? [] : []),
+    [runIds.join(','), chosen, steps?.from, steps?.to],
   );
   const series = useMemo(() => {
     if (history.state !== 'ok') return [];
@@ -29,6 +30,11 @@ export function ComparePage({ runIds, metric, axis, experimentId }: { runIds: st
   const others = useLoad(async () => (expId ? (await api.searchRuns(expId, '', ['attributes.start_time DESC'], undefined, 50)).runs ?? [] : []), [expId]);
   const go = (q: { runs?: string[]; metric?: string; x?: XAxis }) =>
     navigate(href(['compare'], { runs: (q.runs ?? runIds).join(','), metric: q.metric ?? chosen, x: q.x ?? axis, experiment: expId }), true);
+  const zoom = useCallback(
+    (from: number, to: number) =>
+      navigate(href(['compare'], { runs: runIds.join(','), metric: chosen, x: axis, experiment: expId, from: String(from), to: String(to) })),
+    [runIds.join(','), chosen, axis, expId],
+  );
 
   if (!runIds.length) return <Empty>Pick runs to compare: tick them in an experiment's runs table, then press “Compare selected”.</Empty>;
   if (runs.state === 'loading') return <Loading what="runs" />;
@@ -62,7 +68,8 @@ export function ComparePage({ runIds, metric, axis, experimentId }: { runIds: st
       {!chosen && <Empty>These runs have no metrics to chart.</Empty>}
       {history.state === 'loading' && <Loading what={`${chosen} histories`} />}
       {history.state === 'error' && <ErrorState error={history.error} what={`${chosen} histories`} />}
-      {history.state === 'ok' && chosen && <MetricChart title={chosen} series={series} axis={axis} height={340} />}
+      {history.state === 'ok' && chosen && <MetricChart title={chosen} series={series} axis={axis} height={340} onZoomSteps={zoom} />}
+      {chosen && <ZoomNote steps={steps} onReset={() => go({})} />}
 
       <h2>Side by side</h2>
       <div class="scroll-x">

@@ -1,4 +1,4 @@
-import { useMemo } from 'preact/hooks';
+import { useCallback, useMemo } from 'preact/hooks';
 import { api, type KeyValue } from '../api';
 import { ArtifactBrowser } from '../components/Artifacts';
 import { KeyTable } from '../components/KeyTable';
@@ -43,18 +43,46 @@ export function useExperimentName(experimentId: string | undefined): string {
   return experiment.state === 'ok' && experiment.data ? experiment.data : `experiment ${experimentId ?? ''}`;
 }
 
-export function RunPage({ runId, metric, axis }: { runId: string; metric?: string; axis: XAxis }) {
+export interface StepRange {
+  from: number;
+  to: number;
+}
+
+/** The zoom window and how to leave it: a line under the chart. */
+export function ZoomNote({ steps, onReset }: { steps?: StepRange; onReset: () => void }) {
+  return (
+    <div class="muted zoom-note">
+      {steps ? (
+        <>
+          Steps {steps.from}–{steps.to}.{' '}
+          <button type="button" class="link" onClick={onReset}>
+            Show all steps
+          </button>
+        </>
+      ) : (
+        'Drag across the chart (over steps) to zoom in at full detail.'
+      )}
+    </div>
+  );
+}
+
+export function RunPage({ runId, metric, axis, steps }: { runId: string; metric?: string; axis: XAxis; steps?: StepRange }) {
   const result = useLoad(() => api.getRun(runId), [runId]);
   const run = result.state === 'ok' ? result.data.run : undefined;
   const experimentName = useExperimentName(run?.info.experiment_id);
   const metrics = useMemo(() => [...(run?.data.metrics ?? [])].sort((a, b) => a.key.localeCompare(b.key)), [run]);
   const chosen = metric ?? metrics[0]?.key;
   const history = useLoad(
-    async () => (chosen ? (await api.historyBulkInterval([runId], chosen, CHART_POINTS)).metrics ?? [] : []),
-    [runId, chosen],
+    async () => (chosen ? (await api.historyBulkInterval([runId], chosen, CHART_POINTS, steps)).metrics ?? [] : []),
+    [runId, chosen, steps?.from, steps?.to],
   );
   const series = useMemo(() => (history.state === 'ok' && chosen ? [{ label: chosen, points: history.data }] : []), [history, chosen]);
   const go = (q: { metric?: string; x?: XAxis }) => navigate(href(['runs', runId], { metric: q.metric ?? chosen, x: q.x ?? axis }), true);
+  // Zooming is a history entry of its own, so Back zooms out again.
+  const zoom = useCallback(
+    (from: number, to: number) => navigate(href(['runs', runId], { metric: chosen, x: axis, from: String(from), to: String(to) })),
+    [runId, chosen, axis],
+  );
 
   if (result.state === 'loading') return <Loading what="the run" />;
   if (result.state === 'error') return <ErrorState error={result.error} what={`run ${runId}`} />;
@@ -100,7 +128,8 @@ export function RunPage({ runId, metric, axis }: { runId: string; metric?: strin
             <AxisPicker axis={axis} onChange={(x) => go({ x })} />
             {history.state === 'loading' && <Loading what={`${chosen} history`} />}
             {history.state === 'error' && <ErrorState error={history.error} what={`${chosen} history`} />}
-            {history.state === 'ok' && chosen && <MetricChart title={chosen} series={series} axis={axis} />}
+            {history.state === 'ok' && chosen && <MetricChart title={chosen} series={series} axis={axis} onZoomSteps={zoom} />}
+            <ZoomNote steps={steps} onReset={() => go({})} />
             <a href={href(['compare'], { runs: runId, metric: chosen, experiment: info.experiment_id })}>Compare with other runs…</a>
           </div>
         </div>
