@@ -1,4 +1,6 @@
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { describeWithTool } from '../helpers/tools';
@@ -261,5 +263,59 @@ describeWithTool('web UI behind basic auth', chromiumAvailability(), () => {
     await page.goto(`${server.url}/#/experiments`);
     await eventually(async () => expect(await page.locator('table[aria-label="Experiments"]').textContent()).toContain('behind-auth'));
     await page.screenshot({ path: screenshotPath('08-behind-basic-auth'), fullPage: true });
+  });
+});
+
+describeWithTool('web UI under an ingress path prefix', chromiumAvailability(), () => {
+  let server: TestServer;
+  let browser: TestBrowser;
+  let proxy: http.Server;
+  let proxyUrl: string;
+
+  beforeAll(async () => {
+    ensureUiBuilt();
+    server = await startTestServer('sqlite');
+    const exp = await fetch(`${server.url}/api/2.0/mlflow/experiments/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'prefixed' }) });
+    const experimentId = ((await exp.json()) as { experiment_id: string }).experiment_id;
+    const run = await fetch(`${server.url}/api/2.0/mlflow/runs/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ experiment_id: experimentId, run_name: 'behind-prefix' }) });
+    const runId = ((await run.json()) as { run: { info: { run_id: string } } }).run.info.run_id;
+    const metrics = Array.from({ length: 20 }, (_, step) => ({ key: 'loss', value: 1 / (step + 1), timestamp: 1_700_000_000_000 + step, step }));
+    await fetch(`${server.url}/api/2.0/mlflow/runs/log-batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ run_id: runId, metrics }) });
+    // What an ingress with `path: /mlflow(/|$)(.*)` and a rewrite to `/$2` does; anything else is not ours.
+    const target = new URL(server.url);
+    proxy = http.createServer((req, res) => {
+      if (!req.url?.startsWith('/mlflow/')) {
+        res.writeHead(404).end('not routed');
+        return;
+      }
+      const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url.slice('/mlflow'.length), headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/mlflow/`;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => proxy?.close(resolve));
+    await server?.stop();
+  });
+
+  test('assets, API calls and charts all resolve under the prefix', async () => {
+    browser = await launchBrowser();
+    const page = await browser.context.newPage();
+    const outside: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(proxyUrl)) outside.push(r.url());
+    });
+    await page.goto(`${proxyUrl}#/experiments`);
+    await page.click('text=prefixed');
+    await page.click('text=behind-prefix');
+    const chart = page.locator('.chart[data-metric="loss"]');
+    await eventually(async () => expect(await chart.getAttribute('data-points')).toBe('20'));
+    expect(outside).toEqual([]);
+    await page.screenshot({ path: screenshotPath('09-path-prefix'), fullPage: true });
   });
 });
