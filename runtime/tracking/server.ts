@@ -65,6 +65,7 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
       context,
       close: async () => {
         await app.close();
+        artifacts?.close?.();
         await connection.close();
       },
     };

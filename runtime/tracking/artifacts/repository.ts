@@ -21,4 +21,6 @@ export interface ArtifactRepository {
   list(path: string): Promise<ArtifactFileInfo[]>;
   /** Deletes the file or the whole directory at `path`. */
   delete(path: string): Promise<void>;
+  /** Releases connections (keep-alive sockets to S3) when the server stops. */
+  close?(): void;
 }

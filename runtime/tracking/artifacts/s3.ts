@@ -32,6 +32,10 @@ export class S3ArtifactRepository implements ArtifactRepository {
     this.prefix = m[2].replace(/\/+$/, '');
   }
 
+  close(): void {
+    this.client.destroy();
+  }
+
   private key(rel: string): string {
     return [this.prefix, rel].filter(Boolean).join('/');
   }
