@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_tracking';
+import * as m0002 from './0002_search_indexes';
 
 /**
  * Every schema version, in order. Names sort lexically (NNNN_name) and are recorded in the database,
@@ -7,4 +8,5 @@ import * as m0001 from './0001_tracking';
  */
 export const migrations: Record<string, Migration> = {
   '0001_tracking': m0001,
+  '0002_search_indexes': m0002,
 };
