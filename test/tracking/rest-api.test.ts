@@ -339,3 +339,33 @@ for (const kind of storeKinds()) {
     });
   });
 }
+
+describe('--no-serve-artifacts', () => {
+  let server: TestServer;
+  let root: string;
+  beforeAll(async () => {
+    server = await startTestServer('sqlite', { serveArtifacts: false });
+    root = path.join(server.dir, 'direct');
+  });
+  afterAll(async () => fs.rmSync(server.dir, { recursive: true, force: true }));
+
+  test('runs get direct artifact URIs, artifacts/list reads them, the proxy is not mounted', async () => {
+    await server.close();
+    const { startTrackingServer } = await import('../../runtime/tracking');
+    const direct = await startTrackingServer({ port: 0, backendStoreUri: server.backendStoreUri, serveArtifacts: false, defaultArtifactRoot: `file://${root}`, logger: false });
+    try {
+      const exp = (await api(direct.url, 'POST', '/experiments/create', { name: 'direct' })).body.experiment_id;
+      const run = (await api(direct.url, 'POST', '/runs/create', { experiment_id: exp })).body.run.info;
+      expect(run.artifact_uri).toBe(`file://${root}/${exp}/${run.run_id}/artifacts`);
+      const dir = path.join(root, exp, run.run_id, 'artifacts', 'model');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'MLmodel'), 'flavors: {}\n');
+      const list = await api(direct.url, 'GET', '/artifacts/list', { run_id: run.run_id, path: 'model' });
+      expect(list.body).toEqual({ root_uri: run.artifact_uri, files: [{ path: 'model/MLmodel', is_dir: false, file_size: 12 }] });
+      const proxy = await api(direct.url, 'GET', '/artifacts', { path: '' }, '/api/2.0/mlflow-artifacts');
+      expect(proxy).toEqual({ status: 404, body: bad('ENDPOINT_NOT_FOUND') });
+    } finally {
+      await direct.close();
+    }
+  });
+});

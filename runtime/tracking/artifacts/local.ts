@@ -12,10 +12,10 @@ export class LocalArtifactRepository implements ArtifactRepository {
   readonly root: string;
   readonly rootUri: string;
 
-  constructor(destination: string) {
+  constructor(destination: string, create = true) {
     this.root = path.resolve(destination.startsWith('file:') ? fileURLToPath(destination) : destination);
     this.rootUri = pathToFileURL(this.root).toString();
-    fs.mkdirSync(this.root, { recursive: true });
+    if (create) fs.mkdirSync(this.root, { recursive: true });
   }
 
   /** Joins and re-checks containment, so even a path that slipped past validation cannot leave the root. */

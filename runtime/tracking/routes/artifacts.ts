@@ -32,7 +32,13 @@ export const artifactRoutes: TrackingPlugin = async (app, ctx) => {
       const repo = requireArtifacts(ctx);
       files = (await repo.list([proxied, rel].filter(Boolean).join('/'))).map((f) => ({ ...f, path: f.path.slice(proxied.length + 1) }));
     } else {
-      files = await artifactRepositoryFor(rootUri).list(rel);
+      // --no-serve-artifacts: the run's own URI (file:// or s3://), opened for this listing only.
+      const repo = artifactRepositoryFor(rootUri, { create: false });
+      try {
+        files = await repo.list(rel);
+      } finally {
+        repo.close?.();
+      }
     }
     return { root_uri: rootUri, files };
   });
