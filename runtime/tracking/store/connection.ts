@@ -47,7 +47,8 @@ export async function openStore<DB = Database>(uri: string = DEFAULT_BACKEND_STO
     const pool = new Pool({
       connectionString,
       max: Number(process.env.MLOPS_TRACKING_DB_POOL_SIZE ?? 10),
-      connectionTimeoutMillis: 5_000,
+      // Also bounds the wait for a free pooled connection under load; an unreachable server fails at once (ECONNREFUSED).
+      connectionTimeoutMillis: 15_000,
       idleTimeoutMillis: 30_000,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

@@ -521,13 +521,19 @@ export class TrackingStore {
     const ids = rows.map((r) => r.run_uuid);
     const chunks: string[][] = [];
     for (let i = 0; i < ids.length; i += 500) chunks.push(ids.slice(i, i + 500));
-    const all = async <T>(f: (chunk: string[]) => Promise<T[]>) => (await Promise.all(chunks.map(f))).flat();
-    const [metrics, params, tags, datasetInputs, modelLinks] = await Promise.all([
-      all((c) => this.db.selectFrom('latest_metrics').select(['run_uuid', 'key', 'value', 'timestamp', 'step', 'is_nan']).where('run_uuid', 'in', c).execute()),
-      all((c) => this.db.selectFrom('params').select(['run_uuid', 'key', 'value']).where('run_uuid', 'in', c).execute()),
-      all((c) => this.db.selectFrom('tags').select(['run_uuid', 'key', 'value']).where('run_uuid', 'in', c).execute()),
-      all((c) =>
-        this.db
+    // One pooled connection, queries in sequence: a search holds one connection, so 20 concurrent
+    // searches cannot exhaust the pool (parallel per-table queries would take five each).
+    const { metrics, params, tags, datasetInputs, modelLinks, inputTags } = await this.db.connection().execute(async (db) => {
+      const all = async <T>(f: (chunk: string[]) => Promise<T[]>) => {
+        const out: T[] = [];
+        for (const c of chunks) out.push(...(await f(c)));
+        return out;
+      };
+      const metrics = await all((c) => db.selectFrom('latest_metrics').select(['run_uuid', 'key', 'value', 'timestamp', 'step', 'is_nan']).where('run_uuid', 'in', c).execute());
+      const params = await all((c) => db.selectFrom('params').select(['run_uuid', 'key', 'value']).where('run_uuid', 'in', c).execute());
+      const tags = await all((c) => db.selectFrom('tags').select(['run_uuid', 'key', 'value']).where('run_uuid', 'in', c).execute());
+      const datasetInputs = await all((c) =>
+        db
           .selectFrom('inputs')
           .innerJoin('datasets', 'datasets.dataset_uuid', 'inputs.source_id')
           .select(['inputs.destination_id as run_uuid', 'inputs.input_uuid', 'datasets.name', 'datasets.digest', 'datasets.dataset_source_type', 'datasets.dataset_source', 'datasets.dataset_schema', 'datasets.dataset_profile'])
@@ -535,9 +541,9 @@ export class TrackingStore {
           .where('inputs.destination_type', '=', 'RUN')
           .where('inputs.destination_id', 'in', c)
           .execute(),
-      ),
-      all((c) =>
-        this.db
+      );
+      const modelLinks = await all((c) =>
+        db
           .selectFrom('inputs')
           .select(['source_type', 'source_id', 'destination_id', 'step'])
           .where((eb) =>
@@ -547,11 +553,12 @@ export class TrackingStore {
             ]),
           )
           .execute(),
-      ),
-    ]);
-    const inputTags = datasetInputs.length
-      ? await this.db.selectFrom('input_tags').select(['input_uuid', 'name', 'value']).where('input_uuid', 'in', datasetInputs.map((d) => d.input_uuid)).execute()
-      : [];
+      );
+      const inputTags = datasetInputs.length
+        ? await db.selectFrom('input_tags').select(['input_uuid', 'name', 'value']).where('input_uuid', 'in', datasetInputs.map((d) => d.input_uuid)).execute()
+        : [];
+      return { metrics, params, tags, datasetInputs, modelLinks, inputTags };
+    });
     const group = <T extends { run_uuid: string }>(items: T[]) => {
       const m = new Map<string, T[]>();
       for (const it of items) (m.get(it.run_uuid) ?? m.set(it.run_uuid, []).get(it.run_uuid)!).push(it);
