@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerEnvCommands } from '../environments/cli';
 import { registerTrackingCommands } from '../runtime/tracking/cli';
+import { registerPolicyCommands } from '../policies/cli';
 
 /**
  * Each part of the project owns its subcommands and registers them here. A registrar must stay cheap:
@@ -8,4 +9,4 @@ import { registerTrackingCommands } from '../runtime/tracking/cli';
  */
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands, registerTrackingCommands];
+export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands, registerTrackingCommands, registerPolicyCommands];

@@ -1,0 +1,42 @@
+import type { KubeObject, PolicyContext, Severity } from './types';
+
+/** What a rule reports: the field it is about and a message naming the object and that field. */
+export interface Finding {
+  field?: string;
+  message: string;
+}
+
+/** A rule over Kubernetes objects. `check` sees one object plus the whole set, for cross-object rules. */
+export interface KubeRule {
+  id: string;
+  severity: Severity;
+  /** One line for the README table and the CrossGuard pack. */
+  description: string;
+  /** One line telling how to fix a violation. */
+  remediation: string;
+  check(obj: KubeObject, set: ObjectSet): Finding[];
+}
+
+/** Every object being checked together, indexed for the cross-object rules, and where they are going. */
+export interface ObjectSet {
+  objects: readonly KubeObject[];
+  ctx: PolicyContext;
+}
+
+/** `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects (and objects without a namespace). */
+export function objectRef(obj: KubeObject): string {
+  const ns = obj.metadata?.namespace;
+  return ns ? `${obj.kind}/${ns}/${obj.metadata?.name}` : `${obj.kind}/${obj.metadata?.name}`;
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function asArray(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+export function asRecord(v: unknown): Record<string, unknown> {
+  return isRecord(v) ? v : {};
+}
