@@ -39,7 +39,15 @@ export const getArtifactRoute: TrackingPlugin = async (app, ctx) => {
       if (!ctx.artifacts) throw new MlflowError('ENDPOINT_NOT_FOUND', 'Artifact proxying is disabled: the server runs with --no-serve-artifacts.');
       file = await ctx.artifacts.get([proxied, rel].filter(Boolean).join('/'));
     } else {
-      file = await artifactRepositoryFor(rootUri).get(rel);
+      // The run's own URI (file:// or s3://), opened for this one download and closed once it is sent.
+      const repo = artifactRepositoryFor(rootUri, { create: false });
+      try {
+        file = await repo.get(rel);
+      } catch (err) {
+        repo.close?.();
+        throw err;
+      }
+      reply.raw.once('close', () => repo.close?.());
     }
     reply.header('content-type', contentTypeOf(rel));
     reply.header('x-content-type-options', 'nosniff');
