@@ -162,8 +162,10 @@ describe('rule details', () => {
   });
 
   test('a pod without any securityContext reports each pod-security rule on each container', () => {
-    const bare = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'apps', labels: labels('p') }, spec: { ...securePodSpec('web'), securityContext: undefined } };
-    (bare.spec.containers as Array<Record<string, unknown>>)[0].securityContext = undefined;
+    const spec = securePodSpec('web');
+    delete spec.securityContext;
+    (spec.containers as Array<Record<string, unknown>>)[0].securityContext = undefined;
+    const bare = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'apps', labels: labels('p') }, spec };
     const ids = new Set(checkManifests([...compliantSet(), bare as KubeObject], gitops).filter((v) => v.object === 'Pod/apps/p').map((v) => v.ruleId));
     for (const id of ['no-privilege-escalation', 'run-as-non-root', 'drop-all-capabilities', 'seccomp-profile', 'read-only-root-filesystem']) expect(ids).toContain(id);
   });
