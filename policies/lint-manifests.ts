@@ -1,0 +1,59 @@
+/*
+ * `npm run lint:manifests [-- <dir>...]`: synthesizes every environment (both secrets modes) into a
+ * temporary directory — or takes already-synthesized directories — and runs kube-score and kube-linter
+ * on it. Prints every finding, marks the allowlisted ones with their reason, exits 1 on any other.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import { commandAvailable } from './tool-availability';
+import { KUBE_LINTER_ALLOWLIST, KUBE_SCORE_ALLOWLIST, runKubeLinter, runKubeScore, toolPath, type LinterFinding } from './external-linters';
+import { environmentVariants, platformSynth } from './platform';
+
+function synthesizeAll(): string[] {
+  const synth = platformSynth();
+  if (!synth) throw new Error('stacks/gitops.ts (synthEnvironment) does not exist yet: pass a directory of manifests instead');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-lint-'));
+  return environmentVariants().map(({ label, env }) => {
+    const dir = path.join(root, label.replace(/[^a-z0-9-]+/gi, '-').replace(/-+$/, ''));
+    fs.mkdirSync(dir, { recursive: true });
+    for (const file of synth(env)) {
+      const name = path.basename(file.name).replace(/(\.k8s)?\.ya?ml$/, '') + '.k8s.yaml';
+      fs.writeFileSync(path.join(dir, name), file.objects.map((o) => stringify(o)).join('---\n'));
+    }
+    return dir;
+  });
+}
+
+function main(): number {
+  const dirs = process.argv.slice(2).length ? process.argv.slice(2) : synthesizeAll();
+  const findings: LinterFinding[] = [];
+  const tools: Array<[string, (d: string) => LinterFinding[]]> = [
+    ['kube-score', runKubeScore],
+    ['kube-linter', runKubeLinter],
+  ];
+  for (const [tool, run] of tools) {
+    const available = commandAvailable(toolPath(tool), ['version'], tool);
+    if (!available.ok) {
+      process.stdout.write(`${tool}: not run — ${available.reason}\n`);
+      continue;
+    }
+    for (const dir of dirs) findings.push(...run(dir).map((f) => ({ ...f, object: `${path.basename(dir)}: ${f.object}` })));
+  }
+  let failing = 0;
+  for (const f of findings) {
+    const reason = (f.tool === 'kube-score' ? KUBE_SCORE_ALLOWLIST : KUBE_LINTER_ALLOWLIST)[f.check];
+    if (!reason) failing++;
+    process.stdout.write(`${reason ? 'allowed' : 'FINDING'}  ${f.tool} ${f.check}  ${f.object}: ${f.message}${reason ? `\n         why: ${reason}` : ''}\n`);
+  }
+  process.stdout.write(`${findings.length} finding(s), ${failing} not allowlisted, over ${dirs.length} director${dirs.length === 1 ? 'y' : 'ies'}\n`);
+  return failing ? 1 : 0;
+}
+
+try {
+  process.exitCode = main();
+} catch (err) {
+  process.stderr.write(`lint:manifests: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+}

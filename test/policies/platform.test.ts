@@ -1,0 +1,22 @@
+import { checkManifests, formatViolations } from '../../policies';
+import { environmentVariants, platformSynth } from '../../policies/platform';
+
+/*
+ * The platform's synthesized output must pass its own policies: zero error-level violations (without
+ * exceptions) for every environment in both secrets modes. Fails until stacks/gitops.ts exists.
+ */
+describe('the synthesized platform passes the policies', () => {
+  test('environment variants cover every built-in environment in both secrets modes', () => {
+    const labels = environmentVariants().map((v) => v.label);
+    expect(labels).toEqual(expect.arrayContaining(['dev (secrets: pulumi)', 'dev (secrets: external-secrets)', 'prod (secrets: pulumi)', 'staging (secrets: external-secrets)']));
+  });
+
+  test.each(environmentVariants().map((v) => [v.label, v.env] as const))('%s: no error-level violation', (_label, env) => {
+    const synth = platformSynth();
+    expect(synth).toBeDefined();
+    const objects = synth!(env).flatMap((f) => f.objects);
+    expect(objects.length).toBeGreaterThan(0);
+    const errors = checkManifests(objects, { mode: 'gitops', environment: env }).filter((v) => v.severity === 'error' && !v.exception);
+    expect(formatViolations(errors)).toBe('0 error(s), 0 warning(s), 0 excepted\n');
+  });
+});
