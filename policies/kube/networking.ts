@@ -104,7 +104,8 @@ export const networkingRules: KubeRule[] = [
       const covered = set.objects.some(
         (o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === entry.tpl.namespace && selectorMatches(asRecord(o.spec).podSelector, entry.tpl.labels),
       );
-      return covered ? [] : [{ field: `${entry.tpl.path.replace(/\.spec$/, '')}.metadata.labels`, message: 'pod template is selected by no NetworkPolicy' }];
+      const field = entry.tpl.path === 'spec' ? 'metadata.labels' : `${entry.tpl.path.replace(/\.spec$/, '')}.metadata.labels`;
+      return covered ? [] : [{ field, message: 'pod template is selected by no NetworkPolicy' }];
     },
   },
   {

@@ -3,6 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { checkManifests, EXCEPTIONS_ANNOTATION, formatViolations, hasErrors } from '../../policies';
+import { assertPolicyClean, PolicyViolationError } from '../../policies/synth-gate';
+import { loadEnvironment } from '../../environments';
 import { runMlops } from '../helpers/cli';
 import { compliantSet, get } from './fixtures';
 
@@ -107,5 +109,22 @@ describe('mlops policy check', () => {
     const r = runMlops(['policy', 'check', path.join(dir, 'good'), '--exceptions', exc]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^mlops: .*bad-exc\.yaml: .*reason/);
+  });
+});
+
+describe('synth gate', () => {
+  test('passes a clean set (returning its warnings/exceptions) and throws with every violation listed otherwise', () => {
+    const env = loadEnvironment('staging');
+    expect(assertPolicyClean(compliantSet(), env)).toEqual([]);
+    const objects = compliantSet();
+    get(objects, 'Job', 'train').spec.backoffLimit = undefined;
+    let thrown: unknown;
+    try {
+      assertPolicyClean(objects, env);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(PolicyViolationError);
+    expect((thrown as Error).message).toMatch(/^environment "staging": synthesized objects violate the policies; nothing was written:\nerror +job-backoff-limit {2}Job\/apps\/train {2}spec\.backoffLimit/);
   });
 });

@@ -1,0 +1,26 @@
+import type { EnvironmentConfig } from '../environments';
+import type { KubeObject, PolicyMode, Violation } from './types';
+import { checkManifests, hasErrors } from './index';
+import { formatViolations } from './format';
+
+/** Synthesized output that fails the policies; `message` lists every violation, one per line with its fix. */
+export class PolicyViolationError extends Error {
+  constructor(
+    readonly environment: string,
+    readonly violations: Violation[],
+  ) {
+    super(`environment "${environment}": synthesized objects violate the policies; nothing was written:\n${formatViolations(violations)}`.trimEnd());
+    this.name = 'PolicyViolationError';
+  }
+}
+
+/**
+ * The gate `mlops synth` (and the Pulumi program) runs before writing or deploying: checks every object
+ * of one environment as a set and throws `PolicyViolationError` on any error-level violation not covered
+ * by an exception. Returns the violations (warnings, exceptions) otherwise, for printing.
+ */
+export function assertPolicyClean(objects: KubeObject[], environment: EnvironmentConfig, mode: PolicyMode = 'gitops'): Violation[] {
+  const violations = checkManifests(objects, { mode, environment });
+  if (hasErrors(violations)) throw new PolicyViolationError(environment.name, violations);
+  return violations;
+}
