@@ -32,6 +32,8 @@ describe('proxied artifacts on s3://', () => {
     await server?.stop();
     s3?.destroy();
     await s3server?.close();
+    // s3rver logs each request when its socket closes; let those late lines flush inside the suite.
+    await new Promise((r) => setTimeout(r, 200));
     process.env = saved;
   });
 
