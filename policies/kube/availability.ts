@@ -15,9 +15,12 @@ export function hpaFor(obj: KubeObject, set: ObjectSet): KubeObject | undefined 
   });
 }
 
-/** A workload serving traffic: a Deployment/StatefulSet with a container that declares a port. */
+/**
+ * A stateless workload serving traffic: a Deployment with a container that declares a port. (A
+ * single-replica StatefulSet, such as an in-cluster database, is a deliberate single writer.)
+ */
 function isServing(obj: KubeObject): boolean {
-  if (obj.kind !== 'Deployment' && obj.kind !== 'StatefulSet') return false;
+  if (obj.kind !== 'Deployment') return false;
   const tpl = podTemplate(obj);
   return !!tpl && containers(tpl).some((c) => !c.init && asArray(c.container.ports).length > 0);
 }
@@ -62,7 +65,7 @@ export const availabilityRules: KubeRule[] = [
   {
     id: 'serving-replicas',
     severity: 'error',
-    description: 'Serving workloads run ≥ 2 replicas or are scaled by an HPA',
+    description: 'Serving Deployments run ≥ 2 replicas or are scaled by an HPA',
     remediation: 'Set spec.replicas ≥ 2 or add a HorizontalPodAutoscaler targeting the workload.',
     check: (obj, set) => {
       if (!isServing(obj) || hpaFor(obj, set)) return [];

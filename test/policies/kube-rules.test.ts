@@ -153,6 +153,14 @@ describe('rule details', () => {
     expect(checkManifests(objects, gitops)).toEqual([]);
   });
 
+  test('serving-replicas: a single-replica StatefulSet (an in-cluster database) is a deliberate single writer', () => {
+    const objects = compliantSet();
+    const sts = { ...deploy(objects), kind: 'StatefulSet', metadata: { ...deploy(objects).metadata, name: 'db' }, spec: { ...deploy(objects).spec, replicas: 1, serviceName: 'db' } };
+    const ids = checkManifests([...objects, sts as KubeObject], gitops).filter((v) => v.object === 'StatefulSet/apps/db').map((v) => v.ruleId);
+    expect(ids).not.toContain('serving-replicas');
+    expect(ids).not.toContain('pdb-exists');
+  });
+
   test('no-automount-service-account-token passes when the ServiceAccount is bound to a role', () => {
     const objects = compliantSet();
     delete pod(objects).automountServiceAccountToken;
