@@ -25,7 +25,7 @@ function AuditTrail({ name }: { name: string }) {
           <th>When</th>
           <th>Who</th>
           <th>Action</th>
-          <th>Version</th>
+          <th class="num">Version</th>
           <th>Details</th>
         </tr>
       }
@@ -101,7 +101,7 @@ export function ModelPage({ name }: { name: string }) {
           class="versions"
           head={
             <tr>
-              <th>Version</th>
+              <th class="num">Version</th>
               <th>Stage</th>
               <th>Aliases</th>
               <th>Status</th>

@@ -50,7 +50,7 @@ export function ModelsPage({ q, page }: { q: string; page?: string }) {
               head={
                 <tr>
                   <th>Name</th>
-                  <th>Latest version</th>
+                  <th class="num">Latest version</th>
                   <th>Aliases</th>
                   <th>Last modified</th>
                   <th>Description</th>
