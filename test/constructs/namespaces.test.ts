@@ -1,0 +1,42 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ENVIRONMENT_NAMES, loadEnvironment } from '../../environments';
+import { synthEnvironment, writeSynth } from '../../stacks/gitops';
+
+describe.each(ENVIRONMENT_NAMES)('%s', (name) => {
+  const env = loadEnvironment(name);
+  const files = synthEnvironment(env);
+
+  it('starts with the namespaces, PSA restricted enforced', () => {
+    expect(files[0].name).toBe('00-namespaces.k8s.yaml');
+    const nss = files[0].objects.filter((o) => o.kind === 'Namespace');
+    expect(nss.map((n) => n.metadata.name)).toEqual([env.namespaces.platform, env.namespaces.training, env.namespaces.serving]);
+    for (const n of nss) expect(n.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+
+  it('denies all ingress and egress by default in every namespace', () => {
+    const deny = files[0].objects.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'default-deny-all');
+    expect(deny.map((d) => d.metadata.namespace).sort()).toEqual(Object.values(env.namespaces).sort());
+    for (const d of deny) expect(d.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+  });
+
+  it('labels every object', () => {
+    for (const o of files.flatMap((f) => f.objects)) {
+      for (const k of ['name', 'instance', 'component', 'part-of', 'managed-by', 'version']) {
+        expect(o.metadata.labels?.[`app.kubernetes.io/${k}`]).toBeTruthy();
+      }
+    }
+  });
+
+  it('matches the snapshot', () => {
+    expect(files).toMatchSnapshot();
+  });
+});
+
+it('writeSynth writes dist/<env>/NN-<part>.k8s.yaml and leaves no temp dir', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-'));
+  writeSynth([loadEnvironment('dev')], out);
+  expect(fs.readdirSync(out)).toEqual(['dev']);
+  expect(fs.readdirSync(path.join(out, 'dev'))).toEqual(['00-namespaces.k8s.yaml']);
+});
