@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { EnvironmentConfig } from '../environments';
-import { standardLabels } from './labels';
+import { standardLabels } from './common';
 
 export interface NamespacesProps {
   readonly env: EnvironmentConfig;

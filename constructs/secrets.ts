@@ -1,0 +1,124 @@
+import { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../environments';
+import { customObject, standardLabels, type PlatformContext } from './common';
+
+/** Which namespace of the environment a Secret lives in. */
+export type SecretNamespace = 'platform' | 'serving';
+
+/** One Secret the platform references by name, and the keys it must hold. */
+export interface PlatformSecret {
+  readonly name: string;
+  readonly namespace: SecretNamespace;
+  readonly keys: readonly string[];
+  /** What it is for, and how the values must be generated. */
+  readonly description: string;
+}
+
+/**
+ * Every Secret the constructs may reference, by name, with its keys. The Pulumi stack creates exactly
+ * `requiredSecrets(env)` of these (generated values); in external-secrets mode the platform emits one
+ * ExternalSecret per entry, reading `<remoteKeyPrefix>/<name>` with one property per key.
+ */
+export const PLATFORM_SECRETS = {
+  trackingDb: {
+    name: 'tracking-db',
+    namespace: 'platform',
+    keys: ['username', 'password'],
+    description: 'PostgreSQL login of the tracking server (PGUSER/PGPASSWORD); also the in-cluster PostgreSQL superuser.',
+  },
+  trackingDbHost: {
+    name: 'tracking-db-host',
+    namespace: 'platform',
+    keys: ['host'],
+    description: 'Host of an RDS database whose address only the cloud stack knows (GitOps mode without a host in the environment).',
+  },
+  minioRoot: {
+    name: 'minio-root',
+    namespace: 'platform',
+    keys: ['root-user', 'root-password'],
+    description: 'MinIO root credentials; used only by MinIO and the bucket setup Job. Password ≥ 8 characters.',
+  },
+  minioTracking: {
+    name: 'minio-tracking',
+    namespace: 'platform',
+    keys: ['access-key', 'secret-key'],
+    description: "The tracking server's own MinIO user, limited by policy to the artifact bucket (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).",
+  },
+  basicAuth: {
+    name: 'ingress-basic-auth',
+    namespace: 'platform',
+    keys: ['auth'],
+    description: 'htpasswd file (bcrypt entries) for nginx basic auth in front of the tracking server.',
+  },
+  basicAuthServing: {
+    name: 'ingress-basic-auth',
+    namespace: 'serving',
+    keys: ['auth'],
+    description: 'The same htpasswd file, for the inference Ingresses (nginx reads auth Secrets from the Ingress namespace).',
+  },
+  oauth2Proxy: {
+    name: 'oauth2-proxy',
+    namespace: 'platform',
+    keys: ['client-secret', 'cookie-secret'],
+    description: 'OIDC client secret and the 32-byte cookie secret of oauth2-proxy.',
+  },
+} as const satisfies Record<string, PlatformSecret>;
+
+export type PlatformSecretId = keyof typeof PLATFORM_SECRETS;
+
+/** The Secrets this environment's objects reference (what Pulumi must create, or ExternalSecrets provide). */
+export function requiredSecrets(env: EnvironmentConfig, cloud: PlatformContext['cloud'] = {}): PlatformSecretId[] {
+  const ids: PlatformSecretId[] = ['trackingDb'];
+  if (needsDbHostSecret(env, cloud)) ids.push('trackingDbHost');
+  if (env.artifactStore.kind === 'minio') ids.push('minioRoot', 'minioTracking');
+  if (env.ingress.auth.mode === 'basic-auth') {
+    ids.push('basicAuth');
+    if (env.inference.models.length > 0) ids.push('basicAuthServing');
+  } else ids.push('oauth2Proxy');
+  return ids;
+}
+
+/** An RDS database whose host neither the environment nor the cloud outputs give: read it from a Secret. */
+export function needsDbHostSecret(env: EnvironmentConfig, cloud: PlatformContext['cloud']): boolean {
+  return env.metadataStore.kind === 'external-postgres' && !env.metadataStore.host && !cloud.databaseHost;
+}
+
+export function secretNamespace(env: EnvironmentConfig, s: PlatformSecret): string {
+  return s.namespace === 'platform' ? env.namespaces.platform : env.namespaces.serving;
+}
+
+export interface PlatformSecretsProps {
+  readonly ctx: PlatformContext;
+}
+
+/**
+ * In external-secrets mode: one ExternalSecret per required Secret, pulling each key from
+ * `<remoteKeyPrefix>/<secret name>` (property = key) in the environment's store. In pulumi mode it emits
+ * nothing: Pulumi creates the Secrets with generated values, and nothing secret reaches Git either way.
+ */
+export class PlatformSecrets extends Construct {
+  constructor(scope: Construct, id: string, props: PlatformSecretsProps) {
+    super(scope, id);
+    const { ctx } = props;
+    const { env } = ctx;
+    if (ctx.secretsMode !== 'external-secrets') return;
+    if (env.secrets.mode !== 'external-secrets') {
+      throw new Error(`environment "${env.name}": secrets mode external-secrets needs secrets.store and secrets.remoteKeyPrefix in the environment`);
+    }
+    const { store, remoteKeyPrefix, refreshInterval } = env.secrets;
+    for (const sid of requiredSecrets(env, ctx.cloud)) {
+      const s: PlatformSecret = PLATFORM_SECRETS[sid];
+      customObject(this, sid, {
+        apiVersion: 'external-secrets.io/v1beta1',
+        kind: 'ExternalSecret',
+        metadata: { name: s.name, namespace: secretNamespace(env, s), labels: standardLabels(env, s.name, 'secret') },
+        spec: {
+          refreshInterval,
+          secretStoreRef: { kind: store.kind, name: store.name },
+          target: { name: s.name, creationPolicy: 'Owner', deletionPolicy: 'Retain' },
+          data: s.keys.map((key) => ({ secretKey: key, remoteRef: { key: `${remoteKeyPrefix}/${s.name}`, property: key } })),
+        },
+      });
+    }
+  }
+}
