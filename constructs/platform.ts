@@ -2,9 +2,15 @@ import { Construct } from 'constructs';
 import { Chart } from 'cdk8s';
 import type { EnvironmentConfig } from '../environments';
 import { Namespaces } from './namespaces';
+import { PlatformSecrets } from './secrets';
+import type { PlatformContext } from './common';
 
 export interface MlopsPlatformProps {
   readonly env: EnvironmentConfig;
+  /** Secrets source; default: the environment's `secrets.mode`. */
+  readonly secretsMode?: PlatformContext['secretsMode'];
+  /** Cloud stack outputs; default: none (GitOps). */
+  readonly cloud?: PlatformContext['cloud'];
 }
 
 /**
@@ -23,6 +29,8 @@ export class MlopsPlatform extends Construct {
       this.charts.push({ part, chart: c });
       return c;
     };
+    const ctx: PlatformContext = { env: props.env, secretsMode: props.secretsMode ?? props.env.secrets.mode, cloud: props.cloud ?? {} };
     new Namespaces(chart('namespaces'), 'namespaces', { env: props.env });
+    if (ctx.secretsMode === 'external-secrets') new PlatformSecrets(chart('secrets'), 'secrets', { ctx });
   }
 }

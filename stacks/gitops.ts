@@ -27,9 +27,9 @@ export interface SynthesizedFile {
 }
 
 /** Synthesizes one environment in memory: one file per platform part, namespaces first. Pure. */
-export function synthEnvironment(env: EnvironmentConfig, _opts: SynthOptions = {}): SynthesizedFile[] {
+export function synthEnvironment(env: EnvironmentConfig, opts: SynthOptions = {}): SynthesizedFile[] {
   const app = new App();
-  const platform = new MlopsPlatform(app, env.name, { env });
+  const platform = new MlopsPlatform(app, env.name, { env, secretsMode: opts.secretsMode, cloud: opts.cloud });
   return platform.charts.map(({ part, chart }, i) => ({
     name: `${String(i).padStart(2, '0')}-${part}.k8s.yaml`,
     objects: chart.toJson() as KubeObject[],

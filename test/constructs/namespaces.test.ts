@@ -40,3 +40,14 @@ it('writeSynth writes dist/<env>/NN-<part>.k8s.yaml and leaves no temp dir', () 
   expect(fs.readdirSync(out)).toEqual(['dev']);
   expect(fs.readdirSync(path.join(out, 'dev'))).toEqual(['00-namespaces.k8s.yaml']);
 });
+
+it('staging (external-secrets) emits an ExternalSecret per required Secret and no Secret', () => {
+  const objects = synthEnvironment(loadEnvironment('staging')).flatMap((f) => f.objects);
+  expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+  const es = objects.filter((o) => o.kind === 'ExternalSecret').map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+  expect(es).toEqual(['mlops-platform/tracking-db', 'mlops-platform/oauth2-proxy']);
+});
+
+it('external-secrets mode without a store in the environment is an error', () => {
+  expect(() => synthEnvironment(loadEnvironment('dev'), { secretsMode: 'external-secrets' })).toThrow(/secrets.store/);
+});
