@@ -75,13 +75,25 @@ export function restrictedContainerSecurity(): k8s.SecurityContext {
 /** The runtime images (tracking, inference, training) run as this uid/gid. */
 export const RUNTIME_UID = 10001;
 
-export function resources(r: ResourceRequirements, extraLimits: Record<string, string> = {}): k8s.ResourceRequirements {
+/**
+ * Container resources from the environment, plus ephemeral-storage bounds (emptyDirs and logs count
+ * against them; without a limit one pod filling /tmp can evict its node's neighbours).
+ */
+export function resources(
+  r: ResourceRequirements,
+  extraLimits: Record<string, string> = {},
+  ephemeral: { request: string; limit: string } = DEFAULT_EPHEMERAL_STORAGE,
+): k8s.ResourceRequirements {
   const q = k8s.Quantity.fromString;
   const limits: Record<string, k8s.Quantity> = { memory: q(r.limits.memory) };
   if (r.limits.cpu) limits.cpu = q(r.limits.cpu);
+  limits['ephemeral-storage'] = q(ephemeral.limit);
   for (const [k, v] of Object.entries(extraLimits)) limits[k] = q(v);
-  return { requests: { cpu: q(r.requests.cpu), memory: q(r.requests.memory) }, limits };
+  return { requests: { cpu: q(r.requests.cpu), memory: q(r.requests.memory), 'ephemeral-storage': q(ephemeral.request) }, limits };
 }
+
+/** Default ephemeral-storage request/limit per container: room for logs and the emptyDirs' default size limits. */
+export const DEFAULT_EPHEMERAL_STORAGE = { request: '128Mi', limit: '1Gi' } as const;
 
 /** An env var from one key of a Secret. */
 export function secretEnv(name: string, secret: string, key: string): k8s.EnvVar {
