@@ -6,6 +6,7 @@ import { experimentRoutes } from './routes/experiments';
 import { runRoutes } from './routes/runs';
 import { artifactRoutes, proxiedArtifactRoutes } from './routes/artifacts';
 import { webUiApiPlugins, webUiRootPlugins } from './ui';
+import { registryPlugins } from './registry';
 import type { TrackingStore } from './store/tracking-store';
 import type { StoreConnection } from './store/connection';
 import { LIMITS } from './validation';
@@ -99,7 +100,7 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 
   for (const prefix of API_PREFIXES) {
-    for (const plugin of [experimentRoutes, runRoutes, artifactRoutes, ...webUiApiPlugins, ...(options.plugins ?? [])]) {
+    for (const plugin of [experimentRoutes, runRoutes, artifactRoutes, ...registryPlugins, ...webUiApiPlugins, ...(options.plugins ?? [])]) {
       await app.register(plugin, { prefix, ...options.context });
     }
   }

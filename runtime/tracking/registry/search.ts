@@ -1,0 +1,130 @@
+import { sql, type RawBuilder } from 'kysely';
+import { MlflowError } from '../errors';
+import { parseFilter, parseOrderBy, type Comparison } from '../store/search-filter';
+
+/**
+ * Registry search filters and orderings (MLflow's SearchModelUtils / SearchModelVersionUtils), compiled
+ * to SQL over `registered_models` / `model_versions`. Values are bound parameters; column names come
+ * from the fixed maps below only.
+ */
+
+const STRING_OPS = new Set(['=', '!=', 'LIKE', 'ILIKE']);
+const NUMERIC_OPS = new Set(['=', '!=', '>', '>=', '<', '<=']);
+
+function stringPredicate(column: RawBuilder<unknown>, c: Comparison, what: string, listOk: boolean): RawBuilder<boolean> {
+  if (c.comparator === 'IN' || c.comparator === 'NOT IN') {
+    if (!listOk) throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}.`);
+    const values = c.value as string[];
+    return c.comparator === 'IN' ? sql<boolean>`${column} IN (${sql.join(values)})` : sql<boolean>`${column} NOT IN (${sql.join(values)})`;
+  }
+  if (!STRING_OPS.has(c.comparator)) {
+    throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...STRING_OPS, ...(listOk ? ['IN', 'NOT IN'] : [])].join(', ')}.`);
+  }
+  if (typeof c.value !== 'string') throw MlflowError.invalid(`${what} must be compared with a quoted string, got ${JSON.stringify(c.value)}.`);
+  switch (c.comparator) {
+    case '=':
+      return sql<boolean>`${column} = ${c.value}`;
+    case '!=':
+      return sql<boolean>`${column} <> ${c.value}`;
+    case 'LIKE':
+      return sql<boolean>`${column} LIKE ${c.value}`;
+    default:
+      return sql<boolean>`lower(${column}) LIKE lower(${c.value})`;
+  }
+}
+
+function numericPredicate(column: RawBuilder<unknown>, c: Comparison, what: string): RawBuilder<boolean> {
+  const value = typeof c.value === 'string' && /^-?\d+$/.test(c.value) ? Number(c.value) : c.value;
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw MlflowError.invalid(`${what} must be compared with an integer, got ${JSON.stringify(c.value)}.`);
+  if (!NUMERIC_OPS.has(c.comparator)) throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...NUMERIC_OPS].join(', ')}.`);
+  return sql<boolean>`${column} ${sql.raw(c.comparator === '!=' ? '<>' : c.comparator)} ${value}`;
+}
+
+function tagPredicate(c: Comparison, table: 'registered_model_tags' | 'model_version_tags'): RawBuilder<boolean> {
+  const what = `tag '${c.key}'`;
+  const match =
+    table === 'registered_model_tags'
+      ? sql`t.name = registered_models.name`
+      : sql`t.name = model_versions.name AND t.version = model_versions.version`;
+  const from = sql.table(table);
+  if (c.comparator === 'IS NULL') return sql<boolean>`NOT EXISTS (SELECT 1 FROM ${from} t WHERE ${match} AND t.key = ${c.key})`;
+  if (c.comparator === 'IS NOT NULL') return sql<boolean>`EXISTS (SELECT 1 FROM ${from} t WHERE ${match} AND t.key = ${c.key})`;
+  return sql<boolean>`EXISTS (SELECT 1 FROM ${from} t WHERE ${match} AND t.key = ${c.key} AND ${stringPredicate(sql.ref('t.value'), c, what, false)})`;
+}
+
+/** `name = 'x'`, `name LIKE 'x%'`, `name ILIKE`, `name IN (...)`, `tags.k = 'v'` … for registered-models/search. */
+export function registeredModelFilter(filter: string | undefined): RawBuilder<boolean>[] {
+  return parseFilter(filter, { allowBareAttributes: true }).map((c) => {
+    if (c.type === 'tag') return tagPredicate(c, 'registered_model_tags');
+    if (c.type !== 'attribute' || c.key !== 'name') {
+      throw MlflowError.invalid(`Invalid attribute key '${c.key}' specified. Valid keys are '{'name'}' and tags.<key>.`);
+    }
+    return stringPredicate(sql.ref('registered_models.name'), c, `attribute 'name'`, true);
+  });
+}
+
+/** `name`, `run_id`, `source_path`, `version_number`, `tags.<key>` for model-versions/search. */
+export function modelVersionFilter(filter: string | undefined): RawBuilder<boolean>[] {
+  return parseFilter(filter, { allowBareAttributes: true }).map((c) => {
+    if (c.type === 'tag') return tagPredicate(c, 'model_version_tags');
+    if (c.type !== 'attribute') throw MlflowError.invalid(`Invalid entity type '${c.type}' in a model version filter; use attributes or tags.<key>.`);
+    switch (c.key) {
+      case 'name':
+        return stringPredicate(sql.ref('model_versions.name'), c, `attribute 'name'`, true);
+      case 'run_id':
+        return stringPredicate(sql.ref('model_versions.run_id'), c, `attribute 'run_id'`, true);
+      case 'source_path':
+        return stringPredicate(sql.ref('model_versions.source'), c, `attribute 'source_path'`, false);
+      case 'version_number':
+        return numericPredicate(sql.ref('model_versions.version'), c, `attribute 'version_number'`);
+      default:
+        throw MlflowError.invalid(`Invalid attribute key '${c.key}' specified. Valid keys are name, run_id, source_path, version_number and tags.<key>.`);
+    }
+  });
+}
+
+function orderTerms(orderBy: string[], columns: Record<string, RawBuilder<unknown>>, what: string): { terms: RawBuilder<unknown>[]; keys: Set<string> } {
+  const terms: RawBuilder<unknown>[] = [];
+  const keys = new Set<string>();
+  for (const clause of orderBy) {
+    const o = parseOrderBy(clause);
+    const column = o.type === 'attribute' ? columns[o.key] : undefined;
+    if (!column) throw MlflowError.invalid(`Invalid order by key '${o.key}' specified. Valid keys for ${what} are ${Object.keys(columns).join(', ')}.`);
+    if (keys.has(o.key)) throw MlflowError.invalid(`\`order_by\` contains duplicate fields: ${JSON.stringify(orderBy)}`);
+    keys.add(o.key);
+    terms.push(sql`${column} ${sql.raw(o.ascending ? 'ASC' : 'DESC')}`);
+  }
+  return { terms, keys };
+}
+
+/** ORDER BY for registered-models/search: given keys, then name ASC (MLflow's natural order). */
+export function registeredModelOrder(orderBy: string[]): RawBuilder<unknown>[] {
+  const { terms, keys } = orderTerms(
+    orderBy,
+    {
+      name: sql.ref('registered_models.name'),
+      creation_timestamp: sql.ref('registered_models.creation_time'),
+      last_updated_timestamp: sql.ref('registered_models.last_updated_time'),
+    },
+    'registered models',
+  );
+  if (!keys.has('name')) terms.push(sql`registered_models.name ASC`);
+  return terms;
+}
+
+/** ORDER BY for model-versions/search: given keys, then name ASC and version DESC (MLflow's defaults). */
+export function modelVersionOrder(orderBy: string[]): RawBuilder<unknown>[] {
+  const { terms, keys } = orderTerms(
+    orderBy,
+    {
+      name: sql.ref('model_versions.name'),
+      version_number: sql.ref('model_versions.version'),
+      creation_timestamp: sql.ref('model_versions.creation_time'),
+      last_updated_timestamp: sql.ref('model_versions.last_updated_time'),
+    },
+    'model versions',
+  );
+  if (!keys.has('name')) terms.push(sql`model_versions.name ASC`);
+  if (!keys.has('version_number')) terms.push(sql`model_versions.version DESC`);
+  return terms;
+}
