@@ -2,6 +2,10 @@ import type { Command } from 'commander';
 import { registerEnvCommands } from '../environments/cli';
 import { registerTrackingCommands } from '../runtime/tracking/cli';
 import { registerPolicyCommands } from '../policies/cli';
+import { registerServeCommand } from '../runtime/inference/cli';
+import { registerTrainingCommands } from '../runtime/training/cli';
+import { registerPromotionCommands } from '../runtime/promotion/cli';
+import { registerMonitoringCommands } from '../runtime/monitoring/cli';
 
 /**
  * Each part of the project owns its subcommands and registers them here. A registrar must stay cheap:
@@ -9,4 +13,4 @@ import { registerPolicyCommands } from '../policies/cli';
  */
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands, registerTrackingCommands, registerPolicyCommands];
+export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands, registerTrackingCommands, registerPolicyCommands, registerTrainingCommands, registerPromotionCommands, registerMonitoringCommands, registerServeCommand];

@@ -1,0 +1,139 @@
+import { MlflowApiError, MlflowClient } from '../training/mlflow-client';
+import { runTraining, type TrainingOptions, type TrainingResult } from '../training/train';
+import { promote } from '../promotion/promote';
+
+/** One sample of a Prometheus text exposition. */
+export interface PromSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses the Prometheus text format (0.0.4): enough for gauges and counters with labels. */
+export function parsePrometheusText(text: string): PromSample[] {
+  const out: PromSample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    if (m[2]) for (const l of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+    const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
+    out.push({ name: m[1], labels, value });
+  }
+  return out;
+}
+
+export interface DriftReading {
+  model: string;
+  version: string;
+  rows: number;
+  psi: Record<string, number>;
+  /** Features over the threshold. */
+  drifted: string[];
+}
+
+/**
+ * Reads the drift summary of one registered model from an inference server's /metrics: per version, the
+ * PSI per feature (reported once the window holds enough rows) against `threshold`.
+ */
+export function driftFromMetrics(samples: readonly PromSample[], model: string, threshold: number): DriftReading[] {
+  const byVersion = new Map<string, DriftReading>();
+  const get = (version: string) => {
+    let r = byVersion.get(version);
+    if (!r) byVersion.set(version, (r = { model, version, rows: 0, psi: {}, drifted: [] }));
+    return r;
+  };
+  for (const s of samples) {
+    if (s.labels.model !== model || s.labels.version === undefined) continue;
+    if (s.name === 'mlops_drift_window_rows') get(s.labels.version).rows = s.value;
+    if (s.name === 'mlops_feature_psi' && s.labels.feature) {
+      const r = get(s.labels.version);
+      r.psi[s.labels.feature] = s.value;
+      if (s.value > threshold) r.drifted.push(s.labels.feature);
+    }
+  }
+  return [...byVersion.values()];
+}
+
+export interface RetrainOptions {
+  /** Inference server whose /metrics carries the drift summary (MLOPS_INFERENCE_URL). */
+  inferenceUrl: string;
+  /** Registered model to watch and to register the retrained version of. */
+  registeredModel: string;
+  experiment?: string;
+  /** PSI above which a feature counts as drifted (the environment's monitoring.driftPsiThreshold). Default 0.2. */
+  threshold?: number;
+  /** Alias serving follows; its version is the one checked. Default `champion`. */
+  alias?: string;
+  /** Alias set on the retrained version. Default `challenger`. */
+  candidateAlias?: string;
+  /** When set, promote the retrained version to `alias` if this gate holds (e.g. `metrics.auc >= 0.8`). */
+  promoteIf?: string;
+  /** Train even without drift (a scheduled refresh). Default false. */
+  force?: boolean;
+  training?: Omit<TrainingOptions, 'experiment' | 'registeredModel' | 'alias' | 'client'>;
+  client?: MlflowClient;
+  log?: (line: string) => void;
+}
+
+export interface RetrainOutcome {
+  drift: DriftReading | undefined;
+  retrained: boolean;
+  training?: TrainingResult;
+  promoted?: boolean;
+}
+
+/** The retraining CronJob's command: read drift, train and register when drifted, optionally promote. */
+export async function retrainIfDrifted(opts: RetrainOptions): Promise<RetrainOutcome> {
+  const log = opts.log ?? (() => undefined);
+  const threshold = opts.threshold ?? 0.2;
+  if (!(threshold > 0)) throw new Error(`--drift-threshold must be a positive number (got ${opts.threshold})`);
+  const alias = opts.alias ?? 'champion';
+  const client = opts.client ?? new MlflowClient();
+  const metricsUrl = `${opts.inferenceUrl.replace(/\/+$/, '')}/metrics`;
+  let text: string;
+  try {
+    const res = await fetch(metricsUrl);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    text = await res.text();
+  } catch (err) {
+    throw new Error(`cannot read drift metrics from ${metricsUrl}: ${err instanceof Error ? ((err as Error & { cause?: Error }).cause?.message ?? err.message) : String(err)}`);
+  }
+  const readings = driftFromMetrics(parsePrometheusText(text), opts.registeredModel, threshold);
+  let servingVersion: string | undefined;
+  try {
+    servingVersion = (await client.getModelVersionByAlias(opts.registeredModel, alias)).version;
+  } catch (err) {
+    if (!(err instanceof MlflowApiError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST')) throw err;
+  }
+  // The alias's version when the server reports it; otherwise whatever version of the model it serves.
+  const drift = readings.find((r) => r.version === servingVersion) ?? readings[0];
+  if (!drift) log(`no drift summary for ${opts.registeredModel} on ${metricsUrl} (no traffic yet, or the model has no reference stats)`);
+  else if (Object.keys(drift.psi).length === 0) log(`${opts.registeredModel} version ${drift.version}: ${drift.rows} rows in the window, too few for PSI yet`);
+  else {
+    const worst = Object.entries(drift.psi).sort((a, b) => b[1] - a[1])[0];
+    log(`${opts.registeredModel} version ${drift.version}: max PSI ${worst[1].toFixed(4)} (${worst[0]}) over ${drift.rows} rows; threshold ${threshold}`);
+  }
+  const drifted = !!drift && drift.drifted.length > 0;
+  if (!drifted && !opts.force) {
+    log('no drift: nothing to retrain');
+    return { drift, retrained: false };
+  }
+  log(drifted ? `drift in ${drift!.drifted.join(', ')}: retraining` : 'no drift, retraining anyway (--force)');
+  const training = await runTraining({
+    ...opts.training,
+    experiment: opts.experiment ?? 'churn',
+    registeredModel: opts.registeredModel,
+    alias: opts.candidateAlias ?? 'challenger',
+    client,
+    log,
+  });
+  let promoted: boolean | undefined;
+  if (opts.promoteIf && training.version) {
+    await promote({ name: opts.registeredModel, version: training.version.version, alias, require: [opts.promoteIf], client });
+    promoted = true;
+    log(`promoted ${opts.registeredModel} version ${training.version.version} to @${alias}`);
+  }
+  return { drift, retrained: true, training, promoted };
+}

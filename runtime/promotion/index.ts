@@ -1,0 +1,3 @@
+/** `mlops promote`: gated alias moves in the model registry. */
+export * from './gate';
+export * from './promote';
