@@ -56,6 +56,12 @@ export const PLATFORM_SECRETS = {
     keys: ['auth'],
     description: 'The same htpasswd file, for the inference Ingresses (nginx reads auth Secrets from the Ingress namespace).',
   },
+  trackingAdmin: {
+    name: 'tracking-admin',
+    namespace: 'platform',
+    keys: ['password'],
+    description: "Password of the tracking server's `admin` user (`--app-name basic-auth`, MLFLOW_AUTH_ADMIN_PASSWORD); random, ≥ 16 characters.",
+  },
   oauth2Proxy: {
     name: 'oauth2-proxy',
     namespace: 'platform',
@@ -68,7 +74,8 @@ export type PlatformSecretId = keyof typeof PLATFORM_SECRETS;
 
 /** The Secrets this environment's objects reference (what Pulumi must create, or ExternalSecrets provide). */
 export function requiredSecrets(env: EnvironmentConfig, cloud: PlatformContext['cloud'] = {}): PlatformSecretId[] {
-  const ids: PlatformSecretId[] = ['trackingDb'];
+  // Every cluster environment runs the tracking server with its own users (basic-auth app): an admin password.
+  const ids: PlatformSecretId[] = ['trackingDb', 'trackingAdmin'];
   if (needsDbHostSecret(env, cloud)) ids.push('trackingDbHost');
   if (env.artifactStore.kind === 'minio') ids.push('minioRoot', 'minioTracking');
   if (env.ingress.auth.mode === 'basic-auth') {

@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { stringify } from 'yaml';
 import type { EnvironmentConfig } from '../environments';
-import type { KubeObject } from '../policies/types';
+import type { KubeObject, Violation } from '../policies/types';
+import { objectRef } from '../policies/rule';
+import { assertPolicyClean } from '../policies/synth-gate';
 import { MlopsPlatform } from '../constructs/platform';
 
 /** Values the Pulumi stack fills in; GitOps synth uses environment defaults (never secrets). */
@@ -21,50 +23,140 @@ export interface SynthOptions {
 }
 
 export interface SynthesizedFile {
-  /** File name, `NN-<part>.k8s.yaml`, in apply order. */
+  /** Path relative to the environment's directory: `NN-<part>.k8s.yaml` in apply order, then `argocd/application.k8s.yaml`. */
   name: string;
   objects: KubeObject[];
 }
+
+/** Where the Argo CD Application goes: a subdirectory, so the (non-recursive) Application does not sync itself. */
+export const ARGOCD_FILE = 'argocd/application.k8s.yaml';
 
 /** Synthesizes one environment in memory: one file per platform part, namespaces first. Pure. */
 export function synthEnvironment(env: EnvironmentConfig, opts: SynthOptions = {}): SynthesizedFile[] {
   const app = new App();
   const platform = new MlopsPlatform(app, env.name, { env, secretsMode: opts.secretsMode, cloud: opts.cloud });
-  return platform.charts.map(({ part, chart }, i) => ({
+  const files = platform.charts.map(({ part, chart }, i) => ({
     name: `${String(i).padStart(2, '0')}-${part}.k8s.yaml`,
     objects: chart.toJson() as KubeObject[],
   }));
+  if (platform.argocd) files.push({ name: ARGOCD_FILE, objects: platform.argocd.toJson() as KubeObject[] });
+  return files;
 }
 
-/** Structural checks every object must pass before anything is written. */
-export function validateObjects(files: SynthesizedFile[]): void {
-  for (const f of files) {
-    for (const o of f.objects) {
-      if (!o.apiVersion || !o.kind || !o.metadata?.name) throw new Error(`${f.name}: object without apiVersion/kind/metadata.name`);
-      if (o.kind === 'Secret' && (o.data || o.stringData)) throw new Error(`${f.name}: Secret/${o.metadata.name} carries literal data`);
-    }
+/** Schema model modules by API group: the built-in groups from kubernetes-models, CRDs from their packages. */
+const CRD_MODELS: Record<string, string> = {
+  'external-secrets.io': '@kubernetes-models/external-secrets/external-secrets.io',
+  'cert-manager.io': '@kubernetes-models/cert-manager/cert-manager.io',
+  'monitoring.coreos.com': '@kubernetes-models/prometheus-operator/monitoring.coreos.com',
+  'argoproj.io': '@kubernetes-models/argo-cd/argoproj.io',
+};
+
+type ModelClass = new (data: unknown) => { validate(): void };
+
+/** The kubernetes-models class for an apiVersion/kind, or undefined when no published schema is known. */
+export function schemaModel(apiVersion: string, kind: string): ModelClass | undefined {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  const base = group === '' ? 'kubernetes-models' : (CRD_MODELS[group] ?? `kubernetes-models/${group}`);
+  const modulePath = group === '' ? `${base}/${version}` : `${base}/${version}`;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(modulePath) as Record<string, ModelClass | undefined>;
+    return mod[kind];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+/** Validates one object against its OpenAPI schema; returns the problems (empty when valid). */
+export function schemaProblems(obj: KubeObject): string[] {
+  const Model = schemaModel(obj.apiVersion, obj.kind);
+  if (!Model) return [`no published schema for ${obj.apiVersion} ${obj.kind}`];
+  try {
+    new Model(obj).validate();
+    return [];
+  } catch (err) {
+    return [(err as Error).message.split('\n')[0]];
+  }
+}
+
+/** A synthesized environment failed validation; the message lists every problem, one per line. */
+export class SynthValidationError extends Error {
+  constructor(
+    readonly environment: string,
+    readonly problems: string[],
+  ) {
+    super(`environment "${environment}": synthesized objects are invalid; nothing was written:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'SynthValidationError';
   }
 }
 
 /**
- * Synthesizes, validates and writes `<out>/<env>/NN-<part>.k8s.yaml` for each environment. Everything
- * is written to a temporary directory first and renamed into place, so a failure writes nothing.
+ * Structural checks every object must pass before anything is written: apiVersion/kind/name, no Secret
+ * with literal data, unique `Kind/namespace/name`, and the OpenAPI schema of its kind (built-in or CRD).
  */
-export function writeSynth(envs: EnvironmentConfig[], out: string, opts: SynthOptions = {}): string[] {
-  const rendered = envs.map((env) => {
-    const files = synthEnvironment(env, opts);
-    validateObjects(files);
-    return { env, files };
-  });
+export function validateObjects(files: SynthesizedFile[], environment = '(unnamed)'): void {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const f of files) {
+    for (const o of f.objects) {
+      if (!o.apiVersion || !o.kind || !o.metadata?.name) {
+        problems.push(`${f.name}: object without apiVersion/kind/metadata.name`);
+        continue;
+      }
+      const ref = objectRef(o);
+      if (o.kind === 'Secret' && (o.data || o.stringData)) problems.push(`${f.name}: ${ref} carries literal data`);
+      if (seen.has(`${o.apiVersion.split('/')[0]} ${ref}`)) problems.push(`${f.name}: ${ref} is defined twice`);
+      seen.add(`${o.apiVersion.split('/')[0]} ${ref}`);
+      for (const p of schemaProblems(o)) problems.push(`${f.name}: ${ref}: ${p}`);
+    }
+  }
+  if (problems.length) throw new SynthValidationError(environment, problems);
+}
+
+export interface RenderedEnvironment {
+  env: EnvironmentConfig;
+  files: SynthesizedFile[];
+  /** Warnings and excepted violations of the policy gate (errors throw). */
+  violations: Violation[];
+}
+
+/** Synthesizes one environment and runs every gate: schema validation, then the policies. Throws on any error. */
+export function renderEnvironment(env: EnvironmentConfig, opts: SynthOptions = {}): RenderedEnvironment {
+  const files = synthEnvironment(env, opts);
+  validateObjects(files, env.name);
+  const violations = assertPolicyClean(
+    files.flatMap((f) => f.objects),
+    env,
+    'gitops',
+  );
+  return { env, files, violations };
+}
+
+/**
+ * The YAML text of one synthesized file: documents separated by `---`. Written as YAML 1.1 so strings such
+ * as "off" or "yes" are quoted: kubectl and most Go tools still read plain `off` as a boolean.
+ */
+export function renderYaml(objects: KubeObject[]): string {
+  return objects.map((o) => stringify(o, { version: '1.1' })).join('---\n');
+}
+
+/**
+ * Synthesizes, validates, policy-checks and writes `<out>/<env>/NN-<part>.k8s.yaml` for each environment.
+ * Every environment is rendered and checked before anything touches the disk; files go to a temporary
+ * directory first and are renamed into place, so any failure writes nothing.
+ */
+export function writeSynth(envs: EnvironmentConfig[], out: string, opts: SynthOptions = {}): { written: string[]; rendered: RenderedEnvironment[] } {
+  const rendered = envs.map((env) => renderEnvironment(env, opts));
   fs.mkdirSync(out, { recursive: true });
   const staging = fs.mkdtempSync(path.join(out, '.synth-'));
   const written: string[] = [];
   try {
     for (const { env, files } of rendered) {
-      fs.mkdirSync(path.join(staging, env.name));
       for (const f of files) {
-        const text = f.objects.map((o) => stringify(o)).join('---\n');
-        fs.writeFileSync(path.join(staging, env.name, f.name), text);
+        const file = path.join(staging, env.name, f.name);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, renderYaml(f.objects));
       }
     }
     for (const { env, files } of rendered) {
@@ -76,5 +168,5 @@ export function writeSynth(envs: EnvironmentConfig[], out: string, opts: SynthOp
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
-  return written;
+  return { written, rendered };
 }

@@ -1,0 +1,186 @@
+import { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../environments';
+import { emptyDir, imageVersion, k8s, MINIO_NAME, RUNTIME_UID, resources, secretEnv, selectorLabels, serviceAccount, standardLabels, type PlatformContext } from './common';
+import { disruptionBudget, httpProbe, podMetadata, restricted } from './platform-pods';
+import { PLATFORM_SECRETS } from './secrets';
+
+type MinioStore = Extract<EnvironmentConfig['artifactStore'], { kind: 'minio' }>;
+
+export const MINIO_PORT = 9000;
+/** Name of the Job (and of its pods' `app.kubernetes.io/name`) that creates the bucket and the tracking user. */
+export const MINIO_BUCKET_JOB = 'minio-bucket';
+/** MinIO policy granting the tracking user its bucket only. */
+export const MINIO_TRACKING_POLICY = 'tracking-artifacts';
+
+export interface MinioProps {
+  readonly ctx: PlatformContext;
+  /** Seconds a finished bucket Job is kept (for its logs) before it is garbage-collected. @default 86400 */
+  readonly jobTtlSeconds?: number;
+}
+
+/** The in-cluster S3 endpoint the tracking server uses (MLFLOW_S3_ENDPOINT_URL). */
+export function minioEndpoint(env: EnvironmentConfig): string {
+  return `http://${MINIO_NAME}.${env.namespaces.platform}.svc:${MINIO_PORT}`;
+}
+
+/**
+ * The shell script of the bucket Job: idempotent, so a re-run (a GitOps re-sync) is harmless. The bucket
+ * is created private (`mc anonymous set none`: no anonymous policy at all, unlike charts that make it
+ * downloadable), and the tracking server gets its own user whose policy covers that bucket only.
+ */
+export function bucketScript(bucket: string): string {
+  const policy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: [`arn:aws:s3:::${bucket}`] },
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        Resource: [`arn:aws:s3:::${bucket}/*`],
+      },
+    ],
+  });
+  return [
+    'set -eu',
+    `until mc alias set platform "$MINIO_URL" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null; do echo "waiting for MinIO"; sleep 5; done`,
+    `mc mb --ignore-existing "platform/${bucket}"`,
+    `mc anonymous set none "platform/${bucket}"`,
+    `cat > /tmp/policy.json <<'EOF'\n${policy}\nEOF`,
+    `mc admin policy create platform ${MINIO_TRACKING_POLICY} /tmp/policy.json`,
+    'mc admin user add platform "$TRACKING_ACCESS_KEY" "$TRACKING_SECRET_KEY"',
+    // Attaching an already attached policy is an error in mc; check first so a re-run succeeds.
+    `mc admin user info platform "$TRACKING_ACCESS_KEY" | grep -q "${MINIO_TRACKING_POLICY}" || mc admin policy attach platform ${MINIO_TRACKING_POLICY} --user "$TRACKING_ACCESS_KEY"`,
+    `echo "bucket ${bucket} ready (private), user attached to ${MINIO_TRACKING_POLICY}"`,
+  ].join('\n');
+}
+
+/**
+ * MinIO (single node: one StatefulSet replica on a volumeClaimTemplate) with a Service for the S3 API,
+ * health probes, root credentials from the `minio-root` Secret, metrics for Prometheus, and the Job that
+ * creates the private artifact bucket and the tracking server's restricted user.
+ */
+export class Minio extends Construct {
+  readonly service: k8s.KubeService;
+  readonly statefulSet: k8s.KubeStatefulSet;
+  readonly bucketJob: k8s.KubeJob;
+
+  constructor(scope: Construct, id: string, props: MinioProps) {
+    super(scope, id);
+    const { env } = props.ctx;
+    if (env.artifactStore.kind !== 'minio') throw new Error(`environment "${env.name}": Minio construct needs artifactStore.kind "minio"`);
+    const cfg: MinioStore = env.artifactStore;
+    const ns = env.namespaces.platform;
+    const name = MINIO_NAME;
+    const version = imageVersion(cfg.image);
+    const sec = restricted(RUNTIME_UID);
+    const root = PLATFORM_SECRETS.minioRoot.name;
+
+    serviceAccount(this, env, name, ns, 'object-storage');
+
+    new k8s.KubeService(this, 'headless', {
+      metadata: { name: `${name}-headless`, namespace: ns, labels: standardLabels(env, `${name}-headless`, 'object-storage', version) },
+      spec: { clusterIp: 'None', selector: selectorLabels(env, name), ports: [{ name: 's3', port: MINIO_PORT, targetPort: k8s.IntOrString.fromString('s3') }] },
+    });
+    this.service = new k8s.KubeService(this, 'service', {
+      metadata: { name, namespace: ns, labels: standardLabels(env, name, 'object-storage', version) },
+      spec: { type: 'ClusterIP', selector: selectorLabels(env, name), ports: [{ name: 's3', port: MINIO_PORT, targetPort: k8s.IntOrString.fromString('s3') }] },
+    });
+
+    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
+      metadata: { name, namespace: ns, labels: standardLabels(env, name, 'object-storage', version) },
+      spec: {
+        serviceName: `${name}-headless`,
+        replicas: 1,
+        selector: { matchLabels: selectorLabels(env, name) },
+        updateStrategy: { type: 'RollingUpdate' },
+        template: {
+          metadata: podMetadata(env, name, 'object-storage', version),
+          spec: {
+            serviceAccountName: name,
+            automountServiceAccountToken: false,
+            securityContext: sec.pod,
+            containers: [
+              {
+                name: 'minio',
+                image: cfg.image,
+                imagePullPolicy: 'IfNotPresent',
+                // The console is bound to loopback: nothing outside the pod needs it.
+                args: ['server', '/data', '--address', `:${MINIO_PORT}`, '--console-address', '127.0.0.1:9001', '--certs-dir', '/tmp/certs'],
+                ports: [{ name: 's3', containerPort: MINIO_PORT, protocol: 'TCP' }],
+                env: [
+                  secretEnv('MINIO_ROOT_USER', root, 'root-user'),
+                  secretEnv('MINIO_ROOT_PASSWORD', root, 'root-password'),
+                  // Prometheus scrapes /minio/v2/metrics/cluster without a bearer token; the NetworkPolicy limits who can.
+                  { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
+                  { name: 'HOME', value: '/tmp' },
+                ],
+                securityContext: sec.container,
+                resources: resources(cfg.resources),
+                readinessProbe: httpProbe('/minio/health/ready', 's3', { period: 10 }),
+                livenessProbe: httpProbe('/minio/health/live', MINIO_PORT, { period: 20, failureThreshold: 6 }),
+                volumeMounts: [
+                  { name: 'data', mountPath: '/data' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [emptyDir('tmp', '64Mi')],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data', labels: standardLabels(env, 'data', 'object-storage') },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              ...(cfg.storage.storageClassName ? { storageClassName: cfg.storage.storageClassName } : {}),
+              resources: { requests: { storage: k8s.Quantity.fromString(cfg.storage.size) } },
+            },
+          },
+        ],
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+      },
+    });
+    disruptionBudget(this, env, name, ns, 'object-storage');
+
+    const job = MINIO_BUCKET_JOB;
+    const tracking = PLATFORM_SECRETS.minioTracking.name;
+    serviceAccount(this, env, job, ns, 'object-storage-setup');
+    this.bucketJob = new k8s.KubeJob(this, 'bucket-job', {
+      metadata: { name: job, namespace: ns, labels: standardLabels(env, job, 'object-storage-setup', imageVersion(cfg.clientImage)) },
+      spec: {
+        backoffLimit: 6,
+        activeDeadlineSeconds: 900,
+        ttlSecondsAfterFinished: props.jobTtlSeconds ?? 86400,
+        template: {
+          metadata: podMetadata(env, job, 'object-storage-setup', imageVersion(cfg.clientImage)),
+          spec: {
+            serviceAccountName: job,
+            automountServiceAccountToken: false,
+            restartPolicy: 'Never',
+            securityContext: sec.pod,
+            containers: [
+              {
+                name: 'mc',
+                image: cfg.clientImage,
+                imagePullPolicy: 'IfNotPresent',
+                command: ['/bin/sh', '-c', bucketScript(cfg.bucket)],
+                env: [
+                  { name: 'MINIO_URL', value: minioEndpoint(env) },
+                  { name: 'MC_CONFIG_DIR', value: '/tmp/mc' },
+                  secretEnv('MINIO_ROOT_USER', root, 'root-user'),
+                  secretEnv('MINIO_ROOT_PASSWORD', root, 'root-password'),
+                  secretEnv('TRACKING_ACCESS_KEY', tracking, 'access-key'),
+                  secretEnv('TRACKING_SECRET_KEY', tracking, 'secret-key'),
+                ],
+                securityContext: sec.container,
+                resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } }),
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              },
+            ],
+            volumes: [emptyDir('tmp', '32Mi')],
+          },
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,140 @@
+import { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../environments';
+import { EXCEPTIONS_ANNOTATION } from '../policies/exceptions';
+import { INFERENCE_PORT, k8s, MINIO_NAME, namespacePeer, OAUTH2_PROXY_NAME, POSTGRES_NAME, selectorLabels, standardLabels, tcp, TRACKING_NAME, TRACKING_PORT, type PlatformContext } from './common';
+import { OAUTH2_PROXY_METRICS_PORT, OAUTH2_PROXY_PORT } from './ingress';
+import { MINIO_BUCKET_JOB, MINIO_PORT } from './minio';
+import { KUBE_SCORE_IGNORE } from './platform-pods';
+import { POSTGRES_PORT } from './postgres';
+import { TRACKING_MIGRATE_NAME } from './tracking';
+
+/** Pod labels the training and inference workloads carry; their NetworkPolicies select on them. */
+export const TRAINING_POD_SELECTOR = { 'app.kubernetes.io/component': 'training' } as const;
+export const INFERENCE_POD_SELECTOR = { 'app.kubernetes.io/component': 'inference' } as const;
+/** Label cert-manager puts on its ACME HTTP-01 solver pods, and their port. */
+const ACME_SOLVER_SELECTOR = { 'acme.cert-manager.io/http01-solver': 'true' };
+const ACME_SOLVER_PORT = 8089;
+
+/** Private IPv4 ranges: "outside the cluster" for egress to cloud services when the VPC CIDR is unknown. */
+const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
+
+export interface PlatformNetworkPoliciesProps {
+  readonly ctx: PlatformContext;
+  /** Training pods (`app.kubernetes.io/component: training`) exist in the training namespace. @default false */
+  readonly trainingPods?: boolean;
+  /** Inference pods (`app.kubernetes.io/component: inference`) exist in the serving namespace. @default false */
+  readonly inferencePods?: boolean;
+}
+
+/** Egress to an S3 endpoint (HTTPS) anywhere outside the cluster network. */
+export function s3Egress(env: EnvironmentConfig): k8s.NetworkPolicyEgressRule {
+  const except = env.cluster.kind === 'eks' ? [env.cluster.vpcCidr] : PRIVATE_RANGES;
+  return { to: [{ ipBlock: { cidr: '0.0.0.0/0', except } }], ports: [tcp(443)] };
+}
+
+/** Egress from the tracking server (and its migration Job) to the metadata store. */
+function databaseEgress(env: EnvironmentConfig): k8s.NetworkPolicyEgressRule {
+  const ms = env.metadataStore;
+  if (ms.kind === 'in-cluster-postgres') return { to: [{ podSelector: { matchLabels: selectorLabels(env, POSTGRES_NAME) } }], ports: [tcp(POSTGRES_PORT)] };
+  // RDS lives in the VPC (or the CIDR the environment names); elsewhere only the port is known.
+  const cidr = ms.cidr ?? (env.cluster.kind === 'eks' ? env.cluster.vpcCidr : '0.0.0.0/0');
+  return { to: [{ ipBlock: { cidr } }], ports: [tcp(ms.port)] };
+}
+
+/**
+ * The platform's explicit flows on top of each namespace's default deny (which also allows DNS):
+ *
+ * - ingress controller → tracking:5000 (basic auth) or → oauth2-proxy:4180 → tracking:5000 (OIDC)
+ * - training pods and inference pods → tracking:5000 (runs, registry, model download)
+ * - tracking and its migration Job → PostgreSQL:5432 (or RDS); tracking → MinIO:9000 (or S3:443)
+ * - bucket Job → MinIO:9000; ingress controller → inference:8080; Prometheus → every metrics port
+ *
+ * Nothing else: no pod may open other connections, and nothing else reaches them.
+ */
+export class PlatformNetworkPolicies extends Construct {
+  constructor(scope: Construct, id: string, props: PlatformNetworkPoliciesProps) {
+    super(scope, id);
+    const { env } = props.ctx;
+    const ns = env.namespaces.platform;
+    const controller = namespacePeer(env.ingress.controllerNamespace);
+    const prometheus = namespacePeer(env.monitoring.prometheusNamespace, env.monitoring.prometheusPodLabels);
+    const pods = (name: string): k8s.NetworkPolicyPeer => ({ podSelector: { matchLabels: selectorLabels(env, name) } });
+    const oidc = env.ingress.auth.mode === 'oidc';
+
+    const policy = (name: string, namespace: string, podSelector: Record<string, string>, rules: { ingress?: k8s.NetworkPolicyIngressRule[]; egress?: k8s.NetworkPolicyEgressRule[] }, annotations?: Record<string, string>) =>
+      new k8s.KubeNetworkPolicy(this, `${namespace}-${name}`, {
+        metadata: { name, namespace, labels: standardLabels(env, name, 'network-policy'), ...(annotations ? { annotations } : {}) },
+        spec: {
+          podSelector: { matchLabels: podSelector },
+          policyTypes: [...(rules.ingress ? ['Ingress'] : []), ...(rules.egress ? ['Egress'] : [])],
+          ...(rules.ingress ? { ingress: rules.ingress } : {}),
+          ...(rules.egress ? { egress: rules.egress } : {}),
+        },
+      });
+
+    // Tracking server.
+    const trackingClients: k8s.NetworkPolicyPeer[] = [oidc ? pods(OAUTH2_PROXY_NAME) : controller];
+    if (props.trainingPods) trackingClients.push(namespacePeer(env.namespaces.training, { ...TRAINING_POD_SELECTOR }));
+    if (props.inferencePods) trackingClients.push(namespacePeer(env.namespaces.serving, { ...INFERENCE_POD_SELECTOR }));
+    const storeEgress = [databaseEgress(env), env.artifactStore.kind === 'minio' ? { to: [pods(MINIO_NAME)], ports: [tcp(MINIO_PORT)] } : s3Egress(env)];
+    policy(TRACKING_NAME, ns, selectorLabels(env, TRACKING_NAME), {
+      ingress: [
+        { from: trackingClients, ports: [tcp(TRACKING_PORT)] },
+        { from: [prometheus], ports: [tcp(TRACKING_PORT)] },
+      ],
+      egress: storeEgress,
+    });
+    policy(TRACKING_MIGRATE_NAME, ns, selectorLabels(env, TRACKING_MIGRATE_NAME), { ingress: [], egress: [databaseEgress(env)] });
+
+    if (env.metadataStore.kind === 'in-cluster-postgres') {
+      policy(POSTGRES_NAME, ns, selectorLabels(env, POSTGRES_NAME), {
+        ingress: [{ from: [pods(TRACKING_NAME), pods(TRACKING_MIGRATE_NAME)], ports: [tcp(POSTGRES_PORT)] }],
+        egress: [],
+      });
+    }
+    if (env.artifactStore.kind === 'minio') {
+      policy(MINIO_NAME, ns, selectorLabels(env, MINIO_NAME), {
+        ingress: [
+          { from: [pods(TRACKING_NAME), pods(MINIO_BUCKET_JOB)], ports: [tcp(MINIO_PORT)] },
+          { from: [prometheus], ports: [tcp(MINIO_PORT)] },
+        ],
+        egress: [],
+      });
+      policy(MINIO_BUCKET_JOB, ns, selectorLabels(env, MINIO_BUCKET_JOB), { ingress: [], egress: [{ to: [pods(MINIO_NAME)], ports: [tcp(MINIO_PORT)] }] });
+    }
+    if (oidc) {
+      policy(OAUTH2_PROXY_NAME, ns, selectorLabels(env, OAUTH2_PROXY_NAME), {
+        ingress: [
+          { from: [controller], ports: [tcp(OAUTH2_PROXY_PORT)] },
+          { from: [prometheus], ports: [tcp(OAUTH2_PROXY_METRICS_PORT)] },
+        ],
+        // The upstream, and the OIDC issuer (discovery, JWKS, token endpoint) over HTTPS.
+        egress: [{ to: [pods(TRACKING_NAME)], ports: [tcp(TRACKING_PORT)] }, { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [tcp(443)] }],
+      });
+    }
+    const t = env.ingress.tls;
+    if (t.mode === 'cert-manager' && t.acme) {
+      // cert-manager creates the HTTP-01 solver pods on demand; the controller must reach them to pass a challenge.
+      policy('acme-http01-solver', ns, ACME_SOLVER_SELECTOR, { ingress: [{ from: [controller], ports: [tcp(ACME_SOLVER_PORT)] }], egress: [] }, {
+        [EXCEPTIONS_ANNOTATION]: JSON.stringify({ 'networkpolicy-selects-pods': 'selects the ACME HTTP-01 solver pods cert-manager creates during a certificate challenge; they are not in the manifests' }),
+        [KUBE_SCORE_IGNORE]: 'networkpolicy-targets-pod',
+      });
+    }
+
+    if (props.trainingPods) {
+      policy('training', env.namespaces.training, { ...TRAINING_POD_SELECTOR }, {
+        ingress: [],
+        egress: [{ to: [namespacePeer(ns, selectorLabels(env, TRACKING_NAME))], ports: [tcp(TRACKING_PORT)] }],
+      });
+    }
+    if (props.inferencePods) {
+      policy('inference', env.namespaces.serving, { ...INFERENCE_POD_SELECTOR }, {
+        ingress: [
+          { from: [controller], ports: [tcp(INFERENCE_PORT)] },
+          { from: [prometheus], ports: [tcp(INFERENCE_PORT)] },
+        ],
+        egress: [{ to: [namespacePeer(ns, selectorLabels(env, TRACKING_NAME))], ports: [tcp(TRACKING_PORT)] }],
+      });
+    }
+  }
+}
