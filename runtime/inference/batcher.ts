@@ -1,0 +1,167 @@
+import type { LoadedModel } from './model';
+import type { SessionPool } from './pool';
+import { concatRows, sliceRows, type TensorData } from './tensors';
+
+export interface BatcherOptions {
+  /** Rows merged into one session run at most. 1 disables batching. Default 32. */
+  maxBatchSize: number;
+  /**
+   * How long a batch may wait to fill before it runs, in ms. 0 (default) = greedy: a free worker takes
+   * whatever is queued at once, so batches only form while all workers are busy (no added latency at
+   * low load). Above 0, MLServer's max_batch_time / Triton's max_queue_delay semantics.
+   */
+  maxBatchDelayMs: number;
+  /** Requests allowed to wait for a worker; beyond that submit() fails with QueueFullError. Default 256. */
+  maxQueue: number;
+  onBatch?: (model: LoadedModel, rows: number) => void;
+}
+
+/** The queue is full: the server answers 503 with Retry-After instead of growing latency without bound. */
+export class QueueFullError extends Error {
+  constructor(readonly limit: number) {
+    super(`the server is at capacity (${limit} requests queued); retry later`);
+    this.name = 'QueueFullError';
+  }
+}
+
+interface Job {
+  model: LoadedModel;
+  feeds: Record<string, TensorData>;
+  outputs?: string[];
+  rows: number;
+  key: string;
+  enqueuedAt: number;
+  resolve: (outputs: Record<string, TensorData>) => void;
+  reject: (err: Error) => void;
+}
+
+/** Jobs merge when they run the same model version, ask for the same outputs and have the same per-row shapes. */
+function batchKey(model: LoadedModel, feeds: Record<string, TensorData>, outputs?: string[]): string {
+  let key = `${model.key}|${outputs?.join(',') ?? '*'}`;
+  for (const name of Object.keys(feeds).sort()) key += `|${name}:${feeds[name].type}:${feeds[name].dims.slice(1).join('x')}`;
+  return key;
+}
+
+/**
+ * Adaptive batching in front of the worker pool: one FIFO queue; whenever a worker is free the oldest
+ * request and every compatible request behind it (up to maxBatchSize rows) become one tensor run, whose
+ * outputs are split back per request along the first dimension.
+ */
+export class Batcher {
+  private queue: Job[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running = 0;
+  private readonly pendingByModel = new Map<string, number>();
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly pool: SessionPool,
+    private readonly opts: BatcherOptions,
+  ) {}
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** Requests queued or running for a model version (the server unloads a swapped-out version at 0). */
+  pending(modelKey: string): number {
+    return this.pendingByModel.get(modelKey) ?? 0;
+  }
+
+  submit(model: LoadedModel, feeds: Record<string, TensorData>, outputs?: string[]): Promise<Record<string, TensorData>> {
+    if (this.queue.length >= this.opts.maxQueue) return Promise.reject(new QueueFullError(this.opts.maxQueue));
+    const first = Object.values(feeds)[0];
+    const rows = model.batchable && first ? first.dims[0] : 1;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ model, feeds, outputs, rows, key: batchKey(model, feeds, outputs), enqueuedAt: performance.now(), resolve, reject });
+      this.pendingByModel.set(model.key, this.pending(model.key) + 1);
+      this.pump();
+    });
+  }
+
+  /** Dispatches queued work to free workers. Called on submit, when a worker frees up, and by the delay timer. */
+  pump(): void {
+    while (this.queue.length) {
+      const worker = this.pool.idleWorker();
+      if (worker < 0) return;
+      const head = this.queue[0];
+      const mergeable = head.model.batchable && this.opts.maxBatchSize > 1;
+      if (mergeable && this.opts.maxBatchDelayMs > 0) {
+        let rows = 0;
+        for (const j of this.queue) if (j.key === head.key) rows += j.rows;
+        const wait = head.enqueuedAt + this.opts.maxBatchDelayMs - performance.now();
+        if (rows < this.opts.maxBatchSize && wait > 0) {
+          if (!this.timer) {
+            this.timer = setTimeout(() => {
+              this.timer = undefined;
+              this.pump();
+            }, Math.ceil(wait));
+          }
+          return;
+        }
+      }
+      const batch: Job[] = [this.queue.shift()!];
+      let rows = head.rows;
+      if (mergeable) {
+        for (let i = 0; i < this.queue.length && rows < this.opts.maxBatchSize; ) {
+          const j = this.queue[i];
+          if (j.key === head.key && rows + j.rows <= this.opts.maxBatchSize) {
+            batch.push(j);
+            rows += j.rows;
+            this.queue.splice(i, 1);
+          } else i++;
+        }
+      }
+      void this.execute(worker, batch, rows);
+    }
+  }
+
+  private async execute(worker: number, batch: Job[], rows: number): Promise<void> {
+    const head = batch[0];
+    this.running++;
+    try {
+      const feeds: Record<string, TensorData> = {};
+      for (const name of Object.keys(head.feeds)) feeds[name] = concatRows(batch.map((j) => j.feeds[name]));
+      this.opts.onBatch?.(head.model, rows);
+      const outputs = await this.pool.run(worker, head.model.key, feeds, head.outputs);
+      if (batch.length === 1) head.resolve(outputs);
+      else {
+        for (const [name, t] of Object.entries(outputs)) {
+          if (t.dims[0] !== rows) throw new Error(`output '${name}' has ${t.dims[0]} rows for a batch of ${rows}; the model cannot be batched`);
+        }
+        let offset = 0;
+        for (const job of batch) {
+          const mine: Record<string, TensorData> = {};
+          for (const [name, t] of Object.entries(outputs)) mine[name] = sliceRows(t, offset, offset + job.rows);
+          offset += job.rows;
+          job.resolve(mine);
+        }
+      }
+    } catch (err) {
+      for (const job of batch) job.reject(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      this.running--;
+      for (const job of batch) {
+        const left = this.pending(job.model.key) - 1;
+        if (left > 0) this.pendingByModel.set(job.model.key, left);
+        else this.pendingByModel.delete(job.model.key);
+      }
+      if (this.running === 0 && this.queue.length === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        waiters.forEach((w) => w());
+      }
+    }
+  }
+
+  /** Resolves once nothing is queued or running (graceful shutdown). */
+  drained(): Promise<void> {
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const job of this.queue.splice(0)) job.reject(new Error('the server is shutting down'));
+  }
+}
