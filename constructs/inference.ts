@@ -1,0 +1,349 @@
+import { Construct } from 'constructs';
+import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import type { EnvironmentConfig, InferenceModel } from '../environments';
+import {
+  customObject,
+  emptyDir,
+  findGpuPool,
+  gpuScheduling,
+  imageVersion,
+  INFERENCE_PORT,
+  k8s,
+  resources,
+  restrictedContainerSecurity,
+  restrictedPodSecurity,
+  RUNTIME_UID,
+  selectorLabels,
+  serviceAccount,
+  standardLabels,
+  type PlatformContext,
+} from './common';
+import { PLATFORM_SECRETS } from './secrets';
+import { mebibytes, TRACKING_CLIENT_SECRET, trackingClientEnv } from './training';
+
+/** ServiceAccount of every inference pod (the IRSA role, if any, is bound to exactly this name). */
+export const INFERENCE_SERVICE_ACCOUNT = 'inference';
+/** Pod label value the NetworkPolicies select inference pods by (`app.kubernetes.io/component`). */
+export const INFERENCE_COMPONENT = 'inference';
+/** Label naming the model (environment `inference.models[].name`) on pods, Services and monitors. */
+export const MODEL_LABEL = 'mlops-blueprint.io/model';
+/** Label telling the stable Deployment's pods from the canary's. */
+export const TRACK_LABEL = 'mlops-blueprint.io/track';
+/** Where the inference server caches downloaded model artifacts (an emptyDir: the root FS is read-only). */
+export const MODEL_CACHE_DIR = '/var/cache/mlops';
+/**
+ * Per-pod custom metric for the HPA's requests-in-flight target: the inference server's gauge of
+ * requests being processed, exposed to the HPA by prometheus-adapter under this name.
+ */
+export const REQUESTS_IN_FLIGHT_METRIC = 'mlops_inference_requests_in_flight';
+/** Name of the serving Ingress that routes `/<model>/…` on the serving host. */
+export const SERVING_INGRESS = 'inference';
+
+export type Track = 'stable' | 'canary';
+
+/** The serving host: `ingress.servingHost`, else `serving.<ingress.host>`. */
+export function servingHost(env: EnvironmentConfig): string {
+  return env.ingress.servingHost ?? `serving.${env.ingress.host}`;
+}
+
+/** Name of a model's Deployment/Service/HPA/PDB for one track. */
+export function trackName(model: InferenceModel, track: Track): string {
+  return track === 'stable' ? model.name : `${model.name}-canary`;
+}
+
+/** The registry URI a track serves: the stable alias, or the canary's own alias. */
+export function modelUri(model: InferenceModel, track: Track): string {
+  const alias = track === 'stable' ? model.alias : model.canary?.alias;
+  if (!alias) throw new Error(`model "${model.name}" has no canary`);
+  return `models:/${model.registeredModel}@${alias}`;
+}
+
+/** Inference worker threads: one per requested CPU core (at least one), not the node's core count. */
+export function workerCount(cpuRequest: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(m?)$/.exec(cpuRequest);
+  if (!m) return 1;
+  const cores = parseFloat(m[1]) / (m[2] ? 1000 : 1);
+  return Math.max(1, Math.ceil(cores));
+}
+
+/** The path prefix of a model on the serving host: `/<model>/…` reaches the server's `/…`. */
+export function modelPath(model: InferenceModel): string {
+  return `/${model.name}(/|$)(.*)`;
+}
+
+export interface ModelTrackProps {
+  readonly ctx: PlatformContext;
+  readonly model: InferenceModel;
+  readonly track: Track;
+  /** Secret with the tracking login; null when the tracking server runs without auth. @default "tracking-client" */
+  readonly trackingCredentialsSecret?: string | null;
+  /** Size limit of the model cache emptyDir. @default "1Gi" */
+  readonly modelCacheSize?: string;
+  /** Seconds for in-flight requests to drain on SIGTERM. @default 30 */
+  readonly terminationGracePeriodSeconds?: number;
+}
+
+/**
+ * One track (stable or canary) of a served model: Deployment, ClusterIP Service, HPA and PDB. The
+ * Deployment runs `mlops serve -m models:/<name>@<alias>` as uid 10001 with a read-only root
+ * filesystem (model cache and /tmp on emptyDirs), probes the Open Inference Protocol health
+ * endpoints, spreads over nodes and zones, and lands on its GPU pool (tolerations, node selector,
+ * one `nvidia.com/gpu`) when the model names one. Replicas belong to the HPA.
+ */
+export class ModelTrack extends Construct {
+  readonly name: string;
+  readonly podLabels: Record<string, string>;
+  readonly serviceLabels: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: ModelTrackProps) {
+    super(scope, id);
+    const { ctx, model, track } = props;
+    const { env } = ctx;
+    const ns = env.namespaces.serving;
+    const name = (this.name = trackName(model, track));
+    const image = env.inference.image;
+    const extraLabels = { [MODEL_LABEL]: model.name, [TRACK_LABEL]: track };
+    const labels = { ...standardLabels(env, name, INFERENCE_COMPONENT, imageVersion(image)), ...extraLabels };
+    this.podLabels = labels;
+    this.serviceLabels = labels;
+    const selector = selectorLabels(env, name);
+    const pool = findGpuPool(env, model.gpuPool);
+    const scheduling = pool ? gpuScheduling(pool) : undefined;
+    const cacheSize = props.modelCacheSize ?? '1Gi';
+    const { maxBatchSize, maxBatchDelayMs, maxQueue } = model.batching;
+
+    const q = k8s.Quantity.fromString;
+    // The model cache and /tmp are emptyDirs on the node's disk: the ephemeral-storage limit covers
+    // the cache plus 1 GiB for /tmp and logs.
+    const res = resources(model.resources, pool ? { 'nvidia.com/gpu': '1' } : {}, { request: '256Mi', limit: `${mebibytes(cacheSize) + 1024}Mi` });
+    const http = k8s.IntOrString.fromString('http');
+    const credentials = props.trackingCredentialsSecret === undefined ? TRACKING_CLIENT_SECRET : props.trackingCredentialsSecret;
+
+    new k8s.KubeDeployment(this, 'deployment', {
+      metadata: { name, namespace: ns, labels },
+      spec: {
+        selector: { matchLabels: selector },
+        revisionHistoryLimit: 5,
+        // Never below the current capacity during a rollout; the new pod must be ready (model loaded) first.
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: INFERENCE_SERVICE_ACCOUNT,
+            automountServiceAccountToken: false,
+            securityContext: restrictedPodSecurity(RUNTIME_UID),
+            terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? 30,
+            ...(scheduling ? { tolerations: scheduling.tolerations, nodeSelector: scheduling.nodeSelector } : {}),
+            // ScheduleAnyway: spreading must not stop the HPA from scaling past the node or zone count.
+            // Zones only on EKS: a local cluster's nodes carry no zone label.
+            topologySpreadConstraints: (env.cluster.kind === 'eks' ? ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'] : ['kubernetes.io/hostname']).map((topologyKey) => ({
+              maxSkew: 1,
+              topologyKey,
+              whenUnsatisfiable: 'ScheduleAnyway',
+              labelSelector: { matchLabels: selector },
+              matchLabelKeys: ['pod-template-hash'],
+            })),
+            containers: [
+              {
+                name: 'server',
+                image,
+                command: [
+                  'mlops', 'serve',
+                  '-m', modelUri(model, track),
+                  '--host', '0.0.0.0',
+                  '--port', String(INFERENCE_PORT),
+                  '--workers', String(workerCount(model.resources.requests.cpu)),
+                  '--max-batch-size', String(maxBatchSize),
+                  '--max-batch-delay-ms', String(maxBatchDelayMs),
+                  '--max-queue', String(maxQueue),
+                ],
+                ports: [{ name: 'http', containerPort: INFERENCE_PORT, protocol: 'TCP' }],
+                env: [
+                  ...trackingClientEnv(env, credentials),
+                  { name: 'MLOPS_MODEL_CACHE_DIR', value: MODEL_CACHE_DIR },
+                  { name: 'TMPDIR', value: '/tmp' },
+                ],
+                resources: res,
+                securityContext: restrictedContainerSecurity(),
+                // Startup: the first model download may take a while; liveness only after it.
+                startupProbe: { httpGet: { path: '/v2/health/live', port: http }, periodSeconds: 5, failureThreshold: 60 },
+                livenessProbe: { httpGet: { path: '/v2/health/live', port: http }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+                readinessProbe: { httpGet: { path: '/v2/health/ready', port: http }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
+                volumeMounts: [
+                  { name: 'model-cache', mountPath: MODEL_CACHE_DIR },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [emptyDir('model-cache', cacheSize), emptyDir('tmp', '256Mi')],
+          },
+        },
+      },
+    });
+
+    new k8s.KubeService(this, 'service', {
+      metadata: { name, namespace: ns, labels },
+      spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: INFERENCE_PORT, targetPort: http, protocol: 'TCP' }] },
+    });
+
+    const a = model.autoscaling;
+    const [minReplicas, maxReplicas] = track === 'stable' ? [a.minReplicas, a.maxReplicas] : canaryReplicaRange(model);
+    const metrics: k8s.MetricSpecV2[] = [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.targetCPUUtilization } } }];
+    if (a.targetRequestsInFlight !== undefined) {
+      metrics.push({ type: 'Pods', pods: { metric: { name: REQUESTS_IN_FLIGHT_METRIC }, target: { type: 'AverageValue', averageValue: q(String(a.targetRequestsInFlight)) } } });
+    }
+    // One replica is the environment's explicit choice (a canary's default size, a local cluster):
+    // record why kube-score's "at least 2 replicas" advice does not apply instead of overriding it.
+    const single = minReplicas < 2
+      ? { 'kube-score/ignore': 'horizontalpodautoscaler-replicas', 'mlops-blueprint.io/single-replica-reason': track === 'canary' ? 'canary.replicas in the environment' : 'autoscaling.minReplicas in the environment' }
+      : undefined;
+    new k8s.KubeHorizontalPodAutoscalerV2(this, 'hpa', {
+      metadata: { name, namespace: ns, labels, ...(single ? { annotations: single } : {}) },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+        minReplicas,
+        maxReplicas,
+        metrics,
+        // Scale up at once, down slowly: a brief lull must not drop capacity a burst needs again.
+        behavior: { scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] } },
+      },
+    });
+
+    new k8s.KubePodDisruptionBudget(this, 'pdb', {
+      metadata: { name, namespace: ns, labels },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
+    });
+  }
+}
+
+/** Canary replicas: its own minimum, growing with its share of the stable track's maximum. */
+export function canaryReplicaRange(model: InferenceModel): [number, number] {
+  if (!model.canary) throw new Error(`model "${model.name}" has no canary`);
+  const min = model.canary.replicas;
+  return [min, Math.max(min, Math.ceil((model.autoscaling.maxReplicas * model.canary.weight) / 100))];
+}
+
+/** nginx annotations putting the environment's edge auth in front of the serving host. */
+export function servingAuthAnnotations(env: EnvironmentConfig): Record<string, string> {
+  const auth = env.ingress.auth;
+  if (auth.mode === 'basic-auth') {
+    return {
+      'nginx.ingress.kubernetes.io/auth-type': 'basic',
+      // nginx reads the htpasswd Secret from the Ingress's own namespace.
+      'nginx.ingress.kubernetes.io/auth-secret': PLATFORM_SECRETS.basicAuthServing.name,
+      'nginx.ingress.kubernetes.io/auth-secret-type': 'auth-file',
+      'nginx.ingress.kubernetes.io/auth-realm': auth.realm,
+    };
+  }
+  // OIDC: the oauth2-proxy on the tracking host checks the session (or a bearer JWT from API clients).
+  const scheme = env.ingress.tls.mode === 'none' ? 'http' : 'https';
+  return {
+    'nginx.ingress.kubernetes.io/auth-url': `${scheme}://${env.ingress.host}/oauth2/auth`,
+    'nginx.ingress.kubernetes.io/auth-signin': `${scheme}://${env.ingress.host}/oauth2/start?rd=$scheme://$host$escaped_request_uri`,
+  };
+}
+
+/** The TLS section and the annotations that make cert-manager issue it (the latter on the main Ingress only). */
+function servingTls(env: EnvironmentConfig, host: string): { tls: k8s.IngressTls[]; issuer: Record<string, string> } {
+  const tls = env.ingress.tls;
+  if (tls.mode === 'none') return { tls: [], issuer: {} };
+  if (tls.mode === 'existing-secret') return { tls: [{ hosts: [host], secretName: tls.secretName }], issuer: {} };
+  return { tls: [{ hosts: [host], secretName: `${SERVING_INGRESS}-tls` }], issuer: { 'cert-manager.io/cluster-issuer': tls.clusterIssuer } };
+}
+
+/** One rule on the serving host with a path per (model, Service) pair. */
+function ingressRule(host: string, routes: Array<{ model: InferenceModel; service: string }>): k8s.IngressRule {
+  return {
+    host,
+    http: {
+      paths: routes.map(({ model, service }) => ({
+        path: modelPath(model),
+        pathType: 'ImplementationSpecific',
+        backend: { service: { name: service, port: { number: INFERENCE_PORT } } },
+      })),
+    },
+  };
+}
+
+export interface InferenceProps {
+  readonly ctx: PlatformContext;
+  /** Secret with the tracking login; null when the tracking server runs without auth. @default "tracking-client" */
+  readonly trackingCredentialsSecret?: string | null;
+  /** Size limit of each pod's model cache. @default "1Gi" */
+  readonly modelCacheSize?: string;
+}
+
+/**
+ * Serving for every model of the environment: the `inference` ServiceAccount, a stable track per
+ * model (and a canary track when the model has one), a ServiceMonitor per model when the environment
+ * has monitoring, and the serving Ingress routing `https://<servingHost>/<model>/…` to each model
+ * behind the edge auth. A canary gets its own nginx canary Ingress on the same host and path with
+ * `canary-weight`, so that share of the model's requests reaches the canary Service.
+ */
+export class Inference extends Construct {
+  readonly tracks: ModelTrack[] = [];
+
+  constructor(scope: Construct, id: string, props: InferenceProps) {
+    super(scope, id);
+    const { ctx } = props;
+    const { env } = ctx;
+    const models = env.inference.models;
+    if (models.length === 0) throw new Error(`environment "${env.name}": inference.models is empty; there is nothing to serve`);
+    const ns = env.namespaces.serving;
+    const annotations = ctx.cloud.inferenceRoleArn ? { 'eks.amazonaws.com/role-arn': ctx.cloud.inferenceRoleArn } : undefined;
+    serviceAccount(this, env, INFERENCE_SERVICE_ACCOUNT, ns, INFERENCE_COMPONENT, annotations);
+
+    const host = servingHost(env);
+    const { tls, issuer } = servingTls(env, host);
+    const routing = {
+      'nginx.ingress.kubernetes.io/use-regex': 'true',
+      'nginx.ingress.kubernetes.io/rewrite-target': '/$2',
+      ...(tls.length ? { 'nginx.ingress.kubernetes.io/force-ssl-redirect': 'true' } : {}),
+      ...servingAuthAnnotations(env),
+    };
+
+    for (const model of models) {
+      const common = { ctx, model, trackingCredentialsSecret: props.trackingCredentialsSecret, modelCacheSize: props.modelCacheSize };
+      const stable = new ModelTrack(this, `${model.name}-stable`, { ...common, track: 'stable' });
+      this.tracks.push(stable);
+      if (model.canary) {
+        const canary = new ModelTrack(this, `${model.name}-canary`, { ...common, track: 'canary' });
+        this.tracks.push(canary);
+        new k8s.KubeIngress(this, `${model.name}-canary-ingress`, {
+          metadata: {
+            name: canary.name,
+            namespace: ns,
+            labels: standardLabels(env, canary.name, INFERENCE_COMPONENT),
+            annotations: {
+              ...routing,
+              'nginx.ingress.kubernetes.io/canary': 'true',
+              'nginx.ingress.kubernetes.io/canary-weight': String(model.canary.weight),
+            },
+          },
+          spec: { ingressClassName: env.ingress.className, ...(tls.length ? { tls } : {}), rules: [ingressRule(host, [{ model, service: canary.name }])] },
+        });
+      }
+      if (env.monitoring.serviceMonitors) {
+        const spec: IServiceMonitor['spec'] = {
+          selector: { matchLabels: { [MODEL_LABEL]: model.name, 'app.kubernetes.io/instance': env.name, 'app.kubernetes.io/component': INFERENCE_COMPONENT } },
+          endpoints: [{ port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }],
+        };
+        customObject(this, `${model.name}-monitor`, {
+          apiVersion: 'monitoring.coreos.com/v1',
+          kind: 'ServiceMonitor',
+          metadata: { name: model.name, namespace: ns, labels: standardLabels(env, model.name, INFERENCE_COMPONENT) },
+          spec: spec as unknown as Record<string, unknown>,
+        });
+      }
+    }
+
+    new k8s.KubeIngress(this, 'ingress', {
+      metadata: { name: SERVING_INGRESS, namespace: ns, labels: standardLabels(env, SERVING_INGRESS, INFERENCE_COMPONENT), annotations: { ...routing, ...issuer } },
+      spec: {
+        ingressClassName: env.ingress.className,
+        ...(tls.length ? { tls } : {}),
+        rules: [ingressRule(host, models.map((m) => ({ model: m, service: trackName(m, 'stable') })))],
+      },
+    });
+  }
+}

@@ -1,0 +1,228 @@
+import { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../environments';
+import {
+  emptyDir,
+  findGpuPool,
+  gpuScheduling,
+  imageVersion,
+  k8s,
+  resources,
+  restrictedContainerSecurity,
+  restrictedPodSecurity,
+  RUNTIME_UID,
+  secretEnv,
+  serviceAccount,
+  standardLabels,
+  trackingUrl,
+  type PlatformContext,
+} from './common';
+
+/** ServiceAccount of training and retraining pods (the IRSA role, if any, is bound to exactly this name). */
+export const TRAINING_SERVICE_ACCOUNT = 'training';
+/** Pod label value the NetworkPolicies select training pods by (`app.kubernetes.io/component`). */
+export const TRAINING_COMPONENT = 'training';
+/**
+ * Secret (keys `username`, `password`) with the tracking server login of the training and inference
+ * pods, in the training and serving namespaces (PLATFORM_SECRETS.trackingClient*). The tracking server
+ * runs with basic auth in every cluster environment; these become MLFLOW_TRACKING_USERNAME/PASSWORD.
+ */
+export const TRACKING_CLIENT_SECRET = 'tracking-client';
+
+/** What the tracking client in a pod needs: the in-cluster tracking URL and, unless disabled, the login. */
+export function trackingClientEnv(env: EnvironmentConfig, credentialsSecret: string | null = TRACKING_CLIENT_SECRET): k8s.EnvVar[] {
+  const out: k8s.EnvVar[] = [{ name: 'MLFLOW_TRACKING_URI', value: trackingUrl(env) }];
+  if (credentialsSecret) {
+    out.push(secretEnv('MLFLOW_TRACKING_USERNAME', credentialsSecret, 'username'), secretEnv('MLFLOW_TRACKING_PASSWORD', credentialsSecret, 'password'));
+  }
+  return out;
+}
+
+/** What the training Job and the retraining CronJob share. */
+export interface TrainingWorkloadProps {
+  readonly ctx: PlatformContext;
+  /** Object name (Job/CronJob), a DNS label of at most 52 characters (CronJobs append 11). */
+  readonly name: string;
+  /** Command run in the training image. */
+  readonly command: readonly string[];
+  /** Extra environment (plain values; use `secretEnv` for credentials). @default none */
+  readonly env?: readonly k8s.EnvVar[];
+  /** Secrets whose every key becomes an env var (`envFrom`), e.g. a data-source login. @default none */
+  readonly envFromSecrets?: readonly string[];
+  /** Secret with the tracking login (`username`/`password`); null when the tracking server runs without auth. @default "tracking-client" */
+  readonly trackingCredentialsSecret?: string | null;
+  /** Retries before the Job fails. @default 2 */
+  readonly backoffLimit?: number;
+  /** Seconds a finished Job (and its pods' logs) is kept. @default 86400 (one day) */
+  readonly ttlSecondsAfterFinished?: number;
+  /** Wall-clock limit of the whole Job, retries included. @default 14400 (four hours) */
+  readonly activeDeadlineSeconds?: number;
+  /** Size limit of the scratch directory (/tmp: datasets, ONNX export). @default "2Gi" */
+  readonly scratchSize?: string;
+}
+
+/** A size given in Mi or Gi, in MiB (emptyDir sizes, to derive ephemeral-storage limits from). */
+export function mebibytes(size: string): number {
+  const m = /^([0-9]+)(Mi|Gi)$/.exec(size);
+  if (!m) throw new Error(`size "${size}" must be given in Mi or Gi`);
+  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
+}
+
+function validateName(name: string, max: number): void {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > max) {
+    throw new Error(`training workload name "${name}" must be a DNS label of at most ${max} characters`);
+  }
+}
+
+/**
+ * The Job spec of a training run: restricted pod security with a read-only root filesystem and an
+ * emptyDir for scratch, the environment's resources, GPU limits with the pool's tolerations and node
+ * selector when `training.gpuPool` is set, the tracking URI and login injected, and pod disruptions
+ * (spot reclaim, node drain) not counted as failures.
+ */
+export function trainingJobSpec(props: TrainingWorkloadProps): { spec: k8s.JobSpec; labels: Record<string, string> } {
+  const { env } = props.ctx;
+  const t = env.training;
+  const pool = findGpuPool(env, t.gpuPool);
+  const labels = standardLabels(env, props.name, TRAINING_COMPONENT, imageVersion(t.image));
+  const scheduling = pool ? gpuScheduling(pool) : undefined;
+  const scratch = props.scratchSize ?? '2Gi';
+  const spec: k8s.JobSpec = {
+    backoffLimit: props.backoffLimit ?? 2,
+    ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? 86400,
+    activeDeadlineSeconds: props.activeDeadlineSeconds ?? 14400,
+    // A preempted or drained pod is retried without using up backoffLimit.
+    podFailurePolicy: { rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }] },
+    template: {
+      metadata: { labels },
+      spec: {
+        serviceAccountName: TRAINING_SERVICE_ACCOUNT,
+        automountServiceAccountToken: false,
+        restartPolicy: 'Never',
+        securityContext: restrictedPodSecurity(RUNTIME_UID),
+        ...(scheduling ? { tolerations: scheduling.tolerations, nodeSelector: scheduling.nodeSelector } : {}),
+        containers: [
+          {
+            name: 'train',
+            image: t.image,
+            command: [...props.command],
+            env: [
+              ...trackingClientEnv(env, props.trackingCredentialsSecret === undefined ? TRACKING_CLIENT_SECRET : props.trackingCredentialsSecret),
+              { name: 'TMPDIR', value: '/tmp' },
+              { name: 'HOME', value: '/tmp' },
+              ...(props.env ?? []),
+            ],
+            ...(props.envFromSecrets?.length ? { envFrom: props.envFromSecrets.map((name) => ({ secretRef: { name } })) } : {}),
+            // Scratch lives on the node's disk: the ephemeral-storage limit covers it plus logs.
+            resources: resources(t.resources, pool ? { 'nvidia.com/gpu': String(t.gpus) } : {}, { request: '256Mi', limit: `${mebibytes(scratch) + 512}Mi` }),
+            securityContext: restrictedContainerSecurity(),
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          },
+        ],
+        volumes: [emptyDir('tmp', scratch)],
+      },
+    },
+  };
+  return { spec, labels };
+}
+
+/**
+ * One training run as a Job. A Job runs once per name: give each run its own name (e.g. with the
+ * date or a commit), since a Job template cannot be changed in place.
+ */
+export class TrainingJob extends Construct {
+  readonly name: string;
+
+  constructor(scope: Construct, id: string, props: TrainingWorkloadProps) {
+    super(scope, id);
+    validateName(props.name, 63);
+    const { spec, labels } = trainingJobSpec(props);
+    this.name = props.name;
+    new k8s.KubeJob(this, 'job', { metadata: { name: props.name, namespace: props.ctx.env.namespaces.training, labels }, spec });
+  }
+}
+
+export interface RetrainCronJobProps extends TrainingWorkloadProps {
+  /** Five-field cron schedule. */
+  readonly schedule: string;
+  /** Time zone of the schedule. @default "Etc/UTC" */
+  readonly timeZone?: string;
+  /** Seconds after the scheduled time a missed run may still start. @default 3600 */
+  readonly startingDeadlineSeconds?: number;
+}
+
+/**
+ * Scheduled retraining as a CronJob: never two runs at once (Forbid), missed runs dropped after the
+ * starting deadline instead of piling up after an outage, a few finished Jobs kept for their logs.
+ */
+export class RetrainCronJob extends Construct {
+  constructor(scope: Construct, id: string, props: RetrainCronJobProps) {
+    super(scope, id);
+    // The controller names Jobs `<cronjob>-<11 digits>`, which must stay within 63 characters.
+    validateName(props.name, 52);
+    if (!/^(\S+\s+){4}\S+$/.test(props.schedule)) throw new Error(`retrain schedule "${props.schedule}" must be a five-field cron expression`);
+    const { spec, labels } = trainingJobSpec(props);
+    new k8s.KubeCronJob(this, 'cronjob', {
+      metadata: { name: props.name, namespace: props.ctx.env.namespaces.training, labels },
+      spec: {
+        schedule: props.schedule,
+        timeZone: props.timeZone ?? 'Etc/UTC',
+        concurrencyPolicy: 'Forbid',
+        startingDeadlineSeconds: props.startingDeadlineSeconds ?? 3600,
+        successfulJobsHistoryLimit: 3,
+        failedJobsHistoryLimit: 3,
+        jobTemplate: { metadata: { labels }, spec },
+      },
+    });
+  }
+}
+
+/** The demo churn model of the seeds: experiment and registered model the training entrypoint uses. */
+export const CHURN = { experiment: 'churn', registeredModel: 'churn-predictor' } as const;
+
+/** `mlops train` for the churn model: trains, logs to the tracking server and registers a new version. */
+export function trainCommand(experiment: string = CHURN.experiment, registeredModel: string = CHURN.registeredModel): string[] {
+  return ['mlops', 'train', '--experiment', experiment, '--register', registeredModel];
+}
+
+/**
+ * `mlops retrain`: compares the serving alias's recent inputs with its training data (population
+ * stability index) and trains and registers a new version only when a feature drifted beyond the
+ * environment's threshold.
+ */
+export function retrainCommand(env: EnvironmentConfig, experiment: string = CHURN.experiment, registeredModel: string = CHURN.registeredModel): string[] {
+  return ['mlops', 'retrain', '--experiment', experiment, '--register', registeredModel, '--drift-threshold', String(env.monitoring.driftPsiThreshold)];
+}
+
+export interface TrainingProps {
+  readonly ctx: PlatformContext;
+  /**
+   * Also emit a one-off training Job with this name. Off by default: in a GitOps repository a
+   * fixed-name Job is re-created by every sync after its TTL removes it, so it would retrain on each
+   * sync. Create run Jobs with `TrainingJob` and a per-run name instead (or, for a drift-gated run
+   * now, `kubectl create job --from=cronjob/retrain-churn <name>`).
+   * @default no Job
+   */
+  readonly initialJobName?: string;
+  /** Secret with the tracking login; null when the tracking server runs without auth. @default "tracking-client" */
+  readonly trackingCredentialsSecret?: string | null;
+}
+
+/**
+ * The training namespace's workloads: the `training` ServiceAccount (no API token; the IRSA role
+ * annotation when the cloud stack provides one), the retraining CronJob when the environment has a
+ * `training.retrainSchedule`, and optionally a one-off training Job.
+ */
+export class Training extends Construct {
+  constructor(scope: Construct, id: string, props: TrainingProps) {
+    super(scope, id);
+    const { ctx } = props;
+    const { env } = ctx;
+    const annotations = ctx.cloud.trainingRoleArn ? { 'eks.amazonaws.com/role-arn': ctx.cloud.trainingRoleArn } : undefined;
+    serviceAccount(this, env, TRAINING_SERVICE_ACCOUNT, env.namespaces.training, TRAINING_COMPONENT, annotations);
+    const common = { ctx, trackingCredentialsSecret: props.trackingCredentialsSecret };
+    if (env.training.retrainSchedule) {
+      new RetrainCronJob(this, 'retrain', { ...common, name: `retrain-${CHURN.experiment}`, schedule: env.training.retrainSchedule, command: retrainCommand(env) });
+    }
+    if (props.initialJobName) new TrainingJob(this, 'train', { ...common, name: props.initialJobName, command: trainCommand() });
+  }
+}
