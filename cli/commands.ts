@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerEnvCommands } from '../environments/cli';
 import { registerTrackingCommands } from '../runtime/tracking/cli';
 import { registerPolicyCommands } from '../policies/cli';
+import { registerSynthCommand } from '../stacks/synth-cli';
 import { registerServeCommand } from '../runtime/inference/cli';
 import { registerTrainingCommands } from '../runtime/training/cli';
 import { registerPromotionCommands } from '../runtime/promotion/cli';
@@ -13,4 +14,4 @@ import { registerMonitoringCommands } from '../runtime/monitoring/cli';
  */
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands, registerTrackingCommands, registerPolicyCommands, registerTrainingCommands, registerPromotionCommands, registerMonitoringCommands, registerServeCommand];
+export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands, registerTrackingCommands, registerPolicyCommands, registerTrainingCommands, registerPromotionCommands, registerMonitoringCommands, registerServeCommand, registerSynthCommand];
