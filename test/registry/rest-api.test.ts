@@ -1,5 +1,5 @@
 import { describeWithTool } from '../helpers/tools';
-import { api, startTestServer, storeAvailability, storeKinds, type TestServer } from '../tracking/helpers';
+import { api, startTestServer, storeAvailability, storeKinds, type ApiResponse, type TestServer } from '../tracking/helpers';
 
 jest.setTimeout(60_000);
 
@@ -7,7 +7,7 @@ jest.setTimeout(60_000);
 for (const kind of storeKinds()) {
   describeWithTool(`model registry REST API on ${kind}`, storeAvailability(kind), () => {
     let server: TestServer;
-    let call: (method: string, route: string, payload?: unknown) => ReturnType<typeof api>;
+    let call: (method: string, route: string, payload?: unknown) => Promise<ApiResponse>;
     let runId: string;
     let runArtifacts: string;
 
