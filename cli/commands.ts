@@ -7,6 +7,7 @@ import { registerServeCommand } from '../runtime/inference/cli';
 import { registerTrainingCommands } from '../runtime/training/cli';
 import { registerPromotionCommands } from '../runtime/promotion/cli';
 import { registerMonitoringCommands } from '../runtime/monitoring/cli';
+import { registerLocalCommands } from '../runtime/local/cli';
 
 /**
  * Each part of the project owns its subcommands and registers them here. A registrar must stay cheap:
@@ -14,4 +15,4 @@ import { registerMonitoringCommands } from '../runtime/monitoring/cli';
  */
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands, registerTrackingCommands, registerPolicyCommands, registerTrainingCommands, registerPromotionCommands, registerMonitoringCommands, registerServeCommand, registerSynthCommand];
+export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands, registerTrackingCommands, registerPolicyCommands, registerTrainingCommands, registerPromotionCommands, registerMonitoringCommands, registerLocalCommands, registerServeCommand, registerSynthCommand];

@@ -78,6 +78,17 @@ class Window {
   }
 }
 
+/** Applies the defaults and checks the values; throws naming the bad option. */
+export function resolveDriftOptions(opts: Omit<DriftMonitorOptions, 'registry'>): { psiThreshold: number; windowSize: number; minRows: number } {
+  const psiThreshold = opts.psiThreshold ?? 0.2;
+  const windowSize = opts.windowSize ?? 1000;
+  const minRows = opts.minRows ?? Math.min(100, windowSize);
+  if (!(psiThreshold > 0) || !Number.isFinite(psiThreshold)) throw new Error(`psiThreshold must be a positive number (got ${opts.psiThreshold})`);
+  if (!Number.isInteger(windowSize) || windowSize < 1) throw new Error(`windowSize must be a positive integer (got ${opts.windowSize})`);
+  if (!Number.isInteger(minRows) || minRows < 1 || minRows > windowSize) throw new Error(`minRows must be an integer between 1 and windowSize (got ${opts.minRows})`);
+  return { psiThreshold, windowSize, minRows };
+}
+
 const keyOf = (k: ModelKey): string => `${k.model}\u0000${k.version}`;
 
 /**
@@ -92,12 +103,7 @@ export class DriftMonitor {
   private readonly windows = new Map<string, { key: ModelKey; window: Window }>();
 
   constructor(opts: DriftMonitorOptions) {
-    this.psiThreshold = opts.psiThreshold ?? 0.2;
-    this.windowSize = opts.windowSize ?? 1000;
-    this.minRows = opts.minRows ?? 100;
-    if (!(this.psiThreshold > 0)) throw new Error(`psiThreshold must be a positive number (got ${opts.psiThreshold})`);
-    if (!Number.isInteger(this.windowSize) || this.windowSize < 1) throw new Error(`windowSize must be a positive integer (got ${opts.windowSize})`);
-    if (!Number.isInteger(this.minRows) || this.minRows < 1 || this.minRows > this.windowSize) throw new Error(`minRows must be an integer between 1 and windowSize (got ${opts.minRows})`);
+    ({ psiThreshold: this.psiThreshold, windowSize: this.windowSize, minRows: this.minRows } = resolveDriftOptions(opts));
     const monitor = this;
     const labelNames = ['model', 'version', 'feature'] as const;
     new Gauge({
@@ -213,4 +219,18 @@ export class DriftMonitor {
   statuses(): DriftStatus[] {
     return [...this.windows.values()].map((e) => this.status(e.key)!);
   }
+}
+
+/** Column-wise inputs (one array per feature), as the inference server's onPrediction hook passes them. */
+export type ColumnInputs = Record<string, ArrayLike<number>>;
+
+/** Records rows given column-wise; columns the reference lacks are ignored, missing ones skip the batch. */
+export function observeColumns(monitor: DriftMonitor, key: ModelKey, reference: ReferenceStats, inputs: ColumnInputs): void {
+  const cols = reference.columns.map((c) => inputs[c]);
+  if (cols.some((c) => c === undefined)) return;
+  const n = cols[0].length;
+  const d = cols.length;
+  const data = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) data[i * d + j] = cols[j][i];
+  monitor.observe(key, data, n);
 }
