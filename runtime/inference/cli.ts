@@ -9,6 +9,12 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number > 0');
+  return n;
+}
+
 function nonNegative(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
@@ -27,6 +33,7 @@ interface ServeOptions {
   maxBodyBytes: number;
   trackingUri?: string;
   pollInterval: number;
+  driftPsiThreshold: number;
 }
 
 /** `mlops serve`: flags as `mlflow models serve` (-m, --host, -p) plus the server's own concurrency limits. */
@@ -45,8 +52,12 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--max-body-bytes <n>', 'request body limit (413 above)').env('MLOPS_SERVE_MAX_BODY_BYTES').default(10 * 1024 * 1024).argParser(integer(1)))
     .addOption(new Option('--tracking-uri <url>', 'tracking server for models:/ and runs:/ URIs').env('MLFLOW_TRACKING_URI'))
     .addOption(new Option('--poll-interval <seconds>', 'how often an alias or stage is re-resolved for a hot swap (0 = never)').env('MLOPS_SERVE_POLL_INTERVAL').default(30).argParser(nonNegative))
+    .addOption(new Option('--drift-psi-threshold <psi>', 'PSI above which an input feature counts as drifted (mlops_drift_detected on /metrics)').env('MLOPS_DRIFT_PSI_THRESHOLD').default(0.2).argParser(positive))
     .action(async (opts: ServeOptions) => {
       const { startInferenceServer } = await import('./server');
+      // Drift monitoring against the reference stats `mlops train` logs with the model (runtime/monitoring).
+      const { PredictionMonitor } = await import('../monitoring/prediction-monitor');
+      const monitor = new PredictionMonitor({ psiThreshold: opts.driftPsiThreshold });
       let server;
       try {
         server = await startInferenceServer({
@@ -61,7 +72,11 @@ export function registerServeCommand(program: Command): void {
           bodyLimit: opts.maxBodyBytes,
           trackingUri: opts.trackingUri,
           pollIntervalMs: opts.pollInterval * 1000,
+          registerMetrics: monitor.registerMetrics,
+          onPrediction: monitor.onPrediction,
         });
+        const running = server;
+        monitor.attach(() => running.model());
       } catch (err) {
         throw new CliError(`cannot serve ${opts.modelUri}: ${err instanceof Error ? err.message : String(err)}`);
       }
