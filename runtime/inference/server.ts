@@ -208,7 +208,10 @@ function hookInputs(model: LoadedModel, feeds: Record<string, TensorData>): Pred
   const toNumbers = (data: TensorData['data'], pick?: (i: number) => number, n?: number): Float32Array | number[] | undefined => {
     if (Array.isArray(data)) return undefined;
     const len = n ?? data.length;
-    if (data instanceof Float32Array) return pick ? Float32Array.from({ length: len }, (_, i) => data[pick(i)]) : data;
+    if (Object.prototype.toString.call(data) === '[object Float32Array]') {
+      const f = data as Float32Array;
+      return pick ? Float32Array.from({ length: len }, (_, i) => f[pick(i)]) : f;
+    }
     const arr = Array.from(data as ArrayLike<number | bigint>, Number);
     return pick ? Array.from({ length: len }, (_, i) => arr[pick(i)]) : arr;
   };
@@ -266,7 +269,8 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
   }
   let closing = false;
 
-  app.removeContentTypeParser('application/json');
+  // Only JSON and CSV (Fastify's default text/plain parser would turn 415s into 400s).
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     try {
       done(null, JSON.parse(body as string));
@@ -292,6 +296,10 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
     const model = manager.current.name;
     metrics.requests.inc({ model, protocol, code: String(reply.statusCode) });
     metrics.latency.observe({ model, protocol }, reply.elapsedTime / 1000);
+  });
+
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
 
   const notify = (model: LoadedModel, feeds: Record<string, TensorData>, outputs: Record<string, TensorData>) => {
@@ -395,8 +403,15 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
       (closed ??= (async () => {
         closing = true;
         if (pollTimer) clearTimeout(pollTimer);
-        // Fastify stops accepting, answers 503 on kept-alive connections and waits for in-flight requests.
-        await app.close();
+        // Fastify stops accepting, answers 503 on kept-alive connections and waits for in-flight requests;
+        // answers sent while closing carry Connection: close, and idle keep-alive sockets are swept so
+        // the wait ends as soon as the last in-flight answer is out.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+        try {
+          await app.close();
+        } finally {
+          clearInterval(sweep);
+        }
         await batcher.drained();
         batcher.close();
         await pool.close();

@@ -174,7 +174,8 @@ export function decodeValues(t: TensorData): Array<number | boolean | string> {
   if (Array.isArray(d)) return d;
   if (t.type === 'bool') return Array.from(d as Uint8Array, (v) => v !== 0);
   if (t.type === 'float16') return Array.from(d as Uint16Array, fromFloat16Bits);
-  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Array.from(d, (v) => Number(v));
+  // Checked by element type, not instanceof: arrays from a worker may come from another realm (jest's vm).
+  if (t.type === 'int64' || t.type === 'uint64') return Array.from(d as BigInt64Array, (v) => Number(v));
   return Array.from(d as ArrayLike<number>);
 }
 

@@ -55,7 +55,7 @@ export function parseInferRequest(model: LoadedModel, body: unknown): ParsedInfe
   const inputNames = new Set(model.inputs.map((i) => i.name));
   // Column-signature models also take one [N] or [N,1] tensor per column, named like the column (MLServer's pandas codec).
   const columnNames = model.layout?.kind === 'matrix' ? model.layout.columns : null;
-  if (columnNames && ![...tensors.keys()].some((k) => inputNames.has(k))) {
+  if (columnNames && ![...tensors.keys()].some((k) => inputNames.has(k)) && [...tensors.keys()].some((k) => columnNames.includes(k))) {
     const names = [...tensors.keys()];
     const columns = names.map((n) => {
       const t = tensors.get(n)!;
