@@ -32,8 +32,11 @@ export const TRACK_LABEL = 'mlops-blueprint.io/track';
 /** Where the inference server caches downloaded model artifacts (an emptyDir: the root FS is read-only). */
 export const MODEL_CACHE_DIR = '/var/cache/mlops';
 /**
- * Per-pod custom metric for the HPA's requests-in-flight target: the inference server's gauge of
- * requests being processed, exposed to the HPA by prometheus-adapter under this name.
+ * Per-pod custom metric for the HPA's requests-in-flight target, served by prometheus-adapter. By
+ * Little's law the mean number of requests in flight is the rate of the latency histogram's sum, so
+ * the adapter rule is: seriesQuery `mlops_inference_request_duration_seconds_sum{namespace!="",pod!=""}`,
+ * name `^(.*)_request_duration_seconds_sum$` → `${1}_requests_in_flight`, metricsQuery
+ * `sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)`.
  */
 export const REQUESTS_IN_FLIGHT_METRIC = 'mlops_inference_requests_in_flight';
 /** Name of the serving Ingress that routes `/<model>/…` on the serving host. */
@@ -150,6 +153,8 @@ export class ModelTrack extends Construct {
                 command: [
                   'mlops', 'serve',
                   '-m', modelUri(model, track),
+                  // Both tracks answer to the model's name, so v2 URLs do not depend on which one served.
+                  '--name', model.name,
                   '--host', '0.0.0.0',
                   '--port', String(INFERENCE_PORT),
                   '--workers', String(workerCount(model.resources.requests.cpu)),
@@ -160,8 +165,9 @@ export class ModelTrack extends Construct {
                 ports: [{ name: 'http', containerPort: INFERENCE_PORT, protocol: 'TCP' }],
                 env: [
                   ...trackingClientEnv(env, credentials),
-                  { name: 'MLOPS_MODEL_CACHE_DIR', value: MODEL_CACHE_DIR },
+                  { name: 'MLOPS_MODEL_CACHE', value: MODEL_CACHE_DIR },
                   { name: 'TMPDIR', value: '/tmp' },
+                  { name: 'HOME', value: '/tmp' },
                 ],
                 resources: res,
                 securityContext: restrictedContainerSecurity(),

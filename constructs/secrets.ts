@@ -3,7 +3,7 @@ import type { EnvironmentConfig } from '../environments';
 import { customObject, standardLabels, type PlatformContext } from './common';
 
 /** Which namespace of the environment a Secret lives in. */
-export type SecretNamespace = 'platform' | 'serving';
+export type SecretNamespace = 'platform' | 'training' | 'serving';
 
 /** One Secret the platform references by name, and the keys it must hold. */
 export interface PlatformSecret {
@@ -62,6 +62,18 @@ export const PLATFORM_SECRETS = {
     keys: ['password'],
     description: "Password of the tracking server's `admin` user (`--app-name basic-auth`, MLFLOW_AUTH_ADMIN_PASSWORD); random, ≥ 16 characters.",
   },
+  trackingClientTraining: {
+    name: 'tracking-client',
+    namespace: 'training',
+    keys: ['username', 'password'],
+    description: 'Tracking-server login of the training and retraining pods (MLFLOW_TRACKING_USERNAME/PASSWORD); the user must exist on the tracking server with EDIT on the experiments and models they write.',
+  },
+  trackingClientServing: {
+    name: 'tracking-client',
+    namespace: 'serving',
+    keys: ['username', 'password'],
+    description: 'Tracking-server login of the inference pods (model download, alias polling; READ is enough).',
+  },
   oauth2Proxy: {
     name: 'oauth2-proxy',
     namespace: 'platform',
@@ -76,6 +88,9 @@ export type PlatformSecretId = keyof typeof PLATFORM_SECRETS;
 export function requiredSecrets(env: EnvironmentConfig, cloud: PlatformContext['cloud'] = {}): PlatformSecretId[] {
   // Every cluster environment runs the tracking server with its own users (basic-auth app): an admin password.
   const ids: PlatformSecretId[] = ['trackingDb', 'trackingAdmin'];
+  // In-cluster tracking clients log in too: training pods always (Jobs run there on demand), inference pods when there are models.
+  ids.push('trackingClientTraining');
+  if (env.inference.models.length > 0) ids.push('trackingClientServing');
   if (needsDbHostSecret(env, cloud)) ids.push('trackingDbHost');
   if (env.artifactStore.kind === 'minio') ids.push('minioRoot', 'minioTracking');
   if (env.ingress.auth.mode === 'basic-auth') {
@@ -91,7 +106,7 @@ export function needsDbHostSecret(env: EnvironmentConfig, cloud: PlatformContext
 }
 
 export function secretNamespace(env: EnvironmentConfig, s: PlatformSecret): string {
-  return s.namespace === 'platform' ? env.namespaces.platform : env.namespaces.serving;
+  return env.namespaces[s.namespace];
 }
 
 export interface PlatformSecretsProps {

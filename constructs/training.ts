@@ -1,7 +1,11 @@
 import { Construct } from 'constructs';
-import type { EnvironmentConfig } from '../environments';
+import type { EnvironmentConfig, InferenceModel } from '../environments';
 import {
   emptyDir,
+  INFERENCE_PORT,
+  namespacePeer,
+  selectorLabels,
+  tcp,
   findGpuPool,
   gpuScheduling,
   imageVersion,
@@ -16,6 +20,7 @@ import {
   trackingUrl,
   type PlatformContext,
 } from './common';
+import { PLATFORM_SECRETS } from './secrets';
 
 /** ServiceAccount of training and retraining pods (the IRSA role, if any, is bound to exactly this name). */
 export const TRAINING_SERVICE_ACCOUNT = 'training';
@@ -26,7 +31,7 @@ export const TRAINING_COMPONENT = 'training';
  * pods, in the training and serving namespaces (PLATFORM_SECRETS.trackingClient*). The tracking server
  * runs with basic auth in every cluster environment; these become MLFLOW_TRACKING_USERNAME/PASSWORD.
  */
-export const TRACKING_CLIENT_SECRET = 'tracking-client';
+export const TRACKING_CLIENT_SECRET = PLATFORM_SECRETS.trackingClientTraining.name;
 
 /** What the tracking client in a pod needs: the in-cluster tracking URL and, unless disabled, the login. */
 export function trackingClientEnv(env: EnvironmentConfig, credentialsSecret: string | null = TRACKING_CLIENT_SECRET): k8s.EnvVar[] {
@@ -141,9 +146,14 @@ export class TrainingJob extends Construct {
   }
 }
 
-export interface RetrainCronJobProps extends TrainingWorkloadProps {
+export interface TrainingCronJobProps extends TrainingWorkloadProps {
   /** Five-field cron schedule. */
   readonly schedule: string;
+  /**
+   * Create the CronJob suspended: it then never fires and serves as the template of on-demand runs
+   * (`kubectl create job --from=cronjob/<name> <run-name>`). @default false
+   */
+  readonly suspend?: boolean;
   /** Time zone of the schedule. @default "Etc/UTC" */
   readonly timeZone?: string;
   /** Seconds after the scheduled time a missed run may still start. @default 3600 */
@@ -151,11 +161,11 @@ export interface RetrainCronJobProps extends TrainingWorkloadProps {
 }
 
 /**
- * Scheduled retraining as a CronJob: never two runs at once (Forbid), missed runs dropped after the
+ * Scheduled (re)training as a CronJob: never two runs at once (Forbid), missed runs dropped after the
  * starting deadline instead of piling up after an outage, a few finished Jobs kept for their logs.
  */
-export class RetrainCronJob extends Construct {
-  constructor(scope: Construct, id: string, props: RetrainCronJobProps) {
+export class TrainingCronJob extends Construct {
+  constructor(scope: Construct, id: string, props: TrainingCronJobProps) {
     super(scope, id);
     // The controller names Jobs `<cronjob>-<11 digits>`, which must stay within 63 characters.
     validateName(props.name, 52);
@@ -165,6 +175,7 @@ export class RetrainCronJob extends Construct {
       metadata: { name: props.name, namespace: props.ctx.env.namespaces.training, labels },
       spec: {
         schedule: props.schedule,
+        ...(props.suspend ? { suspend: true } : {}),
         timeZone: props.timeZone ?? 'Etc/UTC',
         concurrencyPolicy: 'Forbid',
         startingDeadlineSeconds: props.startingDeadlineSeconds ?? 3600,
@@ -185,21 +196,47 @@ export function trainCommand(experiment: string = CHURN.experiment, registeredMo
 }
 
 /**
- * `mlops retrain`: compares the serving alias's recent inputs with its training data (population
- * stability index) and trains and registers a new version only when a feature drifted beyond the
- * environment's threshold.
+ * `mlops retrain`: reads the drift summary (population stability index per feature) from the inference
+ * server serving `model`, and trains and registers a new version (alias `challenger`) only when a
+ * feature drifted beyond the environment's threshold.
  */
-export function retrainCommand(env: EnvironmentConfig, experiment: string = CHURN.experiment, registeredModel: string = CHURN.registeredModel): string[] {
-  return ['mlops', 'retrain', '--experiment', experiment, '--register', registeredModel, '--drift-threshold', String(env.monitoring.driftPsiThreshold)];
+export function retrainCommand(env: EnvironmentConfig, model: InferenceModel, experiment: string = CHURN.experiment): string[] {
+  return [
+    'mlops', 'retrain',
+    '--experiment', experiment,
+    '--register', model.registeredModel,
+    '--alias', model.alias,
+    '--inference-url', inferenceUrl(env, model),
+    '--drift-threshold', String(env.monitoring.driftPsiThreshold),
+  ];
 }
+
+/** In-cluster URL of a model's stable Service (the inference construct names it after the model). */
+export function inferenceUrl(env: EnvironmentConfig, model: InferenceModel): string {
+  return `http://${model.name}.${env.namespaces.serving}.svc:${INFERENCE_PORT}`;
+}
+
+/** The served model whose drift decides retraining: the first one serving the registered model on CPU, else any serving it. */
+export function driftSource(env: EnvironmentConfig, registeredModel: string = CHURN.registeredModel): InferenceModel {
+  const candidates = env.inference.models.filter((m) => m.registeredModel === registeredModel);
+  const model = candidates.find((m) => !m.gpuPool) ?? candidates[0];
+  if (!model) {
+    throw new Error(`environment "${env.name}": training.retrainSchedule needs an inference model serving "${registeredModel}" (retraining reads drift from its /metrics)`);
+  }
+  return model;
+}
+
+/** Schedule of the suspended on-demand template: valid, but a suspended CronJob never fires. */
+const NEVER = '0 0 1 1 *';
 
 export interface TrainingProps {
   readonly ctx: PlatformContext;
   /**
    * Also emit a one-off training Job with this name. Off by default: in a GitOps repository a
    * fixed-name Job is re-created by every sync after its TTL removes it, so it would retrain on each
-   * sync. Create run Jobs with `TrainingJob` and a per-run name instead (or, for a drift-gated run
-   * now, `kubectl create job --from=cronjob/retrain-churn <name>`).
+   * sync. Runs start from the suspended `train-churn` CronJob instead
+   * (`kubectl create job --from=cronjob/train-churn train-churn-<run>`), or as `TrainingJob`s with a
+   * per-run name.
    * @default no Job
    */
   readonly initialJobName?: string;
@@ -209,8 +246,10 @@ export interface TrainingProps {
 
 /**
  * The training namespace's workloads: the `training` ServiceAccount (no API token; the IRSA role
- * annotation when the cloud stack provides one), the retraining CronJob when the environment has a
- * `training.retrainSchedule`, and optionally a one-off training Job.
+ * annotation when the cloud stack provides one), `train-churn` — a suspended CronJob that is the
+ * template of on-demand training runs — the retraining CronJob when the environment has a
+ * `training.retrainSchedule` (with the NetworkPolicies letting it read the served model's drift
+ * metrics), and optionally a one-off training Job.
  */
 export class Training extends Construct {
   constructor(scope: Construct, id: string, props: TrainingProps) {
@@ -220,9 +259,23 @@ export class Training extends Construct {
     const annotations = ctx.cloud.trainingRoleArn ? { 'eks.amazonaws.com/role-arn': ctx.cloud.trainingRoleArn } : undefined;
     serviceAccount(this, env, TRAINING_SERVICE_ACCOUNT, env.namespaces.training, TRAINING_COMPONENT, annotations);
     const common = { ctx, trackingCredentialsSecret: props.trackingCredentialsSecret };
+    new TrainingCronJob(this, 'train', { ...common, name: `train-${CHURN.experiment}`, schedule: NEVER, suspend: true, command: trainCommand() });
     if (env.training.retrainSchedule) {
-      new RetrainCronJob(this, 'retrain', { ...common, name: `retrain-${CHURN.experiment}`, schedule: env.training.retrainSchedule, command: retrainCommand(env) });
+      const model = driftSource(env);
+      const name = `retrain-${CHURN.experiment}`;
+      new TrainingCronJob(this, 'retrain', { ...common, name, schedule: env.training.retrainSchedule, command: retrainCommand(env, model) });
+      // The one flow retraining adds to the platform's: retrain pods → the model's inference pods (/metrics).
+      const retrainPods = selectorLabels(env, name);
+      const inferencePods = selectorLabels(env, model.name);
+      new k8s.KubeNetworkPolicy(this, 'retrain-egress', {
+        metadata: { name: `${name}-to-${model.name}`, namespace: env.namespaces.training, labels: standardLabels(env, `${name}-to-${model.name}`, 'network-policy') },
+        spec: { podSelector: { matchLabels: retrainPods }, policyTypes: ['Egress'], egress: [{ to: [namespacePeer(env.namespaces.serving, inferencePods)], ports: [tcp(INFERENCE_PORT)] }] },
+      });
+      new k8s.KubeNetworkPolicy(this, 'retrain-ingress', {
+        metadata: { name: `${model.name}-from-${name}`, namespace: env.namespaces.serving, labels: standardLabels(env, `${model.name}-from-${name}`, 'network-policy') },
+        spec: { podSelector: { matchLabels: inferencePods }, policyTypes: ['Ingress'], ingress: [{ from: [namespacePeer(env.namespaces.training, retrainPods)], ports: [tcp(INFERENCE_PORT)] }] },
+      });
     }
-    if (props.initialJobName) new TrainingJob(this, 'train', { ...common, name: props.initialJobName, command: trainCommand() });
+    if (props.initialJobName) new TrainingJob(this, 'initial-job', { ...common, name: props.initialJobName, command: trainCommand() });
   }
 }

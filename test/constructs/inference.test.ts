@@ -98,11 +98,11 @@ describe('Inference details', () => {
   it('serves models:/<name>@<alias> with the batching settings; the canary serves its own alias', () => {
     const stable = podSpec(named(objects, 'Deployment', 'churn-predictor')).containers[0];
     expect(stable.command).toEqual([
-      'mlops', 'serve', '-m', 'models:/churn-predictor@champion', '--host', '0.0.0.0', '--port', '8080',
+      'mlops', 'serve', '-m', 'models:/churn-predictor@champion', '--name', 'churn-predictor', '--host', '0.0.0.0', '--port', '8080',
       '--workers', '1', '--max-batch-size', '32', '--max-batch-delay-ms', '2', '--max-queue', '256',
     ]);
     const canary = podSpec(named(objects, 'Deployment', 'churn-predictor-canary')).containers[0];
-    expect(canary.command.slice(0, 4)).toEqual(['mlops', 'serve', '-m', 'models:/churn-predictor@challenger']);
+    expect(canary.command.slice(0, 6)).toEqual(['mlops', 'serve', '-m', 'models:/churn-predictor@challenger', '--name', 'churn-predictor']);
     expect(workerCount('2')).toBe(2);
     expect(workerCount('500m')).toBe(1);
     expect(workerCount('1500m')).toBe(2);
@@ -162,7 +162,7 @@ describe('Inference details', () => {
   it('without tracking auth no login is injected; an environment without models is an error', () => {
     const dev = env('dev');
     const c = podSpec(named(synth(dev, (s) => new Inference(s, 'i', { ctx: context(dev), trackingCredentialsSecret: null })), 'Deployment', 'churn-predictor')).containers[0];
-    expect(c.env.map((v: { name: string }) => v.name)).toEqual(['MLFLOW_TRACKING_URI', 'MLOPS_MODEL_CACHE_DIR', 'TMPDIR']);
+    expect(c.env.map((v: { name: string }) => v.name)).toEqual(['MLFLOW_TRACKING_URI', 'MLOPS_MODEL_CACHE', 'TMPDIR', 'HOME']);
     const none = env('dev', { inference: { image: dev.inference.image, models: [] } });
     expect(() => synth(none, (s) => new Inference(s, 'i', { ctx: context(none) }))).toThrow(/inference\.models is empty/);
   });

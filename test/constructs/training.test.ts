@@ -1,5 +1,7 @@
 import { ENVIRONMENT_NAMES } from '../../environments';
-import { RetrainCronJob, Training, TrainingJob, trainCommand } from '../../constructs/training';
+import { TrainingCronJob, Training, TrainingJob, trainCommand } from '../../constructs/training';
+import { Inference } from '../../constructs/inference';
+import { mapSelectorMatches, selectorMatches } from '../../policies/kube/workloads';
 import { serviceAccount } from '../../constructs/common';
 import { CLEAN, context, env, named, ofKind, podLabels, podSpec, policyErrors, schemaProblems, synth } from './workload-helpers';
 
@@ -75,27 +77,62 @@ describe('TrainingJob', () => {
   it('rejects names that are not DNS labels, and CronJob names too long for their Jobs', () => {
     const dev = env('dev');
     expect(() => synth(dev, (s) => new TrainingJob(s, 't', { ctx: context(dev), name: 'Train_Churn', command: trainCommand() }))).toThrow(/must be a DNS label/);
-    expect(() => synth(dev, (s) => new RetrainCronJob(s, 't', { ctx: context(dev), name: 'r'.repeat(53), schedule: '0 3 * * *', command: trainCommand() }))).toThrow(/at most 52/);
-    expect(() => synth(dev, (s) => new RetrainCronJob(s, 't', { ctx: context(dev), name: 'retrain', schedule: 'daily', command: trainCommand() }))).toThrow(/five-field cron/);
+    expect(() => synth(dev, (s) => new TrainingCronJob(s, 't', { ctx: context(dev), name: 'r'.repeat(53), schedule: '0 3 * * *', command: trainCommand() }))).toThrow(/at most 52/);
+    expect(() => synth(dev, (s) => new TrainingCronJob(s, 't', { ctx: context(dev), name: 'retrain', schedule: 'daily', command: trainCommand() }))).toThrow(/five-field cron/);
   });
 });
 
 describe('Training (the platform part)', () => {
   it('staging: the retraining CronJob on the environment schedule, never overlapping, drift-gated', () => {
     const staging = env('staging');
-    const objects = synth(staging, (s) => new Training(s, 'training', { ctx: context(staging) }));
+    const objects = synth(staging, (s) => {
+      new Training(s, 'training', { ctx: context(staging) });
+      new Inference(s, 'inference', { ctx: context(staging) });
+    });
     const cron = named(objects, 'CronJob', 'retrain-churn');
     expect(cron.spec).toMatchObject({ schedule: '0 3 * * 1', timeZone: 'Etc/UTC', concurrencyPolicy: 'Forbid', startingDeadlineSeconds: 3600 });
-    expect(podSpec(cron).containers[0].command).toEqual(['mlops', 'retrain', '--experiment', 'churn', '--register', 'churn-predictor', '--drift-threshold', '0.2']);
+    expect(podSpec(cron).containers[0].command).toEqual([
+      'mlops', 'retrain', '--experiment', 'churn', '--register', 'churn-predictor', '--alias', 'champion',
+      '--inference-url', 'http://churn-predictor.ml-serving.svc:8080', '--drift-threshold', '0.2',
+    ]);
     expect(podSpec(cron).containers[0].resources.limits['nvidia.com/gpu']).toBe('1');
     expect(podLabels(cron)['app.kubernetes.io/component']).toBe('training');
     expect(ofKind(objects, 'Job')).toEqual([]);
   });
 
-  it('dev: no schedule, so only the ServiceAccount; a one-off Job only when named', () => {
+  it('lets exactly the retrain pods reach the drift source’s pods on 8080 (egress in training, ingress in serving)', () => {
+    const prod = env('prod');
+    const objects = synth(prod, (s) => {
+      new Training(s, 'training', { ctx: context(prod) });
+      new Inference(s, 'inference', { ctx: context(prod) });
+    });
+    // prod serves churn-predictor on CPU and on GPU: drift is read from the CPU model.
+    expect(podSpec(named(objects, 'CronJob', 'retrain-churn')).containers[0].command).toContain('http://churn-predictor.ml-serving.svc:8080');
+    const egress = named(objects, 'NetworkPolicy', 'retrain-churn-to-churn-predictor');
+    const ingress = named(objects, 'NetworkPolicy', 'churn-predictor-from-retrain-churn');
+    const retrainPods = podLabels(named(objects, 'CronJob', 'retrain-churn'));
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const es = egress.spec as any, is = ingress.spec as any;
+    expect(selectorMatches(es.podSelector, retrainPods)).toBe(true);
+    expect(es.egress[0].ports).toEqual([{ protocol: 'TCP', port: 8080 }]);
+    const selected = ofKind(objects, 'Deployment').filter((d) => selectorMatches(is.podSelector, podLabels(d)));
+    expect(selected.map((d) => d.metadata.name)).toEqual(['churn-predictor']);
+    expect(mapSelectorMatches(is.ingress[0].from[0].podSelector.matchLabels, retrainPods)).toBe(true);
+  });
+
+  it('a retrain schedule without a model serving the registered model is an error', () => {
+    const staging = env('staging');
+    const none = env('staging', { inference: { image: staging.inference.image, models: [] } });
+    expect(() => synth(none, (s) => new Training(s, 'training', { ctx: context(none) }))).toThrow(/retrainSchedule needs an inference model serving "churn-predictor"/);
+  });
+
+  it('dev: no schedule, so the ServiceAccount and the suspended on-demand template only; a one-off Job only when named', () => {
     const dev = env('dev');
     const objects = synth(dev, (s) => new Training(s, 'training', { ctx: context(dev) }), { namespaces: false });
-    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ServiceAccount/training']);
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ServiceAccount/training', 'CronJob/train-churn']);
+    const template = named(objects, 'CronJob', 'train-churn');
+    expect(template.spec).toMatchObject({ suspend: true, concurrencyPolicy: 'Forbid' });
+    expect(podSpec(template).containers[0].command).toEqual(['mlops', 'train', '--experiment', 'churn', '--register', 'churn-predictor']);
     const withJob = synth(dev, (s) => new Training(s, 'training', { ctx: context(dev), initialJobName: 'train-churn' }), { namespaces: false });
     expect(named(withJob, 'Job', 'train-churn').metadata.namespace).toBe('ml-training');
   });
@@ -103,14 +140,18 @@ describe('Training (the platform part)', () => {
   it('the ServiceAccount mounts no token and carries the IRSA role when the cloud stack gives one', () => {
     const prod = env('prod');
     const arn = 'arn:aws:iam::123456789012:role/mlops-prod-training';
-    const sa = named(synth(prod, (s) => new Training(s, 'training', { ctx: context(prod, { trainingRoleArn: arn }) }), { namespaces: false }), 'ServiceAccount', 'training');
+    const objects = synth(prod, (s) => new Training(s, 'training', { ctx: context(prod, { trainingRoleArn: arn }) }), { namespaces: false });
+    const sa = named(objects, 'ServiceAccount', 'training');
     expect(sa.automountServiceAccountToken).toBe(false);
     expect(sa.metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': arn });
   });
 
   it.each(ENVIRONMENT_NAMES)('%s: passes the policies and the schemas', (name) => {
     const e = env(name);
-    const objects = synth(e, (s) => new Training(s, 'training', { ctx: context(e), initialJobName: 'train-churn' }));
+    const objects = synth(e, (s) => {
+      new Training(s, 'training', { ctx: context(e), initialJobName: 'train-churn' });
+      new Inference(s, 'inference', { ctx: context(e) });
+    });
     expect(policyErrors(objects, e)).toBe(CLEAN);
     expect(schemaProblems(objects)).toEqual([]);
   });
