@@ -22,6 +22,8 @@ export interface NamespacesProps {
  */
 export class Namespaces extends Construct {
   readonly names: string[];
+  /** The namespace-wide policies (default deny, DNS egress) of each namespace, by namespace name. */
+  readonly namespacePolicies: Record<string, k8s.KubeNetworkPolicy[]> = {};
 
   constructor(scope: Construct, id: string, props: NamespacesProps) {
     super(scope, id);
@@ -64,11 +66,11 @@ export class Namespaces extends Construct {
           ],
         },
       });
-      new k8s.KubeNetworkPolicy(this, `deny-${ns}`, {
+      const deny = new k8s.KubeNetworkPolicy(this, `deny-${ns}`, {
         metadata: { name: 'default-deny-all', namespace: ns, labels: standardLabels(env, 'default-deny-all', 'network-policy') },
         spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
       });
-      new k8s.KubeNetworkPolicy(this, `dns-${ns}`, {
+      const dns = new k8s.KubeNetworkPolicy(this, `dns-${ns}`, {
         metadata: { name: 'allow-dns-egress', namespace: ns, labels: standardLabels(env, 'allow-dns-egress', 'network-policy') },
         spec: {
           podSelector: {},
@@ -84,6 +86,18 @@ export class Namespaces extends Construct {
           ],
         },
       });
+      this.namespacePolicies[ns] = [deny, dns];
+    }
+  }
+
+  /**
+   * Marks the namespace-wide policies of namespaces that hold no pods in this environment's manifests
+   * (e.g. training without a retraining schedule: engineers start Jobs there later), so kube-score's
+   * "policy targets no pod" check skips them; the policies still apply to every pod started there.
+   */
+  markEmpty(namespace: string): void {
+    for (const p of this.namespacePolicies[namespace] ?? []) {
+      p.metadata.addAnnotation('kube-score/ignore', 'networkpolicy-targets-pod');
     }
   }
 }

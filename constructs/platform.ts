@@ -12,10 +12,6 @@ import { TrackingServer } from './tracking';
 import { TrackingIngress } from './ingress';
 import { INFERENCE_POD_SELECTOR, PlatformNetworkPolicies, TRAINING_POD_SELECTOR } from './network-policies';
 import { ArgoCdApplication } from './argocd';
-import { GpuDevicePlugin } from './gpu';
-import { PlatformRbac } from './rbac';
-import { Training } from './training';
-import { Inference } from './inference';
 
 export interface MlopsPlatformProps {
   readonly env: EnvironmentConfig;
@@ -58,11 +54,6 @@ export class MlopsPlatform extends Construct {
     if (env.artifactStore.kind === 'minio') new Minio(chart('minio'), 'minio', { ctx });
     new TrackingServer(chart('tracking'), 'tracking', { ctx });
     new TrackingIngress(chart('ingress'), 'ingress', { ctx });
-
-    new PlatformRbac(chart('rbac'), 'rbac', { env });
-    if (env.gpu.pools.length > 0) new GpuDevicePlugin(chart('gpu'), 'gpu', { env });
-    new Training(chart('training'), 'training', { ctx });
-    if (env.inference.models.length > 0) new Inference(chart('inference'), 'inference', { ctx });
 
     // ---- Workload charts (gpu, rbac, training, inference) go above this line. ----
 
