@@ -61,7 +61,6 @@ export class MlopsPlatform extends Construct {
     const objects = this.charts.flatMap(({ chart: c }) => c.toJson() as KubeObject[]);
     const runsPods = (namespace: string, selector: Record<string, string>) =>
       podTemplates(objects).some(({ tpl }) => tpl.namespace === namespace && selectorMatches({ matchLabels: selector }, tpl.labels));
-    for (const ns of namespaces.names) if (!podTemplates(objects).some(({ tpl }) => tpl.namespace === ns)) namespaces.markEmpty(ns);
     new PlatformNetworkPolicies(chart('network-policies'), 'network-policies', {
       ctx,
       trainingPods: runsPods(env.namespaces.training, TRAINING_POD_SELECTOR),
