@@ -12,6 +12,10 @@ import { TrackingServer } from './tracking';
 import { TrackingIngress } from './ingress';
 import { INFERENCE_POD_SELECTOR, PlatformNetworkPolicies, TRAINING_POD_SELECTOR } from './network-policies';
 import { ArgoCdApplication } from './argocd';
+import { GpuDevicePlugin } from './gpu';
+import { PlatformRbac } from './rbac';
+import { Training } from './training';
+import { Inference } from './inference';
 
 export interface MlopsPlatformProps {
   readonly env: EnvironmentConfig;
@@ -55,12 +59,18 @@ export class MlopsPlatform extends Construct {
     new TrackingServer(chart('tracking'), 'tracking', { ctx });
     new TrackingIngress(chart('ingress'), 'ingress', { ctx });
 
+    new PlatformRbac(chart('rbac'), 'rbac', { env });
+    if (env.gpu.pools.length > 0) new GpuDevicePlugin(chart('gpu'), 'gpu', { env });
+    new Training(chart('training'), 'training', { ctx });
+    if (env.inference.models.length > 0) new Inference(chart('inference'), 'inference', { ctx });
+
     // ---- Workload charts (gpu, rbac, training, inference) go above this line. ----
 
     // Last: the NetworkPolicies open flows only for the pods the charts above actually run.
     const objects = this.charts.flatMap(({ chart: c }) => c.toJson() as KubeObject[]);
     const runsPods = (namespace: string, selector: Record<string, string>) =>
       podTemplates(objects).some(({ tpl }) => tpl.namespace === namespace && selectorMatches({ matchLabels: selector }, tpl.labels));
+    for (const ns of namespaces.names) if (!podTemplates(objects).some(({ tpl }) => tpl.namespace === ns)) namespaces.markEmpty(ns);
     new PlatformNetworkPolicies(chart('network-policies'), 'network-policies', {
       ctx,
       trainingPods: runsPods(env.namespaces.training, TRAINING_POD_SELECTOR),
