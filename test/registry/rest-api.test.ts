@@ -132,5 +132,234 @@ for (const kind of storeKinds()) {
       await call('DELETE', '/model-versions/delete', { name: 'scorer', version: '1' });
       expect((await call('GET', '/registered-models/get', { name: 'scorer' })).body.registered_model.aliases).toEqual([]);
     });
+
+    test('stages: transition with archive_existing_versions, latest versions (POST and GET), bad stages', async () => {
+      await call('POST', '/registered-models/create', { name: 'stager' });
+      for (let i = 0; i < 3; i++) await call('POST', '/model-versions/create', { name: 'stager', source: `runs:/${runId}/s${i}`, run_id: runId });
+      expect((await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '1', stage: 'production', archive_existing_versions: false })).body.model_version.current_stage).toBe('Production');
+      await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '2', stage: 'Staging', archive_existing_versions: false });
+      const t3 = await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '3', stage: 'Production', archive_existing_versions: true });
+      expect(t3.body.model_version.current_stage).toBe('Production');
+      const stages = (await call('GET', '/model-versions/search', { filter: "name='stager'", order_by: ['version_number ASC'] })).body.model_versions.map((v: any) => [v.version, v.current_stage]);
+      expect(stages).toEqual([
+        ['1', 'Archived'],
+        ['2', 'Staging'],
+        ['3', 'Production'],
+      ]);
+
+      const latestPost = await call('POST', '/registered-models/get-latest-versions', { name: 'stager', stages: ['Production', 'staging'] });
+      expect(latestPost.body.model_versions.map((v: any) => v.version)).toEqual(['2', '3']);
+      const latestGet = await call('GET', '/registered-models/get-latest-versions', { name: 'stager', stages: ['Archived'] });
+      expect(latestGet.body.model_versions.map((v: any) => v.version)).toEqual(['1']);
+      const all = await call('GET', '/registered-models/get-latest-versions', { name: 'stager' });
+      expect(all.body.model_versions.map((v: any) => v.current_stage)).toEqual(['Archived', 'Staging', 'Production']);
+      const model = (await call('GET', '/registered-models/get', { name: 'stager' })).body.registered_model;
+      expect(model.latest_versions.map((v: any) => [v.version, v.current_stage])).toEqual([
+        ['1', 'Archived'],
+        ['2', 'Staging'],
+        ['3', 'Production'],
+      ]);
+
+      expectError(await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '1', stage: 'Prod', archive_existing_versions: false }), 400, 'INVALID_PARAMETER_VALUE', /Invalid Model Version stage: Prod/);
+      expectError(await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '1', stage: 'Archived', archive_existing_versions: true }), 400, 'INVALID_PARAMETER_VALUE', /not an Active stage/);
+      expectError(await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '1' }), 400, 'INVALID_PARAMETER_VALUE', /stage/);
+      expectError(await call('POST', '/registered-models/get-latest-versions', { name: 'stager', stages: ['Nope'] }), 400, 'INVALID_PARAMETER_VALUE');
+      expectError(await call('POST', '/registered-models/get-latest-versions', { name: 'ghost' }), 404, 'RESOURCE_DOES_NOT_EXIST');
+    });
+
+    test('search: filters (=, LIKE, ILIKE, IN, tags, run_id, version_number), order_by, paging, bad filters', async () => {
+      for (const n of ['search-a', 'search-b', 'Search-C']) await call('POST', '/registered-models/create', { name: n, tags: [{ key: 'domain', value: n === 'search-b' ? 'risk' : 'growth' }] });
+      const names = async (q: Record<string, unknown>) => (await call('GET', '/registered-models/search', q)).body.registered_models?.map((m: any) => m.name);
+      expect(await names({ filter: "name = 'search-a'" })).toEqual(['search-a']);
+      expect(await names({ filter: "name LIKE 'search-%'" })).toEqual(['search-a', 'search-b']);
+      expect(await names({ filter: "name ILIKE 'search-%'" })).toEqual(['Search-C', 'search-a', 'search-b']);
+      expect(await names({ filter: "name IN ('search-b', 'Search-C')" })).toEqual(['Search-C', 'search-b']);
+      expect(await names({ filter: "name ILIKE 'search-%' AND tags.domain = 'growth'" })).toEqual(['Search-C', 'search-a']);
+      expect(await names({ filter: "name ILIKE 'search-%'", order_by: ['name DESC'] })).toEqual(['search-b', 'search-a', 'Search-C']);
+      const p1 = await call('GET', '/registered-models/search', { filter: "name ILIKE 'search-%'", max_results: 2 });
+      expect(p1.body.registered_models.map((m: any) => m.name)).toEqual(['Search-C', 'search-a']);
+      const p2 = await call('GET', '/registered-models/search', { filter: "name ILIKE 'search-%'", max_results: 2, page_token: p1.body.next_page_token });
+      expect(p2.body.registered_models.map((m: any) => m.name)).toEqual(['search-b']);
+      expect(p2.body.next_page_token).toBeUndefined();
+
+      expectError(await call('GET', '/registered-models/search', { filter: "description = 'x'" }), 400, 'INVALID_PARAMETER_VALUE');
+      expectError(await call('GET', '/registered-models/search', { filter: "name = 'x' OR name = 'y'" }), 400, 'INVALID_PARAMETER_VALUE');
+      expectError(await call('GET', '/registered-models/search', { filter: "name = 'unterminated" }), 400, 'INVALID_PARAMETER_VALUE');
+      expectError(await call('GET', '/registered-models/search', { order_by: ['nope ASC'] }), 400, 'INVALID_PARAMETER_VALUE');
+      expectError(await call('GET', '/registered-models/search', { max_results: 5000 }), 400, 'INVALID_PARAMETER_VALUE');
+      expectError(await call('GET', '/registered-models/search', { page_token: 'garbage' }), 400, 'INVALID_PARAMETER_VALUE');
+
+      await call('POST', '/model-versions/create', { name: 'search-a', source: `runs:/${runId}/x`, run_id: runId, tags: [{ key: 'quality', value: 'gold' }] });
+      await call('POST', '/model-versions/create', { name: 'search-a', source: 's3://bucket/y' });
+      const versions = async (q: Record<string, unknown>) => (await call('GET', '/model-versions/search', q)).body.model_versions?.map((v: any) => `${v.name}/${v.version}`);
+      expect(await versions({ filter: "name = 'search-a'" })).toEqual(['search-a/2', 'search-a/1']);
+      expect(await versions({ filter: `name = 'search-a' AND run_id = '${runId}'` })).toEqual(['search-a/1']);
+      expect(await versions({ filter: `run_id IN ('${runId}') AND name = 'search-a'` })).toEqual(['search-a/1']);
+      expect(await versions({ filter: "name = 'search-a' AND tags.quality = 'gold'" })).toEqual(['search-a/1']);
+      expect(await versions({ filter: "name = 'search-a' AND version_number >= 2" })).toEqual(['search-a/2']);
+      expect(await versions({ filter: "source_path = 's3://bucket/y'" })).toEqual(['search-a/2']);
+      expect(await versions({ filter: "name = 'search-a'", order_by: ['version_number ASC'] })).toEqual(['search-a/1', 'search-a/2']);
+      expectError(await call('GET', '/model-versions/search', { filter: "version_number = 'x'" }), 400, 'INVALID_PARAMETER_VALUE');
+      expectError(await call('GET', '/model-versions/search', { filter: "metrics.acc > 1" }), 400, 'INVALID_PARAMETER_VALUE');
+      expectError(await call('GET', '/model-versions/search', { order_by: ['version_number ASC', 'version_number DESC'] }), 400, 'INVALID_PARAMETER_VALUE', /duplicate/);
+    });
+
+    test('versions of one model created by concurrent clients get distinct, gapless numbers', async () => {
+      await call('POST', '/registered-models/create', { name: 'race' });
+      // Two clients, each firing 15 creates at once (30 in flight against one model's counter).
+      const client = (c: number) =>
+        Promise.all(Array.from({ length: 15 }, (_, i) => call('POST', '/model-versions/create', { name: 'race', source: `s3://bucket/client-${c}/model-${i}` })));
+      const results = (await Promise.all([client(1), client(2)])).flat();
+      expect(results.map((r) => r.status)).toEqual(Array(30).fill(200));
+      const numbers = results.map((r) => Number(r.body.model_version.version)).sort((a, b) => a - b);
+      expect(numbers).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      const stored = (await call('GET', '/model-versions/search', { filter: "name = 'race'", max_results: 100 })).body.model_versions;
+      expect(stored).toHaveLength(30);
+      // Every version kept its own source: no two requests were merged into one row.
+      expect(new Set(stored.map((v: any) => v.source)).size).toBe(30);
+    });
+
+    test('audit trail: creations, transitions (incl. archived), alias set/move/delete, deletion, with run and source', async () => {
+      await call('POST', '/registered-models/create', { name: 'audited' });
+      await call('POST', '/model-versions/create', { name: 'audited', source: `runs:/${runId}/a`, run_id: runId });
+      await call('POST', '/model-versions/create', { name: 'audited', source: `runs:/${runId}/b`, run_id: runId });
+      await call('POST', '/model-versions/transition-stage', { name: 'audited', version: '1', stage: 'Production', archive_existing_versions: false });
+      await call('POST', '/model-versions/transition-stage', { name: 'audited', version: '2', stage: 'Production', archive_existing_versions: true });
+      await call('POST', '/registered-models/alias', { name: 'audited', alias: 'champion', version: '1' });
+      await call('POST', '/registered-models/alias', { name: 'audited', alias: 'champion', version: '2' });
+      await call('DELETE', '/registered-models/alias', { name: 'audited', alias: 'champion' });
+      await call('POST', '/registered-models/alias', { name: 'audited', alias: 'old', version: '1' });
+      await call('DELETE', '/model-versions/delete', { name: 'audited', version: '1' });
+
+      const { status, body } = await call('GET', '/model-versions/audit', { name: 'audited' });
+      expect(status).toBe(200);
+      expect(body.entries.map((e: any) => [e.action, e.version, e.from_stage, e.to_stage, e.alias])).toEqual([
+        ['create_registered_model', null, null, null, null],
+        ['create_model_version', '1', null, 'None', null],
+        ['create_model_version', '2', null, 'None', null],
+        ['transition_stage', '1', 'None', 'Production', null],
+        ['transition_stage', '1', 'Production', 'Archived', null],
+        ['transition_stage', '2', 'None', 'Production', null],
+        ['set_alias', '1', null, null, 'champion'],
+        ['set_alias', '2', null, null, 'champion'],
+        ['delete_alias', '2', null, null, 'champion'],
+        ['set_alias', '1', null, null, 'old'],
+        ['delete_alias', '1', null, null, 'old'],
+        ['delete_model_version', '1', 'Archived', null, null],
+      ]);
+      const entry = body.entries[1];
+      expect(Object.keys(entry).sort()).toEqual(['action', 'alias', 'from_stage', 'id', 'name', 'previous_name', 'run_id', 'source', 'timestamp', 'to_stage', 'user_id', 'version'].sort());
+      expect(entry).toMatchObject({ name: 'audited', user_id: null, run_id: runId, source: `runs:/${runId}/a` });
+      expect(Math.abs(entry.timestamp - Date.now())).toBeLessThan(60_000);
+      // Moving an alias records where it pointed before.
+      expect(body.entries[7].source).toBe('models:/audited/1');
+      const timestamps = body.entries.map((e: any) => e.timestamp);
+      expect([...timestamps].sort((a, b) => a - b)).toEqual(timestamps);
+
+      // One version's trail; the trail outlives the model.
+      const v2 = await call('GET', '/model-versions/audit', { name: 'audited', version: '2' });
+      expect(v2.body.entries.map((e: any) => e.action)).toEqual(['create_model_version', 'transition_stage', 'set_alias', 'delete_alias']);
+      await call('DELETE', '/registered-models/delete', { name: 'audited' });
+      const after = await call('GET', '/model-versions/audit', { name: 'audited' });
+      expect(after.body.entries.at(-1).action).toBe('delete_registered_model');
+      expect((await call('GET', '/model-versions/audit', { name: 'never-existed' })).body).toEqual({ entries: [] });
+      expectError(await call('GET', '/model-versions/audit', {}), 400, 'INVALID_PARAMETER_VALUE', /name/);
+      expectError(await call('GET', '/model-versions/audit', { name: 'audited', version: 'x' }), 400, 'INVALID_PARAMETER_VALUE');
+      // The UI's path (ajax-api) answers the same.
+      expect((await api(server.url, 'GET', '/model-versions/audit', { name: 'audited' }, '/ajax-api/2.0/mlflow')).body.entries).toHaveLength(after.body.entries.length);
+    });
+
+    test('MLflow 3 logged models: create, get, params, tags, finalize, search, artifacts, register by models:/m-<id>, delete', async () => {
+      const exp = (await call('POST', '/experiments/create', { name: 'logged-models' })).body.experiment_id;
+      const run = (await call('POST', '/runs/create', { experiment_id: exp })).body.run.info;
+      const created = await call('POST', '/logged-models', {
+        experiment_id: exp,
+        name: 'clf',
+        model_type: 'sklearn',
+        source_run_id: run.run_id,
+        params: [{ key: 'C', value: '0.5' }],
+        tags: [{ key: 'team', value: 'risk' }],
+      });
+      expect(created.status).toBe(200);
+      const info = created.body.model.info;
+      expect(info).toMatchObject({ experiment_id: exp, name: 'clf', model_type: 'sklearn', source_run_id: run.run_id, status: 'LOGGED_MODEL_PENDING', tags: [{ key: 'team', value: 'risk' }] });
+      expect(info.model_id).toMatch(/^m-[0-9a-f]{32}$/);
+      expect(info.artifact_uri).toBe(`mlflow-artifacts:/${exp}/models/${info.model_id}/artifacts`);
+      expect(created.body.model.data.params).toEqual([{ key: 'C', value: '0.5' }]);
+      const id = info.model_id;
+
+      expect((await call('POST', `/logged-models/${id}/params`, { model_id: id, params: [{ key: 'max_iter', value: '100' }] })).status).toBe(200);
+      const tagged = await call('PATCH', `/logged-models/${id}/tags`, { model_id: id, tags: [{ key: 'stage', value: 'candidate' }] });
+      expect(tagged.body.model.info.tags).toEqual([
+        { key: 'stage', value: 'candidate' },
+        { key: 'team', value: 'risk' },
+      ]);
+      expect((await call('DELETE', `/logged-models/${id}/tags/stage`)).status).toBe(200);
+      expectError(await call('DELETE', `/logged-models/${id}/tags/stage`), 404, 'RESOURCE_DOES_NOT_EXIST');
+
+      // Artifacts go through the proxy under the logged model's location; the listing endpoint finds them.
+      await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${exp}/models/${id}/artifacts/MLmodel`, { method: 'PUT', body: 'flavors: {}\n' });
+      await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${exp}/models/${id}/artifacts/data/model.pkl`, { method: 'PUT', body: 'xyz' });
+      const listed = await call('GET', `/logged-models/${id}/artifacts/directories`, {});
+      expect(listed.body).toEqual({ root_uri: info.artifact_uri, files: [{ path: 'data', is_dir: true }, { path: 'MLmodel', is_dir: false, file_size: 12 }] });
+      const sub = await call('GET', `/logged-models/${id}/artifacts/directories`, { artifact_directory_path: 'data' });
+      expect(sub.body.files).toEqual([{ path: 'data/model.pkl', is_dir: false, file_size: 3 }]);
+      expectError(await call('GET', `/logged-models/${id}/artifacts/directories`, { artifact_directory_path: '../../x' }), 400, 'INVALID_PARAMETER_VALUE');
+
+      const finalized = await call('PATCH', `/logged-models/${id}`, { model_id: id, status: 'LOGGED_MODEL_READY' });
+      expect(finalized.body.model.info.status).toBe('LOGGED_MODEL_READY');
+      expectError(await call('PATCH', `/logged-models/${id}`, { model_id: id, status: 'DONE' }), 400, 'INVALID_PARAMETER_VALUE');
+      const got = await call('GET', `/logged-models/${id}`);
+      expect(got.body.model.data.params).toEqual([
+        { key: 'C', value: '0.5' },
+        { key: 'max_iter', value: '100' },
+      ]);
+
+      const other = (await call('POST', '/logged-models', { experiment_id: exp, model_type: 'xgboost' })).body.model.info;
+      expect(other.name).toMatch(/^[a-z]+-[a-z]+-\d+$/);
+      const search = async (body: Record<string, unknown>) => (await call('POST', '/logged-models/search', { experiment_ids: [exp], ...body })).body.models.map((m: any) => m.info.model_id);
+      expect(await search({ filter: "name = 'clf'" })).toEqual([id]);
+      expect(await search({ filter: "model_type = 'xgboost'" })).toEqual([other.model_id]);
+      expect(await search({ filter: "tags.team = 'risk' AND params.C = '0.5'" })).toEqual([id]);
+      expect(await search({ filter: "status = 'LOGGED_MODEL_READY'" })).toEqual([id]);
+      expect(await search({ order_by: [{ field_name: 'creation_timestamp', ascending: true }] })).toEqual([id, other.model_id]);
+      const paged = await call('POST', '/logged-models/search', { experiment_ids: [exp], max_results: 1 });
+      expect(paged.body.models).toHaveLength(1);
+      expect(paged.body.next_page_token).toBeDefined();
+      expectError(await call('POST', '/logged-models/search', { filter: "name = 'clf'" }), 400, 'INVALID_PARAMETER_VALUE', /experiment_ids/);
+      expectError(await call('POST', '/logged-models/search', { experiment_ids: [exp], filter: "bogus = 'x'" }), 400, 'INVALID_PARAMETER_VALUE');
+
+      // Registering models:/m-<id> resolves to the logged model's artifact location and records the registration.
+      await call('POST', '/registered-models/create', { name: 'from-logged' });
+      expectError(await call('POST', '/model-versions/create', { name: 'from-logged', source: `models:/${id}` }), 400, 'INVALID_PARAMETER_VALUE', /model_id/);
+      const mv = await call('POST', '/model-versions/create', { name: 'from-logged', source: `models:/${id}`, model_id: id });
+      expect(mv.body.model_version).toMatchObject({ source: `models:/${id}`, model_id: id, run_id: run.run_id, status: 'READY' });
+      expect((await call('GET', '/model-versions/get-download-uri', { name: 'from-logged', version: '1' })).body.artifact_uri).toBe(info.artifact_uri);
+      expect((await call('GET', `/logged-models/${id}`)).body.model.info.registrations).toEqual([{ name: 'from-logged', version: '1' }]);
+      // A version of a version: models:/<name>/<n> sources resolve through the registry.
+      const copy = await call('POST', '/model-versions/create', { name: 'from-logged', source: 'models:/from-logged/1' });
+      expect(copy.body.model_version.source).toBe('models:/from-logged/1');
+      expect((await call('GET', '/model-versions/get-download-uri', { name: 'from-logged', version: '2' })).body.artifact_uri).toBe(info.artifact_uri);
+
+      expect((await call('DELETE', `/logged-models/${other.model_id}`)).status).toBe(200);
+      expectError(await call('GET', `/logged-models/${other.model_id}`), 404, 'RESOURCE_DOES_NOT_EXIST', /not found/);
+      expect(await search({})).toEqual([id]);
+      expectError(await call('GET', '/logged-models/m-00000000000000000000000000000000'), 404, 'RESOURCE_DOES_NOT_EXIST');
+      expectError(await call('POST', '/logged-models', { experiment_id: '999' }), 404, 'RESOURCE_DOES_NOT_EXIST');
+      expectError(await call('POST', '/logged-models', { experiment_id: exp, name: 'bad/name' }), 400, 'INVALID_PARAMETER_VALUE');
+      expectError(await call('POST', '/logged-models', {}), 400, 'INVALID_PARAMETER_VALUE', /experiment_id/);
+    });
+
+    test('2.x runs/log-model appends to the run\'s mlflow.log-model.history tag', async () => {
+      const model = { run_id: runId, artifact_path: 'model', utc_time_created: '2024-01-01 00:00:00', flavors: { sklearn: {} }, signature: { inputs: '[]' } };
+      expect((await call('POST', '/runs/log-model', { run_id: runId, model_json: JSON.stringify(model) })).status).toBe(200);
+      expect((await call('POST', '/runs/log-model', { run_id: runId, model_json: JSON.stringify({ ...model, artifact_path: 'model2' }) })).status).toBe(200);
+      const tags = (await call('GET', '/runs/get', { run_id: runId })).body.run.data.tags;
+      const history = JSON.parse(tags.find((t: any) => t.key === 'mlflow.log-model.history').value);
+      expect(history.map((h: any) => h.artifact_path)).toEqual(['model', 'model2']);
+      expectError(await call('POST', '/runs/log-model', { run_id: runId, model_json: '{not json' }), 400, 'INVALID_PARAMETER_VALUE', /Malformed model info/);
+      expectError(await call('POST', '/runs/log-model', { run_id: runId, model_json: '{"run_id": "x"}' }), 400, 'INVALID_PARAMETER_VALUE', /missing mandatory fields/);
+      expectError(await call('POST', '/runs/log-model', { run_id: 'abcdef0123', model_json: JSON.stringify(model) }), 404, 'RESOURCE_DOES_NOT_EXIST');
+    });
   });
 }

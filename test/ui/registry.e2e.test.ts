@@ -1,7 +1,6 @@
-// PENDING until the model registry (issue: registry + audit trail) is in the tree: rename this file to
-// `registry.e2e.test.ts` so jest runs it. It drives the registry pages against MLflow's registry REST
-// API (registered-models/*, model-versions/*, aliases) and the audit endpoint the UI calls
-// (`GET …/model-versions/audit?name=`, answering `{entries|events|audit: [{timestamp, user_id, action, version, …}]}`).
+// The registry pages against the real server's model registry: MLflow's registry REST API
+// (registered-models/*, model-versions/*, aliases) and the audit endpoint the UI calls
+// (`GET …/model-versions/audit?name=`, answering `{entries: [{timestamp, user_id, action, version, …}]}`).
 import type { Page } from 'playwright-core';
 import { describeWithTool } from '../helpers/tools';
 import { api, startTestServer, type TestServer } from '../tracking/helpers';
