@@ -144,7 +144,7 @@ describe('wiring per environment', () => {
     const objects = files.flatMap((f) => f.objects);
     const ing = find(objects, 'Ingress', 'tracking');
     expect(ing.spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'oauth2-proxy', port: { number: 4180 } });
-    expect(ing.metadata.annotations['cert-manager.io/cluster-issuer']).toBe('letsencrypt-staging');
+    expect(ing.metadata.annotations?.['cert-manager.io/cluster-issuer']).toBe('letsencrypt-staging');
     expect(ing.spec.tls).toEqual([{ hosts: ['mlflow.staging.example.com'], secretName: 'tracking-tls' }]);
     const issuer = find(objects, 'ClusterIssuer', 'letsencrypt-staging');
     expect(issuer.spec.acme.server).toBe('https://acme-staging-v02.api.letsencrypt.org/directory');
