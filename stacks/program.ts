@@ -1,0 +1,235 @@
+import * as pulumi from '@pulumi/pulumi';
+import * as aws from '@pulumi/aws';
+import { deepMerge, loadEnvironment, type EnvironmentConfig } from '../environments';
+import type { KubeObject } from '../policies/types';
+import { assertPolicyClean } from '../policies/synth-gate';
+import { requiredSecrets } from '../constructs/secrets';
+import { synthEnvironment, type CloudOutputs, type SynthesizedFile } from './gitops';
+import { CloudStack, defaultBucketName, type ServiceAccountRef, type WorkloadIdentity } from './cluster';
+import { PlatformCredentials } from './credentials';
+import { Platform, deployedByPulumi, generatedSecretMetadata } from './platform';
+
+/** The annotation EKS reads to give a ServiceAccount's pods an IAM role. */
+export const IRSA_ANNOTATION = 'eks.amazonaws.com/role-arn';
+
+/**
+ * Stand-ins for values only the cloud knows, used to synthesize the chart before they exist. Each is a
+ * syntactically valid value (the constructs may validate them) that cannot occur otherwise.
+ */
+export const PLACEHOLDERS = {
+  trackingRoleArn: 'arn:aws:iam::000000000000:role/pulumi-pending-tracking-role',
+  trainingRoleArn: 'arn:aws:iam::000000000000:role/pulumi-pending-training-role',
+  inferenceRoleArn: 'arn:aws:iam::000000000000:role/pulumi-pending-inference-role',
+  databaseHost: 'pulumi-pending-database-host.invalid',
+} as const;
+
+const ROLE_PLACEHOLDER: Record<WorkloadIdentity, string> = {
+  tracking: PLACEHOLDERS.trackingRoleArn,
+  training: PLACEHOLDERS.trainingRoleArn,
+  inference: PLACEHOLDERS.inferenceRoleArn,
+};
+
+/**
+ * Stack configuration (namespace `mlops`), all optional:
+ * - `environment`: built-in environment to start from. Default: the stack name.
+ * - `overrides`: object deep-merged into the environment before validation (any documented field).
+ * - `trackingImage`, `inferenceImage`, `trainingImage`: image references (training defaults to the tracking image).
+ * - `region`: AWS region (EKS environments). `artifactBucket`: S3 bucket name (globally unique).
+ * - `kubeContext`: kubeconfig context of a local cluster. `kubeconfig`: kubeconfig contents or path
+ *   (local clusters, or an existing EKS cluster reached through other credentials).
+ * - `secretsMode`: `pulumi` (default; Pulumi generates every credential) or `external-secrets`.
+ * - `adminUser`: basic-auth user. Default: `admin`.
+ * - `oidcClientSecret` (secret): the identity provider's client secret, required with OIDC auth.
+ */
+export interface StackSettings {
+  environment: string;
+  overrides: Record<string, unknown>;
+  secretsMode: 'pulumi' | 'external-secrets';
+  kubeconfig?: string;
+  adminUser?: string;
+  oidcClientSecret?: pulumi.Output<string>;
+}
+
+export function readSettings(stack: string, cfg = new pulumi.Config('mlops')): StackSettings {
+  const overrides = deepMerge<Record<string, unknown>>({}, cfg.getObject<Record<string, unknown>>('overrides') ?? {});
+  const set = (path: string[], value: unknown) => {
+    let o = overrides;
+    for (const k of path.slice(0, -1)) o = (o[k] = typeof o[k] === 'object' && o[k] !== null ? o[k] : {}) as Record<string, unknown>;
+    o[path[path.length - 1]] = value;
+  };
+  const tracking = cfg.get('trackingImage');
+  if (tracking) set(['tracking', 'image'], tracking);
+  const inference = cfg.get('inferenceImage');
+  if (inference) set(['inference', 'image'], inference);
+  // Training runs `mlops train` from the tracking image unless given its own.
+  const training = cfg.get('trainingImage') ?? tracking;
+  if (training) set(['training', 'image'], training);
+  const region = cfg.get('region');
+  if (region) set(['cluster', 'region'], region);
+  const kubeContext = cfg.get('kubeContext');
+  if (kubeContext) set(['cluster', 'kubeContext'], kubeContext);
+  const bucket = cfg.get('artifactBucket');
+  if (bucket) set(['artifactStore', 'bucket'], bucket);
+  const secretsMode = cfg.get('secretsMode') ?? 'pulumi';
+  if (secretsMode !== 'pulumi' && secretsMode !== 'external-secrets') throw new Error(`mlops:secretsMode must be "pulumi" or "external-secrets", got "${secretsMode}"`);
+  return {
+    environment: cfg.get('environment') ?? stack,
+    overrides,
+    secretsMode,
+    kubeconfig: cfg.get('kubeconfig'),
+    adminUser: cfg.get('adminUser'),
+    oidcClientSecret: cfg.getSecret('oidcClientSecret'),
+  };
+}
+
+/** The environment of a stack: the built-in one named by the stack (or `mlops:environment`), with config overrides, validated. */
+export function stackEnvironment(settings: StackSettings): EnvironmentConfig {
+  return loadEnvironment(settings.environment, Object.keys(settings.overrides).length ? settings.overrides : undefined);
+}
+
+/** ServiceAccounts whose IRSA annotation is a given value. */
+export function annotatedServiceAccounts(objects: KubeObject[], roleArn: string): ServiceAccountRef[] {
+  return objects
+    .filter((o) => o.kind === 'ServiceAccount' && o.metadata.annotations?.[IRSA_ANNOTATION] === roleArn)
+    .map((o) => ({ namespace: o.metadata.namespace ?? 'default', name: o.metadata.name }));
+}
+
+/** `http(s)://host` of the ingress. */
+function scheme(env: EnvironmentConfig): string {
+  return env.ingress.tls.mode === 'none' ? 'http' : 'https';
+}
+
+/**
+ * Inference endpoint URLs by model, read from the chart's (non-canary) Ingresses in the serving
+ * namespace: the URL of the rule whose backend is the model's Service.
+ */
+export function inferenceUrls(env: EnvironmentConfig, objects: KubeObject[]): Record<string, string> {
+  const byService = new Map<string, string>();
+  for (const o of objects) {
+    if (o.kind !== 'Ingress' || o.metadata.namespace !== env.namespaces.serving) continue;
+    if (o.metadata.annotations?.['nginx.ingress.kubernetes.io/canary'] === 'true') continue;
+    const spec = (o.spec ?? {}) as { rules?: Array<{ host?: string; http?: { paths?: Array<{ path?: string; backend?: { service?: { name?: string } } }> } }> };
+    for (const rule of spec.rules ?? []) {
+      for (const p of rule.http?.paths ?? []) {
+        const svc = p.backend?.service?.name;
+        if (svc && rule.host && !byService.has(svc)) byService.set(svc, `${scheme(env)}://${rule.host}${(p.path ?? '/').replace(/\(.*$/, '')}`);
+      }
+    }
+  }
+  return Object.fromEntries(env.inference.models.flatMap((m) => (byService.has(m.name) ? [[m.name, byService.get(m.name)!]] : [])));
+}
+
+/** A Secret as the policies see it before Pulumi fills it (the values never leave Pulumi). */
+function secretStub(env: EnvironmentConfig, s: { name: string; namespace: string; keys: readonly string[] }): KubeObject {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: generatedSecretMetadata(env, s), type: 'Opaque', stringData: Object.fromEntries(s.keys.map((k) => [k, '(generated by Pulumi)'])) };
+}
+
+export interface StackResult {
+  env: EnvironmentConfig;
+  /** Cloud values the chart was synthesized with (placeholders where the cloud decides). */
+  planned: CloudOutputs;
+  files: SynthesizedFile[];
+  cloud?: CloudStack;
+  credentials: PlatformCredentials;
+  platform: Platform;
+  outputs: {
+    environment: string;
+    trackingUrl: string;
+    inferenceUrls: Record<string, string>;
+    artifactBucket?: pulumi.Output<string> | string;
+    clusterName: pulumi.Output<string> | string;
+    kubeconfig?: pulumi.Output<string>;
+    databaseHost?: pulumi.Output<string>;
+    repositoryUrls?: Record<string, pulumi.Output<string>>;
+    adminUser: string;
+    adminPassword?: pulumi.Output<string>;
+  };
+}
+
+/**
+ * The whole program for one stack: environment from the stack name and config, the chart synthesized
+ * once (placeholders for cloud values), the AWS side for EKS environments, generated credentials, and
+ * the chart deployed with the cloud values substituted.
+ */
+export function defineStack(stack = pulumi.getStack(), cfg = new pulumi.Config('mlops')): StackResult {
+  const settings = readSettings(stack, cfg);
+  const env = stackEnvironment(settings);
+  const eks = env.cluster.kind === 'eks' ? env.cluster : undefined;
+  const project = pulumi.getProject();
+  const rds = env.metadataStore.kind === 'external-postgres' && env.metadataStore.rds;
+
+  // Cloud values as the chart sees them at synth time: real where known now, placeholders otherwise.
+  const planned: CloudOutputs = {};
+  if (eks && env.artifactStore.kind === 's3') {
+    planned.artifactBucket = env.artifactStore.bucket ?? defaultBucketName(project, env);
+    planned.trackingRoleArn = PLACEHOLDERS.trackingRoleArn;
+    planned.trainingRoleArn = PLACEHOLDERS.trainingRoleArn;
+    planned.inferenceRoleArn = PLACEHOLDERS.inferenceRoleArn;
+  }
+  if (eks && rds) planned.databaseHost = PLACEHOLDERS.databaseHost;
+  const files = synthEnvironment(env, { secretsMode: settings.secretsMode, cloud: planned });
+  const objects = files.filter(deployedByPulumi).flatMap((f) => f.objects);
+
+  const credentials = new PlatformCredentials('credentials', {
+    env,
+    secretIds: settings.secretsMode === 'pulumi' ? requiredSecrets(env, planned) : [],
+    adminUser: settings.adminUser,
+    oidcClientSecret: settings.oidcClientSecret,
+  });
+  // The policies see exactly what is about to be deployed: the chart plus the Secrets Pulumi creates.
+  assertPolicyClean([...objects, ...credentials.secrets.map((s) => secretStub(env, s))], env, 'pulumi');
+
+  let cloud: CloudStack | undefined;
+  const substitutions: Record<string, pulumi.Input<string>> = {};
+  if (eks) {
+    const awsProvider = new aws.Provider('aws', {
+      region: eks.region as aws.Region,
+      defaultTags: { tags: { 'mlops-blueprint/environment': env.name, 'mlops-blueprint/stack': stack, 'app.kubernetes.io/managed-by': 'pulumi' } },
+    });
+    const serviceAccounts: Partial<Record<WorkloadIdentity, ServiceAccountRef[]>> = {};
+    for (const [identity, placeholder] of Object.entries(ROLE_PLACEHOLDER) as Array<[WorkloadIdentity, string]>) {
+      serviceAccounts[identity] = annotatedServiceAccounts(objects, placeholder);
+    }
+    cloud = new CloudStack(
+      'cloud',
+      { env, project, serviceAccounts, database: rds ? { username: credentials.databaseUsername, password: credentials.databasePassword } : undefined },
+      { providers: [awsProvider] },
+    );
+    for (const [identity, placeholder] of Object.entries(ROLE_PLACEHOLDER) as Array<[WorkloadIdentity, string]>) {
+      const role = cloud.roles[identity];
+      if (role) substitutions[placeholder] = role.arn;
+    }
+    if (cloud.databaseHost) substitutions[PLACEHOLDERS.databaseHost] = cloud.databaseHost;
+  }
+
+  const platform = new Platform('platform', {
+    env,
+    files,
+    substitutions,
+    secrets: credentials.secrets,
+    kubeconfig: settings.kubeconfig ?? cloud?.kubeconfig,
+    context: env.cluster.kind === 'local' ? env.cluster.kubeContext : undefined,
+    dependsOn: cloud?.ready,
+  });
+
+  return {
+    env,
+    planned,
+    files,
+    cloud,
+    credentials,
+    platform,
+    outputs: {
+      environment: env.name,
+      trackingUrl: `${scheme(env)}://${env.ingress.host}`,
+      inferenceUrls: inferenceUrls(env, objects),
+      artifactBucket: cloud?.artifactBucket ?? env.artifactStore.bucket,
+      clusterName: cloud?.clusterName ?? (env.cluster.kind === 'local' ? env.cluster.kubeContext : env.cluster.name),
+      kubeconfig: cloud?.kubeconfig ?? (settings.kubeconfig ? pulumi.secret(settings.kubeconfig) : undefined),
+      databaseHost: cloud?.databaseHost,
+      repositoryUrls: cloud?.repositories?.urls,
+      adminUser: credentials.adminUser,
+      adminPassword: credentials.adminPassword,
+    },
+  };
+}
