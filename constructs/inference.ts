@@ -9,6 +9,7 @@ import {
   imageVersion,
   INFERENCE_PORT,
   k8s,
+  OAUTH2_PROXY_NAME,
   resources,
   restrictedContainerSecurity,
   restrictedPodSecurity,
@@ -18,6 +19,7 @@ import {
   standardLabels,
   type PlatformContext,
 } from './common';
+import { ingressTls, OAUTH2_PROXY_PORT } from './ingress';
 import { PLATFORM_SECRETS } from './secrets';
 import { mebibytes, TRACKING_CLIENT_SECRET, trackingClientEnv } from './training';
 
@@ -41,6 +43,8 @@ export const MODEL_CACHE_DIR = '/var/cache/mlops';
 export const REQUESTS_IN_FLIGHT_METRIC = 'mlops_inference_requests_in_flight';
 /** Name of the serving Ingress that routes `/<model>/…` on the serving host. */
 export const SERVING_INGRESS = 'inference';
+/** The TLS Secret cert-manager fills for the serving host (or the environment's existing Secret, which must then exist in the serving namespace too). */
+export const SERVING_TLS_SECRET = 'inference-tls';
 
 export type Track = 'stable' | 'canary';
 
@@ -161,6 +165,7 @@ export class ModelTrack extends Construct {
                   '--max-batch-size', String(maxBatchSize),
                   '--max-batch-delay-ms', String(maxBatchDelayMs),
                   '--max-queue', String(maxQueue),
+                  '--drift-psi-threshold', String(env.monitoring.driftPsiThreshold),
                 ],
                 ports: [{ name: 'http', containerPort: INFERENCE_PORT, protocol: 'TCP' }],
                 env: [
@@ -241,20 +246,14 @@ export function servingAuthAnnotations(env: EnvironmentConfig): Record<string, s
       'nginx.ingress.kubernetes.io/auth-realm': auth.realm,
     };
   }
-  // OIDC: the oauth2-proxy on the tracking host checks the session (or a bearer JWT from API clients).
+  // OIDC: nginx asks the platform's oauth2-proxy in-cluster (no round trip through the load balancer)
+  // whether the request carries a valid session or bearer JWT; browsers without one sign in on the
+  // tracking host.
   const scheme = env.ingress.tls.mode === 'none' ? 'http' : 'https';
   return {
-    'nginx.ingress.kubernetes.io/auth-url': `${scheme}://${env.ingress.host}/oauth2/auth`,
+    'nginx.ingress.kubernetes.io/auth-url': `http://${OAUTH2_PROXY_NAME}.${env.namespaces.platform}.svc.cluster.local:${OAUTH2_PROXY_PORT}/oauth2/auth`,
     'nginx.ingress.kubernetes.io/auth-signin': `${scheme}://${env.ingress.host}/oauth2/start?rd=$scheme://$host$escaped_request_uri`,
   };
-}
-
-/** The TLS section and the annotations that make cert-manager issue it (the latter on the main Ingress only). */
-function servingTls(env: EnvironmentConfig, host: string): { tls: k8s.IngressTls[]; issuer: Record<string, string> } {
-  const tls = env.ingress.tls;
-  if (tls.mode === 'none') return { tls: [], issuer: {} };
-  if (tls.mode === 'existing-secret') return { tls: [{ hosts: [host], secretName: tls.secretName }], issuer: {} };
-  return { tls: [{ hosts: [host], secretName: `${SERVING_INGRESS}-tls` }], issuer: { 'cert-manager.io/cluster-issuer': tls.clusterIssuer } };
 }
 
 /** One rule on the serving host with a path per (model, Service) pair. */
@@ -300,7 +299,8 @@ export class Inference extends Construct {
     serviceAccount(this, env, INFERENCE_SERVICE_ACCOUNT, ns, INFERENCE_COMPONENT, annotations);
 
     const host = servingHost(env);
-    const { tls, issuer } = servingTls(env, host);
+    // cert-manager's annotation goes on the main Ingress only: two Ingresses owning one Certificate would fight.
+    const { tls, annotations: issuer } = ingressTls(env, [host], SERVING_TLS_SECRET);
     const routing = {
       'nginx.ingress.kubernetes.io/use-regex': 'true',
       'nginx.ingress.kubernetes.io/rewrite-target': '/$2',

@@ -67,7 +67,10 @@ describe.each(ENVIRONMENT_NAMES)('Inference in %s', (name) => {
     ]);
     expect(ann['nginx.ingress.kubernetes.io/rewrite-target']).toBe('/$2');
     if (e.ingress.auth.mode === 'basic-auth') expect(ann['nginx.ingress.kubernetes.io/auth-secret']).toBe('ingress-basic-auth');
-    else expect(ann['nginx.ingress.kubernetes.io/auth-url']).toBe(`https://${e.ingress.host}/oauth2/auth`);
+    else {
+      expect(ann['nginx.ingress.kubernetes.io/auth-url']).toBe(`http://oauth2-proxy.${e.namespaces.platform}.svc.cluster.local:4180/oauth2/auth`);
+      expect(ann['nginx.ingress.kubernetes.io/auth-signin']).toMatch(new RegExp(`^https://${e.ingress.host.replace(/\./g, '\\.')}/oauth2/start\\?rd=`));
+    }
     if (e.ingress.tls.mode === 'cert-manager') {
       expect(ann['cert-manager.io/cluster-issuer']).toBe(e.ingress.tls.clusterIssuer);
       expect(spec(ing).tls).toEqual([{ hosts: [servingHost(e)], secretName: 'inference-tls' }]);
@@ -99,7 +102,7 @@ describe('Inference details', () => {
     const stable = podSpec(named(objects, 'Deployment', 'churn-predictor')).containers[0];
     expect(stable.command).toEqual([
       'mlops', 'serve', '-m', 'models:/churn-predictor@champion', '--name', 'churn-predictor', '--host', '0.0.0.0', '--port', '8080',
-      '--workers', '1', '--max-batch-size', '32', '--max-batch-delay-ms', '2', '--max-queue', '256',
+      '--workers', '1', '--max-batch-size', '32', '--max-batch-delay-ms', '2', '--max-queue', '256', '--drift-psi-threshold', '0.2',
     ]);
     const canary = podSpec(named(objects, 'Deployment', 'churn-predictor-canary')).containers[0];
     expect(canary.command.slice(0, 6)).toEqual(['mlops', 'serve', '-m', 'models:/churn-predictor@challenger', '--name', 'churn-predictor']);
