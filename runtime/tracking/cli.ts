@@ -13,6 +13,22 @@ function storeOption(): Option {
     .default('sqlite:///.mlops/mlflow.db');
 }
 
+/** `--app-name basic-auth`: the admin password from MLFLOW_AUTH_ADMIN_PASSWORD or a file; never a default. */
+async function basicAuthFromOptions(opts: { authAdminUsername: string; authAdminPasswordFile?: string; authDefaultPermission: string }) {
+  let password = process.env.MLFLOW_AUTH_ADMIN_PASSWORD;
+  if (opts.authAdminPasswordFile) {
+    try {
+      // A Secret mounted as a file usually ends with a newline that is not part of the password.
+      password = (await import('node:fs')).readFileSync(opts.authAdminPasswordFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new CliError(`--auth-admin-password-file: cannot read ${opts.authAdminPasswordFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  }
+  if (!password) throw new CliError('--app-name basic-auth needs an admin password: set MLFLOW_AUTH_ADMIN_PASSWORD or --auth-admin-password-file <path>');
+  const { basicAuth } = await import('./auth');
+  return basicAuth({ adminUsername: opts.authAdminUsername, adminPassword: password, defaultPermission: opts.authDefaultPermission as 'READ' });
+}
+
 /** `mlops tracking serve | db upgrade`: flags and env vars as in `mlflow server` / `mlflow db upgrade`. */
 export function registerTrackingCommands(program: Command): void {
   const tracking = program.command('tracking').description('the MLflow-compatible tracking server');
@@ -28,11 +44,17 @@ export function registerTrackingCommands(program: Command): void {
     .option('--serve-artifacts', 'proxy artifact uploads/downloads through this server (default)')
     .option('--no-serve-artifacts', 'do not proxy artifacts; clients access the artifact store directly')
     .option('--upgrade-db', 'apply pending schema migrations before serving (default for SQLite)')
-    .action(async (opts: { host: string; port: number; backendStoreUri: string; defaultArtifactRoot?: string; artifactsDestination: string; serveArtifacts: boolean; upgradeDb?: boolean }) => {
+    .addOption(new Option('--app-name <name>', 'serve with an app plugin: basic-auth = HTTP Basic users and permissions (as `mlflow server --app-name basic-auth`)').choices(['basic-auth']))
+    .addOption(new Option('--auth-admin-username <name>', 'basic-auth: admin account created at first start').env('MLFLOW_AUTH_ADMIN_USERNAME').default('admin'))
+    .addOption(new Option('--auth-admin-password-file <path>', 'basic-auth: file holding the admin password (a mounted Secret); else MLFLOW_AUTH_ADMIN_PASSWORD').env('MLFLOW_AUTH_ADMIN_PASSWORD_FILE'))
+    .addOption(new Option('--auth-default-permission <permission>', 'basic-auth: permission without an explicit grant').choices(['READ', 'EDIT', 'MANAGE', 'NO_PERMISSIONS']).env('MLFLOW_AUTH_DEFAULT_PERMISSION').default('READ'))
+    .action(async (opts: { host: string; port: number; backendStoreUri: string; defaultArtifactRoot?: string; artifactsDestination: string; serveArtifacts: boolean; upgradeDb?: boolean; appName?: string; authAdminUsername: string; authAdminPasswordFile?: string; authDefaultPermission: string }) => {
       const { startTrackingServer } = await import('./server');
+      const auth = opts.appName === 'basic-auth' ? await basicAuthFromOptions(opts) : undefined;
       let server;
       try {
         server = await startTrackingServer({
+          ...(auth ? { beforeRoutes: auth.beforeRoutes, plugins: auth.plugins } : {}),
           host: opts.host,
           port: opts.port,
           backendStoreUri: opts.backendStoreUri,
@@ -44,7 +66,7 @@ export function registerTrackingCommands(program: Command): void {
       } catch (err) {
         throw new CliError(`cannot start the tracking server: ${err instanceof Error ? err.message : String(err)}`);
       }
-      server.app.log.info({ url: server.url, store: server.context.connection.displayUri, artifacts: server.context.artifacts?.rootUri ?? 'not served' }, 'tracking server listening');
+      server.app.log.info({ url: server.url, store: server.context.connection.displayUri, artifacts: server.context.artifacts?.rootUri ?? 'not served', auth: auth ? 'basic-auth' : 'off' }, 'tracking server listening');
       const stop = async () => {
         await server.close();
         process.exit(0);

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_tracking';
 import * as m0002 from './0002_search_indexes';
 import * as m0003 from './0003_registry';
+import * as m0004 from './0004_auth';
 
 /**
  * Every schema version, in order. Names sort lexically (NNNN_name) and are recorded in the database,
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '0001_tracking': m0001,
   '0002_search_indexes': m0002,
   '0003_registry': m0003,
+  '0004_auth': m0004,
 };
