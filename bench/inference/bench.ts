@@ -1,0 +1,353 @@
+/**
+ * `npm run bench:inference`: in one run, for each churn test model,
+ *   1. the in-process limit: `session.run` on single rows in a loop on one thread (onnxruntime-node,
+ *      one intra-op thread, as each server worker uses);
+ *   2. `mlops serve` as a separate process, HTTP single-row requests (Open Inference Protocol v2 infer,
+ *      plus MLflow /invocations at 32 clients) from 1, 8, 32 and 128 closed-loop keep-alive clients,
+ *      with adaptive batching on (--max-batch-size 32) and off (--max-batch-size 1): req/s, p50, p99;
+ *   3. per configuration, an open-loop run at half of its peak rate (requests sent on a fixed schedule,
+ *      latency measured from the scheduled time, so a stall is not hidden by clients waiting): p50 / p99.
+ *
+ * The load generator is this process, the server its own process: on a small machine they share the
+ * cores, which the figures include. So the generator is kept cheap, the way autocannon does it: raw
+ * keep-alive HTTP/1.1 sockets writing one prebuilt request buffer and reading Content-Length framed
+ * answers (about 30 µs of CPU per request here, against 100+ µs for node:http or undici clients). Its
+ * CPU per request is printed next to the server's. Loopback only.
+ *
+ * Env: MLOPS_BENCH_SECONDS (per measurement, default 3), MLOPS_BENCH_WORKERS (server --workers, default
+ * CPU cores), MLOPS_BENCH_MODELS (comma list of fixture names, default churn-logreg,churn-forest).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+const fixtures = path.join(repoRoot, 'test', 'fixtures', 'models');
+const SECONDS = Number(process.env.MLOPS_BENCH_SECONDS ?? 3);
+const WORKERS = Number(process.env.MLOPS_BENCH_WORKERS ?? os.availableParallelism());
+const MODELS = (process.env.MLOPS_BENCH_MODELS ?? 'churn-logreg,churn-forest').split(',');
+const CLIENTS = [1, 8, 32, 128];
+const WARMUP_MS = 300;
+const ROW = [49, 33, 57.79, 1874.92];
+const COLUMNS = ['age', 'tenure', 'monthly_charges', 'total_charges'];
+
+interface Measure {
+  requests: number;
+  errors: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Server process CPU time (all threads) per answered request, µs; NaN where /proc is missing. */
+  serverCpuUs?: number;
+  /** This process's (the load generator's) CPU time per answered request, µs. */
+  clientCpuUs?: number;
+  /** Mean rows per onnxruntime session run in the server during the measurement (from /metrics). */
+  rowsPerRun?: number;
+}
+
+const CLOCK_TICKS = 100;
+
+/** utime + stime of a process in ms (Linux /proc), so figures can be read per server core despite a shared machine. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Batch histogram sum and count of the server, to report rows per session run. */
+async function batchStats(port: number): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string) => Number(text.split('\n').find((l) => l.startsWith(name))?.split(' ').pop() ?? NaN);
+  return { sum: value('mlops_inference_batch_size_sum'), count: value('mlops_inference_batch_size_count') };
+}
+
+async function instrumented(pid: number | undefined, port: number, run: () => Promise<Measure>): Promise<Measure> {
+  const batches = await batchStats(port);
+  const server = processCpuMs(pid);
+  const client = process.cpuUsage();
+  const m = await run();
+  const clientUsed = process.cpuUsage(client);
+  const serverUsed = processCpuMs(pid) - server;
+  const after = await batchStats(port);
+  const n = Math.max(1, m.requests);
+  return {
+    ...m,
+    serverCpuUs: (serverUsed * 1000) / n,
+    clientCpuUs: (clientUsed.user + clientUsed.system) / n,
+    rowsPerRun: (after.sum - batches.sum) / Math.max(1, after.count - batches.count),
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** The in-process limit: single-row session.run calls back to back for SECONDS. */
+async function inProcessRate(modelName: string): Promise<number> {
+  const session = await ort.InferenceSession.create(path.join(fixtures, modelName, 'model.onnx'), { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  const feeds: Record<string, ort.Tensor> =
+    session.inputNames.length === 1
+      ? { [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(ROW), [1, 4]) }
+      : Object.fromEntries(session.inputNames.map((n) => [n, new ort.Tensor('float32', Float32Array.of(ROW[COLUMNS.indexOf(n)]), [1, 1])]));
+  for (let i = 0; i < 200; i++) await session.run(feeds);
+  let n = 0;
+  const start = performance.now();
+  const end = start + SECONDS * 1000;
+  while (performance.now() < end) {
+    for (let i = 0; i < 100; i++) await session.run(feeds);
+    n += 100;
+  }
+  const rate = n / ((performance.now() - start) / 1000);
+  await session.release();
+  return rate;
+}
+
+function startServer(modelName: string, maxBatchSize: number): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'bin', 'mlops.js'), 'serve', '-m', path.join(fixtures, modelName), '--name', 'churn', '--port', '0', '--workers', String(WORKERS), '--max-batch-size', String(maxBatchSize), '--max-queue', '4096'],
+    { cwd: repoRoot, env: { ...process.env, MLOPS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.includes('"inference server listening"'));
+      if (line) resolve({ child, port: Number(new URL(JSON.parse(line).url).port) });
+    });
+    child.on('exit', (code) => reject(new Error(`mlops serve exited with ${code}: ${out}`)));
+  });
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+interface Target {
+  path: string;
+  body: string;
+}
+
+const v2Target: Target = { path: '/v2/models/churn/infer', body: JSON.stringify({ inputs: COLUMNS.map((c, i) => ({ name: c, shape: [1], datatype: 'FP32', data: [ROW[i]] })) }) };
+const mlflowTarget: Target = { path: '/invocations', body: JSON.stringify({ dataframe_split: { columns: COLUMNS, data: [ROW] } }) };
+
+const CRLF2 = Buffer.from('\r\n\r\n');
+
+/**
+ * One keep-alive HTTP/1.1 connection with at most one request in flight. Answers are framed by
+ * Content-Length (the server always sends it); anything else is reported as an error, not guessed at.
+ */
+class Connection {
+  private readonly socket: net.Socket;
+  private buffer: Buffer | undefined;
+  private waiting: ((status: number) => void) | undefined;
+  private ready: Promise<void>;
+  closed = false;
+
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.setNoDelay(true);
+    this.ready = new Promise((resolve, reject) => {
+      this.socket.once('connect', resolve);
+      this.socket.once('error', reject);
+    });
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const fail = () => {
+      this.closed = true;
+      const w = this.waiting;
+      this.waiting = undefined;
+      w?.(0);
+    };
+    this.socket.on('close', fail);
+    this.socket.on('error', fail);
+  }
+
+  /** Resolves with the HTTP status, or 0 when the connection failed. */
+  async send(request: Buffer): Promise<number> {
+    await this.ready.catch(() => undefined);
+    if (this.closed) return 0;
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.socket.write(request);
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
+    const end = this.buffer.indexOf(CRLF2);
+    if (end < 0) return;
+    const head = this.buffer.toString('latin1', 0, end);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (!length) {
+      this.socket.destroy(new Error(`answer without Content-Length: ${head.split('\r\n')[0]}`));
+      return;
+    }
+    const total = end + 4 + Number(length[1]);
+    if (this.buffer.length < total) return;
+    if (this.buffer.length > total) {
+      this.socket.destroy(new Error('more bytes than one answer: the server pipelined or the framing is off'));
+      return;
+    }
+    this.buffer = undefined;
+    const status = Number(head.slice(9, 12));
+    if (/\r\nconnection: *close/i.test(head)) this.socket.end();
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.(status);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+}
+
+function requestBuffer(port: number, target: Target): Buffer {
+  return Buffer.from(
+    `POST ${target.path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(target.body)}\r\n\r\n${target.body}`,
+  );
+}
+
+/** Closed loop: `clients` keep-alive connections, each sending its next request when the last is answered. */
+async function closedLoop(port: number, target: Target, clients: number, seconds: number): Promise<Measure> {
+  const request = requestBuffer(port, target);
+  const latencies: number[] = [];
+  let errors = 0;
+  const warmEnd = performance.now() + WARMUP_MS;
+  const end = warmEnd + seconds * 1000;
+  const loop = async () => {
+    let conn = new Connection(port);
+    while (performance.now() < end) {
+      if (conn.closed) conn = new Connection(port);
+      const t = performance.now();
+      const status = await conn.send(request);
+      if (t < warmEnd) continue;
+      if (status !== 200) errors++;
+      else latencies.push(performance.now() - t);
+    }
+    conn.close();
+  };
+  await Promise.all(Array.from({ length: clients }, loop));
+  latencies.sort((a, b) => a - b);
+  return { requests: latencies.length + errors, errors, rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+/**
+ * Open loop at a fixed rate: latency counts from when the request was due, not from when a connection
+ * got to it. Requests go out on idle keep-alive connections; a new one is opened when none is idle.
+ */
+async function openLoop(port: number, target: Target, rate: number, seconds: number): Promise<Measure> {
+  const request = requestBuffer(port, target);
+  const idle: Connection[] = [];
+  const all: Connection[] = [];
+  for (let i = 0; i < 8; i++) all.push(new Connection(port));
+  idle.push(...all);
+  const latencies: number[] = [];
+  let errors = 0;
+  const total = Math.floor(rate * seconds);
+  const start = performance.now() + 100;
+  const pending: Promise<void>[] = [];
+  let sent = 0;
+  const fire = (due: number) => {
+    let conn = idle.pop();
+    while (conn?.closed) conn = idle.pop();
+    if (!conn) all.push((conn = new Connection(port)));
+    const c = conn;
+    pending.push(
+      c.send(request).then((status) => {
+        if (status !== 200) errors++;
+        else latencies.push(performance.now() - due);
+        if (!c.closed) idle.push(c);
+      }),
+    );
+  };
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (sent < total && start + (sent * 1000) / rate <= now) fire(start + (sent++ * 1000) / rate);
+      // A 1 ms timer, not setImmediate: a spinning generator would steal the CPU the server needs.
+      if (sent < total) setTimeout(tick, 1);
+      else resolve();
+    };
+    tick();
+  });
+  await Promise.all(pending);
+  all.forEach((c) => c.close());
+  latencies.sort((a, b) => a - b);
+  return { requests: latencies.length + errors, errors, rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
+
+interface Row {
+  label: string;
+  load: string;
+  m: Measure;
+  vsLimit?: number;
+}
+
+function printRow({ label, load, m, vsLimit }: Row): void {
+  process.stdout.write(
+    `| ${label} | ${load} | ${fmt(m.rps)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.errors} | ${vsLimit === undefined ? '—' : `${fmt(100 * vsLimit, 1)}%`} | ${fmt(m.rowsPerRun!, 1)} | ${fmt(m.serverCpuUs!)} | ${fmt(m.clientCpuUs!)} |\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  const loadavg = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  process.stdout.write(
+    `inference benchmark: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), load average ${loadavg} at start, server --workers ${WORKERS}, ${SECONDS} s per measurement, Node ${process.version}, onnxruntime-node ${ort.env.versions.node}\n`,
+  );
+  const summary: string[] = [];
+  for (const modelName of MODELS) {
+    const limit = await inProcessRate(modelName);
+    process.stdout.write(`\n## ${modelName}\nin-process session.run, single rows, one thread: ${fmt(limit)} rows/s (${fmt(1e6 / limit, 1)} µs/row)\n\n`);
+    process.stdout.write('| batching | clients | req/s | p50 ms | p99 ms | errors | vs in-process | rows/run | server CPU µs/req | load generator CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|\n');
+    const at32: Record<string, number> = {};
+    const halfPeak: Record<string, { rate: number; m: Measure }> = {};
+    for (const [label, maxBatch] of [['on (max 32)', 32], ['off', 1]] as const) {
+      const { child, port } = await startServer(modelName, maxBatch);
+      try {
+        let peak = 0;
+        for (const clients of CLIENTS) {
+          const m = await instrumented(child.pid, port, () => closedLoop(port, v2Target, clients, SECONDS));
+          if (clients === 32) at32[label] = m.rps;
+          peak = Math.max(peak, m.rps);
+          printRow({ label, load: String(clients), m, vsLimit: m.rps / limit });
+        }
+        const inv = await instrumented(child.pid, port, () => closedLoop(port, mlflowTarget, 32, SECONDS));
+        printRow({ label, load: '32 (/invocations dataframe_split)', m: inv, vsLimit: inv.rps / limit });
+        // Half of this configuration's peak, open loop.
+        const rate = Math.round(peak / 2);
+        const half = await instrumented(child.pid, port, () => openLoop(port, v2Target, rate, SECONDS));
+        halfPeak[label] = { rate, m: half };
+        printRow({ label, load: `open loop at ${fmt(rate)} req/s (half of peak)`, m: half });
+      } finally {
+        await stopServer(child);
+      }
+    }
+    const on = 'on (max 32)';
+    const line =
+      `${modelName}: in-process ${fmt(limit)} rows/s; HTTP at 32 clients ${fmt(at32[on])} req/s = ${fmt((100 * at32[on]) / limit, 1)}% with batching (target >= 50%), ` +
+      `${fmt(at32.off)} req/s = ${fmt((100 * at32.off) / limit, 1)}% without; batching on/off at 32 clients ${fmt(at32[on] / at32.off, 2)}x; ` +
+      `p99 at half of peak ${fmt(halfPeak[on].m.p99, 2)} ms with batching (${fmt(halfPeak[on].rate)} req/s), ${fmt(halfPeak.off.m.p99, 2)} ms without (${fmt(halfPeak.off.rate)} req/s) (target <= 5 ms)`;
+    summary.push(line);
+    process.stdout.write(`\n${line}\n`);
+  }
+  process.stdout.write(`\nsummary (${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end):\n${summary.map((s) => `- ${s}`).join('\n')}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
