@@ -6,9 +6,10 @@ export interface BatcherOptions {
   /** Rows merged into one session run at most. 1 disables batching. Default 32. */
   maxBatchSize: number;
   /**
-   * How long a batch may wait to fill before it runs, in ms. 0 (default) = greedy: a free worker takes
-   * whatever is queued at once, so batches only form while all workers are busy (no added latency at
-   * low load). Above 0, MLServer's max_batch_time / Triton's max_queue_delay semantics.
+   * How long a batch may wait to fill before it runs, in ms. 0 (default) = no timer: batches are cut at
+   * the end of the event-loop turn, so they hold the requests read in the same turn plus whatever queued
+   * while all workers were busy (no added latency at low load). Above 0, MLServer's max_batch_time /
+   * Triton's max_queue_delay semantics.
    */
   maxBatchDelayMs: number;
   /** Requests allowed to wait for a worker; beyond that submit() fails with QueueFullError. Default 256. */
@@ -50,6 +51,7 @@ function batchKey(model: LoadedModel, feeds: Record<string, TensorData>, outputs
 export class Batcher {
   private queue: Job[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private scheduled = false;
   private running = 0;
   private readonly pendingByModel = new Map<string, number>();
   private idleWaiters: Array<() => void> = [];
@@ -75,6 +77,21 @@ export class Batcher {
     return new Promise((resolve, reject) => {
       this.queue.push({ model, feeds, outputs, rows, key: batchKey(model, feeds, outputs), enqueuedAt: performance.now(), resolve, reject });
       this.pendingByModel.set(model.key, this.pending(model.key) + 1);
+      if (model.batchable && this.opts.maxBatchSize > 1) this.schedule();
+      else this.pump();
+    });
+  }
+
+  /**
+   * Dispatches at the end of this event-loop turn (setImmediate runs after the poll phase), not at once:
+   * under load one turn reads many requests, and cutting the batch after all of them are parsed turns N
+   * worker round trips into one. Their answers could not be written before the turn ends anyway.
+   */
+  schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
       this.pump();
     });
   }

@@ -47,7 +47,7 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('-p, --port <port>', 'port (0 = any free port)').env('MLOPS_SERVE_PORT').default(8080).argParser(integer(0, 65535)))
     .addOption(new Option('-w, --workers <n>', 'worker threads running onnxruntime sessions (default: CPU cores)').env('MLOPS_SERVE_WORKERS').argParser(integer(1, 256)))
     .addOption(new Option('--max-batch-size <rows>', 'rows merged into one session run (1 disables batching)').env('MLOPS_SERVE_MAX_BATCH_SIZE').default(32).argParser(integer(1, 65536)))
-    .addOption(new Option('--max-batch-delay-ms <ms>', 'wait up to this long for a batch to fill (0 = only while workers are busy)').env('MLOPS_SERVE_MAX_BATCH_DELAY_MS').default(0).argParser(nonNegative))
+    .addOption(new Option('--max-batch-delay-ms <ms>', 'wait up to this long for a batch to fill (0 = no timer: the requests read in one event-loop turn plus those queued while workers were busy)').env('MLOPS_SERVE_MAX_BATCH_DELAY_MS').default(0).argParser(nonNegative))
     .addOption(new Option('--max-queue <n>', 'queued requests before answering 503 with Retry-After').env('MLOPS_SERVE_MAX_QUEUE').default(256).argParser(integer(1)))
     .addOption(new Option('--max-body-bytes <n>', 'request body limit (413 above)').env('MLOPS_SERVE_MAX_BODY_BYTES').default(10 * 1024 * 1024).argParser(integer(1)))
     .addOption(new Option('--tracking-uri <url>', 'tracking server for models:/ and runs:/ URIs').env('MLFLOW_TRACKING_URI'))

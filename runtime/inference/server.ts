@@ -36,7 +36,7 @@ export interface InferenceServerOptions {
   workers?: number;
   /** Rows per merged session run; 1 disables adaptive batching. Default 32. */
   maxBatchSize?: number;
-  /** Wait up to this long for a batch to fill; 0 = greedy (batches form only while workers are busy). Default 0. */
+  /** Wait up to this long for a batch to fill; 0 = no timer (a batch is what one event-loop turn read, plus what queued while workers were busy). Default 0. */
   maxBatchDelayMs?: number;
   /** Requests waiting for a worker before new ones get 503 + Retry-After. Default 256. */
   maxQueue?: number;
@@ -253,7 +253,7 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
   const metrics = new InferenceMetrics(() => batcher?.depth ?? 0, { defaultMetrics: opts.defaultMetrics });
   const pool = new SessionPool({
     size: opts.workers ?? os.availableParallelism(),
-    onIdle: () => batcher.pump(),
+    onIdle: () => (maxBatchSize > 1 ? batcher.schedule() : batcher.pump()),
     onWorkerError: (err) => app.log.error({ err }, 'inference worker died; replaced'),
   });
   batcher = new Batcher(pool, { maxBatchSize, maxBatchDelayMs, maxQueue, onBatch: (m, rows) => metrics.batchSize.observe({ model: m.name }, rows) });
