@@ -526,4 +526,26 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
     // The read-only image: nothing was written under /app.
     expect(listing(app)).toEqual(appListing);
   });
+
+  test('`docker run --read-only --tmpfs /tmp <tracking image>`: the default command serves on the image ENV alone (SQLite and artifacts under /tmp)', async () => {
+    const image = find((w) => w.kind === 'Deployment' && argvOf(w)[1] === 'tracking', 'tracking Deployment').container.image;
+    const w: Workload = {
+      kind: 'docker run',
+      name: 'tracking',
+      pod: { containers: [], volumes: [{ name: 'tmp', emptyDir: {} }] },
+      container: { image, command: [...jsonArgs('tracking', 'ENTRYPOINT'), ...jsonArgs('tracking', 'CMD')], volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }] },
+    };
+    const local = `127.0.0.1:${await freePort()}`;
+    const p = run(w, 'docker-run-tracking', { port: local.split(':')[1] });
+    const health = /fetch\('http:\/\/127\.0\.0\.1:\d+(\/[^']*)'\)/.exec(last('tracking', 'HEALTHCHECK')!)![1];
+    await waitFor(`http://${local}${health}`, p);
+    // The embedded store works end to end: an experiment round-trips.
+    const created = await fetch(`http://${local}/api/2.0/mlflow/experiments/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'image-default' }) });
+    expect(created.status).toBe(200);
+    const tmp = path.join(root, 'pods', 'docker-run-tracking', '_tmp');
+    const dbFile = pathIn(imageEnv('tracking').MLFLOW_BACKEND_STORE_URI)!.replace(/^\/tmp/, tmp);
+    expect(existsSync(dbFile)).toBe(true);
+    await stops(p);
+    expect(listing(app)).toEqual(appListing);
+  });
 });
