@@ -1,0 +1,84 @@
+import { commandAvailable, describeWithTool } from '../helpers/tools';
+import { api, mlflowClients, startTestServer, storeAvailability, storeKinds, type TestServer } from '../tracking/helpers';
+import { expectAudit, expectWorkflow, runClientsAtOnce, runRegistryScript } from './helpers';
+
+jest.setTimeout(300_000);
+
+/** The registry workflow needs scikit-learn and pandas next to the MLflow client. */
+const clients = mlflowClients.map((c) => ({
+  ...c,
+  availability: c.availability.ok ? commandAvailable(c.python, ['-c', 'import sklearn, pandas'], `scikit-learn and pandas (${c.python})`) : c.availability,
+}));
+const [mlflow3] = clients;
+
+for (const kind of storeKinds()) {
+  describeWithTool(`model registry with the official MLflow client on ${kind}`, storeAvailability(kind), () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startTestServer(kind);
+    });
+    afterAll(async () => server?.stop());
+
+    for (const client of clients) {
+      describeWithTool(client.name, client.availability, () => {
+        test('log_model(registered_model_name=…), stages, aliases, load by alias and predict', async () => {
+          const major = client.name.includes('3.x') ? 3 : 2;
+          const name = `churn-predictor-${major}`;
+          const out = await runRegistryScript(client.python, 'registry_workflow.py', [server.url, `registry-${major}`, name]);
+          expectWorkflow(out, major);
+          await expectAudit(server.url, name, out.run_ids);
+        });
+      });
+    }
+
+    describeWithTool('MLflow 3.x client', mlflow3.availability, () => {
+      test('logged models: log_model creates one, get/search/tags/params, run outputs, load and register models:/m-<id>, finalize, delete', async () => {
+        const out = await runRegistryScript(mlflow3.python, 'logged_models.py', [server.url, 'logged-models', 'tree-model']);
+        expect(out.model_id).toMatch(/^m-[0-9a-f]{32}$/);
+        expect(out.model_uri).toBe(`models:/${out.model_id}`);
+        expect(out).toMatchObject({ status: 'READY', name: 'tree', source_run_id: out.run_id });
+        // The logged model's artifacts live under the experiment, not under the run.
+        expect(out.artifact_location).toBe(`mlflow-artifacts:/${out.experiment_id}/models/${out.model_id}/artifacts`);
+        expect(out.params).toEqual({ criterion: 'gini', max_depth: '3' });
+        expect(out.tags).toEqual({ team: 'churn' });
+        expect(out.found).toEqual([out.model_id]);
+        expect(out.by_tag).toEqual([out.model_id]);
+        expect(out.none_found).toBe(0);
+        expect(out.files).toEqual(expect.arrayContaining(['MLmodel', 'model.pkl']));
+        expect(out.run_outputs).toEqual([out.model_id]);
+        expect(out.predicted).toEqual(out.expected);
+        // register_model("models:/m-<id>") keeps that source and resolves downloads to the model's artifacts.
+        expect(out.version).toBe('1');
+        expect(out.version_source).toBe(`models:/${out.model_id}`);
+        expect(out.version_run_id).toBe(out.run_id);
+        expect(out.version_predicts).toBe(true);
+        expect(out.download_uri).toBe(out.artifact_location);
+        // The 3.x client does not read ModelVersion.model_id back from the proto; the REST answer carries it.
+        const { body } = await api(server.url, 'GET', '/model-versions/get', { name: 'tree-model', version: '1' });
+        expect(body.model_version.model_id).toBe(out.model_id);
+        expect(out).toMatchObject({ external_status: 'READY', external_type: 'agent', deleted_error: 'RESOURCE_DOES_NOT_EXIST', missing_error: 'RESOURCE_DOES_NOT_EXIST' });
+      });
+
+      test('two clients registering versions of one model at once get distinct, gapless numbers', async () => {
+        // A 3.x and a 2.x client (two 3.x where no 2.x client is installed), released together, each
+        // calling mlflow.register_model 10 times from 4 threads; all of them race to create the model too.
+        const second = clients[1].availability.ok ? clients[1] : mlflow3;
+        const count = 10;
+        const [a, b] = await runClientsAtOnce('concurrent_versions.py', [
+          { python: mlflow3.python, args: [server.url, 'raced', 'client-a', String(count)] },
+          { python: second.python, args: [server.url, 'raced', 'client-b', String(count)] },
+        ]);
+        const numbers = [...a.results, ...b.results].map((r: any) => r.version).sort((x: number, y: number) => x - y);
+        expect(numbers).toEqual(Array.from({ length: 2 * count }, (_, i) => i + 1));
+        const { body } = await api(server.url, 'GET', '/model-versions/search', { filter: "name = 'raced'", max_results: 100 });
+        // Every stored version kept the source of the call that got its number.
+        const stored = new Map(body.model_versions.map((v: any) => [Number(v.version), v.source]));
+        expect(stored.size).toBe(2 * count);
+        for (const r of [...a.results, ...b.results]) expect(stored.get(r.version)).toBe(r.source);
+        const audit = await api(server.url, 'GET', '/model-versions/audit', { name: 'raced' });
+        expect(audit.body.entries.filter((e: any) => e.action === 'create_registered_model')).toHaveLength(1);
+        expect(audit.body.entries.filter((e: any) => e.action === 'create_model_version')).toHaveLength(2 * count);
+      });
+    });
+  });
+}
