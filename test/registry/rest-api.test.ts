@@ -204,6 +204,25 @@ for (const kind of storeKinds()) {
       expectError(await call('GET', '/model-versions/search', { order_by: ['version_number ASC', 'version_number DESC'] }), 400, 'INVALID_PARAMETER_VALUE', /duplicate/);
     });
 
+    test("search: the prompt condition the official clients append (tags.`mlflow.prompt.is_prompt` != 'true') keeps models and hides prompts", async () => {
+      const isPrompt = [{ key: 'mlflow.prompt.is_prompt', value: 'true' }];
+      await call('POST', '/registered-models/create', { name: 'pr-model' });
+      await call('POST', '/registered-models/create', { name: 'pr-prompt', tags: isPrompt });
+      await call('POST', '/model-versions/create', { name: 'pr-model', source: 's3://bucket/pr/model' });
+      await call('POST', '/model-versions/create', { name: 'pr-prompt', source: 's3://bucket/pr/prompt', tags: isPrompt });
+      const names = async (filter: string) => (await call('GET', '/registered-models/search', { filter })).body.registered_models?.map((m: any) => m.name);
+      const versions = async (filter: string) => (await call('GET', '/model-versions/search', { filter })).body.model_versions?.map((v: any) => v.name);
+      // What MlflowClient.search_registered_models(filter_string="name LIKE 'pr-%'") sends (2.22 and 3.x).
+      expect(await names("name LIKE 'pr-%' AND tags.`mlflow.prompt.is_prompt` != 'true'")).toEqual(['pr-model']);
+      // Prompts are left out by default, and returned only when asked for.
+      expect(await names("name LIKE 'pr-%'")).toEqual(['pr-model']);
+      expect(await names("name LIKE 'pr-%' AND tags.`mlflow.prompt.is_prompt` = 'true'")).toEqual(['pr-prompt']);
+      expect(await names("name LIKE 'pr-%' AND tags.`mlflow.prompt.is_prompt` != 'false'")).toEqual(['pr-prompt']);
+      expect(await versions("name LIKE 'pr-%' AND tags.`mlflow.prompt.is_prompt` != 'true'")).toEqual(['pr-model']);
+      expect(await versions("name LIKE 'pr-%'")).toEqual(['pr-model']);
+      expect(await versions("name LIKE 'pr-%' AND tags.`mlflow.prompt.is_prompt` = 'true'")).toEqual(['pr-prompt']);
+    });
+
     test('versions of one model created by concurrent clients get distinct, gapless numbers', async () => {
       await call('POST', '/registered-models/create', { name: 'race' });
       // Two clients, each firing 15 creates at once (30 in flight against one model's counter).

@@ -52,20 +52,45 @@ function tagPredicate(c: Comparison, table: 'registered_model_tags' | 'model_ver
   return sql<boolean>`EXISTS (SELECT 1 FROM ${from} t WHERE ${match} AND t.key = ${c.key} AND ${stringPredicate(sql.ref('t.value'), c, what, false)})`;
 }
 
+/** The tag MLflow's prompt registry puts on prompts (registered models and their versions). */
+const IS_PROMPT_TAG = 'mlflow.prompt.is_prompt';
+
+/**
+ * MLflow's rule for prompts in registry searches (SqlAlchemyStore._is_querying_prompt): the official
+ * clients (2.22+, 3.x) append ``tags.`mlflow.prompt.is_prompt` != 'true'`` to every
+ * search_registered_models filter. Read literally that matches nothing, since ordinary models have no
+ * such tag. Unless the filter asks for prompts (`= 'true'` or `!= 'false'`), the prompt-tag conditions
+ * are dropped and prompts are excluded instead: models tagged as one, and all versions of a model with
+ * a version tagged as one.
+ */
+function withoutPromptFilter(comparisons: Comparison[], table: 'registered_model_tags' | 'model_version_tags'): { comparisons: Comparison[]; excludePrompts: RawBuilder<boolean>[] } {
+  const first = comparisons.find((c) => c.type === 'tag' && c.key === IS_PROMPT_TAG);
+  const value = typeof first?.value === 'string' ? first.value.toLowerCase() : undefined;
+  const queryingPrompts = (first?.comparator === '=' && value === 'true') || (first?.comparator === '!=' && value === 'false');
+  if (queryingPrompts) return { comparisons, excludePrompts: [] };
+  const owner = table === 'registered_model_tags' ? sql`p.name = registered_models.name` : sql`p.name = model_versions.name`;
+  return {
+    comparisons: comparisons.filter((c) => !(c.type === 'tag' && c.key === IS_PROMPT_TAG)),
+    excludePrompts: [sql<boolean>`NOT EXISTS (SELECT 1 FROM ${sql.table(table)} p WHERE ${owner} AND p.key = ${IS_PROMPT_TAG} AND p.value = 'true')`],
+  };
+}
+
 /** `name = 'x'`, `name LIKE 'x%'`, `name ILIKE`, `name IN (...)`, `tags.k = 'v'` … for registered-models/search. */
 export function registeredModelFilter(filter: string | undefined): RawBuilder<boolean>[] {
-  return parseFilter(filter, { allowBareAttributes: true }).map((c) => {
+  const { comparisons, excludePrompts } = withoutPromptFilter(parseFilter(filter, { allowBareAttributes: true }), 'registered_model_tags');
+  return comparisons.map((c) => {
     if (c.type === 'tag') return tagPredicate(c, 'registered_model_tags');
     if (c.type !== 'attribute' || c.key !== 'name') {
       throw MlflowError.invalid(`Invalid attribute key '${c.key}' specified. Valid keys are '{'name'}' and tags.<key>.`);
     }
     return stringPredicate(sql.ref('registered_models.name'), c, `attribute 'name'`, true);
-  });
+  }).concat(excludePrompts);
 }
 
 /** `name`, `run_id`, `source_path`, `version_number`, `tags.<key>` for model-versions/search. */
 export function modelVersionFilter(filter: string | undefined): RawBuilder<boolean>[] {
-  return parseFilter(filter, { allowBareAttributes: true }).map((c) => {
+  const { comparisons, excludePrompts } = withoutPromptFilter(parseFilter(filter, { allowBareAttributes: true }), 'model_version_tags');
+  return comparisons.map((c) => {
     if (c.type === 'tag') return tagPredicate(c, 'model_version_tags');
     if (c.type !== 'attribute') throw MlflowError.invalid(`Invalid entity type '${c.type}' in a model version filter; use attributes or tags.<key>.`);
     switch (c.key) {
@@ -80,7 +105,7 @@ export function modelVersionFilter(filter: string | undefined): RawBuilder<boole
       default:
         throw MlflowError.invalid(`Invalid attribute key '${c.key}' specified. Valid keys are name, run_id, source_path, version_number and tags.<key>.`);
     }
-  });
+  }).concat(excludePrompts);
 }
 
 function orderTerms(orderBy: string[], columns: Record<string, RawBuilder<unknown>>, what: string): { terms: RawBuilder<unknown>[]; keys: Set<string> } {
