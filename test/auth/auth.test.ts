@@ -1,3 +1,4 @@
+import { AuthStore } from '../../runtime/tracking/auth';
 import { describeWithTool } from '../helpers/tools';
 import { storeAvailability, storeKinds } from '../tracking/helpers';
 import { ADMIN, as, call, createUser, startAuthServer, type AuthTestServer, type Credentials } from './helpers';
@@ -95,8 +96,12 @@ for (const kind of storeKinds()) {
         expect((await asDave('PATCH', '/users/update-password', { username: 'dave', password: renewed.password })).status).toBe(200);
         expect((await asDave('GET', '/experiments/get', { experiment_id: '0' })).status).toBe(401);
         expect((await call(server.url, renewed, 'GET', '/experiments/get', { experiment_id: '0' })).status).toBe(200);
-        // Another replica changes the password: this one still holds the credential in its cache.
-        await server.auth.state.store.updatePassword('dave', 'dave-third-password');
+        // Another replica (its own store and caches on the same database) changes the password: this
+        // one still holds the verified credential and the user row, and drops both within the
+        // read-cache TTL (1 s by default) without anyone telling it.
+        const otherReplica = new AuthStore(server.context.connection.db);
+        await otherReplica.updatePassword('dave', 'dave-third-password');
+        await new Promise((resolve) => setTimeout(resolve, 1100));
         expect((await call(server.url, renewed, 'GET', '/experiments/get', { experiment_id: '0' })).status).toBe(401);
         // A deleted user is out at once too.
         const third = { username: 'dave', password: 'dave-third-password' };
@@ -187,6 +192,17 @@ for (const kind of storeKinds()) {
         expectDenied(await as(server, bob)('POST', '/experiments/delete', { experiment_id: id }));
         expectDenied(await as(server, bob)('GET', '/experiments/permissions/get', { experiment_id: id, username: 'alice' }));
         expect((await as(server, alice)('POST', '/experiments/update', { experiment_id: id, new_name: `owned-${kind}-renamed` })).status).toBe(200);
+      });
+
+      test('a grant changed through another replica applies within the read-cache TTL; through this one at once', async () => {
+        const a = as(server, alice);
+        const id = (await a('POST', '/experiments/create', { name: `replicas-${kind}` })).body.experiment_id;
+        expect((await as(server, bob)('GET', '/experiments/get', { experiment_id: id })).status).toBe(200);
+        expect((await a('POST', '/experiments/permissions/create', { experiment_id: id, username: 'bob', permission: 'NO_PERMISSIONS' })).status).toBe(200);
+        expectDenied(await as(server, bob)('GET', '/experiments/get', { experiment_id: id }));
+        await new AuthStore(server.context.connection.db).updateExperimentPermission(id, 'bob', 'READ');
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        expect((await as(server, bob)('GET', '/experiments/get', { experiment_id: id })).status).toBe(200);
       });
 
       test('permission endpoints validate their inputs', async () => {

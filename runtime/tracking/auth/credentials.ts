@@ -1,15 +1,18 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { verifyPassword } from './passwords';
 import type { AuthStore, UserRow } from './store';
 
 /**
  * HTTP Basic verification without paying the KDF on every request.
  *
- * A successful check is remembered under HMAC-SHA256(per-process random key, username NUL password):
+ * A successful check is remembered under SHA-256(per-process random key, username, password):
  * the cache never holds a password or anything an attacker could brute-force offline without the
- * key. Each entry also records the password hash it was verified against, and every request still
- * reads the user's row (one indexed lookup) — so a password changed or a user deleted on any replica
- * stops the old credentials at once, not after the TTL. The TTL and size bound only memory.
+ * key. Each entry also records the password hash it was verified against, and every request compares
+ * it with the user's current row (AuthStore.cachedUser: a change through this replica applies at
+ * once, one through another replica within the store's read-cache TTL, 1 s by default) — so a
+ * changed password or a deleted user stops the old credentials without waiting for this TTL, which
+ * only bounds memory and how long a password is trusted without re-running the KDF.
  */
 export interface CredentialCacheOptions {
   /** How long a verified credential is trusted without re-running the KDF. Default 15 minutes. */
@@ -24,11 +27,14 @@ interface Entry {
   expiresAt: number;
 }
 
+/** crypto.hash (Node ≥ 20.12): one call instead of a Hash object per request. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
+
 /** A hash of a random password: unknown usernames pay the same KDF as known ones (no timing oracle for which users exist). */
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
 export class CredentialVerifier {
-  private readonly key = randomBytes(32);
+  private readonly keyText = randomBytes(32).toString('base64');
   private readonly entries = new Map<string, Entry>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
@@ -44,12 +50,15 @@ export class CredentialVerifier {
   }
 
   private cacheKey(username: string, password: string): string {
-    return createHmac('sha256', this.key).update(username).update('\0').update(password).digest('base64');
+    // A secret-prefixed SHA-256 (one-shot crypto.hash where Node has it): the digest never leaves
+    // this process, so it only has to be unguessable without the key — and cheap on every request.
+    const input = `${this.keyText}\0${username}\0${password}`;
+    return oneShotHash ? oneShotHash('sha256', input, 'base64') : createHash('sha256').update(input).digest('base64');
   }
 
   /** The user these credentials belong to, or undefined when they are wrong (or the user is gone). */
   async verify(username: string, password: string): Promise<UserRow | undefined> {
-    const user = await this.store.findUser(username);
+    const user = await this.store.cachedUser(username);
     const key = this.cacheKey(username, password);
     const hit = this.entries.get(key);
     if (user && hit && hit.expiresAt > Date.now() && hit.passwordHash === user.password_hash) return user;

@@ -31,6 +31,8 @@ export interface BasicAuthOptions {
   defaultPermission?: PermissionName;
   /** Verified-credential cache (credentials.ts). */
   cache?: CredentialCacheOptions;
+  /** How long users and permissions read on the request path are reused; see AuthStoreOptions. Default 1000 ms. */
+  readCacheTtlMs?: number;
 }
 
 /** Live state once the server's store is open: the store, the verifier (its cache), the options. */
@@ -54,8 +56,18 @@ const MAX_CACHED_IDS = 100_000;
 /** Refill rounds for a filtered search page; a shorter page with a next_page_token is still correct paging. */
 const MAX_REFILL_ROUNDS = 20;
 
+type Place = { table: Record<string, unknown>; key: string } | undefined;
+/** Routes are a fixed set: classify each once (three hooks ask on every request). */
+const places = new Map<string, Place>();
+function classify(routeUrl: string): Place {
+  if (places.has(routeUrl)) return places.get(routeUrl);
+  const place = classifyUncached(routeUrl);
+  places.set(routeUrl, place);
+  return place;
+}
+
 /** Route → the rule table it belongs to and its key there (prefix removed, parameters as `:`). */
-function classify(routeUrl: string): { table: Record<string, unknown>; key: string } | undefined {
+function classifyUncached(routeUrl: string): Place {
   const strip = (prefixes: readonly string[]) => prefixes.find((p) => routeUrl === p || routeUrl.startsWith(`${p}/`));
   const normalize = (rest: string) => rest.replace(/:[^/]+/g, ':') || '/';
   const artifacts = strip(ARTIFACT_PREFIXES);
@@ -109,7 +121,7 @@ export function basicAuth(options: BasicAuthOptions): BasicAuth {
   };
 
   const beforeRoutes = async (app: FastifyInstance, context: TrackingContext): Promise<void> => {
-    const store = new AuthStore(context.connection.db);
+    const store = new AuthStore(context.connection.db, { readCacheTtlMs: options.readCacheTtlMs });
     const verifier = new CredentialVerifier(store, options.cache);
     state = { store, verifier, defaultPermission, adminUsername };
     await bootstrapAdmin(store, adminUsername, options.adminPassword);
@@ -172,9 +184,9 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
   // ── resolving what a request touches ───────────────────────────────────────────────────────
 
   const permissionOnExperiment = async (user: UserRow, experimentId: string): Promise<PermissionName> =>
-    (await store.experimentPermission(user.id, experimentId)) ?? state.defaultPermission;
+    (await store.cachedExperimentPermission(user.id, experimentId)) ?? state.defaultPermission;
   const permissionOnModel = async (user: UserRow, name: string): Promise<PermissionName> =>
-    (await store.registeredModelPermission(user.id, name)) ?? state.defaultPermission;
+    (await store.cachedRegisteredModelPermission(user.id, name)) ?? state.defaultPermission;
 
   const experimentOfRun = async (runId: string): Promise<string> => {
     const cached = runExperiments.get(runId);

@@ -62,12 +62,91 @@ function isUniqueViolation(err: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+export interface AuthStoreOptions {
+  /**
+   * How long the request path reuses a user row or a permission it read (cachedUser,
+   * cachedExperimentPermission, cachedRegisteredModelPermission). Writes through this store clear
+   * the cache at once; writes made by another replica become visible within this time. 0 disables
+   * the cache. Default 1000 ms.
+   */
+  readCacheTtlMs?: number;
+  /** Most entries per cache; the oldest is evicted first. Default 10000. */
+  readCacheMaxEntries?: number;
+}
+
+/**
+ * A bounded TTL map whose fills are dropped when a write happened while they were being read (the
+ * generation changed), so a slow read can never put a pre-write value back after the invalidation.
+ */
+class ReadCache<V> {
+  private readonly map = new Map<string, { value: V; expiresAt: number }>();
+  private generation = 0;
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+  ) {}
+
+  async get(key: string, load: () => Promise<V>): Promise<V> {
+    if (this.ttlMs <= 0) return load();
+    const hit = this.map.get(key);
+    if (hit && hit.expiresAt > Date.now()) return hit.value;
+    const generation = this.generation;
+    const value = await load();
+    if (generation === this.generation) {
+      this.map.delete(key);
+      if (this.map.size >= this.maxEntries) this.map.delete(this.map.keys().next().value as string);
+      this.map.set(key, { value, expiresAt: Date.now() + this.ttlMs });
+    }
+    return value;
+  }
+
+  clear(): void {
+    this.generation++;
+    this.map.clear();
+  }
+}
+
 /** Users and permissions in the tracking database (tables from migration 0004_auth). */
 export class AuthStore {
   readonly db: AuthDb;
+  private readonly users: ReadCache<UserRow | undefined>;
+  private readonly permissions: ReadCache<PermissionName | undefined>;
 
-  constructor(db: Kysely<any>) {
+  constructor(db: Kysely<any>, options: AuthStoreOptions = {}) {
     this.db = db as Kysely<AuthDatabase>;
+    const ttl = options.readCacheTtlMs ?? 1000;
+    const max = options.readCacheMaxEntries ?? 10_000;
+    this.users = new ReadCache(ttl, max);
+    this.permissions = new ReadCache(ttl, max);
+  }
+
+  /**
+   * Every write goes through here once it has committed: users and permissions are read on every
+   * request, so they are served from memory between writes (see AuthStoreOptions.readCacheTtlMs).
+   */
+  private async write<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } finally {
+      this.users.clear();
+      this.permissions.clear();
+    }
+  }
+
+  // ── the request path (cached reads) ────────────────────────────────────────────────────────
+
+  /** findUser through the read cache: the per-request lookup of the authenticating user. */
+  cachedUser(username: string): Promise<UserRow | undefined> {
+    return this.users.get(username, () => this.findUser(username));
+  }
+
+  cachedExperimentPermission(userId: number, experimentId: string): Promise<PermissionName | undefined> {
+    return this.permissions.get(`e\0${userId}\0${experimentId}`, () => this.experimentPermission(userId, experimentId));
+  }
+
+  cachedRegisteredModelPermission(userId: number, name: string): Promise<PermissionName | undefined> {
+    return this.permissions.get(`m\0${userId}\0${name}`, () => this.registeredModelPermission(userId, name));
   }
 
   // ── users ────────────────────────────────────────────────────────────────────────────────────
@@ -84,18 +163,20 @@ export class AuthStore {
   }
 
   async createUser(username: string, password: string, isAdmin = false): Promise<UserJson> {
-    validateUsername(username);
-    validatePassword(password);
-    if (await this.findUser(username)) throw MlflowError.alreadyExists(`User (username=${username}) already exists.`);
-    const passwordHash = await hashPassword(password);
-    try {
-      await this.db.insertInto('users').values({ username, password_hash: passwordHash, is_admin: isAdmin ? 1 : 0 }).execute();
-    } catch (err) {
-      // Two concurrent creates (or two replicas bootstrapping the admin): the unique key decides.
-      if (isUniqueViolation(err)) throw MlflowError.alreadyExists(`User (username=${username}) already exists.`);
-      throw err;
-    }
-    return this.getUser(username);
+    return this.write(async () => {
+      validateUsername(username);
+      validatePassword(password);
+      if (await this.findUser(username)) throw MlflowError.alreadyExists(`User (username=${username}) already exists.`);
+      const passwordHash = await hashPassword(password);
+      try {
+        await this.db.insertInto('users').values({ username, password_hash: passwordHash, is_admin: isAdmin ? 1 : 0 }).execute();
+      } catch (err) {
+        // Two concurrent creates (or two replicas bootstrapping the admin): the unique key decides.
+        if (isUniqueViolation(err)) throw MlflowError.alreadyExists(`User (username=${username}) already exists.`);
+        throw err;
+      }
+      return this.getUser(username);
+    });
   }
 
   async getUser(username: string): Promise<UserJson> {
@@ -114,23 +195,29 @@ export class AuthStore {
   }
 
   async updatePassword(username: string, password: string): Promise<void> {
-    validatePassword(password);
-    const user = await this.requireUser(username);
-    await this.db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', user.id).execute();
+    return this.write(async () => {
+      validatePassword(password);
+      const user = await this.requireUser(username);
+      await this.db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', user.id).execute();
+    });
   }
 
   async updateAdmin(username: string, isAdmin: boolean): Promise<void> {
-    const user = await this.requireUser(username);
-    await this.db.updateTable('users').set({ is_admin: isAdmin ? 1 : 0 }).where('id', '=', user.id).execute();
+    return this.write(async () => {
+      const user = await this.requireUser(username);
+      await this.db.updateTable('users').set({ is_admin: isAdmin ? 1 : 0 }).where('id', '=', user.id).execute();
+    });
   }
 
   async deleteUser(username: string): Promise<void> {
-    const user = await this.requireUser(username);
-    await this.db.transaction().execute(async (tx) => {
-      // Explicit as well as ON DELETE CASCADE: SQLite enforces cascades only with foreign_keys on.
-      await tx.deleteFrom('experiment_permissions').where('user_id', '=', user.id).execute();
-      await tx.deleteFrom('registered_model_permissions').where('user_id', '=', user.id).execute();
-      await tx.deleteFrom('users').where('id', '=', user.id).execute();
+    return this.write(async () => {
+      const user = await this.requireUser(username);
+      await this.db.transaction().execute(async (tx) => {
+        // Explicit as well as ON DELETE CASCADE: SQLite enforces cascades only with foreign_keys on.
+        await tx.deleteFrom('experiment_permissions').where('user_id', '=', user.id).execute();
+        await tx.deleteFrom('registered_model_permissions').where('user_id', '=', user.id).execute();
+        await tx.deleteFrom('users').where('id', '=', user.id).execute();
+      });
     });
   }
 
@@ -148,18 +235,20 @@ export class AuthStore {
   }
 
   async createExperimentPermission(experimentId: string, username: string, permission: unknown): Promise<ExperimentPermissionJson> {
-    const id = canonicalExperimentId(experimentId);
-    const perm = parsePermission(permission);
-    const user = await this.requireUser(username);
-    const exists = () => MlflowError.alreadyExists(`Experiment permission (experiment_id=${id}, username=${username}) already exists.`);
-    if (await this.experimentPermission(user.id, id)) throw exists();
-    try {
-      await this.db.insertInto('experiment_permissions').values({ experiment_id: id, user_id: user.id, permission: perm }).execute();
-    } catch (err) {
-      if (isUniqueViolation(err)) throw exists();
-      throw err;
-    }
-    return { experiment_id: id, user_id: user.id, permission: perm };
+    return this.write(async () => {
+      const id = canonicalExperimentId(experimentId);
+      const perm = parsePermission(permission);
+      const user = await this.requireUser(username);
+      const exists = () => MlflowError.alreadyExists(`Experiment permission (experiment_id=${id}, username=${username}) already exists.`);
+      if (await this.experimentPermission(user.id, id)) throw exists();
+      try {
+        await this.db.insertInto('experiment_permissions').values({ experiment_id: id, user_id: user.id, permission: perm }).execute();
+      } catch (err) {
+        if (isUniqueViolation(err)) throw exists();
+        throw err;
+      }
+      return { experiment_id: id, user_id: user.id, permission: perm };
+    });
   }
 
   async getExperimentPermission(experimentId: string, username: string): Promise<ExperimentPermissionJson> {
@@ -171,21 +260,27 @@ export class AuthStore {
   }
 
   async updateExperimentPermission(experimentId: string, username: string, permission: unknown): Promise<void> {
-    const perm = parsePermission(permission);
-    const current = await this.getExperimentPermission(experimentId, username);
-    await this.db.updateTable('experiment_permissions').set({ permission: perm }).where('user_id', '=', current.user_id).where('experiment_id', '=', current.experiment_id).execute();
+    return this.write(async () => {
+      const perm = parsePermission(permission);
+      const current = await this.getExperimentPermission(experimentId, username);
+      await this.db.updateTable('experiment_permissions').set({ permission: perm }).where('user_id', '=', current.user_id).where('experiment_id', '=', current.experiment_id).execute();
+    });
   }
 
   async deleteExperimentPermission(experimentId: string, username: string): Promise<void> {
-    const current = await this.getExperimentPermission(experimentId, username);
-    await this.db.deleteFrom('experiment_permissions').where('user_id', '=', current.user_id).where('experiment_id', '=', current.experiment_id).execute();
+    return this.write(async () => {
+      const current = await this.getExperimentPermission(experimentId, username);
+      await this.db.deleteFrom('experiment_permissions').where('user_id', '=', current.user_id).where('experiment_id', '=', current.experiment_id).execute();
+    });
   }
 
   /** The creator's MANAGE grant (after experiments/create); replaces any earlier row for the same id. */
   async grantExperiment(userId: number, experimentId: string, permission: PermissionName): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await tx.deleteFrom('experiment_permissions').where('user_id', '=', userId).where('experiment_id', '=', experimentId).execute();
-      await tx.insertInto('experiment_permissions').values({ experiment_id: experimentId, user_id: userId, permission }).execute();
+    return this.write(async () => {
+      await this.db.transaction().execute(async (tx) => {
+        await tx.deleteFrom('experiment_permissions').where('user_id', '=', userId).where('experiment_id', '=', experimentId).execute();
+        await tx.insertInto('experiment_permissions').values({ experiment_id: experimentId, user_id: userId, permission }).execute();
+      });
     });
   }
 
@@ -202,17 +297,19 @@ export class AuthStore {
   }
 
   async createRegisteredModelPermission(name: string, username: string, permission: unknown): Promise<RegisteredModelPermissionJson> {
-    const perm = parsePermission(permission);
-    const user = await this.requireUser(username);
-    const exists = () => MlflowError.alreadyExists(`Registered model permission (name=${name}, username=${username}) already exists.`);
-    if (await this.registeredModelPermission(user.id, name)) throw exists();
-    try {
-      await this.db.insertInto('registered_model_permissions').values({ name, user_id: user.id, permission: perm }).execute();
-    } catch (err) {
-      if (isUniqueViolation(err)) throw exists();
-      throw err;
-    }
-    return { name, user_id: user.id, permission: perm };
+    return this.write(async () => {
+      const perm = parsePermission(permission);
+      const user = await this.requireUser(username);
+      const exists = () => MlflowError.alreadyExists(`Registered model permission (name=${name}, username=${username}) already exists.`);
+      if (await this.registeredModelPermission(user.id, name)) throw exists();
+      try {
+        await this.db.insertInto('registered_model_permissions').values({ name, user_id: user.id, permission: perm }).execute();
+      } catch (err) {
+        if (isUniqueViolation(err)) throw exists();
+        throw err;
+      }
+      return { name, user_id: user.id, permission: perm };
+    });
   }
 
   async getRegisteredModelPermission(name: string, username: string): Promise<RegisteredModelPermissionJson> {
@@ -223,33 +320,43 @@ export class AuthStore {
   }
 
   async updateRegisteredModelPermission(name: string, username: string, permission: unknown): Promise<void> {
-    const perm = parsePermission(permission);
-    const current = await this.getRegisteredModelPermission(name, username);
-    await this.db.updateTable('registered_model_permissions').set({ permission: perm }).where('user_id', '=', current.user_id).where('name', '=', name).execute();
+    return this.write(async () => {
+      const perm = parsePermission(permission);
+      const current = await this.getRegisteredModelPermission(name, username);
+      await this.db.updateTable('registered_model_permissions').set({ permission: perm }).where('user_id', '=', current.user_id).where('name', '=', name).execute();
+    });
   }
 
   async deleteRegisteredModelPermission(name: string, username: string): Promise<void> {
-    const current = await this.getRegisteredModelPermission(name, username);
-    await this.db.deleteFrom('registered_model_permissions').where('user_id', '=', current.user_id).where('name', '=', name).execute();
+    return this.write(async () => {
+      const current = await this.getRegisteredModelPermission(name, username);
+      await this.db.deleteFrom('registered_model_permissions').where('user_id', '=', current.user_id).where('name', '=', name).execute();
+    });
   }
 
   async grantRegisteredModel(userId: number, name: string, permission: PermissionName): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await tx.deleteFrom('registered_model_permissions').where('user_id', '=', userId).where('name', '=', name).execute();
-      await tx.insertInto('registered_model_permissions').values({ name, user_id: userId, permission }).execute();
+    return this.write(async () => {
+      await this.db.transaction().execute(async (tx) => {
+        await tx.deleteFrom('registered_model_permissions').where('user_id', '=', userId).where('name', '=', name).execute();
+        await tx.insertInto('registered_model_permissions').values({ name, user_id: userId, permission }).execute();
+      });
     });
   }
 
   /** Registry names are keys: a renamed model keeps its grants, a deleted one takes them along (a later model of the same name starts clean). */
   async renameRegisteredModel(oldName: string, newName: string): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      // Rows pre-granted on the new name would collide with the moved ones (unique name+user).
-      await tx.deleteFrom('registered_model_permissions').where('name', '=', newName).execute();
-      await tx.updateTable('registered_model_permissions').set({ name: newName }).where('name', '=', oldName).execute();
+    return this.write(async () => {
+      await this.db.transaction().execute(async (tx) => {
+        // Rows pre-granted on the new name would collide with the moved ones (unique name+user).
+        await tx.deleteFrom('registered_model_permissions').where('name', '=', newName).execute();
+        await tx.updateTable('registered_model_permissions').set({ name: newName }).where('name', '=', oldName).execute();
+      });
     });
   }
 
   async forgetRegisteredModel(name: string): Promise<void> {
-    await this.db.deleteFrom('registered_model_permissions').where('name', '=', name).execute();
+    return this.write(async () => {
+      await this.db.deleteFrom('registered_model_permissions').where('name', '=', name).execute();
+    });
   }
 }
