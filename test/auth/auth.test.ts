@@ -93,7 +93,7 @@ for (const kind of storeKinds()) {
         const asDave = as(server, dave);
         expect((await asDave('GET', '/experiments/get', { experiment_id: '0' })).status).toBe(200);
         const renewed = { username: 'dave', password: 'dave-second-password' };
-        expect((await asDave('PATCH', '/users/update-password', { username: 'dave', password: renewed.password })).status).toBe(200);
+        expect((await asDave('PATCH', '/users/update-password', { username: 'dave', password: renewed.password, current_password: dave.password })).status).toBe(200);
         expect((await asDave('GET', '/experiments/get', { experiment_id: '0' })).status).toBe(401);
         expect((await call(server.url, renewed, 'GET', '/experiments/get', { experiment_id: '0' })).status).toBe(200);
         // Another replica (its own store and caches on the same database) changes the password: this
@@ -145,16 +145,23 @@ for (const kind of storeKinds()) {
         const missing = await as(server, ADMIN)('GET', '/users/get', { username: 'nobody' });
         expect([missing.status, missing.body.error_code]).toEqual([404, 'RESOURCE_DOES_NOT_EXIST']);
         expect((await as(server, ADMIN)('GET', '/users/get')).status).toBe(400);
-        expect((await as(server, alice)('GET', '/users/current')).body.user.username).toBe('alice');
+        expect((await as(server, alice)('GET', '/users/current')).body).toEqual({ user: { id: expect.any(Number), username: 'alice', is_admin: false }, is_basic_auth: true });
       });
 
-      test('update-password: yourself (current_password checked when sent) or an admin', async () => {
+      test('update-password: yourself with your current password, or an admin without it', async () => {
         const grace = await createUser(server, 'grace');
         expectDenied(await as(server, alice)('PATCH', '/users/update-password', { username: 'grace', password: 'hijacked-password' }));
-        const wrongCurrent = await as(server, grace)('PATCH', '/users/update-password', { username: 'grace', password: 'grace-new-password', current_password: 'not-it-at-all' });
-        expect([wrongCurrent.status, wrongCurrent.body.error_code]).toEqual([403, 'PERMISSION_DENIED']);
-        const tooShort = await as(server, grace)('PATCH', '/users/update-password', { username: 'grace', password: 'short' });
-        expect([tooShort.status, tooShort.body.error_code]).toEqual([400, 'INVALID_PARAMETER_VALUE']);
+        const selfService: [Record<string, unknown>, RegExp][] = [
+          [{ password: 'grace-new-password' }, /^Current password is required when changing your own password\.$/],
+          [{ password: 'grace-new-password', current_password: 'not-it-at-all' }, /^Current password does not match\.$/],
+          [{ password: grace.password, current_password: grace.password }, /^New password must differ from the current password\.$/],
+          [{ password: 'short', current_password: grace.password }, /^Password must be at least 12 characters\.$/],
+        ];
+        for (const [payload, message] of selfService) {
+          const res = await as(server, grace)('PATCH', '/users/update-password', { username: 'grace', ...payload });
+          expect([payload, res.status, res.body.error_code]).toEqual([payload, 400, 'INVALID_PARAMETER_VALUE']);
+          expect(res.body.message).toMatch(message);
+        }
         expect((await as(server, grace)('PATCH', '/users/update-password', { username: 'grace', password: 'grace-new-password', current_password: grace.password })).status).toBe(200);
         expect((await as(server, ADMIN)('PATCH', '/users/update-password', { username: 'grace', password: 'grace-admin-set-pw' })).status).toBe(200);
         expect((await call(server.url, { username: 'grace', password: 'grace-admin-set-pw' }, 'GET', '/users/current')).status).toBe(200);
@@ -172,6 +179,8 @@ for (const kind of storeKinds()) {
         expect((await as(server, heidi)('POST', '/users/create', { username: 'ivan', password: 'ivan-password-12' })).status).toBe(200);
         expect((await as(server, heidi)('PATCH', '/users/update-admin', { username: 'heidi', is_admin: false })).status).toBe(200);
         expectDenied(await as(server, heidi)('DELETE', '/users/delete', { username: 'ivan' }));
+        const self = await as(server, ADMIN)('DELETE', '/users/delete', { username: 'admin' });
+        expect([self.status, self.body.error_code, self.body.message]).toEqual([400, 'BAD_REQUEST', 'Users cannot delete their own account. Ask another admin to delete this user instead.']);
         expect((await as(server, ADMIN)('DELETE', '/users/delete', { username: 'ivan' })).status).toBe(200);
         const again = await as(server, ADMIN)('DELETE', '/users/delete', { username: 'ivan' });
         expect([again.status, again.body.error_code]).toEqual([404, 'RESOURCE_DOES_NOT_EXIST']);

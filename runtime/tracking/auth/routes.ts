@@ -28,16 +28,23 @@ export function authRoutes(state: () => AuthState) {
 
     app.get('/users/get', async (request) => ({ user: await store().getUser(requiredString(request, 'username')) }));
 
-    app.get('/users/current', async (request) => ({ user: await store().getUser(request.user ?? '') }));
+    // MLflow 3's shape: who the browser authenticated as, without permission lists (the UI asks this).
+    app.get('/users/current', async (request) => {
+      const user = await store().requireUser(request.user ?? '');
+      return { user: { id: user.id, username: user.username, is_admin: user.is_admin }, is_basic_auth: true };
+    });
 
     app.patch('/users/update-password', async (request) => {
       const username = requiredString(request, 'username');
       const password = requiredString(request, 'password');
-      // Optional, as in MLflow's client: when sent, it must be the user's current password.
-      const current = optionalField(request, 'current_password');
-      if (current !== undefined) {
+      // MLflow 3's self-service rule: changing your own password re-asserts the current one (a
+      // stolen session cannot silently rotate it); an admin changing someone else's does not.
+      if (request.user === username) {
+        const current = optionalField(request, 'current_password');
+        if (!current) throw MlflowError.invalid('Current password is required when changing your own password.');
         const row = await store().requireUser(username);
-        if (!(await verifyPassword(current, row.password_hash))) throw new MlflowError('PERMISSION_DENIED', 'current_password is incorrect.');
+        if (!(await verifyPassword(current, row.password_hash))) throw MlflowError.invalid('Current password does not match.');
+        if (password === current) throw MlflowError.invalid('New password must differ from the current password.');
       }
       await store().updatePassword(username, password);
       state().verifier.forget(username);
@@ -51,6 +58,8 @@ export function authRoutes(state: () => AuthState) {
 
     app.delete('/users/delete', async (request) => {
       const username = requiredString(request, 'username');
+      // As MLflow: deleting yourself would leave the caller's own credentials dangling (every next request a 401).
+      if (username === request.user) throw new MlflowError('BAD_REQUEST', 'Users cannot delete their own account. Ask another admin to delete this user instead.');
       await store().deleteUser(username);
       state().verifier.forget(username);
       return {};
