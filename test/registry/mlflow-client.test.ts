@@ -28,6 +28,36 @@ for (const kind of storeKinds()) {
           expectWorkflow(out, major);
           await expectAudit(server.url, name, out.run_ids);
         });
+
+        test('runs:/ registration, stage and latest URIs, copy, search (with the client\'s prompt condition), rename, tags, deletes, errors', async () => {
+          const major = client.name.includes('3.x') ? 3 : 2;
+          const name = `extras-${major}`;
+          const out = await runRegistryScript(client.python, 'registry_extras.py', [server.url, `extras-${major}`, name]);
+          expect(out.registered).toEqual(['1', '2']);
+          // 3.x: the run has no files under "model"; the client finds the run's LoggedModel and registers it.
+          if (major === 3) expect(out.runs_source).toMatch(/^models:\/m-[0-9a-f]{32}$/);
+          else expect(out.runs_source).toMatch(new RegExp(`/${out.run_id}/artifacts/model$`));
+          expect(out.runs_run_id).toBe(out.run_id);
+          expect(out).toMatchObject({ by_stage_ok: true, by_latest_ok: true, has_signature: true, copy_ok: true });
+          expect(out.copied).toEqual([`${name}-copy`, '1', `models:/${name}/1`]);
+          expect(out.search_like).toEqual([name, `${name}-copy`]);
+          expect(out.search_all).toEqual([name, `${name}-copy`]);
+          expect(out.fluent_search).toEqual([name]);
+          expect(out.pages).toEqual([['2'], true, ['1']]);
+          expect(out.renamed).toEqual([`${name}-renamed`, 'RESOURCE_DOES_NOT_EXIST']);
+          expect(out.registered_model).toEqual([{ team: 'churn' }, 'Churn classifier', [['None', '1'], ['Staging', '2']]]);
+          expect(out.v1_tags).toEqual({});
+          // A deleted version's number is not given out again.
+          expect(out.after_delete).toEqual(['1']);
+          expect(out.after_delete_next).toBe('3');
+          expect(out.errors).toEqual({
+            deleted_model: 'RESOURCE_DOES_NOT_EXIST',
+            duplicate_model: 'RESOURCE_ALREADY_EXISTS',
+            bad_stage: 'INVALID_PARAMETER_VALUE',
+            missing_version: 'RESOURCE_DOES_NOT_EXIST',
+            bad_filter: 'INVALID_PARAMETER_VALUE',
+          });
+        });
       });
     }
 
