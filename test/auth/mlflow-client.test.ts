@@ -6,17 +6,22 @@ import { ADMIN, call, createUser, startAuthServer, type AuthTestServer, type Cre
 
 /** Runs python/auth_client.py with the given credentials in the environment (none: no MLFLOW_TRACKING_* at all). */
 function client(python: string, url: string, mode: string, experiment: string, who: Credentials | null): Promise<any> {
+  return runScript(python, 'auth_client.py', [url, mode, experiment], who);
+}
+
+/** Runs a script of python/ with `who` as MLFLOW_TRACKING_USERNAME/PASSWORD; resolves with its last stdout line as JSON. */
+function runScript(python: string, script: string, args: string[], who: Credentials | null): Promise<any> {
   const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0', MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' };
   delete env.MLFLOW_TRACKING_USERNAME;
   delete env.MLFLOW_TRACKING_PASSWORD;
   if (who) Object.assign(env, { MLFLOW_TRACKING_USERNAME: who.username, MLFLOW_TRACKING_PASSWORD: who.password });
   return new Promise((resolve, reject) => {
-    execFile(python, [path.join(__dirname, 'python', 'auth_client.py'), url, mode, experiment], { env, timeout: 180_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(python, [path.join(__dirname, 'python', script), ...args], { env, timeout: 180_000, encoding: 'utf8' }, (err, stdout, stderr) => {
       const last = stdout.trim().split('\n').pop() ?? '';
       try {
         resolve(JSON.parse(last));
       } catch {
-        reject(new Error(`auth_client.py ${mode} printed no JSON (${err?.message ?? ''}):\n${stderr}\n${stdout}`));
+        reject(new Error(`${script} ${args.slice(1).join(' ')} printed no JSON (${err?.message ?? ''}):\n${stderr}\n${stdout}`));
       }
     });
   });
@@ -48,6 +53,30 @@ for (const kind of storeKinds()) {
           // The experiment's creator got MANAGE on it.
           const perm = await call(server.url, alice, 'GET', '/experiments/permissions/get', { experiment_id: out.experiment_id, username: 'alice' });
           expect(perm.body.experiment_permission.permission).toBe('MANAGE');
+        });
+
+        test("MLflow's AuthServiceClient manages users (and, in 2.x, permissions) through our users API", async () => {
+          const exp = (await call(server.url, ADMIN, 'POST', '/experiments/create', { name: `${experiment}-svc` })).body.experiment_id;
+          const model = `${experiment}-svc-model`;
+          expect((await call(server.url, ADMIN, 'POST', '/registered-models/create', { name: model })).status).toBe(200);
+          const out = await runScript(mlflowClient.python, 'auth_service.py', [server.url, exp, model], ADMIN);
+          expect(out.error).toBeUndefined();
+          const username = `svc-user-${String(out.mlflow).split('.')[0]}`;
+          expect(out.created).toEqual({ id: expect.any(Number), username, is_admin: false });
+          expect(out.got).toEqual(out.created);
+          expect(out.duplicate).toBe('RESOURCE_ALREADY_EXISTS');
+          expect(out.missing).toBe('RESOURCE_DOES_NOT_EXIST');
+          expect(out.admin_after_update).toBe(true);
+          expect(out.deleted).toBe('RESOURCE_DOES_NOT_EXIST');
+          if (String(out.mlflow).startsWith('2.')) {
+            expect(out.experiment_permission).toEqual({ experiment_id: exp, permission: 'EDIT' });
+            expect(out.experiment_permission_updated).toBe('MANAGE');
+            expect(out.bad_permission).toBe('INVALID_PARAMETER_VALUE');
+            expect(out.experiment_permission_deleted).toBe('RESOURCE_DOES_NOT_EXIST');
+            expect(out.model_permission).toEqual({ name: model, permission: 'READ' });
+            expect(out.model_permission_updated).toBe('EDIT');
+            expect(out.model_permission_deleted).toBe('RESOURCE_DOES_NOT_EXIST');
+          }
         });
 
         test('without credentials, or with a wrong password, the client is refused', async () => {
