@@ -43,6 +43,8 @@ interface Measure {
   p99: number;
   /** Server process CPU time (all threads) per answered request, µs; NaN where /proc is missing. */
   serverCpuUs?: number;
+  /** CPU time of the server's main (HTTP) thread per answered request, µs: the part that cannot spread over cores. */
+  httpThreadCpuUs?: number;
   /** This process's (the load generator's) CPU time per answered request, µs. */
   clientCpuUs?: number;
   /** Mean rows per onnxruntime session run in the server during the measurement (from /metrics). */
@@ -51,10 +53,13 @@ interface Measure {
 
 const CLOCK_TICKS = 100;
 
-/** utime + stime of a process in ms (Linux /proc), so figures can be read per server core despite a shared machine. */
-function processCpuMs(pid: number | undefined): number {
+/**
+ * utime + stime in ms (Linux /proc) of a process, or of one of its threads (the main thread's id is the
+ * pid), so figures can be read per server core despite a shared machine.
+ */
+function processCpuMs(pid: number | undefined, thread?: number): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
   } catch {
@@ -72,15 +77,18 @@ async function batchStats(port: number): Promise<{ sum: number; count: number }>
 async function instrumented(pid: number | undefined, port: number, run: () => Promise<Measure>): Promise<Measure> {
   const batches = await batchStats(port);
   const server = processCpuMs(pid);
+  const httpThread = processCpuMs(pid, pid);
   const client = process.cpuUsage();
   const m = await run();
   const clientUsed = process.cpuUsage(client);
   const serverUsed = processCpuMs(pid) - server;
+  const httpThreadUsed = processCpuMs(pid, pid) - httpThread;
   const after = await batchStats(port);
   const n = Math.max(1, m.requests);
   return {
     ...m,
     serverCpuUs: (serverUsed * 1000) / n,
+    httpThreadCpuUs: (httpThreadUsed * 1000) / n,
     clientCpuUs: (clientUsed.user + clientUsed.system) / n,
     rowsPerRun: (after.sum - batches.sum) / Math.max(1, after.count - batches.count),
   };
@@ -122,12 +130,20 @@ async function inProcessRate(modelName: string): Promise<{ best: number; mean: n
   return { best: best.rate, mean: windows.reduce((a, b) => a + b.rate, 0) / windows.length, cpuUs: best.cpuUs };
 }
 
+/** Servers still running, killed if the benchmark dies half-way (an error, Ctrl-C, a closed stdout). */
+const children = new Set<ChildProcess>();
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit(130));
+process.stdout.on('error', () => process.exit(1));
+
 function startServer(modelName: string, maxBatchSize: number): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     process.execPath,
     [path.join(repoRoot, 'bin', 'mlops.js'), 'serve', '-m', path.join(fixtures, modelName), '--name', 'churn', '--port', '0', '--workers', String(WORKERS), '--max-batch-size', String(maxBatchSize), '--max-queue', '4096'],
     { cwd: repoRoot, env: { ...process.env, MLOPS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -316,7 +332,7 @@ interface Row {
 
 function printRow({ label, load, m, vsLimit }: Row): void {
   process.stdout.write(
-    `| ${label} | ${load} | ${fmt(m.rps)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.errors} | ${vsLimit === undefined ? '—' : `${fmt(100 * vsLimit, 1)}%`} | ${fmt(m.rowsPerRun!, 1)} | ${fmt(m.serverCpuUs!)} | ${fmt(m.clientCpuUs!)} |\n`,
+    `| ${label} | ${load} | ${fmt(m.rps)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.errors} | ${vsLimit === undefined ? '—' : `${fmt(100 * vsLimit, 1)}%`} | ${fmt(m.rowsPerRun!, 1)} | ${fmt(m.serverCpuUs!)} | ${fmt(m.httpThreadCpuUs!)} | ${fmt(m.clientCpuUs!)} |\n`,
   );
 }
 
@@ -332,7 +348,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\n## ${modelName}\nin-process session.run, single rows, one thread: ${fmt(limit)} rows/s best 1-s window (${fmt(1e6 / limit, 1)} µs/row wall, ${fmt(inProcess.cpuUs, 1)} µs/row CPU; mean of windows ${fmt(inProcess.mean)} rows/s)\n\n`,
     );
-    process.stdout.write('| batching | clients | req/s | p50 ms | p99 ms | errors | vs in-process | rows/run | server CPU µs/req | load generator CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|\n');
+    process.stdout.write('| batching | clients | req/s | p50 ms | p99 ms | errors | vs in-process | rows/run | server CPU µs/req | of which HTTP thread | load generator CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|---|\n');
     const at32: Record<string, number> = {};
     const halfPeak: Record<string, { rate: number; m: Measure }> = {};
     for (const [label, maxBatch] of [['on (max 32)', 32], ['off', 1]] as const) {
