@@ -5,7 +5,8 @@
  * admin shortcut) — measured in the same run, in alternating rounds so machine noise hits both
  * alike. Reports p50/p99 per side, the server process's CPU per request (from /proc, much less
  * noisy than latency on a shared machine) and the ratios (auth / no auth). Also times one scrypt
- * verification: what each request would pay without the verified-credential cache.
+ * verification (what each request would pay without the verified-credential cache) and, first, the
+ * same comparison in one process through Fastify's inject (CPU per request, no network).
  *
  * Env: MLOPS_BENCH_CONCURRENCY (clients, default 20), MLOPS_BENCH_ROUNDS (alternations, default 3),
  * MLOPS_BENCH_REQUESTS (per side per round, default 1500), MLOPS_TEST_POSTGRES_URL (admin URL;
@@ -17,6 +18,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { startTrackingServer } from '../../runtime/tracking';
+import { basicAuth } from '../../runtime/tracking/auth';
 import { hashPassword, verifyPassword } from '../../runtime/tracking/auth/passwords';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -215,6 +218,68 @@ async function pair(store: string, uriFor: (label: string) => Promise<string>, d
   return result;
 }
 
+/**
+ * The same comparison without network or a second process: both servers in this process, requests
+ * through Fastify's inject, this process's CPU per log_batch. The steadiest figure on a shared
+ * machine, since neither a load generator nor scheduling delays are in it.
+ */
+async function inProcess(dir: string): Promise<{ noAuthUs: number; basicAuthUs: number; ratio: number }> {
+  const ROUNDS_IN_PROCESS = 10;
+  const PER_ROUND = 500;
+  const setup = async (withAuth: boolean) => {
+    const auth = withAuth ? basicAuth({ adminPassword: ADMIN_PASSWORD }) : undefined;
+    const server = await startTrackingServer({
+      host: '127.0.0.1',
+      port: 0,
+      backendStoreUri: `sqlite:///${path.join(dir, `inject-${withAuth ? 'on' : 'off'}.db`)}`,
+      artifactsDestination: path.join(dir, `inject-artifacts-${withAuth}`),
+      logger: { level: 'warn' },
+      ...(auth ? { beforeRoutes: auth.beforeRoutes, plugins: auth.plugins } : {}),
+    });
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const inject = async (url: string, payload: unknown, as = headers) => {
+      const res = await server.app.inject({ method: 'POST', url: `/api/2.0/mlflow${url}`, headers: as, payload: JSON.stringify(payload) });
+      if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+      return res.json();
+    };
+    if (withAuth) {
+      await inject('/users/create', USER, { ...headers, authorization: basic({ username: 'admin', password: ADMIN_PASSWORD }) });
+      headers.authorization = basic(USER);
+    }
+    const exp = (await inject('/experiments/create', { name: 'inject' })).experiment_id;
+    const runId = (await inject('/runs/create', { experiment_id: exp })).run.info.run_id;
+    let step = 0;
+    const logBatch = () => {
+      const s = step++;
+      return inject('/runs/log-batch', { run_id: runId, metrics: Array.from({ length: 10 }, (_, k) => ({ key: `m${k}`, value: Math.random(), timestamp: 1_700_000_000_000 + s, step: s })) });
+    };
+    return { server, logBatch };
+  };
+  const off = await setup(false);
+  const on = await setup(true);
+  try {
+    for (let i = 0; i < 300; i++) await Promise.all([off.logBatch(), on.logBatch()]);
+    let offUs = 0;
+    let onUs = 0;
+    for (let r = 0; r < ROUNDS_IN_PROCESS; r++) {
+      for (const side of r % 2 === 0 ? [off, on] : [on, off]) {
+        const before = process.cpuUsage();
+        for (let i = 0; i < PER_ROUND; i++) await side.logBatch();
+        const used = process.cpuUsage(before);
+        const us = (used.user + used.system) / PER_ROUND / ROUNDS_IN_PROCESS;
+        if (side === off) offUs += us;
+        else onUs += us;
+      }
+    }
+    const result = { noAuthUs: offUs, basicAuthUs: onUs, ratio: onUs / offUs };
+    console.log(`\nin-process (SQLite, Fastify inject, ${ROUNDS_IN_PROCESS} alternating rounds × ${PER_ROUND}): CPU per log_batch ${offUs.toFixed(0)} µs without auth, ${onUs.toFixed(0)} µs with basic-auth — ${result.ratio.toFixed(3)}x`);
+    return result;
+  } finally {
+    await off.server.close();
+    await on.server.close();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-auth-bench-'));
   console.log(`basic-auth overhead benchmark: ${os.cpus().length} CPUs, node ${process.version}`);
@@ -231,7 +296,9 @@ async function main(): Promise<void> {
   console.log(`one scrypt verification (N=2^15, r=8, p=1): median ${percentile(kdf, 50).toFixed(1)} ms — paid once per credential, then cached`);
 
   const results: PairResult[] = [];
+  let injected: Awaited<ReturnType<typeof inProcess>> | undefined;
   try {
+    injected = await inProcess(dir);
     results.push(await pair('SQLite', async (label) => `sqlite:///${path.join(dir, `${label}.db`)}`, dir));
     const unreachable = await pgReachable();
     if (unreachable) console.log(`\nPostgreSQL skipped: ${unreachable}`);
@@ -249,7 +316,7 @@ async function main(): Promise<void> {
   const outDir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `auth-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, concurrency: CONCURRENCY, rounds: ROUNDS, requestsPerSidePerRound: REQUESTS, kdfMedianMs: percentile(kdf, 50), results }, null, 2));
+  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, concurrency: CONCURRENCY, rounds: ROUNDS, requestsPerSidePerRound: REQUESTS, kdfMedianMs: percentile(kdf, 50), inProcess: injected, results }, null, 2));
   console.log(`\nresults: ${path.relative(repoRoot, file)}`);
 }
 

@@ -79,9 +79,14 @@ function classifyUncached(routeUrl: string): Place {
   return undefined;
 }
 
-/** Paths that need credentials when no route matched (so an unknown API path answers 401, then 404). */
+/**
+ * Paths that need credentials when no route matched (so an unknown API path answers 401, then 404).
+ * The UI's page itself too, as MLflow protects `/`: the browser gets the Basic challenge at once and
+ * asks for credentials instead of loading a shell whose every call fails. Its static assets stay open
+ * (MLflow's `/static`), as do /health, /version and /metrics for probes and Prometheus.
+ */
 function protectedPath(path: string): boolean {
-  return /^\/(api|ajax-api)\//.test(path) || path === '/get-artifact' || path === '/model-versions/get-artifact';
+  return /^\/(api|ajax-api)\//.test(path) || path === '/' || path === '/index.html' || path === '/get-artifact' || path === '/model-versions/get-artifact';
 }
 
 function unauthenticated(reply: FastifyReply): FastifyReply {
@@ -332,7 +337,7 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
 
   // ── after the handler: creator grants, registry renames, filtered searches ───────────────────
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  const afterResponse = async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
     if (internal.has(request) || reply.statusCode !== 200 || typeof payload !== 'string') return payload;
     const user = identities.get(request);
     if (!user) return payload;
@@ -355,6 +360,18 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
         ? await readableExperiments(user).then((can) => (item: Record<string, unknown>) => can(String(item.experiment_id)))
         : await readableModels(user).then((can) => (item: Record<string, unknown>) => can(String(item.name)));
     return JSON.stringify(await filterPage(app, request, JSON.parse(payload), rule.list, readable, internalToken));
+  };
+
+  // Only the routes with something to do after the handler (creator grants, renames, filtered
+  // searches) get the onSend hook: the hot write paths (log-batch…) skip one hook per request.
+  app.addHook('onRoute', (route) => {
+    const place = classify(route.url);
+    if (!place || place.table !== API_RULES) return;
+    const methods = ([] as string[]).concat(route.method);
+    const needed = methods.some((m) => AFTER_ACTIONS[`${m} ${place.key}`] !== undefined || ruleFor(API_RULES, place.key, m)?.kind === 'filter');
+    if (!needed) return;
+    const existing = route.onSend ? ([] as unknown[]).concat(route.onSend) : [];
+    route.onSend = [...existing, afterResponse] as typeof route.onSend;
   });
 
   void context;
