@@ -1,6 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { api } from '../tracking/helpers';
 
 /** Environment for every client process: fail fast instead of the client's retry backoff; no telemetry. */
 const clientEnv = { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0', MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' };
@@ -119,9 +118,12 @@ export function expectWorkflow(out: any, major: 2 | 3): void {
   expect(out.reserved_alias_error).toBe('INVALID_PARAMETER_VALUE');
 }
 
-/** The audit trail the workflow leaves: every creation, transition (incl. the archived one) and alias change. */
-export async function expectAudit(url: string, name: string, runIds: string[]): Promise<void> {
-  const { body } = await api(url, 'GET', '/model-versions/audit', { name });
+/** The audit trail the workflow leaves: every creation, transition (incl. the archived one) and alias change, read as `user`. */
+export async function expectAudit(url: string, name: string, runIds: string[], user: { username: string; password: string } | null = null): Promise<void> {
+  const headers: Record<string, string> = user ? { authorization: `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}` } : {};
+  const res = await fetch(`${url}/api/2.0/mlflow/model-versions/audit?${new URLSearchParams({ name })}`, { headers });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { entries: any[] };
   const summary = body.entries.map((e: any) => [e.action, e.version, e.from_stage, e.to_stage, e.alias]);
   expect(summary).toEqual([
     ['create_registered_model', null, null, null, null],
@@ -137,7 +139,8 @@ export async function expectAudit(url: string, name: string, runIds: string[]): 
   expect(body.entries[1].run_id).toBe(runIds[0]);
   expect(body.entries[2].run_id).toBe(runIds[1]);
   for (const e of body.entries) {
-    expect(e.user_id).toBeNull();
+    // Who made the change: the authenticated user, or null when the server runs without auth.
+    expect(e.user_id).toBe(user ? user.username : null);
     expect(typeof e.timestamp).toBe('number');
   }
 }

@@ -1,3 +1,4 @@
+import { as, createUser, startAuthServer, type AuthTestServer } from '../auth/helpers';
 import { commandAvailable, describeWithTool } from '../helpers/tools';
 import { api, mlflowClients, startTestServer, storeAvailability, storeKinds, type TestServer } from '../tracking/helpers';
 import { expectAudit, expectWorkflow, runClientsAtOnce, runRegistryScript } from './helpers';
@@ -108,6 +109,40 @@ for (const kind of storeKinds()) {
         const audit = await api(server.url, 'GET', '/model-versions/audit', { name: 'raced' });
         expect(audit.body.entries.filter((e: any) => e.action === 'create_registered_model')).toHaveLength(1);
         expect(audit.body.entries.filter((e: any) => e.action === 'create_model_version')).toHaveLength(2 * count);
+      });
+    });
+  });
+}
+
+/** The same workflow as a non-admin user on a server with `--app-name basic-auth`: the audit trail names who. */
+for (const kind of storeKinds()) {
+  describeWithTool(`model registry with basic-auth on ${kind}`, storeAvailability(kind), () => {
+    let server: AuthTestServer;
+    beforeAll(async () => {
+      server = await startAuthServer(kind);
+    });
+    afterAll(async () => server?.stop());
+
+    describeWithTool('MLflow 3.x client', mlflow3.availability, () => {
+      test('a user logs, registers, promotes and loads by alias with their credentials; the audit trail records them', async () => {
+        const alice = await createUser(server, 'alice');
+        const bob = await createUser(server, 'bob');
+        const out = await runRegistryScript(mlflow3.python, 'registry_workflow.py', [server.url, 'registry-auth', 'churn-auth'], {
+          MLFLOW_TRACKING_USERNAME: alice.username,
+          MLFLOW_TRACKING_PASSWORD: alice.password,
+        });
+        expectWorkflow(out, 3);
+        await expectAudit(server.url, 'churn-auth', out.run_ids, alice);
+        // Reading the trail needs READ on the model (bob has the default READ); no credentials is a 401.
+        expect((await as(server, bob)('GET', '/model-versions/audit', { name: 'churn-auth' })).status).toBe(200);
+        const anonymous = await as(server, null)('GET', '/model-versions/audit', { name: 'churn-auth' });
+        expect(anonymous.status).toBe(401);
+        expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic /);
+        // READ is not enough to move an alias; the refused change leaves no audit entry.
+        const moved = await as(server, bob)('POST', '/registered-models/alias', { name: 'churn-auth', alias: 'champion', version: '1' });
+        expect(moved.status).toBe(403);
+        const after = await as(server, alice)('GET', '/model-versions/audit', { name: 'churn-auth' });
+        expect(after.body.entries.every((e: any) => e.user_id === 'alice')).toBe(true);
       });
     });
   });
