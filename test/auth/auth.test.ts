@@ -1,5 +1,6 @@
 import { AuthStore } from '../../runtime/tracking/auth';
 import { describeWithTool } from '../helpers/tools';
+import { ensureUiBuilt } from '../ui/build';
 import { storeAvailability, storeKinds } from '../tracking/helpers';
 import { ADMIN, as, call, createUser, startAuthServer, type AuthTestServer, type Credentials } from './helpers';
 
@@ -68,10 +69,18 @@ for (const kind of storeKinds()) {
         }
       });
 
-      test('/health, /version, /metrics and the web UI stay open', async () => {
+      test('/health, /version, /metrics stay open; the web UI page challenges, as MLflow protects `/`, and its assets stay open', async () => {
         for (const path of ['/health', '/version', '/metrics']) expect([path, (await fetch(`${server.url}${path}`)).status]).toEqual([path, 200]);
-        const ui = await fetch(`${server.url}/`, { headers: { accept: 'text/html' } });
-        expect(ui.status).not.toBe(401);
+        ensureUiBuilt();
+        for (const path of ['/', '/index.html']) {
+          const page = await fetch(`${server.url}${path}`, { headers: { accept: 'text/html' } });
+          expect([path, page.status, page.headers.get('www-authenticate')]).toEqual([path, 401, 'Basic realm="mlflow"']);
+        }
+        const page = await fetch(`${server.url}/`, { headers: { authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}` } });
+        expect(page.status).toBe(200);
+        const asset = /(?:src|href)="\.?\/?(assets\/[^"]+)"/.exec(await page.text())?.[1];
+        expect(asset).toBeDefined();
+        expect((await fetch(`${server.url}/${asset}`)).status).toBe(200);
       });
 
       test('a spoofed internal sub-request header is refused', async () => {
