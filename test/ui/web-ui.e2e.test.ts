@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { describeWithTool } from '../helpers/tools';
 import { startTestServer, type TestServer } from '../tracking/helpers';
+import { ADMIN, as, createUser, startAuthServer, type AuthTestServer, type Credentials } from '../auth/helpers';
 import { chromiumAvailability, launchBrowser, screenshotPath, type TestBrowser } from './browser';
 import { ensureUiBuilt } from './build';
 import { seedTracking, type Seeded } from './seed';
@@ -229,40 +229,51 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
   });
 });
 
-describeWithTool('web UI behind basic auth', chromiumAvailability(), () => {
-  let server: TestServer;
-  let browser: TestBrowser;
-  const expected = `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
+describeWithTool("web UI with the server's own basic auth", chromiumAvailability(), () => {
+  let server: AuthTestServer;
+  let browser: TestBrowser | undefined;
+  let bob: Credentials;
 
   beforeAll(async () => {
     ensureUiBuilt();
-    // The same challenge an ingress or the server's own auth sends; the browser answers every request.
-    const requireAuth = (app: FastifyInstance) => {
-      app.addHook('onRequest', async (request, reply) => {
-        if (request.headers.authorization !== expected) {
-          return reply.code(401).header('www-authenticate', 'Basic realm="mlops"').send({ error_code: 'UNAUTHENTICATED', message: 'credentials required' });
-        }
-      });
-    };
-    server = await startTestServer('sqlite', { beforeRoutes: requireAuth });
-    const res = await fetch(`${server.url}/api/2.0/mlflow/experiments/create`, {
-      method: 'POST',
-      headers: { authorization: expected, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'behind-auth' }),
-    });
-    expect(res.status).toBe(200);
+    // `mlops tracking serve --app-name basic-auth`, as every cluster environment runs it.
+    server = await startAuthServer('sqlite');
+    bob = await createUser(server, 'bob');
+    const admin = as(server, ADMIN);
+    const shared = (await admin('POST', '/experiments/create', { name: 'shared-with-bob' })).body.experiment_id;
+    const secret = (await admin('POST', '/experiments/create', { name: 'admin-only' })).body.experiment_id;
+    expect((await admin('POST', '/experiments/permissions/create', { experiment_id: shared, username: 'bob', permission: 'READ' })).status).toBe(200);
+    expect((await admin('POST', '/experiments/permissions/create', { experiment_id: secret, username: 'bob', permission: 'NO_PERMISSIONS' })).status).toBe(200);
+  });
+  afterEach(async () => {
+    await browser?.close();
+    browser = undefined;
   });
   afterAll(async () => {
-    await browser?.close();
     await server?.stop();
   });
 
-  test('with the credentials the browser was given, the page and its API calls all pass', async () => {
-    browser = await launchBrowser({ httpCredentials: { username: 'alice', password: 's3cret' } });
+  test("with a user's credentials the page and its API calls pass, and the list holds only what that user may read", async () => {
+    browser = await launchBrowser({ httpCredentials: bob });
     const page = await browser.context.newPage();
     await page.goto(`${server.url}/#/experiments`);
-    await eventually(async () => expect(await page.locator('table[aria-label="Experiments"]').textContent()).toContain('behind-auth'));
+    const table = page.locator('table[aria-label="Experiments"]');
+    await eventually(async () => expect(await table.textContent()).toContain('shared-with-bob'));
+    expect(await table.textContent()).not.toContain('admin-only');
     await page.screenshot({ path: screenshotPath('08-behind-basic-auth'), fullPage: true });
+  });
+
+  test('without credentials the server challenges the browser (401 + WWW-Authenticate) and shows no data', async () => {
+    browser = await launchBrowser();
+    const page = await browser.context.newPage();
+    const responses: Array<{ status: number; challenge?: string }> = [];
+    page.on('response', (r) => responses.push({ status: r.status(), challenge: r.headers()['www-authenticate'] }));
+    // Headless Chromium has no one to ask for credentials, so it abandons the navigation: the page never renders.
+    const outcome = await page.goto(`${server.url}/#/experiments`).then(() => 'loaded', (err: Error) => err.message);
+    expect(outcome).toContain('ERR_INVALID_AUTH_CREDENTIALS');
+    expect(responses[0]).toEqual({ status: 401, challenge: 'Basic realm="mlflow"' });
+    // Nothing but challenges came back: no page, no script, no API data.
+    expect(responses.map((r) => r.status)).toEqual(responses.map(() => 401));
   });
 });
 
