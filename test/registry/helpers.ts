@@ -1,39 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { MLFLOW_CLIENT_ENV, runPythonScript } from '../tracking/helpers';
 
-/** Environment for every client process: fail fast instead of the client's retry backoff; no telemetry. */
-const clientEnv = { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0', MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' };
-
-/**
- * Runs a script from test/registry/python with an MLflow client interpreter; resolves with the last
- * stdout line parsed as JSON. Asynchronous: the server under test runs in this process's event loop.
- */
+/** Runs a script from test/registry/python with an MLflow client interpreter (see runPythonScript). */
 export function runRegistryScript(python: string, script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<any> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      python,
-      [path.join(__dirname, 'python', script), ...args],
-      {
-        encoding: 'utf8',
-        timeout: 240_000,
-        maxBuffer: 16 * 1024 * 1024,
-        env: {
-          ...process.env,
-          ...clientEnv,
-          ...env,
-        },
-      },
-      (err, stdout, stderr) => {
-        if (err) return reject(new Error(`${script} failed (${err.message}):\n${stderr}\n${stdout}`));
-        const lines = stdout.trim().split('\n');
-        try {
-          resolve(JSON.parse(lines[lines.length - 1]));
-        } catch {
-          reject(new Error(`${script} printed no JSON result:\n${stdout}\n${stderr}`));
-        }
-      },
-    );
-  });
+  return runPythonScript(python, path.join(__dirname, 'python', script), args, env, 240_000);
 }
 
 /**
@@ -43,7 +14,7 @@ export function runRegistryScript(python: string, script: string, args: string[]
  */
 export async function runClientsAtOnce(script: string, clients: { python: string; args: string[] }[]): Promise<any[]> {
   const procs = clients.map(({ python, args }) => {
-    const child = spawn(python, [path.join(__dirname, 'python', script), ...args], { env: { ...process.env, ...clientEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(python, [path.join(__dirname, 'python', script), ...args], { env: { ...process.env, ...MLFLOW_CLIENT_ENV }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));

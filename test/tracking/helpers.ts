@@ -100,28 +100,20 @@ export const mlflowClients: { name: string; python: string; availability: Availa
   { name: 'MLflow 2.x client', python: mlflow2Python(), availability: mlflowClientAvailability(mlflow2Python(), 2) },
 ];
 
+/** Environment for every MLflow client process: fail fast instead of the client's retry backoff; no telemetry calls from tests. */
+export const MLFLOW_CLIENT_ENV = { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0', MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' };
+
 /**
- * Runs a Python script with the MLflow client against a server; resolves with the last stdout line
- * parsed as JSON. Asynchronous on purpose: the server under test runs in this process's event loop.
+ * Runs a Python script (absolute path) with an MLflow client interpreter; resolves with the last stdout
+ * line parsed as JSON. Asynchronous on purpose: the server under test runs in this process's event loop.
  */
-export function runPython(python: string, script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<any> {
+export function runPythonScript(python: string, scriptPath: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 180_000): Promise<any> {
+  const script = path.basename(scriptPath);
   return new Promise((resolve, reject) => {
     execFile(
       python,
-      [path.join(__dirname, 'python', script), ...args],
-      {
-        encoding: 'utf8',
-        timeout: 180_000,
-        maxBuffer: 16 * 1024 * 1024,
-        env: {
-          ...process.env,
-          // Fail fast instead of the client's retry backoff; no telemetry calls from tests.
-          MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0',
-          MLFLOW_DISABLE_TELEMETRY: 'true',
-          DO_NOT_TRACK: 'true',
-          ...env,
-        },
-      },
+      [scriptPath, ...args],
+      { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...MLFLOW_CLIENT_ENV, ...env } },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`${script} failed (${err.message}):\n${stderr}\n${stdout}`));
         const lines = stdout.trim().split('\n');
@@ -133,6 +125,11 @@ export function runPython(python: string, script: string, args: string[], env: N
       },
     );
   });
+}
+
+/** Runs a script from test/tracking/python (see runPythonScript). */
+export function runPython(python: string, script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<any> {
+  return runPythonScript(python, path.join(__dirname, 'python', script), args, env);
 }
 
 /** Store kinds to run a suite on: always SQLite; PostgreSQL when reachable (a skip is printed otherwise, a failure under CI). */

@@ -4,22 +4,10 @@
 import type { Page } from 'playwright-core';
 import { describeWithTool } from '../helpers/tools';
 import { api, startTestServer, type TestServer } from '../tracking/helpers';
-import { chromiumAvailability, launchBrowser, screenshotPath, type TestBrowser } from './browser';
+import { chromiumAvailability, eventually, launchBrowser, screenshotPath, type TestBrowser } from './browser';
 import { ensureUiBuilt } from './build';
 
 jest.setTimeout(120_000);
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 async function ok(p: Promise<{ status: number; body: any }>, what: string): Promise<any> {
   const r = await p;

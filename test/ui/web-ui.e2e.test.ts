@@ -5,24 +5,11 @@ import type { Page } from 'playwright-core';
 import { describeWithTool } from '../helpers/tools';
 import { startTestServer, type TestServer } from '../tracking/helpers';
 import { ADMIN, as, createUser, startAuthServer, type AuthTestServer, type Credentials } from '../auth/helpers';
-import { chromiumAvailability, launchBrowser, screenshotPath, type TestBrowser } from './browser';
+import { chromiumAvailability, eventually, launchBrowser, screenshotPath, type TestBrowser } from './browser';
 import { ensureUiBuilt } from './build';
 import { seedTracking, type Seeded } from './seed';
 
 jest.setTimeout(180_000);
-
-/** Polls until `check` stops throwing (the UI loads asynchronously). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 const runRows = (page: Page) => page.locator('table[aria-label="Runs"] tbody tr');
 const column = (page: Page, col: string) => page.locator(`table[aria-label="Runs"] td[data-col="${col}"]`).allTextContents();
