@@ -12,6 +12,8 @@ export interface PlatformSecret {
   readonly keys: readonly string[];
   /** What it is for, and how the values must be generated. */
   readonly description: string;
+  /** External-secrets mode: the remote entry it is read from (`<remoteKeyPrefix>/<remoteName>`), when it copies another Secret. @default name */
+  readonly remoteName?: string;
 }
 
 /**
@@ -74,6 +76,20 @@ export const PLATFORM_SECRETS = {
     keys: ['username', 'password'],
     description: 'Tracking-server login of the inference pods (model download, alias polling; READ is enough).',
   },
+  trackingUserTraining: {
+    name: 'tracking-user-training',
+    namespace: 'platform',
+    keys: ['username', 'password'],
+    remoteName: 'tracking-client',
+    description: "The training pods' login (the same values as tracking-client in the training namespace), for the tracking server to create that user at start (MLOPS_AUTH_USER_TRAINING_*).",
+  },
+  trackingUserServing: {
+    name: 'tracking-user-serving',
+    namespace: 'platform',
+    keys: ['username', 'password'],
+    remoteName: 'tracking-client',
+    description: "The inference pods' login (the same values as tracking-client in the serving namespace), for the tracking server to create that user at start (MLOPS_AUTH_USER_SERVING_*).",
+  },
   oauth2Proxy: {
     name: 'oauth2-proxy',
     namespace: 'platform',
@@ -89,8 +105,9 @@ export function requiredSecrets(env: EnvironmentConfig, cloud: PlatformContext['
   // Every cluster environment runs the tracking server with its own users (basic-auth app): an admin password.
   const ids: PlatformSecretId[] = ['trackingDb', 'trackingAdmin'];
   // In-cluster tracking clients log in too: training pods always (Jobs run there on demand), inference pods when there are models.
-  ids.push('trackingClientTraining');
-  if (env.inference.models.length > 0) ids.push('trackingClientServing');
+  // The tracking server (another namespace) gets a copy of each login so it can create those users itself.
+  ids.push('trackingClientTraining', 'trackingUserTraining');
+  if (env.inference.models.length > 0) ids.push('trackingClientServing', 'trackingUserServing');
   if (needsDbHostSecret(env, cloud)) ids.push('trackingDbHost');
   if (env.artifactStore.kind === 'minio') ids.push('minioRoot', 'minioTracking');
   if (env.ingress.auth.mode === 'basic-auth') {
@@ -138,7 +155,7 @@ export class PlatformSecrets extends Construct {
           refreshInterval,
           secretStoreRef: { kind: store.kind, name: store.name },
           target: { name: s.name, creationPolicy: 'Owner', deletionPolicy: 'Retain' },
-          data: s.keys.map((key) => ({ secretKey: key, remoteRef: { key: `${remoteKeyPrefix}/${s.name}`, property: key } })),
+          data: s.keys.map((key) => ({ secretKey: key, remoteRef: { key: `${remoteKeyPrefix}/${s.remoteName ?? s.name}`, property: key } })),
         },
       });
     }

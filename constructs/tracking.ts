@@ -84,6 +84,11 @@ export function storeWiring(ctx: PlatformContext): StoreWiring {
 }
 
 /** Postgres + object storage: state lives outside the pods, so replicas are interchangeable and may scale. */
+/** `MLOPS_AUTH_USER_<ID>_USERNAME` / `_PASSWORD` from a login Secret: a user `mlops tracking serve --app-name basic-auth` provisions. */
+export function serviceUserEnv(id: string, secret: string): k8s.EnvVar[] {
+  return [secretEnv(`MLOPS_AUTH_USER_${id}_USERNAME`, secret, 'username'), secretEnv(`MLOPS_AUTH_USER_${id}_PASSWORD`, secret, 'password')];
+}
+
 export function hasSharedStore(env: EnvironmentConfig): boolean {
   const pg = env.metadataStore.kind === 'in-cluster-postgres' || env.metadataStore.kind === 'external-postgres';
   return pg && (env.artifactStore.kind === 'minio' || env.artifactStore.kind === 's3');
@@ -144,6 +149,9 @@ export class TrackingServer extends Construct {
       ...wiring.dbEnv,
       ...wiring.artifactEnv,
       ...(basicAuth ? [secretEnv('MLFLOW_AUTH_ADMIN_PASSWORD', PLATFORM_SECRETS.trackingAdmin.name, 'password')] : []),
+      // The in-cluster clients' logins: the server creates these users at start (and follows a rotated password).
+      ...(basicAuth ? serviceUserEnv('TRAINING', PLATFORM_SECRETS.trackingUserTraining.name) : []),
+      ...(basicAuth && env.inference.models.length > 0 ? serviceUserEnv('SERVING', PLATFORM_SECRETS.trackingUserServing.name) : []),
       { name: 'HOME', value: '/tmp' },
     ];
 

@@ -43,7 +43,12 @@ export class PlatformCredentials extends pulumi.ComponentResource {
     super('mlops:platform:Credentials', name, {}, opts);
     const parent = { parent: this };
     // Letters and digits only: the values end up in connection URLs and env vars unescaped.
-    const password = (id: string, length: number) => new random.RandomPassword(`${name}-${id}`, { length, special: false, minUpper: 1, minLower: 1, minNumeric: 1 }, parent);
+    // Memoized by id: a Secret that copies another (the tracking server's copy of a client login) gets the same values.
+    const passwords = new Map<string, random.RandomPassword>();
+    const password = (id: string, length: number) => {
+      if (!passwords.has(id)) passwords.set(id, new random.RandomPassword(`${name}-${id}`, { length, special: false, minUpper: 1, minLower: 1, minNumeric: 1 }, parent));
+      return passwords.get(id)!;
+    };
     this.databaseUsername = args.databaseUsername ?? 'mlflow';
     this.adminUser = args.adminUser ?? 'admin';
     this.databasePassword = pulumi.secret(password('tracking-db-password', 32).result);
@@ -70,6 +75,8 @@ export class PlatformCredentials extends pulumi.ComponentResource {
       // Tracking-server logins of the in-cluster clients (training pods, inference pods).
       trackingClientTraining: () => ({ username: 'training', password: password('tracking-client-training-password', 32).result }),
       trackingClientServing: () => ({ username: 'inference', password: password('tracking-client-serving-password', 32).result }),
+      trackingUserTraining: () => ({ username: 'training', password: password('tracking-client-training-password', 32).result }),
+      trackingUserServing: () => ({ username: 'inference', password: password('tracking-client-serving-password', 32).result }),
       trackingAdmin: () => ({ password: pulumi.secret(adminPassword().result) }),
       oauth2Proxy: () => {
         if (args.oidcClientSecret === undefined) {

@@ -26,7 +26,26 @@ async function basicAuthFromOptions(opts: { authAdminUsername: string; authAdmin
   }
   if (!password) throw new CliError('--app-name basic-auth needs an admin password: set MLFLOW_AUTH_ADMIN_PASSWORD or --auth-admin-password-file <path>');
   const { basicAuth } = await import('./auth');
-  return basicAuth({ adminUsername: opts.authAdminUsername, adminPassword: password, defaultPermission: opts.authDefaultPermission as 'READ' });
+  return basicAuth({ adminUsername: opts.authAdminUsername, adminPassword: password, defaultPermission: opts.authDefaultPermission as 'READ', serviceUsers: serviceUsersFromEnv(process.env) });
+}
+
+/**
+ * Users to provision at start, from `MLOPS_AUTH_USER_<ID>_USERNAME` + `MLOPS_AUTH_USER_<ID>_PASSWORD` pairs
+ * (the platform maps the in-cluster clients' login Secrets to them). Half a pair is an error, not a skip.
+ */
+export function serviceUsersFromEnv(env: NodeJS.ProcessEnv): Array<{ username: string; password: string }> {
+  const ids = new Set<string>();
+  for (const key of Object.keys(env)) {
+    const m = /^MLOPS_AUTH_USER_([A-Z0-9_]+)_(USERNAME|PASSWORD)$/.exec(key);
+    if (m) ids.add(m[1]);
+  }
+  return [...ids].sort().map((id) => {
+    const username = env[`MLOPS_AUTH_USER_${id}_USERNAME`];
+    const password = env[`MLOPS_AUTH_USER_${id}_PASSWORD`];
+    if (!username) throw new CliError(`MLOPS_AUTH_USER_${id}_USERNAME is not set (MLOPS_AUTH_USER_${id}_PASSWORD is)`);
+    if (!password) throw new CliError(`MLOPS_AUTH_USER_${id}_PASSWORD is not set (MLOPS_AUTH_USER_${id}_USERNAME is)`);
+    return { username, password };
+  });
 }
 
 /** `mlops tracking serve | db upgrade`: flags and env vars as in `mlflow server` / `mlflow db upgrade`. */

@@ -29,12 +29,21 @@ describe('mlops tracking serve --app-name basic-auth', () => {
     expect(badApp.stderr).toMatch(/app-name/);
   });
 
+  test('half of a MLOPS_AUTH_USER_<ID> pair is a one-line error naming the missing variable', () => {
+    const dir = tmpDir('auth-cli');
+    const res = runMlops(['tracking', 'serve', '--app-name', 'basic-auth', '--port', '0', '--backend-store-uri', `sqlite:///${path.join(dir, 'x.db')}`], {
+      env: { ...env, MLFLOW_AUTH_ADMIN_PASSWORD: 'admin-password-0001', MLOPS_AUTH_USER_SERVING_USERNAME: 'inference' },
+    });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toBe('mlops: MLOPS_AUTH_USER_SERVING_PASSWORD is not set (MLOPS_AUTH_USER_SERVING_USERNAME is)\n');
+  });
+
   test('serves with the admin password from a mounted secret file', async () => {
     const dir = tmpDir('auth-cli');
     const secret = path.join(dir, 'admin-password');
     fs.writeFileSync(secret, 'from-a-secret-file\n');
     const child = spawn(process.execPath, [mlopsBin, 'tracking', 'serve', '--app-name', 'basic-auth', '--auth-admin-password-file', secret, '--port', '0', '--backend-store-uri', `sqlite:///${path.join(dir, 'x.db')}`, '--artifacts-destination', path.join(dir, 'artifacts')], {
-      env: { ...process.env, ...env, MLOPS_LOG_LEVEL: 'info' },
+      env: { ...process.env, ...env, MLOPS_LOG_LEVEL: 'info', MLOPS_AUTH_USER_TRAINING_USERNAME: 'training', MLOPS_AUTH_USER_TRAINING_PASSWORD: 'training-login-0001' },
     });
     try {
       const url = await new Promise<string>((resolve, reject) => {
@@ -58,6 +67,10 @@ describe('mlops tracking serve --app-name basic-auth', () => {
       const admin = await fetch(`${url}/api/2.0/mlflow/users/current`, { headers: { authorization: `Basic ${Buffer.from('admin:from-a-secret-file').toString('base64')}` } });
       expect(admin.status).toBe(200);
       expect(((await admin.json()) as { user: { is_admin: boolean } }).user.is_admin).toBe(true);
+      // The in-cluster client login from MLOPS_AUTH_USER_TRAINING_* exists, as a plain user.
+      const training = await fetch(`${url}/api/2.0/mlflow/users/current`, { headers: { authorization: `Basic ${Buffer.from('training:training-login-0001').toString('base64')}` } });
+      expect(training.status).toBe(200);
+      expect(((await training.json()) as { user: { username: string; is_admin: boolean } }).user).toMatchObject({ username: 'training', is_admin: false });
     } finally {
       child.kill('SIGTERM');
     }

@@ -378,15 +378,21 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
       'churn-predictor': `127.0.0.1:${await freePort()}`,
     });
     const admin = { user: 'admin', password: 'entrypoint-test-admin-password' };
+    const client = { user: 'ml-pipeline', password: 'entrypoint-test-client-password' };
     Object.assign(secrets, {
       'tracking-db/username': decodeURIComponent(pg.username),
       'tracking-db/password': decodeURIComponent(pg.password),
       'minio-tracking/access-key': 'S3RVER',
       'minio-tracking/secret-key': 'S3RVER',
       'tracking-admin/password': admin.password,
-      // The pods' tracking login; here the admin's (creating the client user is the platform's business).
-      'tracking-client/username': admin.user,
-      'tracking-client/password': admin.password,
+      // The pods' tracking login (one value for both namespaces' tracking-client Secrets here) and the tracking
+      // server's copies of it, from which it creates that non-admin user at start: the Jobs never use the admin.
+      'tracking-client/username': client.user,
+      'tracking-client/password': client.password,
+      'tracking-user-training/username': client.user,
+      'tracking-user-training/password': client.password,
+      'tracking-user-serving/username': client.user,
+      'tracking-user-serving/password': client.password,
     });
     // The MinIO bucket Job's work: the artifact bucket the tracking server writes to.
     const tracking = find((w) => w.kind === 'Deployment' && argvOf(w)[1] === 'tracking', 'tracking Deployment');

@@ -8,6 +8,7 @@ import { validateRunId } from '../validation';
 import { CredentialVerifier, parseBasicAuth, type CredentialCacheOptions } from './credentials';
 import { allows, parsePermission, type Action, type PermissionName } from './permissions';
 import { fieldCandidates, listField, requiredField } from './request-fields';
+import { verifyPassword } from './passwords';
 import { authRoutes } from './routes';
 import { AFTER_ACTIONS, API_RULES, ARTIFACT_RULES, ROOT_RULES, ruleFor, type Rule, type Target } from './rules';
 import { AuthStore, canonicalExperimentId, type UserRow } from './store';
@@ -29,6 +30,12 @@ export interface BasicAuthOptions {
   adminPassword: string;
   /** Permission of a user on an experiment / registered model without an explicit grant. Default READ (MLflow's default). */
   defaultPermission?: PermissionName;
+  /**
+   * Non-admin users to create at start when missing (the in-cluster training and inference logins, from
+   * Secrets). The Secret is the source of truth: an existing user whose password no longer matches gets
+   * it reset, so rotating the Secret and restarting the server is enough. Default: none.
+   */
+  serviceUsers?: ReadonlyArray<{ username: string; password: string }>;
   /** Verified-credential cache (credentials.ts). */
   cache?: CredentialCacheOptions;
   /** How long users and permissions read on the request path are reused; see AuthStoreOptions. Default 1000 ms. */
@@ -119,6 +126,8 @@ export function basicAuth(options: BasicAuthOptions): BasicAuth {
   if (!options.adminPassword) throw new Error('basic-auth needs an admin password: set MLFLOW_AUTH_ADMIN_PASSWORD or --auth-admin-password-file');
   const defaultPermission = parsePermission(options.defaultPermission ?? 'READ');
   const adminUsername = options.adminUsername ?? 'admin';
+  const clash = options.serviceUsers?.find((u) => u.username === adminUsername);
+  if (clash) throw new Error(`service user '${clash.username}' is the admin account: give the in-cluster clients their own logins`);
   let state: AuthState | undefined;
   const current = (): AuthState => {
     if (!state) throw new Error('basic auth is not initialised: pass beforeRoutes to the tracking app');
@@ -130,6 +139,7 @@ export function basicAuth(options: BasicAuthOptions): BasicAuth {
     const verifier = new CredentialVerifier(store, options.cache);
     state = { store, verifier, defaultPermission, adminUsername };
     await bootstrapAdmin(store, adminUsername, options.adminPassword);
+    for (const user of options.serviceUsers ?? []) await provisionServiceUser(store, user.username, user.password);
     installHooks(app, state, context);
   };
 
@@ -151,6 +161,25 @@ async function bootstrapAdmin(store: AuthStore, username: string, password: stri
     // Another replica created it in the meantime.
     if (err instanceof MlflowError && err.errorCode === 'RESOURCE_ALREADY_EXISTS') return;
     if (err instanceof MlflowError) throw new Error(`admin user '${username}': ${err.message}`);
+    throw err;
+  }
+}
+
+/** Creates a service user, or resets its password to the Secret's when they differ (replicas may race: both end equal). */
+async function provisionServiceUser(store: AuthStore, username: string, password: string): Promise<void> {
+  try {
+    const existing = await store.findUser(username);
+    if (!existing) {
+      try {
+        await store.createUser(username, password);
+      } catch (err) {
+        if (!(err instanceof MlflowError && err.errorCode === 'RESOURCE_ALREADY_EXISTS')) throw err;
+      }
+      return;
+    }
+    if (!(await verifyPassword(password, existing.password_hash))) await store.updatePassword(username, password);
+  } catch (err) {
+    if (err instanceof MlflowError) throw new Error(`service user '${username}': ${err.message}`);
     throw err;
   }
 }
