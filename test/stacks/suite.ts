@@ -109,6 +109,24 @@ export function describeStack(stack: string, expect_: StackExpectations, config:
       if (result.outputs.adminPassword) expect(await pulumi.isSecret(result.outputs.adminPassword)).toBe(true);
     });
 
+    it("gives the tracking server the same logins the training and inference pods use (it creates those users)", async () => {
+      const secrets = ofType(recorded, 'kubernetes:core/v1:Secret');
+      const values = (name: string, namespace: string) => {
+        const s = secrets.find((x) => (x.inputs.metadata as { name: string; namespace: string }).name === name && (x.inputs.metadata as { namespace: string }).namespace === namespace);
+        return s && (unwrapSecrets(s.inputs.stringData) as Record<string, string>);
+      };
+      const { platform, training, serving } = result.env.namespaces;
+      const trainingLogin = values(PLATFORM_SECRETS.trackingClientTraining.name, training);
+      expect(trainingLogin).toBeDefined();
+      expect(values(PLATFORM_SECRETS.trackingUserTraining.name, platform)).toEqual(trainingLogin);
+      if (result.env.inference.models.length > 0) {
+        const servingLogin = values(PLATFORM_SECRETS.trackingClientServing.name, serving);
+        expect(servingLogin).toBeDefined();
+        expect(values(PLATFORM_SECRETS.trackingUserServing.name, platform)).toEqual(servingLogin);
+        expect(servingLogin!.password).not.toBe(trainingLogin!.password);
+      }
+    });
+
     it('passes the Kubernetes policies as deployed', () => {
       const violations = checkManifests(kubeResources(recorded).map((k) => k.obj), { mode: 'pulumi', environment: result.env });
       expect(violations.filter((v) => v.severity === 'error' && !v.exception)).toEqual([]);
