@@ -83,12 +83,12 @@ export function storeWiring(ctx: PlatformContext): StoreWiring {
   return { backendStoreUri, artifactsDestination, dbEnv, artifactEnv, serviceAccountAnnotations };
 }
 
-/** Postgres + object storage: state lives outside the pods, so replicas are interchangeable and may scale. */
 /** `MLOPS_AUTH_USER_<ID>_USERNAME` / `_PASSWORD` from a login Secret: a user `mlops tracking serve --app-name basic-auth` provisions. */
 export function serviceUserEnv(id: string, secret: string): k8s.EnvVar[] {
   return [secretEnv(`MLOPS_AUTH_USER_${id}_USERNAME`, secret, 'username'), secretEnv(`MLOPS_AUTH_USER_${id}_PASSWORD`, secret, 'password')];
 }
 
+/** Postgres + object storage: state lives outside the pods, so replicas are interchangeable and may scale. */
 export function hasSharedStore(env: EnvironmentConfig): boolean {
   const pg = env.metadataStore.kind === 'in-cluster-postgres' || env.metadataStore.kind === 'external-postgres';
   return pg && (env.artifactStore.kind === 'minio' || env.artifactStore.kind === 's3');

@@ -109,6 +109,10 @@ export async function retrainIfDrifted(opts: RetrainOptions): Promise<RetrainOut
   }
   // The alias's version when the server reports it; otherwise whatever version of the model it serves.
   const drift = readings.find((r) => r.version === servingVersion) ?? readings[0];
+  if (drift && servingVersion !== undefined && drift.version !== servingVersion) {
+    // Just after a promotion the server still serves the previous version until its next alias check.
+    log(`${opts.registeredModel}@${alias} is version ${servingVersion}, not yet in ${metricsUrl}; reading version ${drift.version}, which sees the same traffic`);
+  }
   if (!drift) log(`no drift summary for ${opts.registeredModel} on ${metricsUrl} (no traffic yet, or the model has no reference stats)`);
   else if (Object.keys(drift.psi).length === 0) log(`${opts.registeredModel} version ${drift.version}: ${drift.rows} rows in the window, too few for PSI yet`);
   else {
