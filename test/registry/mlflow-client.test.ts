@@ -77,6 +77,16 @@ for (const kind of storeKinds()) {
         expect(out.none_found).toBe(0);
         expect(out.files).toEqual(expect.arrayContaining(['MLmodel', 'model.pkl']));
         expect(out.run_outputs).toEqual([out.model_id]);
+        // Logged-model metrics: both points on the model, the latest on the run, filter and order by them.
+        expect(out.model_metrics).toEqual([
+          ['auc', 0, 0.7, true, true],
+          ['auc', 1, 0.91, true, true],
+        ]);
+        expect(out.run_auc).toBe(0.91);
+        expect(out.by_metric).toEqual([out.model_id]);
+        expect(out.above_all).toBe(0);
+        expect(out.by_metric_order).toEqual([out.model_id]);
+        expect(out.unknown_model_metric_error).toBe('RESOURCE_DOES_NOT_EXIST');
         expect(out.predicted).toEqual(out.expected);
         // register_model("models:/m-<id>") keeps that source and resolves downloads to the model's artifacts.
         expect(out.version).toBe('1');

@@ -369,6 +369,86 @@ for (const kind of storeKinds()) {
       expectError(await call('POST', '/logged-models', {}), 400, 'INVALID_PARAMETER_VALUE', /experiment_id/);
     });
 
+    test('logged-model metrics: log-metric / log-batch with model_id, returned in data.metrics, filtered, ordered, restricted to datasets', async () => {
+      const exp = (await call('POST', '/experiments/create', { name: 'logged-model-metrics' })).body.experiment_id;
+      const run = (await call('POST', '/runs/create', { experiment_id: exp })).body.run.info;
+      const make = async (name: string) => (await call('POST', '/logged-models', { experiment_id: exp, name, source_run_id: run.run_id })).body.model.info.model_id as string;
+      const [a, b, c] = [await make('a'), await make('b'), await make('c')];
+
+      // a: auc 0.7 at step 0, later 0.95 at step 1 (its latest); b: 0.85 on 'test' and 0.6 on 'train'; c: none.
+      const one = (model_id: string, key: string, value: number, step: number, timestamp: number, ds?: [string, string]) =>
+        call('POST', '/runs/log-metric', { run_id: run.run_id, key, value, step, timestamp, model_id, ...(ds ? { dataset_name: ds[0], dataset_digest: ds[1] } : {}) });
+      expect((await one(a, 'auc', 0.7, 0, 1000)).status).toBe(200);
+      expect((await one(a, 'auc', 0.95, 1, 2000)).status).toBe(200);
+      const batch = await call('POST', '/runs/log-batch', {
+        run_id: run.run_id,
+        metrics: [
+          { key: 'auc', value: 0.85, step: 0, timestamp: 3000, model_id: b, dataset_name: 'test', dataset_digest: 'd1' },
+          { key: 'auc', value: 0.6, step: 0, timestamp: 3000, model_id: b, dataset_name: 'train', dataset_digest: 'd2' },
+          { key: 'loss', value: 0.2, step: 0, timestamp: 3000 },
+        ],
+      });
+      expect(batch.status).toBe(200);
+      // A retried request adds nothing.
+      expect((await one(a, 'auc', 0.95, 1, 2000)).status).toBe(200);
+
+      const gotA = (await call('GET', `/logged-models/${a}`)).body.model;
+      expect(gotA.data.metrics).toEqual([
+        { key: 'auc', value: 0.7, step: 0, timestamp: 1000, run_id: run.run_id, model_id: a },
+        { key: 'auc', value: 0.95, step: 1, timestamp: 2000, run_id: run.run_id, model_id: a },
+      ]);
+      const gotB = (await call('GET', `/logged-models/${b}`)).body.model;
+      expect(gotB.data.metrics).toEqual([
+        { key: 'auc', value: 0.85, step: 0, timestamp: 3000, run_id: run.run_id, model_id: b, dataset_name: 'test', dataset_digest: 'd1' },
+        { key: 'auc', value: 0.6, step: 0, timestamp: 3000, run_id: run.run_id, model_id: b, dataset_name: 'train', dataset_digest: 'd2' },
+      ]);
+      expect((await call('GET', `/logged-models/${c}`)).body.model.data.metrics).toEqual([]);
+      // The points also land on the run, as before (latest auc of the run: step 1).
+      const runMetrics = (await call('GET', '/runs/get', { run_id: run.run_id })).body.run.data.metrics;
+      expect(runMetrics.find((m: any) => m.key === 'auc')).toMatchObject({ value: 0.95, step: 1 });
+      expect(runMetrics.find((m: any) => m.key === 'loss')).toMatchObject({ value: 0.2 });
+      // finalize answers with the metrics too.
+      expect((await call('PATCH', `/logged-models/${a}`, { model_id: a, status: 'LOGGED_MODEL_READY' })).body.model.data.metrics).toHaveLength(2);
+
+      const search = async (body: Record<string, unknown>) => {
+        const r = await call('POST', '/logged-models/search', { experiment_ids: [exp], ...body });
+        expect(r.status).toBe(200);
+        return r.body.models.map((m: any) => m.info.name);
+      };
+      // Any logged point satisfies a filter (MLflow compares against every metric row of the key).
+      expect((await search({ filter: 'metrics.auc > 0.8' })).sort()).toEqual(['a', 'b']);
+      expect(await search({ filter: 'metrics.auc < 0.65' })).toEqual(['b']);
+      expect(await search({ filter: 'metrics.auc >= 0.95 AND name = \'a\'' })).toEqual(['a']);
+      expect(await search({ filter: 'metrics.loss > 0' })).toEqual([]);
+      // datasets restrict metric filters, and without one, the models.
+      expect(await search({ filter: 'metrics.auc > 0.8', datasets: [{ dataset_name: 'train' }] })).toEqual([]);
+      expect(await search({ filter: 'metrics.auc > 0.8', datasets: [{ dataset_name: 'test', dataset_digest: 'd1' }] })).toEqual(['b']);
+      expect(await search({ filter: 'metrics.auc > 0.8', datasets: [{ dataset_name: 'test', dataset_digest: 'other' }] })).toEqual([]);
+      expect(await search({ datasets: [{ dataset_name: 'train' }, { dataset_name: 'nope' }] })).toEqual(['b']);
+      // Ordering uses each model's latest point (a: 0.95; b's latest by timestamp ties, highest value 0.85); no metric sorts last.
+      expect(await search({ order_by: [{ field_name: 'metrics.auc', ascending: false }] })).toEqual(['a', 'b', 'c']);
+      expect(await search({ order_by: [{ field_name: 'metrics.auc', ascending: true }] })).toEqual(['b', 'a', 'c']);
+      // On one dataset only b has the key: it comes first, the others after it.
+      expect((await search({ order_by: [{ field_name: 'metrics.auc', ascending: false, dataset_name: 'train', dataset_digest: 'd2' }] }))[0]).toBe('b');
+      expect((await search({ order_by: [{ field_name: 'metrics.auc', ascending: false, dataset_name: 'test' }] }))[0]).toBe('b');
+
+      // Bad inputs.
+      expectError(await one('m-00000000000000000000000000000000', 'auc', 1, 0, 1), 404, 'RESOURCE_DOES_NOT_EXIST', /Logged model with ID 'm-0+' not found/);
+      expectError(await one('not-a-model', 'auc', 1, 0, 1), 404, 'RESOURCE_DOES_NOT_EXIST');
+      // The whole batch is rejected: the run gets nothing either.
+      const rejected = await call('POST', '/runs/log-batch', { run_id: run.run_id, metrics: [{ key: 'fresh', value: 1, timestamp: 1 }, { key: 'fresh2', value: 1, timestamp: 1, model_id: 'm-ffffffffffffffffffffffffffffffff' }] });
+      expectError(rejected, 404, 'RESOURCE_DOES_NOT_EXIST');
+      expect((await call('GET', '/runs/get', { run_id: run.run_id })).body.run.data.metrics.map((m: any) => m.key)).not.toContain('fresh');
+      expectError(await one(a, 'auc', 1, 0, 1, ['x'.repeat(501), 'd']), 400, 'INVALID_PARAMETER_VALUE', /dataset_name/);
+      expectError(await call('POST', '/logged-models/search', { experiment_ids: [exp], filter: "metrics.auc > 'high'" }), 400, 'INVALID_PARAMETER_VALUE', /number/);
+      expectError(await call('POST', '/logged-models/search', { experiment_ids: [exp], filter: 'metrics.auc LIKE 0.5' }), 400, 'INVALID_PARAMETER_VALUE');
+      expectError(await call('POST', '/logged-models/search', { experiment_ids: [exp], datasets: [{ dataset_name: '' }] }), 400, 'INVALID_PARAMETER_VALUE', /dataset_name/);
+      expectError(await call('POST', '/logged-models/search', { experiment_ids: [exp], order_by: [{ field_name: 'params.C' }] }), 400, 'INVALID_PARAMETER_VALUE');
+      // A deleted model takes no more metrics.
+      expect((await call('DELETE', `/logged-models/${c}`)).status).toBe(200);
+      expectError(await one(c, 'auc', 1, 0, 1), 404, 'RESOURCE_DOES_NOT_EXIST');
+    });
+
     test('2.x runs/log-model appends to the run\'s mlflow.log-model.history tag', async () => {
       const model = { run_id: runId, artifact_path: 'model', utc_time_created: '2024-01-01 00:00:00', flavors: { sklearn: {} }, signature: { inputs: '[]' } };
       expect((await call('POST', '/runs/log-model', { run_id: runId, model_json: JSON.stringify(model) })).status).toBe(200);

@@ -1,4 +1,4 @@
-import type { KeyValue } from '../store/entities';
+import type { JsonDouble, KeyValue } from '../store/entities';
 
 /** JSON shapes of model_registry.proto and the logged-model messages of service.proto, as the REST API returns them. */
 
@@ -85,5 +85,19 @@ export interface LoggedModel {
   };
   data: {
     params: KeyValue[];
+    /** Every point logged with this model_id (MLflow returns the full history, not only the latest). */
+    metrics: LoggedModelMetric[];
   };
+}
+
+/** service.proto Metric as a logged model reports it: the run and dataset it was logged with. */
+export interface LoggedModelMetric {
+  key: string;
+  value: JsonDouble;
+  timestamp: number;
+  step: number;
+  run_id: string;
+  model_id: string;
+  dataset_name?: string;
+  dataset_digest?: string;
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { MlflowError } from '../errors';
-import type { KeyValue } from '../store/entities';
+import { jsonDouble, type KeyValue } from '../store/entities';
 import { parseFilter } from '../store/search-filter';
-import { decodePageToken, encodePageToken } from '../store/search-sql';
+import { decodePageToken, encodePageToken, numericPredicate } from '../store/search-sql';
 import { joinUri } from '../store/tracking-store';
 import { LIMITS, parseExperimentId, validateKey, validateLength, validateMaxResults, validateRunId } from '../validation';
 import type { LoggedModel, LoggedModelStatus } from './entities';
@@ -53,6 +53,12 @@ function stringCompare(column: RawBuilder<unknown>, comparator: string, value: u
     default:
       throw MlflowError.invalid(`Invalid comparator '${comparator}' for ${what}.`);
   }
+}
+
+/** SearchLoggedModels.datasets entry: a dataset name, optionally pinned to one digest. */
+export interface DatasetFilter {
+  dataset_name: string;
+  dataset_digest?: string;
 }
 
 /** MLflow 3 logged models (service.proto CreateLoggedModel … SearchLoggedModels) and 2.x runs/log-model. */
@@ -200,16 +206,35 @@ export class LoggedModelStore {
   async search(req: {
     experimentIds: string[];
     filter?: string;
+    /** Restricts metric filters (and, without them, the models) to metrics logged on these datasets. */
+    datasets?: DatasetFilter[];
     maxResults?: number;
-    orderBy: { field_name: string; ascending: boolean }[];
+    orderBy: { field_name: string; ascending: boolean; dataset_name?: string; dataset_digest?: string }[];
     pageToken?: string;
   }): Promise<{ models: LoggedModel[]; next_page_token?: string }> {
     if (!req.experimentIds.length) throw MlflowError.invalid("Missing value for required parameter 'experiment_ids'.");
+    const datasets = req.datasets ?? [];
+    if (datasets.some((d) => !d.dataset_name)) throw MlflowError.invalid('`dataset_name` in the `datasets` clause must be specified.');
+    // OR of the requested datasets, as MLflow's search_logged_models applies it to metric rows.
+    const onDatasets = datasets.length
+      ? sql<boolean>`(${sql.join(
+          datasets.map((d) => (d.dataset_digest ? sql`(x.dataset_name = ${d.dataset_name} AND x.dataset_digest = ${d.dataset_digest})` : sql`x.dataset_name = ${d.dataset_name}`)),
+          sql` OR `,
+        )})`
+      : sql<boolean>`1 = 1`;
+    let hasMetricFilter = false;
     const ids = req.experimentIds.map(parseExperimentId);
     const limit = validateMaxResults(req.maxResults, REGISTRY_LIMITS.SEARCH_LOGGED_MODEL_MAX_RESULTS_THRESHOLD) ?? REGISTRY_LIMITS.SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT;
     const offset = decodePageToken(req.pageToken);
     let q = this.db.selectFrom('logged_models').selectAll().where('experiment_id', 'in', ids).where('lifecycle_stage', '=', 'active');
     for (const c of parseFilter(req.filter, { allowBareAttributes: true })) {
+      if (c.type === 'metric') {
+        // Any logged point of the key satisfies the comparison (MLflow joins on all metric rows, not the latest).
+        hasMetricFilter = true;
+        const cmp = numericPredicate(sql.ref('x.metric_value'), c, `metric '${c.key}'`);
+        q = q.where(sql<boolean>`EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = logged_models.model_id AND x.metric_name = ${c.key} AND x.is_nan = 0 AND ${cmp} AND ${onDatasets})`);
+        continue;
+      }
       if (c.type === 'tag' || c.type === 'param') {
         const [table, k, v] = c.type === 'tag' ? ['logged_model_tags', 'tag_key', 'tag_value'] : ['logged_model_params', 'param_key', 'param_value'];
         const what = `${c.type} '${c.key}'`;
@@ -219,17 +244,34 @@ export class LoggedModelStore {
         continue;
       }
       const attr = c.type === 'attribute' ? ATTRIBUTES[c.key] : undefined;
-      if (!attr) throw MlflowError.invalid(`Invalid filter '${req.filter}': logged models can be filtered by ${Object.keys(ATTRIBUTES).join(', ')}, tags.<key> and params.<key>.`);
+      if (!attr) throw MlflowError.invalid(`Invalid filter '${req.filter}': logged models can be filtered by ${Object.keys(ATTRIBUTES).join(', ')}, metrics.<key>, tags.<key> and params.<key>.`);
       if (attr.numeric) {
         const value = typeof c.value === 'string' && /^\d+$/.test(c.value) ? Number(c.value) : c.value;
         if (typeof value !== 'number' || !['=', '!=', '<', '<=', '>', '>='].includes(c.comparator)) throw MlflowError.invalid(`Invalid comparison on '${c.key}': compare it with a number using =, !=, <, <=, >, >=.`);
         q = q.where(sql<boolean>`${attr.column} ${sql.raw(c.comparator === '!=' ? '<>' : c.comparator)} ${value}`);
       } else q = q.where(stringCompare(attr.column, c.comparator, c.value, `attribute '${c.key}'`));
     }
+    // With datasets but no metric filter, only models with some metric on those datasets (as MLflow).
+    if (datasets.length && !hasMetricFilter) {
+      q = q.where(sql<boolean>`EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = logged_models.model_id AND ${onDatasets})`);
+    }
     for (const o of req.orderBy) {
+      const dir = sql.raw(o.ascending ? 'ASC' : 'DESC');
+      if (o.field_name.startsWith('metrics.')) {
+        // The model's latest point of the key (newest timestamp, then highest step; MLflow's rank()),
+        // optionally on one dataset; models without it (or with NaN there) sort last either way.
+        const key = o.field_name.slice('metrics.'.length);
+        if (!key) throw MlflowError.invalid(`Invalid order by field name: ${o.field_name}`);
+        const ds = sql`${o.dataset_name ? sql`AND x.dataset_name = ${o.dataset_name}` : sql``} ${o.dataset_digest ? sql`AND x.dataset_digest = ${o.dataset_digest}` : sql``}`;
+        const latest = sql`(SELECT CASE WHEN x.is_nan = 1 THEN NULL ELSE x.metric_value END FROM logged_model_metrics x
+          WHERE x.model_id = logged_models.model_id AND x.metric_name = ${key} ${ds}
+          ORDER BY x.metric_timestamp_ms DESC, x.metric_step DESC, x.metric_value DESC LIMIT 1)`;
+        q = q.orderBy(sql`CASE WHEN ${latest} IS NULL THEN 1 ELSE 0 END`).orderBy(sql`${latest} ${dir}`);
+        continue;
+      }
       const attr = ATTRIBUTES[o.field_name.replace(/^attributes?\./, '')];
-      if (!attr) throw MlflowError.invalid(`Invalid order_by field '${o.field_name}': use one of ${Object.keys(ATTRIBUTES).join(', ')}.`);
-      q = q.orderBy(sql`${attr.column} ${sql.raw(o.ascending ? 'ASC' : 'DESC')}`);
+      if (!attr) throw MlflowError.invalid(`Invalid order_by field '${o.field_name}': use one of ${Object.keys(ATTRIBUTES).join(', ')} or metrics.<key>.`);
+      q = q.orderBy(sql`${attr.column} ${dir}`);
     }
     q = q.orderBy('creation_timestamp_ms', 'desc').orderBy('model_id');
     const rows = await q.limit(limit + 1).offset(offset).execute();
@@ -282,6 +324,16 @@ export class LoggedModelStore {
     const ids = rows.map((r) => r.model_id);
     const tags = await db.selectFrom('logged_model_tags').selectAll().where('model_id', 'in', ids).orderBy('tag_key').execute();
     const params = await db.selectFrom('logged_model_params').selectAll().where('model_id', 'in', ids).orderBy('param_key').execute();
+    const metrics = await db
+      .selectFrom('logged_model_metrics')
+      .selectAll()
+      .where('model_id', 'in', ids)
+      .orderBy('metric_name')
+      .orderBy('metric_step')
+      .orderBy('metric_timestamp_ms')
+      .orderBy('dataset_name')
+      .orderBy('metric_value')
+      .execute();
     return rows.map((r) => {
       const myTags = tags.filter((t) => t.model_id === r.model_id);
       let registrations: { name: string; version: string }[] = [];
@@ -308,7 +360,21 @@ export class LoggedModelStore {
           tags: myTags.map((t) => ({ key: t.tag_key, value: t.tag_value })),
           registrations,
         },
-        data: { params: params.filter((p) => p.model_id === r.model_id).map((p) => ({ key: p.param_key, value: p.param_value })) },
+        data: {
+          params: params.filter((p) => p.model_id === r.model_id).map((p) => ({ key: p.param_key, value: p.param_value })),
+          metrics: metrics
+            .filter((m) => m.model_id === r.model_id)
+            .map((m) => ({
+              key: m.metric_name,
+              value: m.is_nan ? 'NaN' : jsonDouble(m.metric_value),
+              timestamp: Number(m.metric_timestamp_ms),
+              step: Number(m.metric_step),
+              run_id: m.run_id,
+              model_id: m.model_id,
+              ...(m.dataset_name ? { dataset_name: m.dataset_name } : {}),
+              ...(m.dataset_digest ? { dataset_digest: m.dataset_digest } : {}),
+            })),
+        },
       };
     });
   }

@@ -236,10 +236,7 @@ export const loggedModelRoutes: TrackingPlugin = async (app, ctx) => {
 
   app.post('/logged-models/search', async (request) => {
     const req = parse(request, searchLoggedSchema, ['experiment_ids']);
-    if (req.datasets.length || req.order_by.some((o) => o.dataset_name)) {
-      throw MlflowError.invalid('Searching or ordering logged models by dataset metrics is not supported by this server: logged-model metrics are not stored.');
-    }
-    return store.search({ experimentIds: req.experiment_ids, filter: req.filter, maxResults: req.max_results, orderBy: req.order_by, pageToken: req.page_token });
+    return store.search({ experimentIds: req.experiment_ids, filter: req.filter, datasets: req.datasets, maxResults: req.max_results, orderBy: req.order_by, pageToken: req.page_token });
   });
 
   app.get('/logged-models/:model_id', async (request) => ({ model: await store.get(modelIdParam(request)) }));

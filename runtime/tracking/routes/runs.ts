@@ -7,7 +7,7 @@ import { double, int64, parseRequest, protoEnum, runIdOf } from './request';
 
 const keyValue = z.object({ key: z.string(), value: z.string().default('') });
 const runRef = { run_id: z.string().optional(), run_uuid: z.string().optional() };
-const metric = z.object({ key: z.string(), value: double, timestamp: int64, step: int64.default(0) });
+const metric = z.object({ key: z.string(), value: double, timestamp: int64, step: int64.default(0), model_id: z.string().optional(), dataset_name: z.string().optional(), dataset_digest: z.string().optional() });
 
 const createSchema = z.object({
   experiment_id: z.string().default('0'),
@@ -66,7 +66,15 @@ export const runRoutes: TrackingPlugin = async (app, { store }) => {
 
   app.post('/runs/log-metric', async (request) => {
     const req = parseRequest(request, logMetricSchema);
-    await store.logMetric(runIdOf(req), { key: req.key, value: req.value, timestamp: req.timestamp, step: req.step });
+    await store.logMetric(runIdOf(req), {
+      key: req.key,
+      value: req.value,
+      timestamp: req.timestamp,
+      step: req.step,
+      model_id: req.model_id || undefined,
+      dataset_name: req.dataset_name || undefined,
+      dataset_digest: req.dataset_digest || undefined,
+    });
     return {};
   });
 

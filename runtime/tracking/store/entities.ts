@@ -68,4 +68,9 @@ export interface MetricInput {
   value: number;
   timestamp: number;
   step: number;
+  /** MLflow 3: the logged model this point also belongs to (stored in logged_model_metrics too). */
+  model_id?: string;
+  /** The dataset the metric was computed on; only kept for logged-model metrics, as MLflow does. */
+  dataset_name?: string;
+  dataset_digest?: string;
 }

@@ -88,12 +88,27 @@ export interface InputTagsTable {
   value: string;
 }
 
+/** Points logged with a `model_id` (MLflow's logged_model_metrics); '' stands for no dataset. */
+export interface LoggedModelMetricsTable {
+  model_id: string;
+  metric_name: string;
+  metric_timestamp_ms: number;
+  metric_step: number;
+  metric_value: number;
+  is_nan: number;
+  experiment_id: number;
+  run_id: string;
+  dataset_name: string;
+  dataset_digest: string;
+}
+
 export interface Database {
   experiments: ExperimentsTable;
   experiment_tags: ExperimentTagsTable;
   runs: RunsTable;
   metrics: MetricsTable;
   latest_metrics: LatestMetricsTable;
+  logged_model_metrics: LoggedModelMetricsTable;
   params: ParamsTable;
   tags: TagsTable;
   datasets: DatasetsTable;

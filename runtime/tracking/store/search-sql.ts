@@ -41,7 +41,8 @@ function stringPredicate(column: RawBuilder<unknown>, c: Comparison, what: strin
   }
 }
 
-function numericPredicate(column: RawBuilder<unknown>, c: Comparison, what: string): RawBuilder<boolean> {
+/** `column <op> number` for metric and numeric-attribute comparisons (also used by logged-model search). */
+export function numericPredicate(column: RawBuilder<unknown>, c: Comparison, what: string): RawBuilder<boolean> {
   const value = typeof c.value === 'string' && c.value.trim() !== '' && Number.isFinite(Number(c.value)) ? Number(c.value) : c.value;
   if (typeof value !== 'number') throw MlflowError.invalid(`${what} must be compared with a number, got ${JSON.stringify(c.value)}.`);
   if (!NUMERIC_OPS.has(c.comparator)) throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...NUMERIC_OPS].join(', ')}.`);

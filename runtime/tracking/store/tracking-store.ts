@@ -281,6 +281,8 @@ export class TrackingStore {
 
   private validateMetric(m: MetricInput, path: string): void {
     validateKey(m.key, `${path}.key`.replace(/^\./, ''), 'Metric key');
+    validateLength(`Dataset name '${path}.dataset_name'`, 500, m.dataset_name);
+    validateLength(`Dataset digest '${path}.dataset_digest'`, 36, m.dataset_digest);
     if (m.timestamp < 0) throw MlflowError.invalid(`Invalid value ${m.timestamp} for parameter '${path}.timestamp' supplied: Timestamp must be a nonnegative long (64-bit integer).`);
   }
 
@@ -300,9 +302,10 @@ export class TrackingStore {
       throw MlflowError.invalid(`Duplicate parameter keys have been submitted: ${JSON.stringify(dupes)}. Please ensure the request contains only one param value per param key.`);
     }
     await this.db.transaction().execute(async (tx) => {
-      await this.activeRun(runId, tx);
+      const run = await this.activeRun(runId, tx);
       if (params.length) await this.insertParams(tx, runId, params);
       if (metrics.length) await this.insertMetrics(tx, runId, metrics);
+      await this.insertLoggedModelMetrics(tx, run, metrics);
       if (tags.length) await this.upsertTags(tx, runId, tags);
     });
   }
@@ -364,6 +367,42 @@ export class TrackingStore {
           ),
       )
       .execute();
+  }
+
+  /**
+   * Points carrying a `model_id` also go to logged_model_metrics (MLflow's _log_model_metrics), in the
+   * run's transaction. An unknown or deleted model is RESOURCE_DOES_NOT_EXIST and nothing is written.
+   */
+  private async insertLoggedModelMetrics(tx: Transaction<Database>, run: RunsTable, metrics: MetricInput[]): Promise<void> {
+    const forModels = metrics.filter((m) => m.model_id);
+    if (!forModels.length) return;
+    const ids = [...new Set(forModels.map((m) => m.model_id as string))];
+    const found = await sql<{ model_id: string }>`SELECT model_id FROM logged_models WHERE model_id IN (${sql.join(ids)}) AND lifecycle_stage = 'active'`.execute(tx);
+    const known = new Set(found.rows.map((r) => r.model_id));
+    const missing = ids.find((id) => !known.has(id));
+    if (missing !== undefined) throw MlflowError.notFound(`Logged model with ID '${missing}' not found.`);
+    const rows = forModels.map((m) => {
+      const isNan = Number.isNaN(m.value);
+      return {
+        model_id: m.model_id as string,
+        metric_name: m.key,
+        metric_timestamp_ms: m.timestamp,
+        metric_step: m.step,
+        metric_value: isNan ? 0 : m.value,
+        is_nan: isNan ? 1 : 0,
+        experiment_id: run.experiment_id,
+        run_id: run.run_uuid,
+        dataset_name: m.dataset_name ?? '',
+        dataset_digest: m.dataset_digest ?? '',
+      };
+    });
+    for (let i = 0; i < rows.length; i += 250) {
+      await tx
+        .insertInto('logged_model_metrics')
+        .values(rows.slice(i, i + 250))
+        .onConflict((oc) => oc.columns(['model_id', 'metric_name', 'metric_timestamp_ms', 'metric_step', 'run_id', 'dataset_name', 'dataset_digest', 'metric_value', 'is_nan']).doNothing())
+        .execute();
+    }
   }
 
   private async upsertTags(tx: Transaction<Database>, runId: string, tags: KeyValue[]): Promise<void> {

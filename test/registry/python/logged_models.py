@@ -39,6 +39,14 @@ with mlflow.start_run(run_name="logged-model") as run:
         params={"max_depth": "3"},
         serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
     )
+    # Logged-model metrics: the points land on the run and on the model.
+    mlflow.log_metric("auc", 0.7, step=0, model_id=info.model_id)
+    mlflow.log_metric("auc", 0.91, step=1, model_id=info.model_id)
+    try:
+        mlflow.log_metric("auc", 0.5, model_id="m-" + "f" * 32)
+        unknown_model_metric_error = None
+    except MlflowException as e:
+        unknown_model_metric_error = e.error_code
 model_id = info.model_id
 
 logged = mlflow.get_logged_model(model_id)
@@ -51,6 +59,10 @@ by_tag = mlflow.search_logged_models(experiment_ids=[experiment_id], filter_stri
 none_found = mlflow.search_logged_models(experiment_ids=[experiment_id], filter_string="name = 'no-such-model'", output_format="list")
 files = sorted(f.path for f in client.list_logged_model_artifacts(model_id))
 outputs = [o.model_id for o in client.get_run(run.info.run_id).outputs.model_outputs]
+with_metrics = mlflow.get_logged_model(model_id)
+by_metric = mlflow.search_logged_models(experiment_ids=[experiment_id], filter_string="metrics.auc > 0.8", output_format="list")
+above_all = mlflow.search_logged_models(experiment_ids=[experiment_id], filter_string="metrics.auc > 0.95", output_format="list")
+by_metric_order = mlflow.search_logged_models(experiment_ids=[experiment_id], order_by=[{"field_name": "metrics.auc", "ascending": False}], output_format="list")
 
 sample = X.head(15)
 loaded = mlflow.pyfunc.load_model(f"models:/{model_id}")
@@ -105,6 +117,12 @@ print(
             "external_type": finalized.model_type,
             "deleted_error": deleted_error,
             "missing_error": missing_error,
+            "model_metrics": sorted((m.key, m.step, m.value, m.model_id == model_id, m.run_id == run.info.run_id) for m in with_metrics.metrics),
+            "run_auc": client.get_run(run.info.run_id).data.metrics.get("auc"),
+            "by_metric": [m.model_id for m in by_metric],
+            "above_all": len(above_all),
+            "by_metric_order": [m.model_id for m in by_metric_order],
+            "unknown_model_metric_error": unknown_model_metric_error,
         }
     )
 )

@@ -3,6 +3,7 @@ import * as m0001 from './0001_tracking';
 import * as m0002 from './0002_search_indexes';
 import * as m0003 from './0003_registry';
 import * as m0004 from './0004_auth';
+import * as m0005 from './0005_logged_model_metrics';
 
 /**
  * Every schema version, in order. Names sort lexically (NNNN_name) and are recorded in the database,
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0002_search_indexes': m0002,
   '0003_registry': m0003,
   '0004_auth': m0004,
+  '0005_logged_model_metrics': m0005,
 };
