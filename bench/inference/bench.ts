@@ -24,6 +24,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
+import { percentile, processCpuMs } from '../measure';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'models');
@@ -51,22 +52,6 @@ interface Measure {
   rowsPerRun?: number;
 }
 
-const CLOCK_TICKS = 100;
-
-/**
- * utime + stime in ms (Linux /proc) of a process, or of one of its threads (the main thread's id is the
- * pid), so figures can be read per server core despite a shared machine.
- */
-function processCpuMs(pid: number | undefined, thread?: number): number {
-  try {
-    const stat = fs.readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-
 /** Batch histogram sum and count of the server, to report rows per session run. */
 async function batchStats(port: number): Promise<{ sum: number; count: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -92,11 +77,6 @@ async function instrumented(pid: number | undefined, port: number, run: () => Pr
     clientCpuUs: (clientUsed.user + clientUsed.system) / n,
     rowsPerRun: (after.sum - batches.sum) / Math.max(1, after.count - batches.count),
   };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /**

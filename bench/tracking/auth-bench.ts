@@ -14,10 +14,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { freePort, percentile, processCpuMs } from '../measure';
 import { startTrackingServer } from '../../runtime/tracking';
 import { basicAuth } from '../../runtime/tracking/auth';
 import { hashPassword, verifyPassword } from '../../runtime/tracking/auth/passwords';
@@ -41,28 +41,6 @@ interface Side {
   errors: number;
   /** Server process CPU (user + system) spent in the measured rounds, ms; undefined without /proc. */
   cpuMs?: number;
-}
-
-/** utime + stime of a process in ms from /proc (Linux): CPU per request is far less noisy than latency on a shared machine. */
-function processCpuMs(pid: number | undefined): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat (utime, stime), counted after the parenthesised command name.
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 async function call(url: string, authorization: string | undefined, route: string, body: unknown): Promise<any> {
@@ -139,11 +117,7 @@ async function round(side: Side, roundNo: number): Promise<void> {
     }),
   );
   const cpuAfter = processCpuMs(side.child.pid);
-  if (cpuBefore !== undefined && cpuAfter !== undefined) side.cpuMs = (side.cpuMs ?? 0) + cpuAfter - cpuBefore;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+  if (Number.isFinite(cpuBefore) && Number.isFinite(cpuAfter)) side.cpuMs = (side.cpuMs ?? 0) + cpuAfter - cpuBefore;
 }
 
 async function pgReachable(): Promise<string | undefined> {

@@ -9,10 +9,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { freePort, percentile } from '../measure';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const CONCURRENCY = 20;
@@ -28,16 +28,6 @@ interface Result {
   p50: number;
   p99: number;
   rps: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 async function call(url: string, method: string, route: string, body?: unknown): Promise<any> {
@@ -76,8 +66,7 @@ async function load(target: string, workload: string, total: number, request: (c
   );
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-  const r: Result = { target, workload, requests: total, errors, p50: pct(50), p99: pct(99), rps: latencies.length / elapsed };
+  const r: Result = { target, workload, requests: total, errors, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rps: latencies.length / elapsed };
   console.log(`  ${workload.padEnd(34)} p50 ${r.p50.toFixed(1).padStart(8)} ms   p99 ${r.p99.toFixed(1).padStart(8)} ms   ${r.rps.toFixed(0).padStart(6)} req/s${errors ? `   ${errors} errors` : ''}`);
   return r;
 }

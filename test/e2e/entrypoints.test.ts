@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -10,6 +9,7 @@ import { synthEnvironment } from '../../stacks/gitops';
 import { FEATURES, featureMatrix, generateChurnData } from '../../runtime/training/data';
 import { repoRoot } from '../helpers/cli';
 import { adminUrl, createTestDatabase, postgresAvailability } from '../helpers/postgres';
+import { freePort } from '../helpers/ports';
 import { commandAvailable, describeWithTool, inCI, type Availability } from '../helpers/tools';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -263,17 +263,6 @@ const availability = allOf(
   builtAvailability(),
   ...(podLike ? [commandAvailable('/usr/bin/tini', ['--version'], 'tini'), commandAvailable('unshare', ['--version']), commandAvailable('setpriv', ['--version'])] : []),
 );
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
-}
 
 interface Proc {
   child: ChildProcess;

@@ -4,7 +4,8 @@ import { mlopsBin } from '../helpers/cli';
 import { createTestDatabase } from '../helpers/postgres';
 import { describeWithTool } from '../helpers/tools';
 import { api, startTestServer, storeAvailability, storeKinds, tmpDir, type TestServer } from './helpers';
-import { createPrivatePostgres, freePort, privatePostgresAvailability, type PrivatePostgres } from './private-postgres';
+import { freePort } from '../helpers/ports';
+import { createPrivatePostgres, privatePostgresAvailability, type PrivatePostgres } from './private-postgres';
 
 async function waitForHealth(url: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
+import { freePort } from '../helpers/ports';
 import type { Availability } from '../helpers/tools';
 import { tmpDir } from './helpers';
 
@@ -27,17 +27,6 @@ export function privatePostgresAvailability(): Availability {
     return { ok: false, reason: 'there is no postgres OS user' };
   }
   return { ok: true, reason: '' };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function asPostgres(command: string): void {

@@ -1,0 +1,26 @@
+import * as fs from 'node:fs';
+
+export { freePort } from '../test/helpers/ports';
+
+/** Linux USER_HZ: /proc reports CPU time in these ticks. */
+const CLOCK_TICKS = 100;
+
+/**
+ * utime + stime in ms (Linux /proc) of a process, or of one of its threads (the main thread's id is the
+ * pid): CPU per request is far steadier than latency on a shared machine. NaN where /proc cannot be read.
+ */
+export function processCpuMs(pid: number | undefined, thread?: number): number {
+  try {
+    const stat = fs.readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
+    // Fields 14 and 15 of stat (utime, stime), counted after the parenthesised command name.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The p-th percentile of ascending `sorted` (nearest rank); NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
