@@ -138,8 +138,8 @@ export function basicAuth(options: BasicAuthOptions): BasicAuth {
     const store = new AuthStore(context.connection.db, { readCacheTtlMs: options.readCacheTtlMs });
     const verifier = new CredentialVerifier(store, options.cache);
     state = { store, verifier, defaultPermission, adminUsername };
-    await bootstrapAdmin(store, adminUsername, options.adminPassword);
-    for (const user of options.serviceUsers ?? []) await provisionServiceUser(store, user.username, user.password);
+    await ensureUser(store, adminUsername, options.adminPassword, 'admin');
+    for (const user of options.serviceUsers ?? []) await ensureUser(store, user.username, user.password, 'service');
     installHooks(app, state, context);
   };
 
@@ -152,34 +152,25 @@ export function basicAuth(options: BasicAuthOptions): BasicAuth {
   };
 }
 
-/** Creates the admin on first start (MLflow's create_admin_user); an existing admin keeps its password. */
-async function bootstrapAdmin(store: AuthStore, username: string, password: string): Promise<void> {
-  if (await store.findUser(username)) return;
-  try {
-    await store.createUser(username, password, true);
-  } catch (err) {
-    // Another replica created it in the meantime.
-    if (err instanceof MlflowError && err.errorCode === 'RESOURCE_ALREADY_EXISTS') return;
-    if (err instanceof MlflowError) throw new Error(`admin user '${username}': ${err.message}`);
-    throw err;
-  }
-}
-
-/** Creates a service user, or resets its password to the Secret's when they differ (replicas may race: both end equal). */
-async function provisionServiceUser(store: AuthStore, username: string, password: string): Promise<void> {
+/**
+ * Creates a user at start when it does not exist (another replica may create it first: that is fine).
+ * The admin (MLflow's create_admin_user) keeps its password once it exists: it is rotated through the API.
+ * A service user follows its Secret: a password that no longer matches is reset, so replicas end equal.
+ */
+async function ensureUser(store: AuthStore, username: string, password: string, role: 'admin' | 'service'): Promise<void> {
   try {
     const existing = await store.findUser(username);
     if (!existing) {
       try {
-        await store.createUser(username, password);
+        await store.createUser(username, password, role === 'admin');
       } catch (err) {
         if (!(err instanceof MlflowError && err.errorCode === 'RESOURCE_ALREADY_EXISTS')) throw err;
       }
-      return;
+    } else if (role === 'service' && !(await verifyPassword(password, existing.password_hash))) {
+      await store.updatePassword(username, password);
     }
-    if (!(await verifyPassword(password, existing.password_hash))) await store.updatePassword(username, password);
   } catch (err) {
-    if (err instanceof MlflowError) throw new Error(`service user '${username}': ${err.message}`);
+    if (err instanceof MlflowError) throw new Error(`${role} user '${username}': ${err.message}`);
     throw err;
   }
 }
