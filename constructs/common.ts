@@ -49,6 +49,11 @@ export function selectorLabels(env: EnvironmentConfig, name: string): Record<str
   return { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': env.name };
 }
 
+/** Serving Deployments roll one extra pod in before taking one out: capacity never drops during a rollout. */
+export function zeroDowntimeRollout(): k8s.DeploymentStrategy {
+  return { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } };
+}
+
 /** Pod-level security context meeting Pod Security Standards "restricted". */
 export function restrictedPodSecurity(uid: number, gid = uid): k8s.PodSecurityContext {
   return {

@@ -18,6 +18,7 @@ import {
   serviceAccount,
   standardLabels,
   type PlatformContext,
+  zeroDowntimeRollout,
 } from './common';
 import { ingressTls, OAUTH2_PROXY_PORT } from './ingress';
 import { PLATFORM_SECRETS } from './secrets';
@@ -132,7 +133,7 @@ export class ModelTrack extends Construct {
         selector: { matchLabels: selector },
         revisionHistoryLimit: 5,
         // Never below the current capacity during a rollout; the new pod must be ready (model loaded) first.
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+        strategy: zeroDowntimeRollout(),
         template: {
           metadata: { labels },
           spec: {

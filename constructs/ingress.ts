@@ -16,6 +16,7 @@ import {
   TRACKING_PORT,
   trackingUrl,
   type PlatformContext,
+  zeroDowntimeRollout,
 } from './common';
 import { disruptionBudget, httpProbe, podMetadata, restricted, spreadConstraints } from './platform-pods';
 import { PLATFORM_SECRETS } from './secrets';
@@ -186,7 +187,7 @@ export class OAuth2Proxy extends Construct {
       spec: {
         replicas: Math.max(2, props.replicas ?? 2),
         selector: { matchLabels: selectorLabels(env, name) },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+        strategy: zeroDowntimeRollout(),
         template: {
           metadata: podMetadata(env, name, 'auth-proxy', version),
           spec: {

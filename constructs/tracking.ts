@@ -14,6 +14,7 @@ import {
   TRACKING_NAME,
   TRACKING_PORT,
   type PlatformContext,
+  zeroDowntimeRollout,
 } from './common';
 import { minioEndpoint } from './minio';
 import { disruptionBudget, dnsLabelFrom, httpProbe, KUBE_SCORE_IGNORE, podMetadata, restricted, spreadConstraints } from './platform-pods';
@@ -166,7 +167,7 @@ export class TrackingServer extends Construct {
         // Under an HPA, spec.replicas is left to it (a GitOps sync would otherwise reset the scale).
         ...(autoscale ? {} : { replicas: Math.max(2, env.tracking.replicas.min) }),
         selector: { matchLabels: selectorLabels(env, name) },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+        strategy: zeroDowntimeRollout(),
         template: {
           metadata: podMetadata(env, name, 'tracking', version),
           spec: {
