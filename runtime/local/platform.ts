@@ -1,8 +1,7 @@
 import * as path from 'node:path';
-import { MlflowApiError, MlflowClient, type ModelVersion } from '../training/mlflow-client';
-import { runTraining, type TrainingResult } from '../training/train';
-import { FEATURES, featureMatrix, generateChurnData } from '../training/data';
-import { PredictionMonitor } from '../monitoring/prediction-monitor';
+import { MlflowApiError, MlflowClient, type ModelVersion } from '../mlflow';
+import { FEATURES, featureMatrix, generateChurnData, runTraining, type TrainingResult } from '../training';
+import { PredictionMonitor } from '../monitoring';
 import type { RunningTrackingServer } from '../tracking/server';
 import type { RunningInferenceServer } from '../inference/server';
 

@@ -2,10 +2,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { FEATURES, featureMatrix, generateChurnData, trainTestSplit } from './data';
 import { accuracy, logLoss, predictProba, rocAuc, trainLogisticRegression, type LogisticRegressionParams } from './logistic';
-import { exportLogisticRegressionToOnnx } from './onnx';
-import { mlflowModelFiles } from './model-dir';
-import { MlflowClient, type ModelVersion } from './mlflow-client';
-import { computeReferenceStats } from '../monitoring/stats';
+import { exportLogisticRegressionToOnnx, INPUT_NAME, OUTPUT_NAME } from './onnx';
+import { MlflowClient, type ModelVersion } from '../mlflow';
+import { computeReferenceStats, mlflowModelFiles } from '../model';
 
 export interface TrainingOptions extends LogisticRegressionParams {
   /** Experiment name (created when missing). Default `churn`. */
@@ -91,7 +90,16 @@ export async function runTraining(opts: TrainingOptions = {}): Promise<TrainingR
     artifactUri = info.artifact_uri;
   }
   const onnx = exportLogisticRegressionToOnnx(model, { docString: `Churn logistic regression${runId ? ` (run ${runId})` : ''}`, metadata: runId ? { run_id: runId } : {} });
-  const files = mlflowModelFiles({ onnx, reference, runId, inputExample: featureMatrix(test.slice(0, 5)) });
+  const files = mlflowModelFiles({
+    onnx,
+    onnxInput: INPUT_NAME,
+    onnxOutput: OUTPUT_NAME,
+    columns: FEATURES,
+    output: { dtype: 'float32', shape: [-1, 2] },
+    reference,
+    runId,
+    inputExample: featureMatrix(test.slice(0, 5)),
+  });
   if (opts.outputDir) {
     await mkdir(opts.outputDir, { recursive: true });
     for (const [name, content] of files) await writeFile(path.join(opts.outputDir, name), content);
