@@ -1,7 +1,8 @@
 /*
- * `npm run lint:manifests [-- <dir>...]`: synthesizes every environment (both secrets modes) into a
- * temporary directory — or takes already-synthesized directories — and runs kube-score and kube-linter
- * on it. Prints every finding, marks the allowlisted ones with their reason, exits 1 on any other.
+ * `npm run lint:manifests [-- [--image-lock <file>] <dir>...]`: synthesizes every environment (both
+ * secrets modes, images pinned by the image lock as synth pins them) into a temporary directory — or takes
+ * already-synthesized directories — and runs kube-score and kube-linter on it. Prints every finding,
+ * marks the allowlisted ones with their reason, exits 1 on any other.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,12 +11,17 @@ import { stringify } from 'yaml';
 import { commandAvailable } from './tool-availability';
 import { KUBE_LINTER_ALLOWLIST, KUBE_SCORE_ALLOWLIST, runKubeLinter, runKubeScore, toolPath, type LinterFinding } from './external-linters';
 import { environmentVariants, platformSynth } from './platform';
+import { DEFAULT_IMAGE_LOCK, readImageLock, resolveImages } from '../environments/image-lock';
 
-function synthesizeAll(): string[] {
+function synthesizeAll(imageLock: string | undefined): string[] {
   const synth = platformSynth();
   if (!synth) throw new Error('stacks/gitops.ts (synthEnvironment) does not exist yet: pass a directory of manifests instead');
+  const lockFile = imageLock ?? DEFAULT_IMAGE_LOCK;
+  const lock = readImageLock(lockFile, { missingOk: imageLock === undefined });
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-lint-'));
-  return environmentVariants().map(({ label, env }) => {
+  return environmentVariants().map(({ label, env: input }) => {
+    // What synth would write: an environment that requires digests and lacks some is refused here too.
+    const env = resolveImages(input, lock, lockFile);
     const dir = path.join(root, label.replace(/[^a-z0-9-]+/gi, '-').replace(/-+$/, ''));
     fs.mkdirSync(dir, { recursive: true });
     for (const file of synth(env)) {
@@ -27,7 +33,11 @@ function synthesizeAll(): string[] {
 }
 
 function main(): number {
-  const dirs = process.argv.slice(2).length ? process.argv.slice(2) : synthesizeAll();
+  const args = process.argv.slice(2);
+  const lockAt = args.indexOf('--image-lock');
+  const imageLock = lockAt >= 0 ? args.splice(lockAt, 2)[1] : undefined;
+  if (lockAt >= 0 && !imageLock) throw new Error('--image-lock needs a file');
+  const dirs = args.length ? args : synthesizeAll(imageLock);
   const findings: LinterFinding[] = [];
   const tools: Array<[string, (d: string) => LinterFinding[]]> = [
     ['kube-score', runKubeScore],

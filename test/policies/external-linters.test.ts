@@ -6,6 +6,7 @@ import { commandAvailable, describeWithTool } from '../helpers/tools';
 import { KUBE_SCORE_ALLOWLIST, runKubeScore, toolPath, unexplained } from '../../policies/external-linters';
 import { environmentVariants, platformSynth } from '../../policies/platform';
 import { compliantSet, get } from './fixtures';
+import { pinnedForTest } from '../helpers/image-lock';
 
 function writeSet(dir: string, objects: unknown[]): void {
   fs.mkdirSync(dir, { recursive: true });
@@ -38,7 +39,7 @@ describeWithTool('kube-score cross-check', commandAvailable(toolPath('kube-score
     expect(synth).toBeDefined();
     const failing = environmentVariants().flatMap(({ label, env }) => {
       const dir = path.join(root, label.replace(/[^a-z0-9-]+/gi, '-'));
-      writeSet(dir, synth!(env).flatMap((f) => f.objects));
+      writeSet(dir, synth!(pinnedForTest(env)).flatMap((f) => f.objects));
       return unexplained(runKubeScore(dir)).map((f) => `${label}: ${f.check} ${f.object}: ${f.message}`);
     });
     expect(failing).toEqual([]);
