@@ -203,7 +203,8 @@ export class RegistryClient {
     this.checkTransport(image, tokenUrl);
     if (service) tokenUrl.searchParams.set('service', service);
     for (const s of (scope ?? `repository:${repository}:pull`).split(' ').filter(Boolean)) tokenUrl.searchParams.append('scope', s);
-    const res = await this.fetch(image, tokenUrl, { headers: credentials ? { Authorization: basic(credentials) } : {}, redirect: 'follow' });
+    // No redirects: a followed one could carry the login to a host (or a plain-HTTP URL) not checked here.
+    const res = await this.fetch(image, tokenUrl, { headers: credentials ? { Authorization: basic(credentials) } : {}, redirect: 'error' });
     if (!res.ok) throw new RegistryError(image, `token request to ${tokenUrl.origin}${tokenUrl.pathname} answered HTTP ${res.status}${await errorCode(res)}`);
     let token: unknown;
     try {
