@@ -16,6 +16,11 @@ import { GpuDevicePlugin } from './gpu';
 import { PlatformRbac } from './rbac';
 import { Training } from './training';
 import { Inference } from './inference';
+import { recordDeviations } from './deviations';
+import { TRACKING_ENV_ONLY } from './tracking';
+import { TRACKING_CLIENT_ENV_ONLY } from './training';
+import { MINIO_ENV_ONLY } from './minio';
+import { OAUTH2_PROXY_ENV_ONLY_SECRETS } from './ingress';
 
 export interface MlopsPlatformProps {
   readonly env: EnvironmentConfig;
@@ -76,6 +81,9 @@ export class MlopsPlatform extends Construct {
       trainingPods: runsPods(env.namespaces.training, TRAINING_POD_SELECTOR),
       inferencePods: runsPods(env.namespaces.serving, INFERENCE_POD_SELECTOR),
     });
+
+    // Every workload records the platform's deliberate departures from scanner defaults, with reasons.
+    recordDeviations(this, { ...TRACKING_ENV_ONLY, ...TRACKING_CLIENT_ENV_ONLY, ...MINIO_ENV_ONLY, ...OAUTH2_PROXY_ENV_ONLY_SECRETS });
 
     const rank = (part: string) => (PART_ORDER.includes(part) ? PART_ORDER.indexOf(part) : PART_ORDER.length);
     this.charts.sort((a, b) => rank(a.part) - rank(b.part));

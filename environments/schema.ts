@@ -426,6 +426,17 @@ export const environmentSchema = z
       driftPsiThreshold: 0.2,
     }),
     rbac: rbac.default({ groups: { mlEngineers: [], dataScientists: [], deployers: [] } }),
+    images: z
+      .object({
+        /**
+         * Every image must be pinned by digest — inline (`repo:tag@sha256:…`) or by the image lock
+         * (`mlops images lock`). Synth and the Pulumi program then refuse an environment with an unpinned
+         * image, and the policy `image-digest` is an error instead of a warning.
+         */
+        requireDigests: z.boolean().default(false),
+      })
+      .strict()
+      .default({ requireDigests: false }),
     /** Allow Services of type LoadBalancer (policy `no-load-balancer`). */
     allowLoadBalancer: z.boolean().default(false),
     gitops: gitops.optional(),

@@ -53,6 +53,8 @@ export const staging: EnvironmentInput = {
       },
     ],
   },
+  // Every image pinned by digest (inline or by environments/images.lock.json): synth refuses otherwise.
+  images: { requireDigests: true },
   rbac: { groups: { mlEngineers: ['ml-engineers'], dataScientists: ['data-scientists'], deployers: ['ci-deployers'] } },
   gitops: { repoURL: 'https://git.example.com/platform/mlops-gitops.git', path: 'dist/staging', automatedSync: true },
 };

@@ -7,6 +7,7 @@ import type { KubeObject, Violation } from '../policies/types';
 import { objectRef } from '../policies/rule';
 import { assertPolicyClean } from '../policies/synth-gate';
 import { MlopsPlatform } from '../constructs/platform';
+import { DEFAULT_IMAGE_LOCK, readImageLock, resolveImages } from '../environments/image-lock';
 
 /** Values the Pulumi stack fills in; GitOps synth uses environment defaults (never secrets). */
 export interface CloudOutputs {
@@ -114,15 +115,28 @@ export function validateObjects(files: SynthesizedFile[], environment = '(unname
   if (problems.length) throw new SynthValidationError(environment, problems);
 }
 
+/** What `renderEnvironment` and `writeSynth` take beyond the synth options. */
+export interface RenderOptions extends SynthOptions {
+  /** Image lock file the environments' images are pinned with. @default environments/images.lock.json (an empty lock when absent) */
+  imageLock?: string;
+}
+
 export interface RenderedEnvironment {
+  /** The environment as rendered: every image the lock pins written `repository:tag@sha256:…`. */
   env: EnvironmentConfig;
   files: SynthesizedFile[];
   /** Warnings and excepted violations of the policy gate (errors throw). */
   violations: Violation[];
 }
 
-/** Synthesizes one environment and runs every gate: schema validation, then the policies. Throws on any error. */
-export function renderEnvironment(env: EnvironmentConfig, opts: SynthOptions = {}): RenderedEnvironment {
+/**
+ * Synthesizes one environment and runs every gate: images pinned from the lock (an environment that
+ * requires digests and has an unpinned image throws `UnpinnedImagesError`), schema validation, then the
+ * policies. Throws on any error.
+ */
+export function renderEnvironment(input: EnvironmentConfig, opts: RenderOptions = {}): RenderedEnvironment {
+  const lockFile = opts.imageLock ?? DEFAULT_IMAGE_LOCK;
+  const env = resolveImages(input, readImageLock(lockFile, { missingOk: opts.imageLock === undefined }), lockFile);
   const files = synthEnvironment(env, opts);
   validateObjects(files, env.name);
   const violations = assertPolicyClean(
@@ -146,7 +160,7 @@ export function renderYaml(objects: KubeObject[]): string {
  * Every environment is rendered and checked before anything touches the disk; files go to a temporary
  * directory first and are renamed into place, so any failure writes nothing.
  */
-export function writeSynth(envs: EnvironmentConfig[], out: string, opts: SynthOptions = {}): { written: string[]; rendered: RenderedEnvironment[] } {
+export function writeSynth(envs: EnvironmentConfig[], out: string, opts: RenderOptions = {}): { written: string[]; rendered: RenderedEnvironment[] } {
   const rendered = envs.map((env) => renderEnvironment(env, opts));
   fs.mkdirSync(out, { recursive: true });
   const staging = fs.mkdtempSync(path.join(out, '.synth-'));

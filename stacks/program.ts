@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { deepMerge, loadEnvironment, type EnvironmentConfig } from '../environments';
+import { DEFAULT_IMAGE_LOCK, readImageLock, resolveImages } from '../environments/image-lock';
 import type { KubeObject } from '../policies/types';
 import { assertPolicyClean } from '../policies/synth-gate';
 import { requiredSecrets } from '../constructs/secrets';
@@ -40,6 +41,7 @@ const ROLE_PLACEHOLDER: Record<WorkloadIdentity, string> = {
  * - `secretsMode`: `pulumi` (default; Pulumi generates every credential) or `external-secrets`.
  * - `adminUser`: basic-auth user. Default: `admin`.
  * - `oidcClientSecret` (secret): the identity provider's client secret, required with OIDC auth.
+ * - `imageLock`: image lock file pinning the images by digest. Default: environments/images.lock.json.
  */
 export interface StackSettings {
   environment: string;
@@ -48,6 +50,7 @@ export interface StackSettings {
   kubeconfig?: string;
   adminUser?: string;
   oidcClientSecret?: pulumi.Output<string>;
+  imageLock?: string;
 }
 
 export function readSettings(stack: string, cfg = new pulumi.Config('mlops')): StackSettings {
@@ -79,12 +82,19 @@ export function readSettings(stack: string, cfg = new pulumi.Config('mlops')): S
     kubeconfig: cfg.get('kubeconfig'),
     adminUser: cfg.get('adminUser'),
     oidcClientSecret: cfg.getSecret('oidcClientSecret'),
+    imageLock: cfg.get('imageLock'),
   };
 }
 
 /** The environment of a stack: the built-in one named by the stack (or `mlops:environment`), with config overrides, validated. */
 export function stackEnvironment(settings: StackSettings): EnvironmentConfig {
   return loadEnvironment(settings.environment, Object.keys(settings.overrides).length ? settings.overrides : undefined);
+}
+
+/** The stack's environment as deployed: images pinned by the lock, refused when it requires digests and one is unpinned. */
+export function deployedEnvironment(settings: StackSettings): EnvironmentConfig {
+  const lockFile = settings.imageLock ?? DEFAULT_IMAGE_LOCK;
+  return resolveImages(stackEnvironment(settings), readImageLock(lockFile, { missingOk: settings.imageLock === undefined }), lockFile);
 }
 
 /** ServiceAccounts whose IRSA annotation is a given value. */
@@ -153,7 +163,7 @@ export interface StackResult {
  */
 export function defineStack(stack = pulumi.getStack(), cfg = new pulumi.Config('mlops')): StackResult {
   const settings = readSettings(stack, cfg);
-  const env = stackEnvironment(settings);
+  const env = deployedEnvironment(settings);
   const eks = env.cluster.kind === 'eks' ? env.cluster : undefined;
   const project = pulumi.getProject();
   const rds = env.metadataStore.kind === 'external-postgres' && env.metadataStore.rds;

@@ -5,6 +5,7 @@ import type { KubeObject } from '../../policies';
 import { schemaProblems, synthEnvironment, validateObjects, SynthValidationError, ARGOCD_FILE } from '../../stacks/gitops';
 import { bucketScript } from '../../constructs/minio';
 import { requiredSecrets } from '../../constructs/secrets';
+import { pinnedEnvironment } from '../helpers/image-lock';
 
 const all = (env: EnvironmentConfig, opts = {}) => synthEnvironment(env, opts).flatMap((f) => f.objects);
 const find = (objects: KubeObject[], kind: string, name: string) => {
@@ -16,7 +17,8 @@ const container = (o: KubeObject & { spec: any }) => o.spec.template.spec.contai
 const isEmptySelector = (sel: any) => !sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0);
 
 describe.each(ENVIRONMENT_NAMES)('%s: full output', (name) => {
-  const env = loadEnvironment(name);
+  // As synth renders it: images pinned by the lock (here the loopback registry's test digests).
+  const env = pinnedEnvironment(name);
   const files = synthEnvironment(env);
   const objects = files.flatMap((f) => f.objects);
 
@@ -86,11 +88,23 @@ describe.each(ENVIRONMENT_NAMES)('%s: full output', (name) => {
     expect(args[args.indexOf('--artifacts-destination') + 1]).toMatch(/^s3:\/\//);
     expect(args).toEqual(expect.arrayContaining(['--app-name', 'basic-auth']));
     const envNames = container(find(objects, 'Deployment', 'tracking')).env.map((e: any) => e.name);
-    expect(envNames).toEqual(expect.arrayContaining(['PGUSER', 'PGPASSWORD', 'MLFLOW_AUTH_ADMIN_PASSWORD']));
+    expect(envNames).toEqual(expect.arrayContaining(['PGUSER', 'PGPASSWORD']));
+  });
+
+  it('gives the tracking server its admin password as a read-only file, never as an env var', () => {
+    const dep = find(objects, 'Deployment', 'tracking');
+    const c = container(dep);
+    expect(c.env.map((e: any) => e.name)).not.toContain('MLFLOW_AUTH_ADMIN_PASSWORD');
+    expect(c.env.filter((e: any) => e.valueFrom?.secretKeyRef?.name === 'tracking-admin')).toEqual([]);
+    expect(c.args[c.args.indexOf('--auth-admin-password-file') + 1]).toBe('/run/secrets/tracking-admin/password');
+    const volume = dep.spec.template.spec.volumes.find((v: any) => v.secret?.secretName === 'tracking-admin');
+    expect(volume.secret).toEqual({ secretName: 'tracking-admin', items: [{ key: 'password', path: 'password' }], defaultMode: 0o440 });
+    expect(c.volumeMounts).toContainEqual({ name: volume.name, mountPath: '/run/secrets/tracking-admin', readOnly: true });
+    expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
   });
 
   it('migrates the schema with a Job named after the release, not an init container', () => {
-    const version = env.tracking.image.split(':').pop()!.replace(/[^a-z0-9-]+/g, '-');
+    const version = env.tracking.image.split('@')[0].split(':').pop()!.replace(/[^a-z0-9-]+/g, '-');
     const job = objects.find((o) => o.kind === 'Job' && o.metadata.name.startsWith('tracking-db-upgrade-')) as KubeObject & { spec: any };
     expect(job.metadata.name).toBe(`tracking-db-upgrade-${version}`);
     expect(container(job).args.slice(0, 3)).toEqual(['tracking', 'db', 'upgrade']);
@@ -110,7 +124,11 @@ describe('wiring per environment', () => {
     expect(pgc.livenessProbe.exec.command.join(' ')).toContain('pg_isready');
     expect(pg.spec.template.spec.securityContext).toMatchObject({ runAsUser: 70, fsGroup: 70, runAsNonRoot: true });
     expect(pgc.securityContext.readOnlyRootFilesystem).toBe(true);
-    expect(pgc.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/var/lib/postgresql/data', '/var/run/postgresql', '/tmp']);
+    expect(pgc.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/var/lib/postgresql/data', '/var/run/postgresql', '/tmp', '/run/secrets/tracking-db']);
+    // The image's entrypoint reads the login from files (its *_FILE variables): no Secret in the env.
+    expect(pgc.env.filter((e: any) => e.valueFrom)).toEqual([]);
+    expect(pgc.env).toEqual(expect.arrayContaining([{ name: 'POSTGRES_USER_FILE', value: '/run/secrets/tracking-db/username' }, { name: 'POSTGRES_PASSWORD_FILE', value: '/run/secrets/tracking-db/password' }]));
+    expect(pg.spec.template.spec.volumes).toContainEqual({ name: 'secret-tracking-db', secret: { secretName: 'tracking-db', items: [{ key: 'username', path: 'username' }, { key: 'password', path: 'password' }], defaultMode: 0o440 } });
     expect(find(objects, 'PodDisruptionBudget', 'postgres').spec.maxUnavailable).toBe(1);
 
     const trackingEnv = Object.fromEntries(container(find(objects, 'Deployment', 'tracking')).env.map((e: any) => [e.name, e.value ?? e.valueFrom.secretKeyRef]));
