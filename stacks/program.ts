@@ -40,6 +40,9 @@ const ROLE_PLACEHOLDER: Record<WorkloadIdentity, string> = {
  * - `secretsMode`: `pulumi` (default; Pulumi generates every credential) or `external-secrets`.
  * - `adminUser`: basic-auth user. Default: `admin`.
  * - `oidcClientSecret` (secret): the identity provider's client secret, required with OIDC auth.
+ * - `credentialSource`: `generate` (default; `@pulumi/random` makes every value) or `config`: every
+ *   Secret's values come from `credentials` (secret object: PlatformSecretId → key → value), for
+ *   operators who bring their own credentials and where the random provider is not available.
  */
 export interface StackSettings {
   environment: string;
@@ -48,6 +51,8 @@ export interface StackSettings {
   kubeconfig?: string;
   adminUser?: string;
   oidcClientSecret?: pulumi.Output<string>;
+  /** Set when `credentialSource` is `config`: the supplied values of every Secret. */
+  credentials?: pulumi.Output<Record<string, Record<string, string>>>;
 }
 
 export function readSettings(stack: string, cfg = new pulumi.Config('mlops')): StackSettings {
@@ -71,6 +76,8 @@ export function readSettings(stack: string, cfg = new pulumi.Config('mlops')): S
   const bucket = cfg.get('artifactBucket');
   if (bucket) set(['artifactStore', 'bucket'], bucket);
   const secretsMode = cfg.get('secretsMode') ?? 'pulumi';
+  const credentialSource = cfg.get('credentialSource') ?? 'generate';
+  if (credentialSource !== 'generate' && credentialSource !== 'config') throw new Error(`mlops:credentialSource must be "generate" or "config", got "${credentialSource}"`);
   if (secretsMode !== 'pulumi' && secretsMode !== 'external-secrets') throw new Error(`mlops:secretsMode must be "pulumi" or "external-secrets", got "${secretsMode}"`);
   return {
     environment: cfg.get('environment') ?? stack,
@@ -79,6 +86,7 @@ export function readSettings(stack: string, cfg = new pulumi.Config('mlops')): S
     kubeconfig: cfg.get('kubeconfig'),
     adminUser: cfg.get('adminUser'),
     oidcClientSecret: cfg.getSecret('oidcClientSecret'),
+    credentials: credentialSource === 'config' ? cfg.requireSecretObject<Record<string, Record<string, string>>>('credentials') : undefined,
   };
 }
 
@@ -175,6 +183,7 @@ export function defineStack(stack = pulumi.getStack(), cfg = new pulumi.Config('
     secretIds: settings.secretsMode === 'pulumi' ? requiredSecrets(env, planned) : [],
     adminUser: settings.adminUser,
     oidcClientSecret: settings.oidcClientSecret,
+    supplied: settings.credentials,
   });
   // The policies see exactly what is about to be deployed: the chart plus the Secrets Pulumi creates.
   assertPolicyClean([...objects, ...credentials.secrets.map((s) => secretStub(env, s))], env, 'pulumi');
