@@ -100,6 +100,12 @@ export const PLATFORM_SECRETS = {
 
 export type PlatformSecretId = keyof typeof PLATFORM_SECRETS;
 
+/**
+ * The external-secrets API the platform emits: `external-secrets.io/v1`, served since external-secrets
+ * v0.16.0 (the declared minimum); the v1.x releases no longer serve `v1beta1`.
+ */
+export const EXTERNAL_SECRETS_API = 'external-secrets.io/v1';
+
 /** The Secrets this environment's objects reference (what Pulumi must create, or ExternalSecrets provide). */
 export function requiredSecrets(env: EnvironmentConfig, cloud: PlatformContext['cloud'] = {}): PlatformSecretId[] {
   // Every cluster environment runs the tracking server with its own users (basic-auth app): an admin password.
@@ -148,7 +154,7 @@ export class PlatformSecrets extends Construct {
     for (const sid of requiredSecrets(env, ctx.cloud)) {
       const s: PlatformSecret = PLATFORM_SECRETS[sid];
       customObject(this, sid, {
-        apiVersion: 'external-secrets.io/v1beta1',
+        apiVersion: EXTERNAL_SECRETS_API,
         kind: 'ExternalSecret',
         metadata: { name: s.name, namespace: secretNamespace(env, s), labels: standardLabels(env, s.name, 'secret') },
         spec: {

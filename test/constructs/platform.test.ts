@@ -4,7 +4,7 @@ import { podTemplates, selectorMatches, mapSelectorMatches, stringMap } from '..
 import type { KubeObject } from '../../policies';
 import { schemaProblems, synthEnvironment, validateObjects, SynthValidationError, ARGOCD_FILE } from '../../stacks/gitops';
 import { bucketScript } from '../../constructs/minio';
-import { requiredSecrets } from '../../constructs/secrets';
+import { EXTERNAL_SECRETS_API, requiredSecrets } from '../../constructs/secrets';
 
 const all = (env: EnvironmentConfig, opts = {}) => synthEnvironment(env, opts).flatMap((f) => f.objects);
 const find = (objects: KubeObject[], kind: string, name: string) => {
@@ -288,6 +288,17 @@ describe('gates', () => {
     dep.spec.template.spec.containers[0].ports[0].containerPort = 'five thousand';
     expect(() => validateObjects(bad, 'dev')).toThrow(SynthValidationError);
     expect(() => validateObjects(bad, 'dev')).toThrow(/Deployment\/mlops-platform\/tracking: .*containerPort must be integer/);
+  });
+
+  it('ExternalSecrets are external-secrets.io/v1 (v1.x serves no v1beta1), and their schema check still rejects a bad one', () => {
+    const objects = all(loadEnvironment('staging'));
+    const secrets = objects.filter((o) => o.kind === 'ExternalSecret');
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(new Set(secrets.map((o) => o.apiVersion))).toEqual(new Set([EXTERNAL_SECRETS_API]));
+    expect(EXTERNAL_SECRETS_API).toBe('external-secrets.io/v1');
+    const bad = JSON.parse(JSON.stringify(secrets[0])) as any;
+    bad.spec.data[0].remoteRef = { key: 42 };
+    expect(schemaProblems(bad)).toEqual([expect.stringMatching(/remoteRef\/key must be string/)]);
   });
 
   it('schema validation fails closed on a kind without a published schema', () => {
