@@ -384,6 +384,10 @@ const cluster = z.discriminatedUnion('kind', [
     }),
 ]);
 
+/** Why an environment synced from Git cannot take its Secrets from Pulumi. */
+export const GITOPS_NEEDS_EXTERNAL_SECRETS =
+  'an environment synced by Argo CD must be deployable from Git alone, and Pulumi-generated Secrets exist only in Pulumi state: set secrets.mode "external-secrets" (with its store), or deploy this environment with `pulumi up` and remove gitops';
+
 const gitops = z
   .object({
     /** Git repository Argo CD syncs from. */
@@ -474,6 +478,10 @@ export const environmentSchema = z
     }
     if (env.cluster.kind === 'eks' && env.ingress.tls.mode === 'none') {
       ctx.addIssue({ code: 'custom', path: ['ingress', 'tls', 'mode'], message: '"none" is only allowed for a local cluster' });
+    }
+    if (env.gitops && env.secrets.mode !== 'external-secrets') {
+      // Argo CD syncs only what Git holds; Pulumi-generated Secrets live in Pulumi state, so pods would wait forever.
+      ctx.addIssue({ code: 'custom', path: ['gitops'], message: GITOPS_NEEDS_EXTERNAL_SECRETS });
     }
     if (env.ingress.servingHost && env.ingress.servingHost === env.ingress.host) {
       ctx.addIssue({ code: 'custom', path: ['ingress', 'servingHost'], message: 'must differ from ingress.host' });

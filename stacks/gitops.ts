@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { stringify } from 'yaml';
-import type { EnvironmentConfig } from '../environments';
+import { GITOPS_NEEDS_EXTERNAL_SECRETS, type EnvironmentConfig } from '../environments';
 import type { KubeObject, Violation } from '../policies/types';
 import { objectRef } from '../policies/rule';
 import { assertPolicyClean } from '../policies/synth-gate';
@@ -134,6 +134,7 @@ export interface RenderedEnvironment {
 
 /** Synthesizes one environment and runs every gate: schema validation, then the policies. Throws on any error. */
 export function renderEnvironment(env: EnvironmentConfig, opts: SynthOptions = {}): RenderedEnvironment {
+  if (env.gitops && (opts.secretsMode ?? env.secrets.mode) === 'pulumi') throw new SynthValidationError(env.name, [`gitops: ${GITOPS_NEEDS_EXTERNAL_SECRETS}`]);
   const files = synthEnvironment(env, opts);
   validateObjects(files, env.name);
   const violations = assertPolicyClean(

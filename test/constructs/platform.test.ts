@@ -2,7 +2,7 @@ import { ENVIRONMENT_NAMES, loadEnvironment, type EnvironmentConfig } from '../.
 import { environmentVariants } from '../../policies/platform';
 import { podTemplates, selectorMatches, mapSelectorMatches, stringMap } from '../../policies/kube/workloads';
 import type { KubeObject } from '../../policies';
-import { schemaProblems, synthEnvironment, validateObjects, SynthValidationError, ARGOCD_FILE } from '../../stacks/gitops';
+import { renderEnvironment, schemaProblems, synthEnvironment, validateObjects, SynthValidationError, ARGOCD_FILE } from '../../stacks/gitops';
 import { bucketScript } from '../../constructs/minio';
 import { EXTERNAL_SECRETS_API, requiredSecrets } from '../../constructs/secrets';
 
@@ -299,6 +299,13 @@ describe('gates', () => {
     const bad = JSON.parse(JSON.stringify(secrets[0])) as any;
     bad.spec.data[0].remoteRef = { key: 42 };
     expect(schemaProblems(bad)).toEqual([expect.stringMatching(/remoteRef\/key must be string/)]);
+  });
+
+  it('GitOps output of an Argo CD environment with Pulumi-made Secrets is refused, naming why', () => {
+    const staging = loadEnvironment('staging');
+    expect(() => renderEnvironment(staging, { secretsMode: 'pulumi' })).toThrow(SynthValidationError);
+    expect(() => renderEnvironment(staging, { secretsMode: 'pulumi' })).toThrow(/gitops: an environment synced by Argo CD must be deployable from Git alone/);
+    expect(renderEnvironment(staging).files.some((f) => f.name === ARGOCD_FILE)).toBe(true);
   });
 
   it('schema validation fails closed on a kind without a published schema', () => {
