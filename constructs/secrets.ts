@@ -138,7 +138,8 @@ export interface PlatformSecretsProps {
 
 /**
  * In external-secrets mode: one ExternalSecret per required Secret, pulling each key from
- * `<remoteKeyPrefix>/<secret name>` (property = key) in the environment's store. In pulumi mode it emits
+ * `<remoteKeyPrefix>/<secret name>` (property = key) in the environment's store — and that store, a
+ * ClusterSecretStore, when the environment describes it (`secrets.store.aws`). In pulumi mode it emits
  * nothing: Pulumi creates the Secrets with generated values, and nothing secret reaches Git either way.
  */
 export class PlatformSecrets extends Construct {
@@ -151,6 +152,14 @@ export class PlatformSecrets extends Construct {
       throw new Error(`environment "${env.name}": secrets mode external-secrets needs secrets.store and secrets.remoteKeyPrefix in the environment`);
     }
     const { store, remoteKeyPrefix, refreshInterval } = env.secrets;
+    if (store.aws) {
+      customObject(this, 'store', {
+        apiVersion: EXTERNAL_SECRETS_API,
+        kind: 'ClusterSecretStore',
+        metadata: { name: store.name, labels: standardLabels(env, store.name, 'secret-store') },
+        spec: { provider: { aws: { service: store.aws.service, region: store.aws.region, ...(store.aws.role ? { role: store.aws.role } : {}) } } },
+      });
+    }
     for (const sid of requiredSecrets(env, ctx.cloud)) {
       const s: PlatformSecret = PLATFORM_SECRETS[sid];
       customObject(this, sid, {

@@ -147,7 +147,26 @@ const secrets = z.discriminatedUnion('mode', [
   z
     .object({
       mode: z.literal('external-secrets'),
-      store: z.object({ kind: z.enum(['ClusterSecretStore', 'SecretStore']).default('ClusterSecretStore'), name: dnsLabel }).strict(),
+      store: z
+        .object({
+          kind: z.enum(['ClusterSecretStore', 'SecretStore']).default('ClusterSecretStore'),
+          name: dnsLabel,
+          /**
+           * When set, the platform emits the ClusterSecretStore itself, reading AWS Secrets Manager (or
+           * Parameter Store) in `region` as the external-secrets controller's own identity (IRSA), or as
+           * `role` when given. Without it the store is a prerequisite the cluster must already have.
+           */
+          aws: z
+            .object({
+              service: z.enum(['SecretsManager', 'ParameterStore']).default('SecretsManager'),
+              region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-[0-9]$/, 'must be an AWS region, e.g. eu-west-1'),
+              role: z.string().regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/.+$/, 'must be an IAM role ARN').optional(),
+            })
+            .strict()
+            .optional(),
+        })
+        .strict()
+        .refine((s) => !s.aws || s.kind === 'ClusterSecretStore', { path: ['aws'], message: 'is only emitted as a ClusterSecretStore: with kind SecretStore, create the stores in each namespace yourself' }),
       /** Prefix of the remote keys, e.g. `mlops/prod` → `mlops/prod/postgres`. */
       remoteKeyPrefix: z.string().min(1),
       refreshInterval: z.string().regex(/^[0-9]+(s|m|h)$/, 'must be a duration such as "1h"').default('1h'),

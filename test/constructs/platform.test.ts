@@ -306,6 +306,18 @@ describe('gates', () => {
     expect(schemaProblems(bad)).toEqual([expect.stringMatching(/remoteRef\/key must be string/)]);
   });
 
+  it('the ClusterSecretStore the ExternalSecrets read is in the output when the environment describes it', () => {
+    const objects = all(loadEnvironment('staging'));
+    const stores = objects.filter((o) => o.kind === 'ClusterSecretStore') as Array<KubeObject & { spec: any }>;
+    expect(stores.map((o) => [o.apiVersion, o.metadata.name, o.spec])).toEqual([[EXTERNAL_SECRETS_API, 'aws-secrets-manager', { provider: { aws: { service: 'SecretsManager', region: 'eu-west-1' } } }]]);
+    const refs = new Set(objects.filter((o) => o.kind === 'ExternalSecret').map((o) => JSON.stringify((o as any).spec.secretStoreRef)));
+    expect([...refs]).toEqual([JSON.stringify({ kind: 'ClusterSecretStore', name: 'aws-secrets-manager' })]);
+    // Without secrets.store.aws the store is a prerequisite: nothing is emitted.
+    const prereq = loadEnvironment('staging', { secrets: { store: { aws: undefined } } });
+    expect(all(prereq).some((o) => o.kind === 'ClusterSecretStore')).toBe(false);
+    expect(() => loadEnvironment('staging', { secrets: { store: { kind: 'SecretStore' } } })).toThrow(/secrets\.store\.aws: is only emitted as a ClusterSecretStore/);
+  });
+
   it('GitOps output of an Argo CD environment with Pulumi-made Secrets is refused, naming why', () => {
     const staging = loadEnvironment('staging');
     expect(() => renderEnvironment(staging, { secretsMode: 'pulumi' })).toThrow(SynthValidationError);
