@@ -98,8 +98,8 @@ export async function createVolumes(cp: ControlPlane, objects: readonly KubeObje
 export async function installCrds(cp: ControlPlane): Promise<string[]> {
   const files = allCrdFiles();
   // Server-side: some upstream CRDs are larger than the last-applied annotation allows.
-  await cp.kubectl(['apply', '--server-side', '--field-manager=crd-install', ...files.flatMap((f) => ['-f', f])]);
-  await cp.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+  await cp.kubectl(['apply', '--server-side', '--field-manager=crd-install', ...files.flatMap((f) => ['-f', f])], { timeoutMs: 600_000 });
+  await cp.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=120s'], { timeoutMs: 150_000 });
   const { items } = JSON.parse((await cp.kubectl(['get', 'crd', '-o', 'json'])).stdout) as { items: KubeObject[] };
   return items.map((c) => c.metadata.name);
 }
@@ -108,7 +108,7 @@ export const FIELD_MANAGER = 'mlops-blueprint';
 
 /** Server-side applies one file; returns kubectl's warnings (`Warning: …` lines on stderr). */
 export async function applyFile(cp: ControlPlane, file: string): Promise<string[]> {
-  const r = await cp.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', file]);
+  const r = await cp.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', file], { timeoutMs: 300_000 });
   return r.stderr.split('\n').filter((l) => /^Warning:/i.test(l.trim()));
 }
 

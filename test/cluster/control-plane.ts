@@ -25,7 +25,7 @@ export interface ControlPlane {
   readonly kubeconfig: string;
   readonly server: string;
   /** Runs kubectl against this control plane; rejects on a non-zero exit unless `allowFailure`. */
-  kubectl(args: string[], opts?: { input?: string; allowFailure?: boolean }): Promise<CommandResult>;
+  kubectl(args: string[], opts?: { input?: string; allowFailure?: boolean; timeoutMs?: number }): Promise<CommandResult>;
   /** A GET on the API as the cluster admin, parsed as JSON. */
   getJson<T = unknown>(apiPath: string): Promise<T>;
   /** Stops every component (each in its own process group) and removes the directory. */
@@ -123,6 +123,9 @@ function kwokConfig(dir: string, serverAddress: string): string {
       nodeLeaseDurationSeconds: 40,
       serverAddress,
       nodeIP: '127.0.0.1',
+      // Pod IPs are data only (no container runs, nothing connects to them); without a range kwok gives pods the
+      // node's loopback IP, which EndpointSlices reject. 198.18.0.0/15 is reserved for benchmarks and never routed.
+      cidr: '198.18.0.0/16',
       manageAllNodes: false,
       manageNodesWithAnnotationSelector: `${KWOK_NODE_ANNOTATION}=fake`,
     },
@@ -282,7 +285,8 @@ function makeControlPlane(dir: string, kubeconfig: string, server: string, certs
     kubeconfig,
     server,
     async kubectl(args, opts = {}) {
-      const child = exec(kubectlBin, [`--kubeconfig=${kubeconfig}`, ...args], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+      const timeout = opts.timeoutMs ?? 120_000;
+      const child = exec(kubectlBin, [`--kubeconfig=${kubeconfig}`, ...args], { maxBuffer: 64 * 1024 * 1024, timeout });
       if (opts.input !== undefined) {
         child.child.stdin?.end(opts.input);
       }
@@ -290,10 +294,12 @@ function makeControlPlane(dir: string, kubeconfig: string, server: string, certs
         const { stdout, stderr } = await child;
         return { stdout, stderr, code: 0 };
       } catch (err) {
-        const e = err as { stdout?: string; stderr?: string; code?: number | string };
-        const result = { stdout: e.stdout ?? '', stderr: e.stderr ?? String(err), code: typeof e.code === 'number' ? e.code : 1 };
+        const e = err as { stdout?: string; stderr?: string; code?: number | string; killed?: boolean };
+        const killed = e.killed ? `killed after ${timeout / 1000}s; ` : '';
+        const result = { stdout: e.stdout ?? '', stderr: `${killed}${e.stderr ?? String(err)}`, code: typeof e.code === 'number' ? e.code : 1 };
         if (opts.allowFailure) return result;
-        throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr.trim()}`);
+        const command = args.join(' ');
+        throw new Error(`kubectl ${command.length > 160 ? `${command.slice(0, 160)}…` : command} failed (${result.code}): ${result.stderr.trim()}`);
       }
     },
     async getJson<T>(apiPath: string) {
