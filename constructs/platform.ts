@@ -21,6 +21,7 @@ import { TRACKING_ENV_ONLY } from './tracking';
 import { TRACKING_CLIENT_ENV_ONLY } from './training';
 import { MINIO_ENV_ONLY } from './minio';
 import { OAUTH2_PROXY_ENV_ONLY_SECRETS } from './ingress';
+import { CustomMetricsAdapter, needsCustomMetrics } from './metrics-adapter';
 
 export interface MlopsPlatformProps {
   readonly env: EnvironmentConfig;
@@ -35,7 +36,7 @@ export interface MlopsPlatformProps {
  * start (Secrets, RBAC, NetworkPolicies), the stores before the tracking server, the edge after it, and the
  * workloads that call the tracking server last. Parts not listed keep their construction order, after these.
  */
-export const PART_ORDER = ['namespaces', 'secrets', 'rbac', 'network-policies', 'gpu', 'postgres', 'minio', 'tracking', 'ingress', 'training', 'inference'];
+export const PART_ORDER = ['namespaces', 'secrets', 'rbac', 'network-policies', 'gpu', 'postgres', 'minio', 'tracking', 'ingress', 'training', 'metrics-adapter', 'inference'];
 
 /**
  * The whole platform for one environment, as one cdk8s Chart per part (so GitOps output is one file
@@ -68,6 +69,7 @@ export class MlopsPlatform extends Construct {
     if (env.gpu.pools.length > 0) new GpuDevicePlugin(chart('gpu'), 'gpu', { env });
     new Training(chart('training'), 'training', { ctx });
     if (env.inference.models.length > 0) new Inference(chart('inference'), 'inference', { ctx });
+    if (needsCustomMetrics(env)) new CustomMetricsAdapter(chart('metrics-adapter'), 'metrics-adapter', { env });
 
     // ---- Workload charts (gpu, rbac, training, inference) go above this line. ----
 

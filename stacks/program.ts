@@ -42,6 +42,9 @@ const ROLE_PLACEHOLDER: Record<WorkloadIdentity, string> = {
  * - `adminUser`: basic-auth user. Default: `admin`.
  * - `oidcClientSecret` (secret): the identity provider's client secret, required with OIDC auth.
  * - `imageLock`: image lock file pinning the images by digest. Default: environments/images.lock.json.
+ * - `credentialSource`: `generate` (default; `@pulumi/random` makes every value) or `config`: every
+ *   Secret's values come from `credentials` (secret object: PlatformSecretId → key → value), for
+ *   operators who bring their own credentials and where the random provider is not available.
  */
 export interface StackSettings {
   environment: string;
@@ -51,6 +54,8 @@ export interface StackSettings {
   adminUser?: string;
   oidcClientSecret?: pulumi.Output<string>;
   imageLock?: string;
+  /** Set when `credentialSource` is `config`: the supplied values of every Secret. */
+  credentials?: pulumi.Output<Record<string, Record<string, string>>>;
 }
 
 export function readSettings(stack: string, cfg = new pulumi.Config('mlops')): StackSettings {
@@ -74,6 +79,8 @@ export function readSettings(stack: string, cfg = new pulumi.Config('mlops')): S
   const bucket = cfg.get('artifactBucket');
   if (bucket) set(['artifactStore', 'bucket'], bucket);
   const secretsMode = cfg.get('secretsMode') ?? 'pulumi';
+  const credentialSource = cfg.get('credentialSource') ?? 'generate';
+  if (credentialSource !== 'generate' && credentialSource !== 'config') throw new Error(`mlops:credentialSource must be "generate" or "config", got "${credentialSource}"`);
   if (secretsMode !== 'pulumi' && secretsMode !== 'external-secrets') throw new Error(`mlops:secretsMode must be "pulumi" or "external-secrets", got "${secretsMode}"`);
   return {
     environment: cfg.get('environment') ?? stack,
@@ -83,6 +90,7 @@ export function readSettings(stack: string, cfg = new pulumi.Config('mlops')): S
     adminUser: cfg.get('adminUser'),
     oidcClientSecret: cfg.getSecret('oidcClientSecret'),
     imageLock: cfg.get('imageLock'),
+    credentials: credentialSource === 'config' ? cfg.requireSecretObject<Record<string, Record<string, string>>>('credentials') : undefined,
   };
 }
 
@@ -185,6 +193,7 @@ export function defineStack(stack = pulumi.getStack(), cfg = new pulumi.Config('
     secretIds: settings.secretsMode === 'pulumi' ? requiredSecrets(env, planned) : [],
     adminUser: settings.adminUser,
     oidcClientSecret: settings.oidcClientSecret,
+    supplied: settings.credentials,
   });
   // The policies see exactly what is about to be deployed: the chart plus the Secrets Pulumi creates.
   assertPolicyClean([...objects, ...credentials.secrets.map((s) => secretStub(env, s))], env, 'pulumi');

@@ -2,10 +2,10 @@ import { ENVIRONMENT_NAMES, loadEnvironment, type EnvironmentConfig } from '../.
 import { environmentVariants } from '../../policies/platform';
 import { podTemplates, selectorMatches, mapSelectorMatches, stringMap } from '../../policies/kube/workloads';
 import type { KubeObject } from '../../policies';
-import { schemaProblems, synthEnvironment, validateObjects, SynthValidationError, ARGOCD_FILE } from '../../stacks/gitops';
+import { renderEnvironment, schemaProblems, synthEnvironment, validateObjects, SynthValidationError, ARGOCD_FILE } from '../../stacks/gitops';
 import { bucketScript } from '../../constructs/minio';
-import { requiredSecrets } from '../../constructs/secrets';
-import { pinnedEnvironment } from '../helpers/image-lock';
+import { EXTERNAL_SECRETS_API, requiredSecrets } from '../../constructs/secrets';
+import { pinnedEnvironment, testImageLockFile } from '../helpers/image-lock';
 
 const all = (env: EnvironmentConfig, opts = {}) => synthEnvironment(env, opts).flatMap((f) => f.objects);
 const find = (objects: KubeObject[], kind: string, name: string) => {
@@ -244,7 +244,12 @@ describe('NetworkPolicies: exactly the seed flows', () => {
         ports: [{ protocol: 'TCP', port: 5432 }],
       },
     ]);
-    expect(p['mlops-platform/postgres'].egress).toEqual([]);
+    // Egress denied by the policy type with no rules — and no `egress: []`, which the API server drops, so
+    // every re-apply would bump the generation (found applying to a real control plane, test/cluster).
+    expect(p['mlops-platform/postgres'].policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(p['mlops-platform/postgres']).not.toHaveProperty('egress');
+    expect(p['mlops-platform/tracking-db-upgrade']).toEqual(expect.objectContaining({ policyTypes: ['Ingress', 'Egress'] }));
+    expect(p['mlops-platform/tracking-db-upgrade']).not.toHaveProperty('ingress');
     expect(p['mlops-platform/minio-bucket'].egress).toEqual([{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'minio', 'app.kubernetes.io/instance': 'dev' } } }], ports: [{ protocol: 'TCP', port: 9000 }] }]);
     // Prometheus may scrape the metrics ports, from its own namespace and pods only.
     expect(tracking.ingress[1]).toEqual({
@@ -306,6 +311,36 @@ describe('gates', () => {
     dep.spec.template.spec.containers[0].ports[0].containerPort = 'five thousand';
     expect(() => validateObjects(bad, 'dev')).toThrow(SynthValidationError);
     expect(() => validateObjects(bad, 'dev')).toThrow(/Deployment\/mlops-platform\/tracking: .*containerPort must be integer/);
+  });
+
+  it('ExternalSecrets are external-secrets.io/v1 (v1.x serves no v1beta1), and their schema check still rejects a bad one', () => {
+    const objects = all(loadEnvironment('staging'));
+    const secrets = objects.filter((o) => o.kind === 'ExternalSecret');
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(new Set(secrets.map((o) => o.apiVersion))).toEqual(new Set([EXTERNAL_SECRETS_API]));
+    expect(EXTERNAL_SECRETS_API).toBe('external-secrets.io/v1');
+    const bad = JSON.parse(JSON.stringify(secrets[0])) as any;
+    bad.spec.data[0].remoteRef = { key: 42 };
+    expect(schemaProblems(bad)).toEqual([expect.stringMatching(/remoteRef\/key must be string/)]);
+  });
+
+  it('the ClusterSecretStore the ExternalSecrets read is in the output when the environment describes it', () => {
+    const objects = all(loadEnvironment('staging'));
+    const stores = objects.filter((o) => o.kind === 'ClusterSecretStore') as Array<KubeObject & { spec: any }>;
+    expect(stores.map((o) => [o.apiVersion, o.metadata.name, o.spec])).toEqual([[EXTERNAL_SECRETS_API, 'aws-secrets-manager', { provider: { aws: { service: 'SecretsManager', region: 'eu-west-1' } } }]]);
+    const refs = new Set(objects.filter((o) => o.kind === 'ExternalSecret').map((o) => JSON.stringify((o as any).spec.secretStoreRef)));
+    expect([...refs]).toEqual([JSON.stringify({ kind: 'ClusterSecretStore', name: 'aws-secrets-manager' })]);
+    // Without secrets.store.aws the store is a prerequisite: nothing is emitted.
+    const prereq = loadEnvironment('staging', { secrets: { store: { aws: undefined } } });
+    expect(all(prereq).some((o) => o.kind === 'ClusterSecretStore')).toBe(false);
+    expect(() => loadEnvironment('staging', { secrets: { store: { kind: 'SecretStore' } } })).toThrow(/secrets\.store\.aws: is only emitted as a ClusterSecretStore/);
+  });
+
+  it('GitOps output of an Argo CD environment with Pulumi-made Secrets is refused, naming why', () => {
+    const staging = loadEnvironment('staging');
+    expect(() => renderEnvironment(staging, { secretsMode: 'pulumi' })).toThrow(SynthValidationError);
+    expect(() => renderEnvironment(staging, { secretsMode: 'pulumi' })).toThrow(/gitops: an environment synced by Argo CD must be deployable from Git alone/);
+    expect(renderEnvironment(staging, { imageLock: testImageLockFile() }).files.some((f) => f.name === ARGOCD_FILE)).toBe(true);
   });
 
   it('schema validation fails closed on a kind without a published schema', () => {

@@ -29,7 +29,8 @@ describe('mlops synth', () => {
     expect(r.stdout).toMatch(/^dev: \d+ objects in \d+ files/m);
     const files = tree(out);
     expect(files).toContain('dev/00-namespaces.k8s.yaml');
-    expect(files).toContain('prod/argocd/application.k8s.yaml');
+    expect(files).toContain('staging/argocd/application.k8s.yaml');
+    expect(files.filter((f) => f.startsWith('prod/argocd'))).toEqual([]); // prod is deployed by pulumi up (Pulumi-made Secrets)
     expect(files.filter((f) => f.startsWith('dev/argocd'))).toEqual([]); // dev has no gitops settings
     for (const f of files) {
       expect(f).toMatch(/^(dev|staging|prod)\/(\d{2}-[a-z0-9-]+|argocd\/application)\.k8s\.yaml$/);

@@ -46,6 +46,7 @@ describe('stack settings: config overrides the environment', () => {
     expect(() => stackEnvironment(readSettings('staging', config({ trackingImage: 'ghcr.io/acme/tracking:latest' })))).toThrow(/tracking\.image: .*latest/);
     expect(() => stackEnvironment(readSettings('staging', config({ overrides: { tracking: { replicas: { min: 5, max: 2 } } } })))).toThrow(/tracking\.replicas\.max/);
     expect(() => readSettings('staging', config({ secretsMode: 'plaintext' }))).toThrow('mlops:secretsMode must be "pulumi" or "external-secrets", got "plaintext"');
+    expect(() => readSettings('dev', config({ credentialSource: 'vault' }))).toThrow('mlops:credentialSource must be "generate" or "config", got "vault"');
     expect(() => stackEnvironment(readSettings('qa', config({})))).toThrow('unknown environment "qa" (known: dev, staging, prod)');
   });
 });
