@@ -140,6 +140,7 @@ export function basicAuth(options: BasicAuthOptions): BasicAuth {
     state = { store, verifier, defaultPermission, adminUsername };
     await ensureUser(store, adminUsername, options.adminPassword, 'admin');
     for (const user of options.serviceUsers ?? []) await ensureUser(store, user.username, user.password, 'service');
+    await warnAboutLookAlikes(app, store);
     installHooks(app, state, context);
   };
 
@@ -172,6 +173,14 @@ async function ensureUser(store: AuthStore, username: string, password: string, 
   } catch (err) {
     if (err instanceof MlflowError) throw new Error(`${role} user '${username}': ${err.message}`);
     throw err;
+  }
+}
+
+/** Accounts that predate case-insensitive names and collide with an older one (migration 0006 kept them). */
+async function warnAboutLookAlikes(app: FastifyInstance, store: AuthStore): Promise<void> {
+  const twins = await store.lookAlikeUsers();
+  if (twins.length) {
+    app.log.warn({ users: twins }, 'basic-auth: these accounts differ from an older one only in case or look-alike letters; they still log in by their exact name — delete the ones that should not exist');
   }
 }
 
@@ -393,8 +402,6 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
     const existing = route.onSend ? ([] as unknown[]).concat(route.onSend) : [];
     route.onSend = [...existing, afterResponse] as typeof route.onSend;
   });
-
-  void context;
 }
 
 /** Where this server can reach itself (for refilling filtered pages); undefined when it is not listening. */
