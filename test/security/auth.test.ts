@@ -3,7 +3,7 @@ import { AuthStore, hashPassword } from '../../runtime/tracking/auth';
 import { openStore } from '../../runtime/tracking/store/connection';
 import { migrateToLatest } from '../../runtime/tracking/store/migrate';
 import { migrations } from '../../runtime/tracking/store/migrations';
-import { ADMIN, call, startAuthServer, type AuthTestServer } from '../auth/helpers';
+import { ADMIN, as, call, createUser, startAuthServer, type AuthTestServer, type Credentials } from '../auth/helpers';
 import { createTestDatabase } from '../helpers/postgres';
 import { describeWithTool } from '../helpers/tools';
 import { storeAvailability, storeKinds, tmpDir, type StoreKind } from '../tracking/helpers';
@@ -24,6 +24,116 @@ function expectOk(res: { status: number; body: any }, what: string): void {
 
 for (const kind of storeKinds()) {
   describeWithTool(`security replay: basic-auth on the ${kind} store`, storeAvailability(kind), () => {
+    describe('finding 4: references to runs and logged models of other users', () => {
+      let server: AuthTestServer;
+      let alice: Credentials;
+      let mallory: Credentials;
+      let carol: Credentials;
+      // Alice's private things (Mallory has NO_PERMISSIONS on her experiment and model).
+      const victim = { experiment: '', run: '', runArtifacts: '', model: '', modelArtifacts: '', registered: '' };
+      // Carol's experiment stays at the default READ for Mallory.
+      const shared = { experiment: '', run: '', model: '', registered: '' };
+      // Mallory's own.
+      const own = { experiment: '', run: '', registered: '' };
+
+      const newRun = async (who: Credentials, experiment: string) => (await call(server.url, who, 'POST', '/runs/create', { experiment_id: experiment })).body.run.info;
+      const newLoggedModel = async (who: Credentials, experiment: string) => (await call(server.url, who, 'POST', '/logged-models', { experiment_id: experiment, name: 'model' })).body.model.info;
+
+      beforeAll(async () => {
+        server = await startAuthServer(kind);
+        alice = await createUser(server, 'alice');
+        mallory = await createUser(server, 'mallory');
+        carol = await createUser(server, 'carol');
+        const a = as(server, alice);
+        victim.experiment = (await a('POST', '/experiments/create', { name: 'alice-private' })).body.experiment_id;
+        await a('POST', '/experiments/permissions/create', { experiment_id: victim.experiment, username: 'mallory', permission: 'NO_PERMISSIONS' });
+        const run = await newRun(alice, victim.experiment);
+        victim.run = run.run_id;
+        victim.runArtifacts = run.artifact_uri;
+        const model = await newLoggedModel(alice, victim.experiment);
+        victim.model = model.model_id;
+        victim.modelArtifacts = model.artifact_uri;
+        victim.registered = 'alice-model';
+        expectOk(await a('POST', '/registered-models/create', { name: victim.registered }), 'alice registers');
+        expectOk(await a('POST', '/model-versions/create', { name: victim.registered, source: `runs:/${victim.run}/model`, run_id: victim.run }), 'alice version');
+        await a('POST', '/registered-models/permissions/create', { name: victim.registered, username: 'mallory', permission: 'NO_PERMISSIONS' });
+
+        const c = as(server, carol);
+        shared.experiment = (await c('POST', '/experiments/create', { name: 'carol-shared' })).body.experiment_id;
+        shared.run = (await newRun(carol, shared.experiment)).run_id;
+        shared.model = (await newLoggedModel(carol, shared.experiment)).model_id;
+        shared.registered = 'carol-model';
+        expectOk(await c('POST', '/registered-models/create', { name: shared.registered }), 'carol registers');
+        expectOk(await c('POST', '/model-versions/create', { name: shared.registered, source: `runs:/${shared.run}/model`, run_id: shared.run }), 'carol version');
+
+        const m = as(server, mallory);
+        own.experiment = (await m('POST', '/experiments/create', { name: 'mallory-own' })).body.experiment_id;
+        own.run = (await newRun(mallory, own.experiment)).run_id;
+        own.registered = 'mallory-model';
+        expectOk(await m('POST', '/registered-models/create', { name: own.registered }), 'mallory registers');
+      });
+      afterAll(async () => server?.stop());
+
+      test("a user cannot register, link or derive from a run or logged model it cannot read; nothing of the victim's changes", async () => {
+        const m = as(server, mallory);
+        const now = Date.now();
+        const attacks: [string, string, unknown][] = [
+          ['version from runs:/ + run_id', '/model-versions/create', { name: own.registered, source: `runs:/${victim.run}/model`, run_id: victim.run }],
+          ['version from the run’s mlflow-artifacts: path', '/model-versions/create', { name: own.registered, source: `${victim.runArtifacts}/model`, run_id: victim.run }],
+          ['version from models:/m-<id>', '/model-versions/create', { name: own.registered, source: `models:/${victim.model}`, model_id: victim.model }],
+          ['version from the logged model’s artifact path', '/model-versions/create', { name: own.registered, source: victim.modelArtifacts, model_id: victim.model }],
+          ['version copied from models:/<name>/<version>', '/model-versions/create', { name: own.registered, source: `models:/${victim.registered}/1` }],
+          ['version copied from models:/<name>/latest', '/model-versions/create', { name: own.registered, source: `models:/${victim.registered}/latest` }],
+          ['logged model as a run output', '/runs/outputs', { run_id: own.run, models: [{ model_id: victim.model, step: 0 }] }],
+          ['logged model as a run input', '/runs/log-inputs', { run_id: own.run, models: [{ model_id: victim.model }] }],
+          ['logged model with the victim’s source_run_id', '/logged-models', { experiment_id: own.experiment, name: 'stolen', source_run_id: victim.run }],
+          ['metric written onto the victim’s logged model', '/runs/log-metric', { run_id: own.run, key: 'acc', value: 0.01, timestamp: now, model_id: victim.model }],
+          ['log-batch metric onto the victim’s logged model', '/runs/log-batch', { run_id: own.run, metrics: [{ key: 'acc', value: 0.01, timestamp: now, step: 0, model_id: victim.model }] }],
+          // Refused by the store's containment check already (the path is not under Mallory's run); now refused as a reference first.
+          ['mlflow-artifacts: path into the victim’s experiment under one’s own run', '/model-versions/create', { name: own.registered, source: `mlflow-artifacts:/${victim.experiment}/${victim.run}/artifacts/model`, run_id: own.run }],
+        ];
+        const answers: [string, number, string][] = [];
+        for (const [what, route, body] of attacks) {
+          const res = await m('POST', route, body);
+          answers.push([what, res.status, res.body?.error_code]);
+        }
+        expect(answers.filter(([, status, code]) => status !== 403 || code !== 'PERMISSION_DENIED')).toEqual([]);
+
+        // Nothing reached the victim's objects or Mallory's registry.
+        const admin = as(server, ADMIN);
+        const model = (await admin('GET', `/logged-models/${victim.model}`)).body.model;
+        expect(model.data.metrics).toEqual([]);
+        expect(model.info.registrations).toEqual([]);
+        const ownRun = (await admin('GET', '/runs/get', { run_id: own.run })).body.run;
+        expect(ownRun.inputs?.model_inputs ?? []).toEqual([]);
+        expect(ownRun.outputs?.model_outputs ?? []).toEqual([]);
+        expect((await admin('GET', '/registered-models/get', { name: own.registered })).body.registered_model.latest_versions ?? []).toEqual([]);
+        const search = await admin('POST', '/logged-models/search', { experiment_ids: [own.experiment] });
+        expect(search.body.models ?? []).toEqual([]);
+      });
+
+      test('references to readable runs and logged models work; writing onto a logged model needs EDIT on it', async () => {
+        const m = as(server, mallory);
+        const now = Date.now();
+        expectOk(await m('POST', '/model-versions/create', { name: own.registered, source: `runs:/${shared.run}/model`, run_id: shared.run }), 'version from a readable run');
+        expectOk(await m('POST', '/model-versions/create', { name: own.registered, source: `models:/${shared.model}`, model_id: shared.model }), 'version from a readable logged model');
+        expectOk(await m('POST', '/model-versions/create', { name: own.registered, source: `models:/${shared.registered}/1` }), 'copy of a readable registered model');
+        expectOk(await m('POST', '/runs/outputs', { run_id: own.run, models: [{ model_id: shared.model, step: 1 }] }), 'readable model as output');
+        expectOk(await m('POST', '/runs/log-inputs', { run_id: own.run, models: [{ model_id: shared.model }] }), 'readable model as input');
+        expectOk(await m('POST', '/logged-models', { experiment_id: own.experiment, name: 'derived', source_run_id: shared.run }), 'logged model from a readable run');
+        // READ does not let Mallory write metrics onto Carol's model (MLflow requires update on the model too).
+        const metric = { run_id: own.run, key: 'acc', value: 0.9, timestamp: now, model_id: shared.model };
+        expectDenied(await m('POST', '/runs/log-metric', metric), 'metric onto a model with READ only');
+        await call(server.url, carol, 'POST', '/experiments/permissions/create', { experiment_id: shared.experiment, username: 'mallory', permission: 'EDIT' });
+        expectOk(await m('POST', '/runs/log-metric', metric), 'metric onto a model with EDIT');
+        // A reference that does not exist is refused like an unreadable one (no oracle for ids), as MLflow does.
+        expectDenied(await m('POST', '/runs/outputs', { run_id: own.run, models: [{ model_id: `m-${'0'.repeat(32)}`, step: 0 }] }), 'unknown logged model');
+        expectDenied(await m('POST', '/model-versions/create', { name: own.registered, source: `runs:/${'f'.repeat(32)}/model`, run_id: 'f'.repeat(32) }), 'unknown run');
+        // Admins pass every check.
+        expectOk(await call(server.url, ADMIN, 'POST', '/model-versions/create', { name: own.registered, source: `runs:/${victim.run}/model`, run_id: victim.run }), 'admin');
+      });
+    });
+
     describe('finding 7: look-alike user names', () => {
       let server: AuthTestServer;
       beforeAll(async () => {

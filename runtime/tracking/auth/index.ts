@@ -7,6 +7,9 @@ import { MlflowError, toMlflowError } from '../errors';
 import { validateRunId } from '../validation';
 import { CredentialVerifier, parseBasicAuth, type CredentialCacheOptions } from './credentials';
 import { allows, parsePermission, type Action, type PermissionName } from './permissions';
+import { LoggedModelStore } from '../registry/logged-models';
+import type { RegistryDb } from '../registry/schema';
+import { ReferenceResolver, hasReferences, referencesOf } from './references';
 import { fieldCandidates, listField, requiredField } from './request-fields';
 import { verifyPassword } from './passwords';
 import { authRoutes } from './routes';
@@ -320,6 +323,19 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
     return (name: string) => allows(explicit.get(name) ?? state.defaultPermission, 'read');
   };
 
+  // What a request points at besides its target (references.ts): resolved through the stores.
+  const references = new ReferenceResolver({ runs: context.store, loggedModels: new LoggedModelStore(context.connection.db as unknown as RegistryDb) });
+  const referencesAllowed = async (request: FastifyRequest, user: UserRow, key: string): Promise<boolean> => {
+    if (!hasReferences(request.method, key)) return true;
+    for (const ref of referencesOf(request, key)) {
+      const target = await references.target(ref);
+      if (!target) return false;
+      const permission = 'experiment' in target ? await permissionOnExperiment(user, target.experiment) : await permissionOnModel(user, target.registeredModel);
+      if (!allows(permission, ref.action)) return false;
+    }
+    return true;
+  };
+
   const ruleOf = (request: FastifyRequest): Rule | undefined => {
     const route = routeOf(request);
     const place = route !== undefined ? classify(route) : undefined;
@@ -346,6 +362,7 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
           return;
         case 'check':
           if (!(await allowed(request, user, rule.action, rule.target))) return forbidden(reply);
+          if (!(await referencesAllowed(request, user, classify(route)!.key))) return forbidden(reply);
           return;
         case 'narrow_experiments': {
           const body = request.body as Record<string, unknown> | undefined;
