@@ -1,12 +1,15 @@
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { AuthStore, hashPassword } from '../../runtime/tracking/auth';
+import { AuthStore, basicAuth, hashPassword } from '../../runtime/tracking/auth';
 import { openStore } from '../../runtime/tracking/store/connection';
 import { migrateToLatest } from '../../runtime/tracking/store/migrate';
 import { migrations } from '../../runtime/tracking/store/migrations';
 import { ADMIN, as, call, createUser, startAuthServer, type AuthTestServer, type Credentials } from '../auth/helpers';
+import { mlopsBin, runMlops } from '../helpers/cli';
 import { createTestDatabase } from '../helpers/postgres';
 import { describeWithTool } from '../helpers/tools';
-import { storeAvailability, storeKinds, tmpDir, type StoreKind } from '../tracking/helpers';
+import { startTestServer, storeAvailability, storeKinds, tmpDir, type StoreKind } from '../tracking/helpers';
+import { loginFrom, metricSample, metricsText, type RawResponse } from './auth-helpers';
 
 /**
  * Attacker replays of issue 14's findings 4, 6 and 7 against a real tracking server with
@@ -20,6 +23,23 @@ function expectDenied(res: { status: number; body: any }, what: string): void {
 
 function expectOk(res: { status: number; body: any }, what: string): void {
   if (res.status !== 200) throw new Error(`${what}: expected 200, got ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/** The limits a server starts with when no flag is given (README, "Users and permissions"). */
+const DEFAULT_KDF_CONCURRENCY = 2;
+const DEFAULT_FAILURES_PER_ADDRESS = 30;
+const DEFAULT_FAILURES_PER_USER = 10;
+/**
+ * The default counts over an hour instead of a minute / five minutes: a limit refills one attempt
+ * per window/count (2 s per address by default), which on a slow machine would add attempts to a
+ * sequential test and make the exact counts below depend on timing.
+ */
+const EXACT_COUNTS = { loginLimits: { addressWindowMs: 3_600_000, userWindowMs: 3_600_000 } };
+
+function expectThrottled(res: RawResponse, what: string): void {
+  if (res.status !== 429) throw new Error(`${what}: expected 429, got ${res.status} ${JSON.stringify(res.body)}`);
+  expect(res.body).toEqual({ error_code: 'REQUEST_LIMIT_EXCEEDED', message: expect.stringMatching(/^Too many failed logins/) });
+  expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
 }
 
 for (const kind of storeKinds()) {
@@ -231,8 +251,131 @@ for (const kind of storeKinds()) {
       });
     });
 
+    describe('finding 6: login flood', () => {
+      let server: AuthTestServer;
+      beforeAll(async () => {
+        server = await startAuthServer(kind, EXACT_COUNTS);
+      });
+      afterAll(async () => server?.stop());
+
+      test('200 concurrent bad logins from 8 addresses get 429/503 while a first legitimate login is served without queuing behind them', async () => {
+        const target = await createUser(server, 'flood-target');
+        const good = await createUser(server, 'flood-good');
+        const addresses = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`);
+        const kdfBefore = server.auth.state.verifier.kdfRuns;
+        const flood = Array.from({ length: 200 }, (_, i) =>
+          loginFrom(addresses[i % addresses.length], server.url, { username: i % 5 === 4 ? `nobody-${i}` : target.username, password: `wrong-password-${i}` }),
+        );
+        // Log in once the server is busy hashing flood passwords (bounded wait: never an assertion on time).
+        for (let i = 0; i < 500 && server.auth.state.verifier.kdfRuns === kdfBefore; i++) await new Promise((r) => setTimeout(r, 5));
+        const legit = await loginFrom('127.0.0.50', server.url, good);
+        const results = await Promise.all(flood);
+
+        expect(legit.status).toBe(200);
+        const statuses = results.map((r) => r.status);
+        expect(statuses.filter((s) => ![401, 429, 503].includes(s))).toEqual([]);
+        const throttled = results.filter((r) => r.status === 429);
+        expect(throttled.length).toBeGreaterThan(0);
+        for (const r of throttled) expectThrottled(r, 'flood');
+        for (const r of results.filter((x) => x.status === 503)) {
+          expect(r.body.error_code).toBe('TEMPORARILY_UNAVAILABLE');
+          expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+        }
+        // Most of the flood was turned away before costing a KDF run.
+        expect(server.auth.state.verifier.kdfRuns - kdfBefore).toBeLessThan(results.length / 2);
+        // The legitimate login (priority lane: a known user and an address with no recent failures)
+        // waited behind at most the running KDFs plus the flood's one priority attempt for its target.
+        const metrics = await metricsText(server.url);
+        const count = metricSample(metrics, 'mlflow_auth_kdf_wait_runs_count', { lane: 'priority' });
+        expect(count).toBeGreaterThanOrEqual(1);
+        expect(metricSample(metrics, 'mlflow_auth_kdf_wait_runs_bucket', { lane: 'priority', le: String(DEFAULT_KDF_CONCURRENCY + 1) })).toBe(count);
+        expect(metricSample(metrics, 'mlflow_auth_login_rejections_total', { reason: 'user' })).toBeGreaterThan(0);
+      });
+
+      test('failed logins are limited per username from any address (case-folded); a cached login of that user keeps working', async () => {
+        const carol = await createUser(server, 'limit-carol');
+        expect((await loginFrom('127.0.1.1', server.url, carol)).status).toBe(200);
+        for (let i = 0; i < DEFAULT_FAILURES_PER_USER; i++) {
+          expect((await loginFrom(`127.0.1.${10 + i}`, server.url, { username: carol.username, password: `wrong-${i}` })).status).toBe(401);
+        }
+        expectThrottled(await loginFrom('127.0.1.100', server.url, { username: carol.username, password: 'wrong-again' }), 'per-user limit');
+        expectThrottled(await loginFrom('127.0.1.101', server.url, { username: 'LIMIT-CAROL', password: 'wrong-again' }), 'per-user limit, other case');
+        // Her already verified credential costs no KDF and is not limited.
+        expect((await loginFrom('127.0.1.102', server.url, carol)).status).toBe(200);
+      });
+
+      test('failed logins are limited per client address; X-Forwarded-For is ignored without a trusted proxy', async () => {
+        const dave = await createUser(server, 'limit-dave');
+        expect((await loginFrom('127.0.2.1', server.url, dave)).status).toBe(200);
+        const fresh = await createUser(server, 'limit-erin');
+        for (let i = 0; i < DEFAULT_FAILURES_PER_ADDRESS; i++) {
+          const res = await loginFrom('127.0.2.1', server.url, { username: `ghost-${i}`, password: 'wrong-password' }, { 'x-forwarded-for': `198.51.100.${i}` });
+          expect([i, res.status]).toEqual([i, 401]);
+        }
+        expectThrottled(await loginFrom('127.0.2.1', server.url, { username: 'ghost-x', password: 'wrong-password' }, { 'x-forwarded-for': '198.51.100.200' }), 'per-address limit');
+        // A first login from the limited address would cost a KDF: refused too. From elsewhere: fine.
+        expectThrottled(await loginFrom('127.0.2.1', server.url, fresh), 'uncached login from a limited address');
+        expect((await loginFrom('127.0.2.2', server.url, fresh)).status).toBe(200);
+        // A credential verified before is served from the cache, limit or not.
+        expect((await loginFrom('127.0.2.1', server.url, dave)).status).toBe(200);
+      });
+    });
+
+    describe('finding 6: behind a trusted proxy', () => {
+      test('X-Forwarded-For from a configured proxy names the client; from anyone else it is ignored', async () => {
+        const auth = basicAuth({ adminUsername: ADMIN.username, adminPassword: ADMIN.password, ...EXACT_COUNTS });
+        const server = await startTestServer(kind, { beforeRoutes: auth.beforeRoutes, plugins: auth.plugins, trustedProxies: ['127.0.0.1'] });
+        try {
+          await call(server.url, ADMIN, 'POST', '/users/create', { username: 'behind-proxy', password: 'behind-proxy-pass-1' });
+          for (let i = 0; i < DEFAULT_FAILURES_PER_ADDRESS; i++) {
+            expect((await loginFrom('127.0.0.1', server.url, { username: `ghost-${i}`, password: 'wrong-password' }, { 'x-forwarded-for': '203.0.113.7' })).status).toBe(401);
+          }
+          expectThrottled(await loginFrom('127.0.0.1', server.url, { username: 'behind-proxy', password: 'behind-proxy-pass-1' }, { 'x-forwarded-for': '203.0.113.7' }), 'forwarded client');
+          // Another client behind the same proxy is not affected.
+          expect((await loginFrom('127.0.0.1', server.url, { username: 'behind-proxy', password: 'behind-proxy-pass-1' }, { 'x-forwarded-for': '203.0.113.8' })).status).toBe(200);
+          // A connection from an address that is not the proxy cannot pick its identity with the header.
+          for (let i = 0; i < DEFAULT_FAILURES_PER_ADDRESS; i++) {
+            await loginFrom('127.0.0.9', server.url, { username: `spoof-${i}`, password: 'wrong-password' }, { 'x-forwarded-for': `203.0.113.${100 + i}` });
+          }
+          expectThrottled(await loginFrom('127.0.0.9', server.url, { username: 'spoof-x', password: 'wrong-password' }, { 'x-forwarded-for': '203.0.113.250' }), 'spoofed header');
+        } finally {
+          await server.stop();
+        }
+      });
+    });
   });
 }
+
+describe('finding 6: the limits as `mlops tracking serve` flags', () => {
+  test('--auth-failed-logins-per-user is applied; a malformed --forwarded-allow-ips is a one-line error', async () => {
+    const dir = tmpDir('security-cli');
+    const store = `sqlite:///${path.join(dir, 'mlflow.db')}`;
+    const env = { MLFLOW_AUTH_ADMIN_PASSWORD: ADMIN.password, MLFLOW_AUTH_ADMIN_PASSWORD_FILE: '' };
+    const bad = runMlops(['tracking', 'serve', '--app-name', 'basic-auth', '--port', '0', '--backend-store-uri', store, '--forwarded-allow-ips', '10.0.0.0/8,proxy.local'], { env });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/--forwarded-allow-ips.*'proxy\.local' is not an IP address or CIDR/);
+    const child = spawn(process.execPath, [mlopsBin, 'tracking', 'serve', '--app-name', 'basic-auth', '--port', '0', '--backend-store-uri', store, '--artifacts-destination', path.join(dir, 'artifacts'), '--auth-failed-logins-per-user', '2'], {
+      env: { ...process.env, ...env, MLOPS_LOG_LEVEL: 'info' },
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const line = out.split('\n').find((l) => l.includes('tracking server listening'));
+          if (line) resolve((JSON.parse(line) as { url: string }).url);
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${code}:\n${out}`)));
+      });
+      const wrong = { username: ADMIN.username, password: 'not-the-admin-password' };
+      expect((await loginFrom('127.0.0.1', url, wrong)).status).toBe(401);
+      expect((await loginFrom('127.0.0.2', url, wrong)).status).toBe(401);
+      expectThrottled(await loginFrom('127.0.0.3', url, wrong), 'third failure for the name');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
 
 /** A name with every non-printable-ASCII character as \\uXXXX, so a failure message shows what was sent. */
 function escaped(name: string): string {

@@ -6,6 +6,7 @@ import { safeArtifactPath } from '../artifacts';
 import { MlflowError, toMlflowError } from '../errors';
 import { validateRunId } from '../validation';
 import { CredentialVerifier, parseBasicAuth, type CredentialCacheOptions } from './credentials';
+import { LoginGuard, LoginRefused, type LoginLimitOptions } from './login-guard';
 import { allows, parsePermission, type Action, type PermissionName } from './permissions';
 import { LoggedModelStore } from '../registry/logged-models';
 import type { RegistryDb } from '../registry/schema';
@@ -18,6 +19,7 @@ import { AuthStore, canonicalExperimentId, type UserRow } from './store';
 
 export { AuthStore, validatePassword, validateUsername, MIN_PASSWORD_LENGTH, type UserJson } from './store';
 export { CredentialVerifier, parseBasicAuth } from './credentials';
+export { LOGIN_LIMIT_DEFAULTS, LoginGuard, LoginRefused, type LoginLimitOptions } from './login-guard';
 export { hashPassword, verifyPassword } from './passwords';
 export { PERMISSIONS, PERMISSION_NAMES, parsePermission, type PermissionName } from './permissions';
 export { API_RULES, ARTIFACT_RULES, ROOT_RULES } from './rules';
@@ -41,6 +43,8 @@ export interface BasicAuthOptions {
   serviceUsers?: ReadonlyArray<{ username: string; password: string }>;
   /** Verified-credential cache (credentials.ts). */
   cache?: CredentialCacheOptions;
+  /** Failed-login limits and the bounded KDF queue (login-guard.ts); defaults in LOGIN_LIMIT_DEFAULTS. */
+  loginLimits?: LoginLimitOptions;
   /** How long users and permissions read on the request path are reused; see AuthStoreOptions. Default 1000 ms. */
   readCacheTtlMs?: number;
 }
@@ -139,7 +143,7 @@ export function basicAuth(options: BasicAuthOptions): BasicAuth {
 
   const beforeRoutes = async (app: FastifyInstance, context: TrackingContext): Promise<void> => {
     const store = new AuthStore(context.connection.db, { readCacheTtlMs: options.readCacheTtlMs });
-    const verifier = new CredentialVerifier(store, options.cache);
+    const verifier = new CredentialVerifier(store, options.cache, new LoginGuard(options.loginLimits, app.metricsRegistry));
     state = { store, verifier, defaultPermission, adminUsername };
     await ensureUser(store, adminUsername, options.adminPassword, 'admin');
     for (const user of options.serviceUsers ?? []) await ensureUser(store, user.username, user.password, 'service');
@@ -212,7 +216,14 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
     if (!isProtected) return;
     const credentials = parseBasicAuth(request.headers.authorization);
     if (!credentials) return unauthenticated(reply);
-    const user = await state.verifier.verify(credentials.username, credentials.password);
+    let user: UserRow | undefined;
+    try {
+      // request.ip: the peer, or the client a trusted proxy names in X-Forwarded-For (--forwarded-allow-ips).
+      user = await state.verifier.verify(credentials.username, credentials.password, request.ip);
+    } catch (err) {
+      if (!(err instanceof LoginRefused)) throw err;
+      return reply.code(err.status).header('retry-after', String(err.retryAfterSeconds)).send(err.toJSON());
+    }
     if (!user) return unauthenticated(reply);
     identities.set(request, user);
     request.user = user.username;
