@@ -152,6 +152,33 @@ for (const kind of storeKinds()) {
         // Admins pass every check.
         expectOk(await call(server.url, ADMIN, 'POST', '/model-versions/create', { name: own.registered, source: `runs:/${victim.run}/model`, run_id: victim.run }), 'admin');
       });
+      test('a version whose source is a path inside the artifact store itself needs READ on the experiment it names', async () => {
+        // s3:// roots are never contacted here: registering records the source, nothing is read.
+        for (const layout of [{ artifactsDestination: 's3://artifacts/proxied' }, { serveArtifacts: false, defaultArtifactRoot: 's3://artifacts/direct' }]) {
+          const root = layout.artifactsDestination ?? layout.defaultArtifactRoot!;
+          const auth = basicAuth({ adminUsername: ADMIN.username, adminPassword: ADMIN.password });
+          const store = await startTestServer(kind, { beforeRoutes: auth.beforeRoutes, plugins: auth.plugins, ...layout });
+          try {
+            const owner = await createUser(store, 'owner');
+            const thief = await createUser(store, 'thief');
+            const o = as(store, owner);
+            const t = as(store, thief);
+            const secret = (await o('POST', '/experiments/create', { name: 'secret' })).body.experiment_id;
+            await o('POST', '/experiments/permissions/create', { experiment_id: secret, username: 'thief', permission: 'NO_PERMISSIONS' });
+            const secretRun = (await o('POST', '/runs/create', { experiment_id: secret })).body.run.info.run_id;
+            const mine = (await t('POST', '/experiments/create', { name: 'mine' })).body.experiment_id;
+            const myRun = (await t('POST', '/runs/create', { experiment_id: mine })).body.run.info.run_id;
+            await t('POST', '/registered-models/create', { name: 'loot' });
+            const percent = [...secret].map((d) => `%${d.charCodeAt(0).toString(16)}`).join('');
+            for (const source of [`${root}/${secret}/${secretRun}/artifacts/model`, `${root}/${percent}/${secretRun}/artifacts/model`, `${root.replace(/^s3:/, 'S3:')}/${secret}/x`]) {
+              expectDenied(await t('POST', '/model-versions/create', { name: 'loot', source, run_id: myRun }), `${JSON.stringify(layout)} ${source}`);
+            }
+            expectOk(await t('POST', '/model-versions/create', { name: 'loot', source: `${root}/${mine}/${myRun}/artifacts/model`, run_id: myRun }), 'own experiment');
+          } finally {
+            await store.stop();
+          }
+        }
+      });
     });
 
     describe('finding 7: look-alike user names', () => {

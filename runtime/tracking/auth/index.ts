@@ -336,9 +336,10 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
 
   // What a request points at besides its target (references.ts): resolved through the stores.
   const references = new ReferenceResolver({ runs: context.store, loggedModels: new LoggedModelStore(context.connection.db as unknown as RegistryDb) });
+  const artifactRoots = [context.artifacts?.rootUri, context.store.defaultArtifactRoot].filter((r): r is string => !!r && !/^mlflow-artifacts:/i.test(r));
   const referencesAllowed = async (request: FastifyRequest, user: UserRow, key: string): Promise<boolean> => {
     if (!hasReferences(request.method, key)) return true;
-    for (const ref of referencesOf(request, key)) {
+    for (const ref of referencesOf(request, key, artifactRoots)) {
       const target = await references.target(ref);
       if (!target) return false;
       const permission = 'experiment' in target ? await permissionOnExperiment(user, target.experiment) : await permissionOnModel(user, target.registeredModel);

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { MlflowError } from '../errors';
 import type { LoggedModelStore } from '../registry/logged-models';
-import { parseModelsUri } from '../registry/store';
+import { isUriWithinRoot, parseModelsUri, uriSegments } from '../registry/store';
 import { rawFields } from '../routes/request';
 import type { TrackingStore } from '../store/tracking-store';
 import type { Action } from './permissions';
@@ -35,21 +35,32 @@ const run = (id: string | undefined, action: Action): Reference[] => (id ? [{ ty
 const loggedModel = (id: string | undefined, action: Action): Reference[] => (id ? [{ type: 'logged_model', id, action }] : []);
 const modelIdsOf = (items: unknown, action: Action): Reference[] => [...new Set(listOf(items).map((m) => text(m.model_id)))].flatMap((id) => loggedModel(id, action));
 
+/** An experiment directory segment (decoded as the store decodes it) as a canonical id. */
+const experimentSegment = (segment: string | undefined) => (segment !== undefined && /^\d{1,19}$/.test(segment) ? String(Number(segment)) : undefined);
+
 /** `mlflow-artifacts:/<experiment>/…` (with or without an authority): the experiment directory it names. */
 function proxiedExperiment(source: string): string | undefined {
-  const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/*([^/?#]*)/i.exec(source);
-  if (!m) return undefined;
-  let first = m[1];
-  try {
-    first = decodeURIComponent(first);
-  } catch {
-    return undefined;
-  }
-  return /^\d{1,19}$/.test(first) ? String(Number(first)) : undefined;
+  const uri = uriSegments(source);
+  return uri.scheme === 'mlflow-artifacts' ? experimentSegment(uri.parts[0]) : undefined;
 }
 
-/** CreateModelVersion: the source (runs:/, models:/, mlflow-artifacts:/) and run_id / model_id. */
-function modelVersionReferences(fields: Record<string, unknown>): Reference[] {
+/**
+ * A source inside a root the server lays out as `<root>/<experiment id>/…` (the artifacts
+ * destination behind mlflow-artifacts:, the default artifact root): the experiment it names. Such a
+ * URI (s3://bucket/prefix/7/…) is recorded as given, and whoever loads the version (the inference
+ * server, with its own credentials) would read that experiment's files.
+ */
+function experimentUnder(source: string, roots: readonly string[]): string | undefined {
+  for (const root of roots) {
+    if (!isUriWithinRoot(source, root)) continue;
+    const experiment = experimentSegment(uriSegments(source).parts[uriSegments(root).parts.length]);
+    if (experiment !== undefined) return experiment;
+  }
+  return undefined;
+}
+
+/** CreateModelVersion: the source (runs:/, models:/, mlflow-artifacts:/, a path under an artifact root) and run_id / model_id. */
+function modelVersionReferences(fields: Record<string, unknown>, roots: readonly string[]): Reference[] {
   const source = text(fields.source) ?? '';
   const runId = text(fields.run_id);
   const modelId = text(fields.model_id);
@@ -61,7 +72,7 @@ function modelVersionReferences(fields: Record<string, unknown>): Reference[] {
     return [...loggedModel(parsed.modelId, 'read'), ...run(runId, 'read'), ...loggedModel(modelId, 'read')];
   }
   const sourceRun = /^runs:\/+([^/?#]+)/i.exec(source)?.[1];
-  const experiment = proxiedExperiment(source);
+  const experiment = proxiedExperiment(source) ?? experimentUnder(source, roots);
   return [
     ...run(sourceRun, 'read'),
     ...(experiment !== undefined ? [{ type: 'experiment', id: experiment, action: 'read' } as const] : []),
@@ -71,7 +82,7 @@ function modelVersionReferences(fields: Record<string, unknown>): Reference[] {
 }
 
 /** Route (`METHOD key`, key as in rules.ts) → the references in its request. */
-const EXTRACTORS: Record<string, (fields: Record<string, unknown>) => Reference[]> = {
+const EXTRACTORS: Record<string, (fields: Record<string, unknown>, roots: readonly string[]) => Reference[]> = {
   'POST /model-versions/create': modelVersionReferences,
   'POST /logged-models': (f) => run(text(f.source_run_id), 'read'),
   'POST /runs/outputs': (f) => modelIdsOf(f.models, 'read'),
@@ -85,10 +96,10 @@ export function hasReferences(method: string, key: string): boolean {
   return EXTRACTORS[`${method} ${key}`] !== undefined;
 }
 
-/** Every reference in a request, as the handler will read its fields. */
-export function referencesOf(request: FastifyRequest, key: string): Reference[] {
+/** Every reference in a request, as the handler will read its fields; `roots`: see experimentUnder. */
+export function referencesOf(request: FastifyRequest, key: string, roots: readonly string[] = []): Reference[] {
   const extract = EXTRACTORS[`${request.method} ${key}`];
-  return extract ? extract(rawFields(request)) : [];
+  return extract ? extract(rawFields(request), roots) : [];
 }
 
 export interface ReferenceStores {
