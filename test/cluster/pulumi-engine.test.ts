@@ -132,7 +132,9 @@ describeWithTool('dev through the real Pulumi engine (pulumi up / up / destroy o
       }
     }
     expect(expectedObjects().filter((k) => !k.startsWith('Namespace/') && !live.has(k))).toEqual([]);
-    for (const ns of Object.values(env.namespaces)) {
+    // Namespaces that run Deployments (ml-training runs only Jobs).
+    const withDeployments = new Set(synthEnvironment(env).flatMap((f) => f.objects).filter((o) => o.kind === 'Deployment').map((o) => String(o.metadata.namespace)));
+    for (const ns of withDeployments) {
       await cp.kubectl(['wait', '--for=condition=Available', 'deployment', '--all', '-n', ns, '--timeout=120s'], { timeoutMs: 150_000 });
     }
     const sets = await list(cp, 'statefulsets', env.namespaces.platform);
