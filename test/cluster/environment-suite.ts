@@ -9,6 +9,7 @@ import { podTemplate } from '../../policies/kube/workloads';
 import { writeSynth } from '../../stacks/gitops';
 import { DEVICE_PLUGIN_NAME } from '../../constructs/gpu';
 import { describeWithTool } from '../helpers/tools';
+import { testImageLockFile } from '../helpers/image-lock';
 import { cacheAvailability } from './cache';
 import { startControlPlane, type ControlPlane } from './control-plane';
 import { applyFile, createNodes, createVolumes, eventually, FIELD_MANAGER, installCrds, list, outputFiles, type Nodes } from './cluster-setup';
@@ -18,7 +19,8 @@ import { startupOrderProblems } from './startup-order';
 /** The environment's `mlops synth` output (the same writer the CLI uses), in a temporary directory. */
 function synthesize(env: EnvironmentConfig): { dir: string; files: Array<{ file: string; objects: KubeObject[] }> } {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), `mlops-synth-${env.name}-`));
-  writeSynth([env], out);
+  // staging and prod require digests: the test lock pins them (kwok pulls no image, so synthetic digests suffice).
+  writeSynth([env], out, { imageLock: testImageLockFile() });
   const dir = path.join(out, env.name);
   const files = outputFiles(dir).map((file) => ({
     file,
