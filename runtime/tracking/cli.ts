@@ -7,6 +7,14 @@ function port(value: string): number {
   return n;
 }
 
+/** `--allowed-artifact-roots s3://a/p,/srv/shared`: a comma-separated list, blanks ignored. */
+function artifactRootList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 function storeOption(): Option {
   return new Option('--backend-store-uri <uri>', 'metadata store: sqlite:///<path> or postgresql://user:pass@host:port/db')
     .env('MLFLOW_BACKEND_STORE_URI')
@@ -59,6 +67,11 @@ export function registerTrackingCommands(program: Command): void {
     .addOption(new Option('-p, --port <port>', 'port to listen on (0 = any free port)').env('MLFLOW_PORT').default(5000).argParser(port))
     .addOption(storeOption())
     .addOption(new Option('--default-artifact-root <uri>', 'artifact root for new experiments (default mlflow-artifacts:/ when serving artifacts)').env('MLFLOW_DEFAULT_ARTIFACT_ROOT'))
+    .addOption(
+      new Option('--allowed-artifact-roots <uris>', 'comma-separated s3:// or local prefixes admins may give experiments as artifact_location (besides the proxy and the default root)')
+        .env('MLFLOW_SERVER_ALLOWED_ARTIFACT_ROOTS')
+        .argParser(artifactRootList),
+    )
     .addOption(new Option('--artifacts-destination <uri>', 'where proxied artifacts are stored: a path, file:// or s3://bucket/prefix').env('MLFLOW_ARTIFACTS_DESTINATION').default('./mlartifacts'))
     .option('--serve-artifacts', 'proxy artifact uploads/downloads through this server (default)')
     .option('--no-serve-artifacts', 'do not proxy artifacts; clients access the artifact store directly')
@@ -67,7 +80,7 @@ export function registerTrackingCommands(program: Command): void {
     .addOption(new Option('--auth-admin-username <name>', 'basic-auth: admin account created at first start').env('MLFLOW_AUTH_ADMIN_USERNAME').default('admin'))
     .addOption(new Option('--auth-admin-password-file <path>', 'basic-auth: file holding the admin password (a mounted Secret); else MLFLOW_AUTH_ADMIN_PASSWORD').env('MLFLOW_AUTH_ADMIN_PASSWORD_FILE'))
     .addOption(new Option('--auth-default-permission <permission>', 'basic-auth: permission without an explicit grant').choices(['READ', 'EDIT', 'MANAGE', 'NO_PERMISSIONS']).env('MLFLOW_AUTH_DEFAULT_PERMISSION').default('READ'))
-    .action(async (opts: { host: string; port: number; backendStoreUri: string; defaultArtifactRoot?: string; artifactsDestination: string; serveArtifacts: boolean; upgradeDb?: boolean; appName?: string; authAdminUsername: string; authAdminPasswordFile?: string; authDefaultPermission: string }) => {
+    .action(async (opts: { host: string; port: number; backendStoreUri: string; defaultArtifactRoot?: string; allowedArtifactRoots?: string[]; artifactsDestination: string; serveArtifacts: boolean; upgradeDb?: boolean; appName?: string; authAdminUsername: string; authAdminPasswordFile?: string; authDefaultPermission: string }) => {
       const { startTrackingServer } = await import('./server');
       const auth = opts.appName === 'basic-auth' ? await basicAuthFromOptions(opts) : undefined;
       let server;
@@ -78,6 +91,7 @@ export function registerTrackingCommands(program: Command): void {
           port: opts.port,
           backendStoreUri: opts.backendStoreUri,
           defaultArtifactRoot: opts.defaultArtifactRoot,
+          allowedArtifactRoots: opts.allowedArtifactRoots,
           artifactsDestination: opts.artifactsDestination,
           serveArtifacts: opts.serveArtifacts,
           upgradeDb: opts.upgradeDb,
