@@ -241,7 +241,7 @@ for (const kind of storeKinds()) {
     });
 
     describe('finding 2: the proxy never acts on the destination root or above one run', () => {
-      const rootPaths = ['/', '//', '/%2e', '/%2e%2f', '/.', '/./', '/%2E/', '/%252e', '/.%2f.', ''];
+      const rootPaths = ['//', '/%2e', '/%2e%2f', '/.', '/./', '/%2E/', '/%252e', '/.%2f.', '/', ''];
       test.each(['GET', 'PUT', 'DELETE'])('%s on an empty or root path is 400 and the destination is intact', async (method) => {
         const before = filesUnder(s.layout.dest);
         for (const prefix of ['/api/2.0/mlflow-artifacts/artifacts', '/ajax-api/2.0/mlflow-artifacts/artifacts']) {
@@ -391,7 +391,7 @@ for (const kind of storeKinds()) {
     test('DELETE of the destination root is 400 without auth too', async () => {
       const exp = await experimentWithRun(s.url, ADMIN, uniqueName('solo'));
       await upload(s.url, ADMIN, exp.artifactUri, 'keep.txt', 'keep');
-      for (const p of ['/', '//', '/%2e', '/%2e%2f', '/.', '']) expectRefused(await rawRequest(s.url, null, 'DELETE', `/api/2.0/mlflow-artifacts/artifacts${p}`), `DELETE ${p}`, 400);
+      for (const p of ['//', '/%2e', '/%2e%2f', '/.', '/', '']) expectRefused(await rawRequest(s.url, null, 'DELETE', `/api/2.0/mlflow-artifacts/artifacts${p}`), `DELETE ${p}`, 400);
       expect(fs.readFileSync(path.join(s.layout.dest, exp.exp, exp.run, 'artifacts', 'keep.txt'), 'utf8')).toBe('keep');
     });
   });
@@ -458,7 +458,7 @@ for (const kind of storeKinds()) {
     test('root paths and deletes above one run are 400; deleting one run root removes only its keys', async () => {
       const before = await keysIn('mlflow');
       for (const method of ['GET', 'PUT', 'DELETE']) {
-        for (const p of ['/', '//', '/%2e', '/%2e%2f', '/.', '']) {
+        for (const p of ['//', '/%2e', '/%2e%2f', '/.', '/', '']) {
           expectRefused(await rawRequest(s.url, ADMIN, method, `/api/2.0/mlflow-artifacts/artifacts${p}`, method === 'PUT' ? 'x' : undefined), `${method} ${p}`, 400);
         }
       }

@@ -38,8 +38,6 @@ export interface ArtifactRootsOptions {
   allowed?: readonly string[];
   /** Directories of the backend store (the SQLite database's folder) no artifact location may touch. @default [] */
   storeDirs?: readonly string[];
-  /** Opens a direct root's repository. @default LocalArtifactRepository (not created) or S3ArtifactRepository */
-  open?: (uri: string) => ArtifactRepository;
 }
 
 /** Who asks for a location: `privileged` is an admin, or anybody when the server runs without authentication. */
@@ -78,7 +76,8 @@ async function realLocation(loc: ArtifactLocation): Promise<ArtifactLocation> {
   }
 }
 
-function defaultOpen(uri: string): ArtifactRepository {
+/** A direct root's repository: S3, or a local directory the server does not create. */
+function openDirect(uri: string): ArtifactRepository {
   return uri.startsWith('s3://') ? new S3ArtifactRepository(uri) : new LocalArtifactRepository(uri, false);
 }
 
@@ -93,22 +92,21 @@ export class ArtifactRoots {
   static async create(opts: ArtifactRootsOptions): Promise<ArtifactRoots> {
     const roots = new ArtifactRoots();
     const cwd = process.cwd();
-    const open = opts.open ?? defaultOpen;
     roots.storeDirs = await Promise.all((opts.storeDirs ?? []).map((d) => realLocation(parseArtifactLocation(d, { relativeTo: cwd }))));
     if (opts.proxied) {
       roots.proxiedPhysical = await realLocation(parseArtifactLocation(opts.proxied.destination, { relativeTo: cwd }));
       const location: ArtifactLocation = { scheme: 'mlflow-artifacts', bucket: '', segments: [] };
       roots.roots.push({ kind: 'proxied', location, physical: roots.proxiedPhysical, repository: opts.proxied.repository, base: '' });
     }
-    await roots.addRoot('default', opts.defaultArtifactRoot, open, cwd);
+    await roots.addRoot('default', opts.defaultArtifactRoot, cwd);
     for (const uri of opts.allowed ?? []) {
       if (!/^(s3|file):\/\/|^\//i.test(uri)) throw new Error(`--allowed-artifact-roots: ${uri} is not an s3:// URI or an absolute local path`);
-      await roots.addRoot('allowed', uri, open, cwd);
+      await roots.addRoot('allowed', uri, cwd);
     }
     return roots;
   }
 
-  private async addRoot(kind: RootKind, uri: string, open: (uri: string) => ArtifactRepository, cwd: string): Promise<void> {
+  private async addRoot(kind: RootKind, uri: string, cwd: string): Promise<void> {
     const location = parseArtifactLocation(uri, { relativeTo: cwd });
     if (location.scheme === 'mlflow-artifacts') {
       // Without --serve-artifacts such a root is another server's proxy: this one serves none of it.
@@ -123,7 +121,7 @@ export class ArtifactRoots {
     if (kind === 'default' && this.proxiedPhysical && (isWithin(physical, this.proxiedPhysical) || isWithin(this.proxiedPhysical, physical))) {
       throw new Error(`--default-artifact-root ${uri} overlaps --artifacts-destination: use mlflow-artifacts:/ (the default when serving artifacts)`);
     }
-    this.roots.push({ kind, location, physical, repository: open(formatArtifactLocation(location)), base: '' });
+    this.roots.push({ kind, location, physical, repository: openDirect(formatArtifactLocation(location)), base: '' });
   }
 
   /** The most specific root containing `loc`; the proxy and default root must contain it strictly. */
