@@ -55,13 +55,19 @@ export async function startArtifactServer(
 ): Promise<ArtifactServer> {
   const layout = artifactLayout();
   const auth = opts.auth === false ? undefined : basicAuth({ adminUsername: ADMIN.username, adminPassword: ADMIN.password, defaultPermission: opts.defaultPermission ?? 'NO_PERMISSIONS' });
-  const server = await startTestServer(kind, {
-    ...(kind === 'sqlite' ? { backendStoreUri: `sqlite:///${path.join(layout.storeDir, 'mlflow.db')}` } : {}),
-    artifactsDestination: layout.dest,
-    allowedArtifactRoots: [`file://${layout.wide}`, 's3://shared/prefix'],
-    ...(auth ? { beforeRoutes: auth.beforeRoutes, plugins: auth.plugins } : {}),
-    ...(opts.server?.(layout) ?? {}),
-  });
+  let server: TestServer;
+  try {
+    server = await startTestServer(kind, {
+      ...(kind === 'sqlite' ? { backendStoreUri: `sqlite:///${path.join(layout.storeDir, 'mlflow.db')}` } : {}),
+      artifactsDestination: layout.dest,
+      allowedArtifactRoots: [`file://${layout.wide}`, 's3://shared/prefix'],
+      ...(auth ? { beforeRoutes: auth.beforeRoutes, plugins: auth.plugins } : {}),
+      ...(opts.server?.(layout) ?? {}),
+    });
+  } catch (err) {
+    fs.rmSync(layout.base, { recursive: true, force: true });
+    throw err;
+  }
   return {
     ...server,
     layout,

@@ -38,9 +38,10 @@ async function setRunArtifactUri(s: ArtifactServer, runId: string, uri: string):
 // One S3-protocol server (s3rver) on loopback for the file; every server below reads its endpoint as MLflow does.
 let s3server: InstanceType<typeof S3rver>;
 let s3: S3Client;
+const s3dir = tmpDir('security-s3rver');
 const savedEnv = { ...process.env };
 beforeAll(async () => {
-  s3server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: tmpDir('security-s3rver'), resetOnClose: true });
+  s3server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, resetOnClose: true });
   const { port } = await s3server.run();
   process.env.MLFLOW_S3_ENDPOINT_URL = `http://127.0.0.1:${port}`;
   process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
@@ -54,6 +55,7 @@ afterAll(async () => {
   await s3server?.close();
   // s3rver logs each request when its socket closes; let those late lines flush inside the suite.
   await new Promise((r) => setTimeout(r, 200));
+  fs.rmSync(s3dir, { recursive: true, force: true });
   process.env = savedEnv;
 });
 
