@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerEnvCommands } from '../environments/cli';
+import { registerImagesCommands } from '../environments/image-lock/cli';
 import { registerTrackingCommands } from '../runtime/tracking/cli';
 import { registerPolicyCommands } from '../policies/cli';
 import { registerSynthCommand } from '../stacks/synth-cli';
@@ -15,4 +16,4 @@ import { registerLocalCommands } from '../runtime/local/cli';
  */
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands, registerTrackingCommands, registerPolicyCommands, registerTrainingCommands, registerPromotionCommands, registerMonitoringCommands, registerLocalCommands, registerServeCommand, registerSynthCommand];
+export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands, registerImagesCommands, registerTrackingCommands, registerPolicyCommands, registerTrainingCommands, registerPromotionCommands, registerMonitoringCommands, registerLocalCommands, registerServeCommand, registerSynthCommand];

@@ -105,6 +105,28 @@ export function secretEnv(name: string, secret: string, key: string): k8s.EnvVar
   return { name, valueFrom: { secretKeyRef: { name: secret, key } } };
 }
 
+/** Where containers find mounted Secrets: `/run/secrets/<secret>/<key>` (the Docker secrets convention). */
+export const SECRET_FILES_DIR = '/run/secrets';
+
+/**
+ * Keys of a Secret as read-only files instead of env vars (env leaks into child processes, crash dumps and
+ * `/proc/<pid>/environ`). Mode 0440: root-owned, readable by the pod's fsGroup (the runtime's own group)
+ * and nobody else — the kubelet adds group read for fsGroup anyway, so 0400 would end up the same. A
+ * volume mount, so it works with a read-only root filesystem.
+ */
+export function secretFiles(secret: string, keys: readonly string[]): { volume: k8s.Volume; mount: k8s.VolumeMount; path: (key: string) => string } {
+  const name = `secret-${secret}`.slice(0, 63);
+  const dir = `${SECRET_FILES_DIR}/${secret}`;
+  return {
+    volume: { name, secret: { secretName: secret, items: keys.map((key) => ({ key, path: key })), defaultMode: 0o440 } },
+    mount: { name, mountPath: dir, readOnly: true },
+    path: (key) => {
+      if (!keys.includes(key)) throw new Error(`secret ${secret}: key "${key}" is not mounted`);
+      return `${dir}/${key}`;
+    },
+  };
+}
+
 export function emptyDir(name: string, sizeLimit = '256Mi'): k8s.Volume {
   return { name, emptyDir: { sizeLimit: k8s.Quantity.fromString(sizeLimit) } };
 }

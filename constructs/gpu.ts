@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../environments';
 import { gpuPoolNodeLabels, imageVersion, k8s, selectorLabels, serviceAccount, standardLabels } from './common';
+import { deviationAnnotations } from './deviations';
 
 /** The device plugin's namespace when none is given. */
 export const DEVICE_PLUGIN_NAMESPACE = 'nvidia-device-plugin';
@@ -54,11 +55,15 @@ export class GpuDevicePlugin extends Construct {
         labels: {
           ...standardLabels(env, ns, 'namespace'),
           'kubernetes.io/metadata.name': ns,
-          // Enforce privileged (hostPath, root); audit and warn at restricted keep the gap visible.
+          // Privileged (its hostPath is forbidden from baseline up), and warn/audit at the same level: a stricter
+          // one would print a PodSecurity warning on every apply for the one pod this namespace exists for.
+          // The gap is recorded instead as the DaemonSet's policy exceptions, with their reasons.
           'pod-security.kubernetes.io/enforce': 'privileged',
           'pod-security.kubernetes.io/enforce-version': 'latest',
-          'pod-security.kubernetes.io/audit': 'restricted',
-          'pod-security.kubernetes.io/warn': 'restricted',
+          'pod-security.kubernetes.io/audit': 'privileged',
+          'pod-security.kubernetes.io/audit-version': 'latest',
+          'pod-security.kubernetes.io/warn': 'privileged',
+          'pod-security.kubernetes.io/warn-version': 'latest',
         },
       },
     });
@@ -77,15 +82,20 @@ export class GpuDevicePlugin extends Construct {
         name: DEVICE_PLUGIN_NAME,
         namespace: ns,
         labels,
-        annotations: {
-          'policies.mlops-blueprint.io/exceptions': JSON.stringify({
-            'run-as-non-root': 'The plugin creates its socket in the root-owned (0750) kubelet device-plugins directory and opens the NVIDIA device nodes; it runs as uid 0 without capabilities or privilege escalation.',
-            'no-host-path': `The kubelet device plugin API is a unix socket under ${KUBELET_DEVICE_PLUGINS_DIR} on the host; there is no other way to register.`,
-            'restricted-volume-types': `Same hostPath (${KUBELET_DEVICE_PLUGINS_DIR}); the namespace enforces PSA privileged for this reason only.`,
-          }),
-          // kube-score's equivalent of the run-as-non-root exception above.
-          'kube-score/ignore': 'container-security-context-user-group-id',
-        },
+        annotations: deviationAnnotations([
+          {
+            rule: 'run-as-non-root',
+            checkov: ['CKV_K8S_23', 'CKV_K8S_40'],
+            kubeScore: ['container-security-context-user-group-id'],
+            reason: 'The plugin creates its socket in the root-owned (0750) kubelet device-plugins directory and opens the NVIDIA device nodes; it runs as uid 0 without capabilities or privilege escalation.',
+          },
+          { rule: 'no-host-path', reason: `The kubelet device plugin API is a unix socket under ${KUBELET_DEVICE_PLUGINS_DIR} on the host; there is no other way to register.` },
+          { rule: 'restricted-volume-types', reason: `Same hostPath (${KUBELET_DEVICE_PLUGINS_DIR}); the namespace enforces PSA privileged for this reason only.` },
+          {
+            checkov: ['CKV_K8S_8', 'CKV_K8S_9'],
+            reason: 'No liveness or readiness probe: the plugin serves no HTTP, TCP or gRPC endpoint a probe could reach (the kubelet talks to it over the device-plugin socket), and FAIL_ON_INIT_ERROR makes it exit, and restart, when NVML fails.',
+          },
+        ]),
       },
       spec: {
         selector: { matchLabels: selectorLabels(env, DEVICE_PLUGIN_NAME) },

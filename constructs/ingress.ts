@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import type { EnvOnlySecrets } from './deviations';
 import type { EnvironmentConfig } from '../environments';
 import {
   customObject,
@@ -25,6 +26,12 @@ export const OAUTH2_PROXY_PORT = 4180;
 export const OAUTH2_PROXY_METRICS_PORT = 44180;
 /** The TLS Secret cert-manager fills for the tracking host (or the environment's existing Secret). */
 export const TRACKING_TLS_SECRET = 'tracking-tls';
+
+const OAUTH2_PROXY_ENV_ONLY =
+  'oauth2-proxy reads its settings from OAUTH2_PROXY_* env; its --client-secret-file and --cookie-secret-file flags were not verified against the pinned v7.7.1 image here, so the env form it certainly reads stays.';
+
+/** oauth2-proxy's Secret env vars and why they stay env vars. */
+export const OAUTH2_PROXY_ENV_ONLY_SECRETS: EnvOnlySecrets = { OAUTH2_PROXY_CLIENT_SECRET: OAUTH2_PROXY_ENV_ONLY, OAUTH2_PROXY_COOKIE_SECRET: OAUTH2_PROXY_ENV_ONLY };
 
 type OidcAuth = Extract<EnvironmentConfig['ingress']['auth'], { mode: 'oidc' }>;
 

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import type { EnvOnlySecrets } from './deviations';
 import type { EnvironmentConfig } from '../environments';
 import { emptyDir, imageVersion, k8s, MINIO_NAME, RUNTIME_UID, resources, secretEnv, selectorLabels, serviceAccount, standardLabels, type PlatformContext } from './common';
 import { disruptionBudget, httpProbe, podMetadata, restricted } from './platform-pods';
@@ -17,6 +18,18 @@ export interface MinioProps {
   /** Seconds a finished bucket Job is kept (for its logs) before it is garbage-collected. @default 86400 */
   readonly jobTtlSeconds?: number;
 }
+
+const MINIO_ROOT_ENV_ONLY =
+  "MinIO's MINIO_ROOT_*_FILE variants fall back to the default minioadmin login when the file is missing, where a missing Secret key stops the pod; the bucket Job hands them to mc on its command line anyway (dev only).";
+const MC_ENV_ONLY = 'the bucket Job hands the tracking user to mc admin user add on its command line, so a file would not keep it out of the process arguments (dev only).';
+
+/** The MinIO pods' Secret env vars and why each stays an env var. */
+export const MINIO_ENV_ONLY: EnvOnlySecrets = {
+  MINIO_ROOT_USER: MINIO_ROOT_ENV_ONLY,
+  MINIO_ROOT_PASSWORD: MINIO_ROOT_ENV_ONLY,
+  TRACKING_ACCESS_KEY: MC_ENV_ONLY,
+  TRACKING_SECRET_KEY: MC_ENV_ONLY,
+};
 
 /** The in-cluster S3 endpoint the tracking server uses (MLFLOW_S3_ENDPOINT_URL). */
 export function minioEndpoint(env: EnvironmentConfig): string {

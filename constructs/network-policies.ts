@@ -67,8 +67,10 @@ export class PlatformNetworkPolicies extends Construct {
         spec: {
           podSelector: { matchLabels: podSelector },
           policyTypes: [...(rules.ingress ? ['Ingress'] : []), ...(rules.egress ? ['Egress'] : [])],
-          ...(rules.ingress ? { ingress: rules.ingress } : {}),
-          ...(rules.egress ? { egress: rules.egress } : {}),
+          // No rules is written as no field, as the API server stores it: an empty list would be re-applied on
+          // every sync (generation bump, GitOps drift). The policy type alone denies that direction.
+          ...(rules.ingress?.length ? { ingress: rules.ingress } : {}),
+          ...(rules.egress?.length ? { egress: rules.egress } : {}),
         },
       });
 

@@ -16,6 +16,12 @@ import { GpuDevicePlugin } from './gpu';
 import { PlatformRbac } from './rbac';
 import { Training } from './training';
 import { Inference } from './inference';
+import { recordDeviations } from './deviations';
+import { TRACKING_ENV_ONLY } from './tracking';
+import { TRACKING_CLIENT_ENV_ONLY } from './training';
+import { MINIO_ENV_ONLY } from './minio';
+import { OAUTH2_PROXY_ENV_ONLY_SECRETS } from './ingress';
+import { CustomMetricsAdapter, needsCustomMetrics } from './metrics-adapter';
 
 export interface MlopsPlatformProps {
   readonly env: EnvironmentConfig;
@@ -30,7 +36,7 @@ export interface MlopsPlatformProps {
  * start (Secrets, RBAC, NetworkPolicies), the stores before the tracking server, the edge after it, and the
  * workloads that call the tracking server last. Parts not listed keep their construction order, after these.
  */
-export const PART_ORDER = ['namespaces', 'secrets', 'rbac', 'network-policies', 'gpu', 'postgres', 'minio', 'tracking', 'ingress', 'training', 'inference'];
+export const PART_ORDER = ['namespaces', 'secrets', 'rbac', 'network-policies', 'gpu', 'postgres', 'minio', 'tracking', 'ingress', 'training', 'metrics-adapter', 'inference'];
 
 /**
  * The whole platform for one environment, as one cdk8s Chart per part (so GitOps output is one file
@@ -63,6 +69,7 @@ export class MlopsPlatform extends Construct {
     if (env.gpu.pools.length > 0) new GpuDevicePlugin(chart('gpu'), 'gpu', { env });
     new Training(chart('training'), 'training', { ctx });
     if (env.inference.models.length > 0) new Inference(chart('inference'), 'inference', { ctx });
+    if (needsCustomMetrics(env)) new CustomMetricsAdapter(chart('metrics-adapter'), 'metrics-adapter', { env });
 
     // ---- Workload charts (gpu, rbac, training, inference) go above this line. ----
 
@@ -76,6 +83,9 @@ export class MlopsPlatform extends Construct {
       trainingPods: runsPods(env.namespaces.training, TRAINING_POD_SELECTOR),
       inferencePods: runsPods(env.namespaces.serving, INFERENCE_POD_SELECTOR),
     });
+
+    // Every workload records the platform's deliberate departures from scanner defaults, with reasons.
+    recordDeviations(this, { ...TRACKING_ENV_ONLY, ...TRACKING_CLIENT_ENV_ONLY, ...MINIO_ENV_ONLY, ...OAUTH2_PROXY_ENV_ONLY_SECRETS });
 
     const rank = (part: string) => (PART_ORDER.includes(part) ? PART_ORDER.indexOf(part) : PART_ORDER.length);
     this.charts.sort((a, b) => rank(a.part) - rank(b.part));

@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../environments';
-import { emptyDir, imageVersion, k8s, POSTGRES_NAME, resources, secretEnv, selectorLabels, serviceAccount, standardLabels, type PlatformContext } from './common';
-import { disruptionBudget, KUBE_SCORE_IGNORE, podMetadata, restricted } from './platform-pods';
+import { emptyDir, imageVersion, k8s, POSTGRES_NAME, resources, secretFiles, selectorLabels, serviceAccount, standardLabels, type PlatformContext } from './common';
+import { disruptionBudget, podMetadata, restricted } from './platform-pods';
+import { deviationAnnotations } from './deviations';
 import { PLATFORM_SECRETS } from './secrets';
 
 type InClusterPostgres = Extract<EnvironmentConfig['metadataStore'], { kind: 'in-cluster-postgres' }>;
@@ -59,18 +60,23 @@ export class Postgres extends Construct {
       },
     });
 
+    // The login as files: the image's entrypoint reads POSTGRES_USER_FILE / POSTGRES_PASSWORD_FILE.
+    const login = secretFiles(db, ['username', 'password']);
     // pg_isready exits 0 once the server accepts connections; readiness over TCP, liveness over the socket.
-    const isReady = (host: string): string[] => ['/bin/sh', '-c', `exec pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h ${host} -p ${POSTGRES_PORT}`];
+    const isReady = (host: string): string[] => ['/bin/sh', '-c', `exec pg_isready -U "$(cat ${login.path('username')})" -d "$POSTGRES_DB" -h ${host} -p ${POSTGRES_PORT}`];
 
     this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: {
         name,
         namespace: ns,
         labels: standardLabels(env, name, 'database', version),
-        annotations: {
-          [KUBE_SCORE_IGNORE]: 'container-security-context-user-group-id',
-          'mlops-blueprint.io/why-low-uid': `the postgres image's own user (uid ${uid}) owns the data directory; initdb needs the uid in /etc/passwd`,
-        },
+        annotations: deviationAnnotations([
+          {
+            checkov: ['CKV_K8S_40'],
+            kubeScore: ['container-security-context-user-group-id'],
+            reason: `Runs as the postgres image's own user (uid ${uid}), not a uid above 10000: that user owns the data directory and initdb needs the uid in /etc/passwd (the Alpine image has no nss_wrapper). Still non-root, no capabilities, read-only root.`,
+          },
+        ]),
       },
       spec: {
         serviceName: name,
@@ -91,8 +97,8 @@ export class Postgres extends Construct {
                 imagePullPolicy: 'IfNotPresent',
                 ports: [{ name: 'postgres', containerPort: POSTGRES_PORT, protocol: 'TCP' }],
                 env: [
-                  secretEnv('POSTGRES_USER', db, 'username'),
-                  secretEnv('POSTGRES_PASSWORD', db, 'password'),
+                  { name: 'POSTGRES_USER_FILE', value: login.path('username') },
+                  { name: 'POSTGRES_PASSWORD_FILE', value: login.path('password') },
                   { name: 'POSTGRES_DB', value: cfg.database },
                   // A subdirectory: the volume root holds lost+found, which initdb refuses.
                   { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
@@ -106,10 +112,11 @@ export class Postgres extends Construct {
                   { name: 'data', mountPath: '/var/lib/postgresql/data' },
                   { name: 'run', mountPath: '/var/run/postgresql' },
                   { name: 'tmp', mountPath: '/tmp' },
+                  login.mount,
                 ],
               },
             ],
-            volumes: [emptyDir('run', '16Mi'), emptyDir('tmp', '256Mi')],
+            volumes: [emptyDir('run', '16Mi'), emptyDir('tmp', '256Mi'), login.volume],
           },
         },
         volumeClaimTemplates: [

@@ -100,6 +100,12 @@ export const PLATFORM_SECRETS = {
 
 export type PlatformSecretId = keyof typeof PLATFORM_SECRETS;
 
+/**
+ * The external-secrets API the platform emits: `external-secrets.io/v1`, served since external-secrets
+ * v0.16.0 (the declared minimum); the v1.x releases no longer serve `v1beta1`.
+ */
+export const EXTERNAL_SECRETS_API = 'external-secrets.io/v1';
+
 /** The Secrets this environment's objects reference (what Pulumi must create, or ExternalSecrets provide). */
 export function requiredSecrets(env: EnvironmentConfig, cloud: PlatformContext['cloud'] = {}): PlatformSecretId[] {
   // Every cluster environment runs the tracking server with its own users (basic-auth app): an admin password.
@@ -132,7 +138,8 @@ export interface PlatformSecretsProps {
 
 /**
  * In external-secrets mode: one ExternalSecret per required Secret, pulling each key from
- * `<remoteKeyPrefix>/<secret name>` (property = key) in the environment's store. In pulumi mode it emits
+ * `<remoteKeyPrefix>/<secret name>` (property = key) in the environment's store — and that store, a
+ * ClusterSecretStore, when the environment describes it (`secrets.store.aws`). In pulumi mode it emits
  * nothing: Pulumi creates the Secrets with generated values, and nothing secret reaches Git either way.
  */
 export class PlatformSecrets extends Construct {
@@ -145,10 +152,18 @@ export class PlatformSecrets extends Construct {
       throw new Error(`environment "${env.name}": secrets mode external-secrets needs secrets.store and secrets.remoteKeyPrefix in the environment`);
     }
     const { store, remoteKeyPrefix, refreshInterval } = env.secrets;
+    if (store.aws) {
+      customObject(this, 'store', {
+        apiVersion: EXTERNAL_SECRETS_API,
+        kind: 'ClusterSecretStore',
+        metadata: { name: store.name, labels: standardLabels(env, store.name, 'secret-store') },
+        spec: { provider: { aws: { service: store.aws.service, region: store.aws.region, ...(store.aws.role ? { role: store.aws.role } : {}) } } },
+      });
+    }
     for (const sid of requiredSecrets(env, ctx.cloud)) {
       const s: PlatformSecret = PLATFORM_SECRETS[sid];
       customObject(this, sid, {
-        apiVersion: 'external-secrets.io/v1beta1',
+        apiVersion: EXTERNAL_SECRETS_API,
         kind: 'ExternalSecret',
         metadata: { name: s.name, namespace: secretNamespace(env, s), labels: standardLabels(env, s.name, 'secret') },
         spec: {

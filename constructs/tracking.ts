@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import type { EnvOnlySecrets } from './deviations';
 import type { EnvironmentConfig } from '../environments';
 import {
   customObject,
@@ -8,6 +9,7 @@ import {
   RUNTIME_UID,
   resources,
   secretEnv,
+  secretFiles,
   selectorLabels,
   serviceAccount,
   standardLabels,
@@ -84,6 +86,20 @@ export function storeWiring(ctx: PlatformContext): StoreWiring {
   return { backendStoreUri, artifactsDestination, dbEnv, artifactEnv, serviceAccountAnnotations };
 }
 
+const PG_ENV_ONLY =
+  'node-postgres in the tracking server and its migration Job takes the database login from libpq variables (PGHOST is the RDS address only the cloud stack knows, expanded into --backend-store-uri by the kubelet, which expands env vars only); a pgpass file would need a key neither Pulumi nor the secret stores hold.';
+const SERVICE_USER_ENV_ONLY = 'the tracking server provisions the in-cluster service users from MLOPS_AUTH_USER_<ID>_USERNAME/_PASSWORD pairs only (runtime/tracking/cli.ts has no file form yet).';
+
+/** The tracking pods' Secret env vars and why each stays an env var (the admin password is a file). */
+export const TRACKING_ENV_ONLY: EnvOnlySecrets = {
+  PGHOST: PG_ENV_ONLY,
+  PGUSER: PG_ENV_ONLY,
+  PGPASSWORD: PG_ENV_ONLY,
+  AWS_ACCESS_KEY_ID: 'the AWS SDK takes static keys from env (dev MinIO only; on EKS the tracking server uses IRSA and holds no keys).',
+  AWS_SECRET_ACCESS_KEY: 'the AWS SDK takes static keys from env (dev MinIO only; on EKS the tracking server uses IRSA and holds no keys).',
+  ...Object.fromEntries(['TRAINING', 'SERVING'].flatMap((id) => [`MLOPS_AUTH_USER_${id}_USERNAME`, `MLOPS_AUTH_USER_${id}_PASSWORD`].map((n) => [n, SERVICE_USER_ENV_ONLY]))),
+};
+
 /** `MLOPS_AUTH_USER_<ID>_USERNAME` / `_PASSWORD` from a login Secret: a user `mlops tracking serve --app-name basic-auth` provisions. */
 export function serviceUserEnv(id: string, secret: string): k8s.EnvVar[] {
   return [secretEnv(`MLOPS_AUTH_USER_${id}_USERNAME`, secret, 'username'), secretEnv(`MLOPS_AUTH_USER_${id}_PASSWORD`, secret, 'password')];
@@ -131,6 +147,8 @@ export class TrackingServer extends Construct {
     const sec = restricted(RUNTIME_UID);
 
     serviceAccount(this, env, name, ns, 'tracking', wiring.serviceAccountAnnotations);
+    // The admin password as a file (`--auth-admin-password-file`), not an env var.
+    const admin = secretFiles(PLATFORM_SECRETS.trackingAdmin.name, ['password']);
 
     const args = [
       'tracking',
@@ -144,12 +162,11 @@ export class TrackingServer extends Construct {
       '--artifacts-destination',
       wiring.artifactsDestination,
       '--serve-artifacts',
-      ...(basicAuth ? ['--app-name', 'basic-auth'] : []),
+      ...(basicAuth ? ['--app-name', 'basic-auth', '--auth-admin-password-file', admin.path('password')] : []),
     ];
     const env_: k8s.EnvVar[] = [
       ...wiring.dbEnv,
       ...wiring.artifactEnv,
-      ...(basicAuth ? [secretEnv('MLFLOW_AUTH_ADMIN_PASSWORD', PLATFORM_SECRETS.trackingAdmin.name, 'password')] : []),
       // The in-cluster clients' logins: the server creates these users at start (and follows a rotated password).
       ...(basicAuth ? serviceUserEnv('TRAINING', PLATFORM_SECRETS.trackingUserTraining.name) : []),
       ...(basicAuth && env.inference.models.length > 0 ? serviceUserEnv('SERVING', PLATFORM_SECRETS.trackingUserServing.name) : []),
@@ -189,10 +206,10 @@ export class TrackingServer extends Construct {
                 startupProbe: httpProbe('/health', 'http', { period: 5, failureThreshold: 60 }),
                 readinessProbe: httpProbe('/health', 'http', { period: 10, failureThreshold: 3 }),
                 livenessProbe: httpProbe('/health', TRACKING_PORT, { period: 20, failureThreshold: 6, timeout: 5 }),
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(basicAuth ? [admin.mount] : [])],
               },
             ],
-            volumes: [emptyDir('tmp', '512Mi')],
+            volumes: [emptyDir('tmp', '512Mi'), ...(basicAuth ? [admin.volume] : [])],
           },
         },
       },

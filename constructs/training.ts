@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import type { EnvOnlySecrets } from './deviations';
 import type { EnvironmentConfig, InferenceModel } from '../environments';
 import {
   emptyDir,
@@ -32,6 +33,15 @@ export const TRAINING_COMPONENT = 'training';
  * runs with basic auth in every cluster environment; these become MLFLOW_TRACKING_USERNAME/PASSWORD.
  */
 export const TRACKING_CLIENT_SECRET = PLATFORM_SECRETS.trackingClientTraining.name;
+
+/**
+ * Why the tracking login stays in env: the MLflow client (training scripts, and `mlops train` / `mlops serve`,
+ * which mirror it) reads it only from MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD.
+ */
+export const TRACKING_CLIENT_ENV_ONLY: EnvOnlySecrets = {
+  MLFLOW_TRACKING_USERNAME: 'the MLflow client (training scripts, mlops train and mlops serve) reads the tracking login only from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD.',
+  MLFLOW_TRACKING_PASSWORD: 'the MLflow client (training scripts, mlops train and mlops serve) reads the tracking login only from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD.',
+};
 
 /** What the tracking client in a pod needs: the in-cluster tracking URL and, unless disabled, the login. */
 export function trackingClientEnv(env: EnvironmentConfig, credentialsSecret: string | null = TRACKING_CLIENT_SECRET): k8s.EnvVar[] {

@@ -147,7 +147,26 @@ const secrets = z.discriminatedUnion('mode', [
   z
     .object({
       mode: z.literal('external-secrets'),
-      store: z.object({ kind: z.enum(['ClusterSecretStore', 'SecretStore']).default('ClusterSecretStore'), name: dnsLabel }).strict(),
+      store: z
+        .object({
+          kind: z.enum(['ClusterSecretStore', 'SecretStore']).default('ClusterSecretStore'),
+          name: dnsLabel,
+          /**
+           * When set, the platform emits the ClusterSecretStore itself, reading AWS Secrets Manager (or
+           * Parameter Store) in `region` as the external-secrets controller's own identity (IRSA), or as
+           * `role` when given. Without it the store is a prerequisite the cluster must already have.
+           */
+          aws: z
+            .object({
+              service: z.enum(['SecretsManager', 'ParameterStore']).default('SecretsManager'),
+              region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-[0-9]$/, 'must be an AWS region, e.g. eu-west-1'),
+              role: z.string().regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/.+$/, 'must be an IAM role ARN').optional(),
+            })
+            .strict()
+            .optional(),
+        })
+        .strict()
+        .refine((s) => !s.aws || s.kind === 'ClusterSecretStore', { path: ['aws'], message: 'is only emitted as a ClusterSecretStore: with kind SecretStore, create the stores in each namespace yourself' }),
       /** Prefix of the remote keys, e.g. `mlops/prod` → `mlops/prod/postgres`. */
       remoteKeyPrefix: z.string().min(1),
       refreshInterval: z.string().regex(/^[0-9]+(s|m|h)$/, 'must be a duration such as "1h"').default('1h'),
@@ -384,6 +403,10 @@ const cluster = z.discriminatedUnion('kind', [
     }),
 ]);
 
+/** Why an environment synced from Git cannot take its Secrets from Pulumi. */
+export const GITOPS_NEEDS_EXTERNAL_SECRETS =
+  'an environment synced by Argo CD must be deployable from Git alone, and Pulumi-generated Secrets exist only in Pulumi state: set secrets.mode "external-secrets" (with its store), or deploy this environment with `pulumi up` and remove gitops';
+
 const gitops = z
   .object({
     /** Git repository Argo CD syncs from. */
@@ -426,6 +449,17 @@ export const environmentSchema = z
       driftPsiThreshold: 0.2,
     }),
     rbac: rbac.default({ groups: { mlEngineers: [], dataScientists: [], deployers: [] } }),
+    images: z
+      .object({
+        /**
+         * Every image must be pinned by digest — inline (`repo:tag@sha256:…`) or by the image lock
+         * (`mlops images lock`). Synth and the Pulumi program then refuse an environment with an unpinned
+         * image, and the policy `image-digest` is an error instead of a warning.
+         */
+        requireDigests: z.boolean().default(false),
+      })
+      .strict()
+      .default({ requireDigests: false }),
     /** Allow Services of type LoadBalancer (policy `no-load-balancer`). */
     allowLoadBalancer: z.boolean().default(false),
     gitops: gitops.optional(),
@@ -474,6 +508,10 @@ export const environmentSchema = z
     }
     if (env.cluster.kind === 'eks' && env.ingress.tls.mode === 'none') {
       ctx.addIssue({ code: 'custom', path: ['ingress', 'tls', 'mode'], message: '"none" is only allowed for a local cluster' });
+    }
+    if (env.gitops && env.secrets.mode !== 'external-secrets') {
+      // Argo CD syncs only what Git holds; Pulumi-generated Secrets live in Pulumi state, so pods would wait forever.
+      ctx.addIssue({ code: 'custom', path: ['gitops'], message: GITOPS_NEEDS_EXTERNAL_SECRETS });
     }
     if (env.ingress.servingHost && env.ingress.servingHost === env.ingress.host) {
       ctx.addIssue({ code: 'custom', path: ['ingress', 'servingHost'], message: 'must differ from ingress.host' });

@@ -25,7 +25,12 @@ export const staging: EnvironmentInput = {
     tls: { mode: 'cert-manager', clusterIssuer: 'letsencrypt-staging', acme: { server: 'https://acme-staging-v02.api.letsencrypt.org/directory', email: 'platform@example.com' } },
     auth: { mode: 'oidc', issuerUrl: 'https://login.example.com/realms/ml', clientId: 'mlflow-staging', emailDomains: ['example.com'], allowedGroups: ['ml-engineers', 'data-scientists'] },
   },
-  secrets: { mode: 'external-secrets', store: { kind: 'ClusterSecretStore', name: 'aws-secrets-manager' }, remoteKeyPrefix: 'mlops/staging' },
+  secrets: {
+    mode: 'external-secrets',
+    // Emitted with the platform: Secrets Manager in the cluster's region, read as the external-secrets controller's IRSA role.
+    store: { kind: 'ClusterSecretStore', name: 'aws-secrets-manager', aws: { service: 'SecretsManager', region: 'eu-west-1' } },
+    remoteKeyPrefix: 'mlops/staging',
+  },
   metadataStore: { kind: 'in-cluster-postgres', storage: { size: '20Gi', storageClassName: 'gp3' } },
   artifactStore: { kind: 's3', prefix: 'mlflow' },
   tracking: { image: trackingImage(registry), replicas: { min: 2, max: 4 } },
@@ -53,6 +58,8 @@ export const staging: EnvironmentInput = {
       },
     ],
   },
+  // Every image pinned by digest (inline or by environments/images.lock.json): synth refuses otherwise.
+  images: { requireDigests: true },
   rbac: { groups: { mlEngineers: ['ml-engineers'], dataScientists: ['data-scientists'], deployers: ['ci-deployers'] } },
   gitops: { repoURL: 'https://git.example.com/platform/mlops-gitops.git', path: 'dist/staging', automatedSync: true },
 };

@@ -4,9 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 /*
- * Cross-checks of the synthesized manifests with two independent linters, kube-score and kube-linter
- * (both `go install`ed, see .ci/run). Their findings are compared with an allowlist whose every
- * entry says why the platform deliberately differs from the linter's default.
+ * Cross-checks of the synthesized manifests with independent linters, kube-score and kube-linter (both
+ * `go install`ed, see .ci/run), run with their default settings. The platform's deliberate departures
+ * are annotated on the objects in each tool's native form (constructs/deviations.ts: `kube-score/ignore`,
+ * `checkov.io/skip<N>`), so anyone's run of those tools honours them; the allowlists below are for
+ * findings that cannot be annotated per object, and are empty.
  */
 
 export interface LinterFinding {
@@ -14,19 +16,27 @@ export interface LinterFinding {
   check: string;
   object: string;
   message: string;
+  /** kube-score: the checks the object's own `kube-score/ignore` annotation names. */
+  ignoredByObject?: string[];
+  /** kube-score: each comment's summary (e.g. "CPU limit is not set"). */
+  summaries?: string[];
 }
 
-/** kube-score check ids the platform deliberately does not follow, with the reason (README "Policies"). */
-export const KUBE_SCORE_ALLOWLIST: Readonly<Record<string, string>> = {
-  'container-image-pull-policy':
-    'Images are pinned by version tag or digest (ECR tags are immutable), so IfNotPresent pulls the same bytes; Always adds a registry round-trip to every pod start and makes restarts fail during a registry outage.',
-  'deployment-has-host-podantiaffinity':
-    'Pods spread with topologySpreadConstraints over kubernetes.io/hostname (kube-score checks those too); hard anti-affinity would stop an HPA from scaling past the node count.',
-  'statefulset-has-host-podantiaffinity': 'Same as for Deployments: topologySpreadConstraints spread the replicas.',
-};
+/**
+ * kube-score check ids the platform does not follow that no per-object annotation can express, with the
+ * reason. Empty: every deliberate departure is a `kube-score/ignore` annotation on its object.
+ */
+export const KUBE_SCORE_ALLOWLIST: Readonly<Record<string, string>> = {};
 
-/** kube-score flags: CPU limits are left off on purpose (CFS throttling hurts serving latency; requests reserve CPU). */
-export const KUBE_SCORE_FLAGS = ['--ignore-container-cpu-limit'];
+/** kube-score flags: none — its defaults, as a user of the synthesized manifests would run it. */
+export const KUBE_SCORE_FLAGS: readonly string[] = [];
+
+/**
+ * What each `kube-score/ignore` on the platform's objects may hide. kube-score ignores whole checks, and
+ * `container-resources` also covers memory limits and requests: the audit run makes sure the only thing
+ * hidden there is the CPU limit the platform leaves off on purpose.
+ */
+export const KUBE_SCORE_IGNORE_SCOPE: Readonly<Record<string, readonly string[]>> = { 'container-resources': ['CPU limit is not set'] };
 
 /** kube-linter check names the platform deliberately does not follow, with the reason. */
 export const KUBE_LINTER_ALLOWLIST: Readonly<Record<string, string>> = {};
@@ -50,15 +60,15 @@ function manifestFilesIn(dir: string): string[] {
 
 interface KubeScoreObject {
   type_meta: { kind: string };
-  object_meta: { name: string; namespace?: string };
+  object_meta: { name: string; namespace?: string; annotations?: Record<string, string> };
   checks: Array<{ check: { id: string }; grade: number; skipped: boolean; comments?: Array<{ path?: string; summary: string; description?: string }> }>;
 }
 
 /** kube-score's non-OK, non-skipped checks (grade below 10: warning 5, critical 1) over every file in `dir`. */
-export function runKubeScore(dir: string): LinterFinding[] {
+export function runKubeScore(dir: string, extraFlags: readonly string[] = []): LinterFinding[] {
   const files = manifestFilesIn(dir);
   if (files.length === 0) return [];
-  const r = spawnSync(toolPath('kube-score'), ['score', '--output-format', 'json', ...KUBE_SCORE_FLAGS, ...files], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(toolPath('kube-score'), ['score', '--output-format', 'json', ...KUBE_SCORE_FLAGS, ...extraFlags, ...files], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.error) throw r.error;
   let out: KubeScoreObject[];
   try {
@@ -74,8 +84,23 @@ export function runKubeScore(dir: string): LinterFinding[] {
         check: c.check.id,
         object: `${o.type_meta.kind}/${o.object_meta.namespace ? `${o.object_meta.namespace}/` : ''}${o.object_meta.name}`,
         message: (c.comments ?? []).map((m) => `${m.path ? `(${m.path}) ` : ''}${m.summary}`).join('; '),
+        ignoredByObject: (o.object_meta.annotations?.['kube-score/ignore'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+        summaries: (c.comments ?? []).map((m) => m.summary),
       })),
   );
+}
+
+/**
+ * kube-score again with the objects' ignore annotations switched off: every finding must be one its
+ * object's `kube-score/ignore` names, and within KUBE_SCORE_IGNORE_SCOPE's checks only the expected
+ * comments. Returns what the annotations hide beyond that (must be empty).
+ */
+export function auditKubeScoreIgnores(dir: string): LinterFinding[] {
+  return runKubeScore(dir, ['--disable-ignore-checks-annotations']).filter((f) => {
+    if (!f.ignoredByObject?.includes(f.check)) return true;
+    const scope = KUBE_SCORE_IGNORE_SCOPE[f.check];
+    return scope !== undefined && (f.summaries ?? []).some((s) => !scope.includes(s));
+  });
 }
 
 /** kube-linter's default checks over `dir`. */

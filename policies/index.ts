@@ -1,6 +1,6 @@
 import type { KubeObject, PolicyContext, Violation } from './types';
 import type { KubeRule, ObjectSet } from './rule';
-import { objectRef } from './rule';
+import { objectRef, severityOf } from './rule';
 import { kubeRules } from './kube';
 import { annotationExceptions, applyExceptions, type PolicyException } from './exceptions';
 import { s3Rules } from './aws/s3';
@@ -10,7 +10,7 @@ import type { AwsContext, AwsResource, AwsRule } from './aws/resources';
 export * from './types';
 export type { KubeRule, ObjectSet, Finding } from './rule';
 export type { AwsResource, AwsRule, AwsContext } from './aws/resources';
-export { objectRef } from './rule';
+export { objectRef, severityOf } from './rule';
 export { kubeRules } from './kube';
 export { EXCEPTIONS_ANNOTATION, type PolicyException } from './exceptions';
 export { formatViolations, type OutputFormat } from './format';
@@ -38,7 +38,7 @@ export function checkManifests(objects: KubeObject[], ctx: PolicyContext, opts: 
     if (fromAnnotation.problem) violations.push(fromAnnotation.problem);
     for (const rule of opts.rules ?? kubeRules) {
       for (const f of rule.check(obj, set)) {
-        violations.push({ ruleId: rule.id, severity: rule.severity, object: objectRef(obj), field: f.field, message: f.message, remediation: rule.remediation });
+        violations.push({ ruleId: rule.id, severity: severityOf(rule, ctx), object: objectRef(obj), field: f.field, message: f.message, remediation: rule.remediation });
       }
     }
   }

@@ -9,12 +9,20 @@ export interface Finding {
 /** A rule over Kubernetes objects. `check` sees one object plus the whole set, for cross-object rules. */
 export interface KubeRule {
   id: string;
+  /** The severity where `severityIn` does not decide (and the one the README table lists first). */
   severity: Severity;
+  /** Severity for one target, when the environment raises (or lowers) it; e.g. digests required in production. */
+  severityIn?(ctx: PolicyContext): Severity;
   /** One line for the README table and the CrossGuard pack. */
   description: string;
   /** One line telling how to fix a violation. */
   remediation: string;
   check(obj: KubeObject, set: ObjectSet): Finding[];
+}
+
+/** The severity a rule's violations have for this target. */
+export function severityOf(rule: Pick<KubeRule, 'severity' | 'severityIn'>, ctx: PolicyContext): Severity {
+  return rule.severityIn?.(ctx) ?? rule.severity;
 }
 
 /** Every object being checked together, indexed for the cross-object rules, and where they are going. */

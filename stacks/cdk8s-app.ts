@@ -13,7 +13,8 @@ function main(): void {
     throw new Error(`MLOPS_SYNTH_ENV must be all or one of ${ENVIRONMENT_NAMES.join(', ')}, got "${which}"`);
   }
   const names = which === 'all' ? ENVIRONMENT_NAMES : [which];
-  const { written } = writeSynth(names.map((n) => loadEnvironment(n)), out);
+  // The same image lock as `mlops synth` (MLOPS_IMAGE_LOCK, else environments/images.lock.json).
+  const { written } = writeSynth(names.map((n) => loadEnvironment(n)), out, { imageLock: process.env.MLOPS_IMAGE_LOCK || undefined });
   process.stdout.write(`${written.length} files written to ${out}\n`);
 }
 

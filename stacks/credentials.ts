@@ -24,6 +24,21 @@ export interface PlatformCredentialsArgs {
   oidcClientSecret?: pulumi.Input<string>;
   /** Database host for the `tracking-db-host` Secret, when the chart asks for one. */
   databaseHost?: pulumi.Input<string>;
+  /**
+   * Every Secret's values supplied by the operator (stack config `mlops:credentials` with
+   * `mlops:credentialSource: config`), by PlatformSecretId then key: used as they are, and nothing is
+   * generated (no `@pulumi/random` resource). Default: none, every value generated.
+   */
+  supplied?: pulumi.Output<Record<string, Record<string, string>>>;
+}
+
+/** The values of one supplied Secret, or an error naming the missing config entry. */
+function suppliedSecret(supplied: pulumi.Output<Record<string, Record<string, string>>>, id: string, keys: readonly string[]): pulumi.Output<Record<string, string>> {
+  return supplied.apply((all) => {
+    const missing = keys.filter((k) => typeof all?.[id]?.[k] !== 'string');
+    if (missing.length) throw new Error(`mlops:credentials lacks ${missing.map((k) => `${id}.${k}`).join(', ')} (mlops:credentialSource is "config")`);
+    return Object.fromEntries(keys.map((k) => [k, all[id][k]]));
+  });
 }
 
 /**
@@ -41,6 +56,20 @@ export class PlatformCredentials extends pulumi.ComponentResource {
 
   constructor(name: string, args: PlatformCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
     super('mlops:platform:Credentials', name, {}, opts);
+    this.databaseUsername = args.databaseUsername ?? 'mlflow';
+    this.adminUser = args.adminUser ?? 'admin';
+    if (args.supplied) {
+      const known = PLATFORM_SECRETS as Record<string, PlatformSecret>;
+      this.secrets = args.secretIds.map((id) => {
+        const spec = known[id];
+        if (!spec) throw new Error(`unknown platform secret "${id}"`);
+        return { id, name: spec.name, namespace: secretNamespace(args.env, spec), keys: spec.keys, data: pulumi.secret(suppliedSecret(args.supplied!, id, spec.keys)) };
+      });
+      this.databasePassword = pulumi.secret(suppliedSecret(args.supplied, 'trackingDb', ['password']).apply((v) => v.password));
+      if (args.secretIds.includes('trackingAdmin')) this.adminPassword = pulumi.secret(suppliedSecret(args.supplied, 'trackingAdmin', ['password']).apply((v) => v.password));
+      this.registerOutputs({});
+      return;
+    }
     const parent = { parent: this };
     // Letters and digits only: the values end up in connection URLs and env vars unescaped.
     // Memoized by id: a Secret that copies another (the tracking server's copy of a client login) gets the same values.
@@ -49,8 +78,6 @@ export class PlatformCredentials extends pulumi.ComponentResource {
       if (!passwords.has(id)) passwords.set(id, new random.RandomPassword(`${name}-${id}`, { length, special: false, minUpper: 1, minLower: 1, minNumeric: 1 }, parent));
       return passwords.get(id)!;
     };
-    this.databaseUsername = args.databaseUsername ?? 'mlflow';
-    this.adminUser = args.adminUser ?? 'admin';
     this.databasePassword = pulumi.secret(password('tracking-db-password', 32).result);
 
     let admin: random.RandomPassword | undefined;

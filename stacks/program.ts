@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { deepMerge, loadEnvironment, type EnvironmentConfig } from '../environments';
+import { DEFAULT_IMAGE_LOCK, readImageLock, resolveImages } from '../environments/image-lock';
 import type { KubeObject } from '../policies/types';
 import { assertPolicyClean } from '../policies/synth-gate';
 import { requiredSecrets } from '../constructs/secrets';
@@ -40,6 +41,10 @@ const ROLE_PLACEHOLDER: Record<WorkloadIdentity, string> = {
  * - `secretsMode`: `pulumi` (default; Pulumi generates every credential) or `external-secrets`.
  * - `adminUser`: basic-auth user. Default: `admin`.
  * - `oidcClientSecret` (secret): the identity provider's client secret, required with OIDC auth.
+ * - `imageLock`: image lock file pinning the images by digest. Default: environments/images.lock.json.
+ * - `credentialSource`: `generate` (default; `@pulumi/random` makes every value) or `config`: every
+ *   Secret's values come from `credentials` (secret object: PlatformSecretId → key → value), for
+ *   operators who bring their own credentials and where the random provider is not available.
  */
 export interface StackSettings {
   environment: string;
@@ -48,6 +53,9 @@ export interface StackSettings {
   kubeconfig?: string;
   adminUser?: string;
   oidcClientSecret?: pulumi.Output<string>;
+  imageLock?: string;
+  /** Set when `credentialSource` is `config`: the supplied values of every Secret. */
+  credentials?: pulumi.Output<Record<string, Record<string, string>>>;
 }
 
 export function readSettings(stack: string, cfg = new pulumi.Config('mlops')): StackSettings {
@@ -71,6 +79,8 @@ export function readSettings(stack: string, cfg = new pulumi.Config('mlops')): S
   const bucket = cfg.get('artifactBucket');
   if (bucket) set(['artifactStore', 'bucket'], bucket);
   const secretsMode = cfg.get('secretsMode') ?? 'pulumi';
+  const credentialSource = cfg.get('credentialSource') ?? 'generate';
+  if (credentialSource !== 'generate' && credentialSource !== 'config') throw new Error(`mlops:credentialSource must be "generate" or "config", got "${credentialSource}"`);
   if (secretsMode !== 'pulumi' && secretsMode !== 'external-secrets') throw new Error(`mlops:secretsMode must be "pulumi" or "external-secrets", got "${secretsMode}"`);
   return {
     environment: cfg.get('environment') ?? stack,
@@ -79,12 +89,20 @@ export function readSettings(stack: string, cfg = new pulumi.Config('mlops')): S
     kubeconfig: cfg.get('kubeconfig'),
     adminUser: cfg.get('adminUser'),
     oidcClientSecret: cfg.getSecret('oidcClientSecret'),
+    imageLock: cfg.get('imageLock'),
+    credentials: credentialSource === 'config' ? cfg.requireSecretObject<Record<string, Record<string, string>>>('credentials') : undefined,
   };
 }
 
 /** The environment of a stack: the built-in one named by the stack (or `mlops:environment`), with config overrides, validated. */
 export function stackEnvironment(settings: StackSettings): EnvironmentConfig {
   return loadEnvironment(settings.environment, Object.keys(settings.overrides).length ? settings.overrides : undefined);
+}
+
+/** The stack's environment as deployed: images pinned by the lock, refused when it requires digests and one is unpinned. */
+export function deployedEnvironment(settings: StackSettings): EnvironmentConfig {
+  const lockFile = settings.imageLock ?? DEFAULT_IMAGE_LOCK;
+  return resolveImages(stackEnvironment(settings), readImageLock(lockFile, { missingOk: settings.imageLock === undefined }), lockFile);
 }
 
 /** ServiceAccounts whose IRSA annotation is a given value. */
@@ -153,7 +171,7 @@ export interface StackResult {
  */
 export function defineStack(stack = pulumi.getStack(), cfg = new pulumi.Config('mlops')): StackResult {
   const settings = readSettings(stack, cfg);
-  const env = stackEnvironment(settings);
+  const env = deployedEnvironment(settings);
   const eks = env.cluster.kind === 'eks' ? env.cluster : undefined;
   const project = pulumi.getProject();
   const rds = env.metadataStore.kind === 'external-postgres' && env.metadataStore.rds;
@@ -175,6 +193,7 @@ export function defineStack(stack = pulumi.getStack(), cfg = new pulumi.Config('
     secretIds: settings.secretsMode === 'pulumi' ? requiredSecrets(env, planned) : [],
     adminUser: settings.adminUser,
     oidcClientSecret: settings.oidcClientSecret,
+    supplied: settings.credentials,
   });
   // The policies see exactly what is about to be deployed: the chart plus the Secrets Pulumi creates.
   assertPolicyClean([...objects, ...credentials.secrets.map((s) => secretStub(env, s))], env, 'pulumi');

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CliError } from '../cli/errors';
 import type { EnvironmentConfig } from '../environments';
 
@@ -32,17 +32,23 @@ export function registerSynthCommand(program: Command): void {
     .requiredOption('--env <env>', 'dev, staging, prod, all, or a YAML/JSON environment file')
     .option('--out <dir>', 'output directory', 'dist')
     .option('--secrets-mode <mode>', "pulumi or external-secrets (default: the environment's secrets.mode)")
-    .action(async (opts: { env: string; out: string; secretsMode?: string }) => {
+    .addOption(new Option('--image-lock <file>', 'image lock pinning the images by digest (default: environments/images.lock.json)').env('MLOPS_IMAGE_LOCK'))
+    .action(async (opts: { env: string; out: string; secretsMode?: string; imageLock?: string }) => {
       if (opts.secretsMode !== undefined && opts.secretsMode !== 'pulumi' && opts.secretsMode !== 'external-secrets') {
         throw new CliError(`--secrets-mode must be pulumi or external-secrets, got "${opts.secretsMode}"`);
       }
       const envs = await resolveSynthEnvironments(opts.env);
       const { writeSynth, SynthValidationError } = await import('./gitops');
       const { PolicyViolationError } = await import('../policies/synth-gate');
+      const { UnpinnedImagesError } = await import('../environments/image-lock');
       let result;
       try {
-        result = writeSynth(envs, opts.out, { secretsMode: opts.secretsMode as 'pulumi' | 'external-secrets' | undefined });
+        result = writeSynth(envs, opts.out, { secretsMode: opts.secretsMode as 'pulumi' | 'external-secrets' | undefined, imageLock: opts.imageLock });
       } catch (err) {
+        if (err instanceof UnpinnedImagesError) {
+          process.stderr.write(`${err.message}\n`);
+          throw new CliError(`environment "${err.environment}": ${err.images.length} image(s) not pinned by digest; nothing was written`);
+        }
         if (err instanceof PolicyViolationError || err instanceof SynthValidationError) {
           // The full list (one violation per line, with its fix) first; the one-line summary last.
           process.stderr.write(`${err.message}\n`);

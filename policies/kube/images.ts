@@ -37,8 +37,10 @@ export const imageRules: KubeRule[] = [
   {
     id: 'image-digest',
     severity: 'warning',
-    description: 'Images pinned by digest (advisory: tags can be re-pushed)',
-    remediation: 'Append @sha256:<digest> to the image reference.',
+    // A tag can be re-pushed: where the environment says so (staging, prod), only a digest will do.
+    severityIn: (ctx) => (ctx.environment?.images.requireDigests ? 'error' : 'warning'),
+    description: 'Images pinned by digest: an error where the environment sets images.requireDigests (staging, prod), else advisory (tags can be re-pushed)',
+    remediation: 'Run `mlops images lock --env <env>` to pin the image lock, or append @sha256:<digest> to the image reference.',
     check: eachImage((c, image) =>
       image && !parseImage(image).digest ? { field: `${c.path}.image`, message: `container "${containerName(c)}" image "${image}" is not pinned by digest` } : undefined,
     ),

@@ -44,6 +44,21 @@ export const resourceRules: KubeRule[] = [
     },
   },
   {
+    id: 'cpu-limit',
+    severity: 'warning',
+    description: 'A CPU limit on every container (advisory: where throttling is the greater risk, record an exception with the reason)',
+    remediation: 'Set resources.limits.cpu, or record why not in the object\'s exceptions annotation ({"cpu-limit": "<reason>"}).',
+    check: (obj) => {
+      const tpl = podTemplate(obj);
+      if (!tpl) return [];
+      return containers(tpl).flatMap((c) =>
+        asRecord(asRecord(c.container.resources).limits).cpu === undefined
+          ? [{ field: `${c.path}.resources.limits.cpu`, message: `container "${containerName(c)}" has no CPU limit` }]
+          : [],
+      );
+    },
+  },
+  {
     id: 'serving-probes',
     severity: 'error',
     description: 'Readiness and liveness probes on serving containers',

@@ -38,21 +38,27 @@ function kubeObjects(resources: PolicyResource[]): Converted {
   return { objects, urnOf };
 }
 
-function kubePolicy(rule: KubeRule): StackValidationPolicy {
-  return {
-    name: rule.id,
+/**
+ * One CrossGuard policy per rule. A rule whose severity depends on the environment (`severityIn`) becomes
+ * two, because an enforcement level is fixed per policy: `<id>` (mandatory) reports where the stack's
+ * environment makes it an error, `<id>-advisory` where it is a warning.
+ */
+function kubePolicies(rule: KubeRule): StackValidationPolicy[] {
+  const levels: Array<['error' | 'warning', string]> = rule.severityIn ? [['error', rule.id], ['warning', `${rule.id}-advisory`]] : [[rule.severity, rule.id]];
+  return levels.map(([severity, name]) => ({
+    name,
     description: rule.description,
-    enforcementLevel: enforcement(rule.severity),
+    enforcementLevel: enforcement(severity),
     remediationSteps: rule.remediation,
     validateStack: (args, report: ReportViolation) => {
       const { objects, urnOf } = kubeObjects(args.resources);
       if (objects.length === 0) return;
       for (const v of checkManifests(objects, contextFor(args.resources), { rules: [rule] })) {
-        if (v.exception) continue;
+        if (v.exception || v.severity !== severity) continue;
         report(`${v.object}${v.field ? ` ${v.field}` : ''}: ${v.message}. Fix: ${v.remediation}`, urnOf.get(v.object));
       }
     },
-  };
+  }));
 }
 
 function awsPolicy(rule: AwsRule): StackValidationPolicy {
@@ -72,5 +78,5 @@ function awsPolicy(rule: AwsRule): StackValidationPolicy {
   };
 }
 
-/** One CrossGuard policy per rule, named by the rule id. */
-export const crossGuardPolicies: StackValidationPolicy[] = [...kubeRules.map(kubePolicy), ...awsRules.map(awsPolicy)];
+/** The CrossGuard policies, named by rule id. */
+export const crossGuardPolicies: StackValidationPolicy[] = [...kubeRules.flatMap(kubePolicies), ...awsRules.map(awsPolicy)];

@@ -56,7 +56,7 @@ export function registerServeCommand(program: Command): void {
     .action(async (opts: ServeOptions) => {
       const { startInferenceServer } = await import('./server');
       // Drift monitoring against the reference stats `mlops train` logs with the model (runtime/monitoring).
-      const { PredictionMonitor } = await import('../monitoring/prediction-monitor');
+      const { PredictionMonitor } = await import('../monitoring');
       const monitor = new PredictionMonitor({ psiThreshold: opts.driftPsiThreshold });
       let server;
       try {

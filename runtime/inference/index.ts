@@ -1,6 +1,5 @@
 /** The onnxruntime-node inference server: public API for the CLI, the local platform and tests. */
 export { startInferenceServer, INFERENCE_SERVER_VERSION, type InferenceServerOptions, type RunningInferenceServer, type PredictionHook, type PredictionInputs } from './server';
 export { InferenceMetrics } from './metrics';
-export { parseModelUri, TrackingClient, TrackingError, type ModelUri, type ResolvedVersion } from './model-source';
 export { readModelFiles, type LoadedModel, type ColumnSpec, type TensorSpec } from './model';
 export { InputError, type TensorData, type OnnxType } from './tensors';

@@ -5,7 +5,8 @@ import type { Registry } from 'prom-client';
 import { Batcher, QueueFullError } from './batcher';
 import { InferenceMetrics } from './metrics';
 import { describeModel, frameToFeeds, readModelFiles, type LoadedModel } from './model';
-import { cachedDownload, defaultCacheDir, modelLocationIn, parseModelUri, TrackingClient, type ModelUri } from './model-source';
+import { MlflowClient, parseModelUri, type ModelUri } from '../mlflow';
+import { cachedDownload, defaultCacheDir, modelLocationIn } from './model-source';
 import { SessionPool } from './pool';
 import { FORMATS, formatPredictions, parseCsv, parseJsonInvocation } from './protocols/mlflow';
 import { formatInferResponse, modelMetadata, parseInferRequest } from './protocols/v2';
@@ -47,7 +48,7 @@ export interface InferenceServerOptions {
   /** Basic auth for the tracking server. Default MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD. */
   trackingUsername?: string;
   trackingPassword?: string;
-  /** Bearer token when no username is given. Default MLFLOW_TRACKING_TOKEN. */
+  /** Bearer token, used when username and password are not both set (MLflow's rule). Default MLFLOW_TRACKING_TOKEN. */
   trackingToken?: string;
   /** Download cache for registry models. Default MLOPS_MODEL_CACHE or ~/.cache/mlops/models. */
   cacheDir?: string;
@@ -89,7 +90,9 @@ class ModelManager {
   private loads = 0;
   private updating: Promise<boolean> | undefined;
   private readonly uri: ModelUri;
-  private client?: TrackingClient;
+  private client?: MlflowClient;
+  /** Cuts short registry calls still retrying when the server closes. */
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly opts: InferenceServerOptions,
@@ -102,11 +105,13 @@ class ModelManager {
     if (this.uri.kind !== 'local') {
       const trackingUri = opts.trackingUri ?? process.env.MLFLOW_TRACKING_URI;
       if (!trackingUri) throw new Error(`${opts.model} needs a tracking server: set MLFLOW_TRACKING_URI or --tracking-uri`);
-      this.client = new TrackingClient({
+      // Credentials, retries, timeout and TLS fall back to MLflow's environment variables.
+      this.client = new MlflowClient({
         trackingUri,
-        username: opts.trackingUsername ?? process.env.MLFLOW_TRACKING_USERNAME,
-        password: opts.trackingPassword ?? process.env.MLFLOW_TRACKING_PASSWORD,
-        token: opts.trackingToken ?? process.env.MLFLOW_TRACKING_TOKEN,
+        username: opts.trackingUsername,
+        password: opts.trackingPassword,
+        token: opts.trackingToken,
+        signal: this.abort.signal,
       });
     }
   }
@@ -129,7 +134,7 @@ class ModelManager {
       const dir = await cachedDownload(client, trackingUri, u.uri, cacheDir);
       return { name: this.opts.modelName ?? path.posix.basename(u.path), version: u.runId, location: modelLocationIn(dir) };
     }
-    const resolved = await client.resolve(u);
+    const resolved = await client.resolveModelVersion(u);
     if (this.current && resolved.version === this.current.version && resolved.name === this.current.name) return { name: resolved.name, version: resolved.version, location: '' };
     const dir = await cachedDownload(client, trackingUri, resolved.artifactUri, cacheDir);
     return { name: this.opts.modelName ?? resolved.name, version: resolved.version, location: modelLocationIn(dir) };
@@ -145,6 +150,11 @@ class ModelManager {
       this.pool.unload(key);
       throw err;
     }
+  }
+
+  /** Stops registry calls in flight (a poll retrying against a tracking server that went away). */
+  stop(): void {
+    this.abort.abort();
   }
 
   async loadInitial(): Promise<LoadedModel> {
@@ -403,6 +413,7 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
       (closed ??= (async () => {
         closing = true;
         if (pollTimer) clearTimeout(pollTimer);
+        manager.stop();
         // Fastify stops accepting, answers 503 on kept-alive connections and waits for in-flight requests;
         // answers sent while closing carry Connection: close, and idle keep-alive sockets are swept so
         // the wait ends as soon as the last in-flight answer is out.

@@ -1,8 +1,7 @@
 import * as path from 'node:path';
-import { MlflowApiError, MlflowClient, type ModelVersion } from '../training/mlflow-client';
-import { runTraining, type TrainingResult } from '../training/train';
-import { FEATURES, featureMatrix, generateChurnData } from '../training/data';
-import { PredictionMonitor } from '../monitoring/prediction-monitor';
+import { MlflowApiError, MlflowClient, type ModelVersion } from '../mlflow';
+import { FEATURES, featureMatrix, generateChurnData, runTraining, type TrainingResult } from '../training';
+import { PredictionMonitor } from '../monitoring';
 import type { RunningTrackingServer } from '../tracking/server';
 import type { RunningInferenceServer } from '../inference/server';
 
@@ -57,6 +56,108 @@ function portInUse(err: unknown, what: string, port: number, flag: string): Erro
   return err instanceof Error ? err : new Error(String(err));
 }
 
+interface LocalSettings {
+  dataDir: string;
+  host: string;
+  modelName: string;
+  alias: string;
+  level: string;
+  trackingPort: number;
+  inferencePort: number;
+}
+
+function localSettings(opts: LocalPlatformOptions): LocalSettings {
+  return {
+    dataDir: path.resolve(opts.dataDir ?? process.env.MLOPS_LOCAL_DIR ?? '.mlops'),
+    host: opts.host ?? '127.0.0.1',
+    modelName: opts.modelName ?? 'churn-predictor',
+    alias: opts.alias ?? 'champion',
+    level: opts.logLevel ?? process.env.MLOPS_LOG_LEVEL ?? 'warn',
+    trackingPort: opts.trackingPort ?? 5000,
+    inferencePort: opts.inferencePort ?? 8080,
+  };
+}
+
+async function startLocalTracking(s: LocalSettings, log: (line: string) => void): Promise<RunningTrackingServer> {
+  const { startTrackingServer } = await import('../tracking/server');
+  let tracking: RunningTrackingServer;
+  try {
+    tracking = await startTrackingServer({
+      host: s.host,
+      port: s.trackingPort,
+      backendStoreUri: `sqlite:///${path.join(s.dataDir, 'mlflow.db')}`,
+      artifactsDestination: path.join(s.dataDir, 'mlartifacts'),
+      serveArtifacts: true,
+      logger: { level: s.level },
+    });
+  } catch (err) {
+    throw portInUse(err, 'tracking server', s.trackingPort, '--tracking-port');
+  }
+  log(`tracking server on ${tracking.url} (store ${path.join(s.dataDir, 'mlflow.db')}, artifacts ${path.join(s.dataDir, 'mlartifacts')})`);
+  return tracking;
+}
+
+/** The version the alias points at from an earlier start, else (or with forceTraining) a newly trained one. */
+async function servingVersion(client: MlflowClient, s: LocalSettings, opts: LocalPlatformOptions, log: (line: string) => void): Promise<{ version: ModelVersion; training?: TrainingResult }> {
+  if (!opts.forceTraining) {
+    try {
+      const version = await client.getModelVersionByAlias(s.modelName, s.alias);
+      log(`${s.modelName}@${s.alias} is version ${version.version} from an earlier start (--train trains a new one)`);
+      return { version };
+    } catch (err) {
+      if (!(err instanceof MlflowApiError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST')) throw err;
+    }
+  }
+  const training = await runTraining({ experiment: opts.experiment ?? 'churn', registeredModel: s.modelName, alias: s.alias, client, log });
+  return { version: training.version!, training };
+}
+
+async function startLocalInference(s: LocalSettings, opts: LocalPlatformOptions, trackingUrl: string, monitor: PredictionMonitor): Promise<RunningInferenceServer> {
+  const { startInferenceServer } = await import('../inference/server');
+  try {
+    return await startInferenceServer({
+      model: `models:/${s.modelName}@${s.alias}`,
+      host: s.host,
+      port: s.inferencePort,
+      workers: opts.workers ?? 2,
+      trackingUri: trackingUrl,
+      // Local credentials never apply to the embedded server.
+      trackingUsername: '',
+      trackingPassword: '',
+      trackingToken: '',
+      cacheDir: path.join(s.dataDir, 'model-cache'),
+      pollIntervalMs: opts.pollIntervalMs ?? 5000,
+      logger: { level: s.level },
+      registerMetrics: monitor.registerMetrics,
+      onPrediction: monitor.onPrediction,
+    });
+  } catch (err) {
+    throw portInUse(err, 'inference server', s.inferencePort, '--inference-port');
+  }
+}
+
+function localBanner(s: LocalSettings, tracking: RunningTrackingServer, server: RunningInferenceServer, modelUri: string, served: { version: ModelVersion; training?: TrainingResult }, body: string): string {
+  const { training, version } = served;
+  return [
+    '',
+    'MLOps local platform is running',
+    `  Tracking server:  ${tracking.url}   (MLflow REST API and web UI; MLFLOW_TRACKING_URI=${tracking.url})`,
+    `  Inference server: ${server.url}   (${modelUri} → version ${server.model().version}; /invocations, /v2, /metrics)`,
+    training ? `  Trained run ${training.runId}: auc ${training.metrics.auc.toFixed(3)}, accuracy ${training.metrics.accuracy.toFixed(3)}` : `  Serving version ${version.version} registered earlier`,
+    '',
+    'Predict (probability of no churn, of churn per customer):',
+    `  curl -s -X POST ${server.url}/invocations -H 'Content-Type: application/json' -d '${body}'`,
+    '',
+    'The loop: train a challenger, promote it behind a gate; serving swaps within seconds:',
+    `  MLFLOW_TRACKING_URI=${tracking.url} npx mlops train --register ${s.modelName} --alias challenger --epochs 500`,
+    `  MLFLOW_TRACKING_URI=${tracking.url} npx mlops promote ${s.modelName} --version <n> --alias ${s.alias} --require "metrics.auc >= 0.8"`,
+    `  Drift per feature (PSI vs the training data): curl -s ${server.url}/metrics | grep mlops_feature_psi`,
+    '',
+    'Press Ctrl-C to stop.',
+    '',
+  ].join('\n');
+}
+
 /**
  * The local platform `npm start` runs: the tracking server on the embedded SQLite store with local
  * artifacts, the churn model trained, logged, registered and aliased, and the inference server following
@@ -64,103 +165,27 @@ function portInUse(err: unknown, what: string, port: number, flag: string): Erro
  */
 export async function startLocalPlatform(opts: LocalPlatformOptions = {}): Promise<RunningLocalPlatform> {
   const log = opts.log ?? (() => undefined);
-  const dataDir = path.resolve(opts.dataDir ?? process.env.MLOPS_LOCAL_DIR ?? '.mlops');
-  const host = opts.host ?? '127.0.0.1';
-  const modelName = opts.modelName ?? 'churn-predictor';
-  const alias = opts.alias ?? 'champion';
-  const level = opts.logLevel ?? process.env.MLOPS_LOG_LEVEL ?? 'warn';
-  const trackingPort = opts.trackingPort ?? 5000;
-  const inferencePort = opts.inferencePort ?? 8080;
-
-  const { startTrackingServer } = await import('../tracking/server');
-  const { startInferenceServer } = await import('../inference/server');
-  let tracking: RunningTrackingServer;
-  try {
-    tracking = await startTrackingServer({
-      host,
-      port: trackingPort,
-      backendStoreUri: `sqlite:///${path.join(dataDir, 'mlflow.db')}`,
-      artifactsDestination: path.join(dataDir, 'mlartifacts'),
-      serveArtifacts: true,
-      logger: { level },
-    });
-  } catch (err) {
-    throw portInUse(err, 'tracking server', trackingPort, '--tracking-port');
-  }
-  log(`tracking server on ${tracking.url} (store ${path.join(dataDir, 'mlflow.db')}, artifacts ${path.join(dataDir, 'mlartifacts')})`);
-
+  const s = localSettings(opts);
+  const tracking = await startLocalTracking(s, log);
   let inference: RunningInferenceServer | undefined;
   try {
-    const client = new MlflowClient({ trackingUri: tracking.url, env: {} });
-    let version: ModelVersion | undefined;
-    let training: TrainingResult | undefined;
-    if (!opts.forceTraining) {
-      try {
-        version = await client.getModelVersionByAlias(modelName, alias);
-        log(`${modelName}@${alias} is version ${version.version} from an earlier start (--train trains a new one)`);
-      } catch (err) {
-        if (!(err instanceof MlflowApiError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST')) throw err;
-      }
-    }
-    if (!version) {
-      training = await runTraining({ experiment: opts.experiment ?? 'churn', registeredModel: modelName, alias, client, log });
-      version = training.version!;
-    }
-
+    const served = await servingVersion(new MlflowClient({ trackingUri: tracking.url, env: {} }), s, opts, log);
     const monitor = new PredictionMonitor({ psiThreshold: opts.driftPsiThreshold ?? 0.2, warn: log });
-    const modelUri = `models:/${modelName}@${alias}`;
-    try {
-      inference = await startInferenceServer({
-        model: modelUri,
-        host,
-        port: inferencePort,
-        workers: opts.workers ?? 2,
-        trackingUri: tracking.url,
-        // Local credentials never apply to the embedded server.
-        trackingUsername: '',
-        trackingPassword: '',
-        trackingToken: '',
-        cacheDir: path.join(dataDir, 'model-cache'),
-        pollIntervalMs: opts.pollIntervalMs ?? 5000,
-        logger: { level },
-        registerMetrics: monitor.registerMetrics,
-        onPrediction: monitor.onPrediction,
-      });
-    } catch (err) {
-      throw portInUse(err, 'inference server', inferencePort, '--inference-port');
-    }
+    const modelUri = `models:/${s.modelName}@${s.alias}`;
+    inference = await startLocalInference(s, opts, tracking.url, monitor);
     const server = inference;
     monitor.attach(() => server.model());
 
     const example = generateChurnData({ rows: 2, seed: 2024 });
     const exampleRequest = { columns: [...FEATURES], data: featureMatrix(example) };
-    const body = JSON.stringify({ dataframe_split: exampleRequest });
-    const banner = [
-      '',
-      'MLOps local platform is running',
-      `  Tracking server:  ${tracking.url}   (MLflow REST API and web UI; MLFLOW_TRACKING_URI=${tracking.url})`,
-      `  Inference server: ${server.url}   (${modelUri} → version ${server.model().version}; /invocations, /v2, /metrics)`,
-      training ? `  Trained run ${training.runId}: auc ${training.metrics.auc.toFixed(3)}, accuracy ${training.metrics.accuracy.toFixed(3)}` : `  Serving version ${version.version} registered earlier`,
-      '',
-      'Predict (probability of no churn, of churn per customer):',
-      `  curl -s -X POST ${server.url}/invocations -H 'Content-Type: application/json' -d '${body}'`,
-      '',
-      'The loop: train a challenger, promote it behind a gate; serving swaps within seconds:',
-      `  MLFLOW_TRACKING_URI=${tracking.url} npx mlops train --register ${modelName} --alias challenger --epochs 500`,
-      `  MLFLOW_TRACKING_URI=${tracking.url} npx mlops promote ${modelName} --version <n> --alias ${alias} --require "metrics.auc >= 0.8"`,
-      `  Drift per feature (PSI vs the training data): curl -s ${server.url}/metrics | grep mlops_feature_psi`,
-      '',
-      'Press Ctrl-C to stop.',
-      '',
-    ].join('\n');
-
+    const banner = localBanner(s, tracking, server, modelUri, served, JSON.stringify({ dataframe_split: exampleRequest }));
     let closed: Promise<void> | undefined;
     return {
       trackingUrl: tracking.url,
       inferenceUrl: server.url,
       modelUri,
-      version,
-      training,
+      version: served.version,
+      training: served.training,
       tracking,
       inference: server,
       monitor,

@@ -22,8 +22,8 @@ export function registerMonitoringCommands(program: Command): void {
     ) => {
       if (!opts.inferenceUrl) throw new CliError('retrain: --inference-url (or MLOPS_INFERENCE_URL) is required: the inference server whose /metrics reports drift');
       const { retrainIfDrifted } = await import('./retrain');
-      const { MlflowClient } = await import('../training/mlflow-client');
-      const { parseGate } = await import('../promotion/gate');
+      const { MlflowClient } = await import('../mlflow');
+      const { parseGate } = await import('../promotion');
       try {
         if (opts.promoteIf) parseGate(opts.promoteIf);
         const outcome = await retrainIfDrifted({

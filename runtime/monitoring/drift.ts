@@ -1,5 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
-import { bucketOf, populationStabilityIndex, type ReferenceStats } from './stats';
+import { bucketOf, type ReferenceStats } from '../model';
+import { populationStabilityIndex } from './psi';
 
 export interface DriftMonitorOptions {
   /** Registry the gauges are registered on (the inference server's, so they appear on its /metrics). */

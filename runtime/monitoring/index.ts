@@ -1,4 +1,4 @@
-/** Prediction monitoring: feature summaries and PSI drift against the training reference, on /metrics. */
-export * from './stats';
+/** Prediction monitoring: feature summaries and PSI drift against the training reference (runtime/model), on /metrics. */
+export * from './psi';
 export * from './drift';
 export * from './prediction-monitor';

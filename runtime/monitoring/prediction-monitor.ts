@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Registry } from 'prom-client';
 import { DriftMonitor, observeColumns, resolveDriftOptions, type ColumnInputs, type DriftMonitorOptions, type ModelKey } from './drift';
-import { parseReferenceStats, REFERENCE_STATS_FILE, type ReferenceStats } from './stats';
+import { parseReferenceStats, REFERENCE_STATS_FILE, type ReferenceStats } from '../model';
 
 /** What the monitor needs to know about the served model: its identity and where its ONNX file is. */
 export interface ServedModel {

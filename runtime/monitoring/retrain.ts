@@ -1,6 +1,6 @@
-import { MlflowApiError, MlflowClient } from '../training/mlflow-client';
-import { runTraining, type TrainingOptions, type TrainingResult } from '../training/train';
-import { promote } from '../promotion/promote';
+import { MlflowApiError, MlflowClient } from '../mlflow';
+import { runTraining, type TrainingOptions, type TrainingResult } from '../training';
+import { promote } from '../promotion';
 
 /** One sample of a Prometheus text exposition. */
 export interface PromSample {

@@ -17,7 +17,7 @@ export function registerPromotionCommands(program: Command): void {
     .addOption(new Option('--tracking-uri <url>', 'tracking server').env('MLFLOW_TRACKING_URI'))
     .action(async (model: string, opts: { version: string; alias: string; require: string[]; trackingUri?: string }) => {
       const { promote } = await import('./promote');
-      const { MlflowClient } = await import('../training/mlflow-client');
+      const { MlflowClient } = await import('../mlflow');
       const { parseGate } = await import('./gate');
       try {
         opts.require.forEach((r) => parseGate(r));

@@ -1,4 +1,4 @@
-import { MlflowApiError, MlflowClient, type ModelVersion } from '../training/mlflow-client';
+import { MlflowApiError, MlflowClient, type ModelVersion } from '../mlflow';
 import { evaluateGate, parseGate, type GateCondition } from './gate';
 
 export interface PromoteOptions {

@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import type { Registry } from 'prom-client';
 import { MlflowError, toMlflowError } from './errors';
 import type { ArtifactRepository } from './artifacts/repository';
 import type { ArtifactRoots } from './artifacts/roots';
@@ -14,6 +15,10 @@ import { LIMITS } from './validation';
 import { SERVER_VERSION } from './version';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's Prometheus registry (/metrics), for plugins that export their own metrics. */
+    metricsRegistry: Registry;
+  }
   interface FastifyRequest {
     /** The authenticated user, set by an auth hook (issue 4); null when the server runs without auth. */
     user: string | null;
@@ -48,6 +53,11 @@ export interface TrackingAppOptions {
    */
   beforeRoutes?: (app: FastifyInstance, context: TrackingContext) => void | Promise<void>;
   logger?: FastifyServerOptions['logger'];
+  /**
+   * Addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (request.ip, which
+   * the login limits count by). Default none: the header is ignored and the peer address is used.
+   */
+  trustedProxies?: readonly string[];
 }
 
 export const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'] as const;
@@ -62,6 +72,7 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
     // Per-request access logs only on demand (MLOPS_LOG_REQUESTS=true); /metrics covers traffic.
     logController: new LogController({ disableRequestLogging: process.env.MLOPS_LOG_REQUESTS !== 'true' }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
+    trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
   });
   app.decorateRequest('user', null);
   app.decorateRequest('userIsAdmin', false);
@@ -99,6 +110,7 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
   });
 
   const registry = registerRequestMetrics(app);
+  app.decorate('metricsRegistry', registry);
   if (options.beforeRoutes) await options.beforeRoutes(app, options.context);
 
   app.get('/health', async (_req, reply) => reply.type('text/plain').send('OK'));

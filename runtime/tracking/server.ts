@@ -28,6 +28,8 @@ export interface TrackingServerOptions {
   /** Run pending schema migrations at start. Default true for SQLite (zero config), false for PostgreSQL (run `mlops tracking db upgrade` once, e.g. from a Job). */
   upgradeDb?: boolean;
   logger?: FastifyServerOptions['logger'];
+  /** Reverse proxies whose X-Forwarded-For is believed (`--forwarded-allow-ips`); see TrackingAppOptions. Default none. */
+  trustedProxies?: TrackingAppOptions['trustedProxies'];
   /** Extension points for other parts (model registry, auth): see createTrackingApp. */
   plugins?: TrackingAppOptions['plugins'];
   rootPlugins?: TrackingAppOptions['rootPlugins'];
@@ -66,7 +68,7 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
     });
     const store = new TrackingStore(connection.db, connection.dialect, { defaultArtifactRoot });
     const context: TrackingContext = { store, connection, artifacts, artifactRoots };
-    const app = await createTrackingApp({ context, logger: opts.logger, plugins: opts.plugins, rootPlugins: opts.rootPlugins, beforeRoutes: opts.beforeRoutes });
+    const app = await createTrackingApp({ context, logger: opts.logger, plugins: opts.plugins, rootPlugins: opts.rootPlugins, beforeRoutes: opts.beforeRoutes, trustedProxies: opts.trustedProxies });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ host, port: opts.port ?? 5000 });
     const address = app.server.address();

@@ -48,7 +48,8 @@ export function registerTrainingCommands(program: Command): void {
       .option('--output <dir>', 'also write the MLflow model directory here')
       .option('--offline', 'no tracking server: only write --output'),
   ).action(async (opts: TrainingFlags & { experiment: string; register?: string; alias?: string; runName?: string; output?: string; offline?: boolean }) => {
-    const { runTraining, MlflowClient } = await import('./index');
+    const { runTraining } = await import('./train');
+    const { MlflowClient } = await import('../mlflow');
     try {
       const client = opts.offline ? undefined : new MlflowClient({ trackingUri: opts.trackingUri });
       const result = await runTraining({

@@ -1,7 +1,5 @@
-/** The churn training entrypoint (`mlops train`) and its parts: data, model, ONNX export, MLflow client. */
+/** The churn training entrypoint (`mlops train`) and its parts: data, model, ONNX export. */
 export * from './data';
 export * from './logistic';
 export * from './onnx';
-export * from './model-dir';
-export * from './mlflow-client';
 export * from './train';

@@ -5,7 +5,9 @@ import type { LogisticRegressionModel } from './logistic';
 /**
  * The part of ONNX's `onnx.proto` (github.com/onnx/onnx, Apache-2.0) that a dense graph of standard
  * operators needs: field names and numbers exactly as upstream, fields this exporter never sets left out
- * (protobuf skips unknown fields, so a model written with this subset is a valid ModelProto).
+ * (protobuf skips unknown fields, so a model written with this subset is a valid ModelProto). Why not a
+ * package's generated bindings: docs/adr/0010-onnx-protobuf.md; test/training/onnx-schema.test.ts holds
+ * the subset to upstream onnx.proto.
  */
 const ONNX_PROTO_SUBSET = `
 syntax = "proto2";

@@ -2,10 +2,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { FEATURES, featureMatrix, generateChurnData, trainTestSplit } from './data';
 import { accuracy, logLoss, predictProba, rocAuc, trainLogisticRegression, type LogisticRegressionParams } from './logistic';
-import { exportLogisticRegressionToOnnx } from './onnx';
-import { mlflowModelFiles } from './model-dir';
-import { MlflowClient, type ModelVersion } from './mlflow-client';
-import { computeReferenceStats } from '../monitoring/stats';
+import { exportLogisticRegressionToOnnx, INPUT_NAME, OUTPUT_NAME } from './onnx';
+import { MlflowClient, type ModelVersion } from '../mlflow';
+import { computeReferenceStats, mlflowModelFiles } from '../model';
 
 export interface TrainingOptions extends LogisticRegressionParams {
   /** Experiment name (created when missing). Default `churn`. */
@@ -42,10 +41,10 @@ export interface TrainingResult {
   files: Map<string, Buffer>;
 }
 
-/** Trains the churn model, builds the MLflow model dir, and logs/registers it; the `mlops train` entrypoint. */
-export async function runTraining(opts: TrainingOptions = {}): Promise<TrainingResult> {
-  const log = opts.log ?? (() => undefined);
-  if (opts.alias && !opts.registeredModel) throw new Error('--alias needs --register <model name>');
+type TrainingParams = { rows: number; seed: number; shift: number; learning_rate: number; epochs: number; l2: number };
+
+/** The hyperparameters with their defaults, checked; throws naming the bad one. */
+function trainingParams(opts: TrainingOptions): TrainingParams {
   const params = {
     rows: opts.rows ?? 5000,
     seed: opts.seed ?? 42,
@@ -58,7 +57,11 @@ export async function runTraining(opts: TrainingOptions = {}): Promise<TrainingR
   if (params.epochs < 1 || !Number.isInteger(params.epochs)) throw new Error(`epochs must be a positive integer (got ${params.epochs})`);
   if (!(params.learning_rate > 0)) throw new Error(`learning_rate must be positive (got ${params.learning_rate})`);
   if (params.l2 < 0) throw new Error(`l2 must be ≥ 0 (got ${params.l2})`);
+  return params;
+}
 
+/** Generates the data, fits the model, scores it on the held-out rows, summarizes the training features. */
+function fitChurnModel(params: TrainingParams, log: (line: string) => void) {
   const data = generateChurnData({ rows: params.rows, seed: params.seed, shift: params.shift });
   const { train, test } = trainTestSplit(data);
   const xTrain = featureMatrix(train);
@@ -73,35 +76,28 @@ export async function runTraining(opts: TrainingOptions = {}): Promise<TrainingR
     train_auc: rocAuc(yTrain, predictProba(model, xTrain)),
   };
   log(`trained on ${train.length} rows: auc ${metrics.auc.toFixed(4)}, accuracy ${metrics.accuracy.toFixed(4)}, logloss ${metrics.logloss.toFixed(4)}`);
-  const reference = computeReferenceStats(FEATURES, xTrain);
+  return { model, metrics, reference: computeReferenceStats(FEATURES, xTrain), example: featureMatrix(test.slice(0, 5)) };
+}
 
-  const offline = opts.offline ?? false;
-  const client = offline ? undefined : (opts.client ?? new MlflowClient());
-  let runId: string | undefined;
-  let experimentId: string | undefined;
-  let artifactUri: string | undefined;
-  if (client) {
-    experimentId = await client.getOrCreateExperiment(opts.experiment ?? 'churn');
-    const info = await client.createRun(experimentId, opts.runName ?? `churn-lr-${new Date().toISOString().replace(/[:.]/g, '-')}`, {
-      'mlflow.source.name': 'mlops train',
-      'mlflow.source.type': 'JOB',
-      'mlflow.user': process.env.USER ?? 'mlops',
-    });
-    runId = info.run_id;
-    artifactUri = info.artifact_uri;
-  }
-  const onnx = exportLogisticRegressionToOnnx(model, { docString: `Churn logistic regression${runId ? ` (run ${runId})` : ''}`, metadata: runId ? { run_id: runId } : {} });
-  const files = mlflowModelFiles({ onnx, reference, runId, inputExample: featureMatrix(test.slice(0, 5)) });
-  if (opts.outputDir) {
-    await mkdir(opts.outputDir, { recursive: true });
-    for (const [name, content] of files) await writeFile(path.join(opts.outputDir, name), content);
-    log(`wrote the model directory to ${opts.outputDir}`);
-  }
-  if (!client || !runId || !artifactUri || !experimentId) {
-    if (!opts.outputDir) throw new Error('offline training needs --output <dir>');
-    return { modelUri: opts.outputDir, metrics, params, files };
-  }
+interface StartedRun {
+  experimentId: string;
+  runId: string;
+  artifactUri: string;
+}
 
+async function startRun(client: MlflowClient, opts: TrainingOptions): Promise<StartedRun> {
+  const experimentId = await client.getOrCreateExperiment(opts.experiment ?? 'churn');
+  const info = await client.createRun(experimentId, opts.runName ?? `churn-lr-${new Date().toISOString().replace(/[:.]/g, '-')}`, {
+    'mlflow.source.name': 'mlops train',
+    'mlflow.source.type': 'JOB',
+    'mlflow.user': process.env.USER ?? 'mlops',
+  });
+  return { experimentId, runId: info.run_id, artifactUri: info.artifact_uri };
+}
+
+/** Params, metrics, the model directory under `model/` and the log-model tag; the run ends FINISHED or FAILED. */
+async function logModelRun(client: MlflowClient, run: StartedRun, params: TrainingParams, metrics: TrainingResult['metrics'], files: Map<string, Buffer>): Promise<void> {
+  const { runId, artifactUri } = run;
   try {
     await client.logBatch(runId, { params: { ...params, model_type: 'logistic_regression', features: FEATURES.join(',') }, metrics });
     for (const [name, content] of files) await client.uploadArtifact(artifactUri, `model/${name}`, content);
@@ -116,17 +112,51 @@ export async function runTraining(opts: TrainingOptions = {}): Promise<TrainingR
     await client.finishRun(runId, 'FAILED').catch(() => undefined);
     throw err;
   }
-  log(`logged run ${runId} in experiment ${experimentId}`);
+}
 
-  let version: ModelVersion | undefined;
-  if (opts.registeredModel) {
-    await client.ensureRegisteredModel(opts.registeredModel, 'Churn prediction (age, tenure, monthly_charges, total_charges → probability of churn)');
-    version = await client.createModelVersion(opts.registeredModel, `${artifactUri.replace(/\/+$/, '')}/model`, runId);
-    log(`registered ${opts.registeredModel} version ${version.version}`);
-    if (opts.alias) {
-      await client.setAlias(opts.registeredModel, opts.alias, version.version);
-      log(`set alias ${opts.alias} → ${opts.registeredModel} version ${version.version}`);
-    }
+async function registerModel(client: MlflowClient, name: string, alias: string | undefined, run: StartedRun, log: (line: string) => void): Promise<ModelVersion> {
+  await client.ensureRegisteredModel(name, 'Churn prediction (age, tenure, monthly_charges, total_charges → probability of churn)');
+  const version = await client.createModelVersion(name, `${run.artifactUri.replace(/\/+$/, '')}/model`, run.runId);
+  log(`registered ${name} version ${version.version}`);
+  if (alias) {
+    await client.setAlias(name, alias, version.version);
+    log(`set alias ${alias} → ${name} version ${version.version}`);
   }
-  return { runId, experimentId, modelUri: `runs:/${runId}/model`, metrics, params, version, files };
+  return version;
+}
+
+/** Trains the churn model, builds the MLflow model dir, and logs/registers it; the `mlops train` entrypoint. */
+export async function runTraining(opts: TrainingOptions = {}): Promise<TrainingResult> {
+  const log = opts.log ?? (() => undefined);
+  if (opts.alias && !opts.registeredModel) throw new Error('--alias needs --register <model name>');
+  const params = trainingParams(opts);
+  const { model, metrics, reference, example } = fitChurnModel(params, log);
+
+  const client = (opts.offline ?? false) ? undefined : (opts.client ?? new MlflowClient());
+  const run = client ? await startRun(client, opts) : undefined;
+  const runId = run?.runId;
+  const onnx = exportLogisticRegressionToOnnx(model, { docString: `Churn logistic regression${runId ? ` (run ${runId})` : ''}`, metadata: runId ? { run_id: runId } : {} });
+  const files = mlflowModelFiles({
+    onnx,
+    onnxInput: INPUT_NAME,
+    onnxOutput: OUTPUT_NAME,
+    columns: FEATURES,
+    output: { dtype: 'float32', shape: [-1, 2] },
+    reference,
+    runId,
+    inputExample: example,
+  });
+  if (opts.outputDir) {
+    await mkdir(opts.outputDir, { recursive: true });
+    for (const [name, content] of files) await writeFile(path.join(opts.outputDir, name), content);
+    log(`wrote the model directory to ${opts.outputDir}`);
+  }
+  if (!client || !run) {
+    if (!opts.outputDir) throw new Error('offline training needs --output <dir>');
+    return { modelUri: opts.outputDir, metrics, params, files };
+  }
+  await logModelRun(client, run, params, metrics, files);
+  log(`logged run ${run.runId} in experiment ${run.experimentId}`);
+  const version = opts.registeredModel ? await registerModel(client, opts.registeredModel, opts.alias, run, log) : undefined;
+  return { runId: run.runId, experimentId: run.experimentId, modelUri: `runs:/${run.runId}/model`, metrics, params, version, files };
 }

@@ -13,6 +13,9 @@ describe('GpuDevicePlugin', () => {
     expect(spec.containers[0].image).toBe(prod.gpu.devicePluginImage);
     const ns = named(objects, 'Namespace', DEVICE_PLUGIN_NAMESPACE);
     expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    // warn and audit at the level the namespace enforces: no PodSecurity warning on every apply.
+    expect(ns.metadata.labels?.['pod-security.kubernetes.io/warn']).toBe('privileged');
+    expect(ns.metadata.labels?.['pod-security.kubernetes.io/audit']).toBe('privileged');
     for (const platformNs of Object.values(prod.namespaces)) {
       expect(named(objects, 'Namespace', platformNs).metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
     }

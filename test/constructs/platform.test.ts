@@ -2,9 +2,10 @@ import { ENVIRONMENT_NAMES, loadEnvironment, type EnvironmentConfig } from '../.
 import { environmentVariants } from '../../policies/platform';
 import { podTemplates, selectorMatches, mapSelectorMatches, stringMap } from '../../policies/kube/workloads';
 import type { KubeObject } from '../../policies';
-import { schemaProblems, synthEnvironment, validateObjects, SynthValidationError, ARGOCD_FILE } from '../../stacks/gitops';
+import { renderEnvironment, schemaProblems, synthEnvironment, validateObjects, SynthValidationError, ARGOCD_FILE } from '../../stacks/gitops';
 import { bucketScript } from '../../constructs/minio';
-import { requiredSecrets } from '../../constructs/secrets';
+import { EXTERNAL_SECRETS_API, requiredSecrets } from '../../constructs/secrets';
+import { pinnedEnvironment, testImageLockFile } from '../helpers/image-lock';
 
 const all = (env: EnvironmentConfig, opts = {}) => synthEnvironment(env, opts).flatMap((f) => f.objects);
 const find = (objects: KubeObject[], kind: string, name: string) => {
@@ -16,7 +17,8 @@ const container = (o: KubeObject & { spec: any }) => o.spec.template.spec.contai
 const isEmptySelector = (sel: any) => !sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0);
 
 describe.each(ENVIRONMENT_NAMES)('%s: full output', (name) => {
-  const env = loadEnvironment(name);
+  // As synth renders it: images pinned by the lock (here the loopback registry's test digests).
+  const env = pinnedEnvironment(name);
   const files = synthEnvironment(env);
   const objects = files.flatMap((f) => f.objects);
 
@@ -86,11 +88,23 @@ describe.each(ENVIRONMENT_NAMES)('%s: full output', (name) => {
     expect(args[args.indexOf('--artifacts-destination') + 1]).toMatch(/^s3:\/\//);
     expect(args).toEqual(expect.arrayContaining(['--app-name', 'basic-auth']));
     const envNames = container(find(objects, 'Deployment', 'tracking')).env.map((e: any) => e.name);
-    expect(envNames).toEqual(expect.arrayContaining(['PGUSER', 'PGPASSWORD', 'MLFLOW_AUTH_ADMIN_PASSWORD']));
+    expect(envNames).toEqual(expect.arrayContaining(['PGUSER', 'PGPASSWORD']));
+  });
+
+  it('gives the tracking server its admin password as a read-only file, never as an env var', () => {
+    const dep = find(objects, 'Deployment', 'tracking');
+    const c = container(dep);
+    expect(c.env.map((e: any) => e.name)).not.toContain('MLFLOW_AUTH_ADMIN_PASSWORD');
+    expect(c.env.filter((e: any) => e.valueFrom?.secretKeyRef?.name === 'tracking-admin')).toEqual([]);
+    expect(c.args[c.args.indexOf('--auth-admin-password-file') + 1]).toBe('/run/secrets/tracking-admin/password');
+    const volume = dep.spec.template.spec.volumes.find((v: any) => v.secret?.secretName === 'tracking-admin');
+    expect(volume.secret).toEqual({ secretName: 'tracking-admin', items: [{ key: 'password', path: 'password' }], defaultMode: 0o440 });
+    expect(c.volumeMounts).toContainEqual({ name: volume.name, mountPath: '/run/secrets/tracking-admin', readOnly: true });
+    expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
   });
 
   it('migrates the schema with a Job named after the release, not an init container', () => {
-    const version = env.tracking.image.split(':').pop()!.replace(/[^a-z0-9-]+/g, '-');
+    const version = env.tracking.image.split('@')[0].split(':').pop()!.replace(/[^a-z0-9-]+/g, '-');
     const job = objects.find((o) => o.kind === 'Job' && o.metadata.name.startsWith('tracking-db-upgrade-')) as KubeObject & { spec: any };
     expect(job.metadata.name).toBe(`tracking-db-upgrade-${version}`);
     expect(container(job).args.slice(0, 3)).toEqual(['tracking', 'db', 'upgrade']);
@@ -110,7 +124,11 @@ describe('wiring per environment', () => {
     expect(pgc.livenessProbe.exec.command.join(' ')).toContain('pg_isready');
     expect(pg.spec.template.spec.securityContext).toMatchObject({ runAsUser: 70, fsGroup: 70, runAsNonRoot: true });
     expect(pgc.securityContext.readOnlyRootFilesystem).toBe(true);
-    expect(pgc.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/var/lib/postgresql/data', '/var/run/postgresql', '/tmp']);
+    expect(pgc.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/var/lib/postgresql/data', '/var/run/postgresql', '/tmp', '/run/secrets/tracking-db']);
+    // The image's entrypoint reads the login from files (its *_FILE variables): no Secret in the env.
+    expect(pgc.env.filter((e: any) => e.valueFrom)).toEqual([]);
+    expect(pgc.env).toEqual(expect.arrayContaining([{ name: 'POSTGRES_USER_FILE', value: '/run/secrets/tracking-db/username' }, { name: 'POSTGRES_PASSWORD_FILE', value: '/run/secrets/tracking-db/password' }]));
+    expect(pg.spec.template.spec.volumes).toContainEqual({ name: 'secret-tracking-db', secret: { secretName: 'tracking-db', items: [{ key: 'username', path: 'username' }, { key: 'password', path: 'password' }], defaultMode: 0o440 } });
     expect(find(objects, 'PodDisruptionBudget', 'postgres').spec.maxUnavailable).toBe(1);
 
     const trackingEnv = Object.fromEntries(container(find(objects, 'Deployment', 'tracking')).env.map((e: any) => [e.name, e.value ?? e.valueFrom.secretKeyRef]));
@@ -226,7 +244,12 @@ describe('NetworkPolicies: exactly the seed flows', () => {
         ports: [{ protocol: 'TCP', port: 5432 }],
       },
     ]);
-    expect(p['mlops-platform/postgres'].egress).toEqual([]);
+    // Egress denied by the policy type with no rules — and no `egress: []`, which the API server drops, so
+    // every re-apply would bump the generation (found applying to a real control plane, test/cluster).
+    expect(p['mlops-platform/postgres'].policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(p['mlops-platform/postgres']).not.toHaveProperty('egress');
+    expect(p['mlops-platform/tracking-db-upgrade']).toEqual(expect.objectContaining({ policyTypes: ['Ingress', 'Egress'] }));
+    expect(p['mlops-platform/tracking-db-upgrade']).not.toHaveProperty('ingress');
     expect(p['mlops-platform/minio-bucket'].egress).toEqual([{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'minio', 'app.kubernetes.io/instance': 'dev' } } }], ports: [{ protocol: 'TCP', port: 9000 }] }]);
     // Prometheus may scrape the metrics ports, from its own namespace and pods only.
     expect(tracking.ingress[1]).toEqual({
@@ -288,6 +311,36 @@ describe('gates', () => {
     dep.spec.template.spec.containers[0].ports[0].containerPort = 'five thousand';
     expect(() => validateObjects(bad, 'dev')).toThrow(SynthValidationError);
     expect(() => validateObjects(bad, 'dev')).toThrow(/Deployment\/mlops-platform\/tracking: .*containerPort must be integer/);
+  });
+
+  it('ExternalSecrets are external-secrets.io/v1 (v1.x serves no v1beta1), and their schema check still rejects a bad one', () => {
+    const objects = all(loadEnvironment('staging'));
+    const secrets = objects.filter((o) => o.kind === 'ExternalSecret');
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(new Set(secrets.map((o) => o.apiVersion))).toEqual(new Set([EXTERNAL_SECRETS_API]));
+    expect(EXTERNAL_SECRETS_API).toBe('external-secrets.io/v1');
+    const bad = JSON.parse(JSON.stringify(secrets[0])) as any;
+    bad.spec.data[0].remoteRef = { key: 42 };
+    expect(schemaProblems(bad)).toEqual([expect.stringMatching(/remoteRef\/key must be string/)]);
+  });
+
+  it('the ClusterSecretStore the ExternalSecrets read is in the output when the environment describes it', () => {
+    const objects = all(loadEnvironment('staging'));
+    const stores = objects.filter((o) => o.kind === 'ClusterSecretStore') as Array<KubeObject & { spec: any }>;
+    expect(stores.map((o) => [o.apiVersion, o.metadata.name, o.spec])).toEqual([[EXTERNAL_SECRETS_API, 'aws-secrets-manager', { provider: { aws: { service: 'SecretsManager', region: 'eu-west-1' } } }]]);
+    const refs = new Set(objects.filter((o) => o.kind === 'ExternalSecret').map((o) => JSON.stringify((o as any).spec.secretStoreRef)));
+    expect([...refs]).toEqual([JSON.stringify({ kind: 'ClusterSecretStore', name: 'aws-secrets-manager' })]);
+    // Without secrets.store.aws the store is a prerequisite: nothing is emitted.
+    const prereq = loadEnvironment('staging', { secrets: { store: { aws: undefined } } });
+    expect(all(prereq).some((o) => o.kind === 'ClusterSecretStore')).toBe(false);
+    expect(() => loadEnvironment('staging', { secrets: { store: { kind: 'SecretStore' } } })).toThrow(/secrets\.store\.aws: is only emitted as a ClusterSecretStore/);
+  });
+
+  it('GitOps output of an Argo CD environment with Pulumi-made Secrets is refused, naming why', () => {
+    const staging = loadEnvironment('staging');
+    expect(() => renderEnvironment(staging, { secretsMode: 'pulumi' })).toThrow(SynthValidationError);
+    expect(() => renderEnvironment(staging, { secretsMode: 'pulumi' })).toThrow(/gitops: an environment synced by Argo CD must be deployable from Git alone/);
+    expect(renderEnvironment(staging, { imageLock: testImageLockFile() }).files.some((f) => f.name === ARGOCD_FILE)).toBe(true);
   });
 
   it('schema validation fails closed on a kind without a published schema', () => {

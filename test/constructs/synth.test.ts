@@ -7,6 +7,7 @@ import { loadEnvironment, type EnvironmentConfig } from '../../environments';
 import { PolicyViolationError } from '../../policies/synth-gate';
 import { writeSynth } from '../../stacks/gitops';
 import { repoRoot, runMlops } from '../helpers/cli';
+import { testImageLockFile } from '../helpers/image-lock';
 
 /** Every file under `dir`, relative, sorted (hidden staging directories included, so leftovers show). */
 function tree(dir: string): string[] {
@@ -21,13 +22,15 @@ describe('mlops synth', () => {
 
   it('--env all writes dist/<env>/NN-<part>.k8s.yaml for every environment, and the Argo CD Application apart', () => {
     const out = path.join(root, 'dist');
-    const r = runMlops(['synth', '--env', 'all', '--out', out]);
+    // staging and prod require digests: pinned with the loopback registry's test lock.
+    const r = runMlops(['synth', '--env', 'all', '--out', out, '--image-lock', testImageLockFile()]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^dev: \d+ objects in \d+ files/m);
     const files = tree(out);
     expect(files).toContain('dev/00-namespaces.k8s.yaml');
-    expect(files).toContain('prod/argocd/application.k8s.yaml');
+    expect(files).toContain('staging/argocd/application.k8s.yaml');
+    expect(files.filter((f) => f.startsWith('prod/argocd'))).toEqual([]); // prod is deployed by pulumi up (Pulumi-made Secrets)
     expect(files.filter((f) => f.startsWith('dev/argocd'))).toEqual([]); // dev has no gitops settings
     for (const f of files) {
       expect(f).toMatch(/^(dev|staging|prod)\/(\d{2}-[a-z0-9-]+|argocd\/application)\.k8s\.yaml$/);
@@ -58,28 +61,33 @@ describe('mlops synth', () => {
 
   it('a policy violation in any environment writes nothing at all, for no environment', () => {
     // Configuration that slipped past validation (e.g. built in code): the policy gate is the last line.
-    const prod = loadEnvironment('prod');
-    const bad: EnvironmentConfig = { ...prod, tracking: { ...prod.tracking, image: 'registry.example.com/tracking:latest' } };
+    const dev = loadEnvironment('dev');
+    const bad: EnvironmentConfig = { ...dev, tracking: { ...dev.tracking, image: 'registry.example.com/tracking:latest' } };
     const out = path.join(root, 'dist');
-    fs.mkdirSync(path.join(out, 'prod'), { recursive: true });
-    fs.writeFileSync(path.join(out, 'prod', 'previous.k8s.yaml'), 'kept: true\n');
+    fs.mkdirSync(path.join(out, 'dev'), { recursive: true });
+    fs.writeFileSync(path.join(out, 'dev', 'previous.k8s.yaml'), 'kept: true\n');
     let error: unknown;
     try {
-      writeSynth([loadEnvironment('dev'), bad], out);
+      writeSynth([loadEnvironment('staging'), bad], out, { imageLock: testImageLockFile() });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(PolicyViolationError);
     expect((error as Error).message).toMatch(/image-tag-pinned.*Deployment\/mlops-platform\/tracking/s);
-    // The previous output stays untouched; dev (valid) was not written either; no staging directory remains.
-    expect(tree(out)).toEqual(['prod/previous.k8s.yaml']);
+    // The previous output stays untouched; staging (valid) was not written either; no staging directory remains.
+    expect(tree(out)).toEqual(['dev/previous.k8s.yaml']);
   });
 
   it('`npx cdk8s synth` (cdk8s-cli with cdk8s.yaml) writes exactly what `mlops synth --env all` writes', () => {
     const viaMlops = path.join(root, 'mlops');
     const viaCdk8s = path.join(root, 'cdk8s');
-    expect(runMlops(['synth', '--env', 'all', '--out', viaMlops]).status).toBe(0);
-    const r = spawnSync(path.join(repoRoot, 'node_modules', '.bin', 'cdk8s'), ['synth', '--no-check-upgrade', '--output', viaCdk8s], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+    expect(runMlops(['synth', '--env', 'all', '--out', viaMlops], { env: { MLOPS_IMAGE_LOCK: testImageLockFile() } }).status).toBe(0);
+    const r = spawnSync(path.join(repoRoot, 'node_modules', '.bin', 'cdk8s'), ['synth', '--no-check-upgrade', '--output', viaCdk8s], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, MLOPS_IMAGE_LOCK: testImageLockFile() },
+    });
     expect([r.status, r.stderr]).toEqual([0, '']);
     const files = tree(viaMlops);
     expect(tree(viaCdk8s)).toEqual(files);

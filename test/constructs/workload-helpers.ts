@@ -1,6 +1,7 @@
 import { App, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { loadEnvironment, type EnvironmentConfig } from '../../environments';
+import type { EnvironmentConfig } from '../../environments';
+import { pinnedEnvironment } from '../helpers/image-lock';
 import type { PlatformContext } from '../../constructs/common';
 import { Namespaces } from '../../constructs/namespaces';
 import { checkManifests, formatViolations, type KubeObject } from '../../policies';
@@ -15,9 +16,12 @@ export function context(env: EnvironmentConfig, cloud: PlatformContext['cloud'] 
   return { env, secretsMode: env.secrets.mode, cloud };
 }
 
-/** An environment with overrides merged into a built-in one (validated like any environment). */
+/**
+ * An environment with overrides merged into a built-in one (validated like any environment), its images
+ * pinned as synth pins them (staging and prod require digests; test digests from the loopback registry).
+ */
 export function env(name: string, overrides?: Record<string, unknown>): EnvironmentConfig {
-  return loadEnvironment(name, overrides);
+  return pinnedEnvironment(name, overrides);
 }
 
 /** Synthesizes what `build` adds to a chart; with `namespaces`, the platform namespaces come first. */

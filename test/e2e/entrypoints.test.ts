@@ -117,7 +117,7 @@ interface Container {
 }
 interface PodSpec {
   containers: Container[];
-  volumes?: { name: string; emptyDir?: unknown }[];
+  volumes?: { name: string; emptyDir?: unknown; secret?: { secretName: string; items?: { key: string; path: string }[]; defaultMode?: number } }[];
   securityContext?: { runAsUser?: number; runAsGroup?: number; fsGroup?: number };
 }
 interface Workload {
@@ -419,6 +419,21 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
       // As fsGroup/emptyDir make them: writable by the runtime user, nothing else is.
       if (asRoot) chownSync(dir, RUNTIME_UID, RUNTIME_UID);
       mounts.set(m, dir);
+    }
+    // Secret volumes as the kubelet writes them: one file per item, root-owned, group fsGroup, defaultMode.
+    for (const m of w.container.volumeMounts ?? []) {
+      const secret = w.pod.volumes?.find((v) => v.name === m.name)?.secret;
+      if (!secret) continue;
+      const dir = path.join(root, 'pods', pod, m.mountPath.replace(/\//g, '_'));
+      mkdirSync(dir, { recursive: true });
+      for (const item of secret.items ?? []) {
+        const ref = `${secret.secretName}/${item.key}`;
+        if (secrets[ref] === undefined) throw new Error(`${w.kind} ${w.name}: no test value for Secret key ${ref}`);
+        const file = path.join(dir, item.path);
+        writeFileSync(file, secrets[ref], { mode: secret.defaultMode ?? 0o644 });
+        if (asRoot) chownSync(file, 0, w.pod.securityContext?.fsGroup ?? 0);
+      }
+      mounts.set(m.mountPath, dir);
     }
     const env: Record<string, string> = { PATH: `${binDir}:${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin` };
     for (const [k, v] of Object.entries(imageEnv(targetOf(w.container.image)))) env[k] = localize(v, mounts);

@@ -144,6 +144,12 @@ describe('invalid configuration names each field path', () => {
     expect(p['metadataStore.host']).toBe('is required unless rds is true');
   });
 
+  test('GitOps with Pulumi-generated Secrets: Git alone could not start it', () => {
+    const p = problemsOf({ gitops: { repoURL: 'https://git.example.com/x.git', path: 'dist/dev' } });
+    expect(p.gitops).toMatch(/^an environment synced by Argo CD must be deployable from Git alone.*secrets\.mode "external-secrets"/);
+    expect(() => loadEnvironment('staging')).not.toThrow();
+  });
+
   test('a canary on the stable alias', () => {
     const m = (builtInEnvironments.staging.inference.models ?? [])[0];
     const p = problemsOf({ inference: { image: builtInEnvironments.staging.inference.image, models: [{ ...m, canary: { alias: 'champion', weight: 10 } }] } }, 'staging');

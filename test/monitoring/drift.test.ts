@@ -1,12 +1,6 @@
 import { Registry } from 'prom-client';
-import {
-  DriftMonitor,
-  bucketOf,
-  computeReferenceStats,
-  parseReferenceStats,
-  populationStabilityIndex,
-  quantileEdges,
-} from '../../runtime/monitoring';
+import { DriftMonitor, populationStabilityIndex } from '../../runtime/monitoring';
+import { bucketOf, computeReferenceStats, parseReferenceStats, quantileEdges } from '../../runtime/model';
 import { driftFromMetrics, parsePrometheusText } from '../../runtime/monitoring/retrain';
 import { FEATURES, featureMatrix, generateChurnData } from '../../runtime/training/data';
 import { evaluateGate, parseGate } from '../../runtime/promotion/gate';

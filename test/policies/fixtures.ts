@@ -26,9 +26,10 @@ export function securePodSpec(serviceAccountName: string, opts: { ports?: boolea
     image: IMAGE,
     imagePullPolicy: 'IfNotPresent',
     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, capabilities: { drop: ['ALL'] } },
-    resources: { requests: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '100Mi' }, limits: { memory: '256Mi', 'ephemeral-storage': '1Gi' } },
-    env: [{ name: 'LOG_LEVEL', value: 'info' }, { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }],
-    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+    resources: { requests: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '100Mi' }, limits: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '1Gi' } },
+    // The Secret as a file (secrets-as-files), the program told where it is.
+    env: [{ name: 'LOG_LEVEL', value: 'info' }, { name: 'DB_PASSWORD_FILE', value: '/run/secrets/db/password' }],
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, { name: 'db', mountPath: '/run/secrets/db', readOnly: true }],
   };
   if (opts.ports) {
     container.ports = [{ name: 'http', containerPort: 8080 }];
@@ -40,7 +41,7 @@ export function securePodSpec(serviceAccountName: string, opts: { ports?: boolea
     automountServiceAccountToken: false,
     securityContext: { seccompProfile: { type: 'RuntimeDefault' }, runAsNonRoot: true },
     containers: [container],
-    volumes: [{ name: 'tmp', emptyDir: {} }],
+    volumes: [{ name: 'tmp', emptyDir: {} }, { name: 'db', secret: { secretName: 'db', defaultMode: 0o440 } }],
   };
 }
 

@@ -27,8 +27,8 @@ const cases: Case[] = [
   { rule: 'read-only-root-filesystem', break: (o) => void (container(o).securityContext.readOnlyRootFilesystem = false), object: 'Deployment/apps/web' },
   { rule: 'no-host-namespaces', break: (o) => void (pod(o).hostNetwork = true), object: 'Deployment/apps/web', field: 'spec.template.spec.hostNetwork' },
   { rule: 'no-host-port', break: (o) => void (container(o).ports[0].hostPort = 8080), object: 'Deployment/apps/web', field: 'spec.template.spec.containers[0].ports[0].hostPort' },
-  { rule: 'no-host-path', break: (o) => void pod(o).volumes.push({ name: 'sock', hostPath: { path: '/var/run/docker.sock' } }), object: 'Deployment/apps/web', field: 'spec.template.spec.volumes[1].hostPath' },
-  { rule: 'restricted-volume-types', break: (o) => void pod(o).volumes.push({ name: 'nfs', nfs: { server: 'nfs', path: '/' } }), object: 'Deployment/apps/web', field: 'spec.template.spec.volumes[1].nfs' },
+  { rule: 'no-host-path', break: (o) => void pod(o).volumes.push({ name: 'sock', hostPath: { path: '/var/run/docker.sock' } }), object: 'Deployment/apps/web', field: 'spec.template.spec.volumes[2].hostPath' },
+  { rule: 'restricted-volume-types', break: (o) => void pod(o).volumes.push({ name: 'nfs', nfs: { server: 'nfs', path: '/' } }), object: 'Deployment/apps/web', field: 'spec.template.spec.volumes[2].nfs' },
   { rule: 'no-default-service-account', break: (o) => void delete pod(o).serviceAccountName, object: 'Deployment/apps/web', field: 'spec.template.spec.serviceAccountName' },
   { rule: 'service-account-exists', break: (o) => void (pod(o).serviceAccountName = 'ghost'), object: 'Deployment/apps/web' },
   {
@@ -40,6 +40,7 @@ const cases: Case[] = [
     object: 'Deployment/apps/web',
   },
   { rule: 'no-literal-secret-env', break: (o) => void container(o).env.push({ name: 'API_TOKEN', value: 's3cr3t' }), object: 'Deployment/apps/web', field: 'spec.template.spec.containers[0].env[2].value' },
+  { rule: 'secrets-as-files', break: (o) => void container(o).env.push({ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }), object: 'Deployment/apps/web', field: 'spec.template.spec.containers[0].env[2].valueFrom.secretKeyRef' },
   { rule: 'no-secret-in-configmap', break: (o) => void (get(o, 'ConfigMap', 'settings').data.DATABASE_URL = 'postgresql://mlflow:hunter2@db:5432/mlflow'), object: 'ConfigMap/apps/settings', field: 'data.DATABASE_URL' },
   {
     rule: 'no-secret-data-in-gitops',
@@ -51,6 +52,7 @@ const cases: Case[] = [
   { rule: 'image-digest', break: (o) => void (container(o).image = 'localhost:5001/acme/web:1.2.3'), object: 'Deployment/apps/web' },
   { rule: 'resource-requests', break: (o) => void delete container(o).resources.requests.cpu, object: 'Deployment/apps/web', field: 'spec.template.spec.containers[0].resources.requests.cpu' },
   { rule: 'memory-limit', break: (o) => void delete container(o).resources.limits, object: 'Deployment/apps/web' },
+  { rule: 'cpu-limit', break: (o) => void delete container(o).resources.limits.cpu, object: 'Deployment/apps/web', field: 'spec.template.spec.containers[0].resources.limits.cpu' },
   { rule: 'serving-probes', break: (o) => void delete container(o).readinessProbe, object: 'Deployment/apps/web', field: 'spec.template.spec.containers[0].readinessProbe' },
   { rule: 'probe-port-declared', break: (o) => void (container(o).livenessProbe.httpGet.port = 9090), object: 'Deployment/apps/web', field: 'spec.template.spec.containers[0].livenessProbe.httpGet.port' },
   {

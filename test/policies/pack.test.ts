@@ -49,10 +49,13 @@ describe('CrossGuard policy pack', () => {
   test('PulumiPolicy.yaml declares a nodejs pack and every rule is a policy with its enforcement level', () => {
     const manifest = parse(fs.readFileSync(path.join(__dirname, '../../policies/pack/PulumiPolicy.yaml'), 'utf8'));
     expect(manifest.runtime).toBe('nodejs');
-    expect(crossGuardPolicies.map((p) => p.name).sort()).toEqual([...kubeRules, ...awsRules].map((r) => r.id).sort());
+    // A rule whose severity the environment decides is two policies: mandatory where it is an error, advisory elsewhere.
+    const names = [...kubeRules, ...awsRules].flatMap((r) => ('severityIn' in r && r.severityIn ? [r.id, `${r.id}-advisory`] : [r.id]));
+    expect(crossGuardPolicies.map((p) => p.name).sort()).toEqual(names.sort());
     const level = Object.fromEntries(crossGuardPolicies.map((p) => [p.name, p.enforcementLevel]));
     expect(level['no-privileged']).toBe('mandatory');
-    expect(level['image-digest']).toBe('advisory');
+    expect(level['image-digest']).toBe('mandatory');
+    expect(level['image-digest-advisory']).toBe('advisory');
   });
 
   test('Pulumi type tokens convert to apiVersion/kind', () => {
@@ -81,6 +84,14 @@ describe('CrossGuard policy pack', () => {
       ]),
     );
     expect(reports).toHaveLength(3);
+  });
+
+  test('an image pinned by tag only is a mandatory violation in staging (images.requireDigests), advisory where digests are not required', async () => {
+    const kube = compliantSet();
+    get(kube, 'Deployment', 'web').spec.template.spec.containers[0].image = 'registry.example.com/acme/web:1.2.3';
+    expect((await runPack(stackResources(kube, []))).map((r) => r.policy)).toEqual(['image-digest']);
+    const dev = stackResources(kube, []).map((r) => ({ ...r, urn: r.urn.replace(`urn:pulumi:${STACK}::`, 'urn:pulumi:dev::') }));
+    expect((await runPack(dev)).map((r) => r.policy)).toEqual(['image-digest-advisory']);
   });
 
   test('the stack name selects the environment: LoadBalancer is refused where the environment does not allow it', async () => {

@@ -1,5 +1,6 @@
 import { checkManifests, formatViolations } from '../../policies';
 import { environmentVariants, platformSynth } from '../../policies/platform';
+import { pinnedForTest } from '../helpers/image-lock';
 
 /*
  * The platform's synthesized output must pass its own policies: zero error-level violations (without
@@ -11,7 +12,8 @@ describe('the synthesized platform passes the policies', () => {
     expect(labels).toEqual(expect.arrayContaining(['dev (secrets: pulumi)', 'dev (secrets: external-secrets)', 'prod (secrets: pulumi)', 'staging (secrets: external-secrets)']));
   });
 
-  test.each(environmentVariants().map((v) => [v.label, v.env] as const))('%s: no error-level violation', (_label, env) => {
+  // Pinned as synth pins them (staging and prod require digests), with the loopback registry's test digests.
+  test.each(environmentVariants().map((v) => [v.label, pinnedForTest(v.env)] as const))('%s: no error-level violation', (_label, env) => {
     const synth = platformSynth();
     expect(synth).toBeDefined();
     const objects = synth!(env).flatMap((f) => f.objects);

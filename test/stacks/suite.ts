@@ -6,6 +6,7 @@ import { checkAwsResources, checkManifests, hasErrors, type KubeObject } from '.
 import { pulumiToKubeObject } from '../../policies/pack/convert';
 import { EKS_LOG_TYPES } from '../../policies/aws/services';
 import { requiredSecrets, PLATFORM_SECRETS, secretNamespace } from '../../constructs/secrets';
+import { testImageLockFile } from '../helpers/image-lock';
 import { installMocks, isSecretValue, ofType, settle, unwrapSecrets, valueOf, OIDC_ISSUER, type Recorded } from './mocks';
 
 export interface StackExpectations {
@@ -37,7 +38,8 @@ export function kubeResources(recorded: Recorded[]): Array<{ obj: KubeObject; ra
 
 /** Registers the per-environment suite: runs the whole program for `stack` under mocks. */
 export function describeStack(stack: string, expect_: StackExpectations, config: Record<string, string> = {}, secretKeys: string[] = []): void {
-  const recorded = installMocks(stack, config, secretKeys);
+  // staging and prod require digests: the program reads the loopback registry's test lock.
+  const recorded = installMocks(stack, { 'mlops:imageLock': testImageLockFile(), ...config }, secretKeys);
   let result: StackResult;
   let deployedCloud: CloudOutputs;
 

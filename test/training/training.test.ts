@@ -18,7 +18,7 @@ import {
   trainLogisticRegression,
   trainTestSplit,
 } from '../../runtime/training';
-import { parseReferenceStats } from '../../runtime/monitoring';
+import { parseReferenceStats } from '../../runtime/model';
 
 describe('churn data', () => {
   test('the same seed gives the same rows; another seed other rows', () => {

@@ -60,7 +60,8 @@ function localPath(uri: string): string {
 }
 
 /** Path segments of a URI after the scheme and authority, decoded until stable (so %2e%2e is `..`). */
-function uriSegments(uri: string): { scheme: string; authority: string; parts: string[] } {
+/** A URI's scheme and authority (lower-cased) and its path segments, percent-decoded as the store compares them. */
+export function uriSegments(uri: string): { scheme: string; authority: string; parts: string[] } {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(?:\/\/([^/]*))?(.*)$/.exec(uri);
   const scheme = m ? m[1].toLowerCase() : '';
   const authority = m ? (m[2] ?? '').toLowerCase() : '';

@@ -57,6 +57,11 @@ export class TrackingStore {
     private readonly options: TrackingStoreOptions,
   ) {}
 
+  /** Where experiments created without an artifact_location keep their artifacts (`<root>/<experiment id>/…`). */
+  get defaultArtifactRoot(): string {
+    return this.options.defaultArtifactRoot;
+  }
+
   // ── experiments ────────────────────────────────────────────────────────────────────────────────
 
   async createExperiment(name: string, artifactLocation: string | undefined, tags: KeyValue[]): Promise<string> {

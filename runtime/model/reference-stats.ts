@@ -1,7 +1,6 @@
 /**
- * Feature distribution summaries and the population stability index (PSI). The training entrypoint writes
- * a reference summary next to the model (`reference_stats.json` in the MLflow model directory); serving
- * compares the inputs it sees against it.
+ * Reference statistics: the training data's feature distributions, written next to the model
+ * (`reference_stats.json` in the MLflow model directory) by training and read by drift monitoring.
  */
 
 export const REFERENCE_STATS_FILE = 'reference_stats.json';
@@ -74,24 +73,6 @@ export function computeReferenceStats(columns: readonly string[], x: readonly (r
     features[name] = { mean, std, min: Math.min(...values), max: Math.max(...values), edges, proportions: counts.map((c) => c / values.length) };
   });
   return { format: REFERENCE_STATS_FORMAT, rows: x.length, columns: [...columns], features };
-}
-
-/** Floor for empty buckets so PSI stays finite (the usual 1e-4 smoothing). */
-export const PSI_EPSILON = 1e-4;
-
-/**
- * PSI = Σ (actual_i − expected_i) · ln(actual_i / expected_i) over buckets. Rules of thumb: < 0.1 stable,
- * 0.1–0.25 moderate shift, > 0.25 significant shift.
- */
-export function populationStabilityIndex(expected: readonly number[], actual: readonly number[]): number {
-  if (expected.length !== actual.length) throw new Error(`PSI needs the same buckets (expected ${expected.length}, actual ${actual.length})`);
-  const norm = (xs: readonly number[]) => {
-    const total = xs.reduce((s, v) => s + v, 0);
-    return xs.map((v) => Math.max(total > 0 ? v / total : 0, PSI_EPSILON));
-  };
-  const e = norm(expected);
-  const a = norm(actual);
-  return e.reduce((s, ei, i) => s + (a[i] - ei) * Math.log(a[i] / ei), 0);
 }
 
 /** Validates parsed JSON as reference stats; throws naming the first bad field. */
