@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, 
 import type { Registry } from 'prom-client';
 import { MlflowError, toMlflowError } from './errors';
 import type { ArtifactRepository } from './artifacts/repository';
+import type { ArtifactRoots } from './artifacts/roots';
 import { registerRequestMetrics } from './observability';
 import { experimentRoutes } from './routes/experiments';
 import { runRoutes } from './routes/runs';
@@ -21,6 +22,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated user, set by an auth hook (issue 4); null when the server runs without auth. */
     user: string | null;
+    /** Whether `user` is an admin (set by the auth hook with `user`); false when there is no user. */
+    userIsAdmin: boolean;
     /** Byte length of the JSON body as received (MLflow caps log-batch requests at 1 MB). */
     bodyBytes: number;
   }
@@ -32,6 +35,8 @@ export interface TrackingContext {
   connection: StoreConnection;
   /** Root of proxied artifacts (`--artifacts-destination`); undefined with --no-serve-artifacts. */
   artifacts?: ArtifactRepository;
+  /** Every artifact root the server reads, and the policy on experiment locations and stored run roots. */
+  artifactRoots: ArtifactRoots;
 }
 
 export type TrackingPlugin = FastifyPluginAsync<TrackingContext>;
@@ -70,6 +75,7 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
     trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
   });
   app.decorateRequest('user', null);
+  app.decorateRequest('userIsAdmin', false);
   app.decorateRequest('bodyBytes', 0);
 
   // JSON bodies: parsed here so malformed JSON is MLflow's INVALID_PARAMETER_VALUE and the size is known.

@@ -17,7 +17,11 @@ export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client 
   });
 }
 
-/** Artifacts under `s3://bucket/prefix`; uploads are multipart-streamed by lib-storage's Upload. */
+/**
+ * Artifacts under `s3://bucket/prefix`; uploads are multipart-streamed by lib-storage's Upload. Paths
+ * arrive checked by safeArtifactPath (no `.`/`..`/empty segments), so every key is `<prefix>/<path>`
+ * and a directory is always matched as `<key>/`, on a segment boundary.
+ */
 export class S3ArtifactRepository implements ArtifactRepository {
   readonly bucket: string;
   readonly prefix: string;
@@ -80,6 +84,8 @@ export class S3ArtifactRepository implements ArtifactRepository {
   }
 
   async delete(rel: string): Promise<void> {
+    // An empty path would be the whole prefix (or bucket): never deleted through the API.
+    if (rel === '') throw MlflowError.invalid('An artifact path is required: the root of the artifact store cannot be deleted.');
     const key = this.key(rel);
     // A file, or everything under it as a directory.
     const keys: string[] = [key];
