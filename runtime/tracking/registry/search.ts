@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import { MlflowError } from '../errors';
+import { checkCount, excerpt, REQUEST_LIMITS } from '../limits';
 import { parseFilter, parseOrderBy, type Comparison } from '../store/search-filter';
 
 /**
@@ -109,13 +110,14 @@ export function modelVersionFilter(filter: string | undefined): RawBuilder<boole
 }
 
 function orderTerms(orderBy: string[], columns: Record<string, RawBuilder<unknown>>, what: string): { terms: RawBuilder<unknown>[]; keys: Set<string> } {
+  checkCount('order_by', orderBy.length, REQUEST_LIMITS.ORDER_BY_MAX_TERMS);
   const terms: RawBuilder<unknown>[] = [];
   const keys = new Set<string>();
   for (const clause of orderBy) {
     const o = parseOrderBy(clause);
     const column = o.type === 'attribute' ? columns[o.key] : undefined;
-    if (!column) throw MlflowError.invalid(`Invalid order by key '${o.key}' specified. Valid keys for ${what} are ${Object.keys(columns).join(', ')}.`);
-    if (keys.has(o.key)) throw MlflowError.invalid(`\`order_by\` contains duplicate fields: ${JSON.stringify(orderBy)}`);
+    if (!column) throw MlflowError.invalid(`Invalid order by key '${excerpt(o.key)}' specified. Valid keys for ${what} are ${Object.keys(columns).join(', ')}.`);
+    if (keys.has(o.key)) throw MlflowError.invalid(`\`order_by\` contains duplicate fields: ${excerpt(JSON.stringify(orderBy))}`);
     keys.add(o.key);
     terms.push(sql`${column} ${sql.raw(o.ascending ? 'ASC' : 'DESC')}`);
   }

@@ -5,14 +5,15 @@ import { MlflowError } from '../errors';
 import type { KeyValue } from '../store/entities';
 import { decodePageToken, encodePageToken } from '../store/search-sql';
 import { joinUri } from '../store/tracking-store';
+import { REGISTRY_LIMITS } from '../limits';
 import { validateMaxResults } from '../validation';
 import { ACTIVE_STAGES, type AuditAction, type AuditEntry, type ModelVersion, type RegisteredModel, type Stage } from './entities';
 import type { ModelVersionsTable, RegisteredModelsTable as RegisteredModelsColumns, RegistryDatabase, RegistryDb } from './schema';
 
 type RegisteredModelsTable = Selectable<RegisteredModelsColumns>;
+import { MODEL_VERSIONS_TAG, registrationsIn } from './logged-models';
 import { modelVersionFilter, modelVersionOrder, registeredModelFilter, registeredModelOrder } from './search';
 import {
-  REGISTRY_LIMITS,
   canonicalStage,
   parseVersion,
   validateAliasName,
@@ -38,9 +39,6 @@ interface AuditInput {
   source?: string | null;
   previousName?: string | null;
 }
-
-/** Tag MLflow sets on a logged model listing the registry versions made from it. */
-const MODEL_VERSIONS_TAG = 'mlflow.modelVersions';
 
 function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
@@ -450,12 +448,7 @@ export class RegistryStore {
   /** Appends {name, version} to the logged model's `mlflow.modelVersions` tag, as MLflow's tracking store does. */
   private async recordRegistration(tx: Db, modelId: string, name: string, version: number): Promise<void> {
     const tag = await tx.selectFrom('logged_model_tags').select('tag_value').where('model_id', '=', modelId).where('tag_key', '=', MODEL_VERSIONS_TAG).executeTakeFirst();
-    let list: { name: string; version: string }[] = [];
-    try {
-      list = tag ? (JSON.parse(tag.tag_value) as typeof list) : [];
-    } catch {
-      list = [];
-    }
+    const list = registrationsIn(tag?.tag_value);
     list.push({ name, version: String(version) });
     const value = JSON.stringify(list);
     await tx

@@ -49,6 +49,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `Invalid value for parameter '${field || '(body)'}' supplied: ${issue.message}`;
 }
 
+/** The first few issues: a list of 90,000 wrong items must not become a 9 MB message. */
+function describeIssues(issues: z.core.$ZodIssue[], shown = 5): string {
+  const text = issues.slice(0, shown).map(describeIssue).join(' ');
+  return issues.length > shown ? `${text} (and ${issues.length - shown} more)` : text;
+}
+
 /** Raw request fields: the query string for GET (list fields as arrays), else the JSON body. */
 export function rawFields(request: FastifyRequest, listFields: readonly string[] = []): Record<string, unknown> {
   if (request.method === 'GET' || request.method === 'DELETE') {
@@ -69,7 +75,7 @@ export function rawFields(request: FastifyRequest, listFields: readonly string[]
 /** Parses and validates a request against a zod schema; user mistakes become INVALID_PARAMETER_VALUE. */
 export function parseRequest<S extends z.ZodType>(request: FastifyRequest, schema: S, listFields: readonly string[] = []): z.output<S> {
   const result = schema.safeParse(rawFields(request, listFields), { reportInput: true });
-  if (!result.success) throw MlflowError.invalid(result.error.issues.map(describeIssue).join(' '));
+  if (!result.success) throw MlflowError.invalid(describeIssues(result.error.issues));
   return result.data;
 }
 

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import { MlflowError } from '../errors';
+import { checkLength, excerpt, REQUEST_LIMITS } from '../limits';
 import type { Comparison, OrderBy } from './search-filter';
 
 /**
@@ -44,7 +45,7 @@ function stringPredicate(column: RawBuilder<unknown>, c: Comparison, what: strin
 /** `column <op> number` for metric and numeric-attribute comparisons (also used by logged-model search). */
 export function numericPredicate(column: RawBuilder<unknown>, c: Comparison, what: string): RawBuilder<boolean> {
   const value = typeof c.value === 'string' && c.value.trim() !== '' && Number.isFinite(Number(c.value)) ? Number(c.value) : c.value;
-  if (typeof value !== 'number') throw MlflowError.invalid(`${what} must be compared with a number, got ${JSON.stringify(c.value)}.`);
+  if (typeof value !== 'number') throw MlflowError.invalid(`${what} must be compared with a number, got ${excerpt(JSON.stringify(c.value))}.`);
   if (!NUMERIC_OPS.has(c.comparator)) throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...NUMERIC_OPS].join(', ')}.`);
   return sql<boolean>`${column} ${sql.raw(c.comparator === '!=' ? '<>' : c.comparator)} ${value}`;
 }
@@ -165,11 +166,12 @@ export function encodePageToken(offset: number): string {
 
 export function decodePageToken(token: string | undefined): number {
   if (!token) return 0;
+  checkLength('page_token', token, REQUEST_LIMITS.PAGE_TOKEN_MAX_LENGTH);
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { offset?: unknown };
     if (typeof parsed.offset === 'number' && Number.isSafeInteger(parsed.offset) && parsed.offset >= 0) return parsed.offset;
   } catch {
     // fall through
   }
-  throw MlflowError.invalid(`Invalid page token '${token}'.`);
+  throw MlflowError.invalid(`Invalid page token '${excerpt(token)}'.`);
 }
