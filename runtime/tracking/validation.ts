@@ -4,7 +4,7 @@ import { LIMITS } from './limits';
 // Python's \w is Unicode-aware; \p{L}\p{N}\p{M}_ is the JavaScript equivalent.
 const KEY_CHARS = /^[/\p{L}\p{N}\p{M}_.\- :]*$/u;
 const RUN_ID = /^[a-zA-Z0-9][\w-]{0,255}$/;
-const EXPERIMENT_ID = /^[0-9]{1,19}$/;
+const EXPERIMENT_ID = /^[0-9]{1,10}$/;
 
 /** Python's posixpath.normpath, which MLflow uses to reject keys that would alias other names as files. */
 export function normpath(p: string): string {
@@ -51,9 +51,12 @@ export function validateRunId(runId: string): void {
   if (!RUN_ID.test(runId)) throw MlflowError.invalid(`Invalid value "${runId}" for parameter 'run_id' supplied.`);
 }
 
+/** Largest experiment id: the column is INTEGER (int4 in PostgreSQL, where a larger bound is a database error). */
+const MAX_EXPERIMENT_ID = 2_147_483_647;
+
 /** Experiment ids are integers in the SQL stores; anything else cannot name an experiment. */
 export function parseExperimentId(id: string): number {
-  if (!EXPERIMENT_ID.test(id) || !Number.isSafeInteger(Number(id))) {
+  if (!EXPERIMENT_ID.test(id) || Number(id) > MAX_EXPERIMENT_ID) {
     throw MlflowError.invalid(`Invalid experiment ID: '${id}'`);
   }
   return Number(id);

@@ -4,7 +4,7 @@ import { MlflowError } from '../errors';
 import { jsonShapeProblem } from '../json-shape';
 import { jsonDouble, type KeyValue } from '../store/entities';
 import { parseFilter } from '../store/search-filter';
-import { decodePageToken, encodePageToken, numericPredicate } from '../store/search-sql';
+import { decodePageToken, encodePageToken, integerPredicate, numericPredicate } from '../store/search-sql';
 import { joinUri } from '../store/tracking-store';
 import { checkCount, checkLength, excerpt, LIMITS, REGISTRY_LIMITS, REQUEST_LIMITS } from '../limits';
 import { parseExperimentId, validateKey, validateLength, validateMaxResults, validateRunId } from '../validation';
@@ -272,7 +272,7 @@ export class LoggedModelStore {
       if (attr.numeric) {
         const value = typeof c.value === 'string' && /^\d+$/.test(c.value) ? Number(c.value) : c.value;
         if (typeof value !== 'number' || !['=', '!=', '<', '<=', '>', '>='].includes(c.comparator)) throw MlflowError.invalid(`Invalid comparison on '${c.key}': compare it with a number using =, !=, <, <=, >, >=.`);
-        q = q.where(sql<boolean>`${attr.column} ${sql.raw(c.comparator === '!=' ? '<>' : c.comparator)} ${value}`);
+        q = q.where(integerPredicate(attr.column, c.comparator, value, 'int64'));
       } else q = q.where(stringCompare(attr.column, c.comparator, c.value, `attribute '${c.key}'`));
     }
     // With datasets but no metric filter, only models with some metric on those datasets (as MLflow).

@@ -2,6 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { MlflowError } from '../errors';
 import { checkCount, excerpt, REQUEST_LIMITS } from '../limits';
 import { parseFilter, parseOrderBy, type Comparison } from '../store/search-filter';
+import { integerPredicate } from '../store/search-sql';
 
 /**
  * Registry search filters and orderings (MLflow's SearchModelUtils / SearchModelVersionUtils), compiled
@@ -38,7 +39,8 @@ function numericPredicate(column: RawBuilder<unknown>, c: Comparison, what: stri
   const value = typeof c.value === 'string' && /^-?\d+$/.test(c.value) ? Number(c.value) : c.value;
   if (typeof value !== 'number' || !Number.isInteger(value)) throw MlflowError.invalid(`${what} must be compared with an integer, got ${JSON.stringify(c.value)}.`);
   if (!NUMERIC_OPS.has(c.comparator)) throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...NUMERIC_OPS].join(', ')}.`);
-  return sql<boolean>`${column} ${sql.raw(c.comparator === '!=' ? '<>' : c.comparator)} ${value}`;
+  // Version numbers are INTEGER: a bound beyond int4 matches all or nothing instead of failing in PostgreSQL.
+  return integerPredicate(column, c.comparator, value, 'int32');
 }
 
 function tagPredicate(c: Comparison, table: 'registered_model_tags' | 'model_version_tags'): RawBuilder<boolean> {
