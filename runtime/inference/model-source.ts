@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { trimTrailingSlashes } from '../slashes';
 
 /** What `-m` names, parsed. Stages follow MLflow: None, Staging, Production, Archived (any case). */
 export type ModelUri =
@@ -38,7 +39,7 @@ export function parseModelUri(uri: string): ModelUri {
   if (uri.startsWith('runs:/')) {
     const m = /^runs:\/([^/]+)\/(.+)$/.exec(uri);
     if (!m) throw new Error(`invalid run URI ${uri}: expected runs:/<run_id>/<artifact path>`);
-    return { kind: 'run', runId: m[1], path: m[2].replace(/\/+$/, ''), uri };
+    return { kind: 'run', runId: m[1], path: trimTrailingSlashes(m[2]), uri };
   }
   if (uri.startsWith('file://')) return { kind: 'local', path: new URL(uri).pathname, uri };
   if (/^[a-z][a-z0-9+.-]*:\//i.test(uri)) throw new Error(`unsupported model URI scheme in ${uri}: use models:/, runs:/, a file:// URI or a local path`);
@@ -84,7 +85,7 @@ export class TrackingClient {
 
   constructor(private readonly opts: TrackingClientOptions) {
     if (!/^https?:\/\//.test(opts.trackingUri)) throw new Error(`MLFLOW_TRACKING_URI must be an http(s) URL to resolve models:/ and runs:/ URIs, got '${opts.trackingUri}'`);
-    this.base = opts.trackingUri.replace(/\/+$/, '');
+    this.base = trimTrailingSlashes(opts.trackingUri);
     if (opts.username) this.headers.authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`;
     else if (opts.token) this.headers.authorization = `Bearer ${opts.token}`;
   }
@@ -139,9 +140,9 @@ export class TrackingClient {
   /** Downloads every file under an artifact URI into `dest` (created). */
   async download(artifactUri: string, dest: string): Promise<void> {
     const proxied = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(artifactUri);
-    if (proxied) return this.downloadProxied(proxied[1].replace(/\/+$/, ''), dest);
+    if (proxied) return this.downloadProxied(trimTrailingSlashes(proxied[1]), dest);
     const run = /^runs:\/([^/]+)\/?(.*)$/.exec(artifactUri);
-    if (run) return this.downloadRun(run[1], run[2].replace(/\/+$/, ''), dest);
+    if (run) return this.downloadRun(run[1], trimTrailingSlashes(run[2]), dest);
     if (artifactUri.startsWith('file://') || artifactUri.startsWith('/')) {
       const src = artifactUri.startsWith('file://') ? new URL(artifactUri).pathname : artifactUri;
       if (!fs.existsSync(src)) throw new Error(`artifact location ${artifactUri} is not reachable from this machine`);
@@ -173,7 +174,7 @@ export class TrackingClient {
 
   private async downloadRun(runId: string, rel: string, dest: string): Promise<void> {
     const run = await this.json<{ run: { info: { artifact_uri: string } } }>('/runs/get', { run_id: runId });
-    const root = run.run.info.artifact_uri.replace(/\/+$/, '');
+    const root = trimTrailingSlashes(run.run.info.artifact_uri);
     // Proxied roots go through the artifact proxy; others through the run's artifact listing + /get-artifact.
     if (root.startsWith('mlflow-artifacts:')) return this.download(`${root}/${rel}`, dest);
     const walk = async (sub: string, into: string): Promise<void> => {

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kysely, Selectable } from 'kysely';
+import { trimTrailingSlashes } from '../../slashes';
 import { MlflowError } from '../errors';
 import type { KeyValue } from '../store/entities';
 import { decodePageToken, encodePageToken } from '../store/search-sql';
@@ -98,7 +99,7 @@ function invalidSource(source: string, idName: 'run_id' | 'model_id'): MlflowErr
 export function parseModelsUri(uri: string): { modelId?: string; name?: string; version?: string; stage?: string; alias?: string } {
   const m = /^models:\/(?!\/)(.+)$/.exec(uri);
   if (!m) throw MlflowError.invalid(`Not a valid models:/ URI: '${uri}'. Expected models:/<name>/<version|stage>, models:/<name>@<alias> or models:/<model_id>.`);
-  const rest = m[1].replace(/\/+$/, '');
+  const rest = trimTrailingSlashes(m[1]);
   const at = rest.lastIndexOf('@');
   if (at > 0 && !rest.includes('/')) return { name: rest.slice(0, at), alias: rest.slice(at + 1) };
   const parts = rest.split('/');

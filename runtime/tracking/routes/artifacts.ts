@@ -4,11 +4,12 @@ import type { TrackingContext, TrackingPlugin } from '../app';
 import { MlflowError } from '../errors';
 import { artifactRepositoryFor, safeArtifactPath, type ArtifactRepository } from '../artifacts';
 import { parseRequest, runIdOf } from './request';
+import { trimTrailingSlashes } from '../../slashes';
 
 /** `mlflow-artifacts:/0/abc/artifacts` or `mlflow-artifacts://host:port/0/abc/artifacts` → `0/abc/artifacts`. */
 export function proxiedPathOf(uri: string): string | undefined {
   const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(uri);
-  return m ? m[1].replace(/\/+$/, '') : undefined;
+  return m ? trimTrailingSlashes(m[1]) : undefined;
 }
 
 function requireArtifacts(ctx: TrackingContext): ArtifactRepository {

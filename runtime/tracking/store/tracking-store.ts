@@ -19,6 +19,7 @@ import {
 import type { Database, RunsTable, TrackingDb } from './schema';
 import { parseFilter, parseOrderByList } from './search-filter';
 import { decodePageToken, encodePageToken, experimentFilterPredicates, experimentOrderTerms, runFilterPredicates, runOrderTerms } from './search-sql';
+import { trimSlashes, trimTrailingSlashes } from '../../slashes';
 
 const RUN_NAME_TAG = 'mlflow.runName';
 const USER_TAG = 'mlflow.user';
@@ -30,7 +31,7 @@ export interface TrackingStoreOptions {
 
 /** Joins an artifact root and path segments with single slashes, keeping the scheme's `//`. */
 export function joinUri(root: string, ...parts: string[]): string {
-  return [root.replace(/\/+$/, ''), ...parts.map((p) => p.replace(/^\/+|\/+$/g, ''))].join('/');
+  return [trimTrailingSlashes(root), ...parts.map(trimSlashes)].join('/');
 }
 
 function lifecycleFilter(view: ViewType): string[] {
