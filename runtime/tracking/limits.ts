@@ -65,6 +65,8 @@ export const REQUEST_LIMITS = {
   ORDER_BY_TERM_MAX_LENGTH: 500,
   /** `experiment_ids` of one runs/logged-models search (each is a bound SQL parameter). */
   SEARCH_MAX_EXPERIMENT_IDS: 10_000,
+  /** Items in any list field of a request, checked before its items are (the longest legitimate one is experiment_ids). */
+  LIST_MAX_ITEMS: 10_000,
   /** `datasets` of one logged-models search (repeated inside every metric clause). */
   SEARCH_MAX_DATASETS: 100,
   /** Characters in a `page_token` (the server's own tokens are under 40). */

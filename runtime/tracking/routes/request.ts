@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { MlflowError } from '../errors';
+import { checkCount, REQUEST_LIMITS } from '../limits';
 
 /**
  * Request parsing shared by the resource plugins. GET takes the query string (repeated keys for list
@@ -72,9 +73,14 @@ export function rawFields(request: FastifyRequest, listFields: readonly string[]
   return body as Record<string, unknown>;
 }
 
-/** Parses and validates a request against a zod schema; user mistakes become INVALID_PARAMETER_VALUE. */
+/**
+ * Parses and validates a request against a zod schema; user mistakes become INVALID_PARAMETER_VALUE.
+ * Lists are counted first: zod checks every item (90,000 wrong ones took 150 ms) before any size rule.
+ */
 export function parseRequest<S extends z.ZodType>(request: FastifyRequest, schema: S, listFields: readonly string[] = []): z.output<S> {
-  const result = schema.safeParse(rawFields(request, listFields), { reportInput: true });
+  const fields = rawFields(request, listFields);
+  for (const [name, value] of Object.entries(fields)) if (Array.isArray(value)) checkCount(name, value.length, REQUEST_LIMITS.LIST_MAX_ITEMS);
+  const result = schema.safeParse(fields, { reportInput: true });
   if (!result.success) throw MlflowError.invalid(describeIssues(result.error.issues));
   return result.data;
 }
