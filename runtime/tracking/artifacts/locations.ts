@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MlflowError } from '../errors';
+import { trimTrailingSlashes } from '../../slashes';
 
 /**
  * Artifact locations (an experiment's artifact_location, a run's artifact_uri, a configured root) as
@@ -56,7 +57,7 @@ function checkSegment(segment: string, uri: string): void {
 
 /** Splits a path (no leading `/`) into checked segments; a trailing `/` is ignored, `//` dropped or refused. */
 function splitChecked(rawPath: string, uri: string, { dropEmpty }: { dropEmpty: boolean }): string[] {
-  const trimmed = rawPath.replace(/\/+$/, '');
+  const trimmed = trimTrailingSlashes(rawPath);
   if (trimmed === '') return [];
   const out: string[] = [];
   for (const part of trimmed.split('/')) {

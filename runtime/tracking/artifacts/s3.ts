@@ -3,6 +3,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { MlflowError } from '../errors';
 import type { ArtifactFileInfo, ArtifactRepository } from './repository';
+import { trimTrailingSlashes } from '../../slashes';
 
 /** The S3 client MLflow's environment describes: MLFLOW_S3_ENDPOINT_URL (MinIO, s3rver) with path-style addressing. */
 export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client {
@@ -33,7 +34,7 @@ export class S3ArtifactRepository implements ArtifactRepository {
     const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(rootUri);
     if (!m) throw new Error(`invalid S3 URI ${rootUri}: expected s3://bucket[/prefix]`);
     this.bucket = m[1];
-    this.prefix = m[2].replace(/\/+$/, '');
+    this.prefix = trimTrailingSlashes(m[2]);
   }
 
   close(): void {
