@@ -59,6 +59,7 @@ function schemaColumns(schema?: string): string[] {
 export function Datasets({ inputs }: { inputs: DatasetInput[] }) {
   if (!inputs.length) return <Empty>No datasets logged. Record one with <code>mlflow.log_input(mlflow.data.from_pandas(df), context="training")</code>.</Empty>;
   return (
+    <div class="scroll-x">
     <table class="table datasets" aria-label="Datasets">
       <thead>
         <tr>
@@ -101,6 +102,7 @@ export function Datasets({ inputs }: { inputs: DatasetInput[] }) {
         })}
       </tbody>
     </table>
+    </div>
   );
 }
 
@@ -116,6 +118,7 @@ export async function loadRunModels(run: Run): Promise<LoggedModel[]> {
 export function LoggedModels({ models, versions, onFiles }: { models: LoggedModel[]; versions: ModelVersion[]; onFiles: string }) {
   if (!models.length) return <Empty>No logged models. Log one with <code>mlflow.sklearn.log_model(model, name="model")</code> (autolog does it for you).</Empty>;
   return (
+    <div class="scroll-x">
     <table class="table logged-models" aria-label="Logged models">
       <thead>
         <tr>
@@ -153,6 +156,7 @@ export function LoggedModels({ models, versions, onFiles }: { models: LoggedMode
         })}
       </tbody>
     </table>
+    </div>
   );
 }
 
@@ -162,6 +166,7 @@ export function ModelVersions({ versions }: { versions: Loaded<ModelVersion[]> }
   if (versions.state === 'error') return <ErrorState error={versions.error} what="registered versions" />;
   if (!versions.data.length) return <Empty>Not registered. Register a model of this run with <code>mlflow.register_model("models:/&lt;model_id&gt;", "name")</code>.</Empty>;
   return (
+    <div class="scroll-x">
     <table class="table model-versions" aria-label="Registered model versions">
       <thead>
         <tr>
@@ -194,5 +199,6 @@ export function ModelVersions({ versions }: { versions: Loaded<ModelVersion[]> }
         ))}
       </tbody>
     </table>
+    </div>
   );
 }
