@@ -126,7 +126,7 @@ export function registerTrackingCommands(program: Command): void {
       let server;
       try {
         server = await startTrackingServer({
-          ...(auth ? { beforeRoutes: auth.beforeRoutes, plugins: auth.plugins } : {}),
+          features: auth ? [auth] : [],
           host: opts.host,
           port: opts.port,
           backendStoreUri: opts.backendStoreUri,

@@ -1,6 +1,7 @@
 /** The MLflow-compatible tracking server: public API for the CLI, other runtime parts and tests. */
-export { startTrackingServer, type TrackingServerOptions, type RunningTrackingServer } from './server';
-export { createTrackingApp, API_PREFIXES, ARTIFACT_PREFIXES, type TrackingAppOptions, type TrackingContext, type TrackingPlugin } from './app';
+export { startTrackingServer, serverFeatures, type TrackingServerOptions, type RunningTrackingServer } from './server';
+export { createTrackingApp, type TrackingAppOptions } from './app';
+export { API_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingFeature, type TrackingPlugin } from './plugin';
 export { MlflowError, ERROR_STATUS, toMlflowError, isTransientDatabaseError, type ErrorCode } from './errors';
 export { openStore, DEFAULT_BACKEND_STORE_URI, dialectOf, type StoreConnection, type DialectName } from './store/connection';
 export { migrateToLatest, pendingMigrations } from './store/migrate';

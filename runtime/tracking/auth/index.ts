@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
-import { API_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingPlugin } from '../app';
+import { API_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingFeature, type TrackingPlugin } from '../plugin';
 import { safeArtifactPath } from '../artifacts';
 import { MlflowError, toMlflowError } from '../errors';
 import { LoggedModelStore } from '../registry/logged-models';
@@ -14,6 +14,7 @@ import { ReferenceResolver, hasReferences, referencesOf } from './references';
 import { fieldCandidates, listField, requiredField } from './request-fields';
 import { verifyPassword } from './passwords';
 import { authRoutes } from './routes';
+import type { AuthState } from './state';
 import { AFTER_ACTIONS, API_RULES, ARTIFACT_RULES, ROOT_RULES, ruleFor, type Rule, type Target } from './rules';
 import { AuthStore, canonicalExperimentId, type UserRow } from './store';
 
@@ -49,16 +50,10 @@ export interface BasicAuthOptions {
   readCacheTtlMs?: number;
 }
 
-/** Live state once the server's store is open: the store, the verifier (its cache), the options. */
-export interface AuthState {
-  store: AuthStore;
-  verifier: CredentialVerifier;
-  defaultPermission: PermissionName;
-  adminUsername: string;
-}
+export type { AuthState } from './state';
 
-/** What to pass to startTrackingServer/createTrackingApp, plus the state for tests and the CLI. */
-export interface BasicAuth {
+/** The feature to hand to startTrackingServer/createTrackingApp, plus the state for tests and the CLI. */
+export interface BasicAuth extends TrackingFeature {
   beforeRoutes: (app: FastifyInstance, context: TrackingContext) => Promise<void>;
   plugins: TrackingPlugin[];
   /** Available after the app is built. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MlflowError } from '../errors';
-import type { AuthState } from './index';
+import type { AuthState } from './state';
 import { optionalField, requiredField, requiredString } from './request-fields';
 
 function booleanField(request: FastifyRequest, name: string): boolean {

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { TrackingPlugin } from '../app';
+import type { TrackingFeature, TrackingPlugin } from '../plugin';
 import { safeArtifactPath } from '../artifacts';
 import { boolish, int64, parseRequest, protoEnum } from '../routes/request';
 import { listBelow } from '../routes/artifacts';
@@ -269,3 +269,6 @@ export const loggedModelRoutes: TrackingPlugin = async (app, ctx) => {
 
 /** Everything this part mounts under /api/2.0/mlflow and /ajax-api/2.0/mlflow. */
 export const registryPlugins: TrackingPlugin[] = [registryRoutes, loggedModelRoutes];
+
+/** The model registry and MLflow 3 logged models, under each MLflow API prefix. */
+export const registryFeature: TrackingFeature = { plugins: registryPlugins };

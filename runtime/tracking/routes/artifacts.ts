@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { TrackingContext, TrackingPlugin } from '../app';
+import type { TrackingContext, TrackingPlugin } from '../plugin';
 import { MlflowError } from '../errors';
 import { findArtifactOwner, joinArtifactPath, requiredArtifactPath, safeArtifactPath, type ArtifactFileInfo, type ArtifactOwnerRef, type ArtifactRepository, type ResolvedRoot } from '../artifacts';
 import { parseRequest, runIdOf } from './request';

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { TrackingPlugin } from '../app';
+import type { TrackingPlugin } from '../plugin';
 import { findArtifactOwner } from '../artifacts';
 import { VIEW_TYPES } from '../store/entities';
 import { int64, parseRequest, protoEnum } from './request';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TrackingPlugin } from '../app';
+import type { TrackingPlugin } from '../plugin';
 import { MlflowError } from '../errors';
 import { LIMITS, REQUEST_LIMITS } from '../limits';
 import { RUN_STATUSES, VIEW_TYPES } from '../store/entities';

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import type { TrackingPlugin } from '../app';
+import type { TrackingPlugin } from '../plugin';
 import { joinArtifactPath, safeArtifactPath } from '../artifacts';
 import { MlflowError } from '../errors';
 import { runArtifactRoot } from '../routes/artifacts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TrackingPlugin } from '../app';
+import type { TrackingPlugin } from '../plugin';
 import { MlflowError } from '../errors';
 import { LIMITS } from '../limits';
 import { int64, parseRequest } from '../routes/request';

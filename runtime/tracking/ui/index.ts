@@ -1,4 +1,4 @@
-import type { TrackingPlugin } from '../app';
+import type { TrackingFeature, TrackingPlugin } from '../plugin';
 import { getArtifactRoute } from './get-artifact';
 import { historyBulkIntervalRoutes } from './history-bulk-interval';
 import { loggedModelArtifactRoute } from './logged-model-artifact';
@@ -12,6 +12,9 @@ import { webUiPlugin } from './serve';
  */
 export const webUiApiPlugins: TrackingPlugin[] = [historyBulkIntervalRoutes, loggedModelArtifactRoute];
 export const webUiRootPlugins: TrackingPlugin[] = [getArtifactRoute, webUiPlugin];
+
+/** The web UI's server side; mount it last (its fallback page answers every unmatched browser path). */
+export const webUiFeature: TrackingFeature = { plugins: webUiApiPlugins, rootPlugins: webUiRootPlugins };
 
 export { webUi, webUiPlugin, findUiAssets, type WebUiOptions } from './serve';
 export { historyBulkIntervalRoutes, historyBulkInterval, sampleSteps } from './history-bulk-interval';

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { TrackingPlugin } from '../app';
+import type { TrackingPlugin } from '../plugin';
 import { joinArtifactPath, safeArtifactPath, type ResolvedRoot } from '../artifacts';
 import { MlflowError } from '../errors';
 import { LoggedModelStore, type RegistryDb } from '../registry';

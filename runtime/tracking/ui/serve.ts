@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { TrackingPlugin } from '../app';
+import type { TrackingPlugin } from '../plugin';
 
 /**
  * Serves the prebuilt web UI (`npm run build` → runtime/tracking/ui/dist) at `/`. Registered without
