@@ -3,6 +3,8 @@ import type { Registry } from 'prom-client';
 import type { ArtifactRepository } from './artifacts/repository';
 import type { ArtifactRoots } from './artifacts/roots';
 import type { StoreConnection } from './store/connection';
+import type { LoggedModelStore } from './registry/logged-models';
+import type { RegistryStore } from './registry/store';
 import type { TrackingStore } from './store/tracking-store';
 
 /**
@@ -26,10 +28,18 @@ declare module 'fastify' {
   }
 }
 
-/** What every resource plugin receives: the store and (when artifacts are served) the artifact repository. */
+/**
+ * What every feature receives: the connection, every store over its one database type, and (when
+ * artifacts are served) the artifact repository. Features reach each other's data through these stores.
+ */
 export interface TrackingContext {
-  store: TrackingStore;
   connection: StoreConnection;
+  /** Experiments, runs, metrics, params, tags, inputs. */
+  store: TrackingStore;
+  /** Registered models, versions, aliases and the audit trail. */
+  registry: RegistryStore;
+  /** MLflow 3 logged models. */
+  loggedModels: LoggedModelStore;
   /** Root of proxied artifacts (`--artifacts-destination`); undefined with --no-serve-artifacts. */
   artifacts?: ArtifactRepository;
   /** Every artifact root the server reads, and the policy on experiment locations and stored run roots. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createTrackingApp, type TrackingAppOptions } from './app';
 import type { TrackingContext, TrackingFeature, TrackingPlugin } from './plugin';
-import { registryFeature } from './registry';
+import { LoggedModelStore, RegistryStore, registryFeature } from './registry';
 import { artifactsFeature, runsFeature } from './routes';
 import { webUiFeature } from './ui';
 import * as path from 'node:path';
@@ -85,7 +85,7 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
       storeDirs: connection.file ? [path.dirname(connection.file)] : [],
     });
     const store = new TrackingStore(connection.db, connection.dialect, { defaultArtifactRoot });
-    const context: TrackingContext = { store, connection, artifacts, artifactRoots };
+    const context: TrackingContext = { connection, store, registry: new RegistryStore(connection.db), loggedModels: new LoggedModelStore(connection.db), artifacts, artifactRoots };
     const app = await createTrackingApp({ context, features: serverFeatures(opts), logger: opts.logger, trustedProxies: opts.trustedProxies });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ host, port: opts.port ?? 5000 });

@@ -4,8 +4,6 @@ import { sql } from 'kysely';
 import { API_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingFeature, type TrackingPlugin } from '../plugin';
 import { safeArtifactPath } from '../artifacts';
 import { MlflowError, toMlflowError } from '../errors';
-import { LoggedModelStore } from '../registry/logged-models';
-import type { RegistryDb } from '../registry/schema';
 import { validateRunId } from '../validation';
 import { CredentialVerifier, parseBasicAuth, type CredentialCacheOptions } from './credentials';
 import { LoginGuard, LoginRefused, type LoginLimitOptions } from './login-guard';
@@ -331,7 +329,7 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
   };
 
   // What a request points at besides its target (references.ts): resolved through the stores.
-  const references = new ReferenceResolver({ runs: context.store, loggedModels: new LoggedModelStore(context.connection.db as unknown as RegistryDb) });
+  const references = new ReferenceResolver({ runs: context.store, loggedModels: context.loggedModels });
   const artifactRoots = [context.artifacts?.rootUri, context.store.defaultArtifactRoot].filter((r): r is string => !!r && !/^mlflow-artifacts:/i.test(r));
   const referencesAllowed = async (request: FastifyRequest, user: UserRow, key: string): Promise<boolean> => {
     if (!hasReferences(request.method, key)) return true;

@@ -2,6 +2,6 @@
 export { registryFeature, registryPlugins, registryRoutes, loggedModelRoutes } from './routes';
 export { RegistryStore, parseModelsUri, isUriWithinRoot, type Actor, type CreateModelVersionInput } from './store';
 export { LoggedModelStore, LOGGED_MODELS_RUN_TAG } from './logged-models';
-export type { RegistryTables, RegistryDatabase, RegistryDb } from './schema';
+export type { RegistryTables, RegistryDatabase, RegistryDb } from '../store/schema';
 export * from './entities';
 export { REGISTRY_LIMITS } from '../limits';

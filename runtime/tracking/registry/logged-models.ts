@@ -9,10 +9,10 @@ import { joinUri } from '../store/tracking-store';
 import { checkCount, checkLength, excerpt, LIMITS, REGISTRY_LIMITS, REQUEST_LIMITS } from '../limits';
 import { parseExperimentId, validateKey, validateLength, validateMaxResults, validateRunId } from '../validation';
 import type { LoggedModel, LoggedModelStatus } from './entities';
-import type { LoggedModelsTable, RegistryDatabase, RegistryDb } from './schema';
+import type { LoggedModelsTable, Database, TrackingDb } from '../store/schema';
 import { validateLoggedModelName } from './validation';
 
-type Db = Kysely<RegistryDatabase>;
+type Db = Kysely<Database>;
 
 const ADJECTIVES = ['able', 'bold', 'calm', 'clean', 'crisp', 'eager', 'fair', 'gentle', 'keen', 'lucky', 'merry', 'neat', 'quick', 'sharp', 'silent', 'sunny', 'wise'];
 const NOUNS = ['ant', 'bass', 'cat', 'crow', 'deer', 'eel', 'finch', 'fox', 'hare', 'hawk', 'lynx', 'mole', 'owl', 'ram', 'seal', 'toad', 'wolf'];
@@ -83,7 +83,7 @@ export interface DatasetFilter {
 
 /** MLflow 3 logged models (service.proto CreateLoggedModel … SearchLoggedModels) and 2.x runs/log-model. */
 export class LoggedModelStore {
-  constructor(readonly db: RegistryDb) {}
+  constructor(readonly db: TrackingDb) {}
 
   private async row(db: Db, modelId: string, allowDeleted = false): Promise<LoggedModelsTable> {
     let q = db.selectFrom('logged_models').selectAll().where('model_id', '=', modelId);

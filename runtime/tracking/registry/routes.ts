@@ -5,9 +5,6 @@ import { safeArtifactPath } from '../artifacts';
 import { boolish, int64, parseRequest, protoEnum } from '../routes/request';
 import { listBelow } from '../routes/artifacts';
 import { LOGGED_MODEL_STATUSES } from './entities';
-import { LoggedModelStore } from './logged-models';
-import type { RegistryDb } from './schema';
-import { RegistryStore } from './store';
 
 /**
  * The model registry REST API (model_registry.proto), the audit trail, and MLflow 3 logged models
@@ -59,7 +56,7 @@ const auditSchema = z.object({ name, version: z.string().optional() });
 
 /** /registered-models/* and /model-versions/*: MLflow's ModelRegistryService, plus /model-versions/audit. */
 export const registryRoutes: TrackingPlugin = async (app, ctx) => {
-  const store = new RegistryStore(ctx.connection.db as unknown as RegistryDb);
+  const store = ctx.registry;
 
   app.post('/registered-models/create', async (request) => {
     const req = parse(request, createModelSchema);
@@ -209,7 +206,7 @@ const logModelSchema = z.object({ run_id: z.string(), model_json: z.string() });
 
 /** /logged-models/* (MLflow 3) and /runs/log-model (2.x). */
 export const loggedModelRoutes: TrackingPlugin = async (app, ctx) => {
-  const store = new LoggedModelStore(ctx.connection.db as unknown as RegistryDb);
+  const store = ctx.loggedModels;
 
   app.post('/logged-models', async (request) => {
     const req = parse(request, createLoggedSchema);

@@ -4,7 +4,6 @@ import { z } from 'zod';
 import type { TrackingPlugin } from '../plugin';
 import { joinArtifactPath, safeArtifactPath, type ResolvedRoot } from '../artifacts';
 import { MlflowError } from '../errors';
-import { LoggedModelStore, type RegistryDb } from '../registry';
 import { parseRequest } from '../routes/request';
 import { contentTypeOf } from './get-artifact';
 
@@ -29,7 +28,7 @@ export async function sendArtifactFile(reply: FastifyReply, root: ResolvedRoot, 
 
 /** A tracking-app resource plugin: mounted under each API prefix, beside logged-models/<id>/artifacts/directories. */
 export const loggedModelArtifactRoute: TrackingPlugin = async (app, ctx) => {
-  const store = new LoggedModelStore(ctx.connection.db as unknown as RegistryDb);
+  const store = ctx.loggedModels;
   app.get('/logged-models/:model_id/artifacts/files', async (request, reply) => {
     const req = parseRequest(request, schema);
     const rel = safeArtifactPath(req.artifact_file_path);
