@@ -1,9 +1,9 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { MlflowError, toMlflowError } from './errors';
-import { registerRequestMetrics } from './observability';
+import { MlflowError, toMlflowError } from './http/errors';
+import { registerRequestMetrics } from './http/observability';
 import { API_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingFeature, type TrackingPlugin } from './plugin';
-import { clientErrorHandler, installJsonBodyParser, installNulGuard } from './http-input';
-import { REQUEST_LIMITS } from './limits';
+import { clientErrorHandler, installJsonBodyParser, installNulGuard } from './http/input';
+import { REQUEST_LIMITS } from './http/limits';
 import { SERVER_VERSION } from './version';
 
 export type { TrackingContext, TrackingFeature, TrackingPlugin } from './plugin';

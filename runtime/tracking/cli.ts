@@ -156,8 +156,8 @@ export function registerTrackingCommands(program: Command): void {
     .description('apply pending schema migrations (run once per release, e.g. from a Kubernetes Job)')
     .addOption(storeOption())
     .action(async (opts: { backendStoreUri: string }) => {
-      const { openStore } = await import('./store/connection');
-      const { migrateToLatest } = await import('./store/migrate');
+      const { openStore } = await import('./db/connection');
+      const { migrateToLatest } = await import('./db/migrate');
       let connection;
       try {
         connection = await openStore(opts.backendStoreUri);

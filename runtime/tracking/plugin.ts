@@ -2,10 +2,10 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ArtifactRepository } from './artifacts/repository';
 import type { ArtifactRoots } from './artifacts/roots';
-import type { StoreConnection } from './store/connection';
-import type { LoggedModelStore } from './registry/logged-models';
+import type { StoreConnection } from './db/connection';
+import type { LoggedModelStore } from './logged-models/store';
 import type { RegistryStore } from './registry/store';
-import type { TrackingStore } from './store/tracking-store';
+import type { TrackingStore } from './runs/store';
 
 /**
  * The contract between the tracking app and its features: what a feature receives (the context),

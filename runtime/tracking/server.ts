@@ -1,14 +1,15 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createTrackingApp, type TrackingAppOptions } from './app';
 import type { TrackingContext, TrackingFeature, TrackingPlugin } from './plugin';
-import { LoggedModelStore, RegistryStore, registryFeature } from './registry';
-import { artifactsFeature, runsFeature } from './routes';
-import { webUiFeature } from './ui';
 import * as path from 'node:path';
 import { ArtifactRoots, artifactRepositoryFor } from './artifacts';
-import { DEFAULT_BACKEND_STORE_URI, openStore } from './store/connection';
-import { migrateToLatest, pendingMigrations } from './store/migrate';
-import { TrackingStore } from './store/tracking-store';
+import { artifactsFeature } from './artifacts/routes';
+import { DEFAULT_BACKEND_STORE_URI, openStore } from './db/connection';
+import { migrateToLatest, pendingMigrations } from './db/migrate';
+import { LoggedModelStore, loggedModelsFeature } from './logged-models';
+import { RegistryStore, registryFeature } from './registry';
+import { TrackingStore, runsFeature } from './runs';
+import { webUiFeature } from './web';
 
 export interface TrackingServerOptions {
   /** Interface to bind; default 127.0.0.1. */
@@ -51,7 +52,7 @@ export interface TrackingServerOptions {
 /** The server's features in mounting order: the web UI's fallback page goes last. */
 export function serverFeatures(opts: Pick<TrackingServerOptions, 'features' | 'plugins' | 'rootPlugins' | 'beforeRoutes'> = {}): TrackingFeature[] {
   const extra: TrackingFeature = { plugins: opts.plugins, rootPlugins: opts.rootPlugins, beforeRoutes: opts.beforeRoutes };
-  return [runsFeature, artifactsFeature, registryFeature, ...(opts.features ?? []), extra, webUiFeature];
+  return [runsFeature, artifactsFeature, registryFeature, loggedModelsFeature, ...(opts.features ?? []), extra, webUiFeature];
 }
 
 export interface RunningTrackingServer {

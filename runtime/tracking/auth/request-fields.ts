@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { MlflowError } from '../errors';
+import { MlflowError } from '../http/errors';
 
 /**
  * Reads a request field the way the handlers will: the JSON body for POST/PATCH/PUT/DELETE (MLflow

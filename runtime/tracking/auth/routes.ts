@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { MlflowError } from '../errors';
+import { MlflowError } from '../http/errors';
 import type { AuthState } from './state';
 import { optionalField, requiredField, requiredString } from './request-fields';
 

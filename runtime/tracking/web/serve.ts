@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TrackingPlugin } from '../plugin';
 
 /**
- * Serves the prebuilt web UI (`npm run build` → runtime/tracking/ui/dist) at `/`. Registered without
+ * Serves the prebuilt web UI (`npm run build` → ui/tracking/dist) at `/`. Registered without
  * fastify-plugin on purpose: the `sendFile` decoration and the catch-all route stay inside this plugin.
  * The UI routes with the URL fragment, so `index.html` is the only document; any other browser GET that
  * no API route claims (an old bookmark such as `/experiments`) gets `index.html` too, while API, artifact
@@ -16,9 +16,12 @@ export interface WebUiOptions {
   root?: string;
 }
 
-/** Where a build put the assets: beside this file (an installed package), or in the source tree when running compiled `lib/`. */
+/**
+ * Where a build put the assets (`ui/tracking/dist` at the package root): found from this file in the
+ * source tree (runtime/tracking/web) and from the compiled copy (lib/runtime/tracking/web, as in the image).
+ */
 export function findUiAssets(): string | undefined {
-  const candidates = [path.join(__dirname, 'dist'), path.resolve(__dirname, '..', '..', '..', '..', 'runtime', 'tracking', 'ui', 'dist')];
+  const candidates = [path.resolve(__dirname, '..', '..', '..', 'ui', 'tracking', 'dist'), path.resolve(__dirname, '..', '..', '..', '..', 'ui', 'tracking', 'dist')];
   return candidates.find((dir) => fs.existsSync(path.join(dir, 'index.html')));
 }
 
@@ -29,7 +32,7 @@ export async function webUi(app: FastifyInstance, opts: WebUiOptions): Promise<v
   if (!root || !fs.existsSync(path.join(root, 'index.html'))) {
     // A server started from a source checkout before the first build: say so instead of a bare 404.
     app.get('/', async (_req, reply) =>
-      reply.code(503).type('text/plain; charset=utf-8').send('The web UI is not built. Run `npm run build` (it builds runtime/tracking/ui) and restart the server.\n'),
+      reply.code(503).type('text/plain; charset=utf-8').send('The web UI is not built. Run `npm run build` (it builds ui/tracking) and restart the server.\n'),
     );
     return;
   }

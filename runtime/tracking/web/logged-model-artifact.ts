@@ -3,8 +3,8 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { TrackingPlugin } from '../plugin';
 import { joinArtifactPath, safeArtifactPath, type ResolvedRoot } from '../artifacts';
-import { MlflowError } from '../errors';
-import { parseRequest } from '../routes/request';
+import { MlflowError } from '../http/errors';
+import { parseRequest } from '../http/request';
 import { contentTypeOf } from './get-artifact';
 
 /**

@@ -2,8 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { TrackingPlugin } from '../plugin';
 import { findArtifactOwner } from '../artifacts';
-import { VIEW_TYPES } from '../store/entities';
-import { int64, parseRequest, protoEnum } from './request';
+import { VIEW_TYPES } from './entities';
+import { int64, parseRequest, protoEnum } from '../http/request';
 
 const keyValue = z.object({ key: z.string(), value: z.string().default('') });
 const experimentId = z.string({ error: 'expected a string' });

@@ -1,10 +1,10 @@
-import { MlflowError } from '../errors';
-import { checkCount, checkLength, excerpt, REQUEST_LIMITS } from '../limits';
+import { MlflowError } from '../http/errors';
+import { checkCount, checkLength, excerpt, REQUEST_LIMITS } from '../http/limits';
 
 /**
  * MLflow's search filter DSL (mlflow/utils/search_utils.py): an AND of comparisons such as
  * `metrics.acc > 0.9 AND params.lr = '0.01' AND tags.\`team name\` LIKE 'ml-%' AND attributes.run_id IN ('a','b')`.
- * This module only parses; compilation to SQL (bound parameters, never string splicing) is in search-sql.ts.
+ * This module only parses; compilation to SQL (bound parameters, never string splicing) is in predicates.ts (and the entities' column maps beside it).
  */
 export type EntityType = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset';
 export type Comparator = '=' | '!=' | '>' | '>=' | '<' | '<=' | 'LIKE' | 'ILIKE' | 'IN' | 'NOT IN' | 'IS NULL' | 'IS NOT NULL';

@@ -1,58 +1,22 @@
 import { sql, type RawBuilder } from 'kysely';
-import { MlflowError } from '../errors';
-import { checkCount, excerpt, REQUEST_LIMITS } from '../limits';
-import { parseFilter, parseOrderBy, type Comparison } from '../store/search-filter';
-import { integerPredicate } from '../store/search-sql';
+import { MlflowError } from '../http/errors';
+import { checkCount, excerpt, REQUEST_LIMITS } from '../http/limits';
+import { parseFilter, parseOrderBy, type Comparison } from './filter';
+import { keyValuePredicate, numericPredicate, stringPredicate } from './predicates';
 
 /**
- * Registry search filters and orderings (MLflow's SearchModelUtils / SearchModelVersionUtils), compiled
- * to SQL over `registered_models` / `model_versions`. Values are bound parameters; column names come
- * from the fixed maps below only.
+ * Registry search filters and orderings (MLflow's SearchModelUtils / SearchModelVersionUtils): the
+ * columns of `registered_models` / `model_versions` for the shared compiler (predicates.ts).
  */
 
-const STRING_OPS = new Set(['=', '!=', 'LIKE', 'ILIKE']);
-const NUMERIC_OPS = new Set(['=', '!=', '>', '>=', '<', '<=']);
+/** A registered model's or a version's tags, seen from the outer row. */
+const TAGS = {
+  registered_model_tags: { table: 'registered_model_tags', owner: sql`kv.name = registered_models.name` },
+  model_version_tags: { table: 'model_version_tags', owner: sql`kv.name = model_versions.name AND kv.version = model_versions.version` },
+} as const;
 
-function stringPredicate(column: RawBuilder<unknown>, c: Comparison, what: string, listOk: boolean): RawBuilder<boolean> {
-  if (c.comparator === 'IN' || c.comparator === 'NOT IN') {
-    if (!listOk) throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}.`);
-    const values = c.value as string[];
-    return c.comparator === 'IN' ? sql<boolean>`${column} IN (${sql.join(values)})` : sql<boolean>`${column} NOT IN (${sql.join(values)})`;
-  }
-  if (!STRING_OPS.has(c.comparator)) {
-    throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...STRING_OPS, ...(listOk ? ['IN', 'NOT IN'] : [])].join(', ')}.`);
-  }
-  if (typeof c.value !== 'string') throw MlflowError.invalid(`${what} must be compared with a quoted string, got ${JSON.stringify(c.value)}.`);
-  switch (c.comparator) {
-    case '=':
-      return sql<boolean>`${column} = ${c.value}`;
-    case '!=':
-      return sql<boolean>`${column} <> ${c.value}`;
-    case 'LIKE':
-      return sql<boolean>`${column} LIKE ${c.value}`;
-    default:
-      return sql<boolean>`lower(${column}) LIKE lower(${c.value})`;
-  }
-}
-
-function numericPredicate(column: RawBuilder<unknown>, c: Comparison, what: string): RawBuilder<boolean> {
-  const value = typeof c.value === 'string' && /^-?\d+$/.test(c.value) ? Number(c.value) : c.value;
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw MlflowError.invalid(`${what} must be compared with an integer, got ${JSON.stringify(c.value)}.`);
-  if (!NUMERIC_OPS.has(c.comparator)) throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...NUMERIC_OPS].join(', ')}.`);
-  // Version numbers are INTEGER: a bound beyond int4 matches all or nothing instead of failing in PostgreSQL.
-  return integerPredicate(column, c.comparator, value, 'int32');
-}
-
-function tagPredicate(c: Comparison, table: 'registered_model_tags' | 'model_version_tags'): RawBuilder<boolean> {
-  const what = `tag '${c.key}'`;
-  const match =
-    table === 'registered_model_tags'
-      ? sql`t.name = registered_models.name`
-      : sql`t.name = model_versions.name AND t.version = model_versions.version`;
-  const from = sql.table(table);
-  if (c.comparator === 'IS NULL') return sql<boolean>`NOT EXISTS (SELECT 1 FROM ${from} t WHERE ${match} AND t.key = ${c.key})`;
-  if (c.comparator === 'IS NOT NULL') return sql<boolean>`EXISTS (SELECT 1 FROM ${from} t WHERE ${match} AND t.key = ${c.key})`;
-  return sql<boolean>`EXISTS (SELECT 1 FROM ${from} t WHERE ${match} AND t.key = ${c.key} AND ${stringPredicate(sql.ref('t.value'), c, what, false)})`;
+function tagPredicate(c: Comparison, table: keyof typeof TAGS): RawBuilder<boolean> {
+  return keyValuePredicate(TAGS[table], c, `tag '${c.key}'`);
 }
 
 /** The tag MLflow's prompt registry puts on prompts (registered models and their versions). */
@@ -86,7 +50,7 @@ export function registeredModelFilter(filter: string | undefined): RawBuilder<bo
     if (c.type !== 'attribute' || c.key !== 'name') {
       throw MlflowError.invalid(`Invalid attribute key '${c.key}' specified. Valid keys are '{'name'}' and tags.<key>.`);
     }
-    return stringPredicate(sql.ref('registered_models.name'), c, `attribute 'name'`, true);
+    return stringPredicate(sql.ref('registered_models.name'), c, `attribute 'name'`, { list: true });
   }).concat(excludePrompts);
 }
 
@@ -98,13 +62,13 @@ export function modelVersionFilter(filter: string | undefined): RawBuilder<boole
     if (c.type !== 'attribute') throw MlflowError.invalid(`Invalid entity type '${c.type}' in a model version filter; use attributes or tags.<key>.`);
     switch (c.key) {
       case 'name':
-        return stringPredicate(sql.ref('model_versions.name'), c, `attribute 'name'`, true);
+        return stringPredicate(sql.ref('model_versions.name'), c, `attribute 'name'`, { list: true });
       case 'run_id':
-        return stringPredicate(sql.ref('model_versions.run_id'), c, `attribute 'run_id'`, true);
+        return stringPredicate(sql.ref('model_versions.run_id'), c, `attribute 'run_id'`, { list: true });
       case 'source_path':
-        return stringPredicate(sql.ref('model_versions.source'), c, `attribute 'source_path'`, false);
+        return stringPredicate(sql.ref('model_versions.source'), c, `attribute 'source_path'`);
       case 'version_number':
-        return numericPredicate(sql.ref('model_versions.version'), c, `attribute 'version_number'`);
+        return numericPredicate(sql.ref('model_versions.version'), c, `attribute 'version_number'`, 'int32', { integer: true });
       default:
         throw MlflowError.invalid(`Invalid attribute key '${c.key}' specified. Valid keys are name, run_id, source_path, version_number and tags.<key>.`);
     }

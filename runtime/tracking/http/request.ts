@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { MlflowError } from '../errors';
-import { checkCount, REQUEST_LIMITS } from '../limits';
+import { MlflowError } from './errors';
+import { checkCount, REQUEST_LIMITS } from './limits';
 
 /**
  * Request parsing shared by the resource plugins. GET takes the query string (repeated keys for list
@@ -90,4 +90,17 @@ export function runIdOf(req: { run_id?: string; run_uuid?: string }): string {
   const id = req.run_id || req.run_uuid;
   if (!id) throw MlflowError.invalid("Missing value for required parameter 'run_id'.");
   return id;
+}
+
+/**
+ * MLflow's client sends DELETE requests with a JSON body; curl users put the fields in the query
+ * string. Both are accepted (body fields win).
+ */
+export function parseBodyAndQuery<S extends z.ZodType>(request: FastifyRequest, schema: S, listFields: readonly string[] = []): z.output<S> {
+  if (request.method === 'DELETE' && request.body && typeof request.body === 'object' && !Array.isArray(request.body)) {
+    const merged = { ...(request.query as object), ...(request.body as object) };
+    const result = schema.safeParse(merged);
+    if (result.success) return result.data;
+  }
+  return parseRequest(request, schema, listFields);
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { TrackingPlugin } from '../plugin';
-import { MlflowError } from '../errors';
-import { LIMITS, REQUEST_LIMITS } from '../limits';
-import { RUN_STATUSES, VIEW_TYPES } from '../store/entities';
-import { double, int64, parseRequest, protoEnum, runIdOf } from './request';
+import { MlflowError } from '../http/errors';
+import { LIMITS, REQUEST_LIMITS } from '../http/limits';
+import { RUN_STATUSES, VIEW_TYPES } from './entities';
+import { double, int64, parseRequest, protoEnum, runIdOf } from '../http/request';
 
 const keyValue = z.object({ key: z.string(), value: z.string().default('') });
 const runRef = { run_id: z.string().optional(), run_uuid: z.string().optional() };

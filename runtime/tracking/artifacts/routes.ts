@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { TrackingContext, TrackingPlugin } from '../plugin';
-import { MlflowError } from '../errors';
-import { findArtifactOwner, joinArtifactPath, requiredArtifactPath, safeArtifactPath, type ArtifactFileInfo, type ArtifactOwnerRef, type ArtifactRepository, type ResolvedRoot } from '../artifacts';
-import { parseRequest, runIdOf } from './request';
+import type { TrackingContext, TrackingFeature, TrackingPlugin } from '../plugin';
+import { MlflowError } from '../http/errors';
+import { findArtifactOwner, joinArtifactPath, requiredArtifactPath, safeArtifactPath, type ArtifactFileInfo, type ArtifactOwnerRef, type ArtifactRepository, type ResolvedRoot } from './index';
+import { parseRequest, runIdOf } from '../http/request';
 
 function requireArtifacts(ctx: TrackingContext): ArtifactRepository {
   if (!ctx.artifacts) {
@@ -93,3 +93,6 @@ export const proxiedArtifactRoutes: TrackingPlugin = async (app, ctx) => {
     return {};
   });
 };
+
+/** Run artifacts under the API prefixes, and the proxied artifact store (`mlflow-artifacts:`) under its own. */
+export const artifactsFeature: TrackingFeature = { plugins: [artifactRoutes], artifactPlugins: [proxiedArtifactRoutes] };

@@ -14,7 +14,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 400,
   },
   server: {
-    // `MLOPS_UI_PROXY=http://127.0.0.1:5000 npx vite runtime/tracking/ui` for front-end work against a running server.
+    // `MLOPS_UI_PROXY=http://127.0.0.1:5000 npx vite ui/tracking` for front-end work against a running server.
     proxy: process.env.MLOPS_UI_PROXY
       ? Object.fromEntries(['/ajax-api', '/api', '/get-artifact'].map((p) => [p, process.env.MLOPS_UI_PROXY as string]))
       : undefined,

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { MlflowError } from '../errors';
+import { MlflowError } from '../http/errors';
 import { jsonShapeProblem } from '../../json-shape';
-import { jsonDouble, type KeyValue } from '../store/entities';
-import { parseFilter } from '../store/search-filter';
-import { decodePageToken, encodePageToken, integerPredicate, numericPredicate } from '../store/search-sql';
-import { joinUri } from '../store/tracking-store';
-import { checkCount, checkLength, excerpt, LIMITS, REGISTRY_LIMITS, REQUEST_LIMITS } from '../limits';
-import { parseExperimentId, validateKey, validateLength, validateMaxResults, validateRunId } from '../validation';
+import { jsonDouble, type KeyValue } from '../runs/entities';
+import { loggedModelFilter, loggedModelOrder } from '../search/logged-models';
+import { decodePageToken, encodePageToken } from '../search/page-token';
+import { joinUri } from '../runs/store';
+import { checkCount, checkLength, excerpt, LIMITS, REGISTRY_LIMITS, REQUEST_LIMITS } from '../http/limits';
+import { parseExperimentId, validateKey, validateLength, validateMaxResults, validateRunId } from '../http/validation';
 import type { LoggedModel, LoggedModelStatus } from './entities';
-import type { LoggedModelsTable, Database, TrackingDb } from '../store/schema';
-import { validateLoggedModelName } from './validation';
+import type { LoggedModelsTable, Database, TrackingDb } from '../db/schema';
+import { validateLoggedModelName } from '../registry/validation';
 
 type Db = Kysely<Database>;
 
@@ -25,37 +25,6 @@ const MODEL_ID = /^m-[0-9a-f]{32}$/;
 
 /** Run tag holding the MLflow 2.x `runs/log-model` history (mlflow.utils.mlflow_tags.MLFLOW_LOGGED_MODELS). */
 export const LOGGED_MODELS_RUN_TAG = 'mlflow.log-model.history';
-
-const ATTRIBUTES: Record<string, { column: RawBuilder<unknown>; numeric: boolean }> = {
-  model_id: { column: sql.ref('logged_models.model_id'), numeric: false },
-  name: { column: sql.ref('logged_models.name'), numeric: false },
-  model_type: { column: sql.ref('logged_models.model_type'), numeric: false },
-  status: { column: sql.ref('logged_models.status'), numeric: false },
-  source_run_id: { column: sql.ref('logged_models.source_run_id'), numeric: false },
-  creation_timestamp: { column: sql.ref('logged_models.creation_timestamp_ms'), numeric: true },
-  creation_time: { column: sql.ref('logged_models.creation_timestamp_ms'), numeric: true },
-  last_updated_timestamp: { column: sql.ref('logged_models.last_updated_timestamp_ms'), numeric: true },
-};
-
-function stringCompare(column: RawBuilder<unknown>, comparator: string, value: unknown, what: string): RawBuilder<boolean> {
-  if (comparator === 'IN' || comparator === 'NOT IN') {
-    const values = value as string[];
-    return comparator === 'IN' ? sql<boolean>`${column} IN (${sql.join(values)})` : sql<boolean>`${column} NOT IN (${sql.join(values)})`;
-  }
-  if (typeof value !== 'string') throw MlflowError.invalid(`${what} must be compared with a quoted string, got ${JSON.stringify(value)}.`);
-  switch (comparator) {
-    case '=':
-      return sql<boolean>`${column} = ${value}`;
-    case '!=':
-      return sql<boolean>`${column} <> ${value}`;
-    case 'LIKE':
-      return sql<boolean>`${column} LIKE ${value}`;
-    case 'ILIKE':
-      return sql<boolean>`lower(${column}) LIKE lower(${value})`;
-    default:
-      throw MlflowError.invalid(`Invalid comparator '${comparator}' for ${what}.`);
-  }
-}
 
 /** Tag MLflow sets on a logged model listing the registry versions made from it. */
 export const MODEL_VERSIONS_TAG = 'mlflow.modelVersions';
@@ -246,57 +215,17 @@ export class LoggedModelStore {
           sql` OR `,
         )})`
       : sql<boolean>`1 = 1`;
-    let hasMetricFilter = false;
     const ids = req.experimentIds.map(parseExperimentId);
     const limit = validateMaxResults(req.maxResults, REGISTRY_LIMITS.SEARCH_LOGGED_MODEL_MAX_RESULTS_THRESHOLD) ?? REGISTRY_LIMITS.SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT;
     const offset = decodePageToken(req.pageToken);
     let q = this.db.selectFrom('logged_models').selectAll().where('experiment_id', 'in', ids).where('lifecycle_stage', '=', 'active');
-    for (const c of parseFilter(req.filter, { allowBareAttributes: true })) {
-      if (c.type === 'metric') {
-        // Any logged point of the key satisfies the comparison (MLflow joins on all metric rows, not the latest).
-        hasMetricFilter = true;
-        const cmp = numericPredicate(sql.ref('x.metric_value'), c, `metric '${c.key}'`);
-        q = q.where(sql<boolean>`EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = logged_models.model_id AND x.metric_name = ${c.key} AND x.is_nan = 0 AND ${cmp} AND ${onDatasets})`);
-        continue;
-      }
-      if (c.type === 'tag' || c.type === 'param') {
-        const [table, k, v] = c.type === 'tag' ? ['logged_model_tags', 'tag_key', 'tag_value'] : ['logged_model_params', 'param_key', 'param_value'];
-        const what = `${c.type} '${c.key}'`;
-        q = q.where(
-          sql<boolean>`EXISTS (SELECT 1 FROM ${sql.table(table)} x WHERE x.model_id = logged_models.model_id AND ${sql.ref(`x.${k}`)} = ${c.key} AND ${stringCompare(sql.ref(`x.${v}`), c.comparator, c.value, what)})`,
-        );
-        continue;
-      }
-      const attr = c.type === 'attribute' ? ATTRIBUTES[c.key] : undefined;
-      if (!attr) throw MlflowError.invalid(`Invalid filter '${excerpt(req.filter ?? '')}': logged models can be filtered by ${Object.keys(ATTRIBUTES).join(', ')}, metrics.<key>, tags.<key> and params.<key>.`);
-      if (attr.numeric) {
-        const value = typeof c.value === 'string' && /^\d+$/.test(c.value) ? Number(c.value) : c.value;
-        if (typeof value !== 'number' || !['=', '!=', '<', '<=', '>', '>='].includes(c.comparator)) throw MlflowError.invalid(`Invalid comparison on '${c.key}': compare it with a number using =, !=, <, <=, >, >=.`);
-        q = q.where(integerPredicate(attr.column, c.comparator, value, 'int64'));
-      } else q = q.where(stringCompare(attr.column, c.comparator, c.value, `attribute '${c.key}'`));
-    }
+    const filter = loggedModelFilter(req.filter, onDatasets);
+    for (const predicate of filter.predicates) q = q.where(predicate);
     // With datasets but no metric filter, only models with some metric on those datasets (as MLflow).
-    if (datasets.length && !hasMetricFilter) {
+    if (datasets.length && !filter.hasMetricFilter) {
       q = q.where(sql<boolean>`EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = logged_models.model_id AND ${onDatasets})`);
     }
-    for (const o of req.orderBy) {
-      const dir = sql.raw(o.ascending ? 'ASC' : 'DESC');
-      if (o.field_name.startsWith('metrics.')) {
-        // The model's latest point of the key (newest timestamp, then highest step; MLflow's rank()),
-        // optionally on one dataset; models without it (or with NaN there) sort last either way.
-        const key = o.field_name.slice('metrics.'.length);
-        if (!key) throw MlflowError.invalid(`Invalid order by field name: ${o.field_name}`);
-        const ds = sql`${o.dataset_name ? sql`AND x.dataset_name = ${o.dataset_name}` : sql``} ${o.dataset_digest ? sql`AND x.dataset_digest = ${o.dataset_digest}` : sql``}`;
-        const latest = sql`(SELECT CASE WHEN x.is_nan = 1 THEN NULL ELSE x.metric_value END FROM logged_model_metrics x
-          WHERE x.model_id = logged_models.model_id AND x.metric_name = ${key} ${ds}
-          ORDER BY x.metric_timestamp_ms DESC, x.metric_step DESC, x.metric_value DESC LIMIT 1)`;
-        q = q.orderBy(sql`CASE WHEN ${latest} IS NULL THEN 1 ELSE 0 END`).orderBy(sql`${latest} ${dir}`);
-        continue;
-      }
-      const attr = ATTRIBUTES[o.field_name.replace(/^attributes?\./, '')];
-      if (!attr) throw MlflowError.invalid(`Invalid order_by field '${excerpt(o.field_name)}': use one of ${Object.keys(ATTRIBUTES).join(', ')} or metrics.<key>.`);
-      q = q.orderBy(sql`${attr.column} ${dir}`);
-    }
+    for (const term of loggedModelOrder(req.orderBy)) q = q.orderBy(term);
     q = q.orderBy('creation_timestamp_ms', 'desc').orderBy('model_id');
     const rows = await q.limit(limit + 1).offset(offset).execute();
     const page = rows.slice(0, limit);

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
-import { MlflowError } from '../errors';
-import { checkCount, LIMITS, REQUEST_LIMITS } from '../limits';
-import { parseExperimentId, validateBatchLimits, validateExperimentName, validateKey, validateLength, validateMaxResults, validateRunId } from '../validation';
-import type { DialectName } from './connection';
+import { MlflowError } from '../http/errors';
+import { checkCount, LIMITS, REQUEST_LIMITS } from '../http/limits';
+import { parseExperimentId, validateBatchLimits, validateExperimentName, validateKey, validateLength, validateMaxResults, validateRunId } from '../http/validation';
+import type { DialectName } from '../db/connection';
 import {
   jsonDouble,
   type DatasetInput,
@@ -16,9 +16,10 @@ import {
   type RunStatus,
   type ViewType,
 } from './entities';
-import type { Database, RunsTable, TrackingDb } from './schema';
-import { parseFilter, parseOrderByList } from './search-filter';
-import { decodePageToken, encodePageToken, experimentFilterPredicates, experimentOrderTerms, runFilterPredicates, runOrderTerms } from './search-sql';
+import type { Database, RunsTable, TrackingDb } from '../db/schema';
+import { parseFilter, parseOrderByList } from '../search/filter';
+import { decodePageToken, encodePageToken } from '../search/page-token';
+import { experimentFilterPredicates, experimentOrderTerms, runFilterPredicates, runOrderTerms } from '../search/runs';
 import { trimSlashes, trimTrailingSlashes } from '../../slashes';
 
 const RUN_NAME_TAG = 'mlflow.runName';

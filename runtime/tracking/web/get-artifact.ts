@@ -2,9 +2,9 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import type { TrackingPlugin } from '../plugin';
 import { joinArtifactPath, safeArtifactPath } from '../artifacts';
-import { MlflowError } from '../errors';
-import { runArtifactRoot } from '../routes/artifacts';
-import { parseRequest, runIdOf } from '../routes/request';
+import { MlflowError } from '../http/errors';
+import { runArtifactRoot } from '../artifacts/routes';
+import { parseRequest, runIdOf } from '../http/request';
 
 /**
  * GET /get-artifact?run_id=&path= — one run artifact by its path under the run's artifact root, as

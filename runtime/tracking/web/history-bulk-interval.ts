@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { TrackingPlugin } from '../plugin';
-import { MlflowError } from '../errors';
-import { LIMITS } from '../limits';
-import { int64, parseRequest } from '../routes/request';
+import { MlflowError } from '../http/errors';
+import { LIMITS } from '../http/limits';
+import { int64, parseRequest } from '../http/request';
 
 /**
  * GET metrics/get-history-bulk-interval, as MLflow's handler defines it: one metric's history for up to
