@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
-import { API_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingFeature, type TrackingPlugin } from '../plugin';
+import { API_PREFIXES, API_V3_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingFeature, type TrackingPlugin } from '../plugin';
 import { safeArtifactPath } from '../artifacts';
 import { MlflowError, toMlflowError } from '../http/errors';
 import { validateRunId } from '../http/validation';
@@ -13,6 +13,7 @@ import { fieldCandidates, listField, requiredField } from './request-fields';
 import { verifyPassword } from './passwords';
 import { authRoutes } from './routes';
 import type { AuthState } from './state';
+import { experimentsOfTraceRequest } from '../traces/request-experiments';
 import { AFTER_ACTIONS, API_RULES, ARTIFACT_RULES, ROOT_RULES, ruleFor, type Rule, type Target } from './rules';
 import { AuthStore, canonicalExperimentId, type UserRow } from './store';
 
@@ -79,7 +80,7 @@ function classifyUncached(routeUrl: string): Place {
   const normalize = (rest: string) => rest.replace(/:[^/]+/g, ':') || '/';
   const artifacts = strip(ARTIFACT_PREFIXES);
   if (artifacts) return { table: ARTIFACT_RULES, key: normalize(routeUrl.slice(artifacts.length)) };
-  const api = strip(API_PREFIXES);
+  const api = strip(API_PREFIXES) ?? strip(API_V3_PREFIXES);
   if (api) return { table: API_RULES, key: normalize(routeUrl.slice(api.length)) };
   if (ROOT_RULES[routeUrl]) return { table: ROOT_RULES, key: routeUrl };
   if (/^\/(api|ajax-api)\//.test(routeUrl)) return { table: {}, key: routeUrl };
@@ -296,6 +297,8 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
         if (!modelId) throw MlflowError.invalid("Missing value for required parameter 'model_id'.");
         return { experiments: [await experimentOfLoggedModel(modelId)] };
       }
+      case 'trace':
+        return { experiments: [...new Set((await experimentsOfTraceRequest(request, target.from, context.traces)).map(canonicalExperimentId))] };
       case 'artifact_path': {
         // The same decoding the artifact handlers apply, so the id checked is the directory served.
         const raws = routeOf(request)?.endsWith('*') ? [(request.params as Record<string, string>)['*']] : fieldCandidates(request, 'path');

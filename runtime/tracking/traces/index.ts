@@ -3,3 +3,4 @@ export { TraceStore, type TraceInfoInput, type TraceSearch, type DeleteTracesReq
 export { AssessmentStore, type AssessmentInput, type AssessmentUpdate } from './assessments';
 export { traceV2Routes, traceV3Routes, tracesFeature } from './routes';
 export * from './entities';
+export { experimentsOfTraceRequest, type TraceRequestSource } from './request-experiments';

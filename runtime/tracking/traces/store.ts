@@ -79,6 +79,19 @@ export class TraceStore {
     return String((await this.row(this.db, traceId)).experiment_id);
   }
 
+  /** The experiments of these traces (authorization); 404 when one does not exist, unless allowMissing. */
+  async experimentIdsOf(traceIds: string[], opts: { allowMissing?: boolean } = {}): Promise<string[]> {
+    const ids = [...new Set(traceIds)];
+    const valid = ids.filter(isTraceId);
+    const rows: { request_id: string; experiment_id: number }[] = [];
+    for (const part of chunks(valid)) rows.push(...(await this.db.selectFrom('trace_info').select(['request_id', 'experiment_id']).where('request_id', 'in', part).execute()));
+    if (!opts.allowMissing && rows.length < ids.length) {
+      const found = new Set(rows.map((r) => r.request_id));
+      throw MlflowError.notFound(`Trace with ID '${excerpt(ids.find((id) => !found.has(id))!)}' not found.`);
+    }
+    return [...new Set(rows.map((r) => String(r.experiment_id)))];
+  }
+
   /** 404 unless the trace exists (inside a transaction of another store). */
   readonly exists = async (db: Db, traceId: string): Promise<void> => {
     await this.row(db, traceId);
