@@ -1,5 +1,5 @@
 import { describeWithTool } from '../helpers/tools';
-import { mlflowClients, runPython, storeAvailability, storeKinds } from '../tracking/helpers';
+import { runPython, storeAvailability, storeKinds, tracingClients } from '../tracking/helpers';
 import { ADMIN, as, createUser, startAuthServer, type AuthTestServer, type Credentials } from './helpers';
 
 /**
@@ -7,7 +7,6 @@ import { ADMIN, as, createUser, startAuthServer, type AuthTestServer, type Crede
  * credentials, and every trace route follows the permission of the trace's experiment.
  */
 const V3 = '/api/3.0/mlflow';
-const client3 = mlflowClients.find((c) => c.name.includes('3.x'))!;
 
 function startBody(experimentId: string, id: string) {
   return {
@@ -39,17 +38,19 @@ for (const kind of storeKinds()) {
     });
     afterAll(async () => server?.stop());
 
-    describeWithTool(client3.name, client3.availability, () => {
+    for (const client of tracingClients) describeWithTool(client.name, client.availability, () => {
       test('the tracing script runs unchanged with MLFLOW_TRACKING_USERNAME/PASSWORD', async () => {
-        const out = await runPython(client3.python, 'tracing_workflow.py', [server.url, `traced-auth-${kind}`], { MLFLOW_TRACKING_USERNAME: alice.username, MLFLOW_TRACKING_PASSWORD: alice.password });
+        const out = await runPython(client.python, 'tracing_workflow.py', [server.url, `traced-auth-${kind}-${client.early ? '31' : '3x'}`], { MLFLOW_TRACKING_USERNAME: alice.username, MLFLOW_TRACKING_PASSWORD: alice.password });
         expect(out.count).toBe(5);
         expect(out.span_names).toEqual(['agent', 'format', 'lookup', 'summarize']);
         expect(out.spans.format.parent).toBe('summarize');
-        expect(out.after_delete).toEqual([
-          ['expected', null],
-          ['helpful', true],
-        ]);
-        expect(out.linked_count).toBe(2);
+        if (!client.early) {
+          expect(out.assessed.after_delete).toEqual([
+            ['expected', null],
+            ['helpful', true],
+          ]);
+        }
+        expect(out.linked_count).toBe(client.early ? 1 : 2);
         expect([out.deleted_by_id, out.deleted_by_time, out.remaining]).toEqual([1, 2, 2]);
       });
     });
@@ -71,10 +72,17 @@ for (const kind of storeKinds()) {
       expect((await bobCalls('POST', `/traces/${id}/assessments`, { assessment: { assessment_name: 'a', feedback: { value: 1 } } }, V3)).status).toBe(403);
       expect((await bobCalls('POST', '/traces/delete-traces', { experiment_id: exp, request_ids: [id] })).status).toBe(403);
       expect((await bobCalls('POST', '/traces/delete-traces', { experiment_id: exp, request_ids: [id] }, V3)).status).toBe(403);
+      // The v2 API (2.x and 3.1 clients) under the same rules; a body naming two experiments needs both.
+      expect((await bobCalls('POST', '/traces', { experiment_id: exp, timestamp_ms: 1 })).status).toBe(403);
+      expect((await bobCalls('GET', '/traces', { experiment_ids: [exp] })).status).toBe(200);
+      expect((await bobCalls('GET', `/traces/${id}/info`)).status).toBe(200);
+      expect((await bobCalls('PATCH', `/traces/${id}`, { timestamp_ms: 2, status: 'ERROR' })).status).toBe(403);
       // A trace id already in alice's experiment cannot be re-sent into bob's own experiment to rewrite it.
       const bobExp = (await bobCalls('POST', '/experiments/create', { name: 'bob-traces' })).body.experiment_id;
       expect((await bobCalls('POST', '/traces', startBody(bobExp, id), V3)).status).toBe(403);
       expect((await bobCalls('POST', '/traces', startBody(bobExp, 'tr-bob-own'), V3)).status).toBe(200);
+      expect((await bobCalls('POST', '/traces', { ...startBody(bobExp, 'tr-bob-mixed'), experiment_id: exp, timestamp_ms: 1 })).status).toBe(403);
+      expect((await bobCalls('POST', '/traces', { ...startBody(bobExp, 'tr-bob-mixed'), experiment_id: exp, timestamp_ms: 1 }, V3)).status).toBe(403);
       expect((await as(server, alice)('GET', `/traces/${id}`, undefined, V3)).body.trace.trace_info.tags).not.toHaveProperty('k');
     });
 
@@ -85,6 +93,8 @@ for (const kind of storeKinds()) {
       expect((await carolCalls('POST', '/traces/batchGetInfos', { trace_ids: [id] }, V3)).status).toBe(403);
       expect((await carolCalls('GET', `/traces/${id}/assessments/a-00000000000000000000000000000000`, undefined, V3)).status).toBe(403);
       expect((await carolCalls('GET', `/traces/${id}`, undefined, '/ajax-api/3.0/mlflow')).status).toBe(403);
+      expect((await carolCalls('GET', '/traces', { experiment_ids: [exp] })).status).toBe(403);
+      expect((await carolCalls('GET', `/traces/${id}/info`)).status).toBe(403);
     });
   });
 }

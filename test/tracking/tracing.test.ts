@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeWithTool } from '../helpers/tools';
-import { api, mlflowClients, runPython, startTestServer, storeAvailability, storeKinds, type TestServer } from './helpers';
+import { api, runPython, startTestServer, storeAvailability, storeKinds, tracingClients, type TestServer } from './helpers';
 
 /**
  * MLflow 3 tracing (issue 15): the official 3.x client, unchanged, traces nested calls and reads them
@@ -9,7 +9,6 @@ import { api, mlflowClients, runPython, startTestServer, storeAvailability, stor
  * nothing.
  */
 const V3 = '/api/3.0/mlflow';
-const client3 = mlflowClients.find((c) => c.name.includes('3.x'))!;
 
 let seq = 0;
 const traceId = () => `tr-${(++seq).toString(16).padStart(32, '0')}`;
@@ -43,13 +42,13 @@ for (const kind of storeKinds()) {
     });
     afterAll(async () => server?.stop());
 
-    describeWithTool(client3.name, client3.availability, () => {
+    for (const client of tracingClients) describeWithTool(client.name, client.availability, () => {
       test('a traced agent script: nested spans, search, tags, assessments, run links, deletes', async () => {
-        const out = await runPython(client3.python, 'tracing_workflow.py', [server.url, `traced-${kind}`]);
-        expect(out.mlflow_version.startsWith('3.')).toBe(true);
+        const out = await runPython(client.python, 'tracing_workflow.py', [server.url, `traced-${kind}-${client.early ? '31' : '3x'}`]);
+        expect(out.mlflow_version.startsWith(client.early ? '3.1.' : '3.')).toBe(true);
         expect(out.answers).toEqual(['Paris: 21C', 'Oslo: 21C', 'Lima: 21C']);
         expect(out.count).toBe(5);
-        expect(out.newest_first_is_reverse).toBe(true);
+        expect(out.ordered_both_ways).toBe(true);
         expect([out.ok_count, out.error_count, out.by_tag_count, out.by_run_count, out.slow_count]).toEqual([4, 1, 4, 1, 5]);
         expect(out.pages).toEqual([2, 2, 1, true]);
         expect(out.paged_ids_distinct).toBe(5);
@@ -68,20 +67,28 @@ for (const kind of storeKinds()) {
         expect(out.failing_state).toContain('ERROR');
         expect(out.failing_events).toContain('exception');
         expect([out.tag_after_set, out.tag_after_delete]).toEqual(['yes', null]);
-        // Feedback overridden (old one invalid), an updated expectation; deleting the override restores the original.
-        expect(out.assessments).toEqual([
-          ['expected', null, { city: 'Paris', temp_c: 21 }],
-          ['helpful', false, true],
-          ['helpful', true, false],
-        ]);
-        expect(out.fetched_expectation).toEqual({ city: 'Paris', temp_c: 21 });
-        expect(out.feedback_source).toEqual(['HUMAN', 'alice@example.com']);
-        expect(out.feedback_rationale).toBe('answers the question');
-        expect(out.after_delete).toEqual([
-          ['expected', null],
-          ['helpful', true],
-        ]);
-        expect(out.linked_count).toBe(2);
+        if (client.early) {
+          // 3.1 refuses assessments client-side outside Databricks and has no link_traces_to_run.
+          expect(out.assessed).toBeNull();
+          expect(out.linked_count).toBe(1);
+        } else {
+          // Feedback overridden (old one invalid), an updated expectation; deleting the override restores the original.
+          expect(out.assessed).toEqual({
+            assessments: [
+              ['expected', null, { city: 'Paris', temp_c: 21 }],
+              ['helpful', false, true],
+              ['helpful', true, false],
+            ],
+            fetched_expectation: { city: 'Paris', temp_c: 21 },
+            feedback_source: ['HUMAN', 'alice@example.com'],
+            feedback_rationale: 'answers the question',
+            after_delete: [
+              ['expected', null],
+              ['helpful', true],
+            ],
+          });
+          expect(out.linked_count).toBe(2);
+        }
         expect([out.bad_filter, out.bad_order, out.missing_trace]).toEqual(['INVALID_PARAMETER_VALUE', 'INVALID_PARAMETER_VALUE', 'RESOURCE_DOES_NOT_EXIST']);
         expect([out.deleted_by_id, out.deleted_by_time, out.remaining]).toEqual([1, 2, 2]);
         // The span data really is the artifact the client uploaded, under the proxied destination.
@@ -171,6 +178,27 @@ for (const kind of storeKinds()) {
       expect(await link({ trace_ids: [traceId()], run_id: '0'.repeat(32) })).toEqual([404, 'RESOURCE_DOES_NOT_EXIST']);
       expect(await bad(`/traces/${traceId()}/tags`, { key: 'k', value: 'v' }, 'PATCH')).toEqual([404, 'RESOURCE_DOES_NOT_EXIST']);
       expect(await bad(`/traces/${traceId()}/assessments`, { assessment: { assessment_name: 'a', feedback: { value: 1 } } })).toEqual([404, 'RESOURCE_DOES_NOT_EXIST']);
+    });
+
+    test('the v2 trace API of 2.x and 3.1 clients: StartTrace names the trace, EndTrace completes it', async () => {
+      const V2 = '/api/2.0/mlflow';
+      const started = await api(server.url, 'POST', '/traces', { experiment_id: exp, timestamp_ms: 1_700_000_000_000, request_metadata: [{ key: 'mlflow.traceInputs', value: '{"q": 1}' }], tags: [{ key: 'mlflow.traceName', value: 'v2' }] }, V2);
+      expect(started.status).toBe(200);
+      const info = started.body.trace_info;
+      expect(info).toMatchObject({ experiment_id: exp, timestamp_ms: 1_700_000_000_000, status: 'IN_PROGRESS' });
+      expect(info.request_id).toMatch(/^tr-[0-9a-f]{32}$/);
+      expect(info.tags).toContainEqual({ key: 'mlflow.artifactLocation', value: `mlflow-artifacts:/${exp}/traces/${info.request_id}/artifacts` });
+      const ended = await api(server.url, 'PATCH', `/traces/${info.request_id}`, { timestamp_ms: 1_700_000_000_250, status: 'OK', request_metadata: [{ key: 'mlflow.traceOutputs', value: '2' }], tags: [] }, V2);
+      expect(ended.body.trace_info).toMatchObject({ execution_time_ms: 250, status: 'OK' });
+      const got = (await api(server.url, 'GET', `/traces/${info.request_id}/info`, undefined, V2)).body.trace_info;
+      expect(got.request_metadata).toEqual(expect.arrayContaining([{ key: 'mlflow.traceInputs', value: '{"q": 1}' }, { key: 'mlflow.traceOutputs', value: '2' }]));
+      const found = await api(server.url, 'GET', '/traces', { experiment_ids: [exp], filter: "name = 'v2'", max_results: 5 }, V2);
+      expect(found.body.traces.map((t: { request_id: string }) => t.request_id)).toEqual([info.request_id]);
+      // The same trace through the v3 API.
+      expect((await api(server.url, 'GET', `/traces/${info.request_id}`, undefined, V3)).body.trace.trace_info.execution_duration).toBe('0.25s');
+      expect((await api(server.url, 'PATCH', `/traces/${traceId()}`, { timestamp_ms: 1, status: 'OK' }, V2)).status).toBe(404);
+      expect((await api(server.url, 'POST', '/traces', { experiment_id: exp, timestamp_ms: 'noon' }, V2)).status).toBe(400);
+      expect((await api(server.url, 'PATCH', `/traces/${info.request_id}`, { timestamp_ms: 1, status: 'FINE' }, V2)).status).toBe(400);
     });
 
     test('tags: the server-set artifact location cannot be overwritten, values are truncated as MLflow does', async () => {

@@ -91,10 +91,11 @@ export const API_RULES: Record<string, MethodRules> = {
   '/logged-models/:/params': check('update', logged),
   '/logged-models/:/artifacts/directories': check('read', logged),
   '/logged-models/:/artifacts/files': check('read', logged),
-  // MLflow 3 traces (their experiment's permission; under /api/3.0 unless noted)
+  // MLflow 3 traces (their experiment's permission; 3.x clients call /api/3.0, 2.x and 3.1 the 2.0 StartTrace/EndTrace/GetTraceInfo/SearchTraces)
   '/server-info': { kind: 'authenticated' },
-  '/traces': { POST: check('update', trace('start')) },
-  '/traces/:': { GET: check('read', trace('path')) },
+  '/traces': { POST: check('update', trace('start')), GET: check('read', { type: 'experiments' }) },
+  '/traces/:': { GET: check('read', trace('path')), PATCH: check('update', trace('path')) },
+  '/traces/:/info': check('read', trace('path')),
   '/traces/batchGetInfos': check('read', trace('trace_ids')),
   '/traces/search': check('read', trace('locations')),
   '/traces/:/tags': { PATCH: check('update', trace('path')), DELETE: check('update', trace('path')) },

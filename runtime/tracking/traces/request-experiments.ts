@@ -8,10 +8,11 @@ import type { TraceStore } from './store';
  * permission, as MLflow's auth app resolves them): read exactly where the trace routes read them,
  * before the handler runs. Unknown traces are a 404, as the handlers answer.
  *
- * - `path`: the trace in the route's `trace_id` parameter;
+ * - `path`: the trace in the route's `trace_id` (v2: `request_id`) parameter;
  * - `trace_ids`: every trace listed in the body's `trace_ids`;
  * - `start`: StartTraceV3's `trace.trace_info.trace_location`, and, when the trace already exists,
- *   its experiment too (a retry merges into it);
+ *   its experiment too (a retry merges into it); StartTrace (v2, the server names the trace): `experiment_id`
+ *   (a body with both shapes needs permission on both);
  * - `locations`: SearchTracesV3's `locations` and `experiment_ids`.
  */
 export type TraceRequestSource = 'path' | 'trace_ids' | 'start' | 'locations';
@@ -35,7 +36,8 @@ export async function experimentsOfTraceRequest(request: FastifyRequest, from: T
   const body = record(request.body);
   switch (from) {
     case 'path': {
-      const id = record(request.params).trace_id;
+      const params = record(request.params);
+      const id = params.trace_id ?? params.request_id;
       if (typeof id !== 'string' || !id) throw MlflowError.invalid("Missing value for required parameter 'trace_id'.");
       return [await traces.experimentIdOf(id)];
     }
@@ -45,10 +47,13 @@ export async function experimentsOfTraceRequest(request: FastifyRequest, from: T
       return traces.experimentIdsOf(ids);
     }
     case 'start': {
+      // Every experiment the body names in either shape is checked, so the one the route's handler
+      // reads (v3 nested, v2 top-level) is always among them.
       const info = record(record(body.trace).trace_info);
-      const target = experimentOfLocation(info.trace_location);
+      const named = [...(body.trace !== undefined ? [experimentOfLocation(info.trace_location)] : []), ...(body.experiment_id !== undefined ? [String(body.experiment_id)] : [])];
+      if (!named.length) throw MlflowError.invalid("Missing value for required parameter 'experiment_id'.");
       const existing = typeof info.trace_id === 'string' ? await traces.experimentIdsOf([info.trace_id], { allowMissing: true }) : [];
-      return [target, ...existing];
+      return [...named, ...existing];
     }
     case 'locations': {
       const locations = body.locations === undefined ? [] : Array.isArray(body.locations) ? body.locations : [body.locations];

@@ -5,6 +5,7 @@ import { int64, parseBodyAndQuery as parse, protoEnum } from '../http/request';
 import type { TrackingFeature, TrackingPlugin } from '../plugin';
 import type { AssessmentInput } from './assessments';
 import { durationToMs, timestampToMs, TRACE_STATES } from './entities';
+import { traceV2CompatRoutes } from './routes-v2';
 import type { TraceStore } from './store';
 
 /**
@@ -183,5 +184,5 @@ export const traceV2Routes: TrackingPlugin = async (app, ctx) => {
   });
 };
 
-/** MLflow 3 tracing: the v3 trace API and the 2.0-prefixed trace endpoints. */
-export const tracesFeature: TrackingFeature = { plugins: [traceV2Routes], v3Plugins: [traceV3Routes] };
+/** MLflow 3 tracing: the v3 trace API, the 2.0-prefixed endpoints 3.x clients call, and the 2.x clients' trace API. */
+export const tracesFeature: TrackingFeature = { plugins: [traceV2Routes, traceV2CompatRoutes], v3Plugins: [traceV3Routes] };

@@ -135,8 +135,26 @@ export class TraceStore {
     return this.getInfo(info.traceId);
   }
 
+  /**
+   * EndTrace (the 2.x and early 3.x clients' second call): the end time, status and more tags and
+   * metadata, merged into the trace that StartTrace (v2) opened.
+   */
+  async end(traceId: string, req: { endTimeMs: number; state: TraceState; metadata: Record<string, string>; tags: Record<string, string> }): Promise<TraceInfoV3> {
+    const tags = entries(req.tags, 'tags', 'tag').filter(([k]) => k !== ARTIFACT_LOCATION_TAG);
+    const metadata = entries(req.metadata, 'request_metadata', 'metadata');
+    await this.db.transaction().execute(async (tx) => {
+      const row = await this.row(tx, traceId);
+      const executionTimeMs = Math.max(0, req.endTimeMs - Number(row.timestamp_ms));
+      await tx.updateTable('trace_info').set({ execution_time_ms: executionTimeMs, status: req.state }).where('request_id', '=', traceId).execute();
+      await this.upsert(tx, 'trace_tags', traceId, tags);
+      await this.upsert(tx, 'trace_request_metadata', traceId, metadata);
+    });
+    return this.getInfo(traceId);
+  }
+
   private async upsert(db: Db, table: 'trace_tags' | 'trace_request_metadata', traceId: string, list: [string, string][]): Promise<void> {
     for (const part of chunks(list)) {
+      if (!part.length) continue;
       await db
         .insertInto(table)
         .values(part.map(([key, value]) => ({ request_id: traceId, key, value })))
