@@ -210,6 +210,8 @@ for (const kind of storeKinds()) {
       expect(tags['mlflow.artifactLocation']).toBe(`mlflow-artifacts:/${exp}/traces/${id}/artifacts`);
       expect(tags.long).toHaveLength(8000);
       expect((await api(server.url, 'DELETE', `/traces/${id}/tags`, { key: 'nope' }, V3)).status).toBe(404);
+      expect((await api(server.url, 'DELETE', `/traces/${id}/tags`, { key: 'mlflow.artifactLocation' }, V3)).status).toBe(400);
+      expect((await api(server.url, 'GET', `/traces/${id}`, undefined, V3)).body.trace.trace_info.tags['mlflow.artifactLocation']).toBe(`mlflow-artifacts:/${exp}/traces/${id}/artifacts`);
     });
 
     test('delete by timestamp takes the oldest first and stops at max_traces', async () => {

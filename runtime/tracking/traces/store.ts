@@ -238,6 +238,8 @@ export class TraceStore {
   }
 
   async deleteTag(traceId: string, key: string): Promise<void> {
+    // Without it the client could no longer find (or upload) the trace's spans.
+    if (key === ARTIFACT_LOCATION_TAG) throw MlflowError.invalid(`The tag '${ARTIFACT_LOCATION_TAG}' is set by the server.`);
     await this.db.transaction().execute(async (tx) => {
       await this.row(tx, traceId);
       const r = await tx.deleteFrom('trace_tags').where('request_id', '=', traceId).where('key', '=', key).executeTakeFirst();
