@@ -7,6 +7,14 @@ function port(value: string): number {
   return n;
 }
 
+/** `--allowed-artifact-roots s3://a/p,/srv/shared`: a comma-separated list, blanks ignored. */
+function artifactRootList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 function count(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
@@ -95,6 +103,11 @@ export function registerTrackingCommands(program: Command): void {
     .addOption(new Option('-p, --port <port>', 'port to listen on (0 = any free port)').env('MLFLOW_PORT').default(5000).argParser(port))
     .addOption(storeOption())
     .addOption(new Option('--default-artifact-root <uri>', 'artifact root for new experiments (default mlflow-artifacts:/ when serving artifacts)').env('MLFLOW_DEFAULT_ARTIFACT_ROOT'))
+    .addOption(
+      new Option('--allowed-artifact-roots <uris>', 'comma-separated s3:// or local prefixes admins may give experiments as artifact_location (besides the proxy and the default root)')
+        .env('MLFLOW_SERVER_ALLOWED_ARTIFACT_ROOTS')
+        .argParser(artifactRootList),
+    )
     .addOption(new Option('--artifacts-destination <uri>', 'where proxied artifacts are stored: a path, file:// or s3://bucket/prefix').env('MLFLOW_ARTIFACTS_DESTINATION').default('./mlartifacts'))
     .option('--serve-artifacts', 'proxy artifact uploads/downloads through this server (default)')
     .option('--no-serve-artifacts', 'do not proxy artifacts; clients access the artifact store directly')
@@ -107,7 +120,7 @@ export function registerTrackingCommands(program: Command): void {
     .addOption(new Option('--auth-failed-logins-per-user <count>', 'basic-auth: failed logins for one user name per 5 minutes, from any address, before its new logins get 429 (0 = no limit)').env('MLOPS_AUTH_FAILED_LOGINS_PER_USER').default(10).argParser(count))
     .addOption(new Option('--auth-login-queue <count>', 'basic-auth: logins that may wait for password verification before more get 503').env('MLOPS_AUTH_LOGIN_QUEUE').default(32).argParser(positiveCount))
     .addOption(new Option('--forwarded-allow-ips <list>', 'comma-separated proxy addresses/CIDRs whose X-Forwarded-For names the client (default: none, the header is ignored)').env('FORWARDED_ALLOW_IPS').argParser(addressList))
-    .action(async (opts: { host: string; port: number; backendStoreUri: string; defaultArtifactRoot?: string; artifactsDestination: string; serveArtifacts: boolean; upgradeDb?: boolean; appName?: string; forwardedAllowIps?: string[] } & AuthFlags) => {
+    .action(async (opts: { host: string; port: number; backendStoreUri: string; defaultArtifactRoot?: string; allowedArtifactRoots?: string[]; artifactsDestination: string; serveArtifacts: boolean; upgradeDb?: boolean; appName?: string; forwardedAllowIps?: string[] } & AuthFlags) => {
       const { startTrackingServer } = await import('./server');
       const auth = opts.appName === 'basic-auth' ? await basicAuthFromOptions(opts) : undefined;
       let server;
@@ -118,6 +131,7 @@ export function registerTrackingCommands(program: Command): void {
           port: opts.port,
           backendStoreUri: opts.backendStoreUri,
           defaultArtifactRoot: opts.defaultArtifactRoot,
+          allowedArtifactRoots: opts.allowedArtifactRoots,
           artifactsDestination: opts.artifactsDestination,
           serveArtifacts: opts.serveArtifacts,
           upgradeDb: opts.upgradeDb,

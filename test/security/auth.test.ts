@@ -222,7 +222,8 @@ for (const kind of storeKinds()) {
         for (const [what, username] of bad) {
           const res = await create(username);
           if (res.status !== 400 || res.body.error_code !== 'INVALID_PARAMETER_VALUE') accepted.push(`${what} ${escaped(username)}: ${res.status}`);
-          else expect((await call(server.url, ADMIN, 'GET', '/users/get', { username })).status).toBe(404);
+          // Not stored: the lookup finds nothing (a NUL is refused by the request layer itself, before any lookup).
+          else expect((await call(server.url, ADMIN, 'GET', '/users/get', { username })).status).toBe(username.includes('\u0000') ? 400 : 404);
         }
         expect(accepted).toEqual([]);
       });

@@ -227,6 +227,7 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
     if (!user) return unauthenticated(reply);
     identities.set(request, user);
     request.user = user.username;
+    request.userIsAdmin = user.is_admin;
   });
 
   // ── resolving what a request touches ───────────────────────────────────────────────────────
