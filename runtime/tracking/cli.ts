@@ -193,7 +193,7 @@ export function registerTrackingCommands(program: Command): void {
     .addOption(storeOption())
     .action(async (opts: { backendStoreUri: string }) => {
       const { openStore } = await import('./store/connection');
-      const { migrateToLatest } = await import('./store/migrate');
+      const { prepareSchema } = await import('./store/migrate');
       let connection;
       try {
         connection = await openStore(opts.backendStoreUri);
@@ -201,10 +201,10 @@ export function registerTrackingCommands(program: Command): void {
         throw new CliError(`cannot open ${opts.backendStoreUri}: ${err instanceof Error ? err.message : String(err)}`);
       }
       try {
-        const outcome = await migrateToLatest(connection.db);
-        process.stdout.write(
-          outcome.applied.length ? `applied ${outcome.applied.join(', ')}; schema at ${outcome.current}\n` : `schema already at ${outcome.current}\n`,
-        );
+        // The same lock as a starting server takes, so a release's Job and new replicas never race.
+        const outcome = await prepareSchema(connection.db, connection.dialect, { upgrade: true });
+        if (outcome.status === 'outdated') throw new Error(`pending ${outcome.pending.join(', ')}`); // unreachable with upgrade: true
+        process.stdout.write(outcome.applied.length ? `applied ${outcome.applied.join(', ')}; schema at ${outcome.current}\n` : `schema already at ${outcome.current}\n`);
       } catch (err) {
         throw new CliError(`${connection.displayUri}: ${err instanceof Error ? err.message : String(err)}`);
       } finally {
