@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command, Option } from 'commander';
@@ -14,7 +15,7 @@ jest.setTimeout(120_000);
 /**
  * Figures and lists in the README that come from the code, recomputed here so they cannot go stale: the
  * objects/files/warnings `mlops synth` prints per environment (with the committed lock and with a complete
- * one), the unpinned-image count of the refusal, the policy rules table, and the flag lists of
+ * one), the unpinned-image count of the refusal, the policy rules tables, the registry suites' test count, and the flag lists of
  * `mlops tracking serve`, `mlops serve` and `mlops local`. On a mismatch, rerun the command the README
  * shows and copy its real output.
  */
@@ -102,6 +103,14 @@ describe('README figures from the code', () => {
     const rows = [...section('Inference server').matchAll(/^\| `(?:-\w, )?(--[a-z-]+)` \| (`[A-Z_]+`|—) \|/gm)].map((m) => [m[1], m[2] === '—' ? undefined : m[2].slice(1, -1)]);
     expect(rows).toEqual(serve.options.filter((o) => o.long !== '--help').map((o) => [o.long, o.envVar]));
   });
+
+  test("the registry suites' test count in the README's Tests block is what jest collects", () => {
+    const m = /^npx jest --maxWorkers=1 (test\/registry) +# (\d+) tests,/m.exec(readme);
+    expect(m).not.toBeNull();
+    // A name no test has: jest collects (and skips) every test without running one.
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'jest', 'bin', 'jest.js'), m![1], '-t', 'no test is named this', '--json'], { cwd: repoRoot, encoding: 'utf8', timeout: 170_000 });
+    expect(JSON.parse(r.stdout).numTotalTests).toBe(Number(m![2]));
+  }, 180_000);
 
   test("mlops local: the Options sentence and --train are exactly the command's options", () => {
     const local = section('The local platform');
