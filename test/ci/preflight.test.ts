@@ -69,6 +69,11 @@ describe('.ci/preflight.sh', () => {
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 1, stderr: '.ci/run: Node.js >= 20 is required (found: 18.19.0)\n' });
   });
 
+  test("the README names the Go version the modules require today", () => {
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    expect(readme).toContain(`Go ≥ the newest \`go\` directive of the repository's Go modules (${requiredGo[1]} today;`);
+  });
+
   test("this machine's own tools pass", () => {
     const r = spawnSync('bash', [script], { encoding: 'utf8', timeout: 60_000 });
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
