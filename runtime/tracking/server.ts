@@ -34,6 +34,8 @@ export interface TrackingServerOptions {
   logger?: FastifyServerOptions['logger'];
   /** Reverse proxies whose X-Forwarded-For is believed (`--forwarded-allow-ips`); see TrackingAppOptions. Default none. */
   trustedProxies?: TrackingAppOptions['trustedProxies'];
+  /** Host/Origin/framing guards (`--allowed-hosts`, `--cors-allowed-origins`, `--x-frame-options`); see TrackingAppOptions. */
+  browserGuards?: TrackingAppOptions['browserGuards'];
   /** Extension points for other parts (model registry, auth): see createTrackingApp. */
   plugins?: TrackingAppOptions['plugins'];
   rootPlugins?: TrackingAppOptions['rootPlugins'];
@@ -68,7 +70,7 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
     });
     const store = new TrackingStore(connection.db, connection.dialect, { defaultArtifactRoot });
     const context: TrackingContext = { store, connection, artifacts, artifactRoots };
-    const app = await createTrackingApp({ context, logger: opts.logger, plugins: opts.plugins, rootPlugins: opts.rootPlugins, beforeRoutes: opts.beforeRoutes, trustedProxies: opts.trustedProxies });
+    const app = await createTrackingApp({ context, logger: opts.logger, plugins: opts.plugins, rootPlugins: opts.rootPlugins, beforeRoutes: opts.beforeRoutes, trustedProxies: opts.trustedProxies, browserGuards: opts.browserGuards });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ host, port: opts.port ?? 5000 });
     const address = app.server.address();

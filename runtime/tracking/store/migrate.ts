@@ -44,11 +44,17 @@ export const SCHEMA_LOCK_KEY = 0x6d6c6f7073; // "mlops"
 export async function withSchemaLock<T>(db: Kysely<any>, dialect: DialectName, fn: (conn: Kysely<any>) => Promise<T>): Promise<T> {
   return db.connection().execute(async (conn) => {
     if (dialect === 'postgres') {
-      await sql`select pg_advisory_lock(${sql.lit(SCHEMA_LOCK_KEY)})`.execute(conn);
+      // Waiting for another replica's migration, and the migration itself, may outlast the pool's statement timeout.
+      await sql`set statement_timeout = 0`.execute(conn);
       try {
-        return await fn(conn);
+        await sql`select pg_advisory_lock(${sql.lit(SCHEMA_LOCK_KEY)})`.execute(conn);
+        try {
+          return await fn(conn);
+        } finally {
+          await sql`select pg_advisory_unlock(${sql.lit(SCHEMA_LOCK_KEY)})`.execute(conn);
+        }
       } finally {
-        await sql`select pg_advisory_unlock(${sql.lit(SCHEMA_LOCK_KEY)})`.execute(conn);
+        await sql`reset statement_timeout`.execute(conn);
       }
     }
     await sql`begin immediate`.execute(conn);
