@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { EnvironmentConfig } from '../environments';
-import { recordFor, type EnvironmentRecord } from '../environments/record';
+import { ENVIRONMENT_RECORD, recordFor, type EnvironmentRecord } from '../environments/record';
 import { manifestFiles, parseManifestFile } from './load';
 import { checkManifests } from './index';
 import type { PolicyException } from './exceptions';
@@ -42,7 +42,7 @@ export function checkGroups(inputs: string[], opts: GroupCheckOptions = {}): Che
   return [...byDir.values()].map(({ record, files }) => {
     const dir = record ? path.relative(process.cwd(), record.dir) || '.' : undefined;
     if (record && opts.environment && opts.environment.name !== record.environment.name) {
-      throw new Error(`--env ${opts.environment.name}, but ${dir} was synthesized for "${record.environment.name}" (${path.join(dir!, 'mlops-environment')}); check them separately`);
+      throw new Error(`--env ${opts.environment.name}, but ${dir} was synthesized for "${record.environment.name}" (${path.join(dir!, ENVIRONMENT_RECORD)}); check them separately`);
     }
     const environment = record?.environment ?? opts.environment;
     const mode = opts.mode ?? record?.policyMode ?? 'user';
