@@ -56,16 +56,19 @@ export function parseManifests(text: string, file: string): KubeObject[] {
   });
 }
 
+/** Reads and parses one manifest file; errors name the file. */
+export function parseManifestFile(file: string): KubeObject[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ManifestError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return parseManifests(text, file);
+}
+
 export function loadManifests(inputs: string[]): KubeObject[] {
-  return manifestFiles(inputs).flatMap((file) => {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ManifestError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
-    return parseManifests(text, file);
-  });
+  return manifestFiles(inputs).flatMap(parseManifestFile);
 }
 
 /** An exceptions file: a YAML/JSON list of `{ rule, object, reason }`. */

@@ -8,6 +8,7 @@ import { objectRef } from '../policies/rule';
 import { assertPolicyClean } from '../policies/synth-gate';
 import { MlopsPlatform } from '../constructs/platform';
 import { DEFAULT_IMAGE_LOCK, readImageLock, resolveImages } from '../environments/image-lock';
+import { ENVIRONMENT_RECORD, renderEnvironmentRecord } from '../environments/record';
 
 /** Values the Pulumi stack fills in; GitOps synth uses environment defaults (never secrets). */
 export interface CloudOutputs {
@@ -168,7 +169,8 @@ export function renderYaml(objects: KubeObject[]): string {
 }
 
 /**
- * Synthesizes, validates, policy-checks and writes `<out>/<env>/NN-<part>.k8s.yaml` for each environment.
+ * Synthesizes, validates, policy-checks and writes `<out>/<env>/NN-<part>.k8s.yaml` for each environment,
+ * and `<out>/<env>/mlops-environment`, the environment as rendered (environments/record.ts).
  * Every environment is rendered and checked before anything touches the disk; files go to a temporary
  * directory first and are renamed into place, so any failure writes nothing.
  */
@@ -184,12 +186,14 @@ export function writeSynth(envs: EnvironmentConfig[], out: string, opts: RenderO
         fs.mkdirSync(path.dirname(file), { recursive: true });
         fs.writeFileSync(file, renderYaml(f.objects));
       }
+      // What the folder was synthesized for, so `mlops policy check` applies this environment's allowances.
+      fs.writeFileSync(path.join(staging, env.name, ENVIRONMENT_RECORD), renderEnvironmentRecord(env, 'gitops'));
     }
     for (const { env, files } of rendered) {
       const target = path.join(out, env.name);
       fs.rmSync(target, { recursive: true, force: true });
       fs.renameSync(path.join(staging, env.name), target);
-      written.push(...files.map((f) => path.join(target, f.name)));
+      written.push(...files.map((f) => path.join(target, f.name)), path.join(target, ENVIRONMENT_RECORD));
     }
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
