@@ -2,7 +2,8 @@ import { Construct } from 'constructs';
 import type { EnvOnlySecrets } from './deviations';
 import type { EnvironmentConfig } from '../environments';
 import { emptyDir, imageVersion, k8s, MINIO_NAME, RUNTIME_UID, resources, secretEnv, selectorLabels, serviceAccount, standardLabels, type PlatformContext } from './common';
-import { disruptionBudget, httpProbe, podMetadata, restricted } from './platform-pods';
+import { httpProbe, podMetadata, restricted } from './platform-pods';
+import { StatefulWorkload } from './serving-workload';
 import { PLATFORM_SECRETS } from './secrets';
 
 type MinioStore = Extract<EnvironmentConfig['artifactStore'], { kind: 'minio' }>;
@@ -73,6 +74,7 @@ export function bucketScript(bucket: string): string {
  * creates the private artifact bucket and the tracking server's restricted user.
  */
 export class Minio extends Construct {
+  readonly workload: StatefulWorkload;
   readonly service: k8s.KubeService;
   readonly statefulSet: k8s.KubeStatefulSet;
   readonly bucketJob: k8s.KubeJob;
@@ -90,70 +92,22 @@ export class Minio extends Construct {
 
     serviceAccount(this, env, name, ns, 'object-storage');
 
-    new k8s.KubeService(this, 'headless', {
-      metadata: { name: `${name}-headless`, namespace: ns, labels: standardLabels(env, `${name}-headless`, 'object-storage', version) },
-      spec: { clusterIp: 'None', selector: selectorLabels(env, name), ports: [{ name: 's3', port: MINIO_PORT, targetPort: k8s.IntOrString.fromString('s3') }] },
+    this.workload = new StatefulWorkload(this, 'storage', {
+      name,
+      namespace: ns,
+      labels: standardLabels(env, name, 'object-storage', version),
+      selector: selectorLabels(env, name),
+      serviceAccountName: name,
+      securityContext: sec.pod,
+      containers: [minioContainer(cfg, sec.container, root)],
+      volumes: [emptyDir('tmp', '64Mi')],
+      governingService: { name: `${name}-headless`, labels: standardLabels(env, `${name}-headless`, 'object-storage', version), ports: [{ name: 's3', port: MINIO_PORT }] },
+      dataVolume: { name: 'data', size: cfg.storage.size, storageClassName: cfg.storage.storageClassName, labels: standardLabels(env, 'data', 'object-storage') },
     });
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: { name, namespace: ns, labels: standardLabels(env, name, 'object-storage', version) },
-      spec: { type: 'ClusterIP', selector: selectorLabels(env, name), ports: [{ name: 's3', port: MINIO_PORT, targetPort: k8s.IntOrString.fromString('s3') }] },
-    });
-
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
-      metadata: { name, namespace: ns, labels: standardLabels(env, name, 'object-storage', version) },
-      spec: {
-        serviceName: `${name}-headless`,
-        replicas: 1,
-        selector: { matchLabels: selectorLabels(env, name) },
-        updateStrategy: { type: 'RollingUpdate' },
-        template: {
-          metadata: podMetadata(env, name, 'object-storage', version),
-          spec: {
-            serviceAccountName: name,
-            automountServiceAccountToken: false,
-            securityContext: sec.pod,
-            containers: [
-              {
-                name: 'minio',
-                image: cfg.image,
-                imagePullPolicy: 'IfNotPresent',
-                // The console is bound to loopback: nothing outside the pod needs it.
-                args: ['server', '/data', '--address', `:${MINIO_PORT}`, '--console-address', '127.0.0.1:9001', '--certs-dir', '/tmp/certs'],
-                ports: [{ name: 's3', containerPort: MINIO_PORT, protocol: 'TCP' }],
-                env: [
-                  secretEnv('MINIO_ROOT_USER', root, 'root-user'),
-                  secretEnv('MINIO_ROOT_PASSWORD', root, 'root-password'),
-                  // Prometheus scrapes /minio/v2/metrics/cluster without a bearer token; the NetworkPolicy limits who can.
-                  { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
-                  { name: 'HOME', value: '/tmp' },
-                ],
-                securityContext: sec.container,
-                resources: resources(cfg.resources),
-                readinessProbe: httpProbe('/minio/health/ready', 's3', { period: 10 }),
-                livenessProbe: httpProbe('/minio/health/live', MINIO_PORT, { period: 20, failureThreshold: 6 }),
-                volumeMounts: [
-                  { name: 'data', mountPath: '/data' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
-            ],
-            volumes: [emptyDir('tmp', '64Mi')],
-          },
-        },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels: standardLabels(env, 'data', 'object-storage') },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              ...(cfg.storage.storageClassName ? { storageClassName: cfg.storage.storageClassName } : {}),
-              resources: { requests: { storage: k8s.Quantity.fromString(cfg.storage.size) } },
-            },
-          },
-        ],
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-      },
-    });
-    disruptionBudget(this, env, name, ns, 'object-storage');
+    this.service = this.workload.exposeViaService({ ports: [{ name: 's3', port: MINIO_PORT }], beforeWorkload: true });
+    this.statefulSet = this.workload.apiObject;
+    // The PDB carries the blueprint's version label, not the image's (as it always has).
+    this.workload.limitDisruptions({ labels: standardLabels(env, name, 'object-storage') });
 
     const job = MINIO_BUCKET_JOB;
     const tracking = PLATFORM_SECRETS.minioTracking.name;
@@ -196,4 +150,31 @@ export class Minio extends Construct {
       },
     });
   }
+}
+
+/** The MinIO server: S3 API on 9000, the console bound to loopback, root login from the Secret, health probes. */
+function minioContainer(cfg: MinioStore, securityContext: k8s.SecurityContext, root: string): k8s.Container {
+  return {
+    name: 'minio',
+    image: cfg.image,
+    imagePullPolicy: 'IfNotPresent',
+    // The console is bound to loopback: nothing outside the pod needs it.
+    args: ['server', '/data', '--address', `:${MINIO_PORT}`, '--console-address', '127.0.0.1:9001', '--certs-dir', '/tmp/certs'],
+    ports: [{ name: 's3', containerPort: MINIO_PORT, protocol: 'TCP' }],
+    env: [
+      secretEnv('MINIO_ROOT_USER', root, 'root-user'),
+      secretEnv('MINIO_ROOT_PASSWORD', root, 'root-password'),
+      // Prometheus scrapes /minio/v2/metrics/cluster without a bearer token; the NetworkPolicy limits who can.
+      { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
+      { name: 'HOME', value: '/tmp' },
+    ],
+    securityContext,
+    resources: resources(cfg.resources),
+    readinessProbe: httpProbe('/minio/health/ready', 's3', { period: 10 }),
+    livenessProbe: httpProbe('/minio/health/live', MINIO_PORT, { period: 20, failureThreshold: 6 }),
+    volumeMounts: [
+      { name: 'data', mountPath: '/data' },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+  };
 }

@@ -1,8 +1,6 @@
 import { Construct } from 'constructs';
-
-import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { EnvironmentConfig } from '../environments';
-import { standardLabels } from './common';
+import { k8s, standardLabels } from './common';
 
 export interface NamespacesProps {
   readonly env: EnvironmentConfig;
