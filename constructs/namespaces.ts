@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../environments';
+import { KUBE_SCORE_IGNORE } from '../core/annotations';
 import { k8s, standardLabels } from './common';
 
 export interface NamespacesProps {
@@ -95,7 +96,7 @@ export class Namespaces extends Construct {
    */
   markEmpty(namespace: string): void {
     for (const p of this.namespacePolicies[namespace] ?? []) {
-      p.metadata.addAnnotation('kube-score/ignore', 'networkpolicy-targets-pod');
+      p.metadata.addAnnotation(KUBE_SCORE_IGNORE, 'networkpolicy-targets-pod');
     }
   }
 }

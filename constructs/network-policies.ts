@@ -1,10 +1,9 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../environments';
-import { EXCEPTIONS_ANNOTATION } from '../policies/exceptions';
+import { EXCEPTIONS_ANNOTATION, KUBE_SCORE_IGNORE } from '../core/annotations';
 import { INFERENCE_PORT, k8s, MINIO_NAME, namespacePeer, OAUTH2_PROXY_NAME, POSTGRES_NAME, selectorLabels, standardLabels, tcp, TRACKING_NAME, TRACKING_PORT, type PlatformContext } from './common';
 import { OAUTH2_PROXY_METRICS_PORT, OAUTH2_PROXY_PORT } from './ingress';
 import { MINIO_BUCKET_JOB, MINIO_PORT } from './minio';
-import { KUBE_SCORE_IGNORE } from './platform-pods';
 import { POSTGRES_PORT } from './postgres';
 import { TRACKING_MIGRATE_NAME } from './tracking';
 

@@ -52,9 +52,6 @@ export function restricted(uid: number, gid = uid): { pod: k8s.PodSecurityContex
   return { pod: restrictedPodSecurity(uid, gid), container: restrictedContainerSecurity() };
 }
 
-/** `kube-score/ignore` (comma-separated check ids) for a deliberate, documented deviation on one object. */
-export const KUBE_SCORE_IGNORE = 'kube-score/ignore';
-
 /** A DNS-1123 label made from arbitrary text (image versions in Job names): lowercase, `-` for the rest, ≤ max chars. */
 export function dnsLabelFrom(text: string, max = 63): string {
   const s = text

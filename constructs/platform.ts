@@ -1,8 +1,7 @@
 import { Construct } from 'constructs';
 import { Chart } from 'cdk8s';
 import type { EnvironmentConfig } from '../environments';
-import type { KubeObject } from '../policies/types';
-import { podTemplates, selectorMatches } from '../policies/kube/workloads';
+import { podTemplates, selectorMatches, type KubeObject } from '../core/kube-objects';
 import { Namespaces } from './namespaces';
 import { PlatformSecrets } from './secrets';
 import type { PlatformContext } from './common';

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { KUBE_SCORE_IGNORE } from '../core/annotations';
 import { k8s } from './common';
 
 /*
@@ -231,8 +232,6 @@ export const ZERO_DOWNTIME_ROLLOUT: k8s.DeploymentStrategy = {
   type: 'RollingUpdate',
   rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) },
 };
-
-const KUBE_SCORE_IGNORE = 'kube-score/ignore';
 
 /**
  * A serving Deployment of the platform: pods selected by stable labels, rolled out with zero downtime

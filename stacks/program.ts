@@ -2,7 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { deepMerge, loadEnvironment, type EnvironmentConfig } from '../environments';
 import { DEFAULT_IMAGE_LOCK, readImageLock, resolveImages } from '../environments/image-lock';
-import type { KubeObject } from '../policies/types';
+import type { KubeObject } from '../core/kube-objects';
 import { assertPolicyClean } from '../policies/synth-gate';
 import { requiredSecrets } from '../constructs/secrets';
 import { synthEnvironment, type CloudOutputs, type SynthesizedFile } from './gitops';

@@ -1,5 +1,5 @@
 import type { KubeRule } from '../rule';
-import { containerName, containers, podTemplate, type ContainerRef } from './workloads';
+import { containerName, containers, podTemplate, type ContainerRef } from '../../core/kube-objects';
 
 /** Splits `registry:port/repo:tag@sha256:…` into its tag and digest (the registry port is not a tag). */
 export function parseImage(ref: string): { tag?: string; digest?: string } {
