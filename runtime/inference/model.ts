@@ -153,6 +153,17 @@ function checkColumnValue(col: ColumnSpec | undefined, name: string, v: unknown,
 }
 
 /**
+ * The columns of a table the model reads, by name: the signature's (matrix layout) or the inputs'
+ * (per-input layout); null when it reads every column in request order (matrix without a signature),
+ * [] when it takes no tables at all.
+ */
+export function tableColumns(model: LoadedModel): string[] | null {
+  const layout = model.layout;
+  if (!layout) return [];
+  return layout.kind === 'matrix' ? layout.columns : model.inputs.map((i) => i.name);
+}
+
+/**
  * A table → the model's input tensors. Missing columns and values of the wrong type are InputErrors
  * naming the column; columns the model does not use are dropped (as MLflow's schema enforcement does).
  */
@@ -163,7 +174,7 @@ export function frameToFeeds(model: LoadedModel, frame: Frame): Record<string, T
   const index = new Map<string, number>();
   frame.names?.forEach((n, i) => index.set(n, i));
   const sigByName = new Map(model.columns?.map((c) => [c.name, c]));
-  const wanted: string[] | null = layout.kind === 'matrix' ? layout.columns : model.inputs.map((i) => i.name);
+  const wanted = tableColumns(model);
   let sources: Array<{ name: string; values: unknown[] }>;
   if (wanted === null) {
     const k = (layout as { input: TensorSpec }).input.shape[1];

@@ -189,11 +189,19 @@ export function nest(values: unknown[], dims: number[]): unknown {
   return out;
 }
 
+/**
+ * The deepest nesting a tensor value may have: numpy's NPY_MAXDIMS (32), the most MLflow's own scoring
+ * server can turn into an array. It also bounds the recursion below, so a hostile `[[[[…]]]]` is a 400,
+ * never a stack overflow.
+ */
+export const MAX_TENSOR_RANK = 32;
+
 /** Nested JSON arrays → flat values and their shape; ragged arrays are an error naming the input. */
 export function flatten(value: unknown, what: string): { values: unknown[]; dims: number[] } {
   const dims: number[] = [];
   let probe: unknown = value;
   while (Array.isArray(probe)) {
+    if (dims.length === MAX_TENSOR_RANK) throw new InputError(`${what}: arrays are nested more than ${MAX_TENSOR_RANK} levels deep (the most a tensor may have)`);
     dims.push(probe.length);
     if (probe.length === 0) break;
     probe = probe[0];

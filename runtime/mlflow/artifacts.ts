@@ -6,11 +6,12 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Response } from 'undici';
 import type { MlflowHttp } from './http';
 import type { ArtifactFileInfo } from './types';
+import { trimTrailingSlashes } from '../slashes';
 
 /** `mlflow-artifacts:/x/y` or `mlflow-artifacts://host/x/y` → `x/y`; undefined for other schemes. */
 function proxiedPath(artifactUri: string): string | undefined {
   const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(artifactUri);
-  return m ? m[1].replace(/\/+$/, '') : undefined;
+  return m ? trimTrailingSlashes(m[1]) : undefined;
 }
 
 const encodePath = (p: string): string => p.split('/').map(encodeURIComponent).join('/');
@@ -57,7 +58,7 @@ async function downloadProxied(http: MlflowHttp, rel: string, dest: string): Pro
 
 async function downloadRun(http: MlflowHttp, runId: string, rel: string, dest: string): Promise<void> {
   const run = await http.json<{ run: { info: { artifact_uri: string } } }>({ method: 'GET', path: '/api/2.0/mlflow/runs/get', query: { run_id: runId } });
-  const root = run.run.info.artifact_uri.replace(/\/+$/, '');
+  const root = trimTrailingSlashes(run.run.info.artifact_uri);
   // Proxied roots go through the artifact proxy; others through the run's artifact listing + /get-artifact.
   if (root.startsWith('mlflow-artifacts:')) return downloadArtifacts(http, `${root}/${rel}`, dest);
   const fetchFile = async (sub: string, file: string) => save(await http.send({ method: 'GET', path: '/get-artifact', query: { run_id: runId, path: sub } }), file);
@@ -78,7 +79,7 @@ export async function downloadArtifacts(http: MlflowHttp, artifactUri: string, d
   const proxied = proxiedPath(artifactUri);
   if (proxied !== undefined) return downloadProxied(http, proxied, dest);
   const run = /^runs:\/([^/]+)\/?(.*)$/.exec(artifactUri);
-  if (run) return downloadRun(http, run[1], run[2].replace(/\/+$/, ''), dest);
+  if (run) return downloadRun(http, run[1], trimTrailingSlashes(run[2]), dest);
   if (artifactUri.startsWith('file://') || artifactUri.startsWith('/')) {
     const src = artifactUri.startsWith('file://') ? new URL(artifactUri).pathname : artifactUri;
     if (!fs.existsSync(src)) throw new Error(`artifact location ${artifactUri} is not reachable from this machine`);

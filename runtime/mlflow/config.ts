@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { RetryPolicy } from './retry';
+import { trimTrailingSlashes } from '../slashes';
 
 /**
  * How to reach a tracking server. Each option falls back to the environment variable MLflow's Python
@@ -113,7 +114,7 @@ export function resolveConnection(opts: MlflowConnectionOptions = {}): MlflowCon
   const timeoutSeconds = opts.timeoutSeconds ?? envInt(env, 'MLFLOW_HTTP_REQUEST_TIMEOUT', 120);
   if (!(timeoutSeconds > 0)) throw new Error(`MLFLOW_HTTP_REQUEST_TIMEOUT must be a positive number of seconds (got ${timeoutSeconds})`);
   return {
-    trackingUri: uri.replace(/\/+$/, ''),
+    trackingUri: trimTrailingSlashes(uri),
     authorization: authorizationHeader({
       username: opts.username ?? env.MLFLOW_TRACKING_USERNAME,
       password: opts.password ?? env.MLFLOW_TRACKING_PASSWORD,

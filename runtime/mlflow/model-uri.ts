@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { trimTrailingSlashes } from '../slashes';
 
 /** What `-m` names, parsed. Stages follow MLflow: None, Staging, Production, Archived (any case). */
 export type ModelUri =
@@ -39,7 +40,7 @@ export function parseModelUri(uri: string): ModelUri {
   if (uri.startsWith('runs:/')) {
     const m = /^runs:\/([^/]+)\/(.+)$/.exec(uri);
     if (!m) throw new Error(`invalid run URI ${uri}: expected runs:/<run_id>/<artifact path>`);
-    return { kind: 'run', runId: m[1], path: m[2].replace(/\/+$/, ''), uri };
+    return { kind: 'run', runId: m[1], path: trimTrailingSlashes(m[2]), uri };
   }
   if (uri.startsWith('file://')) return { kind: 'local', path: new URL(uri).pathname, uri };
   if (/^[a-z][a-z0-9+.-]*:\//i.test(uri)) throw new Error(`unsupported model URI scheme in ${uri}: use models:/, runs:/, a file:// URI or a local path`);

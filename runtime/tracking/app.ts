@@ -1,6 +1,8 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import type { Registry } from 'prom-client';
 import { MlflowError, toMlflowError } from './errors';
 import type { ArtifactRepository } from './artifacts/repository';
+import type { ArtifactRoots } from './artifacts/roots';
 import { registerRequestMetrics } from './observability';
 import { experimentRoutes } from './routes/experiments';
 import { runRoutes } from './routes/runs';
@@ -9,13 +11,20 @@ import { webUiApiPlugins, webUiRootPlugins } from './ui';
 import { registryPlugins } from './registry';
 import type { TrackingStore } from './store/tracking-store';
 import type { StoreConnection } from './store/connection';
-import { LIMITS } from './validation';
+import { clientErrorHandler, installJsonBodyParser, installNulGuard } from './http-input';
+import { REQUEST_LIMITS } from './limits';
 import { SERVER_VERSION } from './version';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's Prometheus registry (/metrics), for plugins that export their own metrics. */
+    metricsRegistry: Registry;
+  }
   interface FastifyRequest {
     /** The authenticated user, set by an auth hook (issue 4); null when the server runs without auth. */
     user: string | null;
+    /** Whether `user` is an admin (set by the auth hook with `user`); false when there is no user. */
+    userIsAdmin: boolean;
     /** Byte length of the JSON body as received (MLflow caps log-batch requests at 1 MB). */
     bodyBytes: number;
   }
@@ -27,6 +36,8 @@ export interface TrackingContext {
   connection: StoreConnection;
   /** Root of proxied artifacts (`--artifacts-destination`); undefined with --no-serve-artifacts. */
   artifacts?: ArtifactRepository;
+  /** Every artifact root the server reads, and the policy on experiment locations and stored run roots. */
+  artifactRoots: ArtifactRoots;
 }
 
 export type TrackingPlugin = FastifyPluginAsync<TrackingContext>;
@@ -43,6 +54,11 @@ export interface TrackingAppOptions {
    */
   beforeRoutes?: (app: FastifyInstance, context: TrackingContext) => void | Promise<void>;
   logger?: FastifyServerOptions['logger'];
+  /**
+   * Addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (request.ip, which
+   * the login limits count by). Default none: the header is ignored and the peer address is used.
+   */
+  trustedProxies?: readonly string[];
 }
 
 export const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'] as const;
@@ -52,36 +68,27 @@ export const ARTIFACT_PREFIXES = ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/ml
 export async function createTrackingApp(options: TrackingAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { level: process.env.MLOPS_LOG_LEVEL ?? 'info' },
-    // Experiment tags may be 20 kB and runs carry many fields; log-batch has its own 1 MB check.
-    bodyLimit: 16 * 1024 * 1024,
+    // Per route where MLflow's field limits need more (log-inputs); log-batch also checks MLflow's 1 MB.
+    bodyLimit: REQUEST_LIMITS.BODY_DEFAULT_BYTES,
+    clientErrorHandler,
     // Per-request access logs only on demand (MLOPS_LOG_REQUESTS=true); /metrics covers traffic.
     logController: new LogController({ disableRequestLogging: process.env.MLOPS_LOG_REQUESTS !== 'true' }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
+    trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
   });
   app.decorateRequest('user', null);
+  app.decorateRequest('userIsAdmin', false);
   app.decorateRequest('bodyBytes', 0);
 
-  // JSON bodies: parsed here so malformed JSON is MLflow's INVALID_PARAMETER_VALUE and the size is known.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string;
-    request.bodyBytes = Buffer.byteLength(text);
-    if (text.trim() === '') return done(null, {});
-    try {
-      let parsed: unknown = JSON.parse(text);
-      // Older MLflow clients double-encode the body as a JSON string.
-      if (typeof parsed === 'string') parsed = JSON.parse(parsed);
-      done(null, parsed);
-    } catch {
-      done(MlflowError.invalid('Malformed JSON in the request body.'), undefined);
-    }
-  });
+  // JSON bodies: shape-checked and parsed here, so malformed or hostile JSON is MLflow's INVALID_PARAMETER_VALUE.
+  installJsonBodyParser(app);
+  installNulGuard(app);
 
   app.setErrorHandler((error, request, reply) => {
     let mlflowError: MlflowError;
     const e = error as { statusCode?: number; code?: string; message?: string };
     if (error instanceof MlflowError) mlflowError = error;
-    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') mlflowError = MlflowError.invalid(`Request body exceeds the ${LIMITS.MAX_BATCH_LOG_REQUEST_SIZE}-byte limit.`);
+    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') mlflowError = MlflowError.invalid(`Request body exceeds the ${request.routeOptions.bodyLimit}-byte limit of this endpoint.`);
     else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') mlflowError = MlflowError.invalid(`Unsupported Content-Type '${request.headers['content-type']}'; send application/json.`);
     else if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) mlflowError = new MlflowError('BAD_REQUEST', e.message ?? 'Bad request');
     else mlflowError = toMlflowError(error);
@@ -93,6 +100,7 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
   });
 
   const registry = registerRequestMetrics(app);
+  app.decorate('metricsRegistry', registry);
   if (options.beforeRoutes) await options.beforeRoutes(app, options.context);
 
   app.get('/health', async (_req, reply) => reply.type('text/plain').send('OK'));

@@ -7,6 +7,35 @@ function port(value: string): number {
   return n;
 }
 
+/** `--allowed-artifact-roots s3://a/p,/srv/shared`: a comma-separated list, blanks ignored. */
+function artifactRootList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function count(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
+  return n;
+}
+
+function positiveCount(value: string): number {
+  const n = count(value);
+  if (n === 0) throw new InvalidArgumentError('must be at least 1');
+  return n;
+}
+
+/** `--forwarded-allow-ips 10.0.0.0/8,127.0.0.1` (uvicorn's flag and FORWARDED_ALLOW_IPS): the proxies whose X-Forwarded-For is believed. */
+function addressList(value: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(item)) throw new InvalidArgumentError(`'${item}' is not an IP address or CIDR`);
+  }
+  return items;
+}
+
 function storeOption(): Option {
   return new Option('--backend-store-uri <uri>', 'metadata store: sqlite:///<path> or postgresql://user:pass@host:port/db')
     .env('MLFLOW_BACKEND_STORE_URI')
@@ -14,7 +43,16 @@ function storeOption(): Option {
 }
 
 /** `--app-name basic-auth`: the admin password from MLFLOW_AUTH_ADMIN_PASSWORD or a file; never a default. */
-async function basicAuthFromOptions(opts: { authAdminUsername: string; authAdminPasswordFile?: string; authDefaultPermission: string }) {
+interface AuthFlags {
+  authAdminUsername: string;
+  authAdminPasswordFile?: string;
+  authDefaultPermission: string;
+  authFailedLoginsPerAddress: number;
+  authFailedLoginsPerUser: number;
+  authLoginQueue: number;
+}
+
+async function basicAuthFromOptions(opts: AuthFlags) {
   let password = process.env.MLFLOW_AUTH_ADMIN_PASSWORD;
   if (opts.authAdminPasswordFile) {
     try {
@@ -26,7 +64,13 @@ async function basicAuthFromOptions(opts: { authAdminUsername: string; authAdmin
   }
   if (!password) throw new CliError('--app-name basic-auth needs an admin password: set MLFLOW_AUTH_ADMIN_PASSWORD or --auth-admin-password-file <path>');
   const { basicAuth } = await import('./auth');
-  return basicAuth({ adminUsername: opts.authAdminUsername, adminPassword: password, defaultPermission: opts.authDefaultPermission as 'READ', serviceUsers: serviceUsersFromEnv(process.env) });
+  return basicAuth({
+    adminUsername: opts.authAdminUsername,
+    adminPassword: password,
+    defaultPermission: opts.authDefaultPermission as 'READ',
+    serviceUsers: serviceUsersFromEnv(process.env),
+    loginLimits: { failuresPerAddress: opts.authFailedLoginsPerAddress, failuresPerUser: opts.authFailedLoginsPerUser, kdfQueue: opts.authLoginQueue },
+  });
 }
 
 /**
@@ -59,6 +103,11 @@ export function registerTrackingCommands(program: Command): void {
     .addOption(new Option('-p, --port <port>', 'port to listen on (0 = any free port)').env('MLFLOW_PORT').default(5000).argParser(port))
     .addOption(storeOption())
     .addOption(new Option('--default-artifact-root <uri>', 'artifact root for new experiments (default mlflow-artifacts:/ when serving artifacts)').env('MLFLOW_DEFAULT_ARTIFACT_ROOT'))
+    .addOption(
+      new Option('--allowed-artifact-roots <uris>', 'comma-separated s3:// or local prefixes admins may give experiments as artifact_location (besides the proxy and the default root)')
+        .env('MLFLOW_SERVER_ALLOWED_ARTIFACT_ROOTS')
+        .argParser(artifactRootList),
+    )
     .addOption(new Option('--artifacts-destination <uri>', 'where proxied artifacts are stored: a path, file:// or s3://bucket/prefix').env('MLFLOW_ARTIFACTS_DESTINATION').default('./mlartifacts'))
     .option('--serve-artifacts', 'proxy artifact uploads/downloads through this server (default)')
     .option('--no-serve-artifacts', 'do not proxy artifacts; clients access the artifact store directly')
@@ -67,7 +116,11 @@ export function registerTrackingCommands(program: Command): void {
     .addOption(new Option('--auth-admin-username <name>', 'basic-auth: admin account created at first start').env('MLFLOW_AUTH_ADMIN_USERNAME').default('admin'))
     .addOption(new Option('--auth-admin-password-file <path>', 'basic-auth: file holding the admin password (a mounted Secret); else MLFLOW_AUTH_ADMIN_PASSWORD').env('MLFLOW_AUTH_ADMIN_PASSWORD_FILE'))
     .addOption(new Option('--auth-default-permission <permission>', 'basic-auth: permission without an explicit grant').choices(['READ', 'EDIT', 'MANAGE', 'NO_PERMISSIONS']).env('MLFLOW_AUTH_DEFAULT_PERMISSION').default('READ'))
-    .action(async (opts: { host: string; port: number; backendStoreUri: string; defaultArtifactRoot?: string; artifactsDestination: string; serveArtifacts: boolean; upgradeDb?: boolean; appName?: string; authAdminUsername: string; authAdminPasswordFile?: string; authDefaultPermission: string }) => {
+    .addOption(new Option('--auth-failed-logins-per-address <count>', 'basic-auth: failed logins one client address may make per minute before its new logins get 429 (0 = no limit)').env('MLOPS_AUTH_FAILED_LOGINS_PER_ADDRESS').default(30).argParser(count))
+    .addOption(new Option('--auth-failed-logins-per-user <count>', 'basic-auth: failed logins for one user name per 5 minutes, from any address, before its new logins get 429 (0 = no limit)').env('MLOPS_AUTH_FAILED_LOGINS_PER_USER').default(10).argParser(count))
+    .addOption(new Option('--auth-login-queue <count>', 'basic-auth: logins that may wait for password verification before more get 503').env('MLOPS_AUTH_LOGIN_QUEUE').default(32).argParser(positiveCount))
+    .addOption(new Option('--forwarded-allow-ips <list>', 'comma-separated proxy addresses/CIDRs whose X-Forwarded-For names the client (default: none, the header is ignored)').env('FORWARDED_ALLOW_IPS').argParser(addressList))
+    .action(async (opts: { host: string; port: number; backendStoreUri: string; defaultArtifactRoot?: string; allowedArtifactRoots?: string[]; artifactsDestination: string; serveArtifacts: boolean; upgradeDb?: boolean; appName?: string; forwardedAllowIps?: string[] } & AuthFlags) => {
       const { startTrackingServer } = await import('./server');
       const auth = opts.appName === 'basic-auth' ? await basicAuthFromOptions(opts) : undefined;
       let server;
@@ -78,9 +131,11 @@ export function registerTrackingCommands(program: Command): void {
           port: opts.port,
           backendStoreUri: opts.backendStoreUri,
           defaultArtifactRoot: opts.defaultArtifactRoot,
+          allowedArtifactRoots: opts.allowedArtifactRoots,
           artifactsDestination: opts.artifactsDestination,
           serveArtifacts: opts.serveArtifacts,
           upgradeDb: opts.upgradeDb,
+          trustedProxies: opts.forwardedAllowIps,
         });
       } catch (err) {
         throw new CliError(`cannot start the tracking server: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createTrackingApp, type TrackingAppOptions, type TrackingContext } from './app';
-import { artifactRepositoryFor } from './artifacts';
+import * as path from 'node:path';
+import { ArtifactRoots, artifactRepositoryFor } from './artifacts';
 import { DEFAULT_BACKEND_STORE_URI, openStore } from './store/connection';
 import { migrateToLatest, pendingMigrations } from './store/migrate';
 import { TrackingStore } from './store/tracking-store';
@@ -18,9 +19,17 @@ export interface TrackingServerOptions {
   serveArtifacts?: boolean;
   /** Artifact root recorded for new experiments; default `mlflow-artifacts:/` when serving artifacts, else the destination. */
   defaultArtifactRoot?: string;
+  /**
+   * More artifact roots (`s3://bucket/prefix`, `file:///dir` or an absolute path) that admins may give
+   * experiments as artifact_location, besides the proxy and the default root (`--allowed-artifact-roots`).
+   * @default []
+   */
+  allowedArtifactRoots?: string[];
   /** Run pending schema migrations at start. Default true for SQLite (zero config), false for PostgreSQL (run `mlops tracking db upgrade` once, e.g. from a Job). */
   upgradeDb?: boolean;
   logger?: FastifyServerOptions['logger'];
+  /** Reverse proxies whose X-Forwarded-For is believed (`--forwarded-allow-ips`); see TrackingAppOptions. Default none. */
+  trustedProxies?: TrackingAppOptions['trustedProxies'];
   /** Extension points for other parts (model registry, auth): see createTrackingApp. */
   plugins?: TrackingAppOptions['plugins'];
   rootPlugins?: TrackingAppOptions['rootPlugins'];
@@ -51,9 +60,15 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
     const destination = opts.artifactsDestination ?? './mlartifacts';
     const artifacts = serveArtifacts ? artifactRepositoryFor(destination) : undefined;
     const defaultArtifactRoot = opts.defaultArtifactRoot ?? (serveArtifacts ? 'mlflow-artifacts:/' : destination);
+    const artifactRoots = await ArtifactRoots.create({
+      proxied: artifacts ? { destination, repository: artifacts } : undefined,
+      defaultArtifactRoot,
+      allowed: opts.allowedArtifactRoots,
+      storeDirs: connection.file ? [path.dirname(connection.file)] : [],
+    });
     const store = new TrackingStore(connection.db, connection.dialect, { defaultArtifactRoot });
-    const context: TrackingContext = { store, connection, artifacts };
-    const app = await createTrackingApp({ context, logger: opts.logger, plugins: opts.plugins, rootPlugins: opts.rootPlugins, beforeRoutes: opts.beforeRoutes });
+    const context: TrackingContext = { store, connection, artifacts, artifactRoots };
+    const app = await createTrackingApp({ context, logger: opts.logger, plugins: opts.plugins, rootPlugins: opts.rootPlugins, beforeRoutes: opts.beforeRoutes, trustedProxies: opts.trustedProxies });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ host, port: opts.port ?? 5000 });
     const address = app.server.address();
@@ -65,6 +80,7 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
       context,
       close: async () => {
         await app.close();
+        artifactRoots.close();
         artifacts?.close?.();
         await connection.close();
       },

@@ -1,33 +1,10 @@
 import { MlflowError } from './errors';
-
-/** Limits from mlflow/utils/validation.py. */
-export const LIMITS = {
-  MAX_PARAMS_TAGS_PER_BATCH: 100,
-  MAX_METRICS_PER_BATCH: 1000,
-  MAX_DATASETS_PER_BATCH: 1000,
-  MAX_ENTITIES_PER_BATCH: 1000,
-  MAX_BATCH_LOG_REQUEST_SIZE: 1_000_000,
-  MAX_PARAM_VAL_LENGTH: 6000,
-  MAX_TAG_VAL_LENGTH: 8000,
-  MAX_EXPERIMENT_NAME_LENGTH: 500,
-  MAX_EXPERIMENT_TAG_KEY_LENGTH: 250,
-  MAX_EXPERIMENT_TAG_VAL_LENGTH: 20000,
-  MAX_ENTITY_KEY_LENGTH: 250,
-  MAX_DATASET_NAME_SIZE: 500,
-  MAX_DATASET_DIGEST_SIZE: 36,
-  MAX_DATASET_SCHEMA_SIZE: 1048575,
-  MAX_DATASET_SOURCE_SIZE: 65535,
-  MAX_DATASET_PROFILE_SIZE: 16777215,
-  MAX_INPUT_TAG_KEY_SIZE: 255,
-  MAX_INPUT_TAG_VALUE_SIZE: 500,
-  SEARCH_MAX_RESULTS_DEFAULT: 1000,
-  SEARCH_MAX_RESULTS_THRESHOLD: 50000,
-} as const;
+import { LIMITS } from './limits';
 
 // Python's \w is Unicode-aware; \p{L}\p{N}\p{M}_ is the JavaScript equivalent.
 const KEY_CHARS = /^[/\p{L}\p{N}\p{M}_.\- :]*$/u;
 const RUN_ID = /^[a-zA-Z0-9][\w-]{0,255}$/;
-const EXPERIMENT_ID = /^[0-9]{1,19}$/;
+const EXPERIMENT_ID = /^[0-9]{1,10}$/;
 
 /** Python's posixpath.normpath, which MLflow uses to reject keys that would alias other names as files. */
 export function normpath(p: string): string {
@@ -74,9 +51,12 @@ export function validateRunId(runId: string): void {
   if (!RUN_ID.test(runId)) throw MlflowError.invalid(`Invalid value "${runId}" for parameter 'run_id' supplied.`);
 }
 
+/** Largest experiment id: the column is INTEGER (int4 in PostgreSQL, where a larger bound is a database error). */
+const MAX_EXPERIMENT_ID = 2_147_483_647;
+
 /** Experiment ids are integers in the SQL stores; anything else cannot name an experiment. */
 export function parseExperimentId(id: string): number {
-  if (!EXPERIMENT_ID.test(id) || !Number.isSafeInteger(Number(id))) {
+  if (!EXPERIMENT_ID.test(id) || Number(id) > MAX_EXPERIMENT_ID) {
     throw MlflowError.invalid(`Invalid experiment ID: '${id}'`);
   }
   return Number(id);

@@ -279,7 +279,7 @@ for (const kind of storeKinds()) {
           expectDecision(await b('GET', '/metrics/get-history', { run_id: run.run_id, metric_key: 'm' }), allowed.read, 'metrics/get-history');
           expectDecision(await b('GET', '/artifacts/list', { run_id: run.run_id }), allowed.read, 'artifacts/list');
           expectDecision(await call(server.url, bob, 'GET', '', undefined, `${artifact}/a.txt`), allowed.read, 'mlflow-artifacts download');
-          expectDecision(await call(server.url, bob, 'GET', '', { path: `${expId}/${run.run_id}` }, `${ARTIFACTS}/artifacts`), allowed.read, 'mlflow-artifacts list');
+          expectDecision(await call(server.url, bob, 'GET', '', { path: `${expId}/${run.run_id}/artifacts` }, `${ARTIFACTS}/artifacts`), allowed.read, 'mlflow-artifacts list');
           expectDecision(await call(server.url, bob, 'GET', '', { run_id: run.run_id, path: 'a.txt' }, '/get-artifact'), allowed.read, '/get-artifact');
           // update
           expectDecision(await b('POST', '/experiments/set-experiment-tag', { experiment_id: expId, key: 'k', value: 'v' }), allowed.update, 'set-experiment-tag');

@@ -85,7 +85,8 @@ function httpGet(url: string, tlsFrom?: Tls): Promise<{ status: number; body: st
         : tlsFrom
           ? { ca: fs.readFileSync(tlsFrom.ca.cert), cert: fs.readFileSync(tlsFrom.admin.cert), key: fs.readFileSync(tlsFrom.admin.key) }
           : {};
-    const req = lib.get(url, { ...tls, timeout: 5000 }, (res) => {
+    // agent: false — no kept-alive socket outlives the suite (Node's default agent keeps them).
+    const req = lib.get(url, { ...tls, agent: false, timeout: 5000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));

@@ -298,17 +298,20 @@ for (const kind of storeKinds()) {
     describe('proxied artifacts', () => {
       const artifactsRoot = () => path.join(server.dir, 'artifacts');
       test('PUT, GET, list and DELETE stream through to the destination', async () => {
+        // The proxy acts inside a run's (or logged model's) artifact directory only.
+        const r1 = await newRun();
+        const runDir = `${experimentId}/${r1}/artifacts`;
         const payload = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
-        const put = await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/1/r1/artifacts/data/model.json`, { method: 'PUT', body: payload, headers: { 'content-type': 'application/json' } });
+        const put = await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/${runDir}/data/model.json`, { method: 'PUT', body: payload, headers: { 'content-type': 'application/json' } });
         expect(put.status).toBe(200);
-        expect(fs.readFileSync(path.join(artifactsRoot(), '1/r1/artifacts/data/model.json'))).toEqual(payload);
-        const got = await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/1/r1/artifacts/data/model.json`);
+        expect(fs.readFileSync(path.join(artifactsRoot(), `${runDir}/data/model.json`))).toEqual(payload);
+        const got = await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/${runDir}/data/model.json`);
         expect(Buffer.from(await got.arrayBuffer())).toEqual(payload);
-        const list = await api(url, 'GET', '/artifacts', { path: '1/r1/artifacts/data' }, '/api/2.0/mlflow-artifacts');
+        const list = await api(url, 'GET', '/artifacts', { path: `${runDir}/data` }, '/api/2.0/mlflow-artifacts');
         expect(list.body.files).toEqual([{ path: 'model.json', is_dir: false, file_size: payload.length }]);
-        expect((await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/1/r1/artifacts/data`, { method: 'DELETE' })).status).toBe(200);
-        expect(fs.existsSync(path.join(artifactsRoot(), '1/r1/artifacts/data'))).toBe(false);
-        expect(await api(url, 'GET', '/artifacts/1/r1/artifacts/data/model.json', undefined, '/api/2.0/mlflow-artifacts')).toEqual({ status: 404, body: bad('RESOURCE_DOES_NOT_EXIST') });
+        expect((await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/${runDir}/data`, { method: 'DELETE' })).status).toBe(200);
+        expect(fs.existsSync(path.join(artifactsRoot(), runDir, 'data'))).toBe(false);
+        expect(await api(url, 'GET', `/artifacts/${runDir}/data/model.json`, undefined, '/api/2.0/mlflow-artifacts')).toEqual({ status: 404, body: bad('RESOURCE_DOES_NOT_EXIST') });
       });
 
       test('path traversal (.., absolute, encoded, backslash) is 400 and writes nothing outside the root', async () => {

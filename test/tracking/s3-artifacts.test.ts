@@ -28,6 +28,13 @@ describe('proxied artifacts on s3://', () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'mlflow' }));
     server = await startTestServer('sqlite', { artifactsDestination: 's3://mlflow/team-a/artifacts' });
   });
+
+  /** A new run's directory under the proxy (`<experiment>/<run>/artifacts`): the proxy acts inside one run's artifacts only. */
+  const runDir = async (name: string) => {
+    const exp = (await api(server.url, 'POST', '/experiments/create', { name })).body.experiment_id;
+    const run = (await api(server.url, 'POST', '/runs/create', { experiment_id: exp })).body.run.info;
+    return `${exp}/${run.run_id}/artifacts`;
+  };
   afterAll(async () => {
     await server?.stop();
     s3?.destroy();
@@ -39,28 +46,30 @@ describe('proxied artifacts on s3://', () => {
 
   test('a 12 MB upload streams through in multipart and downloads byte-identical', async () => {
     const data = randomBytes(12 * 1024 * 1024);
-    const put = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/1/run/artifacts/weights.bin`, { method: 'PUT', body: data });
+    const dir = await runDir('multipart');
+    const put = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${dir}/weights.bin`, { method: 'PUT', body: data });
     expect(put.status).toBe(200);
-    const head = await s3.send(new GetObjectCommand({ Bucket: 'mlflow', Key: 'team-a/artifacts/1/run/artifacts/weights.bin' }));
+    const head = await s3.send(new GetObjectCommand({ Bucket: 'mlflow', Key: `team-a/artifacts/${dir}/weights.bin` }));
     expect(head.ContentLength).toBe(data.length);
-    const got = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/1/run/artifacts/weights.bin`);
+    const got = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${dir}/weights.bin`);
     const hash = createHash('sha256');
     for await (const chunk of Readable.fromWeb(got.body as any)) hash.update(chunk as Buffer);
     expect(hash.digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
   });
 
   test('list, delete, missing object and traversal', async () => {
-    await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/2/r/artifacts/a/x.txt`, { method: 'PUT', body: 'x' });
-    await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/2/r/artifacts/a/sub/y.txt`, { method: 'PUT', body: 'yy' });
-    const list = await api(server.url, 'GET', '/artifacts', { path: '2/r/artifacts/a' }, '/api/2.0/mlflow-artifacts');
+    const dir = await runDir('list-delete');
+    await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${dir}/a/x.txt`, { method: 'PUT', body: 'x' });
+    await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${dir}/a/sub/y.txt`, { method: 'PUT', body: 'yy' });
+    const list = await api(server.url, 'GET', '/artifacts', { path: `${dir}/a` }, '/api/2.0/mlflow-artifacts');
     expect(list.body.files).toEqual([
       { path: 'sub', is_dir: true },
       { path: 'x.txt', is_dir: false, file_size: 1 },
     ]);
-    expect((await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/2/r/artifacts/a`, { method: 'DELETE' })).status).toBe(200);
-    const left = await s3.send(new ListObjectsV2Command({ Bucket: 'mlflow', Prefix: 'team-a/artifacts/2/' }));
+    expect((await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${dir}/a`, { method: 'DELETE' })).status).toBe(200);
+    const left = await s3.send(new ListObjectsV2Command({ Bucket: 'mlflow', Prefix: `team-a/artifacts/${dir}/` }));
     expect(left.Contents ?? []).toEqual([]);
-    const missing = await api(server.url, 'GET', '/artifacts/2/r/artifacts/a/x.txt', undefined, '/api/2.0/mlflow-artifacts');
+    const missing = await api(server.url, 'GET', `/artifacts/${dir}/a/x.txt`, undefined, '/api/2.0/mlflow-artifacts');
     expect(missing).toEqual({ status: 404, body: expect.objectContaining({ error_code: 'RESOURCE_DOES_NOT_EXIST' }) });
     const traversal = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/%252e%252e%252fother-team%252fx`, { method: 'PUT', body: 'x' });
     expect(traversal.status).toBe(400);

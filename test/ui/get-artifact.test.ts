@@ -1,16 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { contentTypeOf } from '../../runtime/tracking/ui/get-artifact';
-import { api, startTestServer, type TestServer } from '../tracking/helpers';
+import { api, startTestServer, tmpDir, type TestServer } from '../tracking/helpers';
 
 // GET /get-artifact on the real server: proxied (mlflow-artifacts:) and direct (file://) artifact roots.
 describe('GET /get-artifact', () => {
   let server: TestServer;
   let proxiedRun: string;
   let directRun: string;
+  // A directory outside the proxy that the operator allows experiments to use (--allowed-artifact-roots).
+  const directRoot = tmpDir('get-artifact-direct');
 
   beforeAll(async () => {
-    server = await startTestServer('sqlite');
+    server = await startTestServer('sqlite', { allowedArtifactRoots: [directRoot] });
     const exp = (await api(server.url, 'POST', '/experiments/create', { name: 'artifacts' })).body.experiment_id;
     proxiedRun = (await api(server.url, 'POST', '/runs/create', { experiment_id: exp })).body.run.info.run_id;
     for (const [rel, body] of [
@@ -22,7 +24,7 @@ describe('GET /get-artifact', () => {
       expect(res.status).toBe(200);
     }
     // An experiment whose artifacts live straight in a directory, not behind the proxy.
-    const dir = path.join(server.dir, 'direct');
+    const dir = path.join(directRoot, 'direct');
     const directExp = (await api(server.url, 'POST', '/experiments/create', { name: 'direct', artifact_location: `file://${dir}` })).body.experiment_id;
     const run = (await api(server.url, 'POST', '/runs/create', { experiment_id: directExp })).body.run.info;
     directRun = run.run_id;
@@ -30,7 +32,10 @@ describe('GET /get-artifact', () => {
     fs.mkdirSync(path.join(runDir, 'eval'), { recursive: true });
     fs.writeFileSync(path.join(runDir, 'eval', 'report.json'), '{"f1": 0.8}');
   });
-  afterAll(() => server?.stop());
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(directRoot, { recursive: true, force: true });
+  });
 
   const get = (query: Record<string, string>) => fetch(`${server.url}/get-artifact?${new URLSearchParams(query)}`);
 

@@ -128,12 +128,15 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
 
   test('run page: params, metrics, tags, and the loss chart drawn from the logged points', async () => {
     const run = seeded.runs[1];
-    await page.goto(`${server.url}/#/runs/${run.runId}?metric=loss`);
-    const chart = page.locator('.chart[data-metric="loss"]');
-    await eventually(async () => expect(await chart.getAttribute('data-points')).toBe(String(run.steps)));
-    expect(await page.locator('table[aria-label="Parameters"]').textContent()).toContain('xgb');
+    await page.goto(`${server.url}/#/runs/${run.runId}`);
+    await eventually(async () => expect(await page.locator('table[aria-label="Parameters"]').textContent()).toContain('xgb'));
     expect(await page.locator('table[aria-label="Metrics"]').textContent()).toContain('0.93');
     expect(await page.locator('table[aria-label="Tags"]').textContent()).toContain('cifar-mini');
+    // A metric's name opens its chart at full size (an old `?metric=` link lands there too).
+    await page.click('table[aria-label="Metrics"] a:has-text("loss")');
+    await eventually(async () => expect(page.url()).toContain('tab=metrics&metric=loss'));
+    const chart = page.locator('.chart[data-metric="loss"]');
+    await eventually(async () => expect(await chart.getAttribute('data-points')).toBe(String(run.steps)));
     await eventually(async () => expect(await seriesPixels(page, BLUE)).toBeGreaterThan(100));
     await page.screenshot({ path: screenshotPath('04-run'), fullPage: true });
 
@@ -144,6 +147,7 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
   });
 
   test('artifact browser previews text and images and links the download', async () => {
+    await page.click('nav.tabs a:has-text("Artifacts")');
     await page.click('.artifact-tree button:has-text("notes.txt")');
     await eventually(async () => expect(await page.locator('pre.text-preview').textContent()).toContain('threshold: 0.42'));
     const download = await page.getAttribute('.preview a:has-text("Download")', 'href');
@@ -153,7 +157,7 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
     await page.click('.artifact-tree button:has-text("plots/")');
     await page.click('.artifact-tree button:has-text("roc.png")');
     await eventually(async () => expect(await page.evaluate(() => (globalThis as any).document.querySelector('.preview img')?.naturalWidth)).toBe(96));
-    await page.locator('h2:has-text("Artifacts")').scrollIntoViewIfNeeded();
+    await page.locator('.artifacts').scrollIntoViewIfNeeded();
     await page.screenshot({ path: screenshotPath('05-artifacts'), fullPage: true });
   });
 
@@ -166,7 +170,8 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
     await page.keyboard.press(' ');
     await page.click('button:has-text("Compare 2 selected")');
     await page.selectOption('select[aria-label="Metric"]', 'loss');
-    const chart = page.locator('.chart[data-metric="loss"]');
+    // The main chart (the grid of all metrics below has a small one of loss too).
+    const chart = page.locator('.compare-chart .chart[data-metric="loss"]');
     await eventually(async () => expect(await chart.getAttribute('data-series')).toBe('2'));
     const names = [seeded.runs[0], seeded.runs[1]];
     expect(await chart.getAttribute('data-points')).toBe(String(names[0].steps + names[1].steps));
@@ -311,6 +316,7 @@ describeWithTool('web UI under an ingress path prefix', chromiumAvailability(), 
     await page.goto(`${proxyUrl}#/experiments`);
     await page.click('text=prefixed');
     await page.click('text=behind-prefix');
+    await page.click('nav.tabs a:has-text("Model metrics")');
     const chart = page.locator('.chart[data-metric="loss"]');
     await eventually(async () => expect(await chart.getAttribute('data-points')).toBe('20'));
     expect(outside).toEqual([]);

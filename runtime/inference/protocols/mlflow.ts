@@ -4,7 +4,7 @@
  * `{"predictions": …}` back. Tables become records (one object per row), tensor inputs a dict of outputs,
  * as MLflow's onnx flavor returns them.
  */
-import { frameToFeeds, tensorsToFeeds, type Frame, type LoadedModel } from '../model';
+import { frameToFeeds, tableColumns, tensorsToFeeds, type Frame, type LoadedModel } from '../model';
 import { decodeValues, flatten, InputError, nest, type TensorData } from '../tensors';
 
 export const FORMATS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
@@ -19,15 +19,37 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function recordsToFrame(records: unknown[], what: string): Frame {
+/**
+ * Row objects → a frame of the columns the model reads. Only those columns are built: building every
+ * name any record has would cost names × rows, which a body of one distinct key per record makes
+ * quadratic in its size. When the model reads every column, a record lacking one is an error here.
+ */
+function recordsToFrame(model: LoadedModel, records: unknown[], what: string): Frame {
   const names: string[] = [];
-  const seen = new Map<string, number>();
+  const seen = new Set<string>();
+  const widths = new Array<number>(records.length);
   records.forEach((r, i) => {
     if (!isObject(r)) throw new InputError(`${what}[${i}] must be an object of column values`);
-    for (const k of Object.keys(r)) if (!seen.has(k)) seen.set(k, names.push(k) - 1);
+    const keys = Object.keys(r);
+    widths[i] = keys.length;
+    for (const k of keys) {
+      if (seen.has(k)) continue;
+      seen.add(k);
+      names.push(k);
+    }
   });
-  const columns = names.map((n) => records.map((r) => (r as Record<string, unknown>)[n]));
-  return { names, columns, rows: records.length };
+  const wanted = tableColumns(model);
+  const read = wanted && new Set(wanted);
+  const kept = read ? names.filter((n) => read.has(n)) : names;
+  if (wanted === null) {
+    const short = widths.findIndex((w) => w !== names.length);
+    if (short >= 0) {
+      const missing = names.find((n) => !(n in (records[short] as Record<string, unknown>)));
+      throw new InputError(`column '${missing}' has a missing value at row ${short}`);
+    }
+  }
+  const columns = kept.map((n) => records.map((r) => (r as Record<string, unknown>)[n]));
+  return { names: kept, columns, rows: records.length };
 }
 
 function splitToFrame(split: unknown): Frame {
@@ -36,10 +58,14 @@ function splitToFrame(split: unknown): Frame {
   if (!Array.isArray(data)) throw new InputError('dataframe_split.data must be an array of rows');
   if (columns !== undefined && (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string'))) throw new InputError('dataframe_split.columns must be an array of column names');
   const width = columns ? columns.length : Array.isArray(data[0]) ? data[0].length : 1;
+  // Widths first: the columns are allocated width × rows, which must not exceed what the body holds.
+  data.forEach((row, r) => {
+    const n = Array.isArray(row) ? row.length : 1;
+    if (n !== width) throw new InputError(`dataframe_split.data[${r}] has ${n} values for ${width} columns`);
+  });
   const cols: unknown[][] = Array.from({ length: width }, () => new Array(data.length));
   data.forEach((row, r) => {
     const values = Array.isArray(row) ? row : [row];
-    if (values.length !== width) throw new InputError(`dataframe_split.data[${r}] has ${values.length} values for ${width} columns`);
     for (let c = 0; c < width; c++) cols[c][r] = values[c];
   });
   return { names: (columns as string[] | undefined) ?? null, columns: cols, rows: data.length };
@@ -94,7 +120,7 @@ export function parseJsonInvocation(model: LoadedModel, body: unknown): ParsedIn
       return { feeds: frameToFeeds(model, splitToFrame(value)), tabular: true };
     case 'dataframe_records':
       if (!Array.isArray(value)) throw new InputError('dataframe_records must be an array of row objects');
-      return { feeds: frameToFeeds(model, recordsToFrame(value, 'dataframe_records')), tabular: true };
+      return { feeds: frameToFeeds(model, recordsToFrame(model, value, 'dataframe_records')), tabular: true };
     case 'instances':
       if (!Array.isArray(value)) {
         if (isObject(value)) return namedInputs(model, value, 'instances');
@@ -102,12 +128,12 @@ export function parseJsonInvocation(model: LoadedModel, body: unknown): ParsedIn
       }
       if (value.length === 0) throw new InputError('instances is empty');
       // TF-serving row format: a list of objects is a table (MLflow turns it into columns).
-      if (isObject(value[0])) return { feeds: frameToFeeds(model, recordsToFrame(value, 'instances')), tabular: false };
+      if (isObject(value[0])) return { feeds: frameToFeeds(model, recordsToFrame(model, value, 'instances')), tabular: false };
       return unnamedTensor(model, value, 'instances');
     case 'inputs':
       if (isObject(value)) return namedInputs(model, value, 'inputs');
       if (!Array.isArray(value) || value.length === 0) throw new InputError('inputs must be a non-empty array or an object of named inputs');
-      if (isObject(value[0])) return { feeds: frameToFeeds(model, recordsToFrame(value, 'inputs')), tabular: false };
+      if (isObject(value[0])) return { feeds: frameToFeeds(model, recordsToFrame(model, value, 'inputs')), tabular: false };
       return unnamedTensor(model, value, 'inputs');
   }
 }
@@ -152,9 +178,12 @@ export function parseCsv(text: string): Frame {
   // pandas.to_csv() writes the index as an unnamed first column.
   const skipIndex = header[0] === '' ? 1 : 0;
   const names = header.slice(skipIndex);
-  const columns: unknown[][] = names.map(() => new Array(data.length));
+  // Row lengths first: the columns are allocated names × rows, which must not exceed what the body holds.
   data.forEach((r, ri) => {
     if (r.length !== header.length) throw new InputError(`CSV: row ${ri + 1} has ${r.length} fields, the header has ${header.length}`);
+  });
+  const columns: unknown[][] = names.map(() => new Array(data.length));
+  data.forEach((r, ri) => {
     for (let c = 0; c < names.length; c++) {
       const s = r[c + skipIndex];
       const n = s.trim() === '' ? NaN : Number(s);

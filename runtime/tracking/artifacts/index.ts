@@ -3,7 +3,10 @@ import type { ArtifactRepository } from './repository';
 import { S3ArtifactRepository } from './s3';
 
 export type { ArtifactRepository, ArtifactFileInfo } from './repository';
-export { safeArtifactPath } from './paths';
+export { ARTIFACT_PATH_LIMITS, joinArtifactPath, requiredArtifactPath, safeArtifactPath } from './paths';
+export { MAX_ARTIFACT_LOCATION_LENGTH, formatArtifactLocation, isWithin, parseArtifactLocation, type ArtifactLocation } from './locations';
+export { ArtifactRoots, type ArtifactOwnerRef, type ArtifactRootsOptions, type Caller, type ResolvedRoot } from './roots';
+export { findArtifactOwner } from './owners';
 export { LocalArtifactRepository } from './local';
 export { S3ArtifactRepository, s3ClientFromEnv } from './s3';
 

@@ -3,6 +3,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { MlflowError } from '../errors';
 import type { ArtifactFileInfo, ArtifactRepository } from './repository';
+import { trimTrailingSlashes } from '../../slashes';
 
 /** The S3 client MLflow's environment describes: MLFLOW_S3_ENDPOINT_URL (MinIO, s3rver) with path-style addressing. */
 export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client {
@@ -17,7 +18,11 @@ export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client 
   });
 }
 
-/** Artifacts under `s3://bucket/prefix`; uploads are multipart-streamed by lib-storage's Upload. */
+/**
+ * Artifacts under `s3://bucket/prefix`; uploads are multipart-streamed by lib-storage's Upload. Paths
+ * arrive checked by safeArtifactPath (no `.`/`..`/empty segments), so every key is `<prefix>/<path>`
+ * and a directory is always matched as `<key>/`, on a segment boundary.
+ */
 export class S3ArtifactRepository implements ArtifactRepository {
   readonly bucket: string;
   readonly prefix: string;
@@ -29,7 +34,7 @@ export class S3ArtifactRepository implements ArtifactRepository {
     const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(rootUri);
     if (!m) throw new Error(`invalid S3 URI ${rootUri}: expected s3://bucket[/prefix]`);
     this.bucket = m[1];
-    this.prefix = m[2].replace(/\/+$/, '');
+    this.prefix = trimTrailingSlashes(m[2]);
   }
 
   close(): void {
@@ -80,6 +85,8 @@ export class S3ArtifactRepository implements ArtifactRepository {
   }
 
   async delete(rel: string): Promise<void> {
+    // An empty path would be the whole prefix (or bucket): never deleted through the API.
+    if (rel === '') throw MlflowError.invalid('An artifact path is required: the root of the artifact store cannot be deleted.');
     const key = this.key(rel);
     // A file, or everything under it as a directory.
     const keys: string[] = [key];

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
+import { LoginGuard } from './login-guard';
 import { verifyPassword } from './passwords';
 import type { AuthStore, UserRow } from './store';
 
@@ -44,6 +45,8 @@ export class CredentialVerifier {
   constructor(
     private readonly store: AuthStore,
     options: CredentialCacheOptions = {},
+    /** Failed-login limits and the bounded KDF queue every cache miss goes through (login-guard.ts). */
+    private readonly guard: LoginGuard = new LoginGuard(),
   ) {
     this.ttlMs = options.ttlMs ?? 15 * 60_000;
     this.maxEntries = options.maxEntries ?? 10_000;
@@ -56,15 +59,21 @@ export class CredentialVerifier {
     return oneShotHash ? oneShotHash('sha256', input, 'base64') : createHash('sha256').update(input).digest('base64');
   }
 
-  /** The user these credentials belong to, or undefined when they are wrong (or the user is gone). */
-  async verify(username: string, password: string): Promise<UserRow | undefined> {
+  /**
+   * The user these credentials belong to, or undefined when they are wrong (or the user is gone).
+   * A cache hit answers at once; a miss runs the KDF under the guard, which may refuse it
+   * (LoginRefused: 429 over a failure limit for `address` or the user name, 503 queue full).
+   */
+  async verify(username: string, password: string, address = 'unknown'): Promise<UserRow | undefined> {
     const user = await this.store.cachedUser(username);
     const key = this.cacheKey(username, password);
     const hit = this.entries.get(key);
     if (user && hit && hit.expiresAt > Date.now() && hit.passwordHash === user.password_hash) return user;
     if (hit) this.entries.delete(key);
-    this.kdfRuns++;
-    const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_HASH);
+    const ok = await this.guard.verify({ username, address, known: user !== undefined }, () => {
+      this.kdfRuns++;
+      return verifyPassword(password, user?.password_hash ?? DUMMY_HASH);
+    });
     if (!ok || !user) return undefined;
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(key, { username, passwordHash: user.password_hash, expiresAt: Date.now() + this.ttlMs });

@@ -4,9 +4,13 @@ import { sql } from 'kysely';
 import { API_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingPlugin } from '../app';
 import { safeArtifactPath } from '../artifacts';
 import { MlflowError, toMlflowError } from '../errors';
+import { LoggedModelStore } from '../registry/logged-models';
+import type { RegistryDb } from '../registry/schema';
 import { validateRunId } from '../validation';
 import { CredentialVerifier, parseBasicAuth, type CredentialCacheOptions } from './credentials';
+import { LoginGuard, LoginRefused, type LoginLimitOptions } from './login-guard';
 import { allows, parsePermission, type Action, type PermissionName } from './permissions';
+import { ReferenceResolver, hasReferences, referencesOf } from './references';
 import { fieldCandidates, listField, requiredField } from './request-fields';
 import { verifyPassword } from './passwords';
 import { authRoutes } from './routes';
@@ -15,6 +19,7 @@ import { AuthStore, canonicalExperimentId, type UserRow } from './store';
 
 export { AuthStore, validatePassword, validateUsername, MIN_PASSWORD_LENGTH, type UserJson } from './store';
 export { CredentialVerifier, parseBasicAuth } from './credentials';
+export { LOGIN_LIMIT_DEFAULTS, LoginGuard, LoginRefused, type LoginLimitOptions } from './login-guard';
 export { hashPassword, verifyPassword } from './passwords';
 export { PERMISSIONS, PERMISSION_NAMES, parsePermission, type PermissionName } from './permissions';
 export { API_RULES, ARTIFACT_RULES, ROOT_RULES } from './rules';
@@ -38,6 +43,8 @@ export interface BasicAuthOptions {
   serviceUsers?: ReadonlyArray<{ username: string; password: string }>;
   /** Verified-credential cache (credentials.ts). */
   cache?: CredentialCacheOptions;
+  /** Failed-login limits and the bounded KDF queue (login-guard.ts); defaults in LOGIN_LIMIT_DEFAULTS. */
+  loginLimits?: LoginLimitOptions;
   /** How long users and permissions read on the request path are reused; see AuthStoreOptions. Default 1000 ms. */
   readCacheTtlMs?: number;
 }
@@ -136,10 +143,11 @@ export function basicAuth(options: BasicAuthOptions): BasicAuth {
 
   const beforeRoutes = async (app: FastifyInstance, context: TrackingContext): Promise<void> => {
     const store = new AuthStore(context.connection.db, { readCacheTtlMs: options.readCacheTtlMs });
-    const verifier = new CredentialVerifier(store, options.cache);
+    const verifier = new CredentialVerifier(store, options.cache, new LoginGuard(options.loginLimits, app.metricsRegistry));
     state = { store, verifier, defaultPermission, adminUsername };
     await ensureUser(store, adminUsername, options.adminPassword, 'admin');
     for (const user of options.serviceUsers ?? []) await ensureUser(store, user.username, user.password, 'service');
+    await warnAboutLookAlikes(app, store);
     installHooks(app, state, context);
   };
 
@@ -175,6 +183,14 @@ async function ensureUser(store: AuthStore, username: string, password: string, 
   }
 }
 
+/** Accounts that predate case-insensitive names and collide with an older one (migration 0006 kept them). */
+async function warnAboutLookAlikes(app: FastifyInstance, store: AuthStore): Promise<void> {
+  const twins = await store.lookAlikeUsers();
+  if (twins.length) {
+    app.log.warn({ users: twins }, 'basic-auth: these accounts differ from an older one only in case or look-alike letters; they still log in by their exact name — delete the ones that should not exist');
+  }
+}
+
 function installHooks(app: FastifyInstance, state: AuthState, context: TrackingContext): void {
   const { store } = state;
   const identities = new WeakMap<FastifyRequest, UserRow>();
@@ -200,10 +216,18 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
     if (!isProtected) return;
     const credentials = parseBasicAuth(request.headers.authorization);
     if (!credentials) return unauthenticated(reply);
-    const user = await state.verifier.verify(credentials.username, credentials.password);
+    let user: UserRow | undefined;
+    try {
+      // request.ip: the peer, or the client a trusted proxy names in X-Forwarded-For (--forwarded-allow-ips).
+      user = await state.verifier.verify(credentials.username, credentials.password, request.ip);
+    } catch (err) {
+      if (!(err instanceof LoginRefused)) throw err;
+      return reply.code(err.status).header('retry-after', String(err.retryAfterSeconds)).send(err.toJSON());
+    }
     if (!user) return unauthenticated(reply);
     identities.set(request, user);
     request.user = user.username;
+    request.userIsAdmin = user.is_admin;
   });
 
   // ── resolving what a request touches ───────────────────────────────────────────────────────
@@ -311,6 +335,20 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
     return (name: string) => allows(explicit.get(name) ?? state.defaultPermission, 'read');
   };
 
+  // What a request points at besides its target (references.ts): resolved through the stores.
+  const references = new ReferenceResolver({ runs: context.store, loggedModels: new LoggedModelStore(context.connection.db as unknown as RegistryDb) });
+  const artifactRoots = [context.artifacts?.rootUri, context.store.defaultArtifactRoot].filter((r): r is string => !!r && !/^mlflow-artifacts:/i.test(r));
+  const referencesAllowed = async (request: FastifyRequest, user: UserRow, key: string): Promise<boolean> => {
+    if (!hasReferences(request.method, key)) return true;
+    for (const ref of referencesOf(request, key, artifactRoots)) {
+      const target = await references.target(ref);
+      if (!target) return false;
+      const permission = 'experiment' in target ? await permissionOnExperiment(user, target.experiment) : await permissionOnModel(user, target.registeredModel);
+      if (!allows(permission, ref.action)) return false;
+    }
+    return true;
+  };
+
   const ruleOf = (request: FastifyRequest): Rule | undefined => {
     const route = routeOf(request);
     const place = route !== undefined ? classify(route) : undefined;
@@ -337,6 +375,7 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
           return;
         case 'check':
           if (!(await allowed(request, user, rule.action, rule.target))) return forbidden(reply);
+          if (!(await referencesAllowed(request, user, classify(route)!.key))) return forbidden(reply);
           return;
         case 'narrow_experiments': {
           const body = request.body as Record<string, unknown> | undefined;
@@ -393,8 +432,6 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
     const existing = route.onSend ? ([] as unknown[]).concat(route.onSend) : [];
     route.onSend = [...existing, afterResponse] as typeof route.onSend;
   });
-
-  void context;
 }
 
 /** Where this server can reach itself (for refilling filtered pages); undefined when it is not listening. */

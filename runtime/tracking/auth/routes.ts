@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MlflowError } from '../errors';
 import type { AuthState } from './index';
 import { optionalField, requiredField, requiredString } from './request-fields';
-import { verifyPassword } from './passwords';
 
 function booleanField(request: FastifyRequest, name: string): boolean {
   const body = (request.body ?? {}) as Record<string, unknown>;
@@ -42,8 +41,9 @@ export function authRoutes(state: () => AuthState) {
       if (request.user === username) {
         const current = optionalField(request, 'current_password');
         if (!current) throw MlflowError.invalid('Current password is required when changing your own password.');
-        const row = await store().requireUser(username);
-        if (!(await verifyPassword(current, row.password_hash))) throw MlflowError.invalid('Current password does not match.');
+        await store().requireUser(username);
+        // Through the verifier: wrong guesses count against the login limits and wait in its queue like logins.
+        if (!(await state().verifier.verify(username, current, request.ip))) throw MlflowError.invalid('Current password does not match.');
         if (password === current) throw MlflowError.invalid('New password must differ from the current password.');
       }
       await store().updatePassword(username, password);

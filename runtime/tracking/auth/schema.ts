@@ -10,6 +10,11 @@ import type { Database } from '../store/schema';
 export interface UsersTable {
   id: Generated<number>;
   username: string;
+  /**
+   * usernameKey(username) (usernames.ts), unique: names differing only in case or look-alike letters
+   * collide. NULL only for accounts that already had such a twin when migration 0006 ran.
+   */
+  username_key: string | null;
   /** `scrypt$N$r$p$salt$hash` (base64 parts): see passwords.ts. */
   password_hash: string;
   /** 0/1 (SQLite has no boolean type; PostgreSQL stores the same integer). */

@@ -4,6 +4,9 @@ import { parseExperimentId } from '../validation';
 import type { AuthDatabase, AuthDb } from './schema';
 import { hashPassword } from './passwords';
 import { parsePermission, type PermissionName } from './permissions';
+import { MAX_USERNAME_LENGTH, usernameKey, validateUsername } from './usernames';
+
+export { validateUsername } from './usernames';
 
 /** JSON shapes of MLflow's auth entities (mlflow/server/auth/entities.py `to_json`). */
 export interface ExperimentPermissionJson {
@@ -35,14 +38,6 @@ export interface UserRow {
 export const MIN_PASSWORD_LENGTH = 12;
 /** Bounds the KDF input a request can make the server hash. */
 const MAX_PASSWORD_LENGTH = 1024;
-
-export function validateUsername(username: unknown): string {
-  if (typeof username !== 'string' || username.trim() === '') throw MlflowError.invalid('Username cannot be empty.');
-  if (username.length > 255) throw MlflowError.invalid('Username must be at most 255 characters.');
-  // HTTP Basic credentials are `username:password`: a colon in a username could never log in.
-  if (username.includes(':') || /[\u0000-\u001f\u007f]/.test(username)) throw MlflowError.invalid(`Invalid username '${username}': it may not contain ':' or control characters.`);
-  return username;
-}
 
 export function validatePassword(password: unknown): string {
   if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH) throw MlflowError.invalid(`Password must be at least ${MIN_PASSWORD_LENGTH} characters.`);
@@ -152,6 +147,8 @@ export class AuthStore {
   // ── users ────────────────────────────────────────────────────────────────────────────────────
 
   async findUser(username: string): Promise<UserRow | undefined> {
+    // No stored name holds NUL (PostgreSQL text cannot) or is this long: answer without asking the database.
+    if (username.includes('\u0000') || username.length > 4 * MAX_USERNAME_LENGTH) return undefined;
     const row = await this.db.selectFrom('users').select(['id', 'username', 'password_hash', 'is_admin']).where('username', '=', username).executeTakeFirst();
     return row && { ...row, is_admin: Boolean(row.is_admin) };
   }
@@ -166,17 +163,32 @@ export class AuthStore {
     return this.write(async () => {
       validateUsername(username);
       validatePassword(password);
-      if (await this.findUser(username)) throw MlflowError.alreadyExists(`User (username=${username}) already exists.`);
+      const key = usernameKey(username);
+      const exists = (taken?: string) =>
+        MlflowError.alreadyExists(
+          taken === undefined || taken === username ? `User (username=${username}) already exists.` : `User (username=${username}) already exists as '${taken}': user names are unique regardless of case and look-alike letters.`,
+        );
+      const twin = await this.db.selectFrom('users').select('username').where((eb) => eb.or([eb('username', '=', username), eb('username_key', '=', key)])).executeTakeFirst();
+      if (twin) throw exists(twin.username);
       const passwordHash = await hashPassword(password);
       try {
-        await this.db.insertInto('users').values({ username, password_hash: passwordHash, is_admin: isAdmin ? 1 : 0 }).execute();
+        await this.db.insertInto('users').values({ username, username_key: key, password_hash: passwordHash, is_admin: isAdmin ? 1 : 0 }).execute();
       } catch (err) {
-        // Two concurrent creates (or two replicas bootstrapping the admin): the unique key decides.
-        if (isUniqueViolation(err)) throw MlflowError.alreadyExists(`User (username=${username}) already exists.`);
+        // Two concurrent creates (or two replicas bootstrapping the admin): the unique keys decide.
+        if (isUniqueViolation(err)) throw exists();
         throw err;
       }
       return this.getUser(username);
     });
+  }
+
+  /**
+   * Accounts created before names were unique case-insensitively (migration 0006) that look like an
+   * older account: they keep working under their exact name, without the unique key. Reported at start.
+   */
+  async lookAlikeUsers(): Promise<string[]> {
+    const rows = await this.db.selectFrom('users').select('username').where('username_key', 'is', null).orderBy('id').execute();
+    return rows.map((r) => r.username);
   }
 
   async getUser(username: string): Promise<UserJson> {

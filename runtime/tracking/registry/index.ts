@@ -4,4 +4,4 @@ export { RegistryStore, parseModelsUri, isUriWithinRoot, type Actor, type Create
 export { LoggedModelStore, LOGGED_MODELS_RUN_TAG } from './logged-models';
 export type { RegistryTables, RegistryDatabase, RegistryDb } from './schema';
 export * from './entities';
-export { REGISTRY_LIMITS } from './validation';
+export { REGISTRY_LIMITS } from '../limits';

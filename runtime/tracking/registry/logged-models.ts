@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { MlflowError } from '../errors';
+import { jsonShapeProblem } from '../json-shape';
 import { jsonDouble, type KeyValue } from '../store/entities';
 import { parseFilter } from '../store/search-filter';
-import { decodePageToken, encodePageToken, numericPredicate } from '../store/search-sql';
+import { decodePageToken, encodePageToken, integerPredicate, numericPredicate } from '../store/search-sql';
 import { joinUri } from '../store/tracking-store';
-import { LIMITS, parseExperimentId, validateKey, validateLength, validateMaxResults, validateRunId } from '../validation';
+import { checkCount, checkLength, excerpt, LIMITS, REGISTRY_LIMITS, REQUEST_LIMITS } from '../limits';
+import { parseExperimentId, validateKey, validateLength, validateMaxResults, validateRunId } from '../validation';
 import type { LoggedModel, LoggedModelStatus } from './entities';
 import type { LoggedModelsTable, RegistryDatabase, RegistryDb } from './schema';
-import { REGISTRY_LIMITS, validateLoggedModelName } from './validation';
+import { validateLoggedModelName } from './validation';
 
 type Db = Kysely<RegistryDatabase>;
 
@@ -53,6 +55,24 @@ function stringCompare(column: RawBuilder<unknown>, comparator: string, value: u
     default:
       throw MlflowError.invalid(`Invalid comparator '${comparator}' for ${what}.`);
   }
+}
+
+/** Tag MLflow sets on a logged model listing the registry versions made from it. */
+export const MODEL_VERSIONS_TAG = 'mlflow.modelVersions';
+
+/**
+ * The {name, version} entries of a `mlflow.modelVersions` tag value. Users can set that tag to
+ * anything, so whatever is not such a list is ignored rather than trusted.
+ */
+export function registrationsIn(tagValue: string | undefined): { name: string; version: string }[] {
+  let parsed: unknown;
+  try {
+    parsed = tagValue ? JSON.parse(tagValue) : [];
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  return parsed.filter((r): r is { name: string; version: string } => typeof r?.name === 'string' && typeof r?.version === 'string').map((r) => ({ name: r.name, version: r.version }));
 }
 
 /** SearchLoggedModels.datasets entry: a dataset name, optionally pinned to one digest. */
@@ -214,6 +234,10 @@ export class LoggedModelStore {
   }): Promise<{ models: LoggedModel[]; next_page_token?: string }> {
     if (!req.experimentIds.length) throw MlflowError.invalid("Missing value for required parameter 'experiment_ids'.");
     const datasets = req.datasets ?? [];
+    checkCount('experiment_ids', req.experimentIds.length, REQUEST_LIMITS.SEARCH_MAX_EXPERIMENT_IDS);
+    checkCount('datasets', datasets.length, REQUEST_LIMITS.SEARCH_MAX_DATASETS);
+    checkCount('order_by', req.orderBy.length, REQUEST_LIMITS.ORDER_BY_MAX_TERMS);
+    req.orderBy.forEach((o, i) => checkLength(`order_by[${i}].field_name`, o.field_name, REQUEST_LIMITS.ORDER_BY_TERM_MAX_LENGTH));
     if (datasets.some((d) => !d.dataset_name)) throw MlflowError.invalid('`dataset_name` in the `datasets` clause must be specified.');
     // OR of the requested datasets, as MLflow's search_logged_models applies it to metric rows.
     const onDatasets = datasets.length
@@ -244,11 +268,11 @@ export class LoggedModelStore {
         continue;
       }
       const attr = c.type === 'attribute' ? ATTRIBUTES[c.key] : undefined;
-      if (!attr) throw MlflowError.invalid(`Invalid filter '${req.filter}': logged models can be filtered by ${Object.keys(ATTRIBUTES).join(', ')}, metrics.<key>, tags.<key> and params.<key>.`);
+      if (!attr) throw MlflowError.invalid(`Invalid filter '${excerpt(req.filter ?? '')}': logged models can be filtered by ${Object.keys(ATTRIBUTES).join(', ')}, metrics.<key>, tags.<key> and params.<key>.`);
       if (attr.numeric) {
         const value = typeof c.value === 'string' && /^\d+$/.test(c.value) ? Number(c.value) : c.value;
         if (typeof value !== 'number' || !['=', '!=', '<', '<=', '>', '>='].includes(c.comparator)) throw MlflowError.invalid(`Invalid comparison on '${c.key}': compare it with a number using =, !=, <, <=, >, >=.`);
-        q = q.where(sql<boolean>`${attr.column} ${sql.raw(c.comparator === '!=' ? '<>' : c.comparator)} ${value}`);
+        q = q.where(integerPredicate(attr.column, c.comparator, value, 'int64'));
       } else q = q.where(stringCompare(attr.column, c.comparator, c.value, `attribute '${c.key}'`));
     }
     // With datasets but no metric filter, only models with some metric on those datasets (as MLflow).
@@ -270,7 +294,7 @@ export class LoggedModelStore {
         continue;
       }
       const attr = ATTRIBUTES[o.field_name.replace(/^attributes?\./, '')];
-      if (!attr) throw MlflowError.invalid(`Invalid order_by field '${o.field_name}': use one of ${Object.keys(ATTRIBUTES).join(', ')} or metrics.<key>.`);
+      if (!attr) throw MlflowError.invalid(`Invalid order_by field '${excerpt(o.field_name)}': use one of ${Object.keys(ATTRIBUTES).join(', ')} or metrics.<key>.`);
       q = q.orderBy(sql`${attr.column} ${dir}`);
     }
     q = q.orderBy('creation_timestamp_ms', 'desc').orderBy('model_id');
@@ -286,12 +310,14 @@ export class LoggedModelStore {
   async recordLoggedModel(runId: string, modelJson: string): Promise<void> {
     validateRunId(runId);
     let model: Record<string, unknown>;
+    const problem = jsonShapeProblem(modelJson, { maxDepth: REQUEST_LIMITS.JSON_MAX_DEPTH, maxTokens: REQUEST_LIMITS.JSON_MAX_TOKENS });
+    if (problem) throw MlflowError.invalid(`Parameter 'model_json' has ${problem}.`);
     try {
       const parsed: unknown = JSON.parse(modelJson);
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
       model = parsed as Record<string, unknown>;
     } catch {
-      throw MlflowError.invalid(`Malformed model info. \n ${modelJson} \n is not a valid JSON.`);
+      throw MlflowError.invalid(`Malformed model info. \n ${excerpt(modelJson)} \n is not a valid JSON.`);
     }
     const missing = ['artifact_path', 'flavors', 'utc_time_created', 'run_id'].filter((k) => !(k in model));
     if (missing.length) throw MlflowError.invalid(`Model json is missing mandatory fields: ${missing.join(', ')}`);
@@ -336,15 +362,7 @@ export class LoggedModelStore {
       .execute();
     return rows.map((r) => {
       const myTags = tags.filter((t) => t.model_id === r.model_id);
-      let registrations: { name: string; version: string }[] = [];
-      const reg = myTags.find((t) => t.tag_key === 'mlflow.modelVersions');
-      if (reg) {
-        try {
-          registrations = JSON.parse(reg.tag_value) as typeof registrations;
-        } catch {
-          registrations = [];
-        }
-      }
+      const registrations = registrationsIn(myTags.find((t) => t.tag_key === MODEL_VERSIONS_TAG)?.tag_value);
       return {
         info: {
           model_id: r.model_id,

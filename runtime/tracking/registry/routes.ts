@@ -1,10 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { TrackingContext, TrackingPlugin } from '../app';
-import { MlflowError } from '../errors';
-import { artifactRepositoryFor, safeArtifactPath } from '../artifacts';
+import type { TrackingPlugin } from '../app';
+import { safeArtifactPath } from '../artifacts';
 import { boolish, int64, parseRequest, protoEnum } from '../routes/request';
-import { proxiedPathOf } from '../routes/artifacts';
+import { listBelow } from '../routes/artifacts';
 import { LOGGED_MODEL_STATUSES } from './entities';
 import { LoggedModelStore } from './logged-models';
 import type { RegistryDb } from './schema';
@@ -208,22 +207,6 @@ const searchLoggedSchema = z.object({
 const listArtifactsSchema = z.object({ artifact_directory_path: z.string().optional(), page_token: z.string().optional() });
 const logModelSchema = z.object({ run_id: z.string(), model_json: z.string() });
 
-/** Lists a logged model's artifacts wherever they are: through the proxy root, or the direct URI. */
-async function listLoggedModelArtifacts(ctx: TrackingContext, root: string, rel: string) {
-  const proxied = proxiedPathOf(root);
-  if (proxied !== undefined) {
-    if (!ctx.artifacts) throw new MlflowError('ENDPOINT_NOT_FOUND', 'Artifact proxying is disabled: the server runs with --no-serve-artifacts.');
-    const base = [proxied, rel].filter(Boolean).join('/');
-    return (await ctx.artifacts.list(base)).map((f) => ({ ...f, path: f.path.slice(proxied.length + 1) }));
-  }
-  const repo = artifactRepositoryFor(root, { create: false });
-  try {
-    return await repo.list(rel);
-  } finally {
-    repo.close?.();
-  }
-}
-
 /** /logged-models/* (MLflow 3) and /runs/log-model (2.x). */
 export const loggedModelRoutes: TrackingPlugin = async (app, ctx) => {
   const store = new LoggedModelStore(ctx.connection.db as unknown as RegistryDb);
@@ -270,8 +253,11 @@ export const loggedModelRoutes: TrackingPlugin = async (app, ctx) => {
   app.get('/logged-models/:model_id/artifacts/directories', async (request) => {
     const req = parse(request, listArtifactsSchema);
     const rel = safeArtifactPath(req.artifact_directory_path);
-    const root = await store.artifactLocation(modelIdParam(request));
-    return { root_uri: root, files: await listLoggedModelArtifacts(ctx, root, rel) };
+    const modelId = modelIdParam(request);
+    const rootUri = await store.artifactLocation(modelId);
+    // Checked like a run's root: a stored location outside the model's own directory is refused.
+    const root = ctx.artifactRoots.resolveStored(rootUri, { kind: 'logged_model', id: modelId });
+    return { root_uri: rootUri, files: await listBelow(root, rel) };
   });
 
   app.post('/runs/log-model', async (request) => {

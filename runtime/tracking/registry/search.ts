@@ -1,6 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
 import { MlflowError } from '../errors';
+import { checkCount, excerpt, REQUEST_LIMITS } from '../limits';
 import { parseFilter, parseOrderBy, type Comparison } from '../store/search-filter';
+import { integerPredicate } from '../store/search-sql';
 
 /**
  * Registry search filters and orderings (MLflow's SearchModelUtils / SearchModelVersionUtils), compiled
@@ -37,7 +39,8 @@ function numericPredicate(column: RawBuilder<unknown>, c: Comparison, what: stri
   const value = typeof c.value === 'string' && /^-?\d+$/.test(c.value) ? Number(c.value) : c.value;
   if (typeof value !== 'number' || !Number.isInteger(value)) throw MlflowError.invalid(`${what} must be compared with an integer, got ${JSON.stringify(c.value)}.`);
   if (!NUMERIC_OPS.has(c.comparator)) throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...NUMERIC_OPS].join(', ')}.`);
-  return sql<boolean>`${column} ${sql.raw(c.comparator === '!=' ? '<>' : c.comparator)} ${value}`;
+  // Version numbers are INTEGER: a bound beyond int4 matches all or nothing instead of failing in PostgreSQL.
+  return integerPredicate(column, c.comparator, value, 'int32');
 }
 
 function tagPredicate(c: Comparison, table: 'registered_model_tags' | 'model_version_tags'): RawBuilder<boolean> {
@@ -109,13 +112,14 @@ export function modelVersionFilter(filter: string | undefined): RawBuilder<boole
 }
 
 function orderTerms(orderBy: string[], columns: Record<string, RawBuilder<unknown>>, what: string): { terms: RawBuilder<unknown>[]; keys: Set<string> } {
+  checkCount('order_by', orderBy.length, REQUEST_LIMITS.ORDER_BY_MAX_TERMS);
   const terms: RawBuilder<unknown>[] = [];
   const keys = new Set<string>();
   for (const clause of orderBy) {
     const o = parseOrderBy(clause);
     const column = o.type === 'attribute' ? columns[o.key] : undefined;
-    if (!column) throw MlflowError.invalid(`Invalid order by key '${o.key}' specified. Valid keys for ${what} are ${Object.keys(columns).join(', ')}.`);
-    if (keys.has(o.key)) throw MlflowError.invalid(`\`order_by\` contains duplicate fields: ${JSON.stringify(orderBy)}`);
+    if (!column) throw MlflowError.invalid(`Invalid order by key '${excerpt(o.key)}' specified. Valid keys for ${what} are ${Object.keys(columns).join(', ')}.`);
+    if (keys.has(o.key)) throw MlflowError.invalid(`\`order_by\` contains duplicate fields: ${excerpt(JSON.stringify(orderBy))}`);
     keys.add(o.key);
     terms.push(sql`${column} ${sql.raw(o.ascending ? 'ASC' : 'DESC')}`);
   }

@@ -1,18 +1,20 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kysely, Selectable } from 'kysely';
+import { trimTrailingSlashes } from '../../slashes';
 import { MlflowError } from '../errors';
 import type { KeyValue } from '../store/entities';
 import { decodePageToken, encodePageToken } from '../store/search-sql';
 import { joinUri } from '../store/tracking-store';
+import { REGISTRY_LIMITS } from '../limits';
 import { validateMaxResults } from '../validation';
 import { ACTIVE_STAGES, type AuditAction, type AuditEntry, type ModelVersion, type RegisteredModel, type Stage } from './entities';
 import type { ModelVersionsTable, RegisteredModelsTable as RegisteredModelsColumns, RegistryDatabase, RegistryDb } from './schema';
 
 type RegisteredModelsTable = Selectable<RegisteredModelsColumns>;
+import { MODEL_VERSIONS_TAG, registrationsIn } from './logged-models';
 import { modelVersionFilter, modelVersionOrder, registeredModelFilter, registeredModelOrder } from './search';
 import {
-  REGISTRY_LIMITS,
   canonicalStage,
   parseVersion,
   validateAliasName,
@@ -39,9 +41,6 @@ interface AuditInput {
   previousName?: string | null;
 }
 
-/** Tag MLflow sets on a logged model listing the registry versions made from it. */
-const MODEL_VERSIONS_TAG = 'mlflow.modelVersions';
-
 function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
@@ -60,7 +59,8 @@ function localPath(uri: string): string {
 }
 
 /** Path segments of a URI after the scheme and authority, decoded until stable (so %2e%2e is `..`). */
-function uriSegments(uri: string): { scheme: string; authority: string; parts: string[] } {
+/** A URI's scheme and authority (lower-cased) and its path segments, percent-decoded as the store compares them. */
+export function uriSegments(uri: string): { scheme: string; authority: string; parts: string[] } {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(?:\/\/([^/]*))?(.*)$/.exec(uri);
   const scheme = m ? m[1].toLowerCase() : '';
   const authority = m ? (m[2] ?? '').toLowerCase() : '';
@@ -100,7 +100,7 @@ function invalidSource(source: string, idName: 'run_id' | 'model_id'): MlflowErr
 export function parseModelsUri(uri: string): { modelId?: string; name?: string; version?: string; stage?: string; alias?: string } {
   const m = /^models:\/(?!\/)(.+)$/.exec(uri);
   if (!m) throw MlflowError.invalid(`Not a valid models:/ URI: '${uri}'. Expected models:/<name>/<version|stage>, models:/<name>@<alias> or models:/<model_id>.`);
-  const rest = m[1].replace(/\/+$/, '');
+  const rest = trimTrailingSlashes(m[1]);
   const at = rest.lastIndexOf('@');
   if (at > 0 && !rest.includes('/')) return { name: rest.slice(0, at), alias: rest.slice(at + 1) };
   const parts = rest.split('/');
@@ -450,12 +450,7 @@ export class RegistryStore {
   /** Appends {name, version} to the logged model's `mlflow.modelVersions` tag, as MLflow's tracking store does. */
   private async recordRegistration(tx: Db, modelId: string, name: string, version: number): Promise<void> {
     const tag = await tx.selectFrom('logged_model_tags').select('tag_value').where('model_id', '=', modelId).where('tag_key', '=', MODEL_VERSIONS_TAG).executeTakeFirst();
-    let list: { name: string; version: string }[] = [];
-    try {
-      list = tag ? (JSON.parse(tag.tag_value) as typeof list) : [];
-    } catch {
-      list = [];
-    }
+    const list = registrationsIn(tag?.tag_value);
     list.push({ name, version: String(version) });
     const value = JSON.stringify(list);
     await tx

@@ -1,21 +1,7 @@
 import { MlflowError } from '../errors';
+import { REGISTRY_LIMITS } from '../limits';
 import { normpath, validateKey, validateLength } from '../validation';
 import { STAGES, type Stage } from './entities';
-
-/** Limits and name rules of MLflow's model registry (mlflow/utils/validation.py). */
-export const REGISTRY_LIMITS = {
-  MAX_MODEL_NAME_LENGTH: 256,
-  MAX_MODEL_REGISTRY_TAG_KEY_LENGTH: 250,
-  MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH: 100_000,
-  MAX_REGISTERED_MODEL_ALIAS_LENGTH: 255,
-  MAX_DESCRIPTION_LENGTH: 100_000,
-  SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT: 100,
-  SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD: 1000,
-  SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT: 10_000,
-  SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD: 200_000,
-  SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT: 50,
-  SEARCH_LOGGED_MODEL_MAX_RESULTS_THRESHOLD: 1000,
-} as const;
 
 const ALIAS_CHARS = /^[\p{L}\p{N}\p{M}_-]*$/u;
 const VERSION_ALIAS = /^[vV]\d+$/;

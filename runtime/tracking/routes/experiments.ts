@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { TrackingPlugin } from '../app';
+import { findArtifactOwner } from '../artifacts';
 import { VIEW_TYPES } from '../store/entities';
 import { int64, parseRequest, protoEnum } from './request';
 
@@ -22,10 +23,15 @@ const setTagSchema = z.object({ experiment_id: experimentId, key: z.string(), va
 const deleteTagSchema = z.object({ experiment_id: experimentId, key: z.string() });
 
 /** /experiments/*: MLflow's experiment endpoints (service.proto: CreateExperiment … DeleteExperimentTag). */
-export const experimentRoutes: TrackingPlugin = async (app, { store }) => {
+export const experimentRoutes: TrackingPlugin = async (app, { store, connection, artifactRoots }) => {
   app.post('/experiments/create', async (request) => {
     const req = parseRequest(request, createSchema);
-    return { experiment_id: await store.createExperiment(req.name, req.artifact_location, req.tags) };
+    // A chosen location is checked against the server's artifact roots and stored canonical; without
+    // auth (request.user null) the single user has an admin's choice.
+    const location = req.artifact_location
+      ? await artifactRoots.checkNewLocation(req.artifact_location, { privileged: request.user === null || request.userIsAdmin }, (loc) => findArtifactOwner(connection.db, loc))
+      : undefined;
+    return { experiment_id: await store.createExperiment(req.name, location, req.tags) };
   });
 
   app.get('/experiments/get', async (request) => {

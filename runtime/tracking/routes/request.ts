@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { MlflowError } from '../errors';
+import { checkCount, REQUEST_LIMITS } from '../limits';
 
 /**
  * Request parsing shared by the resource plugins. GET takes the query string (repeated keys for list
@@ -49,6 +50,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `Invalid value for parameter '${field || '(body)'}' supplied: ${issue.message}`;
 }
 
+/** The first few issues: a list of 90,000 wrong items must not become a 9 MB message. */
+function describeIssues(issues: z.core.$ZodIssue[], shown = 5): string {
+  const text = issues.slice(0, shown).map(describeIssue).join(' ');
+  return issues.length > shown ? `${text} (and ${issues.length - shown} more)` : text;
+}
+
 /** Raw request fields: the query string for GET (list fields as arrays), else the JSON body. */
 export function rawFields(request: FastifyRequest, listFields: readonly string[] = []): Record<string, unknown> {
   if (request.method === 'GET' || request.method === 'DELETE') {
@@ -66,10 +73,15 @@ export function rawFields(request: FastifyRequest, listFields: readonly string[]
   return body as Record<string, unknown>;
 }
 
-/** Parses and validates a request against a zod schema; user mistakes become INVALID_PARAMETER_VALUE. */
+/**
+ * Parses and validates a request against a zod schema; user mistakes become INVALID_PARAMETER_VALUE.
+ * Lists are counted first: zod checks every item (90,000 wrong ones took 150 ms) before any size rule.
+ */
 export function parseRequest<S extends z.ZodType>(request: FastifyRequest, schema: S, listFields: readonly string[] = []): z.output<S> {
-  const result = schema.safeParse(rawFields(request, listFields), { reportInput: true });
-  if (!result.success) throw MlflowError.invalid(result.error.issues.map(describeIssue).join(' '));
+  const fields = rawFields(request, listFields);
+  for (const [name, value] of Object.entries(fields)) if (Array.isArray(value)) checkCount(name, value.length, REQUEST_LIMITS.LIST_MAX_ITEMS);
+  const result = schema.safeParse(fields, { reportInput: true });
+  if (!result.success) throw MlflowError.invalid(describeIssues(result.error.issues));
   return result.data;
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { TrackingPlugin } from '../app';
 import { MlflowError } from '../errors';
-import { LIMITS } from '../validation';
+import { LIMITS, REQUEST_LIMITS } from '../limits';
 import { RUN_STATUSES, VIEW_TYPES } from '../store/entities';
 import { double, int64, parseRequest, protoEnum, runIdOf } from './request';
 
@@ -105,7 +105,7 @@ export const runRoutes: TrackingPlugin = async (app, { store }) => {
     return {};
   });
 
-  app.post('/runs/log-inputs', async (request) => {
+  app.post('/runs/log-inputs', { bodyLimit: REQUEST_LIMITS.BODY_LOG_INPUTS_BYTES }, async (request) => {
     const req = parseRequest(request, logInputsSchema);
     await store.logInputs(req.run_id, req.datasets, req.models);
     return {};

@@ -10,6 +10,8 @@ export interface StoreConnection<DB = Database> {
   dialect: DialectName;
   /** The URI with any password masked, for logs. */
   displayUri: string;
+  /** The SQLite database file (absolute); undefined for PostgreSQL and in-memory SQLite. */
+  file?: string;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export function dialectOf(db: Kysely<unknown>): DialectName {
 export async function openStore<DB = Database>(uri: string = DEFAULT_BACKEND_STORE_URI): Promise<StoreConnection<DB>> {
   let dialect: Dialect;
   let name: DialectName;
+  let sqliteFile: string | undefined;
   if (/^postgres(ql)?(\+\w+)?:\/\//.test(uri)) {
     const { Pool, types } = await import('pg');
     const connectionString = uri.replace(/^postgres(ql)?\+\w+:/, 'postgresql:');
@@ -62,7 +65,10 @@ export async function openStore<DB = Database>(uri: string = DEFAULT_BACKEND_STO
   } else {
     const { default: SQLite } = await import('better-sqlite3');
     const file = uri.startsWith('sqlite:') ? sqlitePathFromUri(uri) : uri;
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ':memory:') {
+      sqliteFile = path.resolve(file);
+      fs.mkdirSync(path.dirname(sqliteFile), { recursive: true });
+    }
     const database = new SQLite(file);
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = NORMAL');
@@ -74,5 +80,5 @@ export async function openStore<DB = Database>(uri: string = DEFAULT_BACKEND_STO
     name = 'sqlite';
   }
   const db = new Kysely<DB>({ dialect });
-  return { db, dialect: name, displayUri: maskUri(uri), close: () => db.destroy() };
+  return { db, dialect: name, displayUri: maskUri(uri), ...(sqliteFile ? { file: sqliteFile } : {}), close: () => db.destroy() };
 }

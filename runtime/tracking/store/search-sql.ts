@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import { MlflowError } from '../errors';
+import { checkLength, excerpt, REQUEST_LIMITS } from '../limits';
 import type { Comparison, OrderBy } from './search-filter';
 
 /**
@@ -41,11 +42,43 @@ function stringPredicate(column: RawBuilder<unknown>, c: Comparison, what: strin
   }
 }
 
-/** `column <op> number` for metric and numeric-attribute comparisons (also used by logged-model search). */
-export function numericPredicate(column: RawBuilder<unknown>, c: Comparison, what: string): RawBuilder<boolean> {
+/**
+ * The largest magnitude an integer column is compared with as is: PostgreSQL's int4 for INTEGER
+ * columns; for BIGINT the largest exact JavaScript integer (stored timestamps are far below it).
+ */
+export const INTEGER_RANGE = { int32: 2 ** 31 - 1, int64: Number.MAX_SAFE_INTEGER } as const;
+export type IntegerWidth = keyof typeof INTEGER_RANGE;
+
+/**
+ * `column <op> value` for an INTEGER/BIGINT column and any number. PostgreSQL types the parameter as
+ * the column, so 0.5, 1e309 or (for int4) 2^40 would be a database error; the comparison is rewritten
+ * to one with the same truth on integers: x > 0.5 is x > 0, x >= 0.5 is x >= 1, x = 0.5 matches
+ * nothing, and a bound beyond the column's range matches every row or none.
+ */
+export function integerPredicate(column: RawBuilder<unknown>, op: string, value: number, width: IntegerWidth): RawBuilder<boolean> {
+  const max = INTEGER_RANGE[width];
+  const none = sql<boolean>`1 = 0`;
+  const all = sql<boolean>`${column} IS NOT NULL`;
+  if (value > max) return op === '<' || op === '<=' || op === '!=' ? all : none;
+  if (value < -max) return op === '>' || op === '>=' || op === '!=' ? all : none;
+  let bound = value;
+  if (!Number.isInteger(value)) {
+    if (op === '=') return none;
+    if (op === '!=') return all;
+    bound = op === '>' || op === '<=' ? Math.floor(value) : Math.ceil(value);
+  }
+  return sql<boolean>`${column} ${sql.raw(op === '!=' ? '<>' : op)} ${bound}`;
+}
+
+/**
+ * `column <op> number` for metric and numeric-attribute comparisons (also used by logged-model
+ * search); `width` names an integer column's type (metric values are doubles).
+ */
+export function numericPredicate(column: RawBuilder<unknown>, c: Comparison, what: string, width?: IntegerWidth): RawBuilder<boolean> {
   const value = typeof c.value === 'string' && c.value.trim() !== '' && Number.isFinite(Number(c.value)) ? Number(c.value) : c.value;
-  if (typeof value !== 'number') throw MlflowError.invalid(`${what} must be compared with a number, got ${JSON.stringify(c.value)}.`);
+  if (typeof value !== 'number') throw MlflowError.invalid(`${what} must be compared with a number, got ${excerpt(JSON.stringify(c.value))}.`);
   if (!NUMERIC_OPS.has(c.comparator)) throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...NUMERIC_OPS].join(', ')}.`);
+  if (width) return integerPredicate(column, c.comparator, value, width);
   return sql<boolean>`${column} ${sql.raw(c.comparator === '!=' ? '<>' : c.comparator)} ${value}`;
 }
 
@@ -60,7 +93,7 @@ function keyValuePredicate(table: 'params' | 'tags', c: Comparison): RawBuilder<
 }
 
 function runAttributePredicate(c: Comparison): RawBuilder<boolean> {
-  if (c.key in RUN_NUMERIC_ATTRIBUTES) return numericPredicate(RUN_NUMERIC_ATTRIBUTES[c.key], c, `attribute '${c.key}'`);
+  if (c.key in RUN_NUMERIC_ATTRIBUTES) return numericPredicate(RUN_NUMERIC_ATTRIBUTES[c.key], c, `attribute '${c.key}'`, 'int64');
   const column = RUN_STRING_ATTRIBUTES[c.key];
   if (!column) {
     throw MlflowError.invalid(
@@ -143,7 +176,7 @@ export function experimentFilterPredicates(comparisons: Comparison[]): RawBuilde
       return sql<boolean>`EXISTS (SELECT 1 FROM experiment_tags et WHERE et.experiment_id = experiments.experiment_id AND et.key = ${c.key} AND ${stringPredicate(sql.ref('et.value'), c, what)})`;
     }
     if (c.type !== 'attribute') throw MlflowError.invalid(`Invalid entity type '${c.type}' for an experiment search; use attribute or tag.`);
-    if (c.key in EXPERIMENT_NUMERIC_ATTRIBUTES) return numericPredicate(EXPERIMENT_NUMERIC_ATTRIBUTES[c.key], c, `attribute '${c.key}'`);
+    if (c.key in EXPERIMENT_NUMERIC_ATTRIBUTES) return numericPredicate(EXPERIMENT_NUMERIC_ATTRIBUTES[c.key], c, `attribute '${c.key}'`, c.key === 'experiment_id' ? 'int32' : 'int64');
     const column = EXPERIMENT_STRING_ATTRIBUTES[c.key];
     if (!column) throw MlflowError.invalid(`Invalid attribute key '${c.key}' specified. Valid keys are name, creation_time, last_update_time`);
     return stringPredicate(column, c, `attribute '${c.key}'`);
@@ -165,11 +198,12 @@ export function encodePageToken(offset: number): string {
 
 export function decodePageToken(token: string | undefined): number {
   if (!token) return 0;
+  checkLength('page_token', token, REQUEST_LIMITS.PAGE_TOKEN_MAX_LENGTH);
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { offset?: unknown };
     if (typeof parsed.offset === 'number' && Number.isSafeInteger(parsed.offset) && parsed.offset >= 0) return parsed.offset;
   } catch {
     // fall through
   }
-  throw MlflowError.invalid(`Invalid page token '${token}'.`);
+  throw MlflowError.invalid(`Invalid page token '${excerpt(token)}'.`);
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import { MlflowError } from '../errors';
-import { LIMITS, parseExperimentId, validateBatchLimits, validateExperimentName, validateKey, validateLength, validateMaxResults, validateRunId } from '../validation';
+import { checkCount, LIMITS, REQUEST_LIMITS } from '../limits';
+import { parseExperimentId, validateBatchLimits, validateExperimentName, validateKey, validateLength, validateMaxResults, validateRunId } from '../validation';
 import type { DialectName } from './connection';
 import {
   jsonDouble,
@@ -16,8 +17,9 @@ import {
   type ViewType,
 } from './entities';
 import type { Database, RunsTable, TrackingDb } from './schema';
-import { parseFilter, parseOrderBy } from './search-filter';
+import { parseFilter, parseOrderByList } from './search-filter';
 import { decodePageToken, encodePageToken, experimentFilterPredicates, experimentOrderTerms, runFilterPredicates, runOrderTerms } from './search-sql';
+import { trimSlashes, trimTrailingSlashes } from '../../slashes';
 
 const RUN_NAME_TAG = 'mlflow.runName';
 const USER_TAG = 'mlflow.user';
@@ -29,7 +31,7 @@ export interface TrackingStoreOptions {
 
 /** Joins an artifact root and path segments with single slashes, keeping the scheme's `//`. */
 export function joinUri(root: string, ...parts: string[]): string {
-  return [root.replace(/\/+$/, ''), ...parts.map((p) => p.replace(/^\/+|\/+$/g, ''))].join('/');
+  return [trimTrailingSlashes(root), ...parts.map(trimSlashes)].join('/');
 }
 
 function lifecycleFilter(view: ViewType): string[] {
@@ -56,6 +58,11 @@ export class TrackingStore {
     readonly dialect: DialectName,
     private readonly options: TrackingStoreOptions,
   ) {}
+
+  /** Where experiments created without an artifact_location keep their artifacts (`<root>/<experiment id>/…`). */
+  get defaultArtifactRoot(): string {
+    return this.options.defaultArtifactRoot;
+  }
 
   // ── experiments ────────────────────────────────────────────────────────────────────────────────
 
@@ -102,7 +109,7 @@ export class TrackingStore {
     const limit = validateMaxResults(req.maxResults, LIMITS.SEARCH_MAX_RESULTS_THRESHOLD) ?? LIMITS.SEARCH_MAX_RESULTS_DEFAULT;
     const offset = decodePageToken(req.pageToken);
     const predicates = experimentFilterPredicates(parseFilter(req.filter, { allowBareAttributes: true }));
-    const order = experimentOrderTerms(req.orderBy.map(parseOrderBy));
+    const order = experimentOrderTerms(parseOrderByList(req.orderBy));
     let q = this.db.selectFrom('experiments').selectAll().where('lifecycle_stage', 'in', lifecycleFilter(req.viewType));
     for (const p of predicates) q = q.where(p);
     for (const o of order) q = q.orderBy(o);
@@ -534,9 +541,10 @@ export class TrackingStore {
   async searchRuns(req: { experimentIds: string[]; filter?: string; viewType: ViewType; maxResults?: number; orderBy: string[]; pageToken?: string }): Promise<{ runs: Run[]; next_page_token?: string }> {
     const limit = validateMaxResults(req.maxResults, LIMITS.SEARCH_MAX_RESULTS_THRESHOLD) ?? LIMITS.SEARCH_MAX_RESULTS_DEFAULT;
     const offset = decodePageToken(req.pageToken);
+    checkCount('experiment_ids', req.experimentIds.length, REQUEST_LIMITS.SEARCH_MAX_EXPERIMENT_IDS);
     const experimentIds = req.experimentIds.map(parseExperimentId);
     const predicates = runFilterPredicates(parseFilter(req.filter));
-    const order = runOrderTerms(req.orderBy.map(parseOrderBy));
+    const order = runOrderTerms(parseOrderByList(req.orderBy));
     if (experimentIds.length === 0) return { runs: [] };
     let q = this.db
       .selectFrom('runs')

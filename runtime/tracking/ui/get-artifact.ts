@@ -1,15 +1,16 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import type { TrackingPlugin } from '../app';
-import { artifactRepositoryFor, safeArtifactPath } from '../artifacts';
+import { joinArtifactPath, safeArtifactPath } from '../artifacts';
 import { MlflowError } from '../errors';
-import { proxiedPathOf } from '../routes/artifacts';
+import { runArtifactRoot } from '../routes/artifacts';
 import { parseRequest, runIdOf } from '../routes/request';
 
 /**
  * GET /get-artifact?run_id=&path= — one run artifact by its path under the run's artifact root, as
  * MLflow's UI downloads and previews them. Works for `mlflow-artifacts:` roots (read through the
- * server's artifact destination) and for direct roots (file://, s3://). The content type follows the
+ * server's artifact destination) and for direct roots (file://, s3://) inside the server's configured
+ * artifact roots; any other stored root is refused (artifacts/roots.ts). The content type follows the
  * file name so text and images preview in the browser; markup is sent as plain text (with nosniff),
  * so an uploaded HTML file can never run script in the UI's origin.
  */
@@ -32,23 +33,8 @@ export const getArtifactRoute: TrackingPlugin = async (app, ctx) => {
     const req = parseRequest(request, schema);
     const rel = safeArtifactPath(req.path);
     if (!rel) throw MlflowError.invalid("Missing value for required parameter 'path'.");
-    const rootUri = await ctx.store.runArtifactUri(runIdOf(req));
-    const proxied = proxiedPathOf(rootUri);
-    let file;
-    if (proxied !== undefined) {
-      if (!ctx.artifacts) throw new MlflowError('ENDPOINT_NOT_FOUND', 'Artifact proxying is disabled: the server runs with --no-serve-artifacts.');
-      file = await ctx.artifacts.get([proxied, rel].filter(Boolean).join('/'));
-    } else {
-      // The run's own URI (file:// or s3://), opened for this one download and closed once it is sent.
-      const repo = artifactRepositoryFor(rootUri, { create: false });
-      try {
-        file = await repo.get(rel);
-      } catch (err) {
-        repo.close?.();
-        throw err;
-      }
-      reply.raw.once('close', () => repo.close?.());
-    }
+    const root = await runArtifactRoot(ctx, runIdOf(req));
+    const file = await root.repository.get(joinArtifactPath(root.base, rel));
     reply.header('content-type', contentTypeOf(rel));
     reply.header('x-content-type-options', 'nosniff');
     reply.header('content-disposition', `inline; filename="${encodeURIComponent(path.posix.basename(rel))}"`);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TrackingPlugin } from '../app';
 import { MlflowError } from '../errors';
+import { LIMITS } from '../limits';
 import { int64, parseRequest } from '../routes/request';
 
 /**
@@ -11,8 +12,8 @@ import { int64, parseRequest } from '../routes/request';
  * run's first and last step in range.
  */
 
-export const MAX_RUNS = 100;
-export const MAX_RESULTS_PER_RUN = 2500;
+export const MAX_RUNS = LIMITS.MAX_RUNS_GET_METRIC_HISTORY_BULK;
+export const MAX_RESULTS_PER_RUN = LIMITS.MAX_RESULTS_PER_RUN;
 
 export interface HistoryPoint {
   key: string;

@@ -4,6 +4,7 @@ import * as m0002 from './0002_search_indexes';
 import * as m0003 from './0003_registry';
 import * as m0004 from './0004_auth';
 import * as m0005 from './0005_logged_model_metrics';
+import * as m0006 from './0006_username_keys';
 
 /**
  * Every schema version, in order. Names sort lexically (NNNN_name) and are recorded in the database,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0003_registry': m0003,
   '0004_auth': m0004,
   '0005_logged_model_metrics': m0005,
+  '0006_username_keys': m0006,
 };

@@ -25,7 +25,32 @@ export interface RunInfo {
   artifact_uri?: string;
   lifecycle_stage?: string;
 }
-export interface Run { info: RunInfo; data: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] } }
+/** A dataset as `mlflow.log_input` records it (service.proto Dataset); schema and profile are JSON text. */
+export interface Dataset { name: string; digest: string; source_type?: string; source?: string; schema?: string; profile?: string }
+export interface DatasetInput { tags?: KeyValue[]; dataset: Dataset }
+export interface Run {
+  info: RunInfo;
+  data: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] };
+  inputs?: { dataset_inputs?: DatasetInput[]; model_inputs?: { model_id: string }[] };
+  outputs?: { model_outputs?: { model_id: string; step?: number }[] };
+}
+/** An MLflow 3 logged model (service.proto LoggedModel): its files live under its own artifact location. */
+export interface LoggedModel {
+  info: {
+    model_id: string;
+    experiment_id: string;
+    name: string;
+    artifact_uri?: string;
+    creation_timestamp_ms?: number;
+    last_updated_timestamp_ms?: number;
+    model_type?: string;
+    source_run_id?: string;
+    status?: string;
+    tags?: KeyValue[];
+    registrations?: { name: string; version: string }[];
+  };
+  data?: { params?: KeyValue[]; metrics?: Metric[] };
+}
 export interface FileInfo { path: string; is_dir?: boolean; file_size?: number | string }
 export interface ModelVersion {
   name: string;
@@ -118,6 +143,34 @@ export const api = {
       page_token: pageToken || undefined,
     }),
   getRun: (runId: string) => request<{ run: Run }>('GET', `${API}/runs/get`, { run_id: runId }),
+  /** Runs whose `mlflow.parentRunId` tag names this run (autolog's tuning candidates, nested runs). */
+  childRuns: (experimentId: string, parentRunId: string, maxResults = 100, alsoMatching = '') =>
+    request<{ runs?: Run[]; next_page_token?: string }>('POST', `${API}/runs/search`, {}, {
+      experiment_ids: [experimentId],
+      // The filter DSL has only `and`, so a table filter composes by appending it.
+      filter: [`tags.mlflow.parentRunId = '${quote(parentRunId)}'`, alsoMatching.trim()].filter(Boolean).join(' and '),
+      order_by: ['attributes.start_time DESC'],
+      max_results: maxResults,
+    }),
+  // Editing goes through the clients' endpoints, so the server's permissions (UPDATE on the experiment) apply.
+  renameRun: (runId: string, runName: string) => request<{ run_info: RunInfo }>('POST', `${API}/runs/update`, {}, { run_id: runId, run_name: runName }),
+  setTag: (runId: string, key: string, value: string) => request<object>('POST', `${API}/runs/set-tag`, {}, { run_id: runId, key, value }),
+  deleteTag: (runId: string, key: string) => request<object>('POST', `${API}/runs/delete-tag`, {}, { run_id: runId, key }),
+  /** The run's MLflow 3 logged models: those it produced (source_run_id). */
+  loggedModelsOfRun: (experimentId: string, runId: string) =>
+    request<{ models?: LoggedModel[] }>('POST', `${API}/logged-models/search`, {}, {
+      experiment_ids: [experimentId],
+      filter: `source_run_id = '${quote(runId)}'`,
+      max_results: 100,
+    }),
+  getLoggedModel: (modelId: string) => request<{ model: LoggedModel }>('GET', `${API}/logged-models/${encodeURIComponent(modelId)}`),
+  listLoggedModelArtifacts: (modelId: string, path: string) =>
+    request<{ root_uri?: string; files?: FileInfo[]; next_page_token?: string }>('GET', `${API}/logged-models/${encodeURIComponent(modelId)}/artifacts/directories`, {
+      artifact_directory_path: path || undefined,
+    }),
+  /** Registered model versions whose source is this run (model-versions/search by run_id). */
+  modelVersionsOfRun: (runId: string) =>
+    request<{ model_versions?: ModelVersion[] }>('GET', `${API}/model-versions/search`, { filter: `run_id = '${quote(runId)}'`, max_results: 200 }),
   /** Downsampled history of one metric for up to 100 runs (every run's first and last step kept). */
   historyBulkInterval: (runIds: string[], metricKey: string, maxResults = 1000, steps?: { from: number; to: number }) =>
     request<{ metrics?: Metric[] }>('GET', `${API}/metrics/get-history-bulk-interval`, {
@@ -138,7 +191,7 @@ export const api = {
   getRegisteredModel: (name: string) => request<{ registered_model: RegisteredModel }>('GET', `${API}/registered-models/get`, { name }),
   searchModelVersions: (name: string) =>
     request<{ model_versions?: ModelVersion[] }>('GET', `${API}/model-versions/search`, {
-      filter: `name='${name.replace(/'/g, "\\'")}'`,
+      filter: `name='${quote(name)}'`,
       max_results: 200,
       order_by: ['version_number DESC'],
     }),
@@ -154,6 +207,23 @@ export interface AuditEntry {
   name?: string;
   version?: string;
   [field: string]: unknown;
+}
+
+/** A value inside a single-quoted filter string: the server's filter DSL escapes a quote by doubling it, as SQL does. */
+export function quote(value: string): string {
+  return value.replace(/'/g, "''");
+}
+
+/** Where one artifact of a run or of a logged model is read: the run's root, or the model's own. */
+export type ArtifactSource = { kind: 'run'; run: RunInfo } | { kind: 'model'; modelId: string };
+
+/** URL that downloads a file of a logged model (MLflow's `logged-models/<id>/artifacts/files`). */
+export function loggedModelArtifactUrl(modelId: string, path: string): string {
+  return `${API}/logged-models/${encodeURIComponent(modelId)}/artifacts/files${queryString({ artifact_file_path: path })}`;
+}
+
+export function sourceUrl(source: ArtifactSource, path: string): string {
+  return source.kind === 'run' ? artifactUrl(source.run, path) : loggedModelArtifactUrl(source.modelId, path);
 }
 
 /** URL that downloads one artifact: the server's `/get-artifact`, which reads proxied (`mlflow-artifacts:`) and direct roots alike. */

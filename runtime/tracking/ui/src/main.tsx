@@ -5,7 +5,9 @@ import { ComparePage } from './pages/Compare';
 import { ExperimentsPage } from './pages/Experiments';
 import { ModelPage } from './pages/Model';
 import { ModelsPage } from './pages/Models';
-import { RunPage, type StepRange } from './pages/Run';
+import type { StepRange } from './components/ChartControls';
+import { RunPage } from './pages/Run';
+import type { RunTab } from './pages/RunMetrics';
 import { RunsPage } from './pages/Runs';
 import { href, useLocation } from './router';
 import './styles.css';
@@ -13,6 +15,12 @@ import './styles.css';
 function axisOf(q: URLSearchParams): XAxis {
   const x = q.get('x');
   return x === 'time' || x === 'relative' ? x : 'step';
+}
+
+const TABS: RunTab[] = ['overview', 'metrics', 'system', 'artifacts'];
+function tabOf(q: URLSearchParams): RunTab | undefined {
+  const t = q.get('tab');
+  return TABS.find((x) => x === t);
 }
 
 /** `from`/`to` in the URL: a zoomed step window, shareable like everything else. */
@@ -39,7 +47,7 @@ function Page() {
         <ExperimentsPage key={q('q') ?? ''} q={q('q') ?? ''} page={q('page')} />
       );
     case 'runs':
-      return id ? <RunPage key={id} runId={id} metric={q('metric')} axis={axisOf(query)} steps={stepsOf(query)} /> : <Empty>Open a run from an experiment's runs table.</Empty>;
+      return id ? <RunPage key={id} runId={id} tab={tabOf(query)} metric={q('metric')} axis={axisOf(query)} steps={stepsOf(query)} /> : <Empty>Open a run from an experiment's runs table.</Empty>;
     case 'compare':
       return <ComparePage runIds={(q('runs') ?? '').split(',').filter(Boolean)} metric={q('metric')} axis={axisOf(query)} experimentId={q('experiment')} steps={stepsOf(query)} />;
     case 'models':

@@ -41,12 +41,15 @@ export function MetricChart({
   series,
   axis,
   height = 280,
+  compact = false,
   onZoomSteps,
 }: {
   title: string;
   series: Series[];
   axis: XAxis;
   height?: number;
+  /** A grid card: no title or legend inside the canvas (the card has its own heading), narrow axes. @default false */
+  compact?: boolean;
   /** Over steps, a drag-selection asks for this step range (refetched at full detail) instead of stretching the sampled points. */
   onZoomSteps?: (from: number, to: number) => void;
 }) {
@@ -56,13 +59,16 @@ export function MetricChart({
     const el = box.current;
     if (!el || total === 0) return;
     const data = alignSeries(series, axis);
-    const width = Math.max(320, el.clientWidth || 640);
+    const minWidth = compact ? 200 : 320;
+    const width = Math.max(minWidth, el.clientWidth || 640);
+    const xLabel = axis === 'step' ? 'step' : axis === 'time' ? 'time' : 'seconds since first point';
     const opts: uPlot.Options = {
-      title,
+      title: compact ? undefined : title,
       width,
       height,
+      legend: { show: !compact },
       scales: { x: { time: axis === 'time' } },
-      axes: [{ label: axis === 'step' ? 'step' : axis === 'time' ? 'time' : 'seconds since first point' }, { label: title, size: 70 }],
+      axes: compact ? [{ label: xLabel, labelSize: 18 }, { size: 56 }] : [{ label: xLabel }, { label: title, size: 70 }],
       series: [
         { label: axis },
         ...series.map((s, i) => ({
@@ -90,13 +96,13 @@ export function MetricChart({
           : {},
     };
     const plot = new uPlot(opts, data, el);
-    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(320, el.clientWidth), height }));
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(minWidth, el.clientWidth), height }));
     resize.observe(el);
     return () => {
       resize.disconnect();
       plot.destroy();
     };
-  }, [series, axis, title, height, total, onZoomSteps]);
+  }, [series, axis, title, height, compact, total, onZoomSteps]);
   if (total === 0) return <div class="state empty">No values logged for {title}.</div>;
   return <div class="chart" ref={box} data-metric={title} data-points={total} data-series={series.length} />;
 }

@@ -2,11 +2,14 @@ import { useCallback, useMemo } from 'preact/hooks';
 import { api, type Run } from '../api';
 import { KeyTable } from '../components/KeyTable';
 import { MetricChart, type XAxis } from '../components/MetricChart';
+import { MetricGrid } from '../components/MetricGrid';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { formatNumber } from '../format';
 import { useLoad } from '../hooks';
 import { href, navigate } from '../router';
-import { AxisPicker, CHART_POINTS, useExperimentName, ZoomNote, type StepRange } from './Run';
+import { AxisPicker, CHART_POINTS, useExperimentName, ZoomNote, type StepRange } from '../components/ChartControls';
+import { ComparePlots } from './ComparePlots';
+import { isSystemMetric } from './RunMetrics';
 
 /** Several runs side by side: one metric's curves on one chart, then their params and latest metrics. */
 export function ComparePage(props: { runIds: string[]; metric?: string; axis: XAxis; experimentId?: string; steps?: StepRange }) {
@@ -40,6 +43,8 @@ export function ComparePage(props: { runIds: string[]; metric?: string; axis: XA
   if (runs.state === 'loading') return <Loading what="runs" />;
   if (runs.state === 'error') return <ErrorState error={runs.error} what="the runs to compare" />;
   const params = [...new Set(list.flatMap((r) => (r.data.params ?? []).map((p) => p.key)))].sort();
+  const modelKeys = keys.filter((k) => !isSystemMetric(k));
+  const gridRuns = list.slice(0, 100).map((r) => ({ runId: r.info.run_id, label: r.info.run_name || r.info.run_id }));
   return (
     <section>
       <nav class="crumbs">
@@ -68,8 +73,18 @@ export function ComparePage(props: { runIds: string[]; metric?: string; axis: XA
       {!chosen && <Empty>These runs have no metrics to chart.</Empty>}
       {history.state === 'loading' && <Loading what={`${chosen} histories`} />}
       {history.state === 'error' && <ErrorState error={history.error} what={`${chosen} histories`} />}
-      {history.state === 'ok' && chosen && <MetricChart title={chosen} series={series} axis={axis} height={340} onZoomSteps={zoom} />}
+      {history.state === 'ok' && chosen && (
+        <div class="compare-chart">
+          <MetricChart title={chosen} series={series} axis={axis} height={340} onZoomSteps={zoom} />
+        </div>
+      )}
       {chosen && <ZoomNote steps={steps} onReset={() => go({})} />}
+
+      <h2>Params against metrics</h2>
+      <ComparePlots runs={list} metricKeys={modelKeys} paramKeys={params} metric={chosen && !isSystemMetric(chosen) ? chosen : undefined} />
+
+      <h2>All metrics</h2>
+      <MetricGrid runs={gridRuns} keys={modelKeys} axis={axis} onExpand={(k) => (go({ metric: k }), window.scrollTo(0, 0))} label="Compared metrics" emptyText="These runs have no metrics to chart." />
 
       <h2>Side by side</h2>
       <div class="scroll-x">

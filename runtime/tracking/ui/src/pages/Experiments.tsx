@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api } from '../api';
+import { api, quote } from '../api';
 import { KeyTable } from '../components/KeyTable';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { formatTime } from '../format';
@@ -11,7 +11,7 @@ export function experimentFilter(q: string): string {
   const t = q.trim();
   if (!t) return '';
   if (/[=<>]|\b(LIKE|ILIKE)\b/i.test(t)) return t; // already the DSL (e.g. tags.team = 'vision')
-  return `name ILIKE '%${t.replace(/'/g, "\\'")}%'`;
+  return `name ILIKE '%${quote(t)}%'`;
 }
 
 export function ExperimentsPage({ q, page }: { q: string; page?: string }) {

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api } from '../api';
+import { api, quote } from '../api';
 import { KeyTable } from '../components/KeyTable';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { formatTime } from '../format';
@@ -10,7 +10,7 @@ export function modelFilter(q: string): string {
   const t = q.trim();
   if (!t) return '';
   if (/[=<>]|\b(LIKE|ILIKE)\b/i.test(t)) return t;
-  return `name ILIKE '%${t.replace(/'/g, "\\'")}%'`;
+  return `name ILIKE '%${quote(t)}%'`;
 }
 
 export function ModelsPage({ q, page }: { q: string; page?: string }) {

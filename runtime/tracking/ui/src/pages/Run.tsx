@@ -1,27 +1,17 @@
-import { useCallback, useMemo } from 'preact/hooks';
-import { api, type KeyValue } from '../api';
+import { useMemo, useState } from 'preact/hooks';
+import { api, type KeyValue, type LoggedModel, type ModelVersion, type Run } from '../api';
 import { ArtifactBrowser } from '../components/Artifacts';
+import { useExperimentName, type StepRange } from '../components/ChartControls';
 import { KeyTable } from '../components/KeyTable';
-import { MetricChart, type XAxis } from '../components/MetricChart';
+import type { XAxis } from '../components/MetricChart';
+import { Description, NOTE_TAG, RunTitle, TagEditor } from '../components/RunEditing';
+import { ChildRuns, Datasets, loadRunModels, LoggedModels, ModelVersions, ParentLink, tagOf } from '../components/RunRelations';
+import { PARENT_TAG } from '../run-tree';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { formatDuration, formatNumber, formatTime } from '../format';
-import { useLoad } from '../hooks';
-import { href, navigate } from '../router';
-
-/** Points per chart request: plenty for a screen-wide line, and cheap even when the run logged 100k. */
-export const CHART_POINTS = 1000;
-
-export function AxisPicker({ axis, onChange }: { axis: XAxis; onChange: (a: XAxis) => void }) {
-  return (
-    <div class="axis-picker" role="radiogroup" aria-label="X axis">
-      {(['step', 'time', 'relative'] as XAxis[]).map((a) => (
-        <label key={a}>
-          <input type="radio" name="x-axis" checked={axis === a} onChange={() => onChange(a)} /> {a === 'relative' ? 'relative time' : a}
-        </label>
-      ))}
-    </div>
-  );
-}
+import { useLoad, type Loaded } from '../hooks';
+import { href } from '../router';
+import { isSystemMetric, MetricsTab, runHref, type RunTab } from './RunMetrics';
 
 function KeyValueTable({ label, rows }: { label: string; rows: KeyValue[] }) {
   if (!rows.length) return <Empty>No {label.toLowerCase()} logged.</Empty>;
@@ -29,7 +19,7 @@ function KeyValueTable({ label, rows }: { label: string; rows: KeyValue[] }) {
     <KeyTable label={label} class="key-value" head={<tr><th>Key</th><th>Value</th></tr>}>
       {[...rows].sort((a, b) => a.key.localeCompare(b.key)).map((p) => (
         <tr data-row tabIndex={0} key={p.key}>
-          <td class="mono">{p.key}</td>
+          <td class="mono wrap">{p.key}</td>
           <td class="mono wrap">{p.value}</td>
         </tr>
       ))}
@@ -37,116 +27,127 @@ function KeyValueTable({ label, rows }: { label: string; rows: KeyValue[] }) {
   );
 }
 
-/** An experiment's name for breadcrumbs; its id until (or unless) the name loads. */
-export function useExperimentName(experimentId: string | undefined): string {
-  const experiment = useLoad(async () => (experimentId ? (await api.getExperiment(experimentId)).experiment.name : ''), [experimentId]);
-  return experiment.state === 'ok' && experiment.data ? experiment.data : `experiment ${experimentId ?? ''}`;
-}
-
-export interface StepRange {
-  from: number;
-  to: number;
-}
-
-/** The zoom window and how to leave it: a line under the chart. */
-export function ZoomNote({ steps, onReset }: { steps?: StepRange; onReset: () => void }) {
+/** Latest value of each metric; a long name wraps inside its column instead of widening the table. */
+function LatestMetrics({ run }: { run: Run }) {
+  const metrics = [...(run.data.metrics ?? [])].sort((a, b) => Number(isSystemMetric(a.key)) - Number(isSystemMetric(b.key)) || a.key.localeCompare(b.key));
+  if (!metrics.length) return <Empty>No metrics logged. Log some with <code>mlflow.log_metric("loss", value, step=step)</code>.</Empty>;
   return (
-    <div class="muted zoom-note">
-      {steps ? (
-        <>
-          Steps {steps.from}–{steps.to}.{' '}
-          <button type="button" class="link" onClick={onReset}>
-            Show all steps
-          </button>
-        </>
-      ) : (
-        'Drag across the chart (over steps) to zoom in at full detail.'
-      )}
-    </div>
+    <KeyTable label="Metrics" class="latest-metrics" head={<tr><th>Metric</th><th class="num">Latest</th><th class="num">Step</th></tr>}>
+      {metrics.map((m) => (
+        <tr data-row tabIndex={0} key={m.key}>
+          <td class="wrap">
+            <a href={runHref(run.info.run_id, { tab: isSystemMetric(m.key) ? 'system' : 'metrics', metric: m.key })}>{m.key}</a>
+          </td>
+          <td class="num">{formatNumber(Number(m.value))}</td>
+          <td class="num">{m.step}</td>
+        </tr>
+      ))}
+    </KeyTable>
   );
 }
 
-export function RunPage({ runId, metric, axis, steps }: { runId: string; metric?: string; axis: XAxis; steps?: StepRange }) {
-  const result = useLoad(() => api.getRun(runId), [runId]);
-  const run = result.state === 'ok' ? result.data.run : undefined;
-  const experimentName = useExperimentName(run?.info.experiment_id);
-  const metrics = useMemo(() => [...(run?.data.metrics ?? [])].sort((a, b) => a.key.localeCompare(b.key)), [run]);
-  const chosen = metric ?? metrics[0]?.key;
-  const history = useLoad(
-    async () => (chosen ? (await api.historyBulkInterval([runId], chosen, CHART_POINTS, steps)).metrics ?? [] : []),
-    [runId, chosen, steps?.from, steps?.to],
+function Source({ run }: { run: Run }) {
+  const name = tagOf(run, 'mlflow.source.name');
+  const commit = tagOf(run, 'mlflow.source.git.commit');
+  if (!name) return <>—</>;
+  return (
+    <span class="mono">
+      {name}
+      {commit && <span class="muted"> @ {commit.slice(0, 7)}</span>}
+    </span>
   );
-  const series = useMemo(() => (history.state === 'ok' && chosen ? [{ label: chosen, points: history.data }] : []), [history, chosen]);
-  const go = (q: { metric?: string; x?: XAxis }) => navigate(href(['runs', runId], { metric: q.metric ?? chosen, x: q.x ?? axis }), true);
-  // Zooming is a history entry of its own, so Back zooms out again.
-  const zoom = useCallback(
-    (from: number, to: number) => navigate(href(['runs', runId], { metric: chosen, x: axis, from: String(from), to: String(to) })),
-    [runId, chosen, axis],
-  );
+}
 
-  if (result.state === 'loading') return <Loading what="the run" />;
-  if (result.state === 'error') return <ErrorState error={result.error} what={`run ${runId}`} />;
-  const { info, data } = result.data.run;
+function Overview({ run, reload, models, versions }: { run: Run; reload: () => void; models: Loaded<LoggedModel[]>; versions: Loaded<ModelVersion[]> }) {
+  const { info, data } = run;
+  const parent = tagOf(run, PARENT_TAG);
   const userTags = (data.tags ?? []).filter((t) => !t.key.startsWith('mlflow.'));
   const systemTags = (data.tags ?? []).filter((t) => t.key.startsWith('mlflow.'));
+  const artifactsTab = runHref(info.run_id, { tab: 'artifacts' });
   return (
-    <section>
-      <nav class="crumbs">
-        <a href={href(['experiments'])}>Experiments</a> / <a href={href(['experiments', info.experiment_id])}>{experimentName}</a> / {info.run_name || info.run_id}
-      </nav>
-      <h1>{info.run_name || info.run_id}</h1>
+    <>
       <dl class="facts">
         <dt>Run ID</dt><dd class="mono">{info.run_id}</dd>
         <dt>Status</dt><dd><span class={`status ${info.status?.toLowerCase()}`}>{info.status}</span></dd>
         <dt>Started</dt><dd>{formatTime(info.start_time)}</dd>
         <dt>Duration</dt><dd>{formatDuration(info.start_time, info.end_time)}</dd>
         <dt>User</dt><dd>{info.user_id || '—'}</dd>
-        <dt>Artifacts</dt><dd class="mono">{info.artifact_uri}</dd>
+        <dt>Source</dt><dd><Source run={run} /></dd>
+        {parent && (<><dt>Parent run</dt><dd><ParentLink parentId={parent} /></dd></>)}
+        <dt>Child runs</dt><dd><ChildRuns run={run} /></dd>
+        <dt>Artifacts</dt><dd class="mono wrap">{info.artifact_uri}</dd>
       </dl>
-
-      <h2>Metrics</h2>
-      {metrics.length === 0 ? (
-        <Empty>No metrics logged. Log some with <code>mlflow.log_metric("loss", value, step=step)</code>.</Empty>
-      ) : (
-        <div class="metrics-layout">
-          <KeyTable
-            label="Metrics"
-            head={<tr><th>Metric</th><th class="num">Latest</th><th class="num">Step</th></tr>}
-            onOpen={(i) => go({ metric: metrics[i].key })}
-          >
-            {metrics.map((m) => (
-              <tr data-row tabIndex={0} key={m.key} class={m.key === chosen ? 'selected' : ''}>
-                <td>
-                  <a href={href(['runs', runId], { metric: m.key, x: axis })}>{m.key}</a>
-                </td>
-                <td class="num">{formatNumber(Number(m.value))}</td>
-                <td class="num">{m.step}</td>
-              </tr>
-            ))}
-          </KeyTable>
-          <div class="chart-panel">
-            <AxisPicker axis={axis} onChange={(x) => go({ x })} />
-            {history.state === 'loading' && <Loading what={`${chosen} history`} />}
-            {history.state === 'error' && <ErrorState error={history.error} what={`${chosen} history`} />}
-            {history.state === 'ok' && chosen && <MetricChart title={chosen} series={series} axis={axis} onZoomSteps={zoom} />}
-            <ZoomNote steps={steps} onReset={() => go({})} />
-            <a href={href(['compare'], { runs: runId, metric: chosen, experiment: info.experiment_id })}>Compare with other runs…</a>
-          </div>
-        </div>
-      )}
-
+      <h2>Description</h2>
+      <Description key={tagOf(run, NOTE_TAG) ?? ''} runId={info.run_id} note={tagOf(run, NOTE_TAG) ?? ''} onSaved={reload} />
+      <h2>Datasets</h2>
+      <Datasets inputs={run.inputs?.dataset_inputs ?? []} />
       <h2>Parameters</h2>
       <KeyValueTable label="Parameters" rows={data.params ?? []} />
+      <h2>Metrics</h2>
+      <LatestMetrics run={run} />
       <h2>Tags</h2>
-      <KeyValueTable label="Tags" rows={userTags} />
+      <TagEditor runId={info.run_id} tags={userTags} onSaved={reload} />
       {systemTags.length > 0 && (
         <details>
           <summary>System tags ({systemTags.length})</summary>
           <KeyValueTable label="System tags" rows={systemTags} />
         </details>
       )}
-      <h2>Artifacts</h2>
-      <ArtifactBrowser run={info} />
+      <h2>Logged models</h2>
+      {models.state === 'loading' && <Loading what="logged models" />}
+      {models.state === 'error' && <ErrorState error={models.error} what="logged models" />}
+      {models.state === 'ok' && <LoggedModels models={models.data} versions={versions.state === 'ok' ? versions.data : []} onFiles={artifactsTab} />}
+      <h2>Registered model versions</h2>
+      <ModelVersions versions={versions} />
+    </>
+  );
+}
+
+const TABS: { tab: RunTab; label: string }[] = [
+  { tab: 'overview', label: 'Overview' },
+  { tab: 'metrics', label: 'Model metrics' },
+  { tab: 'system', label: 'System metrics' },
+  { tab: 'artifacts', label: 'Artifacts' },
+];
+
+export function RunPage(props: { runId: string; tab?: RunTab; metric?: string; axis: XAxis; steps?: StepRange }) {
+  const { runId, metric, axis, steps } = props;
+  const [version, setVersion] = useState(0);
+  const result = useLoad(() => api.getRun(runId), [runId, version], { keep: true });
+  const run = result.state === 'ok' ? result.data.run : undefined;
+  const experimentName = useExperimentName(run?.info.experiment_id);
+  const models = useLoad(async () => (run ? loadRunModels(run) : []), [run?.info.run_id]);
+  const versions = useLoad(async () => (await api.modelVersionsOfRun(runId)).model_versions ?? [], [runId]);
+  const counts = useMemo(() => {
+    const keys = [...new Set((run?.data.metrics ?? []).map((m) => m.key))];
+    return { system: keys.filter(isSystemMetric).length, model: keys.filter((k) => !isSystemMetric(k)).length };
+  }, [run]);
+  // An expanded metric without a tab (an old link such as #/runs/<id>?metric=loss) opens its own tab.
+  const tab: RunTab = props.tab ?? (metric ? (isSystemMetric(metric) ? 'system' : 'metrics') : 'overview');
+
+  if (result.state === 'loading') return <Loading what="the run" />;
+  if (result.state === 'error') return <ErrorState error={result.error} what={`run ${runId}`} />;
+  const { info } = result.data.run;
+  const reload = () => setVersion((v) => v + 1);
+  const badge = (t: RunTab) => (t === 'metrics' ? ` (${counts.model})` : t === 'system' ? ` (${counts.system})` : '');
+  return (
+    <section>
+      <nav class="crumbs">
+        <a href={href(['experiments'])}>Experiments</a> / <a href={href(['experiments', info.experiment_id])}>{experimentName}</a> / {info.run_name || info.run_id}
+      </nav>
+      <RunTitle key={info.run_name} runId={info.run_id} name={info.run_name ?? ''} onSaved={reload} />
+      <nav class="tabs" aria-label="Run views">
+        {TABS.map((t) => (
+          <a key={t.tab} href={runHref(runId, { tab: t.tab, x: axis })} aria-current={t.tab === tab ? 'page' : undefined}>
+            {t.label}
+            {badge(t.tab)}
+          </a>
+        ))}
+      </nav>
+      {tab === 'overview' && <Overview run={result.data.run} reload={reload} models={models} versions={versions} />}
+      {(tab === 'metrics' || tab === 'system') && <MetricsTab key={tab} run={result.data.run} system={tab === 'system'} metric={metric} axis={axis} steps={steps} />}
+      {tab === 'artifacts' &&
+        (models.state === 'loading' ? <Loading what="artifacts" /> : <ArtifactBrowser run={info} models={models.state === 'ok' ? models.data : []} />)}
     </section>
   );
 }

@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import { api, type Run } from '../api';
+import { visibleRows, type RunRow } from '../run-tree';
 import { KeyTable } from '../components/KeyTable';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { formatDuration, formatNumber, formatTime } from '../format';
@@ -52,6 +53,8 @@ export function RunsPage({ experimentId, state }: { experimentId: string; state:
   const [filterText, setFilterText] = useState(state.filter);
   const [previousPages, setPreviousPages] = useState<(string | undefined)[]>([]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  const [fetchedChildren, setFetchedChildren] = useState<Map<string, Run[]>>(new Map());
   const order = state.order || 'attributes.start_time DESC';
   const experiment = useLoad(() => api.getExperiment(experimentId), [experimentId]);
   const runs = useLoad(() => api.searchRuns(experimentId, state.filter, [order], state.page), [experimentId, state.filter, order, state.page]);
@@ -111,8 +114,24 @@ export function RunsPage({ experimentId, state }: { experimentId: string; state:
     setSelected(next);
   };
 
+  /** Opens or closes a parent; the first time, asks the server for all its children (matching the filter), wherever they page. */
+  const toggleChildren = async (runId: string) => {
+    const next = new Set(expanded);
+    if (next.has(runId)) next.delete(runId);
+    else next.add(runId);
+    setExpanded(next);
+    if (!next.has(runId) || fetchedChildren.has(runId)) return;
+    try {
+      const found = (await api.childRuns(experimentId, runId, 100, state.filter)).runs ?? [];
+      setFetchedChildren((m) => new Map(m).set(runId, found));
+    } catch {
+      // The children on this page still show; the search error is the filter's, already on screen.
+    }
+  };
+
   const name = experiment.state === 'ok' ? experiment.data.experiment.name : experimentId;
   const list = runs.state === 'ok' ? runs.data.runs ?? [] : [];
+  const rows: RunRow[] = useMemo(() => visibleRows(list, fetchedChildren, expanded), [runs, fetchedChildren, expanded]);
   return (
     <section>
       <nav class="crumbs">
@@ -177,6 +196,7 @@ export function RunsPage({ experimentId, state }: { experimentId: string; state:
       )}
       {list.length > 0 && (
         <>
+          <div class="scroll-x">
           <KeyTable
             label="Runs"
             class="runs"
@@ -192,16 +212,36 @@ export function RunsPage({ experimentId, state }: { experimentId: string; state:
                 {columns.map((c) => sortHeader(c, c.replace(/^metrics\./, '').replace(/^params\./, 'param ')))}
               </tr>
             }
-            onOpen={(i) => navigate(href(['runs', list[i].info.run_id]))}
-            onToggle={(i) => toggle(list[i].info.run_id)}
+            onOpen={(i) => navigate(href(['runs', rows[i].run.info.run_id]))}
+            onToggle={(i) => toggle(rows[i].run.info.run_id)}
           >
-            {list.map((r) => (
-              <tr data-row tabIndex={0} key={r.info.run_id} data-run-id={r.info.run_id} class={selected.has(r.info.run_id) ? 'selected' : ''}>
+            {rows.map(({ run: r, depth, childCount, expanded: open }) => (
+              <tr
+                data-row
+                tabIndex={0}
+                key={r.info.run_id}
+                data-run-id={r.info.run_id}
+                data-depth={depth}
+                class={`${selected.has(r.info.run_id) ? 'selected' : ''} ${depth ? 'child-run' : ''}`}
+                style={depth ? { '--depth': depth } : undefined}
+              >
                 <td class="select">
                   <input type="checkbox" aria-label={`Select ${r.info.run_name || r.info.run_id}`} checked={selected.has(r.info.run_id)} onChange={() => toggle(r.info.run_id)} />
                 </td>
-                <td>
+                <td class="run-name">
+                  {childCount > 0 && (
+                    <button
+                      type="button"
+                      class="expander"
+                      aria-expanded={open}
+                      aria-label={`${open ? 'Hide' : 'Show'} child runs of ${r.info.run_name || r.info.run_id}`}
+                      onClick={() => toggleChildren(r.info.run_id)}
+                    >
+                      {open ? '−' : '+'}
+                    </button>
+                  )}
                   <a href={href(['runs', r.info.run_id])}>{r.info.run_name || r.info.run_id}</a>
+                  {childCount > 0 && !open && <span class="child-count">{childCount} child run{childCount === 1 ? '' : 's'}</span>}
                 </td>
                 <td>
                   <span class={`status ${r.info.status?.toLowerCase()}`}>{r.info.status}</span>
@@ -216,6 +256,7 @@ export function RunsPage({ experimentId, state }: { experimentId: string; state:
               </tr>
             ))}
           </KeyTable>
+          </div>
           <nav class="pager">
             {state.page !== undefined && (
               <button
