@@ -83,7 +83,7 @@ async function benchInference(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const stores = (process.env.MLOPS_BENCH_STORES ?? 'sqlite,postgres').split(',') as StoreKind[];
+  const stores = (process.env.MLOPS_BENCH_STORES ?? 'sqlite,postgres').split(',').filter(Boolean) as StoreKind[];
   for (const kind of stores) await benchStore(kind);
   if (process.env.MLOPS_BENCH_INFERENCE !== 'false') await benchInference();
   console.log(`\n(${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end)`);

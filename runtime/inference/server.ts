@@ -10,12 +10,16 @@ import { cachedDownload, defaultCacheDir, modelLocationIn } from './model-source
 import { SessionPool } from './pool';
 import { FORMATS, formatPredictions, parseCsv, parseJsonInvocation } from './protocols/mlflow';
 import { formatInferResponse, modelMetadata, parseInferRequest } from './protocols/v2';
-import { InputError, type TensorData } from './tensors';
+import { jsonShapeProblem } from '../json-shape';
+import { InputError, MAX_TENSOR_RANK, type TensorData } from './tensors';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const INFERENCE_SERVER_VERSION: string = (require('../../package.json') as { version: string }).version;
 
 /** Model inputs as the monitoring hook sees them: one array per feature (column) or per tensor input. */
+/** Request-body nesting: a tensor's own levels plus the protocol's wrappers (`{"inputs": [{"data": …}]}`). */
+const BODY_SHAPE = { maxDepth: MAX_TENSOR_RANK + 8, maxTokens: Number.POSITIVE_INFINITY };
+
 export type PredictionInputs = Record<string, Float32Array | number[]>;
 
 /**
@@ -282,6 +286,10 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
   // Only JSON and CSV (Fastify's default text/plain parser would turn 415s into 400s).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    // Depth only: a 10 MiB body of numbers is a legitimate batch, but 10 MiB of `[[[[` would hold the
+    // event loop for seconds inside JSON.parse before any tensor check could refuse it.
+    const problem = jsonShapeProblem(body as string, BODY_SHAPE);
+    if (problem) return done(new InputError(`the request body has ${problem}; a tensor value may be nested at most ${MAX_TENSOR_RANK} levels`), undefined);
     try {
       done(null, JSON.parse(body as string));
     } catch (err) {

@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { MlflowError } from './errors';
-import { jsonShapeProblem } from './json-shape';
+import { jsonShapeProblem } from '../json-shape';
 import { REQUEST_LIMITS } from './limits';
 
 /**

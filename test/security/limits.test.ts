@@ -210,6 +210,13 @@ describe('inference server: over-deep and over-large input is the protocol’s 4
     const r = await post(`/v2/models/${name}/infer`, `{"inputs": [{"name": "float_input", "shape": [1, 4], "datatype": "FP32", "data": ${deep}}]}`);
     expect(r.status).toBe(400);
     expect(Object.keys(r.body)).toEqual(['error']);
+    expect(r.body.error).toMatch(/nested deeper than 40 levels/);
+  });
+
+  test('v2 infer with data nested 36 deep (under the body pre-check): the tensor check’s 400', async () => {
+    const name = server.model().name;
+    const r = await post(`/v2/models/${name}/infer`, `{"inputs": [{"name": "float_input", "shape": [1, 4], "datatype": "FP32", "data": ${nestedArrays(36)}}]}`);
+    expect(r.status).toBe(400);
     expect(r.body.error).toMatch(/nested more than 32 levels/);
   });
 

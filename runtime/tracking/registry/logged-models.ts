@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { MlflowError } from '../errors';
-import { jsonShapeProblem } from '../json-shape';
+import { jsonShapeProblem } from '../../json-shape';
 import { jsonDouble, type KeyValue } from '../store/entities';
 import { parseFilter } from '../store/search-filter';
 import { decodePageToken, encodePageToken, integerPredicate, numericPredicate } from '../store/search-sql';

@@ -1,11 +1,10 @@
 import * as path from 'node:path';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { TrackingContext, TrackingPlugin } from '../app';
-import { artifactRepositoryFor, safeArtifactPath } from '../artifacts';
+import type { TrackingPlugin } from '../app';
+import { joinArtifactPath, safeArtifactPath, type ResolvedRoot } from '../artifacts';
 import { MlflowError } from '../errors';
 import { LoggedModelStore, type RegistryDb } from '../registry';
-import { proxiedPathOf } from '../routes/artifacts';
 import { parseRequest } from '../routes/request';
 import { contentTypeOf } from './get-artifact';
 
@@ -18,23 +17,9 @@ import { contentTypeOf } from './get-artifact';
  */
 const schema = z.object({ artifact_file_path: z.string().optional() });
 
-/** Sends `rel` under `rootUri`: through the proxied destination for `mlflow-artifacts:` roots, else the root's own repository. */
-export async function sendArtifactFile(ctx: TrackingContext, reply: FastifyReply, rootUri: string, rel: string): Promise<FastifyReply> {
-  const proxied = proxiedPathOf(rootUri);
-  let file;
-  if (proxied !== undefined) {
-    if (!ctx.artifacts) throw new MlflowError('ENDPOINT_NOT_FOUND', 'Artifact proxying is disabled: the server runs with --no-serve-artifacts.');
-    file = await ctx.artifacts.get([proxied, rel].filter(Boolean).join('/'));
-  } else {
-    const repo = artifactRepositoryFor(rootUri, { create: false });
-    try {
-      file = await repo.get(rel);
-    } catch (err) {
-      repo.close?.();
-      throw err;
-    }
-    reply.raw.once('close', () => repo.close?.());
-  }
+/** Sends `rel` under a resolved (containment-checked) root with the same headers as /get-artifact. */
+export async function sendArtifactFile(reply: FastifyReply, root: ResolvedRoot, rel: string): Promise<FastifyReply> {
+  const file = await root.repository.get(joinArtifactPath(root.base, rel));
   reply.header('content-type', contentTypeOf(rel));
   reply.header('x-content-type-options', 'nosniff');
   reply.header('content-disposition', `inline; filename="${encodeURIComponent(path.posix.basename(rel))}"`);
@@ -49,7 +34,9 @@ export const loggedModelArtifactRoute: TrackingPlugin = async (app, ctx) => {
     const req = parseRequest(request, schema);
     const rel = safeArtifactPath(req.artifact_file_path);
     if (!rel) throw new MlflowError('BAD_REQUEST', 'Request must include the "artifact_file_path" query parameter.');
-    const root = await store.artifactLocation((request.params as { model_id: string }).model_id);
-    return sendArtifactFile(ctx, reply, root, rel);
+    const modelId = (request.params as { model_id: string }).model_id;
+    // Checked like a run's root: a stored location outside the model's own directory is refused.
+    const root = ctx.artifactRoots.resolveStored(await store.artifactLocation(modelId), { kind: 'logged_model', id: modelId });
+    return sendArtifactFile(reply, root, rel);
   });
 };
