@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../environments';
 import { gpuPoolNodeLabels, imageVersion, k8s, selectorLabels, serviceAccount, standardLabels } from './common';
 import { deviationAnnotations, type Deviation } from './deviations';
+import { podGroup, type PodGroup } from './facts';
 
 /** The device plugin's namespace when none is given. */
 export const DEVICE_PLUGIN_NAMESPACE = 'nvidia-device-plugin';
@@ -53,6 +54,8 @@ export interface GpuDevicePluginProps {
  */
 export class GpuDevicePlugin extends Construct {
   readonly namespace: string;
+  /** The plugin's pods (one per GPU node). */
+  readonly pods: readonly PodGroup[];
 
   constructor(scope: Construct, id: string, props: GpuDevicePluginProps) {
     super(scope, id);
@@ -64,6 +67,7 @@ export class GpuDevicePlugin extends Construct {
     }
     const version = imageVersion(env.gpu.devicePluginImage);
     const labels = standardLabels(env, DEVICE_PLUGIN_NAME, 'gpu', version);
+    this.pods = [podGroup(ns, labels)];
 
     privilegedNamespace(this, env, ns);
     new k8s.KubeNetworkPolicy(this, 'deny', {

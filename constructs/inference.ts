@@ -21,6 +21,7 @@ import {
 } from './common';
 import { spreadTopologyKeys } from './platform-pods';
 import { ServingWorkload } from './serving-workload';
+import { edgeScheme, IRSA_ANNOTATION, type IdentityBinding, type PodGroup } from './facts';
 import { ingressTls, OAUTH2_PROXY_PORT } from './ingress';
 import { PLATFORM_SECRETS } from './secrets';
 import { mebibytes, TRACKING_CLIENT_SECRET, trackingClientEnv } from './training';
@@ -77,7 +78,12 @@ export function workerCount(cpuRequest: string): number {
 
 /** The path prefix of a model on the serving host: `/<model>/…` reaches the server's `/…`. */
 export function modelPath(model: InferenceModel): string {
-  return `/${model.name}(/|$)(.*)`;
+  return `${modelUrlPath(model)}(/|$)(.*)`;
+}
+
+/** The URL path a model is served under: `/<model>`. */
+export function modelUrlPath(model: InferenceModel): string {
+  return `/${model.name}`;
 }
 
 export interface ModelTrackProps {
@@ -101,6 +107,8 @@ export interface ModelTrackProps {
  */
 export class ModelTrack extends Construct {
   readonly name: string;
+  /** The track's pods. */
+  readonly pods: PodGroup;
   readonly podLabels: Record<string, string>;
   readonly serviceLabels: Record<string, string>;
 
@@ -157,6 +165,7 @@ export class ModelTrack extends Construct {
       singleReplicaReason: track === 'canary' ? 'canary.replicas in the environment' : 'autoscaling.minReplicas in the environment',
     });
     workload.limitDisruptions();
+    this.pods = workload.pods;
   }
 }
 
@@ -260,6 +269,15 @@ export interface InferenceProps {
  */
 export class Inference extends Construct {
   readonly tracks: ModelTrack[] = [];
+  /** The cloud identity the `inference` ServiceAccount is bound to (IRSA), if any. */
+  readonly identity?: IdentityBinding;
+  /** Model name → its public URL, `http(s)://<servingHost>/<model>`. */
+  readonly endpoints: Readonly<Record<string, string>>;
+
+  /** The pods of every model track. */
+  get pods(): readonly PodGroup[] {
+    return this.tracks.map((t) => t.pods);
+  }
 
   constructor(scope: Construct, id: string, props: InferenceProps) {
     super(scope, id);
@@ -268,10 +286,12 @@ export class Inference extends Construct {
     const models = env.inference.models;
     if (models.length === 0) throw new Error(`environment "${env.name}": inference.models is empty; there is nothing to serve`);
     const ns = env.namespaces.serving;
-    const annotations = ctx.cloud.inferenceRoleArn ? { 'eks.amazonaws.com/role-arn': ctx.cloud.inferenceRoleArn } : undefined;
-    serviceAccount(this, env, INFERENCE_SERVICE_ACCOUNT, ns, INFERENCE_COMPONENT, annotations);
+    const roleArn = ctx.cloud.inferenceRoleArn;
+    serviceAccount(this, env, INFERENCE_SERVICE_ACCOUNT, ns, INFERENCE_COMPONENT, roleArn ? { [IRSA_ANNOTATION]: roleArn } : undefined);
+    if (roleArn) this.identity = { identity: 'inference', namespace: ns, serviceAccount: INFERENCE_SERVICE_ACCOUNT, roleArn };
 
     const host = servingHost(env);
+    this.endpoints = Object.fromEntries(models.map((m) => [m.name, `${edgeScheme(env)}://${host}${modelUrlPath(m)}`]));
     // cert-manager's annotation goes on the main Ingress only: two Ingresses owning one Certificate would fight.
     const { tls, annotations: issuer } = ingressTls(env, [host], SERVING_TLS_SECRET);
     const routing = {

@@ -20,6 +20,7 @@ import {
 } from './common';
 import { httpProbe, restricted, serviceMonitor, spreadTopologyKeys } from './platform-pods';
 import { ServingWorkload } from './serving-workload';
+import { edgeScheme, type PodGroup } from './facts';
 import { PLATFORM_SECRETS } from './secrets';
 
 export const OAUTH2_PROXY_PORT = 4180;
@@ -62,12 +63,17 @@ export interface TrackingIngressProps {
  */
 export class TrackingIngress extends Construct {
   readonly ingress: k8s.KubeIngress;
+  /** The edge's own pods: oauth2-proxy's under OIDC, none under basic auth (nginx checks it). */
+  readonly pods: readonly PodGroup[] = [];
+  /** The tracking server's public URL, `http(s)://<ingress.host>`. */
+  readonly url: string;
 
   constructor(scope: Construct, id: string, props: TrackingIngressProps) {
     super(scope, id);
     const { env } = props.ctx;
     const ns = env.namespaces.platform;
     const host = env.ingress.host;
+    this.url = `${edgeScheme(env)}://${host}`;
     const auth = env.ingress.auth;
     const { tls, annotations: tlsAnnotations } = ingressTls(env, [host], TRACKING_TLS_SECRET);
 
@@ -90,7 +96,7 @@ export class TrackingIngress extends Construct {
       });
       backend = { name: TRACKING_NAME, port: TRACKING_PORT };
     } else {
-      new OAuth2Proxy(this, 'oauth2-proxy', { ctx: props.ctx, auth, replicas: props.oauth2ProxyReplicas, resources: props.oauth2ProxyResources });
+      this.pods = new OAuth2Proxy(this, 'oauth2-proxy', { ctx: props.ctx, auth, replicas: props.oauth2ProxyReplicas, resources: props.oauth2ProxyResources }).pods;
       backend = { name: OAUTH2_PROXY_NAME, port: OAUTH2_PROXY_PORT };
     }
 
@@ -142,6 +148,9 @@ export interface OAuth2ProxyProps {
  * (CI), and the upstream reached through the tracking Service.
  */
 export class OAuth2Proxy extends Construct {
+  /** The proxy's pods. */
+  readonly pods: readonly PodGroup[];
+
   constructor(scope: Construct, id: string, props: OAuth2ProxyProps) {
     super(scope, id);
     const { env } = props.ctx;
@@ -192,6 +201,7 @@ export class OAuth2Proxy extends Construct {
     });
     // The PDB carries the blueprint's version label, not the image's (as it always has).
     workload.limitDisruptions({ labels: standardLabels(env, name, 'auth-proxy') });
+    this.pods = [workload.pods];
 
     if (env.monitoring.serviceMonitors) {
       serviceMonitor(this, env, { name, namespace: ns, component: 'auth-proxy', version }, { port: 'metrics', path: '/metrics', interval: '30s' });

@@ -4,6 +4,7 @@ import type { EnvironmentConfig } from '../environments';
 import { emptyDir, imageVersion, k8s, MINIO_NAME, RUNTIME_UID, resources, secretEnv, selectorLabels, serviceAccount, standardLabels, type PlatformContext } from './common';
 import { httpProbe, podMetadata, restricted } from './platform-pods';
 import { StatefulWorkload } from './serving-workload';
+import { podGroup, type PodGroup } from './facts';
 import { PLATFORM_SECRETS } from './secrets';
 
 type MinioStore = Extract<EnvironmentConfig['artifactStore'], { kind: 'minio' }>;
@@ -78,6 +79,8 @@ export class Minio extends Construct {
   readonly service: k8s.KubeService;
   readonly statefulSet: k8s.KubeStatefulSet;
   readonly bucketJob: k8s.KubeJob;
+  /** The storage pods and the bucket Job's. */
+  readonly pods: readonly PodGroup[];
 
   constructor(scope: Construct, id: string, props: MinioProps) {
     super(scope, id);
@@ -112,6 +115,8 @@ export class Minio extends Construct {
     const job = MINIO_BUCKET_JOB;
     const tracking = PLATFORM_SECRETS.minioTracking.name;
     serviceAccount(this, env, job, ns, 'object-storage-setup');
+    const jobPods = podMetadata(env, job, 'object-storage-setup', imageVersion(cfg.clientImage));
+    this.pods = [this.workload.pods, podGroup(ns, jobPods.labels)];
     this.bucketJob = new k8s.KubeJob(this, 'bucket-job', {
       metadata: { name: job, namespace: ns, labels: standardLabels(env, job, 'object-storage-setup', imageVersion(cfg.clientImage)) },
       spec: {
@@ -119,7 +124,7 @@ export class Minio extends Construct {
         activeDeadlineSeconds: 900,
         ttlSecondsAfterFinished: props.jobTtlSeconds ?? 86400,
         template: {
-          metadata: podMetadata(env, job, 'object-storage-setup', imageVersion(cfg.clientImage)),
+          metadata: jobPods,
           spec: {
             serviceAccountName: job,
             automountServiceAccountToken: false,

@@ -3,6 +3,7 @@ import type { EnvironmentConfig } from '../environments';
 import { emptyDir, imageVersion, k8s, POSTGRES_NAME, resources, secretFiles, selectorLabels, serviceAccount, standardLabels, type PlatformContext } from './common';
 import { restricted } from './platform-pods';
 import { StatefulWorkload } from './serving-workload';
+import type { PodGroup } from './facts';
 import { deviationAnnotations } from './deviations';
 import { PLATFORM_SECRETS } from './secrets';
 
@@ -34,6 +35,8 @@ export function postgresHost(env: EnvironmentConfig): string {
  */
 export class Postgres extends Construct {
   readonly workload: StatefulWorkload;
+  /** The database's pods. */
+  readonly pods: readonly PodGroup[];
   readonly statefulSet: k8s.KubeStatefulSet;
   readonly service: k8s.KubeService;
 
@@ -77,6 +80,7 @@ export class Postgres extends Construct {
     });
     this.service = this.workload.governingService;
     this.statefulSet = this.workload.apiObject;
+    this.pods = [this.workload.pods];
     // The PDB carries the blueprint's version label, not the image's (as it always has).
     this.workload.limitDisruptions({ labels: standardLabels(env, name, 'database') });
   }

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { KUBE_SCORE_IGNORE } from '../core/annotations';
 import { k8s } from './common';
+import { podGroup, type PodGroup } from './facts';
 
 /*
  * The platform's long-running workloads, one construct each: `ServingWorkload` (a Deployment: the tracking
@@ -118,6 +119,8 @@ export abstract class Workload extends Construct {
   readonly namespace: string;
   readonly labels: Labels;
   readonly selector: Labels;
+  /** The workload's pods: its namespace and the pod template's labels. */
+  readonly pods: PodGroup;
   /** The workload object (Deployment or StatefulSet). */
   abstract readonly apiObject: k8s.KubeDeployment | k8s.KubeStatefulSet;
   /** `apps/v1` kind of the workload object. */
@@ -132,6 +135,7 @@ export abstract class Workload extends Construct {
     this.namespace = props.namespace;
     this.labels = props.labels;
     this.selector = props.selector;
+    this.pods = podGroup(props.namespace, props.podLabels ?? props.labels);
     this.portNames = new Set(props.containers.flatMap((c) => (c.ports ?? []).flatMap((p) => (p.name ? [p.name] : []))));
   }
 

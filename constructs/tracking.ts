@@ -19,6 +19,7 @@ import {
 import { minioEndpoint } from './minio';
 import { dnsLabelFrom, httpProbe, podMetadata, restricted, serviceMonitor, spreadTopologyKeys } from './platform-pods';
 import { ServingWorkload } from './serving-workload';
+import { IRSA_ANNOTATION, podGroup, type IdentityBinding, type PodGroup } from './facts';
 import { postgresHost, POSTGRES_PORT } from './postgres';
 import { needsDbHostSecret, PLATFORM_SECRETS } from './secrets';
 
@@ -80,7 +81,7 @@ export function storeWiring(ctx: PlatformContext): StoreWiring {
     artifactsDestination = `s3://${bucket}${as.prefix ? `/${as.prefix.replace(/^\/+|\/+$/g, '')}` : ''}`;
     if (env.cluster.kind === 'eks') artifactEnv.push({ name: 'AWS_REGION', value: env.cluster.region });
     // IRSA: the EKS webhook injects a web-identity token for this role; no static keys anywhere.
-    if (cloud.trackingRoleArn) serviceAccountAnnotations['eks.amazonaws.com/role-arn'] = cloud.trackingRoleArn;
+    if (cloud.trackingRoleArn) serviceAccountAnnotations[IRSA_ANNOTATION] = cloud.trackingRoleArn;
   }
   return { backendStoreUri, artifactsDestination, dbEnv, artifactEnv, serviceAccountAnnotations };
 }
@@ -176,18 +177,19 @@ function serverContainer(env: EnvironmentConfig, wiring: StoreWiring, basicAuth:
  * The release's schema migration (`mlops tracking db upgrade`) as a Job named after the image version, so
  * each release migrates once and pods never race on the schema.
  */
-function migrationJob(scope: Construct, env: EnvironmentConfig, wiring: StoreWiring, version: string, ttlSecondsAfterFinished: number): k8s.KubeJob {
+function migrationJob(scope: Construct, env: EnvironmentConfig, wiring: StoreWiring, version: string, ttlSecondsAfterFinished: number): { job: k8s.KubeJob; pods: PodGroup } {
   const ns = env.namespaces.platform;
   const job = TRACKING_MIGRATE_NAME;
   const sec = restricted(RUNTIME_UID);
-  return new k8s.KubeJob(scope, 'migration', {
+  const pods = podMetadata(env, job, 'tracking-migration', version);
+  const apiObject = new k8s.KubeJob(scope, 'migration', {
     metadata: { name: `${job}-${dnsLabelFrom(version, 63 - job.length - 1)}`, namespace: ns, labels: standardLabels(env, job, 'tracking-migration', version) },
     spec: {
       backoffLimit: 6,
       activeDeadlineSeconds: 1800,
       ttlSecondsAfterFinished,
       template: {
-        metadata: podMetadata(env, job, 'tracking-migration', version),
+        metadata: pods,
         spec: {
           serviceAccountName: TRACKING_NAME,
           automountServiceAccountToken: false,
@@ -211,6 +213,7 @@ function migrationJob(scope: Construct, env: EnvironmentConfig, wiring: StoreWir
       },
     },
   });
+  return { job: apiObject, pods: podGroup(ns, pods.labels) };
 }
 
 /**
@@ -224,6 +227,10 @@ export class TrackingServer extends Construct {
   readonly deployment: k8s.KubeDeployment;
   readonly service: k8s.KubeService;
   readonly migrationJob: k8s.KubeJob;
+  /** The server's pods and the migration Job's. */
+  readonly pods: readonly PodGroup[];
+  /** The cloud identity the server's ServiceAccount is bound to (IRSA on EKS with S3), if any. */
+  readonly identity?: IdentityBinding;
 
   constructor(scope: Construct, id: string, props: TrackingServerProps) {
     super(scope, id);
@@ -254,7 +261,11 @@ export class TrackingServer extends Construct {
     });
     this.deployment = this.workload.apiObject;
     this.service = this.workload.exposeViaService({ ports: [{ name: 'http', port: TRACKING_PORT }], beforeWorkload: true });
-    this.migrationJob = migrationJob(this, env, wiring, version, props.migrationTtlSeconds ?? 86400);
+    const migration = migrationJob(this, env, wiring, version, props.migrationTtlSeconds ?? 86400);
+    this.migrationJob = migration.job;
+    this.pods = [this.workload.pods, migration.pods];
+    const roleArn = wiring.serviceAccountAnnotations[IRSA_ANNOTATION];
+    if (roleArn) this.identity = { identity: 'tracking', namespace: ns, serviceAccount: name, roleArn };
 
     if (autoscale) {
       this.workload.autoscale({
