@@ -10,19 +10,28 @@ export { k8s };
 /** The blueprint's own version, for `app.kubernetes.io/version` on objects that are not tied to one image. */
 export const BLUEPRINT_VERSION = '0.1.0';
 
+/**
+ * Values only the cloud stack knows (or plans: placeholders it substitutes at deploy time); GitOps synth
+ * leaves them out and the constructs fall back to the environment's settings. Never secrets.
+ */
+export interface CloudOutputs {
+  /** The S3 bucket of the artifact store. @default the environment's `artifactStore.bucket` */
+  artifactBucket?: string;
+  /** IAM roles the workloads' ServiceAccounts are bound to (IRSA). @default no IRSA annotation */
+  trackingRoleArn?: string;
+  inferenceRoleArn?: string;
+  trainingRoleArn?: string;
+  /** Host of the RDS database. @default read from the `tracking-db` Secret */
+  databaseHost?: string;
+}
+
 /** What every construct of one environment shares: the validated environment and synth options. */
 export interface PlatformContext {
   readonly env: EnvironmentConfig;
   /** Where Secrets come from: Pulumi creates them, or ExternalSecret objects pull them from a store. */
   readonly secretsMode: 'pulumi' | 'external-secrets';
   /** Values only the cloud stack knows; GitOps synth leaves them to defaults. */
-  readonly cloud: {
-    artifactBucket?: string;
-    trackingRoleArn?: string;
-    inferenceRoleArn?: string;
-    trainingRoleArn?: string;
-    databaseHost?: string;
-  };
+  readonly cloud: CloudOutputs;
 }
 
 /** The version part of an image reference (tag, else the first 12 hex digits of the digest): a label-safe string. */
