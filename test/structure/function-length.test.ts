@@ -8,7 +8,7 @@ import { functionLengths, longFunctions } from '../../scripts/long-functions';
  * over 80 lines. runtime/ is only reported (`npm run report:functions`) while it is being restructured.
  */
 const BOUND = 80;
-const BOUNDED = ['constructs', 'policies', 'environments', 'core'];
+const BOUNDED = ['constructs', 'stacks', 'policies', 'environments', 'core'];
 const ROOT = path.resolve(__dirname, '../..');
 const at = (...dirs: string[]) => dirs.map((d) => path.join(ROOT, d));
 
