@@ -112,49 +112,59 @@ export class Minio extends Construct {
     // The PDB carries the blueprint's version label, not the image's (as it always has).
     this.workload.limitDisruptions({ labels: standardLabels(env, name, 'object-storage') });
 
-    const job = MINIO_BUCKET_JOB;
-    const tracking = PLATFORM_SECRETS.minioTracking.name;
-    serviceAccount(this, env, job, ns, 'object-storage-setup');
-    const jobPods = podMetadata(env, job, 'object-storage-setup', imageVersion(cfg.clientImage));
-    this.pods = [this.workload.pods, podGroup(ns, jobPods.labels)];
-    this.bucketJob = new k8s.KubeJob(this, 'bucket-job', {
-      metadata: { name: job, namespace: ns, labels: standardLabels(env, job, 'object-storage-setup', imageVersion(cfg.clientImage)) },
-      spec: {
-        backoffLimit: 6,
-        activeDeadlineSeconds: 900,
-        ttlSecondsAfterFinished: props.jobTtlSeconds ?? 86400,
-        template: {
-          metadata: jobPods,
-          spec: {
-            serviceAccountName: job,
-            automountServiceAccountToken: false,
-            restartPolicy: 'Never',
-            securityContext: sec.pod,
-            containers: [
-              {
-                name: 'mc',
-                image: cfg.clientImage,
-                imagePullPolicy: 'IfNotPresent',
-                command: ['/bin/sh', '-c', bucketScript(cfg.bucket)],
-                env: [
-                  { name: 'MINIO_URL', value: minioEndpoint(env) },
-                  { name: 'MC_CONFIG_DIR', value: '/tmp/mc' },
-                  secretEnv('MINIO_ROOT_USER', root, 'root-user'),
-                  secretEnv('MINIO_ROOT_PASSWORD', root, 'root-password'),
-                  secretEnv('TRACKING_ACCESS_KEY', tracking, 'access-key'),
-                  secretEnv('TRACKING_SECRET_KEY', tracking, 'secret-key'),
-                ],
-                securityContext: sec.container,
-                resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } }),
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-              },
-            ],
-            volumes: [emptyDir('tmp', '32Mi')],
-          },
+    serviceAccount(this, env, MINIO_BUCKET_JOB, ns, 'object-storage-setup');
+    const bucket = bucketJob(this, env, cfg, props.jobTtlSeconds ?? 86400);
+    this.bucketJob = bucket.job;
+    this.pods = [this.workload.pods, bucket.pods];
+  }
+}
+
+/** The Job that creates the private artifact bucket and the tracking server's restricted user (`mc`). */
+function bucketJob(scope: Construct, env: EnvironmentConfig, cfg: MinioStore, ttlSecondsAfterFinished: number): { job: k8s.KubeJob; pods: PodGroup } {
+  const ns = env.namespaces.platform;
+  const job = MINIO_BUCKET_JOB;
+  const sec = restricted(RUNTIME_UID);
+  const root = PLATFORM_SECRETS.minioRoot.name;
+  const tracking = PLATFORM_SECRETS.minioTracking.name;
+  const jobPods = podMetadata(env, job, 'object-storage-setup', imageVersion(cfg.clientImage));
+  const apiObject = new k8s.KubeJob(scope, 'bucket-job', {
+    metadata: { name: job, namespace: ns, labels: standardLabels(env, job, 'object-storage-setup', imageVersion(cfg.clientImage)) },
+    spec: {
+      backoffLimit: 6,
+      activeDeadlineSeconds: 900,
+      ttlSecondsAfterFinished,
+      template: {
+        metadata: jobPods,
+        spec: {
+          serviceAccountName: job,
+          automountServiceAccountToken: false,
+          restartPolicy: 'Never',
+          securityContext: sec.pod,
+          containers: [
+            {
+              name: 'mc',
+              image: cfg.clientImage,
+              imagePullPolicy: 'IfNotPresent',
+              command: ['/bin/sh', '-c', bucketScript(cfg.bucket)],
+              env: [
+                { name: 'MINIO_URL', value: minioEndpoint(env) },
+                { name: 'MC_CONFIG_DIR', value: '/tmp/mc' },
+                secretEnv('MINIO_ROOT_USER', root, 'root-user'),
+                secretEnv('MINIO_ROOT_PASSWORD', root, 'root-password'),
+                secretEnv('TRACKING_ACCESS_KEY', tracking, 'access-key'),
+                secretEnv('TRACKING_SECRET_KEY', tracking, 'secret-key'),
+              ],
+              securityContext: sec.container,
+              resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } }),
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [emptyDir('tmp', '32Mi')],
         },
       },
-    });
-  }
+    },
+  });
+  return { job: apiObject, pods: podGroup(ns, jobPods.labels) };
 }
 
 /** The MinIO server: S3 API on 9000, the console bound to loopback, root login from the Secret, health probes. */
