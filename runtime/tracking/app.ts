@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import type { Registry } from 'prom-client';
+import { installBrowserGuards, type BrowserGuardOptions } from './browser-guards';
 import { MlflowError, toMlflowError } from './errors';
 import type { ArtifactRepository } from './artifacts/repository';
 import type { ArtifactRoots } from './artifacts/roots';
@@ -59,6 +60,8 @@ export interface TrackingAppOptions {
    * the login limits count by). Default none: the header is ignored and the peer address is used.
    */
   trustedProxies?: readonly string[];
+  /** Host, Origin and framing guards for browsers (browser-guards.ts); `false` turns them off. @default the guards' defaults */
+  browserGuards?: BrowserGuardOptions | false;
 }
 
 export const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'] as const;
@@ -101,6 +104,7 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
 
   const registry = registerRequestMetrics(app);
   app.decorate('metricsRegistry', registry);
+  if (options.browserGuards !== false) installBrowserGuards(app, options.browserGuards);
   if (options.beforeRoutes) await options.beforeRoutes(app, options.context);
 
   app.get('/health', async (_req, reply) => reply.type('text/plain').send('OK'));
