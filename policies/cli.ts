@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError } from '../cli/errors';
+import { CliError } from '../core/errors';
 
 /** `mlops policy check <file|dir>...`: the project's policies over any Kubernetes manifests. */
 export function registerPolicyCommands(program: Command): void {

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { KubeObject } from './types';
 import { exceptionsFileSchema, type PolicyException } from './exceptions';
+import type { KubeObject } from '../core/kube-objects';
 
 /** A file that cannot be read or parsed; the message names the file (and document) and says what is wrong. */
 export class ManifestError extends Error {

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { CliError } from '../cli/errors';
+import { CliError } from '../core/errors';
 import type { EnvironmentConfig } from '../environments';
 
 /** Resolves `--env`: a built-in name, `all`, or an environment file; one-line errors naming the field. */
