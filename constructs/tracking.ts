@@ -100,6 +100,18 @@ export const TRACKING_ENV_ONLY: EnvOnlySecrets = {
   ...Object.fromEntries(['TRAINING', 'SERVING'].flatMap((id) => [`MLOPS_AUTH_USER_${id}_USERNAME`, `MLOPS_AUTH_USER_${id}_PASSWORD`].map((n) => [n, SERVICE_USER_ENV_ONLY]))),
 };
 
+/** Every Host header the tracking server is reached by: its Service's DNS names, the public host, and `kubectl port-forward`'s. */
+export function trackingHostNames(env: EnvironmentConfig): string[] {
+  const ns = env.namespaces.platform;
+  return ['localhost', '127.0.0.1', TRACKING_NAME, `${TRACKING_NAME}.${ns}`, `${TRACKING_NAME}.${ns}.svc`, `${TRACKING_NAME}.${ns}.svc.cluster.local`, env.ingress.host];
+}
+
+/** FORWARDED_ALLOW_IPS from `ingress.trustedProxies` (default: the VPC CIDR on EKS). */
+function trustedProxyEnv(env: EnvironmentConfig): k8s.EnvVar[] {
+  const proxies = env.ingress.trustedProxies ?? (env.cluster.kind === 'eks' ? [env.cluster.vpcCidr] : []);
+  return proxies.length ? [{ name: 'FORWARDED_ALLOW_IPS', value: proxies.join(',') }] : [];
+}
+
 /** `MLOPS_AUTH_USER_<ID>_USERNAME` / `_PASSWORD` from a login Secret: a user `mlops tracking serve --app-name basic-auth` provisions. */
 export function serviceUserEnv(id: string, secret: string): k8s.EnvVar[] {
   return [secretEnv(`MLOPS_AUTH_USER_${id}_USERNAME`, secret, 'username'), secretEnv(`MLOPS_AUTH_USER_${id}_PASSWORD`, secret, 'password')];
@@ -170,6 +182,9 @@ export class TrackingServer extends Construct {
       // The in-cluster clients' logins: the server creates these users at start (and follows a rotated password).
       ...(basicAuth ? serviceUserEnv('TRAINING', PLATFORM_SECRETS.trackingUserTraining.name) : []),
       ...(basicAuth && env.inference.models.length > 0 ? serviceUserEnv('SERVING', PLATFORM_SECRETS.trackingUserServing.name) : []),
+      // DNS-rebinding guard: the names in-cluster clients and the ingress use (an explicit list replaces the loopback/private defaults).
+      { name: 'MLFLOW_SERVER_ALLOWED_HOSTS', value: trackingHostNames(env).join(',') },
+      ...trustedProxyEnv(env),
       { name: 'HOME', value: '/tmp' },
     ];
 

@@ -137,6 +137,13 @@ const ingress = z
     controllerNamespace: dnsLabel.default('ingress-nginx'),
     /** Maximum request body for artifact uploads through the ingress. */
     maxBodySize: quantity.default('1Gi'),
+    /**
+     * Addresses or CIDRs of the proxies in front of the tracking server (the ingress controller's and
+     * oauth2-proxy's pods), whose X-Forwarded-For names the client its per-address login limits count.
+     * Default: the VPC CIDR on EKS (pods take VPC addresses; NetworkPolicies admit only platform peers),
+     * none on a local cluster (the limits then count the controller as one client).
+     */
+    trustedProxies: z.array(z.union([z.cidrv4(), z.ipv4()])).max(64).optional(),
   })
   .strict();
 
