@@ -1,13 +1,5 @@
 /**
- * An error the CLI reports as one line (`mlops: <message>`) and exit code 1, without a stack trace.
- * Throw it for bad usage or bad input; anything else is a bug and keeps its stack.
+ * @deprecated CliError lives in core/errors.ts (the ground floor): parts must not import the command
+ * frame. Kept only until branches started before the move are merged; import from core/errors.
  */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
+export { CliError } from '../core/errors';
