@@ -191,7 +191,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions = {}): Promi
 
     const example = generateChurnData({ rows: 2, seed: 2024 });
     const exampleRequest = { columns: [...FEATURES], data: featureMatrix(example) };
-    const { findUiAssets } = await import('../tracking/ui/serve');
+    const { findUiAssets } = await import('../tracking/web/serve');
     const uiLine = trackingServes(ui, findUiAssets() !== undefined);
     const banner = localBanner(s, tracking, server, modelUri, served, JSON.stringify({ dataframe_split: exampleRequest }), uiLine);
     let closed: Promise<void> | undefined;

@@ -9,7 +9,7 @@ import * as path from 'node:path';
  * and over committing the bundle (build output in Git, stale after any UI change). The build takes ~5 s.
  */
 export interface WebUiBuildOptions {
-  /** The UI's source folder (index.html, vite.config.ts, src/). @default runtime/tracking/ui of this checkout */
+  /** The UI's source folder (index.html, vite.config.ts, src/). @default ui/tracking of this checkout */
   uiDir?: string;
   log?: (line: string) => void;
 }
@@ -22,7 +22,8 @@ export type WebUiState =
   | { status: 'no-sources' }
   | { status: 'failed'; reason: string };
 
-const DEFAULT_UI_DIR = path.resolve(__dirname, '..', 'tracking', 'ui');
+// From runtime/local (tsx) or lib/runtime/local (compiled), as findUiAssets looks for the bundle.
+const DEFAULT_UI_DIR = [path.resolve(__dirname, '..', '..', 'ui', 'tracking'), path.resolve(__dirname, '..', '..', '..', 'ui', 'tracking')].find((dir) => fs.existsSync(path.join(dir, 'index.html'))) ?? path.resolve(__dirname, '..', '..', 'ui', 'tracking');
 
 /** Newest modification time (ms) of the files under `p`, or of `p` itself. */
 function newestMtime(p: string): number {

@@ -1,59 +1,22 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
-import type { Registry } from 'prom-client';
-import { installBrowserGuards, type BrowserGuardOptions } from './browser-guards';
-import { MlflowError, toMlflowError } from './errors';
-import type { ArtifactRepository } from './artifacts/repository';
-import type { ArtifactRoots } from './artifacts/roots';
-import { registerRequestMetrics } from './observability';
-import { experimentRoutes } from './routes/experiments';
-import { runRoutes } from './routes/runs';
-import { artifactRoutes, proxiedArtifactRoutes } from './routes/artifacts';
-import { webUiApiPlugins, webUiRootPlugins } from './ui';
-import { registryPlugins } from './registry';
-import type { TrackingStore } from './store/tracking-store';
-import type { StoreConnection } from './store/connection';
-import { clientErrorHandler, installJsonBodyParser, installNulGuard } from './http-input';
-import { REQUEST_LIMITS } from './limits';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { installBrowserGuards, type BrowserGuardOptions } from './http/browser-guards';
+import { MlflowError, toMlflowError } from './http/errors';
+import { registerRequestMetrics } from './http/observability';
+import { API_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingFeature, type TrackingPlugin } from './plugin';
+import { clientErrorHandler, installJsonBodyParser, installNulGuard } from './http/input';
+import { REQUEST_LIMITS } from './http/limits';
 import { SERVER_VERSION } from './version';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The app's Prometheus registry (/metrics), for plugins that export their own metrics. */
-    metricsRegistry: Registry;
-  }
-  interface FastifyRequest {
-    /** The authenticated user, set by an auth hook (issue 4); null when the server runs without auth. */
-    user: string | null;
-    /** Whether `user` is an admin (set by the auth hook with `user`); false when there is no user. */
-    userIsAdmin: boolean;
-    /** Byte length of the JSON body as received (MLflow caps log-batch requests at 1 MB). */
-    bodyBytes: number;
-  }
-}
-
-/** What every resource plugin receives: the store and (when artifacts are served) the artifact repository. */
-export interface TrackingContext {
-  store: TrackingStore;
-  connection: StoreConnection;
-  /** Root of proxied artifacts (`--artifacts-destination`); undefined with --no-serve-artifacts. */
-  artifacts?: ArtifactRepository;
-  /** Every artifact root the server reads, and the policy on experiment locations and stored run roots. */
-  artifactRoots: ArtifactRoots;
-}
-
-export type TrackingPlugin = FastifyPluginAsync<TrackingContext>;
+export type { TrackingContext, TrackingFeature, TrackingPlugin } from './plugin';
+export { API_PREFIXES, ARTIFACT_PREFIXES } from './plugin';
 
 export interface TrackingAppOptions {
   context: TrackingContext;
-  /** Extra resource plugins, each mounted under /api/2.0/mlflow and /ajax-api/2.0/mlflow (e.g. the model registry). */
-  plugins?: TrackingPlugin[];
-  /** Plugins mounted at the root (own prefixes, e.g. /api/3.0/mlflow or /api/2.0/mlflow/users). */
-  rootPlugins?: TrackingPlugin[];
   /**
-   * Runs on the root instance before any route is added: the place for app-wide hooks such as
-   * authentication (`app.addHook('onRequest', …)` setting `request.user`).
+   * What the server consists of (runs and experiments, artifacts, the registry, auth, the web UI…),
+   * mounted in this order after every feature's `beforeRoutes` hook has run.
    */
-  beforeRoutes?: (app: FastifyInstance, context: TrackingContext) => void | Promise<void>;
+  features: readonly TrackingFeature[];
   logger?: FastifyServerOptions['logger'];
   /**
    * Addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (request.ip, which
@@ -64,10 +27,10 @@ export interface TrackingAppOptions {
   browserGuards?: BrowserGuardOptions | false;
 }
 
-export const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'] as const;
-export const ARTIFACT_PREFIXES = ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts'] as const;
-
-/** Builds the tracking server's Fastify app (not listening). Each resource is one plugin; no global state. */
+/**
+ * Builds the tracking server's Fastify app (not listening) from the features it is given: the shared
+ * HTTP layer (body parsing, errors, metrics, probes) here, every route in a feature. No global state.
+ */
 export async function createTrackingApp(options: TrackingAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { level: process.env.MLOPS_LOG_LEVEL ?? 'info' },
@@ -105,18 +68,19 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
   const registry = registerRequestMetrics(app);
   app.decorate('metricsRegistry', registry);
   if (options.browserGuards !== false) installBrowserGuards(app, options.browserGuards);
-  if (options.beforeRoutes) await options.beforeRoutes(app, options.context);
+  for (const feature of options.features) if (feature.beforeRoutes) await feature.beforeRoutes(app, options.context);
 
   app.get('/health', async (_req, reply) => reply.type('text/plain').send('OK'));
   app.get('/version', async (_req, reply) => reply.type('text/plain').send(SERVER_VERSION));
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 
-  for (const prefix of API_PREFIXES) {
-    for (const plugin of [experimentRoutes, runRoutes, artifactRoutes, ...registryPlugins, ...webUiApiPlugins, ...(options.plugins ?? [])]) {
-      await app.register(plugin, { prefix, ...options.context });
-    }
-  }
-  for (const prefix of ARTIFACT_PREFIXES) await app.register(proxiedArtifactRoutes, { prefix, ...options.context });
-  for (const plugin of [...(options.rootPlugins ?? []), ...webUiRootPlugins]) await app.register(plugin, options.context);
+  await mountFeatures(app, options.features, options.context);
   return app;
+}
+
+async function mountFeatures(app: FastifyInstance, features: readonly TrackingFeature[], context: TrackingContext): Promise<void> {
+  const all = (pick: (f: TrackingFeature) => readonly TrackingPlugin[] | undefined) => features.flatMap((f) => pick(f) ?? []);
+  for (const prefix of API_PREFIXES) for (const plugin of all((f) => f.plugins)) await app.register(plugin, { prefix, ...context });
+  for (const prefix of ARTIFACT_PREFIXES) for (const plugin of all((f) => f.artifactPlugins)) await app.register(plugin, { prefix, ...context });
+  for (const plugin of all((f) => f.rootPlugins)) await app.register(plugin, context);
 }

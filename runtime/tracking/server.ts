@@ -1,10 +1,15 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { createTrackingApp, type TrackingAppOptions, type TrackingContext } from './app';
+import { createTrackingApp, type TrackingAppOptions } from './app';
+import type { TrackingContext, TrackingFeature, TrackingPlugin } from './plugin';
 import * as path from 'node:path';
 import { ArtifactRoots, artifactRepositoryFor } from './artifacts';
-import { DEFAULT_BACKEND_STORE_URI, openStore } from './store/connection';
-import { prepareSchema } from './store/migrate';
-import { TrackingStore } from './store/tracking-store';
+import { artifactsFeature } from './artifacts/routes';
+import { DEFAULT_BACKEND_STORE_URI, openStore } from './db/connection';
+import { prepareSchema } from './db/migrate';
+import { LoggedModelStore, loggedModelsFeature } from './logged-models';
+import { RegistryStore, registryFeature } from './registry';
+import { TrackingStore, runsFeature } from './runs';
+import { webUiFeature } from './web';
 
 export interface TrackingServerOptions {
   /** Interface to bind; default 127.0.0.1. */
@@ -36,10 +41,24 @@ export interface TrackingServerOptions {
   trustedProxies?: TrackingAppOptions['trustedProxies'];
   /** Host/Origin/framing guards (`--allowed-hosts`, `--cors-allowed-origins`, `--x-frame-options`); see TrackingAppOptions. */
   browserGuards?: TrackingAppOptions['browserGuards'];
-  /** Extension points for other parts (model registry, auth): see createTrackingApp. */
-  plugins?: TrackingAppOptions['plugins'];
-  rootPlugins?: TrackingAppOptions['rootPlugins'];
-  beforeRoutes?: TrackingAppOptions['beforeRoutes'];
+  /**
+   * Features besides the built-in ones (experiments and runs, artifacts, the registry, the web UI),
+   * e.g. basic auth; mounted after the registry and before the web UI.
+   * @default []
+   */
+  features?: readonly TrackingFeature[];
+  /** One more feature's API plugins, mounted as `features` are (kept for callers that pass a feature's parts). @default [] */
+  plugins?: readonly TrackingPlugin[];
+  /** One more feature's root plugins. @default [] */
+  rootPlugins?: readonly TrackingPlugin[];
+  /** One more feature's app-wide hooks. @default none */
+  beforeRoutes?: TrackingFeature['beforeRoutes'];
+}
+
+/** The server's features in mounting order: the web UI's fallback page goes last. */
+export function serverFeatures(opts: Pick<TrackingServerOptions, 'features' | 'plugins' | 'rootPlugins' | 'beforeRoutes'> = {}): TrackingFeature[] {
+  const extra: TrackingFeature = { plugins: opts.plugins, rootPlugins: opts.rootPlugins, beforeRoutes: opts.beforeRoutes };
+  return [runsFeature, artifactsFeature, registryFeature, loggedModelsFeature, ...(opts.features ?? []), extra, webUiFeature];
 }
 
 export interface RunningTrackingServer {
@@ -69,8 +88,8 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
       storeDirs: connection.file ? [path.dirname(connection.file)] : [],
     });
     const store = new TrackingStore(connection.db, connection.dialect, { defaultArtifactRoot });
-    const context: TrackingContext = { store, connection, artifacts, artifactRoots };
-    const app = await createTrackingApp({ context, logger: opts.logger, plugins: opts.plugins, rootPlugins: opts.rootPlugins, beforeRoutes: opts.beforeRoutes, trustedProxies: opts.trustedProxies, browserGuards: opts.browserGuards });
+    const context: TrackingContext = { connection, store, registry: new RegistryStore(connection.db), loggedModels: new LoggedModelStore(connection.db), artifacts, artifactRoots };
+    const app = await createTrackingApp({ context, features: serverFeatures(opts), logger: opts.logger, trustedProxies: opts.trustedProxies, browserGuards: opts.browserGuards });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ host, port: opts.port ?? 5000 });
     const address = app.server.address();

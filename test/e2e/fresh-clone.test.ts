@@ -74,7 +74,7 @@ describeWithTool('README set-up on a fresh clone', freshCloneAvailability(), () 
     const clone = path.join(dir, 'mlops-blueprint');
     const cloned = spawnSync('git', ['clone', '--quiet', repoRoot, clone], { encoding: 'utf8' });
     expect(cloned.stderr).toBe('');
-    expect(fs.existsSync(path.join(clone, 'runtime', 'tracking', 'ui', 'dist'))).toBe(false);
+    expect(fs.existsSync(path.join(clone, 'ui', 'tracking', 'dist'))).toBe(false);
 
     child = spawn('sh', ['-c', command], {
       cwd: clone,

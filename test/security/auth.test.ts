@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { AuthStore, basicAuth, hashPassword } from '../../runtime/tracking/auth';
-import { openStore } from '../../runtime/tracking/store/connection';
-import { migrateToLatest } from '../../runtime/tracking/store/migrate';
-import { migrations } from '../../runtime/tracking/store/migrations';
+import { openStore } from '../../runtime/tracking/db/connection';
+import { migrateToLatest } from '../../runtime/tracking/db/migrate';
+import { migrations } from '../../runtime/tracking/db/migrations';
 import { ADMIN, as, call, createUser, startAuthServer, type AuthTestServer, type Credentials } from '../auth/helpers';
 import { mlopsBin, runMlops } from '../helpers/cli';
 import { createTestDatabase } from '../helpers/postgres';

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
-import { CROSS_ORIGIN_MESSAGE, INVALID_HOST_MESSAGE, hostName, wildcardMatch } from '../../runtime/tracking/browser-guards';
-import type { BrowserGuardOptions } from '../../runtime/tracking/browser-guards';
+import { CROSS_ORIGIN_MESSAGE, INVALID_HOST_MESSAGE, hostName, wildcardMatch } from '../../runtime/tracking/http/browser-guards';
+import type { BrowserGuardOptions } from '../../runtime/tracking/http/browser-guards';
 import { chromiumAvailability, launchBrowser } from '../ui/browser';
 import { describeWithTool } from '../helpers/tools';
 import { startTestServer, type TestServer } from '../tracking/helpers';

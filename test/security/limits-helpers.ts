@@ -1,6 +1,6 @@
 import type { RouteOptions } from 'fastify';
 import { basicAuth } from '../../runtime/tracking/auth';
-import { REQUEST_LIMITS as L } from '../../runtime/tracking/limits';
+import { REQUEST_LIMITS as L } from '../../runtime/tracking/http/limits';
 import { startTestServer, type StoreKind, type TestServer } from '../tracking/helpers';
 
 /**

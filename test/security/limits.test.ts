@@ -1,5 +1,5 @@
 import { startInferenceServer, type RunningInferenceServer } from '../../runtime/inference';
-import { REQUEST_LIMITS } from '../../runtime/tracking/limits';
+import { REQUEST_LIMITS } from '../../runtime/tracking/http/limits';
 import { trimSlashes, trimTrailingSlashes } from '../../runtime/slashes';
 import { describeWithTool } from '../helpers/tools';
 import { expected, model } from '../inference/helpers';

@@ -6,7 +6,7 @@ import { createTestDatabase } from '../helpers/postgres';
 import { freePort } from '../helpers/ports';
 import { describeWithTool } from '../helpers/tools';
 import { migrations, openStore } from '../../runtime/tracking';
-import { migrateToLatest, SCHEMA_LOCK_KEY } from '../../runtime/tracking/store/migrate';
+import { migrateToLatest, SCHEMA_LOCK_KEY } from '../../runtime/tracking/db/migrate';
 import { storeAvailability, storeKinds, tmpDir, type StoreKind } from './helpers';
 
 jest.setTimeout(120_000);

@@ -1,6 +1,6 @@
-import { parseFilter, parseOrderBy } from '../../runtime/tracking/store/search-filter';
+import { parseFilter, parseOrderBy } from '../../runtime/tracking/search/filter';
 import { safeArtifactPath } from '../../runtime/tracking/artifacts/paths';
-import { normpath } from '../../runtime/tracking/validation';
+import { normpath } from '../../runtime/tracking/http/validation';
 
 describe('search filter parser (MLflow DSL)', () => {
   test('comparisons, entity aliases, quoting and IN lists', () => {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { openStore, type StoreConnection } from '../../runtime/tracking';
-import { toMlflowError } from '../../runtime/tracking/errors';
-import { prepareSchema, SCHEMA_LOCK_KEY } from '../../runtime/tracking/store/migrate';
+import { toMlflowError } from '../../runtime/tracking/http/errors';
+import { prepareSchema, SCHEMA_LOCK_KEY } from '../../runtime/tracking/db/migrate';
 import { createTestDatabase } from '../helpers/postgres';
 import { describeWithTool } from '../helpers/tools';
 import { storeAvailability } from './helpers';

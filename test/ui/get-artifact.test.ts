@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { contentTypeOf } from '../../runtime/tracking/ui/get-artifact';
+import { contentTypeOf } from '../../runtime/tracking/web/get-artifact';
 import { api, startTestServer, tmpDir, type TestServer } from '../tracking/helpers';
 
 // GET /get-artifact on the real server: proxied (mlflow-artifacts:) and direct (file://) artifact roots.

@@ -1,4 +1,4 @@
-import { MAX_RESULTS_PER_RUN, sampleSteps } from '../../runtime/tracking/ui/history-bulk-interval';
+import { MAX_RESULTS_PER_RUN, sampleSteps } from '../../runtime/tracking/web/history-bulk-interval';
 import { api, startTestServer, type TestServer } from '../tracking/helpers';
 
 describe('sampleSteps', () => {

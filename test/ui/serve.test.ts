@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { webUi } from '../../runtime/tracking/ui/serve';
+import { webUi } from '../../runtime/tracking/web/serve';
 import { ensureUiBuilt } from './build';
 
 // The UI plugin on a real fastify server over loopback HTTP, next to an API route, as the tracking server mounts it.

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MlflowError } from '../errors';
+import { MlflowError } from '../http/errors';
 import type { ArtifactFileInfo, ArtifactRepository } from './repository';
 
 /** Where a relative path lands, found without following any link: the path, and its lstat if it exists. */

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MlflowError } from '../errors';
+import { MlflowError } from '../http/errors';
 import { trimTrailingSlashes } from '../../slashes';
 
 /**

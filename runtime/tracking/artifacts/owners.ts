@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../store/schema';
+import type { Database } from '../db/schema';
 import { isWithin, parseArtifactLocation, type ArtifactLocation } from './locations';
 import type { ArtifactOwnerRef } from './roots';
 

@@ -1,4 +1,4 @@
-import { MlflowError } from '../errors';
+import { MlflowError } from '../http/errors';
 
 /**
  * Caps on a client-supplied artifact path, checked before any filesystem or S3 call so an oversized

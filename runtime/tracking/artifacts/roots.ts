@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MlflowError } from '../errors';
+import { MlflowError } from '../http/errors';
 import { LocalArtifactRepository } from './local';
 import { childLocation, formatArtifactLocation, isWithin, localPathOf, parseArtifactLocation, segmentsBelow, type ArtifactLocation } from './locations';
 import { joinArtifactPath } from './paths';

@@ -1,7 +1,7 @@
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, S3Client, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
-import { MlflowError } from '../errors';
+import { MlflowError } from '../http/errors';
 import type { ArtifactFileInfo, ArtifactRepository } from './repository';
 import { trimTrailingSlashes } from '../../slashes';
 

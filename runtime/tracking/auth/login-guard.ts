@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { MlflowError } from '../errors';
+import { MlflowError } from '../http/errors';
 import { FailureLimiter } from './failure-limiter';
 import { KdfQueue, KdfQueueFull, type KdfLane } from './kdf-queue';
 import { usernameKey } from './usernames';

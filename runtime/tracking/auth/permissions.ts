@@ -1,4 +1,4 @@
-import { MlflowError } from '../errors';
+import { MlflowError } from '../http/errors';
 
 /**
  * MLflow's permission levels (mlflow/server/auth/permissions.py): each grants a fixed set of

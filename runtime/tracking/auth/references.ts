@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify';
-import { MlflowError } from '../errors';
-import type { LoggedModelStore } from '../registry/logged-models';
+import { MlflowError } from '../http/errors';
+import type { LoggedModelStore } from '../logged-models/store';
 import { isUriWithinRoot, parseModelsUri, uriSegments } from '../registry/store';
-import { rawFields } from '../routes/request';
-import type { TrackingStore } from '../store/tracking-store';
+import { rawFields } from '../http/request';
+import type { TrackingStore } from '../runs/store';
 import type { Action } from './permissions';
 
 /**

@@ -1,7 +1,6 @@
-import type { Kysely } from 'kysely';
-import { MlflowError } from '../errors';
-import { parseExperimentId } from '../validation';
-import type { AuthDatabase, AuthDb } from './schema';
+import { MlflowError } from '../http/errors';
+import { parseExperimentId } from '../http/validation';
+import type { Database, TrackingDb } from '../db/schema';
 import { hashPassword } from './passwords';
 import { parsePermission, type PermissionName } from './permissions';
 import { MAX_USERNAME_LENGTH, usernameKey, validateUsername } from './usernames';
@@ -104,12 +103,12 @@ class ReadCache<V> {
 
 /** Users and permissions in the tracking database (tables from migration 0004_auth). */
 export class AuthStore {
-  readonly db: AuthDb;
+  readonly db: TrackingDb;
   private readonly users: ReadCache<UserRow | undefined>;
   private readonly permissions: ReadCache<PermissionName | undefined>;
 
-  constructor(db: Kysely<any>, options: AuthStoreOptions = {}) {
-    this.db = db as Kysely<AuthDatabase>;
+  constructor(db: TrackingDb, options: AuthStoreOptions = {}) {
+    this.db = db;
     const ttl = options.readCacheTtlMs ?? 1000;
     const max = options.readCacheMaxEntries ?? 10_000;
     this.users = new ReadCache(ttl, max);

@@ -1,4 +1,4 @@
-import { MlflowError } from '../errors';
+import { MlflowError } from '../http/errors';
 
 /**
  * User names that cannot pass for someone else's (issue 14, finding 7).

@@ -1,6 +1,6 @@
-import type { JsonDouble, KeyValue } from '../store/entities';
+import type { KeyValue } from '../runs/entities';
 
-/** JSON shapes of model_registry.proto and the logged-model messages of service.proto, as the REST API returns them. */
+/** JSON shapes of model_registry.proto, as the REST API returns them. */
 
 /** MLflow's stages, in canonical spelling; requests may use any case. */
 export const STAGES = ['None', 'Staging', 'Production', 'Archived'] as const;
@@ -64,40 +64,3 @@ export type AuditAction =
   | 'set_alias'
   | 'delete_alias'
   | 'delete_model_version';
-
-export const LOGGED_MODEL_STATUSES = ['LOGGED_MODEL_STATUS_UNSPECIFIED', 'LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED'] as const;
-export type LoggedModelStatus = (typeof LOGGED_MODEL_STATUSES)[number];
-
-export interface LoggedModel {
-  info: {
-    model_id: string;
-    experiment_id: string;
-    name: string;
-    creation_timestamp_ms: number;
-    last_updated_timestamp_ms: number;
-    artifact_uri: string;
-    status: LoggedModelStatus;
-    model_type?: string;
-    source_run_id?: string;
-    status_message?: string;
-    tags: KeyValue[];
-    registrations: { name: string; version: string }[];
-  };
-  data: {
-    params: KeyValue[];
-    /** Every point logged with this model_id (MLflow returns the full history, not only the latest). */
-    metrics: LoggedModelMetric[];
-  };
-}
-
-/** service.proto Metric as a logged model reports it: the run and dataset it was logged with. */
-export interface LoggedModelMetric {
-  key: string;
-  value: JsonDouble;
-  timestamp: number;
-  step: number;
-  run_id: string;
-  model_id: string;
-  dataset_name?: string;
-  dataset_digest?: string;
-}

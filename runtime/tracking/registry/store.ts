@@ -2,18 +2,18 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kysely, Selectable } from 'kysely';
 import { trimTrailingSlashes } from '../../slashes';
-import { MlflowError } from '../errors';
-import type { KeyValue } from '../store/entities';
-import { decodePageToken, encodePageToken } from '../store/search-sql';
-import { joinUri } from '../store/tracking-store';
-import { REGISTRY_LIMITS } from '../limits';
-import { validateMaxResults } from '../validation';
+import { MlflowError } from '../http/errors';
+import type { KeyValue } from '../runs/entities';
+import { decodePageToken, encodePageToken } from '../search/page-token';
+import { joinUri } from '../runs/store';
+import { REGISTRY_LIMITS } from '../http/limits';
+import { validateMaxResults } from '../http/validation';
 import { ACTIVE_STAGES, type AuditAction, type AuditEntry, type ModelVersion, type RegisteredModel, type Stage } from './entities';
-import type { ModelVersionsTable, RegisteredModelsTable as RegisteredModelsColumns, RegistryDatabase, RegistryDb } from './schema';
+import type { ModelVersionsTable, RegisteredModelsTable as RegisteredModelsColumns, Database, TrackingDb } from '../db/schema';
 
 type RegisteredModelsTable = Selectable<RegisteredModelsColumns>;
-import { MODEL_VERSIONS_TAG, registrationsIn } from './logged-models';
-import { modelVersionFilter, modelVersionOrder, registeredModelFilter, registeredModelOrder } from './search';
+import { MODEL_VERSIONS_TAG, registrationsIn } from '../logged-models/store';
+import { modelVersionFilter, modelVersionOrder, registeredModelFilter, registeredModelOrder } from '../search/registry';
 import {
   canonicalStage,
   parseVersion,
@@ -24,7 +24,7 @@ import {
   validateRegistryTag,
 } from './validation';
 
-type Db = Kysely<RegistryDatabase>;
+type Db = Kysely<Database>;
 
 /** Who made a change: the authenticated user (request.user), or null when the server runs without auth. */
 export type Actor = string | null;
@@ -127,7 +127,7 @@ export interface CreateModelVersionInput {
  * append-only audit trail written in the same transaction as the change it records.
  */
 export class RegistryStore {
-  constructor(readonly db: RegistryDb) {}
+  constructor(readonly db: TrackingDb) {}
 
   // ── audit ──────────────────────────────────────────────────────────────────────────────────────
 

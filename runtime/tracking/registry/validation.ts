@@ -1,6 +1,6 @@
-import { MlflowError } from '../errors';
-import { REGISTRY_LIMITS } from '../limits';
-import { normpath, validateKey, validateLength } from '../validation';
+import { MlflowError } from '../http/errors';
+import { REGISTRY_LIMITS } from '../http/limits';
+import { normpath, validateKey, validateLength } from '../http/validation';
 import { STAGES, type Stage } from './entities';
 
 const ALIAS_CHARS = /^[\p{L}\p{N}\p{M}_-]*$/u;
