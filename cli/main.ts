@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { commandRegistrars } from './commands';
-import { CliError } from './errors';
+import { CliError } from '../core/errors';
 import { version } from '../package.json';
 
 /** Builds the `mlops` program with every registered subcommand; exported for tests. */

@@ -1,10 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { EXCEPTIONS_ANNOTATION } from '../policies/exceptions';
-import type { KubeObject } from '../policies/types';
-import { asArray, asRecord } from '../policies/rule';
-import { containers, podTemplate } from '../policies/kube/workloads';
-import { KUBE_SCORE_IGNORE } from './platform-pods';
+import { EXCEPTIONS_ANNOTATION, KUBE_SCORE_IGNORE } from '../core/annotations';
+import { asArray, asRecord, containers, podTemplate, type KubeObject } from '../core/kube-objects';
 
 /*
  * The platform's deliberate departures from scanner defaults, written into the objects themselves so

@@ -18,8 +18,10 @@ import {
   serviceAccount,
   standardLabels,
   type PlatformContext,
-  zeroDowntimeRollout,
 } from './common';
+import { spreadTopologyKeys } from './platform-pods';
+import { ServingWorkload } from './serving-workload';
+import { edgeScheme, IRSA_ANNOTATION, type IdentityBinding, type PodGroup } from './facts';
 import { ingressTls, OAUTH2_PROXY_PORT } from './ingress';
 import { PLATFORM_SECRETS } from './secrets';
 import { mebibytes, TRACKING_CLIENT_SECRET, trackingClientEnv } from './training';
@@ -76,7 +78,12 @@ export function workerCount(cpuRequest: string): number {
 
 /** The path prefix of a model on the serving host: `/<model>/…` reaches the server's `/…`. */
 export function modelPath(model: InferenceModel): string {
-  return `/${model.name}(/|$)(.*)`;
+  return `${modelUrlPath(model)}(/|$)(.*)`;
+}
+
+/** The URL path a model is served under: `/<model>`. */
+export function modelUrlPath(model: InferenceModel): string {
+  return `/${model.name}`;
 }
 
 export interface ModelTrackProps {
@@ -100,6 +107,8 @@ export interface ModelTrackProps {
  */
 export class ModelTrack extends Construct {
   readonly name: string;
+  /** The track's pods. */
+  readonly pods: PodGroup;
   readonly podLabels: Record<string, string>;
   readonly serviceLabels: Record<string, string>;
 
@@ -114,118 +123,90 @@ export class ModelTrack extends Construct {
     const labels = { ...standardLabels(env, name, INFERENCE_COMPONENT, imageVersion(image)), ...extraLabels };
     this.podLabels = labels;
     this.serviceLabels = labels;
-    const selector = selectorLabels(env, name);
     const pool = findGpuPool(env, model.gpuPool);
     const scheduling = pool ? gpuScheduling(pool) : undefined;
     const cacheSize = props.modelCacheSize ?? '1Gi';
-    const { maxBatchSize, maxBatchDelayMs, maxQueue } = model.batching;
 
-    const q = k8s.Quantity.fromString;
     // The model cache and /tmp are emptyDirs on the node's disk: the ephemeral-storage limit covers
     // the cache plus 1 GiB for /tmp and logs.
     const res = resources(model.resources, pool ? { 'nvidia.com/gpu': '1' } : {}, { request: '256Mi', limit: `${mebibytes(cacheSize) + 1024}Mi` });
-    const http = k8s.IntOrString.fromString('http');
     const credentials = props.trackingCredentialsSecret === undefined ? TRACKING_CLIENT_SECRET : props.trackingCredentialsSecret;
 
-    new k8s.KubeDeployment(this, 'deployment', {
-      metadata: { name, namespace: ns, labels },
-      spec: {
-        selector: { matchLabels: selector },
-        revisionHistoryLimit: 5,
-        // Never below the current capacity during a rollout; the new pod must be ready (model loaded) first.
-        strategy: zeroDowntimeRollout(),
-        template: {
-          metadata: { labels },
-          spec: {
-            serviceAccountName: INFERENCE_SERVICE_ACCOUNT,
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurity(RUNTIME_UID),
-            terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? 30,
-            ...(scheduling ? { tolerations: scheduling.tolerations, nodeSelector: scheduling.nodeSelector } : {}),
-            // ScheduleAnyway: spreading must not stop the HPA from scaling past the node or zone count.
-            // Zones only on EKS: a local cluster's nodes carry no zone label.
-            topologySpreadConstraints: (env.cluster.kind === 'eks' ? ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'] : ['kubernetes.io/hostname']).map((topologyKey) => ({
-              maxSkew: 1,
-              topologyKey,
-              whenUnsatisfiable: 'ScheduleAnyway',
-              labelSelector: { matchLabels: selector },
-              matchLabelKeys: ['pod-template-hash'],
-            })),
-            containers: [
-              {
-                name: 'server',
-                image,
-                command: [
-                  'mlops', 'serve',
-                  '-m', modelUri(model, track),
-                  // Both tracks answer to the model's name, so v2 URLs do not depend on which one served.
-                  '--name', model.name,
-                  '--host', '0.0.0.0',
-                  '--port', String(INFERENCE_PORT),
-                  '--workers', String(workerCount(model.resources.requests.cpu)),
-                  '--max-batch-size', String(maxBatchSize),
-                  '--max-batch-delay-ms', String(maxBatchDelayMs),
-                  '--max-queue', String(maxQueue),
-                  '--drift-psi-threshold', String(env.monitoring.driftPsiThreshold),
-                ],
-                ports: [{ name: 'http', containerPort: INFERENCE_PORT, protocol: 'TCP' }],
-                env: [
-                  ...trackingClientEnv(env, credentials),
-                  { name: 'MLOPS_MODEL_CACHE', value: MODEL_CACHE_DIR },
-                  { name: 'TMPDIR', value: '/tmp' },
-                  { name: 'HOME', value: '/tmp' },
-                ],
-                resources: res,
-                securityContext: restrictedContainerSecurity(),
-                // Startup: the first model download may take a while; liveness only after it.
-                startupProbe: { httpGet: { path: '/v2/health/live', port: http }, periodSeconds: 5, failureThreshold: 60 },
-                livenessProbe: { httpGet: { path: '/v2/health/live', port: http }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-                readinessProbe: { httpGet: { path: '/v2/health/ready', port: http }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
-                volumeMounts: [
-                  { name: 'model-cache', mountPath: MODEL_CACHE_DIR },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
-            ],
-            volumes: [emptyDir('model-cache', cacheSize), emptyDir('tmp', '256Mi')],
-          },
-        },
-      },
+    const workload = new ServingWorkload(this, 'server', {
+      name,
+      namespace: ns,
+      labels,
+      selector: selectorLabels(env, name),
+      revisionHistoryLimit: 5,
+      serviceAccountName: INFERENCE_SERVICE_ACCOUNT,
+      securityContext: restrictedPodSecurity(RUNTIME_UID),
+      terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? 30,
+      ...(scheduling ? { tolerations: scheduling.tolerations, nodeSelector: scheduling.nodeSelector } : {}),
+      // Each rollout's pods spread on their own (the old ReplicaSet's pods do not skew the new one's).
+      spreadTopologyKeys: spreadTopologyKeys(env),
+      spreadPerRevision: true,
+      containers: [serverContainer(env, model, track, credentials, res)],
+      volumes: [emptyDir('model-cache', cacheSize), emptyDir('tmp', '256Mi')],
     });
-
-    new k8s.KubeService(this, 'service', {
-      metadata: { name, namespace: ns, labels },
-      spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: INFERENCE_PORT, targetPort: http, protocol: 'TCP' }] },
-    });
+    workload.exposeViaService({ ports: [{ name: 'http', port: INFERENCE_PORT, protocol: 'TCP' }] });
 
     const a = model.autoscaling;
     const [minReplicas, maxReplicas] = track === 'stable' ? [a.minReplicas, a.maxReplicas] : canaryReplicaRange(model);
-    const metrics: k8s.MetricSpecV2[] = [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.targetCPUUtilization } } }];
-    if (a.targetRequestsInFlight !== undefined) {
-      metrics.push({ type: 'Pods', pods: { metric: { name: REQUESTS_IN_FLIGHT_METRIC }, target: { type: 'AverageValue', averageValue: q(String(a.targetRequestsInFlight)) } } });
-    }
-    // One replica is the environment's explicit choice (a canary's default size, a local cluster):
-    // record why kube-score's "at least 2 replicas" advice does not apply instead of overriding it.
-    const single = minReplicas < 2
-      ? { 'kube-score/ignore': 'horizontalpodautoscaler-replicas', 'mlops-blueprint.io/single-replica-reason': track === 'canary' ? 'canary.replicas in the environment' : 'autoscaling.minReplicas in the environment' }
-      : undefined;
-    new k8s.KubeHorizontalPodAutoscalerV2(this, 'hpa', {
-      metadata: { name, namespace: ns, labels, ...(single ? { annotations: single } : {}) },
-      spec: {
-        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
-        minReplicas,
-        maxReplicas,
-        metrics,
-        // Scale up at once, down slowly: a brief lull must not drop capacity a burst needs again.
-        behavior: { scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] } },
-      },
+    workload.autoscale({
+      minReplicas,
+      maxReplicas,
+      targetCPUUtilization: a.targetCPUUtilization,
+      metrics: a.targetRequestsInFlight === undefined
+        ? []
+        : [{ type: 'Pods', pods: { metric: { name: REQUESTS_IN_FLIGHT_METRIC }, target: { type: 'AverageValue', averageValue: k8s.Quantity.fromString(String(a.targetRequestsInFlight)) } } }],
+      // Scale up at once, down slowly: a brief lull must not drop capacity a burst needs again.
+      scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] },
+      // One replica is the environment's explicit choice (a canary's default size, a local cluster).
+      singleReplicaReason: track === 'canary' ? 'canary.replicas in the environment' : 'autoscaling.minReplicas in the environment',
     });
-
-    new k8s.KubePodDisruptionBudget(this, 'pdb', {
-      metadata: { name, namespace: ns, labels },
-      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
-    });
+    workload.limitDisruptions();
+    this.pods = workload.pods;
   }
+}
+
+/** The inference server container of one track: `mlops serve` on the track's alias, model cache on an emptyDir. */
+function serverContainer(env: EnvironmentConfig, model: InferenceModel, track: Track, credentials: string | null, res: k8s.ResourceRequirements): k8s.Container {
+  const { maxBatchSize, maxBatchDelayMs, maxQueue } = model.batching;
+  const http = k8s.IntOrString.fromString('http');
+  return {
+    name: 'server',
+    image: env.inference.image,
+    command: [
+      'mlops', 'serve',
+      '-m', modelUri(model, track),
+      // Both tracks answer to the model's name, so v2 URLs do not depend on which one served.
+      '--name', model.name,
+      '--host', '0.0.0.0',
+      '--port', String(INFERENCE_PORT),
+      '--workers', String(workerCount(model.resources.requests.cpu)),
+      '--max-batch-size', String(maxBatchSize),
+      '--max-batch-delay-ms', String(maxBatchDelayMs),
+      '--max-queue', String(maxQueue),
+      '--drift-psi-threshold', String(env.monitoring.driftPsiThreshold),
+    ],
+    ports: [{ name: 'http', containerPort: INFERENCE_PORT, protocol: 'TCP' }],
+    env: [
+      ...trackingClientEnv(env, credentials),
+      { name: 'MLOPS_MODEL_CACHE', value: MODEL_CACHE_DIR },
+      { name: 'TMPDIR', value: '/tmp' },
+      { name: 'HOME', value: '/tmp' },
+    ],
+    resources: res,
+    securityContext: restrictedContainerSecurity(),
+    // Startup: the first model download may take a while; liveness only after it.
+    startupProbe: { httpGet: { path: '/v2/health/live', port: http }, periodSeconds: 5, failureThreshold: 60 },
+    livenessProbe: { httpGet: { path: '/v2/health/live', port: http }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+    readinessProbe: { httpGet: { path: '/v2/health/ready', port: http }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
+    volumeMounts: [
+      { name: 'model-cache', mountPath: MODEL_CACHE_DIR },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+  };
 }
 
 /** Canary replicas: its own minimum, growing with its share of the stable track's maximum. */
@@ -288,6 +269,15 @@ export interface InferenceProps {
  */
 export class Inference extends Construct {
   readonly tracks: ModelTrack[] = [];
+  /** The cloud identity the `inference` ServiceAccount is bound to (IRSA), if any. */
+  readonly identity?: IdentityBinding;
+  /** Model name → its public URL, `http(s)://<servingHost>/<model>`. */
+  readonly endpoints: Readonly<Record<string, string>>;
+
+  /** The pods of every model track. */
+  get pods(): readonly PodGroup[] {
+    return this.tracks.map((t) => t.pods);
+  }
 
   constructor(scope: Construct, id: string, props: InferenceProps) {
     super(scope, id);
@@ -296,10 +286,12 @@ export class Inference extends Construct {
     const models = env.inference.models;
     if (models.length === 0) throw new Error(`environment "${env.name}": inference.models is empty; there is nothing to serve`);
     const ns = env.namespaces.serving;
-    const annotations = ctx.cloud.inferenceRoleArn ? { 'eks.amazonaws.com/role-arn': ctx.cloud.inferenceRoleArn } : undefined;
-    serviceAccount(this, env, INFERENCE_SERVICE_ACCOUNT, ns, INFERENCE_COMPONENT, annotations);
+    const roleArn = ctx.cloud.inferenceRoleArn;
+    serviceAccount(this, env, INFERENCE_SERVICE_ACCOUNT, ns, INFERENCE_COMPONENT, roleArn ? { [IRSA_ANNOTATION]: roleArn } : undefined);
+    if (roleArn) this.identity = { identity: 'inference', namespace: ns, serviceAccount: INFERENCE_SERVICE_ACCOUNT, roleArn };
 
     const host = servingHost(env);
+    this.endpoints = Object.fromEntries(models.map((m) => [m.name, `${edgeScheme(env)}://${host}${modelUrlPath(m)}`]));
     // cert-manager's annotation goes on the main Ingress only: two Ingresses owning one Certificate would fight.
     const { tls, annotations: issuer } = ingressTls(env, [host], SERVING_TLS_SECRET);
     const routing = {

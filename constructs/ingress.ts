@@ -17,9 +17,10 @@ import {
   TRACKING_PORT,
   trackingUrl,
   type PlatformContext,
-  zeroDowntimeRollout,
 } from './common';
-import { disruptionBudget, httpProbe, podMetadata, restricted, spreadConstraints } from './platform-pods';
+import { httpProbe, restricted, serviceMonitor, spreadTopologyKeys } from './platform-pods';
+import { ServingWorkload } from './serving-workload';
+import { edgeScheme, type PodGroup } from './facts';
 import { PLATFORM_SECRETS } from './secrets';
 
 export const OAUTH2_PROXY_PORT = 4180;
@@ -62,12 +63,17 @@ export interface TrackingIngressProps {
  */
 export class TrackingIngress extends Construct {
   readonly ingress: k8s.KubeIngress;
+  /** The edge's own pods: oauth2-proxy's under OIDC, none under basic auth (nginx checks it). */
+  readonly pods: readonly PodGroup[] = [];
+  /** The tracking server's public URL, `http(s)://<ingress.host>`. */
+  readonly url: string;
 
   constructor(scope: Construct, id: string, props: TrackingIngressProps) {
     super(scope, id);
     const { env } = props.ctx;
     const ns = env.namespaces.platform;
     const host = env.ingress.host;
+    this.url = `${edgeScheme(env)}://${host}`;
     const auth = env.ingress.auth;
     const { tls, annotations: tlsAnnotations } = ingressTls(env, [host], TRACKING_TLS_SECRET);
 
@@ -90,7 +96,7 @@ export class TrackingIngress extends Construct {
       });
       backend = { name: TRACKING_NAME, port: TRACKING_PORT };
     } else {
-      new OAuth2Proxy(this, 'oauth2-proxy', { ctx: props.ctx, auth, replicas: props.oauth2ProxyReplicas, resources: props.oauth2ProxyResources });
+      this.pods = new OAuth2Proxy(this, 'oauth2-proxy', { ctx: props.ctx, auth, replicas: props.oauth2ProxyReplicas, resources: props.oauth2ProxyResources }).pods;
       backend = { name: OAUTH2_PROXY_NAME, port: OAUTH2_PROXY_PORT };
     }
 
@@ -142,6 +148,9 @@ export interface OAuth2ProxyProps {
  * (CI), and the upstream reached through the tracking Service.
  */
 export class OAuth2Proxy extends Construct {
+  /** The proxy's pods. */
+  readonly pods: readonly PodGroup[];
+
   constructor(scope: Construct, id: string, props: OAuth2ProxyProps) {
     super(scope, id);
     const { env } = props.ctx;
@@ -151,89 +160,80 @@ export class OAuth2Proxy extends Construct {
     const version = imageVersion(auth.image);
     const sec = restricted(RUNTIME_UID);
     const secret = PLATFORM_SECRETS.oauth2Proxy.name;
-    const scheme = env.ingress.tls.mode === 'none' ? 'http' : 'https';
 
     serviceAccount(this, env, name, ns, 'auth-proxy');
 
-    const args = [
-      `--http-address=0.0.0.0:${OAUTH2_PROXY_PORT}`,
-      `--metrics-address=0.0.0.0:${OAUTH2_PROXY_METRICS_PORT}`,
-      '--provider=oidc',
-      `--oidc-issuer-url=${auth.issuerUrl}`,
-      `--client-id=${auth.clientId}`,
-      `--redirect-url=${scheme}://${env.ingress.host}/oauth2/callback`,
-      `--upstream=${trackingUrl(env)}/`,
-      ...auth.emailDomains.map((d) => `--email-domain=${d}`),
-      ...auth.allowedGroups.map((g) => `--allowed-group=${g}`),
-      '--reverse-proxy=true',
-      `--cookie-secure=${scheme === 'https'}`,
-      '--cookie-samesite=lax',
-      '--skip-provider-button=true',
-      // API clients (CI, SDKs) present a JWT from the same issuer instead of a browser session.
-      '--skip-jwt-bearer-tokens=true',
-      // Leave the client's Authorization header alone: the tracking server authenticates its own users.
-      '--pass-basic-auth=false',
-      '--pass-authorization-header=false',
-      '--silence-ping-logging=true',
-    ];
-
-    new k8s.KubeService(this, 'service', {
-      metadata: { name, namespace: ns, labels: standardLabels(env, name, 'auth-proxy', version) },
-      spec: {
-        type: 'ClusterIP',
-        selector: selectorLabels(env, name),
-        ports: [
-          { name: 'http', port: OAUTH2_PROXY_PORT, targetPort: k8s.IntOrString.fromString('http') },
-          { name: 'metrics', port: OAUTH2_PROXY_METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics') },
-        ],
-      },
-    });
-
-    new k8s.KubeDeployment(this, 'deployment', {
-      metadata: { name, namespace: ns, labels: standardLabels(env, name, 'auth-proxy', version) },
-      spec: {
-        replicas: Math.max(2, props.replicas ?? 2),
-        selector: { matchLabels: selectorLabels(env, name) },
-        strategy: zeroDowntimeRollout(),
-        template: {
-          metadata: podMetadata(env, name, 'auth-proxy', version),
-          spec: {
-            serviceAccountName: name,
-            automountServiceAccountToken: false,
-            securityContext: sec.pod,
-            topologySpreadConstraints: spreadConstraints(env, name),
-            containers: [
-              {
-                name: 'oauth2-proxy',
-                image: auth.image,
-                imagePullPolicy: 'IfNotPresent',
-                args,
-                ports: [
-                  { name: 'http', containerPort: OAUTH2_PROXY_PORT, protocol: 'TCP' },
-                  { name: 'metrics', containerPort: OAUTH2_PROXY_METRICS_PORT, protocol: 'TCP' },
-                ],
-                env: [secretEnv('OAUTH2_PROXY_CLIENT_SECRET', secret, 'client-secret'), secretEnv('OAUTH2_PROXY_COOKIE_SECRET', secret, 'cookie-secret')],
-                securityContext: sec.container,
-                resources: resources(props.resources ?? { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } }),
-                readinessProbe: httpProbe('/ready', 'http', { period: 10 }),
-                livenessProbe: httpProbe('/ping', OAUTH2_PROXY_PORT, { period: 20, failureThreshold: 6 }),
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-              },
-            ],
-            volumes: [emptyDir('tmp', '16Mi')],
-          },
+    const workload = new ServingWorkload(this, 'proxy', {
+      name,
+      namespace: ns,
+      labels: standardLabels(env, name, 'auth-proxy', version),
+      selector: selectorLabels(env, name),
+      replicas: Math.max(2, props.replicas ?? 2),
+      serviceAccountName: name,
+      securityContext: sec.pod,
+      spreadTopologyKeys: spreadTopologyKeys(env),
+      containers: [
+        {
+          name: 'oauth2-proxy',
+          image: auth.image,
+          imagePullPolicy: 'IfNotPresent',
+          args: oauth2ProxyArgs(env, auth),
+          ports: [
+            { name: 'http', containerPort: OAUTH2_PROXY_PORT, protocol: 'TCP' },
+            { name: 'metrics', containerPort: OAUTH2_PROXY_METRICS_PORT, protocol: 'TCP' },
+          ],
+          env: [secretEnv('OAUTH2_PROXY_CLIENT_SECRET', secret, 'client-secret'), secretEnv('OAUTH2_PROXY_COOKIE_SECRET', secret, 'cookie-secret')],
+          securityContext: sec.container,
+          resources: resources(props.resources ?? { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } }),
+          readinessProbe: httpProbe('/ready', 'http', { period: 10 }),
+          livenessProbe: httpProbe('/ping', OAUTH2_PROXY_PORT, { period: 20, failureThreshold: 6 }),
+          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
         },
-      },
+      ],
+      volumes: [emptyDir('tmp', '16Mi')],
     });
-    disruptionBudget(this, env, name, ns, 'auth-proxy');
+    workload.exposeViaService({
+      ports: [
+        { name: 'http', port: OAUTH2_PROXY_PORT },
+        { name: 'metrics', port: OAUTH2_PROXY_METRICS_PORT },
+      ],
+      beforeWorkload: true,
+    });
+    // The PDB carries the blueprint's version label, not the image's (as it always has).
+    workload.limitDisruptions({ labels: standardLabels(env, name, 'auth-proxy') });
+    this.pods = [workload.pods];
 
     if (env.monitoring.serviceMonitors) {
-      customObject(this, 'service-monitor', {
-        apiVersion: 'monitoring.coreos.com/v1',
-        kind: 'ServiceMonitor',
-        metadata: { name, namespace: ns, labels: standardLabels(env, name, 'auth-proxy', version) },
-        spec: { selector: { matchLabels: selectorLabels(env, name) }, endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s' }] },
-      });
+      serviceMonitor(this, env, { name, namespace: ns, component: 'auth-proxy', version }, { port: 'metrics', path: '/metrics', interval: '30s' });
     }
   }
+}
+
+/**
+ * oauth2-proxy's flags: OIDC against the environment's issuer, the tracking Service upstream, bearer JWTs
+ * accepted for API clients, and the client's Authorization header passed through untouched.
+ */
+function oauth2ProxyArgs(env: EnvironmentConfig, auth: OidcAuth): string[] {
+  const scheme = env.ingress.tls.mode === 'none' ? 'http' : 'https';
+  return [
+    `--http-address=0.0.0.0:${OAUTH2_PROXY_PORT}`,
+    `--metrics-address=0.0.0.0:${OAUTH2_PROXY_METRICS_PORT}`,
+    '--provider=oidc',
+    `--oidc-issuer-url=${auth.issuerUrl}`,
+    `--client-id=${auth.clientId}`,
+    `--redirect-url=${scheme}://${env.ingress.host}/oauth2/callback`,
+    `--upstream=${trackingUrl(env)}/`,
+    ...auth.emailDomains.map((d) => `--email-domain=${d}`),
+    ...auth.allowedGroups.map((g) => `--allowed-group=${g}`),
+    '--reverse-proxy=true',
+    `--cookie-secure=${scheme === 'https'}`,
+    '--cookie-samesite=lax',
+    '--skip-provider-button=true',
+    // API clients (CI, SDKs) present a JWT from the same issuer instead of a browser session.
+    '--skip-jwt-bearer-tokens=true',
+    // Leave the client's Authorization header alone: the tracking server authenticates its own users.
+    '--pass-basic-auth=false',
+    '--pass-authorization-header=false',
+    '--silence-ping-logging=true',
+  ];
 }

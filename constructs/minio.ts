@@ -2,7 +2,9 @@ import { Construct } from 'constructs';
 import type { EnvOnlySecrets } from './deviations';
 import type { EnvironmentConfig } from '../environments';
 import { emptyDir, imageVersion, k8s, MINIO_NAME, RUNTIME_UID, resources, secretEnv, selectorLabels, serviceAccount, standardLabels, type PlatformContext } from './common';
-import { disruptionBudget, httpProbe, podMetadata, restricted } from './platform-pods';
+import { httpProbe, podMetadata, restricted } from './platform-pods';
+import { StatefulWorkload } from './serving-workload';
+import { podGroup, type PodGroup } from './facts';
 import { PLATFORM_SECRETS } from './secrets';
 
 type MinioStore = Extract<EnvironmentConfig['artifactStore'], { kind: 'minio' }>;
@@ -73,9 +75,12 @@ export function bucketScript(bucket: string): string {
  * creates the private artifact bucket and the tracking server's restricted user.
  */
 export class Minio extends Construct {
+  readonly workload: StatefulWorkload;
   readonly service: k8s.KubeService;
   readonly statefulSet: k8s.KubeStatefulSet;
   readonly bucketJob: k8s.KubeJob;
+  /** The storage pods and the bucket Job's. */
+  readonly pods: readonly PodGroup[];
 
   constructor(scope: Construct, id: string, props: MinioProps) {
     super(scope, id);
@@ -90,110 +95,101 @@ export class Minio extends Construct {
 
     serviceAccount(this, env, name, ns, 'object-storage');
 
-    new k8s.KubeService(this, 'headless', {
-      metadata: { name: `${name}-headless`, namespace: ns, labels: standardLabels(env, `${name}-headless`, 'object-storage', version) },
-      spec: { clusterIp: 'None', selector: selectorLabels(env, name), ports: [{ name: 's3', port: MINIO_PORT, targetPort: k8s.IntOrString.fromString('s3') }] },
+    this.workload = new StatefulWorkload(this, 'storage', {
+      name,
+      namespace: ns,
+      labels: standardLabels(env, name, 'object-storage', version),
+      selector: selectorLabels(env, name),
+      serviceAccountName: name,
+      securityContext: sec.pod,
+      containers: [minioContainer(cfg, sec.container, root)],
+      volumes: [emptyDir('tmp', '64Mi')],
+      governingService: { name: `${name}-headless`, labels: standardLabels(env, `${name}-headless`, 'object-storage', version), ports: [{ name: 's3', port: MINIO_PORT }] },
+      dataVolume: { name: 'data', size: cfg.storage.size, storageClassName: cfg.storage.storageClassName, labels: standardLabels(env, 'data', 'object-storage') },
     });
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: { name, namespace: ns, labels: standardLabels(env, name, 'object-storage', version) },
-      spec: { type: 'ClusterIP', selector: selectorLabels(env, name), ports: [{ name: 's3', port: MINIO_PORT, targetPort: k8s.IntOrString.fromString('s3') }] },
-    });
+    this.service = this.workload.exposeViaService({ ports: [{ name: 's3', port: MINIO_PORT }], beforeWorkload: true });
+    this.statefulSet = this.workload.apiObject;
+    // The PDB carries the blueprint's version label, not the image's (as it always has).
+    this.workload.limitDisruptions({ labels: standardLabels(env, name, 'object-storage') });
 
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
-      metadata: { name, namespace: ns, labels: standardLabels(env, name, 'object-storage', version) },
-      spec: {
-        serviceName: `${name}-headless`,
-        replicas: 1,
-        selector: { matchLabels: selectorLabels(env, name) },
-        updateStrategy: { type: 'RollingUpdate' },
-        template: {
-          metadata: podMetadata(env, name, 'object-storage', version),
-          spec: {
-            serviceAccountName: name,
-            automountServiceAccountToken: false,
-            securityContext: sec.pod,
-            containers: [
-              {
-                name: 'minio',
-                image: cfg.image,
-                imagePullPolicy: 'IfNotPresent',
-                // The console is bound to loopback: nothing outside the pod needs it.
-                args: ['server', '/data', '--address', `:${MINIO_PORT}`, '--console-address', '127.0.0.1:9001', '--certs-dir', '/tmp/certs'],
-                ports: [{ name: 's3', containerPort: MINIO_PORT, protocol: 'TCP' }],
-                env: [
-                  secretEnv('MINIO_ROOT_USER', root, 'root-user'),
-                  secretEnv('MINIO_ROOT_PASSWORD', root, 'root-password'),
-                  // Prometheus scrapes /minio/v2/metrics/cluster without a bearer token; the NetworkPolicy limits who can.
-                  { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
-                  { name: 'HOME', value: '/tmp' },
-                ],
-                securityContext: sec.container,
-                resources: resources(cfg.resources),
-                readinessProbe: httpProbe('/minio/health/ready', 's3', { period: 10 }),
-                livenessProbe: httpProbe('/minio/health/live', MINIO_PORT, { period: 20, failureThreshold: 6 }),
-                volumeMounts: [
-                  { name: 'data', mountPath: '/data' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
-            ],
-            volumes: [emptyDir('tmp', '64Mi')],
-          },
-        },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels: standardLabels(env, 'data', 'object-storage') },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              ...(cfg.storage.storageClassName ? { storageClassName: cfg.storage.storageClassName } : {}),
-              resources: { requests: { storage: k8s.Quantity.fromString(cfg.storage.size) } },
-            },
-          },
-        ],
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-      },
-    });
-    disruptionBudget(this, env, name, ns, 'object-storage');
-
-    const job = MINIO_BUCKET_JOB;
-    const tracking = PLATFORM_SECRETS.minioTracking.name;
-    serviceAccount(this, env, job, ns, 'object-storage-setup');
-    this.bucketJob = new k8s.KubeJob(this, 'bucket-job', {
-      metadata: { name: job, namespace: ns, labels: standardLabels(env, job, 'object-storage-setup', imageVersion(cfg.clientImage)) },
-      spec: {
-        backoffLimit: 6,
-        activeDeadlineSeconds: 900,
-        ttlSecondsAfterFinished: props.jobTtlSeconds ?? 86400,
-        template: {
-          metadata: podMetadata(env, job, 'object-storage-setup', imageVersion(cfg.clientImage)),
-          spec: {
-            serviceAccountName: job,
-            automountServiceAccountToken: false,
-            restartPolicy: 'Never',
-            securityContext: sec.pod,
-            containers: [
-              {
-                name: 'mc',
-                image: cfg.clientImage,
-                imagePullPolicy: 'IfNotPresent',
-                command: ['/bin/sh', '-c', bucketScript(cfg.bucket)],
-                env: [
-                  { name: 'MINIO_URL', value: minioEndpoint(env) },
-                  { name: 'MC_CONFIG_DIR', value: '/tmp/mc' },
-                  secretEnv('MINIO_ROOT_USER', root, 'root-user'),
-                  secretEnv('MINIO_ROOT_PASSWORD', root, 'root-password'),
-                  secretEnv('TRACKING_ACCESS_KEY', tracking, 'access-key'),
-                  secretEnv('TRACKING_SECRET_KEY', tracking, 'secret-key'),
-                ],
-                securityContext: sec.container,
-                resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } }),
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-              },
-            ],
-            volumes: [emptyDir('tmp', '32Mi')],
-          },
-        },
-      },
-    });
+    serviceAccount(this, env, MINIO_BUCKET_JOB, ns, 'object-storage-setup');
+    const bucket = bucketJob(this, env, cfg, props.jobTtlSeconds ?? 86400);
+    this.bucketJob = bucket.job;
+    this.pods = [this.workload.pods, bucket.pods];
   }
+}
+
+/** The Job that creates the private artifact bucket and the tracking server's restricted user (`mc`). */
+function bucketJob(scope: Construct, env: EnvironmentConfig, cfg: MinioStore, ttlSecondsAfterFinished: number): { job: k8s.KubeJob; pods: PodGroup } {
+  const ns = env.namespaces.platform;
+  const job = MINIO_BUCKET_JOB;
+  const sec = restricted(RUNTIME_UID);
+  const root = PLATFORM_SECRETS.minioRoot.name;
+  const tracking = PLATFORM_SECRETS.minioTracking.name;
+  const jobPods = podMetadata(env, job, 'object-storage-setup', imageVersion(cfg.clientImage));
+  const apiObject = new k8s.KubeJob(scope, 'bucket-job', {
+    metadata: { name: job, namespace: ns, labels: standardLabels(env, job, 'object-storage-setup', imageVersion(cfg.clientImage)) },
+    spec: {
+      backoffLimit: 6,
+      activeDeadlineSeconds: 900,
+      ttlSecondsAfterFinished,
+      template: {
+        metadata: jobPods,
+        spec: {
+          serviceAccountName: job,
+          automountServiceAccountToken: false,
+          restartPolicy: 'Never',
+          securityContext: sec.pod,
+          containers: [
+            {
+              name: 'mc',
+              image: cfg.clientImage,
+              imagePullPolicy: 'IfNotPresent',
+              command: ['/bin/sh', '-c', bucketScript(cfg.bucket)],
+              env: [
+                { name: 'MINIO_URL', value: minioEndpoint(env) },
+                { name: 'MC_CONFIG_DIR', value: '/tmp/mc' },
+                secretEnv('MINIO_ROOT_USER', root, 'root-user'),
+                secretEnv('MINIO_ROOT_PASSWORD', root, 'root-password'),
+                secretEnv('TRACKING_ACCESS_KEY', tracking, 'access-key'),
+                secretEnv('TRACKING_SECRET_KEY', tracking, 'secret-key'),
+              ],
+              securityContext: sec.container,
+              resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } }),
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [emptyDir('tmp', '32Mi')],
+        },
+      },
+    },
+  });
+  return { job: apiObject, pods: podGroup(ns, jobPods.labels) };
+}
+
+/** The MinIO server: S3 API on 9000, the console bound to loopback, root login from the Secret, health probes. */
+function minioContainer(cfg: MinioStore, securityContext: k8s.SecurityContext, root: string): k8s.Container {
+  return {
+    name: 'minio',
+    image: cfg.image,
+    imagePullPolicy: 'IfNotPresent',
+    // The console is bound to loopback: nothing outside the pod needs it.
+    args: ['server', '/data', '--address', `:${MINIO_PORT}`, '--console-address', '127.0.0.1:9001', '--certs-dir', '/tmp/certs'],
+    ports: [{ name: 's3', containerPort: MINIO_PORT, protocol: 'TCP' }],
+    env: [
+      secretEnv('MINIO_ROOT_USER', root, 'root-user'),
+      secretEnv('MINIO_ROOT_PASSWORD', root, 'root-password'),
+      // Prometheus scrapes /minio/v2/metrics/cluster without a bearer token; the NetworkPolicy limits who can.
+      { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
+      { name: 'HOME', value: '/tmp' },
+    ],
+    securityContext,
+    resources: resources(cfg.resources),
+    readinessProbe: httpProbe('/minio/health/ready', 's3', { period: 10 }),
+    livenessProbe: httpProbe('/minio/health/live', MINIO_PORT, { period: 20, failureThreshold: 6 }),
+    volumeMounts: [
+      { name: 'data', mountPath: '/data' },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+  };
 }

@@ -1,8 +1,7 @@
 import { Construct } from 'constructs';
-
-import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { EnvironmentConfig } from '../environments';
-import { standardLabels } from './common';
+import { KUBE_SCORE_IGNORE } from '../core/annotations';
+import { k8s, standardLabels } from './common';
 
 export interface NamespacesProps {
   readonly env: EnvironmentConfig;
@@ -97,7 +96,7 @@ export class Namespaces extends Construct {
    */
   markEmpty(namespace: string): void {
     for (const p of this.namespacePolicies[namespace] ?? []) {
-      p.metadata.addAnnotation('kube-score/ignore', 'networkpolicy-targets-pod');
+      p.metadata.addAnnotation(KUBE_SCORE_IGNORE, 'networkpolicy-targets-pod');
     }
   }
 }

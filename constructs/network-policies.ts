@@ -1,10 +1,9 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../environments';
-import { EXCEPTIONS_ANNOTATION } from '../policies/exceptions';
+import { EXCEPTIONS_ANNOTATION, KUBE_SCORE_IGNORE } from '../core/annotations';
 import { INFERENCE_PORT, k8s, MINIO_NAME, namespacePeer, OAUTH2_PROXY_NAME, POSTGRES_NAME, selectorLabels, standardLabels, tcp, TRACKING_NAME, TRACKING_PORT, type PlatformContext } from './common';
 import { OAUTH2_PROXY_METRICS_PORT, OAUTH2_PROXY_PORT } from './ingress';
 import { MINIO_BUCKET_JOB, MINIO_PORT } from './minio';
-import { KUBE_SCORE_IGNORE } from './platform-pods';
 import { POSTGRES_PORT } from './postgres';
 import { TRACKING_MIGRATE_NAME } from './tracking';
 
@@ -41,6 +40,16 @@ function databaseEgress(env: EnvironmentConfig): k8s.NetworkPolicyEgressRule {
   return { to: [{ ipBlock: { cidr } }], ports: [tcp(ms.port)] };
 }
 
+type PolicyRules = { ingress?: k8s.NetworkPolicyIngressRule[]; egress?: k8s.NetworkPolicyEgressRule[] };
+
+/** The peers the policies name, resolved once for an environment. */
+interface Peers {
+  readonly controller: k8s.NetworkPolicyPeer;
+  readonly prometheus: k8s.NetworkPolicyPeer;
+  readonly pods: (name: string) => k8s.NetworkPolicyPeer;
+  readonly trackingPods: k8s.NetworkPolicyPeer;
+}
+
 /**
  * The platform's explicit flows on top of each namespace's default deny (which also allows DNS):
  *
@@ -52,60 +61,84 @@ function databaseEgress(env: EnvironmentConfig): k8s.NetworkPolicyEgressRule {
  * Nothing else: no pod may open other connections, and nothing else reaches them.
  */
 export class PlatformNetworkPolicies extends Construct {
+  private readonly env: PlatformContext['env'];
+
   constructor(scope: Construct, id: string, props: PlatformNetworkPoliciesProps) {
     super(scope, id);
     const { env } = props.ctx;
+    this.env = env;
+    const peers: Peers = {
+      controller: namespacePeer(env.ingress.controllerNamespace),
+      prometheus: namespacePeer(env.monitoring.prometheusNamespace, env.monitoring.prometheusPodLabels),
+      pods: (name) => ({ podSelector: { matchLabels: selectorLabels(env, name) } }),
+      trackingPods: namespacePeer(env.namespaces.platform, selectorLabels(env, TRACKING_NAME)),
+    };
+    this.trackingPolicies(props, peers);
+    this.storePolicies(peers);
+    this.edgePolicies(peers);
+    this.workloadPolicies(props, peers);
+  }
+
+  private policy(name: string, namespace: string, podSelector: Record<string, string>, rules: PolicyRules, annotations?: Record<string, string>): void {
+    new k8s.KubeNetworkPolicy(this, `${namespace}-${name}`, {
+      metadata: { name, namespace, labels: standardLabels(this.env, name, 'network-policy'), ...(annotations ? { annotations } : {}) },
+      spec: {
+        podSelector: { matchLabels: podSelector },
+        policyTypes: [...(rules.ingress ? ['Ingress'] : []), ...(rules.egress ? ['Egress'] : [])],
+        // No rules is written as no field, as the API server stores it: an empty list would be re-applied on
+        // every sync (generation bump, GitOps drift). The policy type alone denies that direction.
+        ...(rules.ingress?.length ? { ingress: rules.ingress } : {}),
+        ...(rules.egress?.length ? { egress: rules.egress } : {}),
+      },
+    });
+  }
+
+  /** The tracking server (its clients: the edge, training and inference pods) and its migration Job. */
+  private trackingPolicies(props: PlatformNetworkPoliciesProps, { controller, prometheus, pods }: Peers): void {
+    const env = this.env;
     const ns = env.namespaces.platform;
-    const controller = namespacePeer(env.ingress.controllerNamespace);
-    const prometheus = namespacePeer(env.monitoring.prometheusNamespace, env.monitoring.prometheusPodLabels);
-    const pods = (name: string): k8s.NetworkPolicyPeer => ({ podSelector: { matchLabels: selectorLabels(env, name) } });
-    const oidc = env.ingress.auth.mode === 'oidc';
-
-    const policy = (name: string, namespace: string, podSelector: Record<string, string>, rules: { ingress?: k8s.NetworkPolicyIngressRule[]; egress?: k8s.NetworkPolicyEgressRule[] }, annotations?: Record<string, string>) =>
-      new k8s.KubeNetworkPolicy(this, `${namespace}-${name}`, {
-        metadata: { name, namespace, labels: standardLabels(env, name, 'network-policy'), ...(annotations ? { annotations } : {}) },
-        spec: {
-          podSelector: { matchLabels: podSelector },
-          policyTypes: [...(rules.ingress ? ['Ingress'] : []), ...(rules.egress ? ['Egress'] : [])],
-          // No rules is written as no field, as the API server stores it: an empty list would be re-applied on
-          // every sync (generation bump, GitOps drift). The policy type alone denies that direction.
-          ...(rules.ingress?.length ? { ingress: rules.ingress } : {}),
-          ...(rules.egress?.length ? { egress: rules.egress } : {}),
-        },
-      });
-
-    // Tracking server.
-    const trackingClients: k8s.NetworkPolicyPeer[] = [oidc ? pods(OAUTH2_PROXY_NAME) : controller];
+    const trackingClients: k8s.NetworkPolicyPeer[] = [env.ingress.auth.mode === 'oidc' ? pods(OAUTH2_PROXY_NAME) : controller];
     if (props.trainingPods) trackingClients.push(namespacePeer(env.namespaces.training, { ...TRAINING_POD_SELECTOR }));
     if (props.inferencePods) trackingClients.push(namespacePeer(env.namespaces.serving, { ...INFERENCE_POD_SELECTOR }));
     const storeEgress = [databaseEgress(env), env.artifactStore.kind === 'minio' ? { to: [pods(MINIO_NAME)], ports: [tcp(MINIO_PORT)] } : s3Egress(env)];
-    policy(TRACKING_NAME, ns, selectorLabels(env, TRACKING_NAME), {
+    this.policy(TRACKING_NAME, ns, selectorLabels(env, TRACKING_NAME), {
       ingress: [
         { from: trackingClients, ports: [tcp(TRACKING_PORT)] },
         { from: [prometheus], ports: [tcp(TRACKING_PORT)] },
       ],
       egress: storeEgress,
     });
-    policy(TRACKING_MIGRATE_NAME, ns, selectorLabels(env, TRACKING_MIGRATE_NAME), { ingress: [], egress: [databaseEgress(env)] });
+    this.policy(TRACKING_MIGRATE_NAME, ns, selectorLabels(env, TRACKING_MIGRATE_NAME), { ingress: [], egress: [databaseEgress(env)] });
+  }
 
+  /** The in-cluster stores: PostgreSQL, MinIO and its bucket Job. */
+  private storePolicies({ prometheus, pods }: Peers): void {
+    const env = this.env;
+    const ns = env.namespaces.platform;
     if (env.metadataStore.kind === 'in-cluster-postgres') {
-      policy(POSTGRES_NAME, ns, selectorLabels(env, POSTGRES_NAME), {
+      this.policy(POSTGRES_NAME, ns, selectorLabels(env, POSTGRES_NAME), {
         ingress: [{ from: [pods(TRACKING_NAME), pods(TRACKING_MIGRATE_NAME)], ports: [tcp(POSTGRES_PORT)] }],
         egress: [],
       });
     }
     if (env.artifactStore.kind === 'minio') {
-      policy(MINIO_NAME, ns, selectorLabels(env, MINIO_NAME), {
+      this.policy(MINIO_NAME, ns, selectorLabels(env, MINIO_NAME), {
         ingress: [
           { from: [pods(TRACKING_NAME), pods(MINIO_BUCKET_JOB)], ports: [tcp(MINIO_PORT)] },
           { from: [prometheus], ports: [tcp(MINIO_PORT)] },
         ],
         egress: [],
       });
-      policy(MINIO_BUCKET_JOB, ns, selectorLabels(env, MINIO_BUCKET_JOB), { ingress: [], egress: [{ to: [pods(MINIO_NAME)], ports: [tcp(MINIO_PORT)] }] });
+      this.policy(MINIO_BUCKET_JOB, ns, selectorLabels(env, MINIO_BUCKET_JOB), { ingress: [], egress: [{ to: [pods(MINIO_NAME)], ports: [tcp(MINIO_PORT)] }] });
     }
-    if (oidc) {
-      policy(OAUTH2_PROXY_NAME, ns, selectorLabels(env, OAUTH2_PROXY_NAME), {
+  }
+
+  /** The edge: oauth2-proxy (OIDC) and cert-manager's ACME HTTP-01 solver pods. */
+  private edgePolicies({ controller, prometheus, pods }: Peers): void {
+    const env = this.env;
+    const ns = env.namespaces.platform;
+    if (env.ingress.auth.mode === 'oidc') {
+      this.policy(OAUTH2_PROXY_NAME, ns, selectorLabels(env, OAUTH2_PROXY_NAME), {
         ingress: [
           { from: [controller], ports: [tcp(OAUTH2_PROXY_PORT)] },
           { from: [prometheus], ports: [tcp(OAUTH2_PROXY_METRICS_PORT)] },
@@ -117,25 +150,29 @@ export class PlatformNetworkPolicies extends Construct {
     const t = env.ingress.tls;
     if (t.mode === 'cert-manager' && t.acme) {
       // cert-manager creates the HTTP-01 solver pods on demand; the controller must reach them to pass a challenge.
-      policy('acme-http01-solver', ns, ACME_SOLVER_SELECTOR, { ingress: [{ from: [controller], ports: [tcp(ACME_SOLVER_PORT)] }], egress: [] }, {
+      this.policy('acme-http01-solver', ns, ACME_SOLVER_SELECTOR, { ingress: [{ from: [controller], ports: [tcp(ACME_SOLVER_PORT)] }], egress: [] }, {
         [EXCEPTIONS_ANNOTATION]: JSON.stringify({ 'networkpolicy-selects-pods': 'selects the ACME HTTP-01 solver pods cert-manager creates during a certificate challenge; they are not in the manifests' }),
         [KUBE_SCORE_IGNORE]: 'networkpolicy-targets-pod',
       });
     }
+  }
 
+  /** Training and inference pods, in their own namespaces: they only call the tracking server. */
+  private workloadPolicies(props: PlatformNetworkPoliciesProps, { controller, prometheus, trackingPods }: Peers): void {
+    const env = this.env;
     if (props.trainingPods) {
-      policy('training', env.namespaces.training, { ...TRAINING_POD_SELECTOR }, {
+      this.policy('training', env.namespaces.training, { ...TRAINING_POD_SELECTOR }, {
         ingress: [],
-        egress: [{ to: [namespacePeer(ns, selectorLabels(env, TRACKING_NAME))], ports: [tcp(TRACKING_PORT)] }],
+        egress: [{ to: [trackingPods], ports: [tcp(TRACKING_PORT)] }],
       });
     }
     if (props.inferencePods) {
-      policy('inference', env.namespaces.serving, { ...INFERENCE_POD_SELECTOR }, {
+      this.policy('inference', env.namespaces.serving, { ...INFERENCE_POD_SELECTOR }, {
         ingress: [
           { from: [controller], ports: [tcp(INFERENCE_PORT)] },
           { from: [prometheus], ports: [tcp(INFERENCE_PORT)] },
         ],
-        egress: [{ to: [namespacePeer(ns, selectorLabels(env, TRACKING_NAME))], ports: [tcp(TRACKING_PORT)] }],
+        egress: [{ to: [trackingPods], ports: [tcp(TRACKING_PORT)] }],
       });
     }
   }

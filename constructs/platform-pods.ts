@@ -1,9 +1,11 @@
+import type { ApiObject } from 'cdk8s';
+import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../environments';
-import { k8s, restrictedContainerSecurity, restrictedPodSecurity, selectorLabels, standardLabels } from './common';
+import { customObject, k8s, restrictedContainerSecurity, restrictedPodSecurity, selectorLabels, standardLabels } from './common';
 
 /*
  * Small pieces the platform-namespace workloads (PostgreSQL, MinIO, tracking, oauth2-proxy and their
- * Jobs) share: pod metadata, spread constraints, PDBs, probes and annotations for kube-score.
+ * Jobs) share: pod metadata, spread topology keys, ServiceMonitors, probes and annotations for kube-score.
  */
 
 /** The pod template metadata of one workload: every recommended label (the selector is a subset). */
@@ -11,22 +13,26 @@ export function podMetadata(env: EnvironmentConfig, name: string, component: str
   return { labels: standardLabels(env, name, component, version) };
 }
 
-/** Spread replicas over nodes (and zones on EKS) without blocking scale-up when there are fewer nodes than pods. */
-export function spreadConstraints(env: EnvironmentConfig, name: string): k8s.TopologySpreadConstraint[] {
-  const keys = env.cluster.kind === 'eks' ? ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'] : ['kubernetes.io/hostname'];
-  return keys.map((topologyKey) => ({
-    maxSkew: 1,
-    topologyKey,
-    whenUnsatisfiable: 'ScheduleAnyway',
-    labelSelector: { matchLabels: selectorLabels(env, name) },
-  }));
+/**
+ * The topology keys serving replicas spread over: nodes, and zones on EKS (a local cluster's nodes carry no
+ * zone label).
+ */
+export function spreadTopologyKeys(env: EnvironmentConfig): string[] {
+  return env.cluster.kind === 'eks' ? ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'] : ['kubernetes.io/hostname'];
 }
 
-/** A PodDisruptionBudget letting one pod go at a time: drains proceed, never two at once. */
-export function disruptionBudget(scope: import('constructs').Construct, env: EnvironmentConfig, name: string, namespace: string, component: string): k8s.KubePodDisruptionBudget {
-  return new k8s.KubePodDisruptionBudget(scope, `pdb-${name}`, {
-    metadata: { name, namespace, labels: standardLabels(env, name, component) },
-    spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selectorLabels(env, name) } },
+/** A ServiceMonitor for Prometheus (prometheus-operator) scraping one workload's Service. */
+export function serviceMonitor(
+  scope: Construct,
+  env: EnvironmentConfig,
+  target: { name: string; namespace: string; component: string; version: string },
+  endpoint: { port: string; path: string; interval: string; scrapeTimeout?: string },
+): ApiObject {
+  return customObject(scope, 'service-monitor', {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: { name: target.name, namespace: target.namespace, labels: standardLabels(env, target.name, target.component, target.version) },
+    spec: { selector: { matchLabels: selectorLabels(env, target.name) }, endpoints: [endpoint] },
   });
 }
 
@@ -45,9 +51,6 @@ export function httpProbe(path: string, port: number | string, opts: { period?: 
 export function restricted(uid: number, gid = uid): { pod: k8s.PodSecurityContext; container: k8s.SecurityContext } {
   return { pod: restrictedPodSecurity(uid, gid), container: restrictedContainerSecurity() };
 }
-
-/** `kube-score/ignore` (comma-separated check ids) for a deliberate, documented deviation on one object. */
-export const KUBE_SCORE_IGNORE = 'kube-score/ignore';
 
 /** A DNS-1123 label made from arbitrary text (image versions in Job names): lowercase, `-` for the rest, ≤ max chars. */
 export function dnsLabelFrom(text: string, max = 63): string {

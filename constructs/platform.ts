@@ -1,8 +1,6 @@
 import { Construct } from 'constructs';
 import { Chart } from 'cdk8s';
 import type { EnvironmentConfig } from '../environments';
-import type { KubeObject } from '../policies/types';
-import { podTemplates, selectorMatches } from '../policies/kube/workloads';
 import { Namespaces } from './namespaces';
 import { PlatformSecrets } from './secrets';
 import type { PlatformContext } from './common';
@@ -22,6 +20,7 @@ import { TRACKING_CLIENT_ENV_ONLY } from './training';
 import { MINIO_ENV_ONLY } from './minio';
 import { OAUTH2_PROXY_ENV_ONLY_SECRETS } from './ingress';
 import { CustomMetricsAdapter, needsCustomMetrics } from './metrics-adapter';
+import { runsPods, type IdentityBinding, type PlatformEndpoints, type PodGroup } from './facts';
 
 export interface MlopsPlatformProps {
   readonly env: EnvironmentConfig;
@@ -48,6 +47,12 @@ export class MlopsPlatform extends Construct {
   readonly charts: Array<{ part: string; chart: Chart }> = [];
   /** The Argo CD Application for this environment (when it has `gitops` settings): written apart from the parts. */
   readonly argocd?: Chart;
+  /** Every pod the parts run, by namespace and template labels: what the NetworkPolicies are decided from. */
+  readonly pods: readonly PodGroup[];
+  /** The ServiceAccounts bound to cloud identities (IRSA), for the cloud stack's role trust policies. */
+  readonly identities: readonly IdentityBinding[];
+  /** Public URLs of the tracking server and of each model. */
+  readonly endpoints: PlatformEndpoints;
 
   constructor(scope: Construct, id: string, props: MlopsPlatformProps) {
     super(scope, id);
@@ -60,28 +65,29 @@ export class MlopsPlatform extends Construct {
     const { env } = ctx;
     const namespaces = new Namespaces(chart('namespaces'), 'namespaces', { env });
     if (ctx.secretsMode === 'external-secrets') new PlatformSecrets(chart('secrets'), 'secrets', { ctx });
-    if (env.metadataStore.kind === 'in-cluster-postgres') new Postgres(chart('postgres'), 'postgres', { ctx });
-    if (env.artifactStore.kind === 'minio') new Minio(chart('minio'), 'minio', { ctx });
-    new TrackingServer(chart('tracking'), 'tracking', { ctx });
-    new TrackingIngress(chart('ingress'), 'ingress', { ctx });
+    const postgres = env.metadataStore.kind === 'in-cluster-postgres' ? new Postgres(chart('postgres'), 'postgres', { ctx }) : undefined;
+    const minio = env.artifactStore.kind === 'minio' ? new Minio(chart('minio'), 'minio', { ctx }) : undefined;
+    const tracking = new TrackingServer(chart('tracking'), 'tracking', { ctx });
+    const edge = new TrackingIngress(chart('ingress'), 'ingress', { ctx });
 
     new PlatformRbac(chart('rbac'), 'rbac', { env });
-    if (env.gpu.pools.length > 0) new GpuDevicePlugin(chart('gpu'), 'gpu', { env });
-    new Training(chart('training'), 'training', { ctx });
-    if (env.inference.models.length > 0) new Inference(chart('inference'), 'inference', { ctx });
+    const gpu = env.gpu.pools.length > 0 ? new GpuDevicePlugin(chart('gpu'), 'gpu', { env }) : undefined;
+    const training = new Training(chart('training'), 'training', { ctx });
+    const inference = env.inference.models.length > 0 ? new Inference(chart('inference'), 'inference', { ctx }) : undefined;
     if (needsCustomMetrics(env)) new CustomMetricsAdapter(chart('metrics-adapter'), 'metrics-adapter', { env });
 
-    // ---- Workload charts (gpu, rbac, training, inference) go above this line. ----
+    // ---- Workload charts (gpu, rbac, training, inference) go above this line, their pods below. ----
+    const parts = [postgres, minio, tracking, edge, gpu, training, inference];
+    this.pods = parts.flatMap((p) => p?.pods ?? []);
+    this.identities = [tracking.identity, training.identity, inference?.identity].flatMap((i) => (i ? [i] : []));
+    this.endpoints = { tracking: edge.url, inference: inference?.endpoints ?? {} };
 
     // Last: the NetworkPolicies open flows only for the pods the charts above actually run.
-    const objects = this.charts.flatMap(({ chart: c }) => c.toJson() as KubeObject[]);
-    const runsPods = (namespace: string, selector: Record<string, string>) =>
-      podTemplates(objects).some(({ tpl }) => tpl.namespace === namespace && selectorMatches({ matchLabels: selector }, tpl.labels));
-    for (const ns of namespaces.names) if (!podTemplates(objects).some(({ tpl }) => tpl.namespace === ns)) namespaces.markEmpty(ns);
+    for (const ns of namespaces.names) if (!runsPods(this.pods, ns)) namespaces.markEmpty(ns);
     new PlatformNetworkPolicies(chart('network-policies'), 'network-policies', {
       ctx,
-      trainingPods: runsPods(env.namespaces.training, TRAINING_POD_SELECTOR),
-      inferencePods: runsPods(env.namespaces.serving, INFERENCE_POD_SELECTOR),
+      trainingPods: runsPods(this.pods, env.namespaces.training, TRAINING_POD_SELECTOR),
+      inferencePods: runsPods(this.pods, env.namespaces.serving, INFERENCE_POD_SELECTOR),
     });
 
     // Every workload records the platform's deliberate departures from scanner defaults, with reasons.

@@ -1,7 +1,9 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../environments';
 import { emptyDir, imageVersion, k8s, POSTGRES_NAME, resources, secretFiles, selectorLabels, serviceAccount, standardLabels, type PlatformContext } from './common';
-import { disruptionBudget, podMetadata, restricted } from './platform-pods';
+import { restricted } from './platform-pods';
+import { StatefulWorkload } from './serving-workload';
+import type { PodGroup } from './facts';
 import { deviationAnnotations } from './deviations';
 import { PLATFORM_SECRETS } from './secrets';
 
@@ -32,6 +34,9 @@ export function postgresHost(env: EnvironmentConfig): string {
  * the superuser (also the tracking server's login) from the `tracking-db` Secret, and a PDB.
  */
 export class Postgres extends Construct {
+  readonly workload: StatefulWorkload;
+  /** The database's pods. */
+  readonly pods: readonly PodGroup[];
   readonly statefulSet: k8s.KubeStatefulSet;
   readonly service: k8s.KubeService;
 
@@ -50,89 +55,63 @@ export class Postgres extends Construct {
 
     serviceAccount(this, env, name, ns, 'database');
 
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: { name, namespace: ns, labels: standardLabels(env, name, 'database', version) },
-      spec: {
-        // Headless: the StatefulSet's governing Service, and the stable DNS name of its only pod.
-        clusterIp: 'None',
-        selector: selectorLabels(env, name),
-        ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres') }],
-      },
-    });
-
     // The login as files: the image's entrypoint reads POSTGRES_USER_FILE / POSTGRES_PASSWORD_FILE.
     const login = secretFiles(db, ['username', 'password']);
-    // pg_isready exits 0 once the server accepts connections; readiness over TCP, liveness over the socket.
-    const isReady = (host: string): string[] => ['/bin/sh', '-c', `exec pg_isready -U "$(cat ${login.path('username')})" -d "$POSTGRES_DB" -h ${host} -p ${POSTGRES_PORT}`];
-
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
-      metadata: {
-        name,
-        namespace: ns,
-        labels: standardLabels(env, name, 'database', version),
-        annotations: deviationAnnotations([
-          {
-            checkov: ['CKV_K8S_40'],
-            kubeScore: ['container-security-context-user-group-id'],
-            reason: `Runs as the postgres image's own user (uid ${uid}), not a uid above 10000: that user owns the data directory and initdb needs the uid in /etc/passwd (the Alpine image has no nss_wrapper). Still non-root, no capabilities, read-only root.`,
-          },
-        ]),
-      },
-      spec: {
-        serviceName: name,
-        replicas: 1,
-        selector: { matchLabels: selectorLabels(env, name) },
-        updateStrategy: { type: 'RollingUpdate' },
-        template: {
-          metadata: podMetadata(env, name, 'database', version),
-          spec: {
-            serviceAccountName: name,
-            automountServiceAccountToken: false,
-            securityContext: sec.pod,
-            terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? 60,
-            containers: [
-              {
-                name: 'postgres',
-                image: cfg.image,
-                imagePullPolicy: 'IfNotPresent',
-                ports: [{ name: 'postgres', containerPort: POSTGRES_PORT, protocol: 'TCP' }],
-                env: [
-                  { name: 'POSTGRES_USER_FILE', value: login.path('username') },
-                  { name: 'POSTGRES_PASSWORD_FILE', value: login.path('password') },
-                  { name: 'POSTGRES_DB', value: cfg.database },
-                  // A subdirectory: the volume root holds lost+found, which initdb refuses.
-                  { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
-                ],
-                securityContext: sec.container,
-                resources: resources(cfg.resources),
-                startupProbe: { exec: { command: isReady('127.0.0.1') }, periodSeconds: 5, failureThreshold: 60, timeoutSeconds: 5 },
-                readinessProbe: { exec: { command: isReady('127.0.0.1') }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
-                livenessProbe: { exec: { command: isReady('/var/run/postgresql') }, periodSeconds: 20, failureThreshold: 6, timeoutSeconds: 5 },
-                volumeMounts: [
-                  { name: 'data', mountPath: '/var/lib/postgresql/data' },
-                  { name: 'run', mountPath: '/var/run/postgresql' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                  login.mount,
-                ],
-              },
-            ],
-            volumes: [emptyDir('run', '16Mi'), emptyDir('tmp', '256Mi'), login.volume],
-          },
+    this.workload = new StatefulWorkload(this, 'database', {
+      name,
+      namespace: ns,
+      labels: standardLabels(env, name, 'database', version),
+      annotations: deviationAnnotations([
+        {
+          checkov: ['CKV_K8S_40'],
+          kubeScore: ['container-security-context-user-group-id'],
+          reason: `Runs as the postgres image's own user (uid ${uid}), not a uid above 10000: that user owns the data directory and initdb needs the uid in /etc/passwd (the Alpine image has no nss_wrapper). Still non-root, no capabilities, read-only root.`,
         },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels: standardLabels(env, 'data', 'database') },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              ...(cfg.storage.storageClassName ? { storageClassName: cfg.storage.storageClassName } : {}),
-              resources: { requests: { storage: k8s.Quantity.fromString(cfg.storage.size) } },
-            },
-          },
-        ],
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-      },
+      ]),
+      selector: selectorLabels(env, name),
+      serviceAccountName: name,
+      securityContext: sec.pod,
+      terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? 60,
+      containers: [postgresContainer(cfg, sec.container, login)],
+      volumes: [emptyDir('run', '16Mi'), emptyDir('tmp', '256Mi'), login.volume],
+      // Headless: the StatefulSet's governing Service, and the stable DNS name of its only pod.
+      governingService: { ports: [{ name: 'postgres', port: POSTGRES_PORT }] },
+      dataVolume: { name: 'data', size: cfg.storage.size, storageClassName: cfg.storage.storageClassName, labels: standardLabels(env, 'data', 'database') },
     });
-
-    disruptionBudget(this, env, name, ns, 'database');
+    this.service = this.workload.governingService;
+    this.statefulSet = this.workload.apiObject;
+    this.pods = [this.workload.pods];
+    // The PDB carries the blueprint's version label, not the image's (as it always has).
+    this.workload.limitDisruptions({ labels: standardLabels(env, name, 'database') });
   }
+}
+
+/** The server container: the login from files, `pg_isready` probes (readiness over TCP, liveness over the socket). */
+function postgresContainer(cfg: InClusterPostgres, securityContext: k8s.SecurityContext, login: ReturnType<typeof secretFiles>): k8s.Container {
+  // pg_isready exits 0 once the server accepts connections.
+  const isReady = (host: string): string[] => ['/bin/sh', '-c', `exec pg_isready -U "$(cat ${login.path('username')})" -d "$POSTGRES_DB" -h ${host} -p ${POSTGRES_PORT}`];
+  return {
+    name: 'postgres',
+    image: cfg.image,
+    imagePullPolicy: 'IfNotPresent',
+    ports: [{ name: 'postgres', containerPort: POSTGRES_PORT, protocol: 'TCP' }],
+    env: [
+      { name: 'POSTGRES_USER_FILE', value: login.path('username') },
+      { name: 'POSTGRES_PASSWORD_FILE', value: login.path('password') },
+      { name: 'POSTGRES_DB', value: cfg.database },
+      // A subdirectory: the volume root holds lost+found, which initdb refuses.
+      { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
+    ],
+    securityContext,
+    resources: resources(cfg.resources),
+    startupProbe: { exec: { command: isReady('127.0.0.1') }, periodSeconds: 5, failureThreshold: 60, timeoutSeconds: 5 },
+    readinessProbe: { exec: { command: isReady('127.0.0.1') }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
+    livenessProbe: { exec: { command: isReady('/var/run/postgresql') }, periodSeconds: 20, failureThreshold: 6, timeoutSeconds: 5 },
+    volumeMounts: [
+      { name: 'data', mountPath: '/var/lib/postgresql/data' },
+      { name: 'run', mountPath: '/var/run/postgresql' },
+      { name: 'tmp', mountPath: '/tmp' },
+      login.mount,
+    ],
+  };
 }

@@ -2,7 +2,6 @@ import { Construct } from 'constructs';
 import type { EnvOnlySecrets } from './deviations';
 import type { EnvironmentConfig } from '../environments';
 import {
-  customObject,
   emptyDir,
   imageVersion,
   k8s,
@@ -16,10 +15,11 @@ import {
   TRACKING_NAME,
   TRACKING_PORT,
   type PlatformContext,
-  zeroDowntimeRollout,
 } from './common';
 import { minioEndpoint } from './minio';
-import { disruptionBudget, dnsLabelFrom, httpProbe, KUBE_SCORE_IGNORE, podMetadata, restricted, spreadConstraints } from './platform-pods';
+import { dnsLabelFrom, httpProbe, podMetadata, restricted, serviceMonitor, spreadTopologyKeys } from './platform-pods';
+import { ServingWorkload } from './serving-workload';
+import { IRSA_ANNOTATION, podGroup, type IdentityBinding, type PodGroup } from './facts';
 import { postgresHost, POSTGRES_PORT } from './postgres';
 import { needsDbHostSecret, PLATFORM_SECRETS } from './secrets';
 
@@ -81,7 +81,7 @@ export function storeWiring(ctx: PlatformContext): StoreWiring {
     artifactsDestination = `s3://${bucket}${as.prefix ? `/${as.prefix.replace(/^\/+|\/+$/g, '')}` : ''}`;
     if (env.cluster.kind === 'eks') artifactEnv.push({ name: 'AWS_REGION', value: env.cluster.region });
     // IRSA: the EKS webhook injects a web-identity token for this role; no static keys anywhere.
-    if (cloud.trackingRoleArn) serviceAccountAnnotations['eks.amazonaws.com/role-arn'] = cloud.trackingRoleArn;
+    if (cloud.trackingRoleArn) serviceAccountAnnotations[IRSA_ANNOTATION] = cloud.trackingRoleArn;
   }
   return { backendStoreUri, artifactsDestination, dbEnv, artifactEnv, serviceAccountAnnotations };
 }
@@ -99,6 +99,18 @@ export const TRACKING_ENV_ONLY: EnvOnlySecrets = {
   AWS_SECRET_ACCESS_KEY: 'the AWS SDK takes static keys from env (dev MinIO only; on EKS the tracking server uses IRSA and holds no keys).',
   ...Object.fromEntries(['TRAINING', 'SERVING'].flatMap((id) => [`MLOPS_AUTH_USER_${id}_USERNAME`, `MLOPS_AUTH_USER_${id}_PASSWORD`].map((n) => [n, SERVICE_USER_ENV_ONLY]))),
 };
+
+/** Every Host header the tracking server is reached by: its Service's DNS names, the public host, and `kubectl port-forward`'s. */
+export function trackingHostNames(env: EnvironmentConfig): string[] {
+  const ns = env.namespaces.platform;
+  return ['localhost', '127.0.0.1', TRACKING_NAME, `${TRACKING_NAME}.${ns}`, `${TRACKING_NAME}.${ns}.svc`, `${TRACKING_NAME}.${ns}.svc.cluster.local`, env.ingress.host];
+}
+
+/** FORWARDED_ALLOW_IPS from `ingress.trustedProxies` (default: the VPC CIDR on EKS). */
+function trustedProxyEnv(env: EnvironmentConfig): k8s.EnvVar[] {
+  const proxies = env.ingress.trustedProxies ?? (env.cluster.kind === 'eks' ? [env.cluster.vpcCidr] : []);
+  return proxies.length ? [{ name: 'FORWARDED_ALLOW_IPS', value: proxies.join(',') }] : [];
+}
 
 /** `MLOPS_AUTH_USER_<ID>_USERNAME` / `_PASSWORD` from a login Secret: a user `mlops tracking serve --app-name basic-auth` provisions. */
 export function serviceUserEnv(id: string, secret: string): k8s.EnvVar[] {
@@ -123,6 +135,102 @@ export interface TrackingServerProps {
   readonly migrationTtlSeconds?: number;
 }
 
+/** The tracking server's admin password as a file (`--auth-admin-password-file`), not an env var. */
+function adminPasswordFile(): ReturnType<typeof secretFiles> {
+  return secretFiles(PLATFORM_SECRETS.trackingAdmin.name, ['password']);
+}
+
+/** `mlops tracking serve` with the stores by reference and, with the basic-auth app, the admin password file. */
+function serveArgs(wiring: StoreWiring, basicAuth: boolean): string[] {
+  return [
+    'tracking',
+    'serve',
+    '--host',
+    '0.0.0.0',
+    '--port',
+    String(TRACKING_PORT),
+    '--backend-store-uri',
+    wiring.backendStoreUri,
+    '--artifacts-destination',
+    wiring.artifactsDestination,
+    '--serve-artifacts',
+    ...(basicAuth ? ['--app-name', 'basic-auth', '--auth-admin-password-file', adminPasswordFile().path('password')] : []),
+  ];
+}
+
+/** The server container: stores wired by reference, probes on /health, /tmp and the admin password mounted. */
+function serverContainer(env: EnvironmentConfig, wiring: StoreWiring, basicAuth: boolean): k8s.Container {
+  const admin = adminPasswordFile();
+  return {
+    name: 'tracking',
+    image: env.tracking.image,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['mlops'],
+    args: serveArgs(wiring, basicAuth),
+    ports: [{ name: 'http', containerPort: TRACKING_PORT, protocol: 'TCP' }],
+    env: [
+      ...wiring.dbEnv,
+      ...wiring.artifactEnv,
+      // The in-cluster clients' logins: the server creates these users at start (and follows a rotated password).
+      ...(basicAuth ? serviceUserEnv('TRAINING', PLATFORM_SECRETS.trackingUserTraining.name) : []),
+      ...(basicAuth && env.inference.models.length > 0 ? serviceUserEnv('SERVING', PLATFORM_SECRETS.trackingUserServing.name) : []),
+      // DNS-rebinding guard: the names in-cluster clients and the ingress use (an explicit list replaces the loopback/private defaults).
+      { name: 'MLFLOW_SERVER_ALLOWED_HOSTS', value: trackingHostNames(env).join(',') },
+      ...trustedProxyEnv(env),
+      { name: 'HOME', value: '/tmp' },
+    ],
+    securityContext: restricted(RUNTIME_UID).container,
+    resources: resources(env.tracking.resources),
+    startupProbe: httpProbe('/health', 'http', { period: 5, failureThreshold: 60 }),
+    readinessProbe: httpProbe('/health', 'http', { period: 10, failureThreshold: 3 }),
+    livenessProbe: httpProbe('/health', TRACKING_PORT, { period: 20, failureThreshold: 6, timeout: 5 }),
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(basicAuth ? [admin.mount] : [])],
+  };
+}
+
+/**
+ * The release's schema migration (`mlops tracking db upgrade`) as a Job named after the image version, so
+ * each release migrates once and pods never race on the schema.
+ */
+function migrationJob(scope: Construct, env: EnvironmentConfig, wiring: StoreWiring, version: string, ttlSecondsAfterFinished: number): { job: k8s.KubeJob; pods: PodGroup } {
+  const ns = env.namespaces.platform;
+  const job = TRACKING_MIGRATE_NAME;
+  const sec = restricted(RUNTIME_UID);
+  const pods = podMetadata(env, job, 'tracking-migration', version);
+  const apiObject = new k8s.KubeJob(scope, 'migration', {
+    metadata: { name: `${job}-${dnsLabelFrom(version, 63 - job.length - 1)}`, namespace: ns, labels: standardLabels(env, job, 'tracking-migration', version) },
+    spec: {
+      backoffLimit: 6,
+      activeDeadlineSeconds: 1800,
+      ttlSecondsAfterFinished,
+      template: {
+        metadata: pods,
+        spec: {
+          serviceAccountName: TRACKING_NAME,
+          automountServiceAccountToken: false,
+          restartPolicy: 'Never',
+          securityContext: sec.pod,
+          containers: [
+            {
+              name: 'db-upgrade',
+              image: env.tracking.image,
+              imagePullPolicy: 'IfNotPresent',
+              command: ['mlops'],
+              args: ['tracking', 'db', 'upgrade', '--backend-store-uri', wiring.backendStoreUri],
+              env: [...wiring.dbEnv, { name: 'HOME', value: '/tmp' }],
+              securityContext: sec.container,
+              resources: resources({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } }),
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [emptyDir('tmp', '64Mi')],
+        },
+      },
+    },
+  });
+  return { job: apiObject, pods: podGroup(ns, pods.labels) };
+}
+
 /**
  * The project's tracking server: Deployment + Service on port 5000, stores wired by reference (no
  * credential in any URI), probes on /health, a migration Job per release (`mlops tracking db upgrade`,
@@ -130,9 +238,14 @@ export interface TrackingServerProps {
  * HPA and a PDB when the store is shared, and a ServiceMonitor for /metrics.
  */
 export class TrackingServer extends Construct {
+  readonly workload: ServingWorkload;
   readonly deployment: k8s.KubeDeployment;
   readonly service: k8s.KubeService;
   readonly migrationJob: k8s.KubeJob;
+  /** The server's pods and the migration Job's. */
+  readonly pods: readonly PodGroup[];
+  /** The cloud identity the server's ServiceAccount is bound to (IRSA on EKS with S3), if any. */
+  readonly identity?: IdentityBinding;
 
   constructor(scope: Construct, id: string, props: TrackingServerProps) {
     super(scope, id);
@@ -144,135 +257,46 @@ export class TrackingServer extends Construct {
     const wiring = storeWiring(ctx);
     const autoscale = props.autoscale ?? hasSharedStore(env);
     const basicAuth = props.basicAuthApp ?? true;
-    const sec = restricted(RUNTIME_UID);
+    const labels = standardLabels(env, name, 'tracking', version);
+    const admin = adminPasswordFile();
 
     serviceAccount(this, env, name, ns, 'tracking', wiring.serviceAccountAnnotations);
-    // The admin password as a file (`--auth-admin-password-file`), not an env var.
-    const admin = secretFiles(PLATFORM_SECRETS.trackingAdmin.name, ['password']);
-
-    const args = [
-      'tracking',
-      'serve',
-      '--host',
-      '0.0.0.0',
-      '--port',
-      String(TRACKING_PORT),
-      '--backend-store-uri',
-      wiring.backendStoreUri,
-      '--artifacts-destination',
-      wiring.artifactsDestination,
-      '--serve-artifacts',
-      ...(basicAuth ? ['--app-name', 'basic-auth', '--auth-admin-password-file', admin.path('password')] : []),
-    ];
-    const env_: k8s.EnvVar[] = [
-      ...wiring.dbEnv,
-      ...wiring.artifactEnv,
-      // The in-cluster clients' logins: the server creates these users at start (and follows a rotated password).
-      ...(basicAuth ? serviceUserEnv('TRAINING', PLATFORM_SECRETS.trackingUserTraining.name) : []),
-      ...(basicAuth && env.inference.models.length > 0 ? serviceUserEnv('SERVING', PLATFORM_SECRETS.trackingUserServing.name) : []),
-      { name: 'HOME', value: '/tmp' },
-    ];
-
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: { name, namespace: ns, labels: standardLabels(env, name, 'tracking', version) },
-      spec: { type: 'ClusterIP', selector: selectorLabels(env, name), ports: [{ name: 'http', port: TRACKING_PORT, targetPort: k8s.IntOrString.fromString('http') }] },
+    this.workload = new ServingWorkload(this, 'server', {
+      name,
+      namespace: ns,
+      labels,
+      selector: selectorLabels(env, name),
+      // Under an HPA, spec.replicas is left to it (a GitOps sync would otherwise reset the scale).
+      replicas: autoscale ? undefined : Math.max(2, env.tracking.replicas.min),
+      serviceAccountName: name,
+      securityContext: restricted(RUNTIME_UID).pod,
+      spreadTopologyKeys: spreadTopologyKeys(env),
+      containers: [serverContainer(env, wiring, basicAuth)],
+      volumes: [emptyDir('tmp', '512Mi'), ...(basicAuth ? [admin.volume] : [])],
     });
-
-    this.deployment = new k8s.KubeDeployment(this, 'deployment', {
-      metadata: { name, namespace: ns, labels: standardLabels(env, name, 'tracking', version) },
-      spec: {
-        // Under an HPA, spec.replicas is left to it (a GitOps sync would otherwise reset the scale).
-        ...(autoscale ? {} : { replicas: Math.max(2, env.tracking.replicas.min) }),
-        selector: { matchLabels: selectorLabels(env, name) },
-        strategy: zeroDowntimeRollout(),
-        template: {
-          metadata: podMetadata(env, name, 'tracking', version),
-          spec: {
-            serviceAccountName: name,
-            automountServiceAccountToken: false,
-            securityContext: sec.pod,
-            topologySpreadConstraints: spreadConstraints(env, name),
-            containers: [
-              {
-                name: 'tracking',
-                image: env.tracking.image,
-                imagePullPolicy: 'IfNotPresent',
-                command: ['mlops'],
-                args,
-                ports: [{ name: 'http', containerPort: TRACKING_PORT, protocol: 'TCP' }],
-                env: env_,
-                securityContext: sec.container,
-                resources: resources(env.tracking.resources),
-                startupProbe: httpProbe('/health', 'http', { period: 5, failureThreshold: 60 }),
-                readinessProbe: httpProbe('/health', 'http', { period: 10, failureThreshold: 3 }),
-                livenessProbe: httpProbe('/health', TRACKING_PORT, { period: 20, failureThreshold: 6, timeout: 5 }),
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(basicAuth ? [admin.mount] : [])],
-              },
-            ],
-            volumes: [emptyDir('tmp', '512Mi'), ...(basicAuth ? [admin.volume] : [])],
-          },
-        },
-      },
-    });
-
-    const job = TRACKING_MIGRATE_NAME;
-    const jobName = `${job}-${dnsLabelFrom(version, 63 - job.length - 1)}`;
-    this.migrationJob = new k8s.KubeJob(this, 'migration', {
-      metadata: { name: jobName, namespace: ns, labels: standardLabels(env, job, 'tracking-migration', version) },
-      spec: {
-        backoffLimit: 6,
-        activeDeadlineSeconds: 1800,
-        ttlSecondsAfterFinished: props.migrationTtlSeconds ?? 86400,
-        template: {
-          metadata: podMetadata(env, job, 'tracking-migration', version),
-          spec: {
-            serviceAccountName: name,
-            automountServiceAccountToken: false,
-            restartPolicy: 'Never',
-            securityContext: sec.pod,
-            containers: [
-              {
-                name: 'db-upgrade',
-                image: env.tracking.image,
-                imagePullPolicy: 'IfNotPresent',
-                command: ['mlops'],
-                args: ['tracking', 'db', 'upgrade', '--backend-store-uri', wiring.backendStoreUri],
-                env: [...wiring.dbEnv, { name: 'HOME', value: '/tmp' }],
-                securityContext: sec.container,
-                resources: resources({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } }),
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-              },
-            ],
-            volumes: [emptyDir('tmp', '64Mi')],
-          },
-        },
-      },
-    });
+    this.deployment = this.workload.apiObject;
+    this.service = this.workload.exposeViaService({ ports: [{ name: 'http', port: TRACKING_PORT }], beforeWorkload: true });
+    const migration = migrationJob(this, env, wiring, version, props.migrationTtlSeconds ?? 86400);
+    this.migrationJob = migration.job;
+    this.pods = [this.workload.pods, migration.pods];
+    const roleArn = wiring.serviceAccountAnnotations[IRSA_ANNOTATION];
+    if (roleArn) this.identity = { identity: 'tracking', namespace: ns, serviceAccount: name, roleArn };
 
     if (autoscale) {
-      // A one-replica floor is the environment's choice (a laptop cluster); rollouts still surge a new pod first.
-      const singleReplicaFloor = env.tracking.replicas.min < 2
-        ? { annotations: { [KUBE_SCORE_IGNORE]: 'horizontalpodautoscaler-replicas', 'mlops-blueprint.io/why-one-replica': `environment ${env.name} sets tracking.replicas.min ${env.tracking.replicas.min}` } }
-        : {};
-      new k8s.KubeHorizontalPodAutoscalerV2(this, 'hpa', {
-        metadata: { name, namespace: ns, labels: standardLabels(env, name, 'tracking', version), ...singleReplicaFloor },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
-          minReplicas: env.tracking.replicas.min,
-          maxReplicas: env.tracking.replicas.max,
-          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: props.targetCPUUtilization ?? 70 } } }],
-        },
+      this.workload.autoscale({
+        minReplicas: env.tracking.replicas.min,
+        maxReplicas: env.tracking.replicas.max,
+        targetCPUUtilization: props.targetCPUUtilization ?? 70,
+        // A one-replica floor is the environment's choice (a laptop cluster); rollouts still surge a new pod first.
+        singleReplicaReason: `environment ${env.name} sets tracking.replicas.min ${env.tracking.replicas.min}`,
+        singleReplicaReasonAnnotation: 'mlops-blueprint.io/why-one-replica',
       });
     }
-    disruptionBudget(this, env, name, ns, 'tracking');
+    // The PDB carries the blueprint's version label, not the image's (as it always has).
+    this.workload.limitDisruptions({ labels: standardLabels(env, name, 'tracking') });
 
     if (env.monitoring.serviceMonitors) {
-      customObject(this, 'service-monitor', {
-        apiVersion: 'monitoring.coreos.com/v1',
-        kind: 'ServiceMonitor',
-        metadata: { name, namespace: ns, labels: standardLabels(env, name, 'tracking', version) },
-        spec: { selector: { matchLabels: selectorLabels(env, name) }, endpoints: [{ port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }] },
-      });
+      serviceMonitor(this, env, { name, namespace: ns, component: 'tracking', version }, { port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' });
     }
   }
 }

@@ -22,6 +22,7 @@ import {
   type PlatformContext,
 } from './common';
 import { PLATFORM_SECRETS } from './secrets';
+import { IRSA_ANNOTATION, podGroup, type IdentityBinding, type PodGroup } from './facts';
 
 /** ServiceAccount of training and retraining pods (the IRSA role, if any, is bound to exactly this name). */
 export const TRAINING_SERVICE_ACCOUNT = 'training';
@@ -146,12 +147,15 @@ export function trainingJobSpec(props: TrainingWorkloadProps): { spec: k8s.JobSp
  */
 export class TrainingJob extends Construct {
   readonly name: string;
+  /** The run's pods. */
+  readonly pods: PodGroup;
 
   constructor(scope: Construct, id: string, props: TrainingWorkloadProps) {
     super(scope, id);
     validateName(props.name, 63);
     const { spec, labels } = trainingJobSpec(props);
     this.name = props.name;
+    this.pods = podGroup(props.ctx.env.namespaces.training, spec.template.metadata?.labels);
     new k8s.KubeJob(this, 'job', { metadata: { name: props.name, namespace: props.ctx.env.namespaces.training, labels }, spec });
   }
 }
@@ -175,12 +179,16 @@ export interface TrainingCronJobProps extends TrainingWorkloadProps {
  * starting deadline instead of piling up after an outage, a few finished Jobs kept for their logs.
  */
 export class TrainingCronJob extends Construct {
+  /** The pods of the Jobs it creates. */
+  readonly pods: PodGroup;
+
   constructor(scope: Construct, id: string, props: TrainingCronJobProps) {
     super(scope, id);
     // The controller names Jobs `<cronjob>-<11 digits>`, which must stay within 63 characters.
     validateName(props.name, 52);
     if (!/^(\S+\s+){4}\S+$/.test(props.schedule)) throw new Error(`retrain schedule "${props.schedule}" must be a five-field cron expression`);
     const { spec, labels } = trainingJobSpec(props);
+    this.pods = podGroup(props.ctx.env.namespaces.training, spec.template.metadata?.labels);
     new k8s.KubeCronJob(this, 'cronjob', {
       metadata: { name: props.name, namespace: props.ctx.env.namespaces.training, labels },
       spec: {
@@ -262,18 +270,24 @@ export interface TrainingProps {
  * metrics), and optionally a one-off training Job.
  */
 export class Training extends Construct {
+  /** The pods of every training Job (on-demand, retraining, initial). */
+  readonly pods: PodGroup[] = [];
+  /** The cloud identity the `training` ServiceAccount is bound to (IRSA), if any. */
+  readonly identity?: IdentityBinding;
+
   constructor(scope: Construct, id: string, props: TrainingProps) {
     super(scope, id);
     const { ctx } = props;
     const { env } = ctx;
-    const annotations = ctx.cloud.trainingRoleArn ? { 'eks.amazonaws.com/role-arn': ctx.cloud.trainingRoleArn } : undefined;
-    serviceAccount(this, env, TRAINING_SERVICE_ACCOUNT, env.namespaces.training, TRAINING_COMPONENT, annotations);
+    const roleArn = ctx.cloud.trainingRoleArn;
+    serviceAccount(this, env, TRAINING_SERVICE_ACCOUNT, env.namespaces.training, TRAINING_COMPONENT, roleArn ? { [IRSA_ANNOTATION]: roleArn } : undefined);
+    if (roleArn) this.identity = { identity: 'training', namespace: env.namespaces.training, serviceAccount: TRAINING_SERVICE_ACCOUNT, roleArn };
     const common = { ctx, trackingCredentialsSecret: props.trackingCredentialsSecret };
-    new TrainingCronJob(this, 'train', { ...common, name: `train-${CHURN.experiment}`, schedule: NEVER, suspend: true, command: trainCommand() });
+    this.pods.push(new TrainingCronJob(this, 'train', { ...common, name: `train-${CHURN.experiment}`, schedule: NEVER, suspend: true, command: trainCommand() }).pods);
     if (env.training.retrainSchedule) {
       const model = driftSource(env);
       const name = `retrain-${CHURN.experiment}`;
-      new TrainingCronJob(this, 'retrain', { ...common, name, schedule: env.training.retrainSchedule, command: retrainCommand(env, model) });
+      this.pods.push(new TrainingCronJob(this, 'retrain', { ...common, name, schedule: env.training.retrainSchedule, command: retrainCommand(env, model) }).pods);
       // The one flow retraining adds to the platform's: retrain pods → the model's inference pods (/metrics).
       const retrainPods = selectorLabels(env, name);
       const inferencePods = selectorLabels(env, model.name);
@@ -286,6 +300,6 @@ export class Training extends Construct {
         spec: { podSelector: { matchLabels: inferencePods }, policyTypes: ['Ingress'], ingress: [{ from: [namespacePeer(env.namespaces.training, retrainPods)], ports: [tcp(INFERENCE_PORT)] }] },
       });
     }
-    if (props.initialJobName) new TrainingJob(this, 'initial-job', { ...common, name: props.initialJobName, command: trainCommand() });
+    if (props.initialJobName) this.pods.push(new TrainingJob(this, 'initial-job', { ...common, name: props.initialJobName, command: trainCommand() }).pods);
   }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError } from '../cli/errors';
+import { CliError } from '../core/errors';
 
 /** `mlops env …`: list, show and validate environment configurations. */
 export function registerEnvCommands(program: Command): void {

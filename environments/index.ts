@@ -56,6 +56,47 @@ export function loadEnvironment(name: string, overrides?: Record<string, unknown
   return validateEnvironment(overrides ? deepMerge(input, overrides) : input, `"${name}"`);
 }
 
+/**
+ * A syntax error in an environment file. The message is `file:line:col: not valid YAML: reason`, then the
+ * offending line with a caret under the column (what the parser's own excerpt shows, kept when callers
+ * print only a first line elsewhere).
+ */
+export class EnvironmentSyntaxError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    readonly line?: number,
+    readonly col?: number,
+    text = '',
+  ) {
+    const where = line ? `${file}:${line}:${col}` : file;
+    const format = path.extname(file) === '.json' ? 'JSON' : 'YAML';
+    super(`${where}: not valid ${format}: ${reason}${line ? `\n${excerpt(text, line, col ?? 1)}` : ''}`);
+    this.name = 'EnvironmentSyntaxError';
+  }
+}
+
+/** `  12 | the line` and a caret line below it; the end of the file when the parser points past it. */
+function excerpt(text: string, line: number, col: number): string {
+  const lines = text.split(/\r?\n/);
+  const shown = lines[line - 1];
+  const gutter = String(line).length;
+  if (shown === undefined || (shown.trim() === '' && line >= lines.length)) return `  ${' '.repeat(gutter)} | (end of file)`;
+  return `  ${line} | ${shown}\n  ${' '.repeat(gutter)} | ${' '.repeat(Math.max(0, col - 1))}^`;
+}
+
+function syntaxError(file: string, text: string, err: unknown): EnvironmentSyntaxError {
+  const e = err as Error & { linePos?: Array<{ line: number; col: number }> };
+  if (e.linePos?.[0]) return new EnvironmentSyntaxError(file, e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, ''), e.linePos[0].line, e.linePos[0].col, text);
+  const position = /at position (\d+)/.exec(e.message);
+  if (position) {
+    const before = text.slice(0, Number(position[1])).split('\n');
+    const reason = e.message.replace(/ in JSON at position \d+.*$| at position \d+.*$/, '');
+    return new EnvironmentSyntaxError(file, reason, before.length, before[before.length - 1].length + 1, text);
+  }
+  return new EnvironmentSyntaxError(file, e.message.split('\n')[0]);
+}
+
 /** Loads an environment from a YAML or JSON file (a team's own environment), validated. */
 export function loadEnvironmentFile(file: string): EnvironmentConfig {
   const text = fs.readFileSync(file, 'utf8');
@@ -63,7 +104,7 @@ export function loadEnvironmentFile(file: string): EnvironmentConfig {
   try {
     input = path.extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new Error(`${file}: not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+    throw syntaxError(file, text, err);
   }
   return validateEnvironment(input, file);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseImageReference, type ImageReference } from '../core/image-reference';
 
 /*
  * The typed, validated configuration of one platform environment. Everything the constructs, the
@@ -29,16 +30,18 @@ const quantity = z
 
 /**
  * A container image reference pinned by tag or digest: `registry/repo:tag`, `registry/repo@sha256:…`
- * or both. `latest` and untagged references are rejected: a GitOps diff must show every image change.
+ * or both (core/image-reference.ts reads it). `latest` and untagged references are rejected: a GitOps
+ * diff must show every image change.
  */
 export const imageRef = z.string().superRefine((ref, ctx) => {
-  const m = /^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?\/)?[a-z0-9]+([._\/-][a-z0-9]+)*(:([\w][\w.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(ref);
-  if (!m) {
+  let parsed: ImageReference;
+  try {
+    parsed = parseImageReference(ref);
+  } catch {
     ctx.addIssue({ code: 'custom', message: `"${ref}" is not an image reference (repository[:tag][@sha256:digest])` });
     return;
   }
-  const tag = m[6];
-  const digest = m[7];
+  const { tag, digest } = parsed;
   if (!tag && !digest) ctx.addIssue({ code: 'custom', message: `image "${ref}" must be pinned with a tag or a digest` });
   if (tag === 'latest') ctx.addIssue({ code: 'custom', message: `image "${ref}" uses the mutable tag "latest"; pin a version or a digest` });
 });
@@ -137,6 +140,13 @@ const ingress = z
     controllerNamespace: dnsLabel.default('ingress-nginx'),
     /** Maximum request body for artifact uploads through the ingress. */
     maxBodySize: quantity.default('1Gi'),
+    /**
+     * Addresses or CIDRs of the proxies in front of the tracking server (the ingress controller's and
+     * oauth2-proxy's pods), whose X-Forwarded-For names the client its per-address login limits count.
+     * Default: the VPC CIDR on EKS (pods take VPC addresses; NetworkPolicies admit only platform peers),
+     * none on a local cluster (the limits then count the controller as one client).
+     */
+    trustedProxies: z.array(z.union([z.cidrv4(), z.ipv4()])).max(64).optional(),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError } from '../cli/errors';
+import { CliError } from '../core/errors';
 
 /** `mlops policy check <file|dir>...`: the project's policies over any Kubernetes manifests. */
 export function registerPolicyCommands(program: Command): void {
@@ -11,13 +11,15 @@ export function registerPolicyCommands(program: Command): void {
     .argument('<paths...>', 'manifest files or directories (searched recursively for .yaml/.yml/.json)')
     .option('--format <format>', 'text or json', 'text')
     .option('--exceptions <file>', 'YAML/JSON list of { rule, object, reason } exceptions')
-    .option('--env <env>', 'environment the manifests are for (name or file); enables its allowances (e.g. allowLoadBalancer)')
-    .option('--mode <mode>', 'user, gitops (Secrets with data are errors) or pulumi', 'user')
-    .action(async (paths: string[], opts: { format: string; exceptions?: string; env?: string; mode: string }) => {
+    .option('--env <env>', 'environment of manifests that mlops synth did not write (name or file); enables its allowances (e.g. allowLoadBalancer). Folders synth wrote carry their own (mlops-environment)')
+    .option('--mode <mode>', "user, gitops (Secrets with data are errors) or pulumi (default: a synthesized folder's recorded mode, else user)")
+    .action(async (paths: string[], opts: { format: string; exceptions?: string; env?: string; mode?: string }) => {
       if (opts.format !== 'text' && opts.format !== 'json') throw new CliError(`--format must be text or json, got "${opts.format}"`);
-      if (!['user', 'gitops', 'pulumi'].includes(opts.mode)) throw new CliError(`--mode must be user, gitops or pulumi, got "${opts.mode}"`);
-      const { loadManifests, loadExceptionsFile, ManifestError } = await import('./load');
-      const { checkManifests, formatViolations, hasErrors } = await import('./index');
+      if (opts.mode !== undefined && !['user', 'gitops', 'pulumi'].includes(opts.mode)) throw new CliError(`--mode must be user, gitops or pulumi, got "${opts.mode}"`);
+      const { loadExceptionsFile, ManifestError } = await import('./load');
+      const { checkGroups } = await import('./groups');
+      const { formatGroups } = await import('./format');
+      const { hasErrors } = await import('./index');
       let environment;
       if (opts.env) {
         const { resolveEnvironment } = await import('../environments');
@@ -28,14 +30,13 @@ export function registerPolicyCommands(program: Command): void {
         }
       }
       try {
-        const objects = loadManifests(paths);
         const exceptions = opts.exceptions ? loadExceptionsFile(opts.exceptions) : [];
-        const violations = checkManifests(objects, { mode: opts.mode as 'user' | 'gitops' | 'pulumi', environment }, { exceptions });
-        process.stdout.write(formatViolations(violations, opts.format));
-        if (hasErrors(violations)) process.exitCode = 1;
+        const groups = checkGroups(paths, { environment, mode: opts.mode as 'user' | 'gitops' | 'pulumi' | undefined, exceptions });
+        process.stdout.write(formatGroups(groups, opts.format));
+        if (groups.some((g) => hasErrors(g.violations))) process.exitCode = 1;
       } catch (err) {
         if (err instanceof ManifestError) throw new CliError(err.message);
-        throw err;
+        throw new CliError((err as Error).message.split('\n')[0]);
       }
     });
 }

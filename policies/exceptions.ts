@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import type { KubeObject, Violation } from './types';
-import { objectRef } from './rule';
+import type { Violation } from './types';
+import { EXCEPTIONS_ANNOTATION } from '../core/annotations';
+import { type KubeObject, objectRef } from '../core/kube-objects';
 
-/** Annotation holding `{"<rule-id>": "<reason>"}`: the object's own, reasoned exceptions. */
-export const EXCEPTIONS_ANNOTATION = 'policies.mlops-blueprint.io/exceptions';
+/** Annotation holding `{"<rule-id>": "<reason>"}` (core/annotations.ts: the constructs write it too). */
+export { EXCEPTIONS_ANNOTATION };
 
 /** One entry of an exceptions file: a rule waived for one object (`Kind/namespace/name`), with the reason. */
 export interface PolicyException {

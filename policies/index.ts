@@ -1,6 +1,7 @@
 import type { KubeObject, PolicyContext, Violation } from './types';
 import type { KubeRule, ObjectSet } from './rule';
-import { objectRef, severityOf } from './rule';
+import { severityOf } from './rule';
+import { objectRef } from '../core/kube-objects';
 import { kubeRules } from './kube';
 import { annotationExceptions, applyExceptions, type PolicyException } from './exceptions';
 import { s3Rules } from './aws/s3';
@@ -10,7 +11,8 @@ import type { AwsContext, AwsResource, AwsRule } from './aws/resources';
 export * from './types';
 export type { KubeRule, ObjectSet, Finding } from './rule';
 export type { AwsResource, AwsRule, AwsContext } from './aws/resources';
-export { objectRef, severityOf } from './rule';
+export { severityOf } from './rule';
+export { objectRef } from '../core/kube-objects';
 export { kubeRules } from './kube';
 export { EXCEPTIONS_ANNOTATION, type PolicyException } from './exceptions';
 export { formatViolations, type OutputFormat } from './format';

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { KubeObject } from './types';
 import { exceptionsFileSchema, type PolicyException } from './exceptions';
+import type { KubeObject } from '../core/kube-objects';
 
 /** A file that cannot be read or parsed; the message names the file (and document) and says what is wrong. */
 export class ManifestError extends Error {
@@ -56,16 +56,19 @@ export function parseManifests(text: string, file: string): KubeObject[] {
   });
 }
 
+/** Reads and parses one manifest file; errors name the file. */
+export function parseManifestFile(file: string): KubeObject[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ManifestError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return parseManifests(text, file);
+}
+
 export function loadManifests(inputs: string[]): KubeObject[] {
-  return manifestFiles(inputs).flatMap((file) => {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ManifestError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
-    return parseManifests(text, file);
-  });
+  return manifestFiles(inputs).flatMap(parseManifestFile);
 }
 
 /** An exceptions file: a YAML/JSON list of `{ rule, object, reason }`. */

@@ -1,5 +1,5 @@
 import { builtInEnvironments, ENVIRONMENT_NAMES, validateEnvironment, type EnvironmentConfig } from '../environments';
-import type { KubeObject } from './types';
+import type { KubeObject } from '../core/kube-objects';
 
 /** One synthesized manifest file (the contract of `stacks/gitops.ts`). */
 export interface SynthesizedFile {

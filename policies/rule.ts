@@ -1,4 +1,5 @@
-import type { KubeObject, PolicyContext, Severity } from './types';
+import type { KubeObject } from '../core/kube-objects';
+import type { PolicyContext, Severity } from './types';
 
 /** What a rule reports: the field it is about and a message naming the object and that field. */
 export interface Finding {
@@ -31,20 +32,5 @@ export interface ObjectSet {
   ctx: PolicyContext;
 }
 
-/** `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects (and objects without a namespace). */
-export function objectRef(obj: KubeObject): string {
-  const ns = obj.metadata?.namespace;
-  return ns ? `${obj.kind}/${ns}/${obj.metadata?.name}` : `${obj.kind}/${obj.metadata?.name}`;
-}
-
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-export function asArray(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
-
-export function asRecord(v: unknown): Record<string, unknown> {
-  return isRecord(v) ? v : {};
-}
+// The object helpers live in core/kube-objects.ts; re-exported for the tests and the policies' public API.
+export { asArray, asRecord, isRecord, objectRef } from '../core/kube-objects';

@@ -1,7 +1,8 @@
 import type { EnvironmentConfig } from '../environments';
-import type { KubeObject, PolicyMode, Violation } from './types';
+import type { PolicyMode, Violation } from './types';
 import { checkManifests, hasErrors } from './index';
 import { formatViolations } from './format';
+import type { KubeObject } from '../core/kube-objects';
 
 /** Synthesized output that fails the policies; `message` lists every violation, one per line with its fix. */
 export class PolicyViolationError extends Error {

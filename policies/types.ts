@@ -1,21 +1,7 @@
 import type { EnvironmentConfig } from '../environments';
 
-/**
- * A plain Kubernetes object, as synthesized by cdk8s (`chart.toJson()`), parsed from a user's YAML, or
- * about to be created by Pulumi. The contract between constructs, policies and stacks.
- */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    [key: string]: unknown;
-  };
-  [key: string]: unknown;
-}
+/** A plain Kubernetes object (core/kube-objects.ts), re-exported for the policies' public API. */
+export type { KubeObject } from '../core/kube-objects';
 
 /** Where the objects are going: GitOps output must hold no Secret data; Pulumi creates secrets itself. */
 export type PolicyMode = 'gitops' | 'pulumi' | 'user';

@@ -3,20 +3,16 @@ import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { stringify } from 'yaml';
 import { GITOPS_NEEDS_EXTERNAL_SECRETS, type EnvironmentConfig } from '../environments';
-import type { KubeObject, Violation } from '../policies/types';
-import { objectRef } from '../policies/rule';
+import { objectRef, type KubeObject } from '../core/kube-objects';
+import type { Violation } from '../policies/types';
 import { assertPolicyClean } from '../policies/synth-gate';
 import { MlopsPlatform } from '../constructs/platform';
+import type { CloudOutputs } from '../constructs/common';
 import { DEFAULT_IMAGE_LOCK, readImageLock, resolveImages } from '../environments/image-lock';
+import { ENVIRONMENT_RECORD, renderEnvironmentRecord } from '../environments/record';
 
-/** Values the Pulumi stack fills in; GitOps synth uses environment defaults (never secrets). */
-export interface CloudOutputs {
-  artifactBucket?: string;
-  trackingRoleArn?: string;
-  inferenceRoleArn?: string;
-  trainingRoleArn?: string;
-  databaseHost?: string;
-}
+/** Values the Pulumi stack fills in (the one type the constructs take); GitOps synth uses environment defaults. */
+export type { CloudOutputs } from '../constructs/common';
 
 export interface SynthOptions {
   secretsMode?: 'pulumi' | 'external-secrets';
@@ -32,8 +28,11 @@ export interface SynthesizedFile {
 /** Where the Argo CD Application goes: a subdirectory, so the (non-recursive) Application does not sync itself. */
 export const ARGOCD_FILE = 'argocd/application.k8s.yaml';
 
-/** Synthesizes one environment in memory: one file per platform part, namespaces first. Pure. */
-export function synthEnvironment(env: EnvironmentConfig, opts: SynthOptions = {}): SynthesizedFile[] {
+/** What the platform's constructs say about what they built (typed; nobody reads the objects back for it). */
+export type PlatformFacts = Pick<MlopsPlatform, 'pods' | 'identities' | 'endpoints'>;
+
+/** Synthesizes one environment in memory: its files and the constructs' facts. Pure. */
+export function synthPlatform(env: EnvironmentConfig, opts: SynthOptions = {}): { files: SynthesizedFile[]; facts: PlatformFacts } {
   const app = new App();
   const platform = new MlopsPlatform(app, env.name, { env, secretsMode: opts.secretsMode, cloud: opts.cloud });
   const files = platform.charts.map(({ part, chart }, i) => ({
@@ -41,7 +40,13 @@ export function synthEnvironment(env: EnvironmentConfig, opts: SynthOptions = {}
     objects: chart.toJson() as KubeObject[],
   }));
   if (platform.argocd) files.push({ name: ARGOCD_FILE, objects: platform.argocd.toJson() as KubeObject[] });
-  return files;
+  const { pods, identities, endpoints } = platform;
+  return { files, facts: { pods, identities, endpoints } };
+}
+
+/** Synthesizes one environment in memory: one file per platform part, namespaces first. Pure. */
+export function synthEnvironment(env: EnvironmentConfig, opts: SynthOptions = {}): SynthesizedFile[] {
+  return synthPlatform(env, opts).files;
 }
 
 /** Schema model modules by API group: the built-in groups from kubernetes-models, CRDs from their packages. */
@@ -168,7 +173,8 @@ export function renderYaml(objects: KubeObject[]): string {
 }
 
 /**
- * Synthesizes, validates, policy-checks and writes `<out>/<env>/NN-<part>.k8s.yaml` for each environment.
+ * Synthesizes, validates, policy-checks and writes `<out>/<env>/NN-<part>.k8s.yaml` for each environment,
+ * and `<out>/<env>/mlops-environment`, the environment as rendered (environments/record.ts).
  * Every environment is rendered and checked before anything touches the disk; files go to a temporary
  * directory first and are renamed into place, so any failure writes nothing.
  */
@@ -184,12 +190,14 @@ export function writeSynth(envs: EnvironmentConfig[], out: string, opts: RenderO
         fs.mkdirSync(path.dirname(file), { recursive: true });
         fs.writeFileSync(file, renderYaml(f.objects));
       }
+      // What the folder was synthesized for, so `mlops policy check` applies this environment's allowances.
+      fs.writeFileSync(path.join(staging, env.name, ENVIRONMENT_RECORD), renderEnvironmentRecord(env, 'gitops'));
     }
     for (const { env, files } of rendered) {
       const target = path.join(out, env.name);
       fs.rmSync(target, { recursive: true, force: true });
       fs.renameSync(path.join(staging, env.name), target);
-      written.push(...files.map((f) => path.join(target, f.name)));
+      written.push(...files.map((f) => path.join(target, f.name)), path.join(target, ENVIRONMENT_RECORD));
     }
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
 import type { EnvironmentConfig } from '../environments';
-import type { KubeObject } from '../policies/types';
+import type { KubeObject } from '../core/kube-objects';
 import type { SynthesizedFile } from './gitops';
 import type { GeneratedSecret } from './credentials';
 import { standardLabels } from '../constructs/common';

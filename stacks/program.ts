@@ -2,16 +2,17 @@ import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import { deepMerge, loadEnvironment, type EnvironmentConfig } from '../environments';
 import { DEFAULT_IMAGE_LOCK, readImageLock, resolveImages } from '../environments/image-lock';
-import type { KubeObject } from '../policies/types';
+import type { KubeObject } from '../core/kube-objects';
 import { assertPolicyClean } from '../policies/synth-gate';
 import { requiredSecrets } from '../constructs/secrets';
-import { synthEnvironment, type CloudOutputs, type SynthesizedFile } from './gitops';
+import type { IdentityBinding } from '../constructs/facts';
+import { synthPlatform, type CloudOutputs, type SynthesizedFile } from './gitops';
 import { CloudStack, defaultBucketName, type ServiceAccountRef, type WorkloadIdentity } from './cluster';
 import { PlatformCredentials } from './credentials';
 import { Platform, deployedByPulumi, generatedSecretMetadata } from './platform';
 
-/** The annotation EKS reads to give a ServiceAccount's pods an IAM role. */
-export const IRSA_ANNOTATION = 'eks.amazonaws.com/role-arn';
+/** The annotation EKS reads to give a ServiceAccount's pods an IAM role (the constructs write it). */
+export { IRSA_ANNOTATION } from '../constructs/facts';
 
 /**
  * Stand-ins for values only the cloud knows, used to synthesize the chart before they exist. Each is a
@@ -105,36 +106,24 @@ export function deployedEnvironment(settings: StackSettings): EnvironmentConfig 
   return resolveImages(stackEnvironment(settings), readImageLock(lockFile, { missingOk: settings.imageLock === undefined }), lockFile);
 }
 
-/** ServiceAccounts whose IRSA annotation is a given value. */
-export function annotatedServiceAccounts(objects: KubeObject[], roleArn: string): ServiceAccountRef[] {
-  return objects
-    .filter((o) => o.kind === 'ServiceAccount' && o.metadata.annotations?.[IRSA_ANNOTATION] === roleArn)
-    .map((o) => ({ namespace: o.metadata.namespace ?? 'default', name: o.metadata.name }));
+/** The ServiceAccounts each cloud identity's role must trust, from the constructs' identity bindings. */
+export function identityServiceAccounts(identities: readonly IdentityBinding[]): Record<WorkloadIdentity, ServiceAccountRef[]> {
+  const of = (identity: WorkloadIdentity) => identities.filter((i) => i.identity === identity).map((i) => ({ namespace: i.namespace, name: i.serviceAccount }));
+  return { tracking: of('tracking'), training: of('training'), inference: of('inference') };
 }
 
-/** `http(s)://host` of the ingress. */
-function scheme(env: EnvironmentConfig): string {
-  return env.ingress.tls.mode === 'none' ? 'http' : 'https';
-}
-
-/**
- * Inference endpoint URLs by model, read from the chart's (non-canary) Ingresses in the serving
- * namespace: the URL of the rule whose backend is the model's Service.
- */
-export function inferenceUrls(env: EnvironmentConfig, objects: KubeObject[]): Record<string, string> {
-  const byService = new Map<string, string>();
-  for (const o of objects) {
-    if (o.kind !== 'Ingress' || o.metadata.namespace !== env.namespaces.serving) continue;
-    if (o.metadata.annotations?.['nginx.ingress.kubernetes.io/canary'] === 'true') continue;
-    const spec = (o.spec ?? {}) as { rules?: Array<{ host?: string; http?: { paths?: Array<{ path?: string; backend?: { service?: { name?: string } } }> } }> };
-    for (const rule of spec.rules ?? []) {
-      for (const p of rule.http?.paths ?? []) {
-        const svc = p.backend?.service?.name;
-        if (svc && rule.host && !byService.has(svc)) byService.set(svc, `${scheme(env)}://${rule.host}${(p.path ?? '/').replace(/\(.*$/, '')}`);
-      }
-    }
+/** Cloud values as the chart sees them at synth time: real where known now, placeholders otherwise. */
+function plannedCloud(env: EnvironmentConfig, project: string): CloudOutputs {
+  const planned: CloudOutputs = {};
+  if (env.cluster.kind !== 'eks') return planned;
+  if (env.artifactStore.kind === 's3') {
+    planned.artifactBucket = env.artifactStore.bucket ?? defaultBucketName(project, env);
+    planned.trackingRoleArn = PLACEHOLDERS.trackingRoleArn;
+    planned.trainingRoleArn = PLACEHOLDERS.trainingRoleArn;
+    planned.inferenceRoleArn = PLACEHOLDERS.inferenceRoleArn;
   }
-  return Object.fromEntries(env.inference.models.flatMap((m) => (byService.has(m.name) ? [[m.name, byService.get(m.name)!]] : [])));
+  if (env.metadataStore.kind === 'external-postgres' && env.metadataStore.rds) planned.databaseHost = PLACEHOLDERS.databaseHost;
+  return planned;
 }
 
 /** A Secret as the policies see it before Pulumi fills it (the values never leave Pulumi). */
@@ -175,17 +164,8 @@ export function defineStack(stack = pulumi.getStack(), cfg = new pulumi.Config('
   const eks = env.cluster.kind === 'eks' ? env.cluster : undefined;
   const project = pulumi.getProject();
   const rds = env.metadataStore.kind === 'external-postgres' && env.metadataStore.rds;
-
-  // Cloud values as the chart sees them at synth time: real where known now, placeholders otherwise.
-  const planned: CloudOutputs = {};
-  if (eks && env.artifactStore.kind === 's3') {
-    planned.artifactBucket = env.artifactStore.bucket ?? defaultBucketName(project, env);
-    planned.trackingRoleArn = PLACEHOLDERS.trackingRoleArn;
-    planned.trainingRoleArn = PLACEHOLDERS.trainingRoleArn;
-    planned.inferenceRoleArn = PLACEHOLDERS.inferenceRoleArn;
-  }
-  if (eks && rds) planned.databaseHost = PLACEHOLDERS.databaseHost;
-  const files = synthEnvironment(env, { secretsMode: settings.secretsMode, cloud: planned });
+  const planned = plannedCloud(env, project);
+  const { files, facts } = synthPlatform(env, { secretsMode: settings.secretsMode, cloud: planned });
   const objects = files.filter(deployedByPulumi).flatMap((f) => f.objects);
 
   const credentials = new PlatformCredentials('credentials', {
@@ -205,13 +185,9 @@ export function defineStack(stack = pulumi.getStack(), cfg = new pulumi.Config('
       region: eks.region as aws.Region,
       defaultTags: { tags: { 'mlops-blueprint/environment': env.name, 'mlops-blueprint/stack': stack, 'app.kubernetes.io/managed-by': 'pulumi' } },
     });
-    const serviceAccounts: Partial<Record<WorkloadIdentity, ServiceAccountRef[]>> = {};
-    for (const [identity, placeholder] of Object.entries(ROLE_PLACEHOLDER) as Array<[WorkloadIdentity, string]>) {
-      serviceAccounts[identity] = annotatedServiceAccounts(objects, placeholder);
-    }
     cloud = new CloudStack(
       'cloud',
-      { env, project, serviceAccounts, database: rds ? { username: credentials.databaseUsername, password: credentials.databasePassword } : undefined },
+      { env, project, serviceAccounts: identityServiceAccounts(facts.identities), database: rds ? { username: credentials.databaseUsername, password: credentials.databasePassword } : undefined },
       { providers: [awsProvider] },
     );
     for (const [identity, placeholder] of Object.entries(ROLE_PLACEHOLDER) as Array<[WorkloadIdentity, string]>) {
@@ -240,8 +216,8 @@ export function defineStack(stack = pulumi.getStack(), cfg = new pulumi.Config('
     platform,
     outputs: {
       environment: env.name,
-      trackingUrl: `${scheme(env)}://${env.ingress.host}`,
-      inferenceUrls: inferenceUrls(env, objects),
+      trackingUrl: facts.endpoints.tracking,
+      inferenceUrls: { ...facts.endpoints.inference },
       artifactBucket: cloud?.artifactBucket ?? env.artifactStore.bucket,
       clusterName: cloud?.clusterName ?? (env.cluster.kind === 'local' ? env.cluster.kubeContext : env.cluster.name),
       kubeconfig: cloud?.kubeconfig ?? (settings.kubeconfig ? pulumi.secret(settings.kubeconfig) : undefined),

@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander';
-import { CliError } from '../cli/errors';
+import { CliError } from '../core/errors';
 import type { EnvironmentConfig } from '../environments';
 
 /** Resolves `--env`: a built-in name, `all`, or an environment file; one-line errors naming the field. */
 export async function resolveSynthEnvironments(arg: string): Promise<EnvironmentConfig[]> {
-  const { ENVIRONMENT_NAMES, loadEnvironment, resolveEnvironment, EnvironmentValidationError } = await import('../environments');
+  const { ENVIRONMENT_NAMES, loadEnvironment, resolveEnvironment, EnvironmentValidationError, EnvironmentSyntaxError } = await import('../environments');
   const names = arg === 'all' ? [...ENVIRONMENT_NAMES] : [arg];
   return names.map((name) => {
     try {
@@ -13,6 +13,8 @@ export async function resolveSynthEnvironments(arg: string): Promise<Environment
       if (err instanceof EnvironmentValidationError) {
         throw new CliError(`invalid environment ${err.source}: ${err.problems.map((p) => `${p.path || '(root)'}: ${p.message}`).join('; ')}`);
       }
+      // The offending line and its caret follow the first line.
+      if (err instanceof EnvironmentSyntaxError) throw new CliError(`--env: ${err.message}`);
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'ENOENT') throw new CliError(`--env: "${name}" is neither ${ENVIRONMENT_NAMES.join(', ')}, all, nor a readable environment file`);
       throw new CliError(`--env: ${e.message.split('\n')[0]}`);

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { CliError } from '../../cli/errors';
+import { CliError } from '../../core/errors';
 import type { EnvironmentConfig } from '../schema';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];

@@ -1,6 +1,6 @@
 import type { Finding } from '../rule';
-import { asArray, asRecord } from '../rule';
 import { list, policyStatements, type AwsResource, type AwsRule } from './resources';
+import { asArray, asRecord } from '../../core/kube-objects';
 
 export const S3_BUCKET_TYPES = ['aws:s3/bucket:Bucket', 'aws:s3/bucketV2:BucketV2'];
 const SSE_TYPES = [

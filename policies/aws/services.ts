@@ -1,5 +1,5 @@
-import { asArray, asRecord } from '../rule';
 import { isProduction, list, policyStatements, type AwsRule } from './resources';
+import { asArray, asRecord } from '../../core/kube-objects';
 
 const EKS = ['aws:eks/cluster:Cluster'];
 const RDS = ['aws:rds/instance:Instance', 'aws:rds/cluster:Cluster'];

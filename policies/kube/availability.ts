@@ -1,7 +1,5 @@
-import type { KubeObject } from '../types';
 import type { KubeRule, ObjectSet } from '../rule';
-import { asArray, asRecord, isRecord } from '../rule';
-import { containers, podTemplate, selectorMatches, stringMap } from './workloads';
+import { type KubeObject, asArray, asRecord, isRecord, containers, podTemplate, selectorMatches, stringMap } from '../../core/kube-objects';
 
 const SCALABLE_KINDS = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
 const SELECTOR_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']);

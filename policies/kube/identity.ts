@@ -1,6 +1,5 @@
 import type { KubeRule, ObjectSet } from '../rule';
-import { asArray, asRecord } from '../rule';
-import { containerName, containers, findObject, podTemplate } from './workloads';
+import { asArray, asRecord, containerName, containers, findObject, podTemplate } from '../../core/kube-objects';
 
 function serviceAccountOf(spec: Record<string, unknown>): string {
   const name = spec.serviceAccountName ?? spec.serviceAccount;

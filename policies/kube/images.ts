@@ -1,15 +1,6 @@
 import type { KubeRule } from '../rule';
-import { containerName, containers, podTemplate, type ContainerRef } from './workloads';
-
-/** Splits `registry:port/repo:tag@sha256:…` into its tag and digest (the registry port is not a tag). */
-export function parseImage(ref: string): { tag?: string; digest?: string } {
-  const at = ref.indexOf('@');
-  const digest = at >= 0 ? ref.slice(at + 1) : undefined;
-  const name = at >= 0 ? ref.slice(0, at) : ref;
-  const lastSlash = name.lastIndexOf('/');
-  const colon = name.indexOf(':', lastSlash + 1);
-  return { tag: colon >= 0 ? name.slice(colon + 1) : undefined, digest };
-}
+import { containerName, containers, podTemplate, type ContainerRef } from '../../core/kube-objects';
+import { splitImageReference } from '../../core/image-reference';
 
 function eachImage(fn: (c: ContainerRef, image: string) => { field: string; message: string } | undefined): KubeRule['check'] {
   return (obj) => {
@@ -26,7 +17,7 @@ export const imageRules: KubeRule[] = [
     description: 'Images pinned by a version tag or digest (not `latest`, not untagged)',
     remediation: 'Reference the image as repository:version or repository@sha256:digest.',
     check: eachImage((c, image) => {
-      const { tag, digest } = parseImage(image);
+      const { tag, digest } = splitImageReference(image);
       if (!image) return { field: `${c.path}.image`, message: `container "${containerName(c)}" has no image` };
       if (digest) return undefined;
       if (!tag) return { field: `${c.path}.image`, message: `container "${containerName(c)}" image "${image}" is untagged` };
@@ -42,7 +33,7 @@ export const imageRules: KubeRule[] = [
     description: 'Images pinned by digest: an error where the environment sets images.requireDigests (staging, prod), else advisory (tags can be re-pushed)',
     remediation: 'Run `mlops images lock --env <env>` to pin the image lock, or append @sha256:<digest> to the image reference.',
     check: eachImage((c, image) =>
-      image && !parseImage(image).digest ? { field: `${c.path}.image`, message: `container "${containerName(c)}" image "${image}" is not pinned by digest` } : undefined,
+      image && !splitImageReference(image).digest ? { field: `${c.path}.image`, message: `container "${containerName(c)}" image "${image}" is not pinned by digest` } : undefined,
     ),
   },
 ];

@@ -1,5 +1,5 @@
 import type { KubeRule } from '../rule';
-import { asRecord } from '../rule';
+import { asRecord } from '../../core/kube-objects';
 
 /** The Job spec of a Job or of a CronJob's template, with its path. */
 function jobSpec(obj: Parameters<KubeRule['check']>[0]): { path: string; spec: Record<string, unknown> } | undefined {

@@ -1,7 +1,5 @@
-import type { KubeObject } from '../types';
 import type { KubeRule, ObjectSet } from '../rule';
-import { asArray, asRecord } from '../rule';
-import { findObject, mapSelectorMatches, podTemplates, selectorMatches, stringMap } from './workloads';
+import { type KubeObject, asArray, asRecord, findObject, mapSelectorMatches, podTemplates, selectorMatches, stringMap } from '../../core/kube-objects';
 
 function podsInNamespace(set: ObjectSet, namespace: string | undefined) {
   return podTemplates(set.objects).filter(({ tpl }) => tpl.namespace === namespace);

@@ -1,6 +1,5 @@
 import type { KubeRule, Finding } from '../rule';
-import { asArray, asRecord, isRecord } from '../rule';
-import { containerName, containers, podTemplate, type ContainerRef, type PodTemplate } from './workloads';
+import { asArray, asRecord, isRecord, containerName, containers, podTemplate, type ContainerRef, type PodTemplate } from '../../core/kube-objects';
 
 /** Runs `fn` on every container of a workload's pod template. */
 function perContainer(fn: (c: ContainerRef, tpl: PodTemplate) => Finding | undefined): KubeRule['check'] {

@@ -1,6 +1,5 @@
-import type { KubeObject } from '../types';
 import type { Finding, KubeRule } from '../rule';
-import { asArray, asRecord } from '../rule';
+import { type KubeObject, asArray, asRecord } from '../../core/kube-objects';
 
 const ROLE_KINDS = new Set(['Role', 'ClusterRole']);
 

@@ -1,6 +1,5 @@
 import type { KubeRule } from '../rule';
-import { asArray, asRecord } from '../rule';
-import { containerName, containers, LONG_RUNNING_KINDS, podTemplate, type ContainerRef } from './workloads';
+import { asArray, asRecord, containerName, containers, LONG_RUNNING_KINDS, podTemplate, type ContainerRef } from '../../core/kube-objects';
 
 const PROBE_ACTIONS = ['httpGet', 'tcpSocket', 'grpc'] as const;
 

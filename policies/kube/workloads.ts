@@ -1,109 +1,18 @@
-import type { KubeObject } from '../types';
-import { asArray, asRecord, isRecord } from '../rule';
-
-/** A pod template found inside a workload, with the field path it lives at. */
-export interface PodTemplate {
-  /** Path of the pod spec, e.g. `spec.template.spec`. */
-  path: string;
-  spec: Record<string, unknown>;
-  labels: Record<string, string>;
-  namespace: string | undefined;
-}
-
-export interface ContainerRef {
-  /** Path of the container, e.g. `spec.template.spec.containers[0]`. */
-  path: string;
-  container: Record<string, unknown>;
-  init: boolean;
-}
-
-export const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job', 'CronJob']);
-/** Workloads that run continuously and may receive traffic (as opposed to Jobs). */
-export const LONG_RUNNING_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController']);
-
-/** The pod template of a workload object, or undefined for other kinds. */
-export function podTemplate(obj: KubeObject): PodTemplate | undefined {
-  const ns = obj.metadata?.namespace;
-  const spec = asRecord(obj.spec);
-  if (obj.kind === 'Pod') return { path: 'spec', spec, labels: stringMap(obj.metadata?.labels), namespace: ns };
-  if (obj.kind === 'CronJob') {
-    const tpl = asRecord(asRecord(asRecord(spec.jobTemplate).spec).template);
-    if (!isRecord(tpl.spec)) return undefined;
-    return { path: 'spec.jobTemplate.spec.template.spec', spec: tpl.spec, labels: stringMap(asRecord(tpl.metadata).labels), namespace: ns };
-  }
-  if (!WORKLOAD_KINDS.has(obj.kind)) return undefined;
-  const tpl = asRecord(spec.template);
-  if (!isRecord(tpl.spec)) return undefined;
-  return { path: 'spec.template.spec', spec: tpl.spec, labels: stringMap(asRecord(tpl.metadata).labels), namespace: ns };
-}
-
-/** Every container and init container of a pod spec, with their paths. */
-export function containers(tpl: PodTemplate): ContainerRef[] {
-  const out: ContainerRef[] = [];
-  for (const [key, init] of [['initContainers', true], ['containers', false]] as const) {
-    asArray(tpl.spec[key]).forEach((c, i) => {
-      if (isRecord(c)) out.push({ path: `${tpl.path}.${key}[${i}]`, container: c, init });
-    });
-  }
-  return out;
-}
-
-export function containerName(c: ContainerRef): string {
-  return typeof c.container.name === 'string' ? c.container.name : c.path;
-}
-
-export function stringMap(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(asRecord(v))) if (typeof val === 'string') out[k] = val;
-  return out;
-}
-
-/** Kubernetes label-selector semantics (matchLabels + matchExpressions) against a label set. */
-export function selectorMatches(selector: unknown, labels: Record<string, string>): boolean {
-  const sel = asRecord(selector);
-  for (const [k, v] of Object.entries(stringMap(sel.matchLabels))) if (labels[k] !== v) return false;
-  for (const e of asArray(sel.matchExpressions)) {
-    const expr = asRecord(e);
-    const key = String(expr.key);
-    const values = asArray(expr.values).map(String);
-    const has = key in labels;
-    switch (expr.operator) {
-      case 'In':
-        if (!has || !values.includes(labels[key])) return false;
-        break;
-      case 'NotIn':
-        if (has && values.includes(labels[key])) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
-/** A Service-style selector: a plain label map, all of which must match. Empty selects nothing here. */
-export function mapSelectorMatches(selector: Record<string, string>, labels: Record<string, string>): boolean {
-  const entries = Object.entries(selector);
-  return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
-}
-
-/** Every pod template in the set, paired with its owner object. */
-export function podTemplates(objects: readonly KubeObject[]): Array<{ obj: KubeObject; tpl: PodTemplate }> {
-  const out: Array<{ obj: KubeObject; tpl: PodTemplate }> = [];
-  for (const obj of objects) {
-    const tpl = podTemplate(obj);
-    if (tpl) out.push({ obj, tpl });
-  }
-  return out;
-}
-
-/** The object named `kind/name` in a namespace, if the set has it. */
-export function findObject(objects: readonly KubeObject[], kind: string, name: string, namespace: string | undefined): KubeObject | undefined {
-  return objects.find((o) => o.kind === kind && o.metadata?.name === name && (o.metadata?.namespace ?? undefined) === namespace);
-}
+/*
+ * The workload helpers the rules use. They live in the neutral core/kube-objects.ts (constructs, stacks and
+ * tests read workloads too); re-exported here for the policies' public API.
+ */
+export {
+  containerName,
+  containers,
+  findObject,
+  LONG_RUNNING_KINDS,
+  mapSelectorMatches,
+  podTemplate,
+  podTemplates,
+  selectorMatches,
+  stringMap,
+  WORKLOAD_KINDS,
+  type ContainerRef,
+  type PodTemplate,
+} from '../../core/kube-objects';

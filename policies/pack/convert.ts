@@ -1,4 +1,4 @@
-import type { KubeObject } from '../types';
+import type { KubeObject } from '../../core/kube-objects';
 
 /** `kubernetes:apps/v1:Deployment` → apiVersion `apps/v1`, kind `Deployment` (`core/v1` → `v1`). */
 export function kubeTypeToApiVersionKind(type: string): { apiVersion: string; kind: string } | undefined {

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CliError } from '../../cli/errors';
+import { CliError } from '../../core/errors';
 
 function port(value: string): number {
   const n = Number(value);

@@ -4,6 +4,7 @@ import { FEATURES, featureMatrix, generateChurnData, runTraining, type TrainingR
 import { PredictionMonitor } from '../monitoring';
 import type { RunningTrackingServer } from '../tracking/server';
 import type { RunningInferenceServer } from '../inference/server';
+import { ensureWebUi, type WebUiState } from './web-ui-build';
 
 export interface LocalPlatformOptions {
   /** Where the SQLite store and artifacts live. Default `./.mlops` (MLOPS_LOCAL_DIR). */
@@ -30,6 +31,8 @@ export interface LocalPlatformOptions {
   workers?: number;
   /** Server log level (pino). Default MLOPS_LOG_LEVEL or `warn`: the banner is the interface here. */
   logLevel?: string;
+  /** Build the web UI first when this checkout's bundle is missing or older than its sources. Default true. */
+  buildWebUi?: boolean;
   log?: (line: string) => void;
 }
 
@@ -136,12 +139,19 @@ async function startLocalInference(s: LocalSettings, opts: LocalPlatformOptions,
   }
 }
 
-function localBanner(s: LocalSettings, tracking: RunningTrackingServer, server: RunningInferenceServer, modelUri: string, served: { version: ModelVersion; training?: TrainingResult }, body: string): string {
+/** What the banner says the tracking URL serves: the web UI only when the server found a bundle to serve. */
+function trackingServes(ui: WebUiState, uiServed: boolean): string {
+  if (uiServed) return 'MLflow REST API and web UI';
+  const why = ui.status === 'failed' ? ui.reason : 'no built web UI found';
+  return `MLflow REST API; no web UI: ${why}; \`npm run build:ui\` then restart`;
+}
+
+function localBanner(s: LocalSettings, tracking: RunningTrackingServer, server: RunningInferenceServer, modelUri: string, served: { version: ModelVersion; training?: TrainingResult }, body: string, ui: string): string {
   const { training, version } = served;
   return [
     '',
     'MLOps local platform is running',
-    `  Tracking server:  ${tracking.url}   (MLflow REST API and web UI; MLFLOW_TRACKING_URI=${tracking.url})`,
+    `  Tracking server:  ${tracking.url}   (${ui}; MLFLOW_TRACKING_URI=${tracking.url})`,
     `  Inference server: ${server.url}   (${modelUri} → version ${server.model().version}; /invocations, /v2, /metrics)`,
     training ? `  Trained run ${training.runId}: auc ${training.metrics.auc.toFixed(3)}, accuracy ${training.metrics.accuracy.toFixed(3)}` : `  Serving version ${version.version} registered earlier`,
     '',
@@ -166,6 +176,9 @@ function localBanner(s: LocalSettings, tracking: RunningTrackingServer, server: 
 export async function startLocalPlatform(opts: LocalPlatformOptions = {}): Promise<RunningLocalPlatform> {
   const log = opts.log ?? (() => undefined);
   const s = localSettings(opts);
+  // Before the server starts: it looks for the bundle once, when it registers the UI.
+  const ui = opts.buildWebUi === false ? ({ status: 'no-sources' } as const) : await ensureWebUi({ log });
+  if (ui.status === 'failed') log(`web UI not built: ${ui.reason}`);
   const tracking = await startLocalTracking(s, log);
   let inference: RunningInferenceServer | undefined;
   try {
@@ -178,7 +191,9 @@ export async function startLocalPlatform(opts: LocalPlatformOptions = {}): Promi
 
     const example = generateChurnData({ rows: 2, seed: 2024 });
     const exampleRequest = { columns: [...FEATURES], data: featureMatrix(example) };
-    const banner = localBanner(s, tracking, server, modelUri, served, JSON.stringify({ dataframe_split: exampleRequest }));
+    const { findUiAssets } = await import('../tracking/web/serve');
+    const uiLine = trackingServes(ui, findUiAssets() !== undefined);
+    const banner = localBanner(s, tracking, server, modelUri, served, JSON.stringify({ dataframe_split: exampleRequest }), uiLine);
     let closed: Promise<void> | undefined;
     return {
       trackingUrl: tracking.url,

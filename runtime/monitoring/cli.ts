@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { CliError } from '../../cli/errors';
+import { CliError } from '../../core/errors';
 import { addTrainingOptions, errorMessage, numberArg, type TrainingFlags } from '../training/cli';
 
 /** `mlops retrain`: the retraining CronJob's command (reads drift from the inference server's /metrics). */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { CliError } from '../../cli/errors';
+import { CliError } from '../../core/errors';
 
 /** `mlops promote <model> --version N --alias champion [--require "metrics.auc >= 0.8"]`. */
 export function registerPromotionCommands(program: Command): void {

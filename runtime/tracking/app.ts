@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { installBrowserGuards, type BrowserGuardOptions } from './http/browser-guards';
 import { MlflowError, toMlflowError } from './http/errors';
 import { registerRequestMetrics } from './http/observability';
 import { API_PREFIXES, API_V3_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingFeature, type TrackingPlugin } from './plugin';
@@ -22,6 +23,8 @@ export interface TrackingAppOptions {
    * the login limits count by). Default none: the header is ignored and the peer address is used.
    */
   trustedProxies?: readonly string[];
+  /** Host, Origin and framing guards for browsers (browser-guards.ts); `false` turns them off. @default the guards' defaults */
+  browserGuards?: BrowserGuardOptions | false;
 }
 
 /**
@@ -64,6 +67,7 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
 
   const registry = registerRequestMetrics(app);
   app.decorate('metricsRegistry', registry);
+  if (options.browserGuards !== false) installBrowserGuards(app, options.browserGuards);
   for (const feature of options.features) if (feature.beforeRoutes) await feature.beforeRoutes(app, options.context);
 
   app.get('/health', async (_req, reply) => reply.type('text/plain').send('OK'));

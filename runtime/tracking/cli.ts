@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CliError } from '../../cli/errors';
+import { CliError } from '../../core/errors';
+import { checkGuardList } from './http/browser-guards';
 
 function port(value: string): number {
   const n = Number(value);
@@ -34,6 +35,36 @@ function addressList(value: string): string[] {
     if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(item)) throw new InvalidArgumentError(`'${item}' is not an IP address or CIDR`);
   }
   return items;
+}
+
+/** `--allowed-hosts a,b` / `--cors-allowed-origins …`: checked as the guards check them, so a bad value stops the start. */
+function patternList(what: string): (value: string) => string[] {
+  return (value) => {
+    const items = artifactRootList(value);
+    try {
+      checkGuardList(what, items);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+    return items;
+  };
+}
+
+interface ServeFlags {
+  host: string;
+  port: number;
+  backendStoreUri: string;
+  defaultArtifactRoot?: string;
+  allowedArtifactRoots?: string[];
+  artifactsDestination: string;
+  serveArtifacts: boolean;
+  upgradeDb?: boolean;
+  appName?: string;
+  forwardedAllowIps?: string[];
+  allowedHosts?: string[];
+  corsAllowedOrigins?: string[];
+  xFrameOptions: string;
+  disableSecurityMiddleware?: boolean;
 }
 
 function storeOption(): Option {
@@ -95,10 +126,19 @@ export function serviceUsersFromEnv(env: NodeJS.ProcessEnv): Array<{ username: s
 /** `mlops tracking serve | db upgrade`: flags and env vars as in `mlflow server` / `mlflow db upgrade`. */
 export function registerTrackingCommands(program: Command): void {
   const tracking = program.command('tracking').description('the MLflow-compatible tracking server');
-
+  addServeOptions(tracking.command('serve').description('run the tracking server (MLflow REST API, proxied artifacts, /health, /version, /metrics)')).action(serve);
   tracking
-    .command('serve')
-    .description('run the tracking server (MLflow REST API, proxied artifacts, /health, /version, /metrics)')
+    .command('db')
+    .description('manage the tracking database schema')
+    .command('upgrade')
+    .description('apply pending schema migrations (run once per release, e.g. from a Kubernetes Job)')
+    .addOption(storeOption())
+    .action(dbUpgrade);
+}
+
+/** The flags of `mlops tracking serve` (MLflow's names and env vars where MLflow has the flag). */
+function addServeOptions(command: Command): Command {
+  return command
     .addOption(new Option('--host <host>', 'interface to bind').env('MLFLOW_HOST').default('127.0.0.1'))
     .addOption(new Option('-p, --port <port>', 'port to listen on (0 = any free port)').env('MLFLOW_PORT').default(5000).argParser(port))
     .addOption(storeOption())
@@ -120,59 +160,59 @@ export function registerTrackingCommands(program: Command): void {
     .addOption(new Option('--auth-failed-logins-per-user <count>', 'basic-auth: failed logins for one user name per 5 minutes, from any address, before its new logins get 429 (0 = no limit)').env('MLOPS_AUTH_FAILED_LOGINS_PER_USER').default(10).argParser(count))
     .addOption(new Option('--auth-login-queue <count>', 'basic-auth: logins that may wait for password verification before more get 503').env('MLOPS_AUTH_LOGIN_QUEUE').default(32).argParser(positiveCount))
     .addOption(new Option('--forwarded-allow-ips <list>', 'comma-separated proxy addresses/CIDRs whose X-Forwarded-For names the client (default: none, the header is ignored)').env('FORWARDED_ALLOW_IPS').argParser(addressList))
-    .action(async (opts: { host: string; port: number; backendStoreUri: string; defaultArtifactRoot?: string; allowedArtifactRoots?: string[]; artifactsDestination: string; serveArtifacts: boolean; upgradeDb?: boolean; appName?: string; forwardedAllowIps?: string[] } & AuthFlags) => {
-      const { startTrackingServer } = await import('./server');
-      const auth = opts.appName === 'basic-auth' ? await basicAuthFromOptions(opts) : undefined;
-      let server;
-      try {
-        server = await startTrackingServer({
-          features: auth ? [auth] : [],
-          host: opts.host,
-          port: opts.port,
-          backendStoreUri: opts.backendStoreUri,
-          defaultArtifactRoot: opts.defaultArtifactRoot,
-          allowedArtifactRoots: opts.allowedArtifactRoots,
-          artifactsDestination: opts.artifactsDestination,
-          serveArtifacts: opts.serveArtifacts,
-          upgradeDb: opts.upgradeDb,
-          trustedProxies: opts.forwardedAllowIps,
-        });
-      } catch (err) {
-        throw new CliError(`cannot start the tracking server: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      server.app.log.info({ url: server.url, store: server.context.connection.displayUri, artifacts: server.context.artifacts?.rootUri ?? 'not served', auth: auth ? 'basic-auth' : 'off' }, 'tracking server listening');
-      const stop = async () => {
-        await server.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    .addOption(new Option('--allowed-hosts <list>', 'comma-separated Host header values served (names, *.globs, * for any); default loopback names and private addresses (DNS-rebinding guard)').env('MLFLOW_SERVER_ALLOWED_HOSTS').argParser(patternList('--allowed-hosts')))
+    .addOption(new Option('--cors-allowed-origins <list>', 'comma-separated browser origins besides the server\'s own that may call the API (default none)').env('MLFLOW_SERVER_CORS_ALLOWED_ORIGINS').argParser(patternList('--cors-allowed-origins')))
+    .addOption(new Option('--x-frame-options <value>', 'X-Frame-Options on every answer (NONE sends none)').env('MLFLOW_SERVER_X_FRAME_OPTIONS').default('SAMEORIGIN').choices(['SAMEORIGIN', 'DENY', 'NONE']))
+    .option('--disable-security-middleware', 'turn off the Host, Origin and framing guards (also MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE=true)');
+}
 
-  tracking
-    .command('db')
-    .description('manage the tracking database schema')
-    .command('upgrade')
-    .description('apply pending schema migrations (run once per release, e.g. from a Kubernetes Job)')
-    .addOption(storeOption())
-    .action(async (opts: { backendStoreUri: string }) => {
-      const { openStore } = await import('./db/connection');
-      const { migrateToLatest } = await import('./db/migrate');
-      let connection;
-      try {
-        connection = await openStore(opts.backendStoreUri);
-      } catch (err) {
-        throw new CliError(`cannot open ${opts.backendStoreUri}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      try {
-        const outcome = await migrateToLatest(connection.db);
-        process.stdout.write(
-          outcome.applied.length ? `applied ${outcome.applied.join(', ')}; schema at ${outcome.current}\n` : `schema already at ${outcome.current}\n`,
-        );
-      } catch (err) {
-        throw new CliError(`${connection.displayUri}: ${err instanceof Error ? err.message : String(err)}`);
-      } finally {
-        await connection.close();
-      }
+async function serve(opts: ServeFlags & AuthFlags): Promise<void> {
+  const { startTrackingServer } = await import('./server');
+  const auth = opts.appName === 'basic-auth' ? await basicAuthFromOptions(opts) : undefined;
+  let server;
+  try {
+    server = await startTrackingServer({
+      features: auth ? [auth] : [],
+      host: opts.host,
+      port: opts.port,
+      backendStoreUri: opts.backendStoreUri,
+      defaultArtifactRoot: opts.defaultArtifactRoot,
+      allowedArtifactRoots: opts.allowedArtifactRoots,
+      artifactsDestination: opts.artifactsDestination,
+      serveArtifacts: opts.serveArtifacts,
+      upgradeDb: opts.upgradeDb,
+      trustedProxies: opts.forwardedAllowIps,
+      browserGuards: opts.disableSecurityMiddleware || process.env.MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE === 'true' ? false : { allowedHosts: opts.allowedHosts, corsAllowedOrigins: opts.corsAllowedOrigins, xFrameOptions: opts.xFrameOptions },
     });
+  } catch (err) {
+    throw new CliError(`cannot start the tracking server: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  server.app.log.info({ url: server.url, store: server.context.connection.displayUri, artifacts: server.context.artifacts?.rootUri ?? 'not served', auth: auth ? 'basic-auth' : 'off' }, 'tracking server listening');
+  const stop = async () => {
+    await server.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function dbUpgrade(opts: { backendStoreUri: string }): Promise<void> {
+  const { openStore } = await import('./db/connection');
+  const { prepareSchema } = await import('./db/migrate');
+  let connection;
+  try {
+    connection = await openStore(opts.backendStoreUri);
+  } catch (err) {
+    throw new CliError(`cannot open ${opts.backendStoreUri}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    // The same lock as a starting server takes, so a release's Job and new replicas never race.
+    const outcome = await prepareSchema(connection.db, connection.dialect, { upgrade: true });
+    if (outcome.status === 'outdated') throw new Error(`pending ${outcome.pending.join(', ')}`); // unreachable with upgrade: true
+    process.stdout.write(outcome.applied.length ? `applied ${outcome.applied.join(', ')}; schema at ${outcome.current}\n` : `schema already at ${outcome.current}\n`);
+  } catch (err) {
+    throw new CliError(`${connection.displayUri}: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await connection.close();
+  }
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ArtifactRepository } from './artifacts/repository';
 import type { ArtifactRoots } from './artifacts/roots';
@@ -18,6 +18,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The app's Prometheus registry (/metrics), for plugins that export their own metrics. */
     metricsRegistry: Registry;
+  }
+  interface FastifyContextConfig {
+    /** On a search route: the same search again from another page, in process (see SearchPager). */
+    searchPage?: SearchPager;
   }
   interface FastifyRequest {
     /** The authenticated user, set by an auth hook (issue 4); null when the server runs without auth. */
@@ -50,6 +54,13 @@ export interface TrackingContext {
 }
 
 export type TrackingPlugin = FastifyPluginAsync<TrackingContext>;
+
+/**
+ * A search route's handler as a function of the page: `page` overrides the request's page_token and
+ * max_results. Search routes put it in their route config (`searchPage`) so that a hook can ask for
+ * following pages in process (basic auth refills a page it filtered) without a request to itself.
+ */
+export type SearchPager = (request: FastifyRequest, page?: { pageToken: string; maxResults: number }) => Promise<Record<string, unknown>>;
 
 /** MLflow's REST prefixes: every API plugin is mounted under each. */
 export const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'] as const;

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { ArtifactRoots, artifactRepositoryFor } from './artifacts';
 import { artifactsFeature } from './artifacts/routes';
 import { DEFAULT_BACKEND_STORE_URI, openStore } from './db/connection';
-import { migrateToLatest, pendingMigrations } from './db/migrate';
+import { prepareSchema } from './db/migrate';
 import { LoggedModelStore, loggedModelsFeature } from './logged-models';
 import { RegistryStore, registryFeature } from './registry';
 import { TrackingStore, runsFeature } from './runs';
@@ -32,11 +32,17 @@ export interface TrackingServerOptions {
    * @default []
    */
   allowedArtifactRoots?: string[];
-  /** Run pending schema migrations at start. Default true for SQLite (zero config), false for PostgreSQL (run `mlops tracking db upgrade` once, e.g. from a Job). */
+  /**
+   * Apply pending migrations to an existing, older schema at start. An empty database is always initialized
+   * (as `mlflow server` does), under a lock so replicas starting together do not race. Default true for
+   * SQLite (zero config), false for PostgreSQL (run `mlops tracking db upgrade` once per release, e.g. from a Job).
+   */
   upgradeDb?: boolean;
   logger?: FastifyServerOptions['logger'];
   /** Reverse proxies whose X-Forwarded-For is believed (`--forwarded-allow-ips`); see TrackingAppOptions. Default none. */
   trustedProxies?: TrackingAppOptions['trustedProxies'];
+  /** Host/Origin/framing guards (`--allowed-hosts`, `--cors-allowed-origins`, `--x-frame-options`); see TrackingAppOptions. */
+  browserGuards?: TrackingAppOptions['browserGuards'];
   /**
    * Features besides the built-in ones (experiments and runs, artifacts, the registry, the web UI),
    * e.g. basic auth; mounted after the registry and before the web UI.
@@ -69,13 +75,9 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
   const uri = opts.backendStoreUri ?? DEFAULT_BACKEND_STORE_URI;
   const connection = await openStore(uri);
   try {
-    const upgrade = opts.upgradeDb ?? connection.dialect === 'sqlite';
-    if (upgrade) await migrateToLatest(connection.db);
-    else {
-      const pending = await pendingMigrations(connection.db);
-      if (pending.length) {
-        throw new Error(`the database schema at ${connection.displayUri} is not current (pending: ${pending.join(', ')}); run \`mlops tracking db upgrade --backend-store-uri ...\` or start with --upgrade-db`);
-      }
+    const schema = await prepareSchema(connection.db, connection.dialect, { upgrade: opts.upgradeDb ?? connection.dialect === 'sqlite' });
+    if (schema.status === 'outdated') {
+      throw new Error(`the database schema at ${connection.displayUri} is not current (pending: ${schema.pending.join(', ')}); run \`mlops tracking db upgrade --backend-store-uri ...\` or start with --upgrade-db`);
     }
     const serveArtifacts = opts.serveArtifacts ?? true;
     const destination = opts.artifactsDestination ?? './mlartifacts';
@@ -89,7 +91,7 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
     });
     const store = new TrackingStore(connection.db, connection.dialect, { defaultArtifactRoot });
     const context: TrackingContext = { connection, store, registry: new RegistryStore(connection.db), loggedModels: new LoggedModelStore(connection.db), traces: new TraceStore(connection.db), artifacts, artifactRoots };
-    const app = await createTrackingApp({ context, features: serverFeatures(opts), logger: opts.logger, trustedProxies: opts.trustedProxies });
+    const app = await createTrackingApp({ context, features: serverFeatures(opts), logger: opts.logger, trustedProxies: opts.trustedProxies, browserGuards: opts.browserGuards });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ host, port: opts.port ?? 5000 });
     const address = app.server.address();

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CliError } from '../../cli/errors';
+import { CliError } from '../../core/errors';
 
 export function numberArg(name: string, { integer = false, min = -Infinity } = {}) {
   return (value: string): number => {

@@ -9,14 +9,15 @@ import { Database } from './database';
 import { ImageRepositories } from './registry';
 import { ServiceAccountRole, type ServiceAccountRef, type Statement } from './irsa';
 import { managedPolicyArn } from './aws-util';
+import type { WorkloadIdentity } from '../../constructs/facts';
 
 export { Network, EksCluster, ExistingEksCluster, NodePools, ArtifactBucket, Database, ImageRepositories, ServiceAccountRole };
 export type { ClusterInfo, ServiceAccountRef };
 
 type EksSpec = Extract<EnvironmentConfig['cluster'], { kind: 'eks' }>;
 
-/** The three workload identities the chart may give IRSA roles. */
-export type WorkloadIdentity = 'tracking' | 'training' | 'inference';
+/** The three workload identities the chart may give IRSA roles (the constructs name them). */
+export type { WorkloadIdentity };
 
 /** Repositories of the two runtime images (the names `environments/images.ts` pins). */
 export const RUNTIME_REPOSITORIES = ['mlops-blueprint/tracking', 'mlops-blueprint/inference'];
@@ -119,52 +120,63 @@ export class CloudStack extends pulumi.ComponentResource {
     this.kubeconfig = this.cluster.kubeconfig;
 
     if (env.artifactStore.kind === 's3') {
-      const prefix = env.artifactStore.prefix;
-      this.bucket = new ArtifactBucket(`${name}-artifacts`, { bucketName: env.artifactStore.bucket ?? defaultBucketName(args.project, env) }, parent);
+      const bucketName = env.artifactStore.bucket ?? defaultBucketName(args.project, env);
+      this.bucket = new ArtifactBucket(`${name}-artifacts`, { bucketName }, parent);
       this.artifactBucket = this.bucket.name;
-      for (const identity of ['tracking', 'training', 'inference'] as const) {
-        const sas = args.serviceAccounts[identity] ?? [];
-        if (sas.length === 0) continue;
-        this.roles[identity] = new ServiceAccountRole(
-          `${name}-${identity}`,
-          {
-            oidcProviderArn: this.cluster.oidcProviderArn,
-            oidcIssuerUrl: this.cluster.oidcIssuerUrl,
-            serviceAccounts: sas,
-            statements: artifactStatements(identity, this.bucket.arn, this.bucket.keyArn, prefix),
-            description: `${env.name} ${identity}: artifacts under s3://${env.artifactStore.bucket ?? defaultBucketName(args.project, env)}/${prefix}`,
-          },
-          parent,
-        );
-      }
+      this.artifactRoles(name, args, this.bucket, `s3://${bucketName}`, env.artifactStore.prefix);
     }
 
-    if (env.metadataStore.kind === 'external-postgres' && env.metadataStore.rds) {
-      if (!c.rds) throw new Error(`environment "${env.name}": metadataStore.rds needs cluster.rds settings`);
-      if (!args.database) throw new Error(`environment "${env.name}": RDS needs the database login`);
-      this.database = new Database(
-        `${name}-db`,
-        {
-          identifier: `${c.name}-tracking`,
-          vpcId,
-          subnetIds,
-          clientSecurityGroupIds: [this.cluster.clusterSecurityGroupId],
-          instanceClass: c.rds.instanceClass,
-          allocatedStorageGiB: c.rds.allocatedStorageGiB,
-          engineVersion: c.rds.engineVersion,
-          multiAz: c.rds.multiAz,
-          backupRetentionDays: c.rds.backupRetentionDays,
-          deletionProtection: c.rds.deletionProtection,
-          databaseName: env.metadataStore.database,
-          username: args.database.username,
-          password: args.database.password,
-        },
-        parent,
-      );
-      this.databaseHost = this.database.address;
-    }
+    this.database = this.rdsDatabase(name, args, c, vpcId, subnetIds);
+    this.databaseHost = this.database?.address;
 
     if (c.ecr) this.repositories = new ImageRepositories(`${name}-ecr`, { names: RUNTIME_REPOSITORIES }, parent);
     this.registerOutputs({ clusterName: this.clusterName, artifactBucket: this.artifactBucket, databaseHost: this.databaseHost });
+  }
+
+  /** An IRSA role per workload identity with ServiceAccounts, reaching only the artifact prefix. */
+  private artifactRoles(name: string, args: CloudStackArgs, bucket: ArtifactBucket, bucketUri: string, prefix: string): void {
+    const { env } = args;
+    for (const identity of ['tracking', 'training', 'inference'] as const) {
+      const sas = args.serviceAccounts[identity] ?? [];
+      if (sas.length === 0) continue;
+      this.roles[identity] = new ServiceAccountRole(
+        `${name}-${identity}`,
+        {
+          oidcProviderArn: this.cluster.oidcProviderArn,
+          oidcIssuerUrl: this.cluster.oidcIssuerUrl,
+          serviceAccounts: sas,
+          statements: artifactStatements(identity, bucket.arn, bucket.keyArn, prefix),
+          description: `${env.name} ${identity}: artifacts under ${bucketUri}/${prefix}`,
+        },
+        { parent: this },
+      );
+    }
+  }
+
+  /** The RDS database, when the environment's metadata store asks for one. */
+  private rdsDatabase(name: string, args: CloudStackArgs, c: EksSpec, vpcId: pulumi.Input<string>, subnetIds: pulumi.Input<pulumi.Input<string>[]>): Database | undefined {
+    const { env } = args;
+    if (env.metadataStore.kind !== 'external-postgres' || !env.metadataStore.rds) return undefined;
+    if (!c.rds) throw new Error(`environment "${env.name}": metadataStore.rds needs cluster.rds settings`);
+    if (!args.database) throw new Error(`environment "${env.name}": RDS needs the database login`);
+    return new Database(
+      `${name}-db`,
+      {
+        identifier: `${c.name}-tracking`,
+        vpcId,
+        subnetIds,
+        clientSecurityGroupIds: [this.cluster.clusterSecurityGroupId],
+        instanceClass: c.rds.instanceClass,
+        allocatedStorageGiB: c.rds.allocatedStorageGiB,
+        engineVersion: c.rds.engineVersion,
+        multiAz: c.rds.multiAz,
+        backupRetentionDays: c.rds.backupRetentionDays,
+        deletionProtection: c.rds.deletionProtection,
+        databaseName: env.metadataStore.database,
+        username: args.database.username,
+        password: args.database.password,
+      },
+      { parent: this },
+    );
   }
 }

@@ -234,7 +234,11 @@ export async function startControlPlane(): Promise<ControlPlane> {
       } catch {
         continue;
       }
-      const killed = await Promise.race([c.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+      // The grace timer is cleared once the process is gone: a pending one kept jest alive after the suite.
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000)));
+      const killed = await Promise.race([c.exited.then(() => true), grace]);
+      clearTimeout(timer);
       if (!killed) process.kill(-c.child.pid, 'SIGKILL');
       await c.exited;
     }

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadEnvironment, type EnvironmentConfig } from '../../environments';
 import { PolicyViolationError } from '../../policies/synth-gate';
+import { readEnvironmentRecord } from '../../environments/record';
 import { writeSynth } from '../../stacks/gitops';
 import { repoRoot, runMlops } from '../helpers/cli';
 import { testImageLockFile } from '../helpers/image-lock';
@@ -32,7 +33,15 @@ describe('mlops synth', () => {
     expect(files).toContain('staging/argocd/application.k8s.yaml');
     expect(files.filter((f) => f.startsWith('prod/argocd'))).toEqual([]); // prod is deployed by pulumi up (Pulumi-made Secrets)
     expect(files.filter((f) => f.startsWith('dev/argocd'))).toEqual([]); // dev has no gitops settings
-    for (const f of files) {
+    // Each folder records the environment as rendered (images pinned), which `mlops policy check` reads.
+    for (const env of ['dev', 'staging', 'prod']) {
+      expect(files).toContain(`${env}/mlops-environment`);
+      const record = readEnvironmentRecord(path.join(out, env))!;
+      expect(record.environment.name).toBe(env);
+      expect(record.policyMode).toBe('gitops');
+      if (env !== 'dev') expect(record.environment.tracking.image).toMatch(/@sha256:[0-9a-f]{64}$/);
+    }
+    for (const f of files.filter((name) => !name.endsWith('/mlops-environment'))) {
       expect(f).toMatch(/^(dev|staging|prod)\/(\d{2}-[a-z0-9-]+|argocd\/application)\.k8s\.yaml$/);
       // Every document parses as YAML 1.1 too (what kubectl reads), without errors.
       const docs = parseAllDocuments(fs.readFileSync(path.join(out, f), 'utf8'), { version: '1.1' });

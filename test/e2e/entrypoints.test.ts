@@ -253,7 +253,7 @@ function allOf(...checks: Availability[]): Availability {
   return { ok: missing.length === 0, reason: missing.map((c) => c.reason).join('; ') };
 }
 const builtAvailability = (): Availability =>
-  existsSync(path.join(repoRoot, 'lib', 'cli', 'main.js')) && existsSync(path.join(repoRoot, 'runtime', 'tracking', 'ui', 'dist', 'index.html'))
+  existsSync(path.join(repoRoot, 'lib', 'cli', 'main.js')) && existsSync(path.join(repoRoot, 'ui', 'tracking', 'dist', 'index.html'))
     ? { ok: true, reason: '' }
     : { ok: false, reason: 'the compiled lib/ and the UI bundle the image copies are missing: run `npm run build`' };
 // As root (CI) the servers run as uid 10001 with tini at PID 1 of their own PID namespace, as in a pod.

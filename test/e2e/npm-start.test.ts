@@ -74,6 +74,11 @@ describe('npm start', () => {
     expect(out).toContain('registered churn-predictor version 1');
     expect(out).toContain('set alias champion → churn-predictor version 1');
     expect((await fetch(`${trackingUrl}/health`)).status).toBe(200);
+    // The banner names the web UI only when the server serves it (npm start builds a missing or stale bundle first).
+    expect(out).toMatch(/Tracking server: {2}http:\S+ {3}\(MLflow REST API and web UI; /);
+    const page = await fetch(`${trackingUrl}/`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="app"></div>');
     const alias = (await (await fetch(`${trackingUrl}/api/2.0/mlflow/registered-models/alias?name=churn-predictor&alias=champion`)).json()) as { model_version: { version: string } };
     expect(alias.model_version.version).toBe('1');
     expect((await fetch(`${inferenceUrl}/v2/health/ready`)).status).toBe(200);

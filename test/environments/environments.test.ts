@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { runMlops } from '../helpers/cli';
 import {
   ENVIRONMENT_NAMES,
   EnvironmentValidationError,
@@ -187,6 +188,23 @@ describe('environment files', () => {
   test('malformed YAML names the file', () => {
     const file = path.join(dir, 'broken.yaml');
     fs.writeFileSync(file, 'name: [unclosed');
-    expect(() => loadEnvironmentFile(file)).toThrow(/broken\.yaml: not valid YAML/);
+    expect(() => loadEnvironmentFile(file)).toThrow(/broken\.yaml:1:\d+: not valid YAML/);
+  });
+
+  test('a YAML syntax error names file:line:col and shows the offending line with a caret, through the CLI too', () => {
+    const file = path.join(dir, 'team-syntax.yaml');
+    fs.writeFileSync(file, 'name: team\ntracking: image: registry.example.com/t:1.0\n');
+    const expected = `${file}:2:11: not valid YAML: Nested mappings are not allowed in compact mappings\n  2 | tracking: image: registry.example.com/t:1.0\n    |           ^`;
+    expect(() => loadEnvironmentFile(file)).toThrow(expected);
+    const validate = runMlops(['env', 'validate', file]);
+    expect({ status: validate.status, stderr: validate.stderr }).toEqual({ status: 1, stderr: `${expected}\nmlops: 1 of 1 environment(s) invalid\n` });
+    const synth = runMlops(['synth', '--env', file, '--out', path.join(dir, 'out')]);
+    expect({ status: synth.status, stderr: synth.stderr }).toEqual({ status: 1, stderr: `mlops: --env: ${expected}\n` });
+  });
+
+  test('a JSON syntax error points at its line and column as well', () => {
+    const file = path.join(dir, 'team-syntax.json');
+    fs.writeFileSync(file, '{"name": "team",\n  "tracking": {"image": "x",}\n}\n');
+    expect(() => loadEnvironmentFile(file)).toThrow(/team-syntax\.json:2:29: not valid JSON: .*\n {2}2 \| {3}"tracking": \{"image": "x",\}\n {4}\| {29}\^$/);
   });
 });

@@ -30,12 +30,13 @@ export interface TestBrowser {
 }
 
 /** A headless Chromium with a fresh profile directory, removed on close. */
-export async function launchBrowser(opts: { httpCredentials?: { username: string; password: string } } = {}): Promise<TestBrowser> {
+/** `args`: extra Chromium flags (e.g. `--host-resolver-rules` to point a test name at 127.0.0.1). */
+export async function launchBrowser(opts: { httpCredentials?: { username: string; password: string }; args?: string[] } = {}): Promise<TestBrowser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
-    args: ARGS,
+    args: [...ARGS, ...(opts.args ?? [])],
     viewport: { width: 1280, height: 900 },
     httpCredentials: opts.httpCredentials,
   });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ADMIN, as, createUser, startAuthServer, type AuthTestServer } from '../auth/helpers';
-import { api, startTestServer, type TestServer } from '../tracking/helpers';
+import { api, startTestServer, tmpDir, type TestServer } from '../tracking/helpers';
 
 // GET logged-models/<id>/artifacts/files on the real server: the files of an MLflow 3 logged model,
 // under a proxied (mlflow-artifacts:) and a direct (file://) location, and what bad requests get.
@@ -12,8 +12,11 @@ describe('GET logged-models/<id>/artifacts/files', () => {
 
   const createModel = async (experimentId: string) => (await api(server.url, 'POST', '/logged-models', { experiment_id: experimentId, name: 'clf' })).body.model.info;
 
+  // A direct location must lie under a configured root since the artifact-location policy (issue 14).
+  const dir = tmpDir('logged-model-direct');
+
   beforeAll(async () => {
-    server = await startTestServer('sqlite');
+    server = await startTestServer('sqlite', { allowedArtifactRoots: [dir] });
     const exp = (await api(server.url, 'POST', '/experiments/create', { name: 'models' })).body.experiment_id;
     const proxied = await createModel(exp);
     proxiedModel = proxied.model_id;
@@ -27,7 +30,6 @@ describe('GET logged-models/<id>/artifacts/files', () => {
       const res = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${base}/${rel}`, { method: 'PUT', body });
       expect(res.status).toBe(200);
     }
-    const dir = path.join(server.dir, 'direct');
     const directExp = (await api(server.url, 'POST', '/experiments/create', { name: 'direct', artifact_location: `file://${dir}` })).body.experiment_id;
     const direct = await createModel(directExp);
     directModel = direct.model_id;

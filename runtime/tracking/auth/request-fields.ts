@@ -2,9 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import { MlflowError } from '../http/errors';
 
 /**
- * Reads a request field the way the handlers will: the JSON body for POST/PATCH/PUT/DELETE (MLflow
- * clients send DELETE bodies), the query string otherwise or as a fallback, the last value of a
- * repeated query key. Numbers are accepted as their decimal text (ids sent as JSON numbers).
+ * For the authorization hooks, which read what a request targets before any handler parses it (the
+ * handlers parse with http/request.ts). Reads a field as any handler could: the JSON body for
+ * POST/PATCH/PUT/DELETE (MLflow clients send DELETE bodies), the query string otherwise or as a
+ * fallback, the last value of a repeated query key. Numbers are accepted as their decimal text.
  */
 function source(request: FastifyRequest, name: string): unknown {
   const body = request.body;

@@ -37,6 +37,14 @@ export function dialectOf(db: Kysely<unknown>): DialectName {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
+/** `MLOPS_TRACKING_DB_STATEMENT_TIMEOUT_MS`, default 60 s: longer than any capped request needs, short of a held backend. */
+export function statementTimeoutMs(): number {
+  const raw = process.env.MLOPS_TRACKING_DB_STATEMENT_TIMEOUT_MS;
+  const n = raw === undefined || raw === '' ? 60_000 : Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`MLOPS_TRACKING_DB_STATEMENT_TIMEOUT_MS must be a whole number of milliseconds, not "${raw}"`);
+  return n;
+}
+
 /** Opens `sqlite:///path`, a bare file path, or `postgresql://` / `postgres://` (also `postgresql+psycopg2://`). */
 export async function openStore<DB = Database>(uri: string = DEFAULT_BACKEND_STORE_URI): Promise<StoreConnection<DB>> {
   let dialect: Dialect;
@@ -53,6 +61,8 @@ export async function openStore<DB = Database>(uri: string = DEFAULT_BACKEND_STO
       // Also bounds the wait for a free pooled connection under load; an unreachable server fails at once (ECONNREFUSED).
       connectionTimeoutMillis: 15_000,
       idleTimeoutMillis: 30_000,
+      // A backstop behind the request caps: no statement holds a backend longer (0 = none). Schema set-up lifts it.
+      statement_timeout: statementTimeoutMs(),
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           oid === 20 ? int8 : types.getTypeParser(oid, format as 'text')) as typeof types.getTypeParser,

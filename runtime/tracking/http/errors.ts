@@ -63,6 +63,9 @@ const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT',
 /** PostgreSQL SQLSTATE classes 08 (connection exception) and 57P (operator intervention: admin shutdown, crash shutdown, cannot connect now), plus serialization/deadlock (40001, 40P01). */
 const TRANSIENT_SQLSTATE = /^(08|57P|53300|40001|40P01)/;
 
+/** SQLSTATE 57014: PostgreSQL canceled the statement (statement_timeout, or pg_cancel_backend). */
+const QUERY_CANCELED = '57014';
+
 /** True when an error from the store means "the database is unavailable right now", not "the request is wrong". */
 export function isTransientDatabaseError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
@@ -77,6 +80,9 @@ export function isTransientDatabaseError(err: unknown): boolean {
 /** Turns anything thrown by a handler into the MLflow error it should be reported as. */
 export function toMlflowError(err: unknown): MlflowError {
   if (err instanceof MlflowError) return err;
+  if ((err as { code?: unknown } | null)?.code === QUERY_CANCELED) {
+    return new MlflowError('TEMPORARILY_UNAVAILABLE', "The query ran longer than the backend store's statement timeout; narrow the request or retry later.");
+  }
   if (isTransientDatabaseError(err)) {
     return new MlflowError('TEMPORARILY_UNAVAILABLE', 'The backend store is temporarily unavailable; retry the request.');
   }

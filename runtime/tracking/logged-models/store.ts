@@ -143,6 +143,13 @@ export class LoggedModelStore {
     return m;
   }
 
+  /** The experiment a logged model belongs to (any lifecycle stage), without loading it. */
+  async experimentIdOf(modelId: string): Promise<string> {
+    const row = await this.db.selectFrom('logged_models').select('experiment_id').where('model_id', '=', modelId).executeTakeFirst();
+    if (!row) throw MlflowError.notFound(`Logged model with ID '${modelId}' not found.`);
+    return String(row.experiment_id);
+  }
+
   /** The artifact location of an active logged model (for `models:/m-<id>` and artifact listing). */
   async artifactLocation(modelId: string): Promise<string> {
     return (await this.row(this.db, modelId)).artifact_location;

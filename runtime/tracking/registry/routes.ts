@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { boolish, int64, parseBodyAndQuery as parse } from '../http/request';
-import type { TrackingFeature, TrackingPlugin } from '../plugin';
+import type { SearchPager, TrackingFeature, TrackingPlugin } from '../plugin';
 import type { RegistryStore } from './store';
 
 /**
@@ -64,10 +64,11 @@ function registeredModelRoutes(app: FastifyInstance, store: RegistryStore): void
     return {};
   });
 
-  app.get('/registered-models/search', async (request) => {
+  const searchModels: SearchPager = async (request, page) => {
     const req = parse(request, searchSchema, ['order_by']);
-    return store.searchRegisteredModels({ filter: req.filter, maxResults: req.max_results, orderBy: req.order_by, pageToken: req.page_token });
-  });
+    return store.searchRegisteredModels({ filter: req.filter, maxResults: page?.maxResults ?? req.max_results, orderBy: req.order_by, pageToken: page?.pageToken ?? req.page_token });
+  };
+  app.get('/registered-models/search', { config: { searchPage: searchModels } }, async (request) => searchModels(request));
 
   const latest = async (request: FastifyRequest) => {
     const req = parse(request, latestSchema, ['stages']);
@@ -116,10 +117,11 @@ function modelVersionRoutes(app: FastifyInstance, store: RegistryStore): void {
     return {};
   });
 
-  app.get('/model-versions/search', async (request) => {
+  const searchVersions: SearchPager = async (request, page) => {
     const req = parse(request, searchSchema, ['order_by']);
-    return store.searchModelVersions({ filter: req.filter, maxResults: req.max_results, orderBy: req.order_by, pageToken: req.page_token });
-  });
+    return store.searchModelVersions({ filter: req.filter, maxResults: page?.maxResults ?? req.max_results, orderBy: req.order_by, pageToken: page?.pageToken ?? req.page_token });
+  };
+  app.get('/model-versions/search', { config: { searchPage: searchVersions } }, async (request) => searchVersions(request));
 
   app.get('/model-versions/get-download-uri', async (request) => {
     const req = parse(request, versionSchema);

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { TrackingPlugin } from '../plugin';
+import type { SearchPager, TrackingPlugin } from '../plugin';
 import { findArtifactOwner } from '../artifacts';
 import { VIEW_TYPES } from './entities';
 import { int64, parseRequest, protoEnum } from '../http/request';
@@ -44,12 +44,13 @@ export const experimentRoutes: TrackingPlugin = async (app, { store, connection,
     return { experiment: await store.getExperimentByName(req.experiment_name) };
   });
 
-  const search = async (request: FastifyRequest) => {
+  const searchPage: SearchPager = async (request, page) => {
     const req = parseRequest(request, searchSchema, ['order_by']);
-    return store.searchExperiments({ viewType: req.view_type, maxResults: req.max_results, filter: req.filter, orderBy: req.order_by, pageToken: req.page_token });
+    return store.searchExperiments({ viewType: req.view_type, maxResults: page?.maxResults ?? req.max_results, filter: req.filter, orderBy: req.order_by, pageToken: page?.pageToken ?? req.page_token });
   };
-  app.post('/experiments/search', search);
-  app.get('/experiments/search', search);
+  const search = async (request: FastifyRequest) => searchPage(request);
+  app.post('/experiments/search', { config: { searchPage } }, search);
+  app.get('/experiments/search', { config: { searchPage } }, search);
 
   app.post('/experiments/update', async (request) => {
     const req = parseRequest(request, updateSchema);

@@ -1,8 +1,10 @@
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { TrackingPlugin } from '../plugin';
 import { MlflowError } from '../http/errors';
 import { LIMITS, REQUEST_LIMITS } from '../http/limits';
 import { RUN_STATUSES, VIEW_TYPES } from './entities';
+import type { TrackingStore } from './store';
 import { double, int64, parseRequest, protoEnum, runIdOf } from '../http/request';
 
 const keyValue = z.object({ key: z.string(), value: z.string().default('') });
@@ -39,8 +41,8 @@ const searchSchema = z.object({
 });
 const historySchema = z.object({ ...runRef, metric_key: z.string(), page_token: z.string().optional(), max_results: int64.optional() });
 
-/** /runs/* and /metrics/*: MLflow's run endpoints (service.proto: CreateRun … LogOutputs, GetMetricHistory). */
-export const runRoutes: TrackingPlugin = async (app, { store }) => {
+/** Run lifecycle: create, get, update, delete, restore, search. */
+function runLifecycleRoutes(app: FastifyInstance, store: TrackingStore): void {
   app.post('/runs/create', async (request) => {
     const req = parseRequest(request, createSchema);
     const run = await store.createRun({ experimentId: req.experiment_id, userId: req.user_id ?? request.user ?? undefined, runName: req.run_name, startTime: req.start_time, tags: req.tags });
@@ -64,6 +66,15 @@ export const runRoutes: TrackingPlugin = async (app, { store }) => {
     return {};
   });
 
+
+  app.post('/runs/search', async (request) => {
+    const req = parseRequest(request, searchSchema, ['experiment_ids', 'order_by']);
+    return store.searchRuns({ experimentIds: req.experiment_ids, filter: req.filter, viewType: req.run_view_type, maxResults: req.max_results, orderBy: req.order_by, pageToken: req.page_token });
+  });
+}
+
+/** What a run records: metrics (and their history), params, tags, batches, inputs and outputs. */
+function runDataRoutes(app: FastifyInstance, store: TrackingStore): void {
   app.post('/runs/log-metric', async (request) => {
     const req = parseRequest(request, logMetricSchema);
     await store.logMetric(runIdOf(req), {
@@ -117,13 +128,14 @@ export const runRoutes: TrackingPlugin = async (app, { store }) => {
     return {};
   });
 
-  app.post('/runs/search', async (request) => {
-    const req = parseRequest(request, searchSchema, ['experiment_ids', 'order_by']);
-    return store.searchRuns({ experimentIds: req.experiment_ids, filter: req.filter, viewType: req.run_view_type, maxResults: req.max_results, orderBy: req.order_by, pageToken: req.page_token });
-  });
-
   app.get('/metrics/get-history', async (request) => {
     const req = parseRequest(request, historySchema);
     return store.getMetricHistory({ runId: runIdOf(req), key: req.metric_key, maxResults: req.max_results, pageToken: req.page_token });
   });
+}
+
+/** /runs/* and /metrics/*: MLflow's run endpoints (service.proto: CreateRun … LogOutputs, GetMetricHistory). */
+export const runRoutes: TrackingPlugin = async (app, { store }) => {
+  runLifecycleRoutes(app, store);
+  runDataRoutes(app, store);
 };

@@ -100,6 +100,13 @@ export class TrackingStore {
     return experimentJson(row, tags);
   }
 
+  /** The id of the experiment named `name` (any lifecycle stage), without loading it. */
+  async experimentIdByName(name: string): Promise<string> {
+    const row = await this.db.selectFrom('experiments').select('experiment_id').where('name', '=', name).executeTakeFirst();
+    if (!row) throw MlflowError.notFound(`Could not find experiment with name '${name}'`);
+    return String(row.experiment_id);
+  }
+
   async getExperimentByName(name: string): Promise<Experiment> {
     const row = await this.db.selectFrom('experiments').select('experiment_id').where('name', '=', name).executeTakeFirst();
     if (!row) throw MlflowError.notFound(`Could not find experiment with name '${name}'`);
@@ -245,6 +252,14 @@ export class TrackingStore {
       throw MlflowError.invalid(`The run ${runId} must be in the 'active' state. Current state is ${row.lifecycle_stage}.`);
     }
     return row;
+  }
+
+  /** The experiment a run belongs to (any lifecycle stage), without loading the run. */
+  async experimentIdOfRun(runId: string): Promise<string> {
+    validateRunId(runId);
+    const row = await this.db.selectFrom('runs').select('experiment_id').where('run_uuid', '=', runId).executeTakeFirst();
+    if (!row) throw MlflowError.notFound(`Run with id=${runId} not found`);
+    return String(row.experiment_id);
   }
 
   async getRun(runId: string): Promise<Run> {

@@ -32,7 +32,7 @@ function stringList(value: unknown, field: string): string[] {
   return value as string[];
 }
 
-export async function experimentsOfTraceRequest(request: FastifyRequest, from: TraceRequestSource, traces: TraceStore): Promise<string[]> {
+export async function experimentsOfTraceRequest(request: FastifyRequest, from: TraceRequestSource, traces: Pick<TraceStore, 'experimentIdOf' | 'experimentIdsOf'>): Promise<string[]> {
   const body = record(request.body);
   switch (from) {
     case 'path': {

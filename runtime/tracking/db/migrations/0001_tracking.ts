@@ -4,6 +4,19 @@ import { dialectOf } from '../connection';
 /** Experiments, runs, metrics (history + latest), params, tags, datasets and run inputs/outputs. */
 export async function up(db: Kysely<any>): Promise<void> {
   const pg = dialectOf(db) === 'postgres';
+  await createExperimentsAndRuns(db, pg);
+  await createRunData(db);
+  await createInputs(db);
+  // MLflow's "Default" experiment has id 0 and always exists.
+  await db
+    .insertInto('experiments')
+    .values({ experiment_id: 0, name: 'Default', artifact_location: null, lifecycle_stage: 'active', creation_time: Date.now(), last_update_time: Date.now() })
+    .execute();
+  if (pg) await sql`SELECT setval(pg_get_serial_sequence('experiments', 'experiment_id'), 1, false)`.execute(db);
+}
+
+/** experiments, experiment_tags, runs. */
+async function createExperimentsAndRuns(db: Kysely<any>, pg: boolean): Promise<void> {
   await db.schema
     .createTable('experiments')
     .addColumn('experiment_id', pg ? 'serial' : 'integer', (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
@@ -40,7 +53,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('experiment_id', 'integer', (c) => c.notNull().references('experiments.experiment_id'))
     .execute();
   await db.schema.createIndex('index_runs_experiment_start').on('runs').columns(['experiment_id', 'start_time']).execute();
+}
 
+/** metrics (history), latest_metrics, params, tags. */
+async function createRunData(db: Kysely<any>): Promise<void> {
   // Every column is in the key, as in MLflow: re-sending the same point (client retry) is a no-op.
   await db.schema
     .createTable('metrics')
@@ -82,7 +98,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('tag_pk', ['key', 'run_uuid'])
     .execute();
   await db.schema.createIndex('index_tags_run_uuid').on('tags').column('run_uuid').execute();
+}
 
+/** datasets, inputs (datasets and models into runs, runs' outputs), input_tags. */
+async function createInputs(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('datasets')
     .addColumn('dataset_uuid', 'varchar(36)', (c) => c.notNull())
@@ -115,13 +134,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('value', 'varchar(500)', (c) => c.notNull())
     .addPrimaryKeyConstraint('input_tags_pk', ['input_uuid', 'name'])
     .execute();
-
-  // MLflow's "Default" experiment has id 0 and always exists.
-  await db
-    .insertInto('experiments')
-    .values({ experiment_id: 0, name: 'Default', artifact_location: null, lifecycle_stage: 'active', creation_time: Date.now(), last_update_time: Date.now() })
-    .execute();
-  if (pg) await sql`SELECT setval(pg_get_serial_sequence('experiments', 'experiment_id'), 1, false)`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

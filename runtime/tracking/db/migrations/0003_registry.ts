@@ -7,7 +7,12 @@ import { dialectOf } from '../connection';
  */
 export async function up(db: Kysely<any>): Promise<void> {
   const pg = dialectOf(db) === 'postgres';
+  await createRegistry(db, pg);
+  await createLoggedModels(db);
+}
 
+/** registered_models, their tags, model_versions, their tags, aliases, registry_audit. */
+async function createRegistry(db: Kysely<any>, pg: boolean): Promise<void> {
   // last_version: the highest version number ever handed out. Incrementing it with an UPDATE locks the
   // model's row, so concurrent creates of one model get distinct, gapless numbers on both stores, and
   // numbers of deleted versions are never reused (as MLflow's max(version)+1 over soft-deleted rows).
@@ -83,7 +88,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('previous_name', 'varchar(256)')
     .execute();
   await db.schema.createIndex('index_registry_audit_name').on('registry_audit').columns(['name', 'version', 'id']).execute();
+}
 
+/** logged_models, logged_model_tags, logged_model_params (MLflow 3). */
+async function createLoggedModels(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('logged_models')
     .addColumn('model_id', 'varchar(64)', (c) => c.primaryKey())
