@@ -2,13 +2,13 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { installBrowserGuards, type BrowserGuardOptions } from './http/browser-guards';
 import { MlflowError, toMlflowError } from './http/errors';
 import { registerRequestMetrics } from './http/observability';
-import { API_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingFeature, type TrackingPlugin } from './plugin';
+import { API_PREFIXES, API_V3_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingFeature, type TrackingPlugin } from './plugin';
 import { clientErrorHandler, installJsonBodyParser, installNulGuard } from './http/input';
 import { REQUEST_LIMITS } from './http/limits';
 import { SERVER_VERSION } from './version';
 
 export type { TrackingContext, TrackingFeature, TrackingPlugin } from './plugin';
-export { API_PREFIXES, ARTIFACT_PREFIXES } from './plugin';
+export { API_PREFIXES, API_V3_PREFIXES, ARTIFACT_PREFIXES } from './plugin';
 
 export interface TrackingAppOptions {
   context: TrackingContext;
@@ -81,6 +81,7 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
 async function mountFeatures(app: FastifyInstance, features: readonly TrackingFeature[], context: TrackingContext): Promise<void> {
   const all = (pick: (f: TrackingFeature) => readonly TrackingPlugin[] | undefined) => features.flatMap((f) => pick(f) ?? []);
   for (const prefix of API_PREFIXES) for (const plugin of all((f) => f.plugins)) await app.register(plugin, { prefix, ...context });
+  for (const prefix of API_V3_PREFIXES) for (const plugin of all((f) => f.v3Plugins)) await app.register(plugin, { prefix, ...context });
   for (const prefix of ARTIFACT_PREFIXES) for (const plugin of all((f) => f.artifactPlugins)) await app.register(plugin, { prefix, ...context });
   for (const plugin of all((f) => f.rootPlugins)) await app.register(plugin, context);
 }

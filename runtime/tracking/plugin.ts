@@ -6,6 +6,7 @@ import type { StoreConnection } from './db/connection';
 import type { LoggedModelStore } from './logged-models/store';
 import type { RegistryStore } from './registry/store';
 import type { TrackingStore } from './runs/store';
+import type { TraceStore } from './traces/store';
 
 /**
  * The contract between the tracking app and its features: what a feature receives (the context),
@@ -44,6 +45,8 @@ export interface TrackingContext {
   registry: RegistryStore;
   /** MLflow 3 logged models. */
   loggedModels: LoggedModelStore;
+  /** MLflow 3 traces: trace infos, tags, metadata, assessments, run links. */
+  traces: TraceStore;
   /** Root of proxied artifacts (`--artifacts-destination`); undefined with --no-serve-artifacts. */
   artifacts?: ArtifactRepository;
   /** Every artifact root the server reads, and the policy on experiment locations and stored run roots. */
@@ -61,6 +64,8 @@ export type SearchPager = (request: FastifyRequest, page?: { pageToken: string; 
 
 /** MLflow's REST prefixes: every API plugin is mounted under each. */
 export const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'] as const;
+/** MLflow 3's REST prefixes (traces, server-info): plugins in `v3Plugins` are mounted under each. */
+export const API_V3_PREFIXES = ['/api/3.0/mlflow', '/ajax-api/3.0/mlflow'] as const;
 /** The proxied-artifact prefixes (`mlflow-artifacts:` URIs). */
 export const ARTIFACT_PREFIXES = ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts'] as const;
 
@@ -78,6 +83,8 @@ export interface TrackingFeature {
   beforeRoutes?: (app: FastifyInstance, context: TrackingContext) => void | Promise<void>;
   /** Mounted under each of API_PREFIXES. @default [] */
   plugins?: readonly TrackingPlugin[];
+  /** Mounted under each of API_V3_PREFIXES. @default [] */
+  v3Plugins?: readonly TrackingPlugin[];
   /** Mounted under each of ARTIFACT_PREFIXES. @default [] */
   artifactPlugins?: readonly TrackingPlugin[];
   /** Mounted at the root (own prefixes, e.g. /api/3.0/mlflow or /get-artifact). @default [] */

@@ -9,6 +9,8 @@ import { prepareSchema } from './db/migrate';
 import { LoggedModelStore, loggedModelsFeature } from './logged-models';
 import { RegistryStore, registryFeature } from './registry';
 import { TrackingStore, runsFeature } from './runs';
+import { serverInfoFeature } from './info/routes';
+import { TraceStore, tracesFeature } from './traces';
 import { webUiFeature } from './web';
 
 export interface TrackingServerOptions {
@@ -58,7 +60,7 @@ export interface TrackingServerOptions {
 /** The server's features in mounting order: the web UI's fallback page goes last. */
 export function serverFeatures(opts: Pick<TrackingServerOptions, 'features' | 'plugins' | 'rootPlugins' | 'beforeRoutes'> = {}): TrackingFeature[] {
   const extra: TrackingFeature = { plugins: opts.plugins, rootPlugins: opts.rootPlugins, beforeRoutes: opts.beforeRoutes };
-  return [runsFeature, artifactsFeature, registryFeature, loggedModelsFeature, ...(opts.features ?? []), extra, webUiFeature];
+  return [serverInfoFeature, runsFeature, artifactsFeature, registryFeature, loggedModelsFeature, tracesFeature, ...(opts.features ?? []), extra, webUiFeature];
 }
 
 export interface RunningTrackingServer {
@@ -88,7 +90,7 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
       storeDirs: connection.file ? [path.dirname(connection.file)] : [],
     });
     const store = new TrackingStore(connection.db, connection.dialect, { defaultArtifactRoot });
-    const context: TrackingContext = { connection, store, registry: new RegistryStore(connection.db), loggedModels: new LoggedModelStore(connection.db), artifacts, artifactRoots };
+    const context: TrackingContext = { connection, store, registry: new RegistryStore(connection.db), loggedModels: new LoggedModelStore(connection.db), traces: new TraceStore(connection.db), artifacts, artifactRoots };
     const app = await createTrackingApp({ context, features: serverFeatures(opts), logger: opts.logger, trustedProxies: opts.trustedProxies, browserGuards: opts.browserGuards });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ host, port: opts.port ?? 5000 });

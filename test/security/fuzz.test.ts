@@ -15,6 +15,7 @@ const SEED = Number(process.env.MLOPS_FUZZ_SEED ?? 20_240_514);
 /** MLOPS_FUZZ_SCALE=10 for a longer hunt; the default keeps each store well under a minute. */
 const SCALE = Number(process.env.MLOPS_FUZZ_SCALE ?? 1);
 const API = '/api/2.0/mlflow';
+const API_V3 = '/api/3.0/mlflow';
 /** Requests per endpoint: filters per search endpoint, bodies per JSON route, queries per GET route. */
 const FILTERS = 80 * SCALE;
 const BODIES = 8 * SCALE;
@@ -28,16 +29,20 @@ function problem(seed: number, what: string, method: string, path: string, paylo
   return `seed ${seed}, ${what}: ${method} ${path} ${sent?.slice(0, 300)} → ${r.status} ${r.text.slice(0, 300)}`;
 }
 
+/** A trace the fuzz's trace routes find. */
+const FUZZ_TRACE = 'tr-f0220000000000000000000000000001';
+
 /** Fills a route's path parameters with values that exist or look plausible. */
 function concretePath(route: Route, ctx: FuzzContext, rng: Rng): string {
   return route.url
     .replace(/:model_id/g, rng.chance(0.7) ? ctx.modelId : `m-${'0'.repeat(32)}`)
+    .replace(/:(trace_id|request_id)/g, rng.chance(0.7) ? FUZZ_TRACE : `tr-${'0'.repeat(32)}`)
     .replace(/:[a-z_]+/g, () => encodeURIComponent(rng.pick(['k', 'mlflow.x', '..', '%2e', 'é'])));
 }
 
-/** The API routes the fuzz covers: one prefix (the other mounts the same handlers), no artifact streams. */
+/** The API routes the fuzz covers: one prefix per API version (the ajax ones mount the same handlers), no artifact streams. */
 function apiRoutes(routes: Route[]): Route[] {
-  return routes.filter((r) => r.url.startsWith(`${API}/`) && r.method !== 'HEAD' && r.method !== 'OPTIONS');
+  return routes.filter((r) => (r.url.startsWith(`${API}/`) || r.url.startsWith(`${API_V3}/`)) && r.method !== 'HEAD' && r.method !== 'OPTIONS');
 }
 
 for (const kind of storeKinds()) {
@@ -55,10 +60,12 @@ for (const kind of storeKinds()) {
       await admin('POST', '/registered-models/create', { name: 'fuzz-model' });
       await admin('POST', '/model-versions/create', { name: 'fuzz-model', source: `runs:/${runId}/model`, run_id: runId });
       ctx = { experimentId, runId, modelName: 'fuzz-model', modelId };
+      const location = { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } };
+      await server.call(ADMIN, 'POST', `${API_V3}/traces`, { trace: { trace_info: { trace_id: FUZZ_TRACE, trace_location: location, request_time: '2025-01-01T00:00:00Z', state: 'OK', tags: { t: 'x' } } } });
     });
     afterAll(() => server?.stop());
 
-    test(`filter and order_by strings on the five search endpoints (${FILTERS} each, seed ${SEED})`, async () => {
+    test(`filter and order_by strings on the six search endpoints (${FILTERS} each, seed ${SEED})`, async () => {
       const rng = new Rng(SEED);
       const searches: Array<{ method: string; path: string; payload: () => Record<string, unknown> }> = [
         { method: 'POST', path: '/runs/search', payload: () => ({ experiment_ids: [ctx.experimentId], filter: fuzzFilter(rng, 'runs'), ...(rng.chance(0.3) ? { order_by: [fuzzOrderBy(rng)] } : {}) }) },
@@ -70,13 +77,18 @@ for (const kind of storeKinds()) {
           path: '/logged-models/search',
           payload: () => ({ experiment_ids: [ctx.experimentId], filter: fuzzFilter(rng, 'logged-models'), ...(rng.chance(0.3) ? { order_by: [{ field_name: fuzzOrderBy(rng), ascending: rng.chance(0.5) }] } : {}) }),
         },
+        {
+          method: 'POST',
+          path: `${API_V3}/traces/search`,
+          payload: () => ({ locations: [{ mlflow_experiment: { experiment_id: ctx.experimentId } }], filter: fuzzFilter(rng, 'runs'), ...(rng.chance(0.3) ? { order_by: [fuzzOrderBy(rng)] } : {}) }),
+        },
       ];
       const failures: string[] = [];
       let answered200 = 0;
       for (const s of searches) {
         for (let i = 0; i < FILTERS; i++) {
           const payload = s.payload();
-          const r = await admin(s.method, s.path, s.method === 'GET' ? queryString(payload) : payload);
+          const r = s.path.startsWith('/api/') ? await server.call(ADMIN, s.method, s.path, payload) : await admin(s.method, s.path, s.method === 'GET' ? queryString(payload) : payload);
           if (r.status === 200) answered200++;
           const p = problem(SEED, `filter #${i}`, s.method, s.path, payload, r, isMlflowError);
           if (p) failures.push(p);

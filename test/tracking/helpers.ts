@@ -89,6 +89,12 @@ export function mlflow2Python(): string {
   return path.join(repoRoot, '.venv-mlflow2', 'bin', 'python');
 }
 
+/** The interpreter with an early MLflow 3 client (3.1, the v2 trace API): MLOPS_MLFLOW31_PYTHON, else `.venv-mlflow31` (created by .ci/run). */
+export function mlflow31Python(): string {
+  if (process.env.MLOPS_MLFLOW31_PYTHON) return process.env.MLOPS_MLFLOW31_PYTHON;
+  return path.join(repoRoot, '.venv-mlflow31', 'bin', 'python');
+}
+
 /** Whether `python` has an MLflow client of the given major version. */
 export function mlflowClientAvailability(python: string, major: 2 | 3): Availability {
   const a = commandAvailable(python, ['-c', `import mlflow,sys; sys.exit(0 if mlflow.__version__.startswith("${major}.") else 1)`], `MLflow ${major}.x client (${python})`);
@@ -140,3 +146,14 @@ export function storeKinds(): StoreKind[] {
 export function storeAvailability(kind: StoreKind): Availability {
   return kind === 'postgres' ? postgres : { ok: true, reason: '' };
 }
+
+/** The current 3.x client (the v3 trace API) and an early one (3.1: StartTrace/EndTrace v2, no OSS assessments or run links). */
+export const tracingClients = [
+  { name: 'MLflow 3.x client', early: false, python: pythonExecutable(), availability: mlflowClientAvailability(pythonExecutable(), 3) },
+  {
+    name: 'MLflow 3.1 client',
+    early: true,
+    python: mlflow31Python(),
+    availability: commandAvailable(mlflow31Python(), ['-c', 'import mlflow,sys; sys.exit(0 if mlflow.__version__.startswith("3.1.") else 1)'], `MLflow 3.1 client (${mlflow31Python()})`),
+  },
+];

@@ -52,7 +52,17 @@ export interface ResolvedRoot {
 }
 
 /** Which run or logged model a stored root belongs to: its directory must end in `<id>/artifacts`. */
-export type ArtifactOwnerRef = { kind: 'run'; id: string } | { kind: 'logged_model'; id: string };
+export type ArtifactOwnerRef = { kind: 'run'; id: string } | { kind: 'logged_model'; id: string } | { kind: 'trace'; id: string };
+
+/** The last segments of an owner's artifact directory: `<run>/artifacts`, `models/<model>/artifacts`, `traces/<trace>/artifacts`. */
+export function ownerSuffix(ref: ArtifactOwnerRef): string[] {
+  return ref.kind === 'run' ? [ref.id, 'artifacts'] : [ref.kind === 'trace' ? 'traces' : 'models', ref.id, 'artifacts'];
+}
+
+/** "run x", "logged model x", "trace x" for messages. */
+export function ownerName(ref: ArtifactOwnerRef): string {
+  return `${ref.kind === 'logged_model' ? 'logged model' : ref.kind} ${ref.id}`;
+}
 
 /** Finds the run or logged model whose artifact directory contains a location (see owners.ts). */
 export type OwnerLookup = (location: ArtifactLocation) => Promise<ArtifactOwnerRef | undefined>;
@@ -162,7 +172,7 @@ export class ArtifactRoots {
       if (r.kind !== 'allowed' && /^\d+$/.test(segmentsBelow(loc, r.location)[0] ?? '')) throw invalid(uri, 'numbered directories are reserved for server-assigned experiment locations');
     }
     const owner = await owners(loc);
-    if (owner) throw invalid(uri, `it is inside the artifact directory of ${owner.kind === 'run' ? 'run' : 'logged model'} ${owner.id}`);
+    if (owner) throw invalid(uri, `it is inside the artifact directory of ${ownerName(owner)}`);
     if (!caller.privileged && (root.kind === 'allowed' || loc.scheme === 'mlflow-artifacts')) {
       throw new MlflowError('PERMISSION_DENIED', `Only an admin can place an experiment at '${uri}'; leave artifact_location empty to get the server-assigned directory.`);
     }
@@ -181,9 +191,9 @@ export class ArtifactRoots {
     } catch (err) {
       throw denied(uri, err instanceof Error ? err.message.replace(/\.$/, '') : 'not a valid location');
     }
-    const suffix = owner.kind === 'run' ? [owner.id, 'artifacts'] : ['models', owner.id, 'artifacts'];
+    const suffix = ownerSuffix(owner);
     if (loc.segments.length < suffix.length || suffix.some((s, i) => loc.segments[loc.segments.length - suffix.length + i] !== s)) {
-      throw denied(uri, `it is not the artifact directory of ${owner.kind === 'run' ? 'run' : 'logged model'} ${owner.id}`);
+      throw denied(uri, `it is not the artifact directory of ${ownerName(owner)}`);
     }
     if (loc.scheme === 'mlflow-artifacts' && !this.roots.some((r) => r.kind === 'proxied')) {
       throw new MlflowError('ENDPOINT_NOT_FOUND', 'Artifact proxying is disabled: the server runs with --no-serve-artifacts.');

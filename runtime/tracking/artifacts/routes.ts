@@ -26,7 +26,7 @@ export async function listBelow(root: ResolvedRoot, rel: string): Promise<Artifa
 /** The run or logged model a proxied path belongs to: the proxy acts inside one owner's artifacts only. */
 async function ownerOfProxiedPath(ctx: TrackingContext, rel: string): Promise<ArtifactOwnerRef> {
   const owner = await findArtifactOwner(ctx.connection.db, { scheme: 'mlflow-artifacts', bucket: '', segments: rel.split('/') });
-  if (!owner) throw MlflowError.invalid(`Invalid path '${rel}': it is not inside the artifact directory of a run or logged model.`);
+  if (!owner) throw MlflowError.invalid(`Invalid path '${rel}': it is not inside the artifact directory of a run, logged model or trace.`);
   return owner;
 }
 

@@ -132,7 +132,7 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
   // Roots laid out as `<root>/<experiment id>/…` whose URIs name an experiment (references.ts).
   const artifactRoots = [context.artifacts?.rootUri, context.store.defaultArtifactRoot].filter((r): r is string => !!r && !/^mlflow-artifacts:/i.test(r));
   app.addHook('onRequest', authenticate(state, identities));
-  app.addHook('preHandler', authorize(identities, permissions, { stores: { runs: context.store, loggedModels: context.loggedModels }, artifactRoots }));
+  app.addHook('preHandler', authorize(identities, permissions, { stores: { runs: context.store, loggedModels: context.loggedModels, traces: context.traces }, artifactRoots }));
   const onSend = afterResponse(identities, permissions, state.store);
   app.addHook('onRoute', (route) => {
     if (!needsAfterResponse(route)) return;

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { API_PREFIXES, ARTIFACT_PREFIXES } from '../plugin';
+import { API_PREFIXES, API_V3_PREFIXES, ARTIFACT_PREFIXES } from '../plugin';
 import { API_RULES, ARTIFACT_RULES, ROOT_RULES, ruleFor, type Rule } from './rules';
 
 /** Where a route sits in the rule tables: its table and its key there (prefix removed, parameters as `:`). */
@@ -20,7 +20,8 @@ function classifyUncached(routeUrl: string): Place {
   const normalize = (rest: string) => rest.replace(/:[^/]+/g, ':') || '/';
   const artifacts = strip(ARTIFACT_PREFIXES);
   if (artifacts) return { table: ARTIFACT_RULES, key: normalize(routeUrl.slice(artifacts.length)) };
-  const api = strip(API_PREFIXES);
+  // The 3.0 prefixes (traces, server-info) share the table: their routes are keyed like the 2.0 ones.
+  const api = strip(API_PREFIXES) ?? strip(API_V3_PREFIXES);
   if (api) return { table: API_RULES, key: normalize(routeUrl.slice(api.length)) };
   if (ROOT_RULES[routeUrl]) return { table: ROOT_RULES, key: routeUrl };
   if (/^\/(api|ajax-api)\//.test(routeUrl)) return { table: {}, key: routeUrl };

@@ -1,3 +1,4 @@
+import type { TraceRequestSource } from '../traces/request-experiments';
 import type { Action } from './permissions';
 
 /**
@@ -24,7 +25,9 @@ export type Target =
   /** The logged model named by the route's first path parameter, checked on its experiment. */
   | { type: 'logged_model' }
   /** `mlflow-artifacts` paths: `<experiment_id>/…`, from the path or the `path` query field. */
-  | { type: 'artifact_path' };
+  | { type: 'artifact_path' }
+  /** MLflow 3 traces, checked on their experiments (traces/request-experiments.ts says where each route names them). */
+  | { type: 'trace'; from: TraceRequestSource };
 
 export type Rule =
   | { kind: 'authenticated' }
@@ -45,7 +48,9 @@ const run = { type: 'run' } as const;
 const model = { type: 'registered_model' } as const;
 const logged = { type: 'logged_model' } as const;
 
-/** Routes under /api/2.0/mlflow and /ajax-api/2.0/mlflow. */
+const trace = (from: TraceRequestSource) => ({ type: 'trace', from }) as const;
+
+/** Routes under /api/2.0/mlflow and /ajax-api/2.0/mlflow (and the 3.0 prefixes, whose routes share these keys). */
 export const API_RULES: Record<string, MethodRules> = {
   // experiments
   '/experiments/create': { kind: 'authenticated' },
@@ -86,6 +91,18 @@ export const API_RULES: Record<string, MethodRules> = {
   '/logged-models/:/params': check('update', logged),
   '/logged-models/:/artifacts/directories': check('read', logged),
   '/logged-models/:/artifacts/files': check('read', logged),
+  // MLflow 3 traces (their experiment's permission; 3.x clients call /api/3.0, 2.x and 3.1 the 2.0 StartTrace/EndTrace/GetTraceInfo/SearchTraces)
+  '/server-info': { kind: 'authenticated' },
+  '/traces': { POST: check('update', trace('start')), GET: check('read', { type: 'experiments' }) },
+  '/traces/:': { GET: check('read', trace('path')), PATCH: check('update', trace('path')) },
+  '/traces/:/info': check('read', trace('path')),
+  '/traces/batchGetInfos': check('read', trace('trace_ids')),
+  '/traces/search': check('read', trace('locations')),
+  '/traces/:/tags': { PATCH: check('update', trace('path')), DELETE: check('update', trace('path')) },
+  '/traces/delete-traces': check('delete', exp),
+  '/traces/link-to-run': check('update', run),
+  '/traces/:/assessments': { POST: check('update', trace('path')) },
+  '/traces/:/assessments/:': { GET: check('read', trace('path')), PATCH: check('update', trace('path')), DELETE: check('update', trace('path')) },
   // model registry (by registered model name)
   '/registered-models/create': { kind: 'authenticated' },
   '/registered-models/get': check('read', model),

@@ -3,6 +3,8 @@ import { safeArtifactPath } from '../artifacts';
 import { MlflowError } from '../http/errors';
 import type { LoggedModelStore } from '../logged-models/store';
 import type { TrackingStore } from '../runs/store';
+import { experimentsOfTraceRequest } from '../traces/request-experiments';
+import type { TraceStore } from '../traces/store';
 import { routeOf } from './places';
 import { fieldCandidates, listField, requiredField } from './request-fields';
 import type { Target } from './rules';
@@ -33,6 +35,8 @@ export interface Targets {
 export interface TargetStores {
   runs: Pick<TrackingStore, 'experimentIdOfRun' | 'experimentIdByName'>;
   loggedModels: Pick<LoggedModelStore, 'experimentIdOf'>;
+  /** MLflow 3 traces (a trace's experiment; see traces/request-experiments.ts). */
+  traces: Pick<TraceStore, 'experimentIdOf' | 'experimentIdsOf'>;
 }
 
 /** Resolves a rule's target (rules.ts) in a request to what the permission is looked up on, through the stores. */
@@ -70,6 +74,8 @@ export class TargetResolver {
         return { experiments: [await this.experimentOfLoggedModel(request)] };
       case 'artifact_path':
         return artifactPathTargets(request);
+      case 'trace':
+        return { experiments: [...new Set((await experimentsOfTraceRequest(request, target.from, this.stores.traces)).map(canonicalExperimentId))] };
     }
   }
 

@@ -261,8 +261,60 @@ export interface AuthTables {
   registered_model_permissions: RegisteredModelPermissionsTable;
 }
 
+/** MLflow 3 traces (migration 0007_traces), after MLflow's SQL store. */
+export interface TraceInfoTable {
+  request_id: string;
+  experiment_id: number;
+  timestamp_ms: number;
+  execution_time_ms: number | null;
+  /** TraceInfoV3.State name: OK, ERROR, IN_PROGRESS or STATE_UNSPECIFIED. */
+  status: string;
+  client_request_id: string | null;
+  request_preview: string | null;
+  response_preview: string | null;
+}
+
+/** trace_tags and trace_request_metadata. */
+export interface TraceKeyValueTable {
+  request_id: string;
+  key: string;
+  value: string | null;
+}
+
+export interface AssessmentsTable {
+  assessment_id: string;
+  trace_id: string;
+  name: string;
+  assessment_type: string;
+  value: string;
+  error: string | null;
+  created_timestamp: number;
+  last_updated_timestamp: number;
+  source_type: string;
+  source_id: string | null;
+  span_id: string | null;
+  rationale: string | null;
+  overrides: string | null;
+  /** 0/1. */
+  valid: number;
+  assessment_metadata: string | null;
+}
+
+export interface TraceRunLinksTable {
+  request_id: string;
+  run_id: string;
+}
+
+export interface TraceTables {
+  trace_info: TraceInfoTable;
+  trace_tags: TraceKeyValueTable;
+  trace_request_metadata: TraceKeyValueTable;
+  assessments: AssessmentsTable;
+  trace_run_links: TraceRunLinksTable;
+}
+
 /** Every table of the tracking database. */
-export interface Database extends TrackingTables, RegistryTables, AuthTables {}
+export interface Database extends TrackingTables, RegistryTables, AuthTables, TraceTables {}
 
 export type TrackingDb = Kysely<Database>;
 

@@ -51,6 +51,27 @@ export const REGISTRY_LIMITS = {
   SEARCH_LOGGED_MODEL_MAX_RESULTS_THRESHOLD: 1000,
 } as const;
 
+/** MLflow's trace limits (mlflow/store/tracking/__init__.py, mlflow/utils/validation.py, dbmodels) and ours. */
+export const TRACE_LIMITS = {
+  /** MLflow's MAX_TRACE_LINKS_PER_REQUEST (link-to-run trace_ids). */
+  MAX_TRACE_LINKS_PER_REQUEST: 100,
+  MAX_TRACE_TAG_KEY_LENGTH: 250,
+  /** Longer tag and metadata values are truncated, as MLflow truncates trace tag values. */
+  MAX_TRACE_TAG_VAL_LENGTH: 8000,
+  /** request_preview / response_preview columns (the client truncates to this itself); longer ones are truncated. */
+  MAX_PREVIEW_LENGTH: 1000,
+  SEARCH_TRACES_DEFAULT_MAX_RESULTS: 100,
+  /** MLflow refuses more than SEARCH_MAX_RESULTS_THRESHOLD; pages above PAGE_MAX are cut short with a next_page_token (the client keeps paging). */
+  SEARCH_TRACES_MAX_RESULTS: 50_000,
+  SEARCH_TRACES_PAGE_MAX: 1_000,
+  /** Ours: tags or metadata entries on one trace, assessments in one StartTraceV3, ids in one delete/batch-get. */
+  MAX_TRACE_ENTRIES: 1_000,
+  /** Ours: traces deleted per transaction when deleting by timestamp (the event loop is yielded between). */
+  DELETE_CHUNK: 1_000,
+  /** Characters of one assessment's JSON (value, error, rationale, metadata). */
+  MAX_ASSESSMENT_JSON_LENGTH: 1_000_000,
+} as const;
+
 /** Caps MLflow does not have (it answers such requests slowly, or with a database error). */
 export const REQUEST_LIMITS = {
   /** Characters in a search `filter` (1,000 quoted run ids fit; checked before tokenizing). */

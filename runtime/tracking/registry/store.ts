@@ -6,8 +6,8 @@ import { MlflowError } from '../http/errors';
 import type { KeyValue } from '../runs/entities';
 import { decodePageToken, encodePageToken } from '../search/page-token';
 import { joinUri } from '../runs/store';
-import { REGISTRY_LIMITS } from '../http/limits';
-import { validateMaxResults } from '../http/validation';
+import { excerpt, REGISTRY_LIMITS } from '../http/limits';
+import { validateMaxResults, validateRunId } from '../http/validation';
 import { ACTIVE_STAGES, type AuditAction, type AuditEntry, type ModelVersion, type RegisteredModel, type Stage } from './entities';
 import type { ModelVersionsTable, RegisteredModelsTable as RegisteredModelsColumns, Database, TrackingDb } from '../db/schema';
 
@@ -110,6 +110,17 @@ export function parseModelsUri(uri: string): { modelId?: string; name?: string; 
   }
   if (parts.length !== 2) throw MlflowError.invalid(`Not a valid models:/ URI: '${uri}'.`);
   return /^\d+$/.test(parts[1]) ? { name: parts[0], version: parts[1] } : parts[1].toLowerCase() === 'latest' ? { name: parts[0], stage: 'latest' } : { name: parts[0], stage: parts[1] };
+}
+
+/** Registered-model and version tag marking a prompt (mlflow/prompt/constants.py IS_PROMPT_TAG_KEY). */
+export const IS_PROMPT_TAG = 'mlflow.prompt.is_prompt';
+/** The sources MLflow's own senders use for prompt versions (_PROMPT_SOURCE_PLACEHOLDERS); the server accepts no other. */
+const PROMPT_SOURCE_PLACEHOLDERS = new Set(['dummy-source', 'prompt-template']);
+
+/** Whether a create-model-version request is a prompt version: its tags, the last value of a key winning, as MLflow reads them. */
+function isPromptVersion(tags: readonly KeyValue[]): boolean {
+  const value = tags.filter((t) => t.key === IS_PROMPT_TAG).pop()?.value;
+  return (value ?? 'false').toLowerCase() === 'true';
 }
 
 export interface CreateModelVersionInput {
@@ -331,6 +342,13 @@ export class RegistryStore {
     let runId = req.runId || null;
     const modelId = req.modelId || null;
     if (!source) throw MlflowError.invalid("Missing value for required parameter 'source'.");
+    if (isPromptVersion(req.tags)) {
+      // A prompt version has no artifacts: only MLflow's placeholders are accepted, and nothing is resolved.
+      if (!PROMPT_SOURCE_PLACEHOLDERS.has(source)) throw MlflowError.invalid(`Invalid prompt source: '${excerpt(source)}'. Prompt sources must use an MLflow placeholder.`);
+      if (modelId) throw MlflowError.invalid('A prompt version cannot name a logged model (model_id).');
+      if (runId) validateRunId(runId);
+      return { source, storage: source, runId, modelId: null };
+    }
     const loggedModel = async (id: string) => {
       const m = await db.selectFrom('logged_models').selectAll().where('model_id', '=', id).where('lifecycle_stage', '=', 'active').executeTakeFirst();
       if (!m) throw invalidSource(source, 'model_id');

@@ -6,7 +6,8 @@ import { checkCount, checkLength, excerpt, REQUEST_LIMITS } from '../http/limits
  * `metrics.acc > 0.9 AND params.lr = '0.01' AND tags.\`team name\` LIKE 'ml-%' AND attributes.run_id IN ('a','b')`.
  * This module only parses; compilation to SQL (bound parameters, never string splicing) is in predicates.ts (and the entities' column maps beside it).
  */
-export type EntityType = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset';
+/** The last four are trace searches' (request metadata, assessments by name, span fields). */
+export type EntityType = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset' | 'metadata' | 'feedback' | 'expectation' | 'span';
 export type Comparator = '=' | '!=' | '>' | '>=' | '<' | '<=' | 'LIKE' | 'ILIKE' | 'IN' | 'NOT IN' | 'IS NULL' | 'IS NOT NULL';
 
 export interface Comparison {
@@ -45,6 +46,16 @@ const ENTITY_ALIASES: Record<string, EntityType> = {
   dataset: 'dataset',
   datasets: 'dataset',
 };
+
+/** How a search names its entities: `tags.x`, `attributes.y`… (runs by default). */
+export type EntityAliases = Readonly<Record<string, EntityType>>;
+
+export interface ParseOptions {
+  /** Whether a bare name (`status = 'OK'`) is an attribute. @default false */
+  allowBareAttributes?: boolean;
+  /** The entity prefixes this search accepts. @default run and model searches' (metrics, params, tags, attributes, datasets) */
+  entities?: EntityAliases;
+}
 
 const NUMBER = /[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/y;
 const IDENT = /[\p{L}\p{N}_:/-]+/uy;
@@ -151,14 +162,14 @@ class Cursor {
 }
 
 /** `entity.key` (key optionally quoted); a bare name is an attribute when allowBare. */
-function readIdentifier(cur: Cursor, allowBare: boolean, what: string): { type: EntityType; key: string } {
+function readIdentifier(cur: Cursor, allowBare: boolean, what: string, aliases: EntityAliases = ENTITY_ALIASES): { type: EntityType; key: string } {
   const first = cur.next();
   if (!first || first.t !== 'ident') cur.fail(`expected an identifier such as metrics.<key>, found ${shown(first)}`);
   const dot = cur.peek();
   if (dot?.t === 'punct' && dot.v === '.') {
     cur.next();
-    const entity = ENTITY_ALIASES[first.v.toLowerCase()];
-    if (!entity) cur.fail(`invalid entity type '${excerpt(first.v)}'. Valid values are metric, parameter, tag, attribute, dataset`);
+    const entity = Object.hasOwn(aliases, first.v.toLowerCase()) ? aliases[first.v.toLowerCase()] : undefined;
+    if (!entity) cur.fail(`invalid entity type '${excerpt(first.v)}'. Valid values are ${Object.keys(aliases).join(', ')}`);
     // Unquoted keys may themselves contain dots (tags.mlflow.runName).
     let key = '';
     for (;;) {
@@ -189,8 +200,8 @@ function readValue(cur: Cursor): string | number {
   return cur.fail(`expected a quoted string or a number, found ${shown(t)}`);
 }
 
-function readComparison(cur: Cursor, allowBare: boolean): Comparison {
-  const { type, key } = readIdentifier(cur, allowBare, 'identifier');
+function readComparison(cur: Cursor, allowBare: boolean, aliases?: EntityAliases): Comparison {
+  const { type, key } = readIdentifier(cur, allowBare, 'identifier', aliases);
   let comparator: Comparator;
   const t = cur.peek();
   if (t?.t === 'op') {
@@ -198,6 +209,7 @@ function readComparison(cur: Cursor, allowBare: boolean): Comparison {
     comparator = t.v as Comparator;
   } else if (cur.keyword('LIKE')) comparator = 'LIKE';
   else if (cur.keyword('ILIKE')) comparator = 'ILIKE';
+  else if (cur.keyword('RLIKE')) cur.fail('RLIKE (regular expressions) is not supported by this server; use LIKE or ILIKE');
   else if (cur.keyword('IN')) comparator = 'IN';
   else if (cur.keyword('NOT')) {
     if (!cur.keyword('IN')) cur.fail("expected IN after NOT");
@@ -230,7 +242,7 @@ function readComparison(cur: Cursor, allowBare: boolean): Comparison {
  * before tokenizing and the clause and IN-value counts while parsing (REQUEST_LIMITS), so the work
  * and the SQL it compiles to stay bounded.
  */
-export function parseFilter(filter: string | undefined, opts: { allowBareAttributes?: boolean } = {}): Comparison[] {
+export function parseFilter(filter: string | undefined, opts: ParseOptions = {}): Comparison[] {
   if (!filter || filter.trim() === '') return [];
   checkLength('filter', filter, REQUEST_LIMITS.FILTER_MAX_LENGTH);
   const cur = new Cursor(tokenize(filter), filter);
@@ -238,7 +250,7 @@ export function parseFilter(filter: string | undefined, opts: { allowBareAttribu
   let inValues = 0;
   for (;;) {
     if (out.length === REQUEST_LIMITS.FILTER_MAX_CLAUSES) cur.fail(`a filter may AND at most ${REQUEST_LIMITS.FILTER_MAX_CLAUSES} comparisons`);
-    const c = readComparison(cur, opts.allowBareAttributes ?? false);
+    const c = readComparison(cur, opts.allowBareAttributes ?? false, opts.entities);
     if (Array.isArray(c.value) && (inValues += c.value.length) > REQUEST_LIMITS.FILTER_MAX_IN_VALUES) {
       cur.fail(`IN and NOT IN lists may hold at most ${REQUEST_LIMITS.FILTER_MAX_IN_VALUES} values in one filter`);
     }
@@ -253,16 +265,16 @@ export function parseFilter(filter: string | undefined, opts: { allowBareAttribu
 }
 
 /** A request's order_by list, each parsed with parseOrderBy, at most ORDER_BY_MAX_TERMS of them. */
-export function parseOrderByList(clauses: readonly string[]): OrderBy[] {
+export function parseOrderByList(clauses: readonly string[], entities?: EntityAliases): OrderBy[] {
   checkCount('order_by', clauses.length, REQUEST_LIMITS.ORDER_BY_MAX_TERMS);
-  return clauses.map(parseOrderBy);
+  return clauses.map((c) => parseOrderBy(c, entities));
 }
 
 /** Parses one order_by clause such as `metrics.acc DESC` or `attributes.start_time`. */
-export function parseOrderBy(clause: string): OrderBy {
+export function parseOrderBy(clause: string, entities?: EntityAliases): OrderBy {
   checkLength('order_by', clause, REQUEST_LIMITS.ORDER_BY_TERM_MAX_LENGTH);
   const cur = new Cursor(tokenize(clause), clause);
-  const { type, key } = readIdentifier(cur, true, 'order_by column');
+  const { type, key } = readIdentifier(cur, true, 'order_by column', entities);
   let ascending = true;
   if (cur.keyword('DESC')) ascending = false;
   else cur.keyword('ASC');

@@ -59,6 +59,9 @@ export function runFilterPredicates(comparisons: Comparison[]): RawBuilder<boole
         return runAttributePredicate(c);
       case 'dataset':
         return datasetPredicate(c);
+      default:
+        // Trace-only entity types (metadata, assessments, spans) never come from a run filter's prefixes.
+        throw MlflowError.invalid(`Invalid entity type '${c.type}' in a run filter.`);
     }
   });
 }
