@@ -17,84 +17,17 @@
  * Env: MLOPS_BENCH_SECONDS (per measurement, default 3), MLOPS_BENCH_WORKERS (server --workers, default
  * CPU cores), MLOPS_BENCH_MODELS (comma list of fixture names, default churn-logreg,churn-forest).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { closedLoop, instrumented, openLoop, type Measure, type Target } from './load';
+import { inProcessRate, startOurs, stopServer } from './servers';
 
-const repoRoot = path.resolve(__dirname, '..', '..');
-const fixtures = path.join(repoRoot, 'test', 'fixtures', 'models');
 const SECONDS = Number(process.env.MLOPS_BENCH_SECONDS ?? 3);
 const WORKERS = Number(process.env.MLOPS_BENCH_WORKERS ?? os.availableParallelism());
 const MODELS = (process.env.MLOPS_BENCH_MODELS ?? 'churn-logreg,churn-forest').split(',');
 const CLIENTS = [1, 8, 32, 128];
 const ROW = [49, 33, 57.79, 1874.92];
 const COLUMNS = ['age', 'tenure', 'monthly_charges', 'total_charges'];
-
-/**
- * The in-process limit: single-row session.run calls back to back on one thread. onnxruntime-node keeps
- * getting faster for the first second or two (and other jobs on a shared machine only slow it down),
- * so after a 1 s warm-up the best of SECONDS one-second windows is taken as the limit; the mean is printed
- * too. Comparing HTTP figures with the best window makes the ratios conservative.
- */
-async function inProcessRate(modelName: string): Promise<{ best: number; mean: number; cpuUs: number }> {
-  const session = await ort.InferenceSession.create(path.join(fixtures, modelName, 'model.onnx'), { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
-  const feeds: Record<string, ort.Tensor> =
-    session.inputNames.length === 1
-      ? { [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(ROW), [1, 4]) }
-      : Object.fromEntries(session.inputNames.map((n) => [n, new ort.Tensor('float32', Float32Array.of(ROW[COLUMNS.indexOf(n)]), [1, 1])]));
-  const window = async (ms: number) => {
-    let n = 0;
-    const cpu = process.cpuUsage();
-    const start = performance.now();
-    while (performance.now() - start < ms) {
-      for (let i = 0; i < 100; i++) await session.run(feeds);
-      n += 100;
-    }
-    const used = process.cpuUsage(cpu);
-    return { rate: n / ((performance.now() - start) / 1000), cpuUs: (used.user + used.system) / n };
-  };
-  await window(1000);
-  const windows = [];
-  for (let w = 0; w < Math.max(1, Math.round(SECONDS)); w++) windows.push(await window(1000));
-  await session.release();
-  const best = windows.reduce((a, b) => (b.rate > a.rate ? b : a));
-  return { best: best.rate, mean: windows.reduce((a, b) => a + b.rate, 0) / windows.length, cpuUs: best.cpuUs };
-}
-
-/** Servers still running, killed if the benchmark dies half-way (an error, Ctrl-C, a closed stdout). */
-const children = new Set<ChildProcess>();
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit(130));
-process.stdout.on('error', () => process.exit(1));
-
-function startServer(modelName: string, maxBatchSize: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    [path.join(repoRoot, 'bin', 'mlops.js'), 'serve', '-m', path.join(fixtures, modelName), '--name', 'churn', '--port', '0', '--workers', String(WORKERS), '--max-batch-size', String(maxBatchSize), '--max-queue', '4096'],
-    { cwd: repoRoot, env: { ...process.env, MLOPS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.includes('"inference server listening"'));
-      if (line) resolve({ child, port: Number(new URL(JSON.parse(line).url).port) });
-    });
-    child.on('exit', (code) => reject(new Error(`mlops serve exited with ${code}: ${out}`)));
-  });
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 const v2Target: Target = { path: '/v2/models/churn/infer', body: JSON.stringify({ inputs: COLUMNS.map((c, i) => ({ name: c, shape: [1], datatype: 'FP32', data: [ROW[i]] })) }) };
 const mlflowTarget: Target = { path: '/invocations', body: JSON.stringify({ dataframe_split: { columns: COLUMNS, data: [ROW] } }) };
@@ -121,7 +54,7 @@ async function main(): Promise<void> {
   );
   const summary: string[] = [];
   for (const modelName of MODELS) {
-    const inProcess = await inProcessRate(modelName);
+    const inProcess = await inProcessRate(modelName, 1, SECONDS);
     const limit = inProcess.best;
     process.stdout.write(
       `\n## ${modelName}\nin-process session.run, single rows, one thread: ${fmt(limit)} rows/s best 1-s window (${fmt(1e6 / limit, 1)} µs/row wall, ${fmt(inProcess.cpuUs, 1)} µs/row CPU; mean of windows ${fmt(inProcess.mean)} rows/s)\n\n`,
@@ -130,7 +63,8 @@ async function main(): Promise<void> {
     const at32: Record<string, number> = {};
     const halfPeak: Record<string, { rate: number; m: Measure }> = {};
     for (const [label, maxBatch] of [['on (max 32)', 32], ['off', 1]] as const) {
-      const { child, port } = await startServer(modelName, maxBatch);
+      const served = await startOurs(modelName, ['--workers', String(WORKERS), '--max-batch-size', String(maxBatch)]);
+      const { child, port } = served;
       try {
         let peak = 0;
         for (const clients of CLIENTS) {
@@ -147,7 +81,7 @@ async function main(): Promise<void> {
         halfPeak[label] = { rate, m: half };
         printRow({ label, load: `open loop at ${fmt(rate)} req/s (half of peak)`, m: half });
       } finally {
-        await stopServer(child);
+        await stopServer(served);
       }
     }
     const on = 'on (max 32)';

@@ -5,7 +5,7 @@
  */
 import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { percentile, processCpuMs } from '../measure';
+import { percentile, processCpuMs, processTreeCpuMs } from '../measure';
 
 const WARMUP_MS = 300;
 
@@ -20,7 +20,7 @@ export interface Measure {
   rps: number;
   p50: number;
   p99: number;
-  /** Server process CPU time (all threads) per answered request, µs; NaN where /proc is missing. */
+  /** Server CPU time (all threads of its process and its child processes) per answered request, µs; NaN where /proc is missing. */
   serverCpuUs?: number;
   /** CPU time of the server's main (HTTP) thread per answered request, µs: the part that cannot spread over cores. */
   httpThreadCpuUs?: number;
@@ -42,12 +42,12 @@ export async function batchStats(port: number): Promise<{ sum: number; count: nu
 export async function instrumented(pid: number | undefined, metricsPort: number, run: () => Promise<Measure>): Promise<Measure> {
   const port = metricsPort;
   const batches = await batchStats(port);
-  const server = processCpuMs(pid);
+  const server = processTreeCpuMs(pid);
   const httpThread = processCpuMs(pid, pid);
   const client = process.cpuUsage();
   const m = await run();
   const clientUsed = process.cpuUsage(client);
-  const serverUsed = processCpuMs(pid) - server;
+  const serverUsed = processTreeCpuMs(pid) - server;
   const httpThreadUsed = processCpuMs(pid, pid) - httpThread;
   const after = await batchStats(port);
   const n = Math.max(1, m.requests);

@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { processCpuMs } from '../measure';
 import { batchStats, closedLoop, type Target } from './load';
 import { invocationsTarget, v2ColumnsTarget, v2TensorTarget } from './targets';
 
@@ -56,6 +57,8 @@ interface Window {
   to: number;
   rps: number;
   rowsPerRun: number;
+  /** CPU time of the server's main thread per request, from /proc (NaN elsewhere). */
+  threadCpuUs: number;
 }
 
 async function runProfiled(dir: string, target: Target): Promise<Window> {
@@ -76,11 +79,13 @@ async function runProfiled(dir: string, target: Target): Promise<Window> {
   try {
     await closedLoop(port, target, CLIENTS, 1); // warm-up: JIT, batch sizes settle
     const before = await batchStats(port);
+    const cpu = processCpuMs(child.pid, child.pid);
     const from = Number(process.hrtime.bigint() / 1000n);
     const m = await closedLoop(port, target, CLIENTS, SECONDS);
     const to = Number(process.hrtime.bigint() / 1000n);
+    const threadCpuUs = ((processCpuMs(child.pid, child.pid) - cpu) * 1000) / Math.max(1, m.requests);
     const after = await batchStats(port);
-    return { requests: m.requests, from, to, rps: m.rps, rowsPerRun: (after.sum - before.sum) / (after.count - before.count) };
+    return { requests: m.requests, from, to, rps: m.rps, rowsPerRun: (after.sum - before.sum) / (after.count - before.count), threadCpuUs };
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
@@ -114,12 +119,16 @@ function report(profile: CpuProfile, window: Window): void {
     f.us += us;
     frames.set(key, f);
   }
-  const per = (us: number) => (us / window.requests).toFixed(2);
+  // The sampler records where the thread is, on CPU or not (a thread preempted on a loaded machine, or
+  // blocked on a lock, keeps being sampled in its frame): the shares are of sampled time, and µs/request
+  // scales them to the thread's CPU time measured from /proc over the same window.
+  const cpuPerRequest = Number.isFinite(window.threadCpuUs) ? window.threadCpuUs : busy / window.requests;
+  const per = (us: number) => ((us / busy) * cpuPerRequest).toFixed(2);
   const seconds = (window.to - window.from) / 1e6;
   process.stdout.write(
-    `\n${window.requests} requests in ${seconds.toFixed(1)} s (${Math.round(window.rps)} req/s, ${window.rowsPerRun.toFixed(1)} rows per session run); HTTP thread busy ${((100 * busy) / (window.to - window.from)).toFixed(0)}% = ${per(busy)} µs CPU per request (samples in window: ${inWindow})\n\n`,
+    `\n${window.requests} requests in ${seconds.toFixed(1)} s (${Math.round(window.rps)} req/s, ${window.rowsPerRun.toFixed(1)} rows per session run); HTTP thread CPU ${cpuPerRequest.toFixed(1)} µs per request (/proc), non-idle in ${((100 * busy) / (window.to - window.from)).toFixed(0)}% of the sampled time (${inWindow} samples)\n\n`,
   );
-  process.stdout.write('| origin | µs/request | share of busy |\n|---|---|---|\n');
+  process.stdout.write('| origin | µs/request (share × CPU) | share of non-idle samples |\n|---|---|---|\n');
   for (const [o, us] of [...origins].sort((a, b) => b[1] - a[1])) if (o !== '(idle)') process.stdout.write(`| ${o} | ${per(us)} | ${((100 * us) / busy).toFixed(1)}% |\n`);
   process.stdout.write(`\ntop ${TOP} self-time frames:\n\n| µs/request | share | origin | frame |\n|---|---|---|---|\n`);
   const top = [...frames].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1].us - a[1].us).slice(0, TOP);
