@@ -19,6 +19,8 @@ export class InferenceMetrics {
   readonly swaps: Counter<'model'>;
   readonly swapFailures: Counter<'model'>;
   private readonly requestSeries = new Map<string, RequestSeries>();
+  /** Prediction requests answered (any status) since start: the shutdown log line. */
+  answered = 0;
 
   constructor(queueDepth: () => number, opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -45,7 +47,8 @@ export class InferenceMetrics {
     );
     this.batchSize = new Histogram({ name: 'mlops_inference_batch_size', help: 'Rows per onnxruntime session run (after adaptive batching).', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
     this.queueDepth = new Gauge({ name: 'mlops_inference_queue_depth', help: 'Requests waiting for a worker.', registers, collect() { this.set(queueDepth()); } });
-    this.modelVersion = new Gauge({ name: 'mlops_inference_model_loaded', help: 'The model version being served (value 1; version and source in labels).', labelNames: ['model', 'version', 'source'], registers });
+    // 'max', not the cluster default 'sum': N listeners serving a version is still value 1.
+    this.modelVersion = new Gauge({ name: 'mlops_inference_model_loaded', help: 'The model version being served (value 1; version and source in labels).', labelNames: ['model', 'version', 'source'], registers, aggregator: 'max' });
     this.swaps = new Counter({ name: 'mlops_inference_model_swaps_total', help: 'Hot swaps to a new registry version.', labelNames: ['model'], registers });
     this.swapFailures = new Counter({ name: 'mlops_inference_model_swap_failures_total', help: 'Registry polls or new-version loads that failed (the current version keeps serving).', labelNames: ['model'], registers });
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'mlops_inference_' });
@@ -60,6 +63,7 @@ export class InferenceMetrics {
       this.requestSeries.set(key, s);
     }
     s.unscraped++;
+    this.answered++;
     s.latency.observe(seconds);
   }
 }

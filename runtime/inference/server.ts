@@ -63,6 +63,8 @@ export interface InferenceServerOptions {
   registerMetrics?: (registry: Registry) => void;
   /** Node process metrics (CPU, memory, event loop) on /metrics. Default true. */
   defaultMetrics?: boolean;
+  /** The /metrics text. Default: this server's registry (a listener of several gets the primary's aggregate). */
+  metricsText?: () => Promise<string>;
 }
 
 export interface RunningInferenceServer {
@@ -305,7 +307,8 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
   app.get('/ping', ping);
   app.get('/health', ping);
   app.get('/version', async (_req, reply) => reply.type('text/plain').send(INFERENCE_SERVER_VERSION));
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  const metricsText = opts.metricsText ?? (() => metrics.registry.metrics());
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metricsText()));
 
   app.post('/invocations', { config: { protocol: 'mlflow' } satisfies RouteConfig }, async (request, reply) => {
     const model = manager.current;
