@@ -2,7 +2,7 @@
  * Several HTTP event loops for one model server (`mlops serve --listeners N`), with node:cluster: the
  * primary process owns the listening socket and hands each new connection to one of N listener
  * processes in turn (round-robin); each listener is a whole inference server with its own worker
- * threads. Node 20 has no `reusePort` listen option (SO_REUSEPORT arrived in Node 22.12 / 23.1), and
+ * threads. Node 20 has no `reusePort` listen option (SO_REUSEPORT, nodejs/node#55408, is in later majors), and
  * worker threads cannot share a socket, so processes it is.
  *
  * "The shared worker pool" across processes: a worker_threads pool belongs to one process, and sending
