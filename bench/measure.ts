@@ -20,6 +20,29 @@ export function processCpuMs(pid: number | undefined, thread?: number): number {
   }
 }
 
+/** Ids of a process's live children (Linux /proc), each thread's list merged. */
+function childPids(pid: number): number[] {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * processCpuMs of a process and all its live descendants (uvicorn and MLServer run their workers as
+ * child processes); NaN where /proc cannot be read.
+ */
+export function processTreeCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  let total = processCpuMs(pid);
+  for (const child of childPids(pid)) {
+    const c = processTreeCpuMs(child);
+    if (Number.isFinite(c)) total += c;
+  }
+  return total;
+}
+
 /** The p-th percentile of ascending `sorted` (nearest rank); NaN when empty. */
 export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;

@@ -17,289 +17,20 @@
  * Env: MLOPS_BENCH_SECONDS (per measurement, default 3), MLOPS_BENCH_WORKERS (server --workers, default
  * CPU cores), MLOPS_BENCH_MODELS (comma list of fixture names, default churn-logreg,churn-forest).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { percentile, processCpuMs } from '../measure';
+import { closedLoop, instrumented, openLoop, type Measure, type Target } from './load';
+import { inProcessRate, startOurs, stopServer } from './servers';
 
-const repoRoot = path.resolve(__dirname, '..', '..');
-const fixtures = path.join(repoRoot, 'test', 'fixtures', 'models');
 const SECONDS = Number(process.env.MLOPS_BENCH_SECONDS ?? 3);
 const WORKERS = Number(process.env.MLOPS_BENCH_WORKERS ?? os.availableParallelism());
 const MODELS = (process.env.MLOPS_BENCH_MODELS ?? 'churn-logreg,churn-forest').split(',');
 const CLIENTS = [1, 8, 32, 128];
-const WARMUP_MS = 300;
 const ROW = [49, 33, 57.79, 1874.92];
 const COLUMNS = ['age', 'tenure', 'monthly_charges', 'total_charges'];
 
-interface Measure {
-  requests: number;
-  errors: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  /** Server process CPU time (all threads) per answered request, µs; NaN where /proc is missing. */
-  serverCpuUs?: number;
-  /** CPU time of the server's main (HTTP) thread per answered request, µs: the part that cannot spread over cores. */
-  httpThreadCpuUs?: number;
-  /** This process's (the load generator's) CPU time per answered request, µs. */
-  clientCpuUs?: number;
-  /** Mean rows per onnxruntime session run in the server during the measurement (from /metrics). */
-  rowsPerRun?: number;
-}
-
-/** Batch histogram sum and count of the server, to report rows per session run. */
-async function batchStats(port: number): Promise<{ sum: number; count: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const value = (name: string) => Number(text.split('\n').find((l) => l.startsWith(name))?.split(' ').pop() ?? NaN);
-  return { sum: value('mlops_inference_batch_size_sum'), count: value('mlops_inference_batch_size_count') };
-}
-
-async function instrumented(pid: number | undefined, port: number, run: () => Promise<Measure>): Promise<Measure> {
-  const batches = await batchStats(port);
-  const server = processCpuMs(pid);
-  const httpThread = processCpuMs(pid, pid);
-  const client = process.cpuUsage();
-  const m = await run();
-  const clientUsed = process.cpuUsage(client);
-  const serverUsed = processCpuMs(pid) - server;
-  const httpThreadUsed = processCpuMs(pid, pid) - httpThread;
-  const after = await batchStats(port);
-  const n = Math.max(1, m.requests);
-  return {
-    ...m,
-    serverCpuUs: (serverUsed * 1000) / n,
-    httpThreadCpuUs: (httpThreadUsed * 1000) / n,
-    clientCpuUs: (clientUsed.user + clientUsed.system) / n,
-    rowsPerRun: (after.sum - batches.sum) / Math.max(1, after.count - batches.count),
-  };
-}
-
-/**
- * The in-process limit: single-row session.run calls back to back on one thread. onnxruntime-node keeps
- * getting faster for the first second or two (and other jobs on a shared machine only slow it down),
- * so after a 1 s warm-up the best of SECONDS one-second windows is taken as the limit; the mean is printed
- * too. Comparing HTTP figures with the best window makes the ratios conservative.
- */
-async function inProcessRate(modelName: string): Promise<{ best: number; mean: number; cpuUs: number }> {
-  const session = await ort.InferenceSession.create(path.join(fixtures, modelName, 'model.onnx'), { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
-  const feeds: Record<string, ort.Tensor> =
-    session.inputNames.length === 1
-      ? { [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(ROW), [1, 4]) }
-      : Object.fromEntries(session.inputNames.map((n) => [n, new ort.Tensor('float32', Float32Array.of(ROW[COLUMNS.indexOf(n)]), [1, 1])]));
-  const window = async (ms: number) => {
-    let n = 0;
-    const cpu = process.cpuUsage();
-    const start = performance.now();
-    while (performance.now() - start < ms) {
-      for (let i = 0; i < 100; i++) await session.run(feeds);
-      n += 100;
-    }
-    const used = process.cpuUsage(cpu);
-    return { rate: n / ((performance.now() - start) / 1000), cpuUs: (used.user + used.system) / n };
-  };
-  await window(1000);
-  const windows = [];
-  for (let w = 0; w < Math.max(1, Math.round(SECONDS)); w++) windows.push(await window(1000));
-  await session.release();
-  const best = windows.reduce((a, b) => (b.rate > a.rate ? b : a));
-  return { best: best.rate, mean: windows.reduce((a, b) => a + b.rate, 0) / windows.length, cpuUs: best.cpuUs };
-}
-
-/** Servers still running, killed if the benchmark dies half-way (an error, Ctrl-C, a closed stdout). */
-const children = new Set<ChildProcess>();
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit(130));
-process.stdout.on('error', () => process.exit(1));
-
-function startServer(modelName: string, maxBatchSize: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    [path.join(repoRoot, 'bin', 'mlops.js'), 'serve', '-m', path.join(fixtures, modelName), '--name', 'churn', '--port', '0', '--workers', String(WORKERS), '--max-batch-size', String(maxBatchSize), '--max-queue', '4096'],
-    { cwd: repoRoot, env: { ...process.env, MLOPS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.includes('"inference server listening"'));
-      if (line) resolve({ child, port: Number(new URL(JSON.parse(line).url).port) });
-    });
-    child.on('exit', (code) => reject(new Error(`mlops serve exited with ${code}: ${out}`)));
-  });
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-interface Target {
-  path: string;
-  body: string;
-}
-
 const v2Target: Target = { path: '/v2/models/churn/infer', body: JSON.stringify({ inputs: COLUMNS.map((c, i) => ({ name: c, shape: [1], datatype: 'FP32', data: [ROW[i]] })) }) };
 const mlflowTarget: Target = { path: '/invocations', body: JSON.stringify({ dataframe_split: { columns: COLUMNS, data: [ROW] } }) };
-
-const CRLF2 = Buffer.from('\r\n\r\n');
-
-/**
- * One keep-alive HTTP/1.1 connection with at most one request in flight. Answers are framed by
- * Content-Length (the server always sends it); anything else is reported as an error, not guessed at.
- */
-class Connection {
-  private readonly socket: net.Socket;
-  private buffer: Buffer | undefined;
-  private waiting: ((status: number) => void) | undefined;
-  private ready: Promise<void>;
-  closed = false;
-
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1');
-    this.socket.setNoDelay(true);
-    this.ready = new Promise((resolve, reject) => {
-      this.socket.once('connect', resolve);
-      this.socket.once('error', reject);
-    });
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    const fail = () => {
-      this.closed = true;
-      const w = this.waiting;
-      this.waiting = undefined;
-      w?.(0);
-    };
-    this.socket.on('close', fail);
-    this.socket.on('error', fail);
-  }
-
-  /** Resolves with the HTTP status, or 0 when the connection failed. */
-  async send(request: Buffer): Promise<number> {
-    await this.ready.catch(() => undefined);
-    if (this.closed) return 0;
-    return new Promise((resolve) => {
-      this.waiting = resolve;
-      this.socket.write(request);
-    });
-  }
-
-  private onData(chunk: Buffer): void {
-    this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
-    const end = this.buffer.indexOf(CRLF2);
-    if (end < 0) return;
-    const head = this.buffer.toString('latin1', 0, end);
-    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
-    if (!length) {
-      this.socket.destroy(new Error(`answer without Content-Length: ${head.split('\r\n')[0]}`));
-      return;
-    }
-    const total = end + 4 + Number(length[1]);
-    if (this.buffer.length < total) return;
-    if (this.buffer.length > total) {
-      this.socket.destroy(new Error('more bytes than one answer: the server pipelined or the framing is off'));
-      return;
-    }
-    this.buffer = undefined;
-    const status = Number(head.slice(9, 12));
-    if (/\r\nconnection: *close/i.test(head)) this.socket.end();
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.(status);
-  }
-
-  close(): void {
-    this.closed = true;
-    this.socket.destroy();
-  }
-}
-
-function requestBuffer(port: number, target: Target): Buffer {
-  return Buffer.from(
-    `POST ${target.path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(target.body)}\r\n\r\n${target.body}`,
-  );
-}
-
-/** Closed loop: `clients` keep-alive connections, each sending its next request when the last is answered. */
-async function closedLoop(port: number, target: Target, clients: number, seconds: number): Promise<Measure> {
-  const request = requestBuffer(port, target);
-  const latencies: number[] = [];
-  let errors = 0;
-  const warmEnd = performance.now() + WARMUP_MS;
-  const end = warmEnd + seconds * 1000;
-  const loop = async () => {
-    let conn = new Connection(port);
-    while (performance.now() < end) {
-      if (conn.closed) conn = new Connection(port);
-      const t = performance.now();
-      const status = await conn.send(request);
-      if (t < warmEnd) continue;
-      if (status !== 200) errors++;
-      else latencies.push(performance.now() - t);
-    }
-    conn.close();
-  };
-  await Promise.all(Array.from({ length: clients }, loop));
-  latencies.sort((a, b) => a - b);
-  return { requests: latencies.length + errors, errors, rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-}
-
-/**
- * Open loop at a fixed rate, as wrk2 does it: OPEN_LOOP_CONNECTIONS keep-alive connections; a request
- * that is due while all of them are busy waits for the next free one, and its latency counts from when
- * it was due, not from when a connection got to it (no coordinated omission).
- */
-const OPEN_LOOP_CONNECTIONS = 64;
-
-async function openLoop(port: number, target: Target, rate: number, seconds: number): Promise<Measure> {
-  const request = requestBuffer(port, target);
-  const all = Array.from({ length: OPEN_LOOP_CONNECTIONS }, () => new Connection(port));
-  const idle = [...all];
-  const due: number[] = [];
-  const latencies: number[] = [];
-  let errors = 0;
-  let inFlight = 0;
-  const total = Math.floor(rate * seconds);
-  const start = performance.now() + 100;
-  let scheduled = 0;
-  let finished!: () => void;
-  const done = new Promise<void>((r) => (finished = r));
-  const dispatch = () => {
-    while (due.length && idle.length) {
-      let conn = idle.pop()!;
-      if (conn.closed) conn = all[all.indexOf(conn)] = new Connection(port);
-      const at = due.shift()!;
-      inFlight++;
-      void conn.send(request).then((status) => {
-        inFlight--;
-        if (status !== 200) errors++;
-        else latencies.push(performance.now() - at);
-        idle.push(conn);
-        dispatch();
-        if (scheduled === total && inFlight === 0 && due.length === 0) finished();
-      });
-    }
-  };
-  const tick = () => {
-    const now = performance.now();
-    while (scheduled < total && start + (scheduled * 1000) / rate <= now) due.push(start + (scheduled++ * 1000) / rate);
-    dispatch();
-    // A 1 ms timer, not setImmediate: a spinning generator would steal the CPU the server needs.
-    if (scheduled < total) setTimeout(tick, 1);
-    else if (inFlight === 0 && due.length === 0) finished();
-  };
-  tick();
-  await done;
-  all.forEach((c) => c.close());
-  latencies.sort((a, b) => a - b);
-  return { requests: latencies.length + errors, errors, rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-}
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 
@@ -323,7 +54,7 @@ async function main(): Promise<void> {
   );
   const summary: string[] = [];
   for (const modelName of MODELS) {
-    const inProcess = await inProcessRate(modelName);
+    const inProcess = await inProcessRate(modelName, 1, SECONDS);
     const limit = inProcess.best;
     process.stdout.write(
       `\n## ${modelName}\nin-process session.run, single rows, one thread: ${fmt(limit)} rows/s best 1-s window (${fmt(1e6 / limit, 1)} µs/row wall, ${fmt(inProcess.cpuUs, 1)} µs/row CPU; mean of windows ${fmt(inProcess.mean)} rows/s)\n\n`,
@@ -332,7 +63,8 @@ async function main(): Promise<void> {
     const at32: Record<string, number> = {};
     const halfPeak: Record<string, { rate: number; m: Measure }> = {};
     for (const [label, maxBatch] of [['on (max 32)', 32], ['off', 1]] as const) {
-      const { child, port } = await startServer(modelName, maxBatch);
+      const served = await startOurs(modelName, ['--workers', String(WORKERS), '--max-batch-size', String(maxBatch)]);
+      const { child, port } = served;
       try {
         let peak = 0;
         for (const clients of CLIENTS) {
@@ -349,7 +81,7 @@ async function main(): Promise<void> {
         halfPeak[label] = { rate, m: half };
         printRow({ label, load: `open loop at ${fmt(rate)} req/s (half of peak)`, m: half });
       } finally {
-        await stopServer(child);
+        await stopServer(served);
       }
     }
     const on = 'on (max 32)';

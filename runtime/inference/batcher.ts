@@ -25,6 +25,12 @@ export class QueueFullError extends Error {
   }
 }
 
+/** Where a request's outputs (or its failure) go: a promise's callbacks, or an object that is the request itself. */
+export interface Completion {
+  resolve(outputs: Record<string, TensorData>): void;
+  reject(err: Error): void;
+}
+
 interface Job {
   model: LoadedModel;
   feeds: Record<string, TensorData>;
@@ -32,14 +38,20 @@ interface Job {
   rows: number;
   key: string;
   enqueuedAt: number;
-  resolve: (outputs: Record<string, TensorData>) => void;
-  reject: (err: Error) => void;
+  done: Completion;
 }
 
 /** Jobs merge when they run the same model version, ask for the same outputs and have the same per-row shapes. */
 function batchKey(model: LoadedModel, feeds: Record<string, TensorData>, outputs?: string[]): string {
-  let key = `${model.key}|${outputs?.join(',') ?? '*'}`;
-  for (const name of Object.keys(feeds).sort()) key += `|${name}:${feeds[name].type}:${feeds[name].dims.slice(1).join('x')}`;
+  let key = outputs === undefined ? `${model.key}|*` : `${model.key}|${outputs.join(',')}`;
+  const names = Object.keys(feeds);
+  if (names.length > 1) names.sort();
+  for (const name of names) {
+    const t = feeds[name];
+    let dims = '';
+    for (let i = 1; i < t.dims.length; i++) dims += i > 1 ? `x${t.dims[i]}` : String(t.dims[i]);
+    key += `|${name}:${t.type}:${dims}`;
+  }
   return key;
 }
 
@@ -71,15 +83,23 @@ export class Batcher {
   }
 
   submit(model: LoadedModel, feeds: Record<string, TensorData>, outputs?: string[]): Promise<Record<string, TensorData>> {
-    if (this.queue.length >= this.opts.maxQueue) return Promise.reject(new QueueFullError(this.opts.maxQueue));
-    const first = Object.values(feeds)[0];
-    const rows = model.batchable && first ? first.dims[0] : 1;
-    return new Promise((resolve, reject) => {
-      this.queue.push({ model, feeds, outputs, rows, key: batchKey(model, feeds, outputs), enqueuedAt: performance.now(), resolve, reject });
-      this.pendingByModel.set(model.key, this.pending(model.key) + 1);
-      if (model.batchable && this.opts.maxBatchSize > 1) this.schedule();
-      else this.pump();
-    });
+    return new Promise((resolve, reject) => this.enqueue(model, feeds, outputs, { resolve, reject }));
+  }
+
+  /** submit() without a promise: `done` is called back (QueueFullError at once, when the queue is full). */
+  enqueue(model: LoadedModel, feeds: Record<string, TensorData>, outputs: string[] | undefined, done: Completion): void {
+    if (this.queue.length >= this.opts.maxQueue) return done.reject(new QueueFullError(this.opts.maxQueue));
+    let rows = 1;
+    if (model.batchable) {
+      for (const name in feeds) {
+        rows = feeds[name].dims[0];
+        break;
+      }
+    }
+    this.queue.push({ model, feeds, outputs, rows, key: batchKey(model, feeds, outputs), enqueuedAt: performance.now(), done });
+    this.pendingByModel.set(model.key, this.pending(model.key) + 1);
+    if (model.batchable && this.opts.maxBatchSize > 1) this.schedule();
+    else this.pump();
   }
 
   /**
@@ -141,7 +161,7 @@ export class Batcher {
       for (const name of Object.keys(head.feeds)) feeds[name] = concatRows(batch.map((j) => j.feeds[name]));
       this.opts.onBatch?.(head.model, rows);
       const outputs = await this.pool.run(worker, head.model.key, feeds, head.outputs);
-      if (batch.length === 1) head.resolve(outputs);
+      if (batch.length === 1) head.done.resolve(outputs);
       else {
         for (const [name, t] of Object.entries(outputs)) {
           if (t.dims[0] !== rows) throw new Error(`output '${name}' has ${t.dims[0]} rows for a batch of ${rows}; the model cannot be batched`);
@@ -151,11 +171,11 @@ export class Batcher {
           const mine: Record<string, TensorData> = {};
           for (const [name, t] of Object.entries(outputs)) mine[name] = sliceRows(t, offset, offset + job.rows);
           offset += job.rows;
-          job.resolve(mine);
+          job.done.resolve(mine);
         }
       }
     } catch (err) {
-      for (const job of batch) job.reject(err instanceof Error ? err : new Error(String(err)));
+      for (const job of batch) job.done.reject(err instanceof Error ? err : new Error(String(err)));
     } finally {
       this.running--;
       for (const job of batch) {
@@ -179,6 +199,6 @@ export class Batcher {
 
   close(): void {
     if (this.timer) clearTimeout(this.timer);
-    for (const job of this.queue.splice(0)) job.reject(new Error('the server is shutting down'));
+    for (const job of this.queue.splice(0)) job.done.reject(new Error('the server is shutting down'));
   }
 }

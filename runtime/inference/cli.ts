@@ -34,6 +34,7 @@ interface ServeOptions {
   trackingUri?: string;
   pollInterval: number;
   driftPsiThreshold: number;
+  listeners: number;
 }
 
 /** `mlops serve`: flags as `mlflow models serve` (-m, --host, -p) plus the server's own concurrency limits. */
@@ -52,20 +53,27 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--max-body-bytes <n>', 'request body limit (413 above)').env('MLOPS_SERVE_MAX_BODY_BYTES').default(10 * 1024 * 1024).argParser(integer(1)))
     .addOption(new Option('--tracking-uri <url>', 'tracking server for models:/ and runs:/ URIs').env('MLFLOW_TRACKING_URI'))
     .addOption(new Option('--poll-interval <seconds>', 'how often an alias or stage is re-resolved for a hot swap (0 = never)').env('MLOPS_SERVE_POLL_INTERVAL').default(30).argParser(nonNegative))
+    .addOption(new Option('--listeners <n>', 'HTTP listener processes sharing the port (node:cluster, round-robin connections); --workers session threads are split across them').env('MLOPS_SERVE_LISTENERS').default(1).argParser(integer(1, 64)))
     .addOption(new Option('--drift-psi-threshold <psi>', 'PSI above which an input feature counts as drifted (mlops_drift_detected on /metrics)').env('MLOPS_DRIFT_PSI_THRESHOLD').default(0.2).argParser(positive))
     .action(async (opts: ServeOptions) => {
+      const listeners = await import('./listeners');
+      const index = listeners.listenerIndex();
+      if (opts.listeners > 1 && index === undefined) return servePrimary(opts);
       const { startInferenceServer } = await import('./server');
+      const { default: os } = await import('node:os');
+      const workers = index === undefined ? opts.workers : Math.max(1, Math.ceil((opts.workers ?? os.availableParallelism()) / opts.listeners));
       // Drift monitoring against the reference stats `mlops train` logs with the model (runtime/monitoring).
       const { PredictionMonitor } = await import('../monitoring');
       const monitor = new PredictionMonitor({ psiThreshold: opts.driftPsiThreshold });
       let server;
+      let clusterText: (() => Promise<string>) | undefined;
       try {
         server = await startInferenceServer({
           model: opts.modelUri,
           modelName: opts.name,
           host: opts.host,
           port: opts.port,
-          workers: opts.workers,
+          workers,
           maxBatchSize: opts.maxBatchSize,
           maxBatchDelayMs: opts.maxBatchDelayMs,
           maxQueue: opts.maxQueue,
@@ -74,21 +82,57 @@ export function registerServeCommand(program: Command): void {
           pollIntervalMs: opts.pollInterval * 1000,
           registerMetrics: monitor.registerMetrics,
           onPrediction: monitor.onPrediction,
+          // A listener's /metrics is the primary's aggregate of all listeners.
+          metricsText: index === undefined ? undefined : () => clusterText!(),
         });
+        if (index !== undefined) clusterText = listeners.clusterMetrics(server.registry);
         const running = server;
         monitor.attach(() => running.model());
       } catch (err) {
         throw new CliError(`cannot serve ${opts.modelUri}: ${err instanceof Error ? err.message : String(err)}`);
       }
       const model = server.model();
-      server.app.log.info({ url: server.url, model: model.name, version: model.version, source: opts.modelUri }, 'inference server listening');
+      if (index === undefined) server.app.log.info({ url: server.url, model: model.name, version: model.version, source: opts.modelUri }, 'inference server listening');
+      else {
+        server.app.log.info({ listener: index, pid: process.pid, workers }, 'inference listener ready');
+        listeners.reportListening(server.url);
+      }
       // SIGTERM (Kubernetes) and SIGINT: stop accepting, answer what is in flight, then exit.
+      const running = server;
+      let stopping = false;
       const stop = async (signal: string) => {
-        server.app.log.info({ signal }, 'draining');
-        await server.close();
+        if (stopping) return;
+        stopping = true;
+        running.app.log.info({ signal }, 'draining');
+        await running.close();
+        if (index !== undefined) running.app.log.info({ listener: index, answered: running.metrics.answered }, 'inference listener stopped');
         process.exit(0);
       };
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
+      // A listener whose primary went away stops too.
+      if (index !== undefined) process.once('disconnect', () => void stop('disconnect'));
     });
+}
+
+/** `--listeners N` (N > 1): this process only forks and supervises the listeners. */
+async function servePrimary(opts: ServeOptions): Promise<void> {
+  const { startListeners } = await import('./listeners');
+  const { default: pino } = await import('pino');
+  const log = pino({ level: process.env.MLOPS_LOG_LEVEL ?? 'info' });
+  let primary;
+  try {
+    primary = await startListeners({ listeners: opts.listeners, log });
+  } catch (err) {
+    throw new CliError(`cannot serve ${opts.modelUri}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  log.info({ url: primary.url, listeners: opts.listeners, pids: primary.pids(), source: opts.modelUri }, 'inference server listening');
+  const running = primary;
+  const stop = async (signal: string) => {
+    log.info({ signal }, 'draining all listeners');
+    await running.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
 }

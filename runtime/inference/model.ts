@@ -128,26 +128,28 @@ export interface Frame {
   rows: number;
 }
 
+function columnTypeError(col: ColumnSpec, name: string, v: unknown, row: number, expected: string): InputError {
+  return new InputError(`column '${name}' must be ${expected} (signature type ${col.type}), got ${typeof v === 'string' ? JSON.stringify(v) : typeof v} at row ${row}`);
+}
+
+/** Called for every value of a table: no closure per call. */
 function checkColumnValue(col: ColumnSpec | undefined, name: string, v: unknown, row: number): void {
   if (v === null || v === undefined) throw new InputError(`column '${name}' has a missing value at row ${row}`);
   if (!col) return;
-  const fail = (expected: string): never => {
-    throw new InputError(`column '${name}' must be ${expected} (signature type ${col.type}), got ${typeof v === 'string' ? JSON.stringify(v) : typeof v} at row ${row}`);
-  };
   switch (col.type) {
     case 'float':
     case 'double':
-      if (typeof v !== 'number') fail('a number');
+      if (typeof v !== 'number') throw columnTypeError(col, name, v, row, 'a number');
       break;
     case 'integer':
     case 'long':
-      if (typeof v !== 'number' || !Number.isInteger(v)) fail('an integer');
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw columnTypeError(col, name, v, row, 'an integer');
       break;
     case 'boolean':
-      if (typeof v !== 'boolean') fail('a boolean');
+      if (typeof v !== 'boolean') throw columnTypeError(col, name, v, row, 'a boolean');
       break;
     case 'string':
-      if (typeof v !== 'string') fail('a string');
+      if (typeof v !== 'string') throw columnTypeError(col, name, v, row, 'a string');
       break;
   }
 }

@@ -1,32 +1,29 @@
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Registry } from 'prom-client';
-import { Batcher, QueueFullError } from './batcher';
+import { Batcher } from './batcher';
+import { errorBody, errorStatus, type Protocol } from './errors';
+import { hotPath, type HotPath } from './hot-path';
+import { parseJsonBody } from './json-body';
 import { InferenceMetrics } from './metrics';
 import { describeModel, frameToFeeds, readModelFiles, type LoadedModel } from './model';
 import { MlflowClient, parseModelUri, type ModelUri } from '../mlflow';
 import { cachedDownload, defaultCacheDir, modelLocationIn } from './model-source';
 import { SessionPool } from './pool';
-import { FORMATS, formatPredictions, parseCsv, parseJsonInvocation } from './protocols/mlflow';
-import { formatInferResponse, modelMetadata, parseInferRequest } from './protocols/v2';
-import { jsonShapeProblem } from '../json-shape';
-import { InputError, MAX_TENSOR_RANK, type TensorData } from './tensors';
+import { PredictionNotifier, type PredictionHook } from './prediction-hook';
+import { inferResponseJson, predictionsJson } from './protocols/encode';
+import { FORMATS, parseCsv, parseJsonInvocation } from './protocols/mlflow';
+import { modelMetadata, parseInferRequest } from './protocols/v2';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const INFERENCE_SERVER_VERSION: string = (require('../../package.json') as { version: string }).version;
 
-/** Model inputs as the monitoring hook sees them: one array per feature (column) or per tensor input. */
-/** Request-body nesting: a tensor's own levels plus the protocol's wrappers (`{"inputs": [{"data": …}]}`). */
-const BODY_SHAPE = { maxDepth: MAX_TENSOR_RANK + 8, maxTokens: Number.POSITIVE_INFINITY };
+export type { PredictionHook, PredictionInputs } from './prediction-hook';
 
-export type PredictionInputs = Record<string, Float32Array | number[]>;
-
-/**
- * Called after each successful prediction, off the request path (setImmediate after the reply is
- * sent), e.g. to feed drift metrics. Exceptions are logged and ignored.
- */
-export type PredictionHook = (model: { name: string; version: string }, inputs: PredictionInputs, outputs: Record<string, TensorData>) => void;
+/** Fastify's defaults for the server it would create itself (the factory below creates it instead). */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 export interface InferenceServerOptions {
   /** `models:/name@alias`, `models:/name/<version>`, `models:/name/<Stage>`, `runs:/<id>/<path>`, a `.onnx` file or an MLflow model directory. */
@@ -66,6 +63,8 @@ export interface InferenceServerOptions {
   registerMetrics?: (registry: Registry) => void;
   /** Node process metrics (CPU, memory, event loop) on /metrics. Default true. */
   defaultMetrics?: boolean;
+  /** The /metrics text. Default: this server's registry (a listener of several gets the primary's aggregate). */
+  metricsText?: () => Promise<string>;
 }
 
 export interface RunningInferenceServer {
@@ -76,6 +75,8 @@ export interface RunningInferenceServer {
   registry: Registry;
   /** The model version currently served. */
   model(): LoadedModel;
+  /** Requests answered by the lean path so far (the others went through Fastify's routes). */
+  leanRequests(): number;
   /** Re-resolves the model URI now and swaps if it names another version; true when it swapped. */
   checkForUpdate(): Promise<boolean>;
   /** Stops accepting requests, answers the ones in flight, then stops the workers. */
@@ -203,46 +204,7 @@ class CsvBody {
 }
 
 interface RouteConfig {
-  protocol?: 'mlflow' | 'v2';
-}
-
-function errorStatus(err: unknown): { status: number; code: string; message: string } {
-  const e = err as { code?: string; statusCode?: number; message?: string };
-  if (err instanceof InputError) return { status: 400, code: 'BAD_REQUEST', message: err.message };
-  if (err instanceof QueueFullError) return { status: 503, code: 'TEMPORARILY_UNAVAILABLE', message: err.message };
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, code: 'REQUEST_LIMIT_EXCEEDED', message: 'the request body is larger than the server accepts' };
-  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, code: 'BAD_REQUEST', message: e.message ?? 'unsupported content type' };
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { status: e.statusCode, code: 'BAD_REQUEST', message: e.message ?? 'bad request' };
-  return { status: 500, code: 'INTERNAL_ERROR', message: `inference failed: ${e.message ?? String(err)}` };
-}
-
-/** Per-feature inputs for the monitoring hook: columns of a matrix input are split out by name. */
-function hookInputs(model: LoadedModel, feeds: Record<string, TensorData>): PredictionInputs {
-  const out: PredictionInputs = {};
-  const toNumbers = (data: TensorData['data'], pick?: (i: number) => number, n?: number): Float32Array | number[] | undefined => {
-    if (Array.isArray(data)) return undefined;
-    const len = n ?? data.length;
-    if (Object.prototype.toString.call(data) === '[object Float32Array]') {
-      const f = data as Float32Array;
-      return pick ? Float32Array.from({ length: len }, (_, i) => f[pick(i)]) : f;
-    }
-    const arr = Array.from(data as ArrayLike<number | bigint>, Number);
-    return pick ? Array.from({ length: len }, (_, i) => arr[pick(i)]) : arr;
-  };
-  if (model.layout?.kind === 'matrix' && model.layout.columns) {
-    const t = feeds[model.layout.input.name];
-    const k = t.dims[1];
-    model.layout.columns.forEach((name, c) => {
-      const v = toNumbers(t.data, (r) => r * k + c, t.dims[0]);
-      if (v) out[name] = v;
-    });
-    return out;
-  }
-  for (const [name, t] of Object.entries(feeds)) {
-    const v = toNumbers(t.data);
-    if (v) out[name] = v;
-  }
-  return out;
+  protocol?: Protocol;
 }
 
 /** Builds and starts the inference server: loads the model into the worker pool first, then listens. */
@@ -255,9 +217,20 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
   if (!(maxBatchDelayMs >= 0)) throw new Error(`max batch delay must be >= 0 ms, got ${maxBatchDelayMs}`);
   const retryAfter = String(opts.retryAfterSeconds ?? 1);
 
+  const bodyLimit = opts.bodyLimit ?? 10 * 1024 * 1024;
+  // The prediction endpoints' lean path answers first; what it does not take goes to Fastify.
+  let hot: HotPath | undefined;
   const app = Fastify({
+    serverFactory: (handler) => {
+      const server = http.createServer((req, res) => {
+        if (!hot?.take(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      server.requestTimeout = 0;
+      return server;
+    },
     logger: opts.logger ?? { level: process.env.MLOPS_LOG_LEVEL ?? 'info' },
-    bodyLimit: opts.bodyLimit ?? 10 * 1024 * 1024,
+    bodyLimit,
     // Per-request access logs only on demand (MLOPS_LOG_REQUESTS=true); /metrics covers traffic.
     logController: new LogController({ disableRequestLogging: process.env.MLOPS_LOG_REQUESTS !== 'true' }),
     routerOptions: { ignoreTrailingSlash: true },
@@ -286,14 +259,10 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
   // Only JSON and CSV (Fastify's default text/plain parser would turn 415s into 400s).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    // Depth only: a 10 MiB body of numbers is a legitimate batch, but 10 MiB of `[[[[` would hold the
-    // event loop for seconds inside JSON.parse before any tensor check could refuse it.
-    const problem = jsonShapeProblem(body as string, BODY_SHAPE);
-    if (problem) return done(new InputError(`the request body has ${problem}; a tensor value may be nested at most ${MAX_TENSOR_RANK} levels`), undefined);
     try {
-      done(null, JSON.parse(body as string));
+      done(null, parseJsonBody(body as string));
     } catch (err) {
-      done(new InputError(`malformed JSON in the request body: ${(err as Error).message}`), undefined);
+      done(err as Error, undefined);
     }
   });
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, new CsvBody(body as string)));
@@ -302,35 +271,35 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
     const { status, code, message } = errorStatus(err);
     if (status >= 500 && status !== 503) request.log.error({ err }, 'request failed');
     if (status === 503) reply.header('retry-after', retryAfter);
-    reply.status(status).send(request.url.startsWith('/v2') ? { error: message } : { error_code: code, message });
+    reply.status(status).send(errorBody(request.url.startsWith('/v2') ? 'v2' : 'mlflow', code, message));
   });
   app.setNotFoundHandler((request, reply) => {
     const message = `no endpoint ${request.method} ${request.url.split('?')[0]}`;
     reply.status(404).send(request.url.startsWith('/v2') ? { error: message } : { error_code: 'ENDPOINT_NOT_FOUND', message });
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const protocol = (request.routeOptions.config as RouteConfig | undefined)?.protocol;
-    if (!protocol) return;
-    const model = manager.current.name;
-    metrics.requests.inc({ model, protocol, code: String(reply.statusCode) });
-    metrics.latency.observe({ model, protocol }, reply.elapsedTime / 1000);
+    if (protocol) metrics.recordRequest(manager.current.name, protocol, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 
-  const notify = (model: LoadedModel, feeds: Record<string, TensorData>, outputs: Record<string, TensorData>) => {
-    const hook = opts.onPrediction;
-    if (!hook) return;
-    setImmediate(() => {
-      try {
-        hook({ name: model.name, version: model.version }, hookInputs(model, feeds), outputs);
-      } catch (err) {
-        app.log.warn({ err }, 'onPrediction hook failed');
-      }
-    });
-  };
+  const notifier = new PredictionNotifier(opts.onPrediction, (err) => app.log.warn({ err }, 'onPrediction hook failed'));
+  const notify = notifier.notify.bind(notifier);
+  hot = hotPath({
+    bodyLimit,
+    retryAfter,
+    batcher,
+    notifier,
+    current: () => manager.current,
+    closing: () => closing,
+    record: (model, protocol, status, seconds) => metrics.recordRequest(model.name, protocol, status, seconds),
+    logError: (err) => app.log.error({ err }, 'request failed'),
+  });
 
   // Health, as MLflow's scoring server and Kubernetes probes use it: 200 once the model is loaded.
   const ready = () => !closing;
@@ -338,7 +307,8 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
   app.get('/ping', ping);
   app.get('/health', ping);
   app.get('/version', async (_req, reply) => reply.type('text/plain').send(INFERENCE_SERVER_VERSION));
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  const metricsText = opts.metricsText ?? (() => metrics.registry.metrics());
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metricsText()));
 
   app.post('/invocations', { config: { protocol: 'mlflow' } satisfies RouteConfig }, async (request, reply) => {
     const model = manager.current;
@@ -352,7 +322,7 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
     const parsed = request.body instanceof CsvBody ? { feeds: frameToFeeds(model, parseCsv(request.body.text)), tabular: true } : parseJsonInvocation(model, request.body);
     const outputs = await batcher.submit(model, parsed.feeds);
     notify(model, parsed.feeds, outputs);
-    return reply.type('application/json').send(JSON.stringify({ predictions: formatPredictions(outputs, parsed.tabular) }));
+    return reply.type('application/json').send(predictionsJson(outputs, parsed.tabular));
   });
 
   // Open Inference Protocol v2.
@@ -377,7 +347,7 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
       const parsed = parseInferRequest(model, request.body);
       const outputs = await batcher.submit(model, parsed.feeds, parsed.outputs);
       notify(model, parsed.feeds, outputs);
-      return reply.type('application/json').send(JSON.stringify(formatInferResponse(model, parsed.id, outputs)));
+      return reply.type('application/json').send(inferResponseJson(model, parsed.id, outputs));
     });
   }
 
@@ -416,6 +386,7 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
     metrics,
     registry: metrics.registry,
     model: () => manager.current,
+    leanRequests: () => hot!.taken,
     checkForUpdate: () => manager.checkForUpdate(),
     close: () =>
       (closed ??= (async () => {

@@ -1,0 +1,110 @@
+/**
+ * `npm run bench:inference` (second part) / `npm run bench:inference:peers`: the churn logistic regression
+ * served by `mlops serve` and by what users would deploy instead, in one run on one machine with the same
+ * load generator (bench/inference/load.ts, 32 closed-loop keep-alive clients):
+ *   - MLServer 1.7.1 + mlserver-sklearn, Open Inference Protocol v2 infer, one [N, 4] FP32 tensor;
+ *   - `mlflow models serve` (MLflow 3.17.2, sklearn flavor), /invocations with dataframe_split;
+ * single-row and 64-row requests, each pair measured twice (ours, peer, ours, peer) so every ratio
+ * ours/peer comes from neighbouring measurements. Also the in-process `session.run` rate on 1- and
+ * 64-row inputs, the ceiling HTTP is compared with.
+ *
+ * The peers serve the sklearn pipeline the ONNX fixture was exported from (bench/inference/peer_models.py
+ * refits it from the same seed and checks its probabilities equal the fixture's); they answer labels
+ * (their runtimes' default `predict`), we answer labels and probabilities. They are installed from PyPI
+ * into MLOPS_BENCH_VENV (default ~/.cache/mlops-blueprint/bench-venv) on first use; a peer that cannot be
+ * installed or started is skipped with the reason printed.
+ *
+ * Env: MLOPS_BENCH_SECONDS (per measurement, default 3), MLOPS_BENCH_WORKERS (workers of every server,
+ * default CPU cores), MLOPS_BENCH_ROUNDS (default 2).
+ */
+import * as os from 'node:os';
+import { closedLoop, instrumented, type Measure, type Target } from './load';
+import { inProcessRate, preparePeers, startMlflowServe, startMlserver, startOurs, stopServer, type Served } from './servers';
+import { invocationsTarget, v2TensorTarget } from './targets';
+
+const SECONDS = Number(process.env.MLOPS_BENCH_SECONDS ?? 3);
+const WORKERS = Number(process.env.MLOPS_BENCH_WORKERS ?? os.availableParallelism());
+const ROUNDS = Number(process.env.MLOPS_BENCH_ROUNDS ?? 2);
+const CLIENTS = 32;
+const SIZES = [1, 64];
+const MODEL = 'churn-logreg';
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
+const out = (s: string) => process.stdout.write(s);
+
+interface Peer {
+  name: string;
+  protocol: string;
+  target: (rows: number) => Target;
+  start: () => Promise<Served>;
+  skip?: string;
+}
+
+async function measure(s: Served, target: Target, ours: boolean): Promise<Measure> {
+  return instrumented(s.child.pid, ours ? s.port : -1, () => closedLoop(s.port, target, CLIENTS, SECONDS));
+}
+
+function row(server: string, rows: number, round: number, m: Measure): void {
+  out(`| ${server} | ${rows} | ${round} | ${fmt(m.rps)} | ${fmt(m.rps * rows)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.errors} | ${fmt(m.serverCpuUs!)} | ${fmt(m.clientCpuUs!)} |\n`);
+}
+
+async function comparePeer(peer: Peer, ratios: string[], limit: Record<number, number>): Promise<void> {
+  out(`\n### ${peer.name} (${peer.protocol})\n\n`);
+  if (peer.skip) {
+    out(`skipped: ${peer.skip}\n`);
+    ratios.push(`${peer.name}: skipped (${peer.skip.split('\n')[0]})`);
+    return;
+  }
+  let theirs: Served | undefined;
+  let ours: Served | undefined;
+  try {
+    theirs = await peer.start();
+    ours = await startOurs(MODEL, ['--workers', String(WORKERS)]);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    out(`skipped: cannot start (${reason.slice(0, 1500)})\n`);
+    ratios.push(`${peer.name}: skipped (cannot start)`);
+    for (const s of [theirs, ours]) if (s) await stopServer(s);
+    return;
+  }
+  out(`${theirs.describe}; ours: ${ours.describe}\n\n| server | rows/request | round | req/s | rows/s | p50 ms | p99 ms | errors | server CPU µs/req (all processes) | load generator CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|\n`);
+  try {
+    for (const rows of SIZES) {
+      const target = peer.target(rows);
+      const perRound: string[] = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        const a = await measure(ours, target, true);
+        row('mlops serve', rows, round, a);
+        const b = await measure(theirs, target, false);
+        row(peer.name, rows, round, b);
+        perRound.push(`${fmt(a.rps / b.rps, 1)}x (${fmt(a.rps * rows)} vs ${fmt(b.rps * rows)} rows/s, ours ${fmt((100 * a.rps * rows) / limit[rows], 1)}% of in-process; CPU/req ${fmt(a.serverCpuUs!)} vs ${fmt(b.serverCpuUs!)} µs)`);
+      }
+      ratios.push(`${rows}-row ${peer.protocol}, ours/${peer.name}: ${perRound.join(', ')}`);
+    }
+  } finally {
+    await stopServer(ours);
+    await stopServer(theirs);
+  }
+}
+
+async function main(): Promise<void> {
+  out(
+    `inference vs peers: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at start, ${WORKERS} workers per server, ${CLIENTS} clients, ${SECONDS} s per measurement, Node ${process.version}\n`,
+  );
+  const single = await inProcessRate(MODEL, 1, SECONDS);
+  const batched = await inProcessRate(MODEL, 64, SECONDS);
+  out(`in-process session.run (${MODEL}, one thread): ${fmt(single.best)} rows/s on single rows, ${fmt(batched.best)} rows/s on 64-row batches (best 1-s windows)\n`);
+  const skip = preparePeers(out);
+  const peers: Peer[] = [
+    { name: 'MLServer', protocol: 'v2 infer, one [N, 4] FP32 tensor', target: (rows) => v2TensorTarget(rows), start: () => startMlserver(WORKERS), skip: skip.mlserver ?? skip.models },
+    { name: 'mlflow models serve', protocol: '/invocations dataframe_split', target: (rows) => invocationsTarget(rows), start: () => startMlflowServe(WORKERS), skip: skip.mlflow ?? skip.models },
+  ];
+  const ratios: string[] = [];
+  for (const peer of peers) await comparePeer(peer, ratios, { 1: single.best, 64: batched.best });
+  out(`\nsummary (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end; in-process ${fmt(single.best)} rows/s single, ${fmt(batched.best)} rows/s in 64-row batches):\n${ratios.map((r) => `- ${r}`).join('\n')}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
