@@ -93,8 +93,10 @@ describe('adaptive batching and backpressure', () => {
   test('in-process close() drains: requests already accepted are answered, later ones refused', async () => {
     const server = await serve({ model: model('slow.onnx'), workers: 1, maxBatchSize: 1 });
     const inflight = Array.from({ length: 4 }, (_, i) => post(`${server.url}/invocations`, { inputs: [[i, 1, 2, 3]] }));
-    // Close once the requests are inside the server (some queued behind the one running).
-    while (metricValue(await server.registry.getSingleMetricAsString('mlops_inference_queue_depth'), 'mlops_inference_queue_depth')! < 2) await new Promise((r) => setTimeout(r, 5));
+    // Close once all four requests are inside the server (read and handed to the batcher, most queued behind
+    // the one running: each run takes tens of ms). Waiting on a queue depth of 2 raced the last request's
+    // arrival on a loaded machine, and a request that arrives after close() is rightly refused.
+    while (server.leanRequests() < 4) await new Promise((r) => setTimeout(r, 5));
     const closing = server.close();
     const replies = await Promise.all(inflight);
     await closing;
