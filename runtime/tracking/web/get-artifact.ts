@@ -1,7 +1,8 @@
 import * as path from 'node:path';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { TrackingPlugin } from '../plugin';
-import { joinArtifactPath, safeArtifactPath } from '../artifacts';
+import { joinArtifactPath, safeArtifactPath, type ResolvedRoot } from '../artifacts';
 import { MlflowError } from '../http/errors';
 import { runArtifactRoot } from '../artifacts/routes';
 import { parseRequest, runIdOf } from '../http/request';
@@ -33,12 +34,16 @@ export const getArtifactRoute: TrackingPlugin = async (app, ctx) => {
     const req = parseRequest(request, schema);
     const rel = safeArtifactPath(req.path);
     if (!rel) throw MlflowError.invalid("Missing value for required parameter 'path'.");
-    const root = await runArtifactRoot(ctx, runIdOf(req));
-    const file = await root.repository.get(joinArtifactPath(root.base, rel));
-    reply.header('content-type', contentTypeOf(rel));
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('content-disposition', `inline; filename="${encodeURIComponent(path.posix.basename(rel))}"`);
-    if (file.size !== undefined) reply.header('content-length', file.size);
-    return reply.send(file.body);
+    return sendArtifactFile(reply, await runArtifactRoot(ctx, runIdOf(req)), rel);
   });
 };
+
+/** Sends `rel` under a resolved (containment-checked) root: the content type by name, markup as plain text, nosniff. */
+export async function sendArtifactFile(reply: FastifyReply, root: ResolvedRoot, rel: string): Promise<FastifyReply> {
+  const file = await root.repository.get(joinArtifactPath(root.base, rel));
+  reply.header('content-type', contentTypeOf(rel));
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('content-disposition', `inline; filename="${encodeURIComponent(path.posix.basename(rel))}"`);
+  if (file.size !== undefined) reply.header('content-length', file.size);
+  return reply.send(file.body);
+}

@@ -18,5 +18,5 @@ export const webUiFeature: TrackingFeature = { plugins: webUiApiPlugins, rootPlu
 
 export { webUi, webUiPlugin, findUiAssets, type WebUiOptions } from './serve';
 export { historyBulkIntervalRoutes, historyBulkInterval, sampleSteps } from './history-bulk-interval';
-export { getArtifactRoute } from './get-artifact';
-export { loggedModelArtifactRoute, sendArtifactFile } from './logged-model-artifact';
+export { getArtifactRoute, sendArtifactFile } from './get-artifact';
+export { loggedModelArtifactRoute } from './logged-model-artifact';

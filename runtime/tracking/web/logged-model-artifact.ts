@@ -1,11 +1,9 @@
-import * as path from 'node:path';
-import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { TrackingPlugin } from '../plugin';
-import { joinArtifactPath, safeArtifactPath, type ResolvedRoot } from '../artifacts';
+import { safeArtifactPath } from '../artifacts';
 import { MlflowError } from '../http/errors';
 import { parseRequest } from '../http/request';
-import { contentTypeOf } from './get-artifact';
+import { sendArtifactFile } from './get-artifact';
 
 /**
  * GET logged-models/<model_id>/artifacts/files?artifact_file_path= — one file of an MLflow 3 logged
@@ -15,16 +13,6 @@ import { contentTypeOf } from './get-artifact';
  * `/logged-models/:/artifacts/files`). Same content-type rules as /get-artifact: markup as plain text.
  */
 const schema = z.object({ artifact_file_path: z.string().optional() });
-
-/** Sends `rel` under a resolved (containment-checked) root with the same headers as /get-artifact. */
-export async function sendArtifactFile(reply: FastifyReply, root: ResolvedRoot, rel: string): Promise<FastifyReply> {
-  const file = await root.repository.get(joinArtifactPath(root.base, rel));
-  reply.header('content-type', contentTypeOf(rel));
-  reply.header('x-content-type-options', 'nosniff');
-  reply.header('content-disposition', `inline; filename="${encodeURIComponent(path.posix.basename(rel))}"`);
-  if (file.size !== undefined) reply.header('content-length', file.size);
-  return reply.send(file.body);
-}
 
 /** A tracking-app resource plugin: mounted under each API prefix, beside logged-models/<id>/artifacts/directories. */
 export const loggedModelArtifactRoute: TrackingPlugin = async (app, ctx) => {
