@@ -16,4 +16,15 @@ import { registerLocalCommands } from '../runtime/local/cli';
  */
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerEnvCommands, registerImagesCommands, registerTrackingCommands, registerPolicyCommands, registerTrainingCommands, registerPromotionCommands, registerMonitoringCommands, registerLocalCommands, registerServeCommand, registerSynthCommand];
+export const commandRegistrars: CommandRegistrar[] = [
+  registerEnvCommands,
+  registerImagesCommands,
+  registerTrackingCommands,
+  registerPolicyCommands,
+  registerTrainingCommands,
+  registerPromotionCommands,
+  registerMonitoringCommands,
+  registerLocalCommands,
+  registerServeCommand,
+  registerSynthCommand,
+];

@@ -18,13 +18,18 @@ const DEVICE_PLUGIN_DEVIATIONS: Deviation[] = [
     rule: 'run-as-non-root',
     checkov: ['CKV_K8S_23', 'CKV_K8S_40'],
     kubeScore: ['container-security-context-user-group-id'],
-    reason: 'The plugin creates its socket in the root-owned (0750) kubelet device-plugins directory and opens the NVIDIA device nodes; it runs as uid 0 without capabilities or privilege escalation.',
+    reason:
+      'The plugin creates its socket in the root-owned (0750) kubelet device-plugins directory and opens the NVIDIA device nodes; it runs as uid 0 without capabilities or privilege escalation.',
   },
-  { rule: 'no-host-path', reason: `The kubelet device plugin API is a unix socket under ${KUBELET_DEVICE_PLUGINS_DIR} on the host; there is no other way to register.` },
+  {
+    rule: 'no-host-path',
+    reason: `The kubelet device plugin API is a unix socket under ${KUBELET_DEVICE_PLUGINS_DIR} on the host; there is no other way to register.`,
+  },
   { rule: 'restricted-volume-types', reason: `Same hostPath (${KUBELET_DEVICE_PLUGINS_DIR}); the namespace enforces PSA privileged for this reason only.` },
   {
     checkov: ['CKV_K8S_8', 'CKV_K8S_9'],
-    reason: 'No liveness or readiness probe: the plugin serves no HTTP, TCP or gRPC endpoint a probe could reach (the kubelet talks to it over the device-plugin socket), and FAIL_ON_INIT_ERROR makes it exit, and restart, when NVML fails.',
+    reason:
+      'No liveness or readiness probe: the plugin serves no HTTP, TCP or gRPC endpoint a probe could reach (the kubelet talks to it over the device-plugin socket), and FAIL_ON_INIT_ERROR makes it exit, and restart, when NVML fails.',
   },
 ];
 
@@ -87,7 +92,10 @@ export class GpuDevicePlugin extends Construct {
       spec: {
         selector: { matchLabels: selectorLabels(env, DEVICE_PLUGIN_NAME) },
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
-        template: { metadata: { labels }, spec: devicePluginPodSpec(env, props.resources ?? { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } }) },
+        template: {
+          metadata: { labels },
+          spec: devicePluginPodSpec(env, props.resources ?? { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } }),
+        },
       },
     });
   }

@@ -32,7 +32,10 @@ const OAUTH2_PROXY_ENV_ONLY =
   'oauth2-proxy reads its settings from OAUTH2_PROXY_* env; its --client-secret-file and --cookie-secret-file flags were not verified against the pinned v7.7.1 image here, so the env form it certainly reads stays.';
 
 /** oauth2-proxy's Secret env vars and why they stay env vars. */
-export const OAUTH2_PROXY_ENV_ONLY_SECRETS: EnvOnlySecrets = { OAUTH2_PROXY_CLIENT_SECRET: OAUTH2_PROXY_ENV_ONLY, OAUTH2_PROXY_COOKIE_SECRET: OAUTH2_PROXY_ENV_ONLY };
+export const OAUTH2_PROXY_ENV_ONLY_SECRETS: EnvOnlySecrets = {
+  OAUTH2_PROXY_CLIENT_SECRET: OAUTH2_PROXY_ENV_ONLY,
+  OAUTH2_PROXY_COOKIE_SECRET: OAUTH2_PROXY_ENV_ONLY,
+};
 
 type OidcAuth = Extract<EnvironmentConfig['ingress']['auth'], { mode: 'oidc' }>;
 
@@ -96,7 +99,12 @@ export class TrackingIngress extends Construct {
       });
       backend = { name: TRACKING_NAME, port: TRACKING_PORT };
     } else {
-      this.pods = new OAuth2Proxy(this, 'oauth2-proxy', { ctx: props.ctx, auth, replicas: props.oauth2ProxyReplicas, resources: props.oauth2ProxyResources }).pods;
+      this.pods = new OAuth2Proxy(this, 'oauth2-proxy', {
+        ctx: props.ctx,
+        auth,
+        replicas: props.oauth2ProxyReplicas,
+        resources: props.oauth2ProxyResources,
+      }).pods;
       backend = { name: OAUTH2_PROXY_NAME, port: OAUTH2_PROXY_PORT };
     }
 

@@ -1,7 +1,19 @@
 import { Construct } from 'constructs';
 import type { EnvOnlySecrets } from './deviations';
 import type { EnvironmentConfig } from '../environments';
-import { emptyDir, imageVersion, k8s, MINIO_NAME, RUNTIME_UID, resources, secretEnv, selectorLabels, serviceAccount, standardLabels, type PlatformContext } from './common';
+import {
+  emptyDir,
+  imageVersion,
+  k8s,
+  MINIO_NAME,
+  RUNTIME_UID,
+  resources,
+  secretEnv,
+  selectorLabels,
+  serviceAccount,
+  standardLabels,
+  type PlatformContext,
+} from './common';
 import { httpProbe, podMetadata, restricted } from './platform-pods';
 import { StatefulWorkload } from './serving-workload';
 import { podGroup, type PodGroup } from './facts';
@@ -23,7 +35,8 @@ export interface MinioProps {
 
 const MINIO_ROOT_ENV_ONLY =
   "MinIO's MINIO_ROOT_*_FILE variants fall back to the default minioadmin login when the file is missing, where a missing Secret key stops the pod; the bucket Job hands them to mc on its command line anyway (dev only).";
-const MC_ENV_ONLY = 'the bucket Job hands the tracking user to mc admin user add on its command line, so a file would not keep it out of the process arguments (dev only).';
+const MC_ENV_ONLY =
+  'the bucket Job hands the tracking user to mc admin user add on its command line, so a file would not keep it out of the process arguments (dev only).';
 
 /** The MinIO pods' Secret env vars and why each stays an env var. */
 export const MINIO_ENV_ONLY: EnvOnlySecrets = {
@@ -104,8 +117,17 @@ export class Minio extends Construct {
       securityContext: sec.pod,
       containers: [minioContainer(cfg, sec.container, root)],
       volumes: [emptyDir('tmp', '64Mi')],
-      governingService: { name: `${name}-headless`, labels: standardLabels(env, `${name}-headless`, 'object-storage', version), ports: [{ name: 's3', port: MINIO_PORT }] },
-      dataVolume: { name: 'data', size: cfg.storage.size, storageClassName: cfg.storage.storageClassName, labels: standardLabels(env, 'data', 'object-storage') },
+      governingService: {
+        name: `${name}-headless`,
+        labels: standardLabels(env, `${name}-headless`, 'object-storage', version),
+        ports: [{ name: 's3', port: MINIO_PORT }],
+      },
+      dataVolume: {
+        name: 'data',
+        size: cfg.storage.size,
+        storageClassName: cfg.storage.storageClassName,
+        labels: standardLabels(env, 'data', 'object-storage'),
+      },
     });
     this.service = this.workload.exposeViaService({ ports: [{ name: 's3', port: MINIO_PORT }], beforeWorkload: true });
     this.statefulSet = this.workload.apiObject;

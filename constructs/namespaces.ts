@@ -76,7 +76,12 @@ export class Namespaces extends Construct {
           policyTypes: ['Egress'],
           egress: [
             {
-              to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+              to: [
+                {
+                  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+                  podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+                },
+              ],
               ports: [
                 { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
                 { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },

@@ -37,7 +37,11 @@ export function serviceMonitor(
 }
 
 /** An HTTP GET probe. Readiness and liveness use different settings (and kube-score rejects identical ones). */
-export function httpProbe(path: string, port: number | string, opts: { period?: number; failureThreshold?: number; timeout?: number; initialDelay?: number } = {}): k8s.Probe {
+export function httpProbe(
+  path: string,
+  port: number | string,
+  opts: { period?: number; failureThreshold?: number; timeout?: number; initialDelay?: number } = {},
+): k8s.Probe {
   return {
     httpGet: { path, port: typeof port === 'number' ? k8s.IntOrString.fromNumber(port) : k8s.IntOrString.fromString(port) },
     periodSeconds: opts.period ?? 10,

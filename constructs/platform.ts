@@ -35,7 +35,20 @@ export interface MlopsPlatformProps {
  * start (Secrets, RBAC, NetworkPolicies), the stores before the tracking server, the edge after it, and the
  * workloads that call the tracking server last. Parts not listed keep their construction order, after these.
  */
-export const PART_ORDER = ['namespaces', 'secrets', 'rbac', 'network-policies', 'gpu', 'postgres', 'minio', 'tracking', 'ingress', 'training', 'metrics-adapter', 'inference'];
+export const PART_ORDER = [
+  'namespaces',
+  'secrets',
+  'rbac',
+  'network-policies',
+  'gpu',
+  'postgres',
+  'minio',
+  'tracking',
+  'ingress',
+  'training',
+  'metrics-adapter',
+  'inference',
+];
 
 /**
  * The whole platform for one environment, as one cdk8s Chart per part (so GitOps output is one file

@@ -1,6 +1,17 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../environments';
-import { emptyDir, imageVersion, k8s, POSTGRES_NAME, resources, secretFiles, selectorLabels, serviceAccount, standardLabels, type PlatformContext } from './common';
+import {
+  emptyDir,
+  imageVersion,
+  k8s,
+  POSTGRES_NAME,
+  resources,
+  secretFiles,
+  selectorLabels,
+  serviceAccount,
+  standardLabels,
+  type PlatformContext,
+} from './common';
 import { restricted } from './platform-pods';
 import { StatefulWorkload } from './serving-workload';
 import type { PodGroup } from './facts';
@@ -89,7 +100,11 @@ export class Postgres extends Construct {
 /** The server container: the login from files, `pg_isready` probes (readiness over TCP, liveness over the socket). */
 function postgresContainer(cfg: InClusterPostgres, securityContext: k8s.SecurityContext, login: ReturnType<typeof secretFiles>): k8s.Container {
   // pg_isready exits 0 once the server accepts connections.
-  const isReady = (host: string): string[] => ['/bin/sh', '-c', `exec pg_isready -U "$(cat ${login.path('username')})" -d "$POSTGRES_DB" -h ${host} -p ${POSTGRES_PORT}`];
+  const isReady = (host: string): string[] => [
+    '/bin/sh',
+    '-c',
+    `exec pg_isready -U "$(cat ${login.path('username')})" -d "$POSTGRES_DB" -h ${host} -p ${POSTGRES_PORT}`,
+  ];
   return {
     name: 'postgres',
     image: cfg.image,

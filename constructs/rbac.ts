@@ -50,7 +50,13 @@ export const PLATFORM_ROLES: readonly PlatformRoleDefinition[] = [
     rules: {
       platform: [...observe, apps(['deployments', 'statefulsets', 'replicasets']), batch(['jobs', 'cronjobs'])],
       training: [...observe, batch(['jobs'], [...READ, 'create', 'delete']), batch(['cronjobs'], [...READ, 'patch']), core(['pods'], ['delete'])],
-      serving: [...observe, apps(['deployments'], [...READ, 'patch']), apps(['deployments/scale'], ['get', 'patch']), apps(['replicasets']), autoscaling([...READ, 'patch'])],
+      serving: [
+        ...observe,
+        apps(['deployments'], [...READ, 'patch']),
+        apps(['deployments/scale'], ['get', 'patch']),
+        apps(['replicasets']),
+        autoscaling([...READ, 'patch']),
+      ],
     },
   },
   {
@@ -67,7 +73,12 @@ export const PLATFORM_ROLES: readonly PlatformRoleDefinition[] = [
     description: 'CI: patches Deployments, Jobs and CronJobs in the platform namespaces and watches rollouts; no Secret access.',
     groups: 'deployers',
     rules: {
-      platform: [core(['pods', 'events']), apps(['deployments'], [...READ, 'patch']), apps(['replicasets']), batch(['jobs'], [...READ, 'create', 'delete', 'patch'])],
+      platform: [
+        core(['pods', 'events']),
+        apps(['deployments'], [...READ, 'patch']),
+        apps(['replicasets']),
+        batch(['jobs'], [...READ, 'create', 'delete', 'patch']),
+      ],
       training: [core(['pods', 'events']), batch(['jobs'], [...READ, 'create', 'delete', 'patch']), batch(['cronjobs'], [...READ, 'patch'])],
       serving: [core(['pods', 'events']), apps(['deployments'], [...READ, 'patch']), apps(['replicasets']), autoscaling()],
     },
@@ -122,7 +133,8 @@ function validateRole(role: PlatformRoleDefinition): void {
       for (const k of ['apiGroups', 'resources', 'verbs'] as const) {
         if (r[k].includes('*')) throw new Error(`role "${role.name}" (${which}): "*" in ${k} is not allowed; list what the role needs`);
       }
-      if (r.resources.includes('secrets')) throw new Error(`role "${role.name}" (${which}): platform roles do not read Secrets; pods receive them by reference`);
+      if (r.resources.includes('secrets'))
+        throw new Error(`role "${role.name}" (${which}): platform roles do not read Secrets; pods receive them by reference`);
       const bad = r.resources.filter((res) => ['pods/exec', 'pods/attach', 'pods/portforward'].includes(res));
       if (bad.length) throw new Error(`role "${role.name}" (${which}): ${bad.join(', ')} not allowed`);
     }

@@ -68,7 +68,8 @@ export const PLATFORM_SECRETS = {
     name: 'tracking-client',
     namespace: 'training',
     keys: ['username', 'password'],
-    description: 'Tracking-server login of the training and retraining pods (MLFLOW_TRACKING_USERNAME/PASSWORD); the user must exist on the tracking server with EDIT on the experiments and models they write.',
+    description:
+      'Tracking-server login of the training and retraining pods (MLFLOW_TRACKING_USERNAME/PASSWORD); the user must exist on the tracking server with EDIT on the experiments and models they write.',
   },
   trackingClientServing: {
     name: 'tracking-client',
@@ -81,14 +82,16 @@ export const PLATFORM_SECRETS = {
     namespace: 'platform',
     keys: ['username', 'password'],
     remoteName: 'tracking-client',
-    description: "The training pods' login (the same values as tracking-client in the training namespace), for the tracking server to create that user at start (MLOPS_AUTH_USER_TRAINING_*).",
+    description:
+      "The training pods' login (the same values as tracking-client in the training namespace), for the tracking server to create that user at start (MLOPS_AUTH_USER_TRAINING_*).",
   },
   trackingUserServing: {
     name: 'tracking-user-serving',
     namespace: 'platform',
     keys: ['username', 'password'],
     remoteName: 'tracking-client',
-    description: "The inference pods' login (the same values as tracking-client in the serving namespace), for the tracking server to create that user at start (MLOPS_AUTH_USER_SERVING_*).",
+    description:
+      "The inference pods' login (the same values as tracking-client in the serving namespace), for the tracking server to create that user at start (MLOPS_AUTH_USER_SERVING_*).",
   },
   oauth2Proxy: {
     name: 'oauth2-proxy',

@@ -159,7 +159,8 @@ export abstract class Workload extends Construct {
     if (options.ports.length === 0) throw new Error(`workload "${this.name}": exposeViaService needs at least one port in 'ports'`);
     for (const p of options.ports) {
       const target = p.targetPort ?? p.name;
-      if (!this.portNames.has(target)) throw new Error(`workload "${this.name}": port "${p.name}" targets "${target}", which no container of the workload names`);
+      if (!this.portNames.has(target))
+        throw new Error(`workload "${this.name}": port "${p.name}" targets "${target}", which no container of the workload names`);
     }
     const name = options.name ?? this.name;
     const service = new k8s.KubeService(this.siblingScope, this.siblingId(name === this.name ? 'service' : `service-${name}`), {
@@ -255,7 +256,12 @@ export class ServingWorkload extends Workload {
     }
     this.fixedReplicas = props.replicas !== undefined;
     this.apiObject = new k8s.KubeDeployment(this, 'Resource', {
-      metadata: { name: props.name, namespace: props.namespace, labels: { ...props.labels }, ...(props.annotations ? { annotations: { ...props.annotations } } : {}) },
+      metadata: {
+        name: props.name,
+        namespace: props.namespace,
+        labels: { ...props.labels },
+        ...(props.annotations ? { annotations: { ...props.annotations } } : {}),
+      },
       spec: {
         ...(props.replicas !== undefined ? { replicas: props.replicas } : {}),
         ...(props.revisionHistoryLimit !== undefined ? { revisionHistoryLimit: props.revisionHistoryLimit } : {}),
@@ -284,14 +290,24 @@ export class ServingWorkload extends Workload {
   autoscale(options: AutoscaleOptions): k8s.KubeHorizontalPodAutoscalerV2 {
     const { minReplicas, maxReplicas } = options;
     if (this.fixedReplicas) throw new Error(`workload "${this.name}": 'replicas' is set; an HPA and a fixed replica count would fight over spec.replicas`);
-    if (!Number.isInteger(minReplicas) || minReplicas < 1) throw new Error(`workload "${this.name}": 'minReplicas' must be a whole number ≥ 1, got ${minReplicas}`);
-    if (!Number.isInteger(maxReplicas) || maxReplicas < minReplicas) throw new Error(`workload "${this.name}": 'maxReplicas' (${maxReplicas}) must be a whole number ≥ minReplicas (${minReplicas})`);
+    if (!Number.isInteger(minReplicas) || minReplicas < 1)
+      throw new Error(`workload "${this.name}": 'minReplicas' must be a whole number ≥ 1, got ${minReplicas}`);
+    if (!Number.isInteger(maxReplicas) || maxReplicas < minReplicas)
+      throw new Error(`workload "${this.name}": 'maxReplicas' (${maxReplicas}) must be a whole number ≥ minReplicas (${minReplicas})`);
     if (!(options.targetCPUUtilization > 0)) throw new Error(`workload "${this.name}": 'targetCPUUtilization' must be a positive percentage`);
-    if (minReplicas < 2 && !options.singleReplicaReason?.trim()) throw new Error(`workload "${this.name}": 'singleReplicaReason' is required when 'minReplicas' is below 2`);
-    const annotations = minReplicas < 2
-      ? { [KUBE_SCORE_IGNORE]: 'horizontalpodautoscaler-replicas', [options.singleReplicaReasonAnnotation ?? 'mlops-blueprint.io/single-replica-reason']: options.singleReplicaReason ?? '' }
-      : undefined;
-    const cpu: k8s.MetricSpecV2 = { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: options.targetCPUUtilization } } };
+    if (minReplicas < 2 && !options.singleReplicaReason?.trim())
+      throw new Error(`workload "${this.name}": 'singleReplicaReason' is required when 'minReplicas' is below 2`);
+    const annotations =
+      minReplicas < 2
+        ? {
+            [KUBE_SCORE_IGNORE]: 'horizontalpodautoscaler-replicas',
+            [options.singleReplicaReasonAnnotation ?? 'mlops-blueprint.io/single-replica-reason']: options.singleReplicaReason ?? '',
+          }
+        : undefined;
+    const cpu: k8s.MetricSpecV2 = {
+      type: 'Resource',
+      resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: options.targetCPUUtilization } },
+    };
     return new k8s.KubeHorizontalPodAutoscalerV2(this.siblingScope, this.siblingId('hpa'), {
       metadata: { name: this.name, namespace: this.namespace, labels: { ...(options.labels ?? this.labels) }, ...(annotations ? { annotations } : {}) },
       spec: {
@@ -345,7 +361,12 @@ export class StatefulWorkload extends Workload {
     if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`workload "${props.name}": 'replicas' must be a whole number ≥ 1, got ${replicas}`);
     const v = props.dataVolume;
     this.apiObject = new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: { name: props.name, namespace: props.namespace, labels: { ...props.labels }, ...(props.annotations ? { annotations: { ...props.annotations } } : {}) },
+      metadata: {
+        name: props.name,
+        namespace: props.namespace,
+        labels: { ...props.labels },
+        ...(props.annotations ? { annotations: { ...props.annotations } } : {}),
+      },
       spec: {
         serviceName: props.governingService.name ?? props.name,
         replicas,

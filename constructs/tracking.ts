@@ -88,7 +88,8 @@ export function storeWiring(ctx: PlatformContext): StoreWiring {
 
 const PG_ENV_ONLY =
   'node-postgres in the tracking server and its migration Job takes the database login from libpq variables (PGHOST is the RDS address only the cloud stack knows, expanded into --backend-store-uri by the kubelet, which expands env vars only); a pgpass file would need a key neither Pulumi nor the secret stores hold.';
-const SERVICE_USER_ENV_ONLY = 'the tracking server provisions the in-cluster service users from MLOPS_AUTH_USER_<ID>_USERNAME/_PASSWORD pairs only (runtime/tracking/cli.ts has no file form yet).';
+const SERVICE_USER_ENV_ONLY =
+  'the tracking server provisions the in-cluster service users from MLOPS_AUTH_USER_<ID>_USERNAME/_PASSWORD pairs only (runtime/tracking/cli.ts has no file form yet).';
 
 /** The tracking pods' Secret env vars and why each stays an env var (the admin password is a file). */
 export const TRACKING_ENV_ONLY: EnvOnlySecrets = {
@@ -97,13 +98,23 @@ export const TRACKING_ENV_ONLY: EnvOnlySecrets = {
   PGPASSWORD: PG_ENV_ONLY,
   AWS_ACCESS_KEY_ID: 'the AWS SDK takes static keys from env (dev MinIO only; on EKS the tracking server uses IRSA and holds no keys).',
   AWS_SECRET_ACCESS_KEY: 'the AWS SDK takes static keys from env (dev MinIO only; on EKS the tracking server uses IRSA and holds no keys).',
-  ...Object.fromEntries(['TRAINING', 'SERVING'].flatMap((id) => [`MLOPS_AUTH_USER_${id}_USERNAME`, `MLOPS_AUTH_USER_${id}_PASSWORD`].map((n) => [n, SERVICE_USER_ENV_ONLY]))),
+  ...Object.fromEntries(
+    ['TRAINING', 'SERVING'].flatMap((id) => [`MLOPS_AUTH_USER_${id}_USERNAME`, `MLOPS_AUTH_USER_${id}_PASSWORD`].map((n) => [n, SERVICE_USER_ENV_ONLY])),
+  ),
 };
 
 /** Every Host header the tracking server is reached by: its Service's DNS names, the public host, and `kubectl port-forward`'s. */
 export function trackingHostNames(env: EnvironmentConfig): string[] {
   const ns = env.namespaces.platform;
-  return ['localhost', '127.0.0.1', TRACKING_NAME, `${TRACKING_NAME}.${ns}`, `${TRACKING_NAME}.${ns}.svc`, `${TRACKING_NAME}.${ns}.svc.cluster.local`, env.ingress.host];
+  return [
+    'localhost',
+    '127.0.0.1',
+    TRACKING_NAME,
+    `${TRACKING_NAME}.${ns}`,
+    `${TRACKING_NAME}.${ns}.svc`,
+    `${TRACKING_NAME}.${ns}.svc.cluster.local`,
+    env.ingress.host,
+  ];
 }
 
 /** FORWARDED_ALLOW_IPS from `ingress.trustedProxies` (default: the VPC CIDR on EKS). */
@@ -192,7 +203,13 @@ function serverContainer(env: EnvironmentConfig, wiring: StoreWiring, basicAuth:
  * The release's schema migration (`mlops tracking db upgrade`) as a Job named after the image version, so
  * each release migrates once and pods never race on the schema.
  */
-function migrationJob(scope: Construct, env: EnvironmentConfig, wiring: StoreWiring, version: string, ttlSecondsAfterFinished: number): { job: k8s.KubeJob; pods: PodGroup } {
+function migrationJob(
+  scope: Construct,
+  env: EnvironmentConfig,
+  wiring: StoreWiring,
+  version: string,
+  ttlSecondsAfterFinished: number,
+): { job: k8s.KubeJob; pods: PodGroup } {
   const ns = env.namespaces.platform;
   const job = TRACKING_MIGRATE_NAME;
   const sec = restricted(RUNTIME_UID);
@@ -296,7 +313,12 @@ export class TrackingServer extends Construct {
     this.workload.limitDisruptions({ labels: standardLabels(env, name, 'tracking') });
 
     if (env.monitoring.serviceMonitors) {
-      serviceMonitor(this, env, { name, namespace: ns, component: 'tracking', version }, { port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' });
+      serviceMonitor(
+        this,
+        env,
+        { name, namespace: ns, component: 'tracking', version },
+        { port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' },
+      );
     }
   }
 }

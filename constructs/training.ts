@@ -40,8 +40,10 @@ export const TRACKING_CLIENT_SECRET = PLATFORM_SECRETS.trackingClientTraining.na
  * which mirror it) reads it only from MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD.
  */
 export const TRACKING_CLIENT_ENV_ONLY: EnvOnlySecrets = {
-  MLFLOW_TRACKING_USERNAME: 'the MLflow client (training scripts, mlops train and mlops serve) reads the tracking login only from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD.',
-  MLFLOW_TRACKING_PASSWORD: 'the MLflow client (training scripts, mlops train and mlops serve) reads the tracking login only from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD.',
+  MLFLOW_TRACKING_USERNAME:
+    'the MLflow client (training scripts, mlops train and mlops serve) reads the tracking login only from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD.',
+  MLFLOW_TRACKING_PASSWORD:
+    'the MLflow client (training scripts, mlops train and mlops serve) reads the tracking login only from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD.',
 };
 
 /** What the tracking client in a pod needs: the in-cluster tracking URL and, unless disabled, the login. */
@@ -220,12 +222,18 @@ export function trainCommand(experiment: string = CHURN.experiment, registeredMo
  */
 export function retrainCommand(env: EnvironmentConfig, model: InferenceModel, experiment: string = CHURN.experiment): string[] {
   return [
-    'mlops', 'retrain',
-    '--experiment', experiment,
-    '--register', model.registeredModel,
-    '--alias', model.alias,
-    '--inference-url', inferenceUrl(env, model),
-    '--drift-threshold', String(env.monitoring.driftPsiThreshold),
+    'mlops',
+    'retrain',
+    '--experiment',
+    experiment,
+    '--register',
+    model.registeredModel,
+    '--alias',
+    model.alias,
+    '--inference-url',
+    inferenceUrl(env, model),
+    '--drift-threshold',
+    String(env.monitoring.driftPsiThreshold),
   ];
 }
 
@@ -239,7 +247,9 @@ export function driftSource(env: EnvironmentConfig, registeredModel: string = CH
   const candidates = env.inference.models.filter((m) => m.registeredModel === registeredModel);
   const model = candidates.find((m) => !m.gpuPool) ?? candidates[0];
   if (!model) {
-    throw new Error(`environment "${env.name}": training.retrainSchedule needs an inference model serving "${registeredModel}" (retraining reads drift from its /metrics)`);
+    throw new Error(
+      `environment "${env.name}": training.retrainSchedule needs an inference model serving "${registeredModel}" (retraining reads drift from its /metrics)`,
+    );
   }
   return model;
 }
@@ -283,21 +293,41 @@ export class Training extends Construct {
     serviceAccount(this, env, TRAINING_SERVICE_ACCOUNT, env.namespaces.training, TRAINING_COMPONENT, roleArn ? { [IRSA_ANNOTATION]: roleArn } : undefined);
     if (roleArn) this.identity = { identity: 'training', namespace: env.namespaces.training, serviceAccount: TRAINING_SERVICE_ACCOUNT, roleArn };
     const common = { ctx, trackingCredentialsSecret: props.trackingCredentialsSecret };
-    this.pods.push(new TrainingCronJob(this, 'train', { ...common, name: `train-${CHURN.experiment}`, schedule: NEVER, suspend: true, command: trainCommand() }).pods);
+    this.pods.push(
+      new TrainingCronJob(this, 'train', { ...common, name: `train-${CHURN.experiment}`, schedule: NEVER, suspend: true, command: trainCommand() }).pods,
+    );
     if (env.training.retrainSchedule) {
       const model = driftSource(env);
       const name = `retrain-${CHURN.experiment}`;
-      this.pods.push(new TrainingCronJob(this, 'retrain', { ...common, name, schedule: env.training.retrainSchedule, command: retrainCommand(env, model) }).pods);
+      this.pods.push(
+        new TrainingCronJob(this, 'retrain', { ...common, name, schedule: env.training.retrainSchedule, command: retrainCommand(env, model) }).pods,
+      );
       // The one flow retraining adds to the platform's: retrain pods → the model's inference pods (/metrics).
       const retrainPods = selectorLabels(env, name);
       const inferencePods = selectorLabels(env, model.name);
       new k8s.KubeNetworkPolicy(this, 'retrain-egress', {
-        metadata: { name: `${name}-to-${model.name}`, namespace: env.namespaces.training, labels: standardLabels(env, `${name}-to-${model.name}`, 'network-policy') },
-        spec: { podSelector: { matchLabels: retrainPods }, policyTypes: ['Egress'], egress: [{ to: [namespacePeer(env.namespaces.serving, inferencePods)], ports: [tcp(INFERENCE_PORT)] }] },
+        metadata: {
+          name: `${name}-to-${model.name}`,
+          namespace: env.namespaces.training,
+          labels: standardLabels(env, `${name}-to-${model.name}`, 'network-policy'),
+        },
+        spec: {
+          podSelector: { matchLabels: retrainPods },
+          policyTypes: ['Egress'],
+          egress: [{ to: [namespacePeer(env.namespaces.serving, inferencePods)], ports: [tcp(INFERENCE_PORT)] }],
+        },
       });
       new k8s.KubeNetworkPolicy(this, 'retrain-ingress', {
-        metadata: { name: `${model.name}-from-${name}`, namespace: env.namespaces.serving, labels: standardLabels(env, `${model.name}-from-${name}`, 'network-policy') },
-        spec: { podSelector: { matchLabels: inferencePods }, policyTypes: ['Ingress'], ingress: [{ from: [namespacePeer(env.namespaces.training, retrainPods)], ports: [tcp(INFERENCE_PORT)] }] },
+        metadata: {
+          name: `${model.name}-from-${name}`,
+          namespace: env.namespaces.serving,
+          labels: standardLabels(env, `${model.name}-from-${name}`, 'network-policy'),
+        },
+        spec: {
+          podSelector: { matchLabels: inferencePods },
+          policyTypes: ['Ingress'],
+          ingress: [{ from: [namespacePeer(env.namespaces.training, retrainPods)], ports: [tcp(INFERENCE_PORT)] }],
+        },
       });
     }
     if (props.initialJobName) this.pods.push(new TrainingJob(this, 'initial-job', { ...common, name: props.initialJobName, command: trainCommand() }).pods);

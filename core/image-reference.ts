@@ -43,7 +43,8 @@ export function parseImageReference(ref: string): ImageReference {
   const hasRegistry = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
   const registry = hasRegistry ? first : DOCKER_HUB;
   const components = hasRegistry ? parts.slice(1) : parts;
-  if (components.length === 0 || !components.every((c) => COMPONENT.test(c))) throw new Error(`image "${ref}": "${components.join('/')}" is not a repository path`);
+  if (components.length === 0 || !components.every((c) => COMPONENT.test(c)))
+    throw new Error(`image "${ref}": "${components.join('/')}" is not a repository path`);
   if (hasRegistry && !/^[a-zA-Z0-9.-]+(:[0-9]{1,5})?$/.test(registry)) throw new Error(`image "${ref}": "${registry}" is not a registry host`);
   const repository = registry === DOCKER_HUB && components.length === 1 ? `library/${components[0]}` : components.join('/');
   return { name, registry, repository, tag, digest };

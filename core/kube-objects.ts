@@ -91,7 +91,10 @@ export function podTemplates(objects: readonly KubeObject[]): Array<{ obj: KubeO
 /** Every container and init container of a pod spec, with their paths. */
 export function containers(tpl: PodTemplate): ContainerRef[] {
   const out: ContainerRef[] = [];
-  for (const [key, init] of [['initContainers', true], ['containers', false]] as const) {
+  for (const [key, init] of [
+    ['initContainers', true],
+    ['containers', false],
+  ] as const) {
     asArray(tpl.spec[key]).forEach((c, i) => {
       if (isRecord(c)) out.push({ path: `${tpl.path}.${key}[${i}]`, container: c, init });
     });

@@ -87,7 +87,8 @@ function excerpt(text: string, line: number, col: number): string {
 
 function syntaxError(file: string, text: string, err: unknown): EnvironmentSyntaxError {
   const e = err as Error & { linePos?: Array<{ line: number; col: number }> };
-  if (e.linePos?.[0]) return new EnvironmentSyntaxError(file, e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, ''), e.linePos[0].line, e.linePos[0].col, text);
+  if (e.linePos?.[0])
+    return new EnvironmentSyntaxError(file, e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, ''), e.linePos[0].line, e.linePos[0].col, text);
   const position = /at position (\d+)/.exec(e.message);
   if (position) {
     const before = text.slice(0, Number(position[1])).split('\n');

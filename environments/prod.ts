@@ -25,8 +25,18 @@ export const prod: EnvironmentInput = {
   ingress: {
     host: 'mlflow.example.com',
     servingHost: 'models.example.com',
-    tls: { mode: 'cert-manager', clusterIssuer: 'letsencrypt-prod', acme: { server: 'https://acme-v02.api.letsencrypt.org/directory', email: 'platform@example.com' } },
-    auth: { mode: 'oidc', issuerUrl: 'https://login.example.com/realms/ml', clientId: 'mlflow-prod', emailDomains: ['example.com'], allowedGroups: ['ml-engineers', 'data-scientists'] },
+    tls: {
+      mode: 'cert-manager',
+      clusterIssuer: 'letsencrypt-prod',
+      acme: { server: 'https://acme-v02.api.letsencrypt.org/directory', email: 'platform@example.com' },
+    },
+    auth: {
+      mode: 'oidc',
+      issuerUrl: 'https://login.example.com/realms/ml',
+      clientId: 'mlflow-prod',
+      emailDomains: ['example.com'],
+      allowedGroups: ['ml-engineers', 'data-scientists'],
+    },
   },
   secrets: { mode: 'pulumi' },
   metadataStore: { kind: 'external-postgres', rds: true, database: 'mlflow', sslMode: 'require' },

@@ -22,8 +22,18 @@ export const staging: EnvironmentInput = {
   ingress: {
     host: 'mlflow.staging.example.com',
     servingHost: 'models.staging.example.com',
-    tls: { mode: 'cert-manager', clusterIssuer: 'letsencrypt-staging', acme: { server: 'https://acme-staging-v02.api.letsencrypt.org/directory', email: 'platform@example.com' } },
-    auth: { mode: 'oidc', issuerUrl: 'https://login.example.com/realms/ml', clientId: 'mlflow-staging', emailDomains: ['example.com'], allowedGroups: ['ml-engineers', 'data-scientists'] },
+    tls: {
+      mode: 'cert-manager',
+      clusterIssuer: 'letsencrypt-staging',
+      acme: { server: 'https://acme-staging-v02.api.letsencrypt.org/directory', email: 'platform@example.com' },
+    },
+    auth: {
+      mode: 'oidc',
+      issuerUrl: 'https://login.example.com/realms/ml',
+      clientId: 'mlflow-staging',
+      emailDomains: ['example.com'],
+      allowedGroups: ['ml-engineers', 'data-scientists'],
+    },
   },
   secrets: {
     mode: 'external-secrets',

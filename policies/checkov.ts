@@ -47,8 +47,12 @@ export function runCheckov(dir: string, bin = checkovPath()): CheckovResult {
   }
   const reports = (Array.isArray(parsed) ? parsed : [parsed]).filter((p) => !p.check_type || p.check_type === 'kubernetes');
   return {
-    failed: reports.flatMap((p) => (p.results?.failed_checks ?? []).map((f) => ({ check: f.check_id, name: f.check_name, resource: f.resource, file: f.file_path }))),
-    skipped: reports.flatMap((p) => (p.results?.skipped_checks ?? []).map((s) => ({ check: s.check_id, resource: s.resource, reason: s.check_result?.suppress_comment ?? '' }))),
+    failed: reports.flatMap((p) =>
+      (p.results?.failed_checks ?? []).map((f) => ({ check: f.check_id, name: f.check_name, resource: f.resource, file: f.file_path })),
+    ),
+    skipped: reports.flatMap((p) =>
+      (p.results?.skipped_checks ?? []).map((s) => ({ check: s.check_id, resource: s.resource, reason: s.check_result?.suppress_comment ?? '' })),
+    ),
     passed: reports.reduce((n, p) => n + (p.results?.passed_checks?.length ?? 0), 0),
   };
 }

@@ -11,11 +11,15 @@ export function registerPolicyCommands(program: Command): void {
     .argument('<paths...>', 'manifest files or directories (searched recursively for .yaml/.yml/.json)')
     .option('--format <format>', 'text or json', 'text')
     .option('--exceptions <file>', 'YAML/JSON list of { rule, object, reason } exceptions')
-    .option('--env <env>', 'environment of manifests that mlops synth did not write (name or file); enables its allowances (e.g. allowLoadBalancer). Folders synth wrote carry their own (mlops-environment)')
+    .option(
+      '--env <env>',
+      'environment of manifests that mlops synth did not write (name or file); enables its allowances (e.g. allowLoadBalancer). Folders synth wrote carry their own (mlops-environment)',
+    )
     .option('--mode <mode>', "user, gitops (Secrets with data are errors) or pulumi (default: a synthesized folder's recorded mode, else user)")
     .action(async (paths: string[], opts: { format: string; exceptions?: string; env?: string; mode?: string }) => {
       if (opts.format !== 'text' && opts.format !== 'json') throw new CliError(`--format must be text or json, got "${opts.format}"`);
-      if (opts.mode !== undefined && !['user', 'gitops', 'pulumi'].includes(opts.mode)) throw new CliError(`--mode must be user, gitops or pulumi, got "${opts.mode}"`);
+      if (opts.mode !== undefined && !['user', 'gitops', 'pulumi'].includes(opts.mode))
+        throw new CliError(`--mode must be user, gitops or pulumi, got "${opts.mode}"`);
       const { loadExceptionsFile, ManifestError } = await import('./load');
       const { checkGroups } = await import('./groups');
       const { formatGroups } = await import('./format');

@@ -42,7 +42,11 @@ export const KUBE_SCORE_IGNORE_SCOPE: Readonly<Record<string, readonly string[]>
 export const KUBE_LINTER_ALLOWLIST: Readonly<Record<string, string>> = {};
 
 export function toolPath(name: string): string {
-  for (const dir of [...(process.env.PATH ?? '').split(path.delimiter), path.join(os.homedir(), 'go', 'bin'), process.env.GOPATH ? path.join(process.env.GOPATH, 'bin') : '']) {
+  for (const dir of [
+    ...(process.env.PATH ?? '').split(path.delimiter),
+    path.join(os.homedir(), 'go', 'bin'),
+    process.env.GOPATH ? path.join(process.env.GOPATH, 'bin') : '',
+  ]) {
     if (!dir) continue;
     const p = path.join(dir, name);
     if (fs.existsSync(p)) return p;
@@ -68,7 +72,10 @@ interface KubeScoreObject {
 export function runKubeScore(dir: string, extraFlags: readonly string[] = []): LinterFinding[] {
   const files = manifestFilesIn(dir);
   if (files.length === 0) return [];
-  const r = spawnSync(toolPath('kube-score'), ['score', '--output-format', 'json', ...KUBE_SCORE_FLAGS, ...extraFlags, ...files], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(toolPath('kube-score'), ['score', '--output-format', 'json', ...KUBE_SCORE_FLAGS, ...extraFlags, ...files], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.error) throw r.error;
   let out: KubeScoreObject[];
   try {
@@ -84,7 +91,10 @@ export function runKubeScore(dir: string, extraFlags: readonly string[] = []): L
         check: c.check.id,
         object: `${o.type_meta.kind}/${o.object_meta.namespace ? `${o.object_meta.namespace}/` : ''}${o.object_meta.name}`,
         message: (c.comments ?? []).map((m) => `${m.path ? `(${m.path}) ` : ''}${m.summary}`).join('; '),
-        ignoredByObject: (o.object_meta.annotations?.['kube-score/ignore'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+        ignoredByObject: (o.object_meta.annotations?.['kube-score/ignore'] ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
         summaries: (c.comments ?? []).map((m) => m.summary),
       })),
   );
@@ -107,7 +117,13 @@ export function auditKubeScoreIgnores(dir: string): LinterFinding[] {
 export function runKubeLinter(dir: string): LinterFinding[] {
   const r = spawnSync(toolPath('kube-linter'), ['lint', '--format', 'json', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.error) throw r.error;
-  let out: { Reports?: Array<{ Check: string; Object: { K8sObject: { Name: string; Namespace: string; GroupVersionKind: { Kind: string } } }; Diagnostic: { Message: string } }> | null };
+  let out: {
+    Reports?: Array<{
+      Check: string;
+      Object: { K8sObject: { Name: string; Namespace: string; GroupVersionKind: { Kind: string } } };
+      Diagnostic: { Message: string };
+    }> | null;
+  };
   try {
     out = JSON.parse(r.stdout);
   } catch {
@@ -115,7 +131,12 @@ export function runKubeLinter(dir: string): LinterFinding[] {
   }
   return (out.Reports ?? []).map((rep) => {
     const o = rep.Object.K8sObject;
-    return { tool: 'kube-linter' as const, check: rep.Check, object: `${o.GroupVersionKind.Kind}/${o.Namespace ? `${o.Namespace}/` : ''}${o.Name}`, message: rep.Diagnostic.Message };
+    return {
+      tool: 'kube-linter' as const,
+      check: rep.Check,
+      object: `${o.GroupVersionKind.Kind}/${o.Namespace ? `${o.Namespace}/` : ''}${o.Name}`,
+      message: rep.Diagnostic.Message,
+    };
   });
 }
 

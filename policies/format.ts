@@ -51,7 +51,13 @@ function groupTitle(g: FormattedGroup): string {
 export function formatGroups(groups: readonly FormattedGroup[], format: OutputFormat = 'text'): string {
   const all = groups.flatMap((g) => g.violations);
   if (format === 'json') {
-    const detail = groups.map((g) => ({ dir: g.dir ?? null, environment: g.environment?.name ?? null, mode: g.mode, violations: g.violations, summary: summarize(g.violations) }));
+    const detail = groups.map((g) => ({
+      dir: g.dir ?? null,
+      environment: g.environment?.name ?? null,
+      mode: g.mode,
+      violations: g.violations,
+      summary: summarize(g.violations),
+    }));
     return `${JSON.stringify({ violations: all, summary: summarize(all), groups: detail }, null, 2)}\n`;
   }
   if (groups.length === 1 && !groups[0].dir && !groups[0].environment) return formatViolations(all, 'text');

@@ -42,7 +42,9 @@ export function checkGroups(inputs: string[], opts: GroupCheckOptions = {}): Che
   return [...byDir.values()].map(({ record, files }) => {
     const dir = record ? path.relative(process.cwd(), record.dir) || '.' : undefined;
     if (record && opts.environment && opts.environment.name !== record.environment.name) {
-      throw new Error(`--env ${opts.environment.name}, but ${dir} was synthesized for "${record.environment.name}" (${path.join(dir!, ENVIRONMENT_RECORD)}); check them separately`);
+      throw new Error(
+        `--env ${opts.environment.name}, but ${dir} was synthesized for "${record.environment.name}" (${path.join(dir!, ENVIRONMENT_RECORD)}); check them separately`,
+      );
     }
     const environment = record?.environment ?? opts.environment;
     const mode = opts.mode ?? record?.policyMode ?? 'user';

@@ -40,7 +40,14 @@ export function checkManifests(objects: KubeObject[], ctx: PolicyContext, opts: 
     if (fromAnnotation.problem) violations.push(fromAnnotation.problem);
     for (const rule of opts.rules ?? kubeRules) {
       for (const f of rule.check(obj, set)) {
-        violations.push({ ruleId: rule.id, severity: severityOf(rule, ctx), object: objectRef(obj), field: f.field, message: f.message, remediation: rule.remediation });
+        violations.push({
+          ruleId: rule.id,
+          severity: severityOf(rule, ctx),
+          object: objectRef(obj),
+          field: f.field,
+          message: f.message,
+          remediation: rule.remediation,
+        });
       }
     }
   }
@@ -48,13 +55,24 @@ export function checkManifests(objects: KubeObject[], ctx: PolicyContext, opts: 
 }
 
 /** Checks the cloud resources of one stack together (S3 companions are separate resources in AWS provider v7). */
-export function checkAwsResources(resources: AwsResource[], ctx: AwsContext = { mode: 'pulumi' }, opts: { exceptions?: PolicyException[]; rules?: readonly AwsRule[] } = {}): Violation[] {
+export function checkAwsResources(
+  resources: AwsResource[],
+  ctx: AwsContext = { mode: 'pulumi' },
+  opts: { exceptions?: PolicyException[]; rules?: readonly AwsRule[] } = {},
+): Violation[] {
   const violations: Violation[] = [];
   for (const r of resources) {
     for (const rule of opts.rules ?? awsRules) {
       if (!rule.types.includes(r.type)) continue;
       for (const f of rule.check(r, resources, ctx)) {
-        violations.push({ ruleId: rule.id, severity: rule.severity, object: `${r.type}/${r.name}`, field: f.field, message: f.message, remediation: rule.remediation });
+        violations.push({
+          ruleId: rule.id,
+          severity: rule.severity,
+          object: `${r.type}/${r.name}`,
+          field: f.field,
+          message: f.message,
+          remediation: rule.remediation,
+        });
       }
     }
   }

@@ -9,7 +9,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { commandAvailable } from './tool-availability';
-import { auditKubeScoreIgnores, KUBE_LINTER_ALLOWLIST, KUBE_SCORE_ALLOWLIST, runKubeLinter, runKubeScore, toolPath, type LinterFinding } from './external-linters';
+import {
+  auditKubeScoreIgnores,
+  KUBE_LINTER_ALLOWLIST,
+  KUBE_SCORE_ALLOWLIST,
+  runKubeLinter,
+  runKubeScore,
+  toolPath,
+  type LinterFinding,
+} from './external-linters';
 import { checkovPath, runCheckov } from './checkov';
 import { environmentVariants, platformSynth } from './platform';
 import { DEFAULT_IMAGE_LOCK, readImageLock, resolveImages } from '../environments/image-lock';
@@ -62,7 +70,9 @@ function main(): number {
     process.stdout.write(`${reason ? 'allowed' : 'FINDING'}  ${f.tool} ${f.check}  ${f.object}: ${f.message}${reason ? `\n         why: ${reason}` : ''}\n`);
   }
   failing += checkovFindings(dirs);
-  process.stdout.write(`${findings.length} kube-score/kube-linter finding(s), ${failing} finding(s) in all not explained, over ${dirs.length} director${dirs.length === 1 ? 'y' : 'ies'}\n`);
+  process.stdout.write(
+    `${findings.length} kube-score/kube-linter finding(s), ${failing} finding(s) in all not explained, over ${dirs.length} director${dirs.length === 1 ? 'y' : 'ies'}\n`,
+  );
   return failing ? 1 : 0;
 }
 
@@ -78,7 +88,9 @@ function checkovFindings(dirs: string[]): number {
     const r = runCheckov(dir);
     for (const f of r.failed) process.stdout.write(`FINDING  checkov ${f.check}  ${path.basename(dir)}: ${f.resource} (${f.file}): ${f.name}\n`);
     failing += r.failed.length;
-    process.stdout.write(`checkov ${path.basename(dir)}: ${r.passed} passed, ${r.failed.length} failed, ${r.skipped.length} skipped by the objects' annotations\n`);
+    process.stdout.write(
+      `checkov ${path.basename(dir)}: ${r.passed} passed, ${r.failed.length} failed, ${r.skipped.length} skipped by the objects' annotations\n`,
+    );
   }
   return failing;
 }

@@ -37,10 +37,16 @@ export function manifestFiles(inputs: string[]): string[] {
 function toObjects(doc: unknown, where: string): KubeObject[] {
   if (doc === null || doc === undefined) return [];
   const o = doc as Record<string, unknown>;
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ManifestError(`${where}: not a Kubernetes object (expected a mapping with apiVersion, kind, metadata)`);
-  if (typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items)) return o.items.flatMap((item, i) => toObjects(item, `${where} items[${i}]`));
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ManifestError(`${where}: not a Kubernetes object (expected a mapping with apiVersion, kind, metadata)`);
+  if (typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items))
+    return o.items.flatMap((item, i) => toObjects(item, `${where} items[${i}]`));
   const meta = o.metadata as Record<string, unknown> | undefined;
-  for (const [field, ok] of [['apiVersion', typeof o.apiVersion === 'string'], ['kind', typeof o.kind === 'string'], ['metadata.name', typeof meta?.name === 'string']] as const) {
+  for (const [field, ok] of [
+    ['apiVersion', typeof o.apiVersion === 'string'],
+    ['kind', typeof o.kind === 'string'],
+    ['metadata.name', typeof meta?.name === 'string'],
+  ] as const) {
     if (!ok) throw new ManifestError(`${where}: missing ${field}`);
   }
   return [doc as KubeObject];
@@ -84,7 +90,9 @@ export function loadExceptionsFile(file: string): PolicyException[] {
   const result = exceptionsFileSchema.safeParse(docs[0]?.toJS() ?? []);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new ManifestError(`${file}: [${issue.path.join('].')}${issue.path.length ? ']' : ''} ${issue.message} (expected a list of { rule, object, reason })`.replace('[]', ''));
+    throw new ManifestError(
+      `${file}: [${issue.path.join('].')}${issue.path.length ? ']' : ''} ${issue.message} (expected a list of { rule, object, reason })`.replace('[]', ''),
+    );
   }
   return result.data;
 }

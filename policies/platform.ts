@@ -30,7 +30,10 @@ export function environmentVariants(): Array<{ label: string; env: EnvironmentCo
     const input = builtInEnvironments[name];
     const base = validateEnvironment(input, `"${name}"`);
     // The other secrets mode replaces `secrets` whole (its variants have different fields).
-    const secrets = base.secrets.mode === 'pulumi' ? { mode: 'external-secrets', store: { kind: 'ClusterSecretStore', name: 'platform-secrets' }, remoteKeyPrefix: `mlops/${name}` } : { mode: 'pulumi' };
+    const secrets =
+      base.secrets.mode === 'pulumi'
+        ? { mode: 'external-secrets', store: { kind: 'ClusterSecretStore', name: 'platform-secrets' }, remoteKeyPrefix: `mlops/${name}` }
+        : { mode: 'pulumi' };
     // Pulumi-made Secrets never reach Git, so that variant is deployed by Pulumi, not synced by Argo CD.
     const gitops = secrets.mode === 'pulumi' ? { gitops: undefined } : {};
     const swapped = validateEnvironment({ ...input, secrets, ...gitops }, `"${name}" with secrets.mode ${secrets.mode}`);

@@ -12,7 +12,15 @@ const SKIPPED_DIRS = new Set(['node_modules', 'imports', 'lib', 'dist', 'ui']);
 function sourceFiles(dir: string): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? (SKIPPED_DIRS.has(e.name) ? [] : sourceFiles(path.join(dir, e.name))) : /\.ts$/.test(e.name) && !e.name.endsWith('.d.ts') ? [path.join(dir, e.name)] : []));
+    .flatMap((e) =>
+      e.isDirectory()
+        ? SKIPPED_DIRS.has(e.name)
+          ? []
+          : sourceFiles(path.join(dir, e.name))
+        : /\.ts$/.test(e.name) && !e.name.endsWith('.d.ts')
+          ? [path.join(dir, e.name)]
+          : [],
+    );
 }
 
 /** The module a relative specifier names (`./x` → `x.ts` or `x/index.ts`), or undefined when it is not a .ts file. */
@@ -28,12 +36,17 @@ export function importGraph(root: string, folders: readonly string[]): Map<strin
     const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
     const specifiers: string[] = [];
     const visit = (node: ts.Node): void => {
-      if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) specifiers.push(node.moduleSpecifier.text);
-      else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) specifiers.push(node.arguments[0].text);
+      if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier))
+        specifiers.push(node.moduleSpecifier.text);
+      else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0]))
+        specifiers.push(node.arguments[0].text);
       ts.forEachChild(node, visit);
     };
     visit(source);
-    const deps = specifiers.filter((s) => s.startsWith('.')).flatMap((s) => resolve(file, s) ?? []).map((f) => path.relative(root, f));
+    const deps = specifiers
+      .filter((s) => s.startsWith('.'))
+      .flatMap((s) => resolve(file, s) ?? [])
+      .map((f) => path.relative(root, f));
     graph.set(path.relative(root, file), [...new Set(deps)]);
   }
   return graph;

@@ -24,7 +24,11 @@ const cliDir = path.join(root, 'node_modules', 'cdk8s-cli');
 function kubernetesModuleDir() {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'k8s-spec-'));
   try {
-    const out = execFileSync('go', ['mod', 'download', '-json', `k8s.io/kubernetes@v${version}`], { cwd: scratch, encoding: 'utf8', env: { ...process.env, GO111MODULE: 'on' } });
+    const out = execFileSync('go', ['mod', 'download', '-json', `k8s.io/kubernetes@v${version}`], {
+      cwd: scratch,
+      encoding: 'utf8',
+      env: { ...process.env, GO111MODULE: 'on' },
+    });
     return JSON.parse(out).Dir;
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
@@ -62,7 +66,9 @@ async function main() {
   const { importDispatch } = require(path.join(cliDir, 'lib', 'import', 'dispatch.js'));
   fs.mkdirSync(outdir, { recursive: true });
   await importDispatch([util.parseImports(`k8s@${version}`)], {}, { outdir, targetLanguage: 'typescript', save: false });
-  process.stdout.write(`${path.relative(root, path.join(outdir, 'k8s.ts'))} generated from k8s.io/kubernetes@v${version} ${path.relative(path.dirname(path.dirname(path.dirname(spec))), spec)}\n`);
+  process.stdout.write(
+    `${path.relative(root, path.join(outdir, 'k8s.ts'))} generated from k8s.io/kubernetes@v${version} ${path.relative(path.dirname(path.dirname(path.dirname(spec))), spec)}\n`,
+  );
 }
 
 main().catch((err) => {

@@ -43,15 +43,21 @@ function nameOf(node: ts.Node): string {
     return `${ts.isFunctionDeclaration(node) ? '' : owner(node)}${node.name.getText()}`;
   }
   const parent = node.parent;
-  if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) return `${owner(parent)}${parent.name.getText()}`;
+  if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent))
+    return `${owner(parent)}${parent.name.getText()}`;
   const outer = ts.findAncestor(parent, (n) => ts.isFunctionLike(n) && !ts.isArrowFunction(n) && !ts.isFunctionExpression(n));
   return `<callback>${outer ? ` in ${nameOf(outer)}` : ''}`;
 }
 
 function isMeasured(node: ts.Node): node is ts.FunctionLikeDeclaration {
   return (
-    (ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isConstructorDeclaration(node) || ts.isArrowFunction(node) ||
-      ts.isFunctionExpression(node) || ts.isGetAccessor(node) || ts.isSetAccessor(node)) &&
+    (ts.isFunctionDeclaration(node) ||
+      ts.isMethodDeclaration(node) ||
+      ts.isConstructorDeclaration(node) ||
+      ts.isArrowFunction(node) ||
+      ts.isFunctionExpression(node) ||
+      ts.isGetAccessor(node) ||
+      ts.isSetAccessor(node)) &&
     node.body !== undefined
   );
 }
@@ -90,7 +96,8 @@ function main(argv: string[]): number {
     else if (argv[i] === '--fail-over') failOver = Number(argv[++i]);
     else targets.push(argv[i]);
   }
-  if (!Number.isInteger(over) || (failOver !== undefined && !Number.isInteger(failOver))) throw new Error('--over and --fail-over take a whole number of lines');
+  if (!Number.isInteger(over) || (failOver !== undefined && !Number.isInteger(failOver)))
+    throw new Error('--over and --fail-over take a whole number of lines');
   const found = longFunctions(targets.length ? targets : ['constructs', 'stacks', 'policies', 'environments', 'core'], over);
   for (const f of found) process.stdout.write(`${String(f.lines).padStart(4)}  ${f.file}:${f.line}  ${f.name}\n`);
   process.stdout.write(`${found.length} function(s) over ${over} lines\n`);

@@ -14,7 +14,11 @@ function main(): void {
   }
   const names = which === 'all' ? ENVIRONMENT_NAMES : [which];
   // The same image lock as `mlops synth` (MLOPS_IMAGE_LOCK, else environments/images.lock.json).
-  const { written } = writeSynth(names.map((n) => loadEnvironment(n)), out, { imageLock: process.env.MLOPS_IMAGE_LOCK || undefined });
+  const { written } = writeSynth(
+    names.map((n) => loadEnvironment(n)),
+    out,
+    { imageLock: process.env.MLOPS_IMAGE_LOCK || undefined },
+  );
   process.stdout.write(`${written.length} files written to ${out}\n`);
 }
 

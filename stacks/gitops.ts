@@ -151,7 +151,8 @@ export interface RenderedEnvironment {
  * policies. Throws on any error.
  */
 export function renderEnvironment(input: EnvironmentConfig, opts: RenderOptions = {}): RenderedEnvironment {
-  if (input.gitops && (opts.secretsMode ?? input.secrets.mode) === 'pulumi') throw new SynthValidationError(input.name, [`gitops: ${GITOPS_NEEDS_EXTERNAL_SECRETS}`]);
+  if (input.gitops && (opts.secretsMode ?? input.secrets.mode) === 'pulumi')
+    throw new SynthValidationError(input.name, [`gitops: ${GITOPS_NEEDS_EXTERNAL_SECRETS}`]);
   const lockFile = opts.imageLock ?? DEFAULT_IMAGE_LOCK;
   const env = resolveImages(input, readImageLock(lockFile, { missingOk: opts.imageLock === undefined }), lockFile);
   const files = synthEnvironment(env, opts);

@@ -118,7 +118,11 @@ export class Platform extends pulumi.ComponentResource {
       foundation.push(
         obj.kind === 'Namespace'
           ? new k8s.core.v1.Namespace(objectKey(obj), obj as unknown as k8s.types.input.core.v1.Namespace, base)
-          : new k8s.apiextensions.v1.CustomResourceDefinition(objectKey(obj), obj as unknown as k8s.types.input.apiextensions.v1.CustomResourceDefinition, base),
+          : new k8s.apiextensions.v1.CustomResourceDefinition(
+              objectKey(obj),
+              obj as unknown as k8s.types.input.apiextensions.v1.CustomResourceDefinition,
+              base,
+            ),
       );
     }
     this.foundation = foundation;

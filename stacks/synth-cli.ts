@@ -55,7 +55,9 @@ export function registerSynthCommand(program: Command): void {
           // The full list (one violation per line, with its fix) first; the one-line summary last.
           process.stderr.write(`${err.message}\n`);
           const count = err instanceof PolicyViolationError ? err.violations.filter((v) => v.severity === 'error' && !v.exception).length : err.problems.length;
-          throw new CliError(`environment "${err.environment}": ${count} ${err instanceof PolicyViolationError ? 'policy violation(s)' : 'invalid object(s)'}; nothing was written`);
+          throw new CliError(
+            `environment "${err.environment}": ${count} ${err instanceof PolicyViolationError ? 'policy violation(s)' : 'invalid object(s)'}; nothing was written`,
+          );
         }
         throw new CliError((err as Error).message.split('\n')[0]);
       }

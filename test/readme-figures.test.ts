@@ -75,11 +75,19 @@ describe('README figures from the code', () => {
   });
 
   test('the policy rules tables (Kubernetes, AWS) list every rule once, with its severity and description', () => {
-    const rows = new Map([...section('Policies').matchAll(/^\| `([a-z0-9-]+)` \| ((?:error|warning)[^|]*) \| ([^|]+) \|$/gm)].map((m) => [m[1], { severity: m[2].trim(), description: m[3].trim() }]));
+    const rows = new Map(
+      [...section('Policies').matchAll(/^\| `([a-z0-9-]+)` \| ((?:error|warning)[^|]*) \| ([^|]+) \|$/gm)].map((m) => [
+        m[1],
+        { severity: m[2].trim(), description: m[3].trim() },
+      ]),
+    );
     const rules = [...kubeRules, ...awsRules];
     for (const rule of rules) {
       const row = rows.get(rule.id);
-      expect({ id: rule.id, row: row && { severity: /^(error|warning)/.exec(row.severity)![0], description: row.description } }).toEqual({ id: rule.id, row: { severity: rule.severity, description: rule.description } });
+      expect({ id: rule.id, row: row && { severity: /^(error|warning)/.exec(row.severity)![0], description: row.description } }).toEqual({
+        id: rule.id,
+        row: { severity: rule.severity, description: rule.description },
+      });
     }
     const tableIds = [...section('Policies').matchAll(/^\| `([a-z0-9-]+)` \| (error|warning)\b/gm)].map((m) => m[1]);
     expect(tableIds.sort()).toEqual(rules.map((r) => r.id).sort());
@@ -100,7 +108,10 @@ describe('README figures from the code', () => {
 
   test("mlops serve: the flag table is exactly the command's options, with their env vars", () => {
     const serve = command(['serve']);
-    const rows = [...section('Inference server').matchAll(/^\| `(?:-\w, )?(--[a-z-]+)` \| (`[A-Z_]+`|—) \|/gm)].map((m) => [m[1], m[2] === '—' ? undefined : m[2].slice(1, -1)]);
+    const rows = [...section('Inference server').matchAll(/^\| `(?:-\w, )?(--[a-z-]+)` \| (`[A-Z_]+`|—) \|/gm)].map((m) => [
+      m[1],
+      m[2] === '—' ? undefined : m[2].slice(1, -1),
+    ]);
     expect(rows).toEqual(serve.options.filter((o) => o.long !== '--help').map((o) => [o.long, o.envVar]));
   });
 
@@ -108,7 +119,11 @@ describe('README figures from the code', () => {
     const m = /^npx jest --maxWorkers=1 (test\/registry) +# (\d+) tests,/m.exec(readme);
     expect(m).not.toBeNull();
     // A name no test has: jest collects (and skips) every test without running one.
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'jest', 'bin', 'jest.js'), m![1], '-t', 'no test is named this', '--json'], { cwd: repoRoot, encoding: 'utf8', timeout: 170_000 });
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'jest', 'bin', 'jest.js'), m![1], '-t', 'no test is named this', '--json'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 170_000,
+    });
     expect(JSON.parse(r.stdout).numTotalTests).toBe(Number(m![2]));
   }, 180_000);
 

@@ -29,7 +29,10 @@ const CLIENTS = [1, 8, 32, 128];
 const ROW = [49, 33, 57.79, 1874.92];
 const COLUMNS = ['age', 'tenure', 'monthly_charges', 'total_charges'];
 
-const v2Target: Target = { path: '/v2/models/churn/infer', body: JSON.stringify({ inputs: COLUMNS.map((c, i) => ({ name: c, shape: [1], datatype: 'FP32', data: [ROW[i]] })) }) };
+const v2Target: Target = {
+  path: '/v2/models/churn/infer',
+  body: JSON.stringify({ inputs: COLUMNS.map((c, i) => ({ name: c, shape: [1], datatype: 'FP32', data: [ROW[i]] })) }),
+};
 const mlflowTarget: Target = { path: '/invocations', body: JSON.stringify({ dataframe_split: { columns: COLUMNS, data: [ROW] } }) };
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
@@ -48,7 +51,10 @@ function printRow({ label, load, m, vsLimit }: Row): void {
 }
 
 async function main(): Promise<void> {
-  const loadavg = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadavg = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   process.stdout.write(
     `inference benchmark: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), load average ${loadavg} at start, server --workers ${WORKERS}, ${SECONDS} s per measurement, Node ${process.version}, onnxruntime-node ${ort.env.versions.node}\n`,
   );
@@ -59,10 +65,15 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\n## ${modelName}\nin-process session.run, single rows, one thread: ${fmt(limit)} rows/s best 1-s window (${fmt(1e6 / limit, 1)} µs/row wall, ${fmt(inProcess.cpuUs, 1)} µs/row CPU; mean of windows ${fmt(inProcess.mean)} rows/s)\n\n`,
     );
-    process.stdout.write('| batching | clients | req/s | p50 ms | p99 ms | errors | vs in-process | rows/run | server CPU µs/req | of which HTTP thread | load generator CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|---|\n');
+    process.stdout.write(
+      '| batching | clients | req/s | p50 ms | p99 ms | errors | vs in-process | rows/run | server CPU µs/req | of which HTTP thread | load generator CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|---|\n',
+    );
     const at32: Record<string, number> = {};
     const halfPeak: Record<string, { rate: number; m: Measure }> = {};
-    for (const [label, maxBatch] of [['on (max 32)', 32], ['off', 1]] as const) {
+    for (const [label, maxBatch] of [
+      ['on (max 32)', 32],
+      ['off', 1],
+    ] as const) {
       const served = await startOurs(modelName, ['--workers', String(WORKERS), '--max-batch-size', String(maxBatch)]);
       const { child, port } = served;
       try {
@@ -92,7 +103,12 @@ async function main(): Promise<void> {
     summary.push(line);
     process.stdout.write(`\n${line}\n`);
   }
-  process.stdout.write(`\nsummary (${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end):\n${summary.map((s) => `- ${s}`).join('\n')}\n`);
+  process.stdout.write(
+    `\nsummary (${os.availableParallelism()} cores, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at end):\n${summary.map((s) => `- ${s}`).join('\n')}\n`,
+  );
 }
 
 main().catch((err) => {

@@ -26,8 +26,15 @@ const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US'
 const out = (s: string) => process.stdout.write(s);
 
 async function main(): Promise<void> {
-  out(`inference listeners: ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at start, --workers ${WORKERS}, ${SECONDS} s per measurement, ${MODEL}, single-row v2 infer\n\n`);
-  out('| round | listeners | session threads | clients | req/s | vs 1 listener | p50 ms | p99 ms | errors | server CPU µs/req (all processes) |\n|---|---|---|---|---|---|---|---|---|---|\n');
+  out(
+    `inference listeners: ${os.availableParallelism()} cores, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at start, --workers ${WORKERS}, ${SECONDS} s per measurement, ${MODEL}, single-row v2 infer\n\n`,
+  );
+  out(
+    '| round | listeners | session threads | clients | req/s | vs 1 listener | p50 ms | p99 ms | errors | server CPU µs/req (all processes) |\n|---|---|---|---|---|---|---|---|---|---|\n',
+  );
   const target = v2ColumnsTarget(1);
   const summary: string[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -40,15 +47,25 @@ async function main(): Promise<void> {
           const m = await instrumented(served.child.pid, -1, () => closedLoop(served.port, target, clients, SECONDS));
           if (n === 1) base[clients] = m;
           const ratio = m.rps / base[clients].rps;
-          out(`| ${round} | ${n} | ${threads} | ${clients} | ${fmt(m.rps)} | ${fmt(ratio, 2)}x | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.errors} | ${fmt(m.serverCpuUs!)} |\n`);
-          if (n > 1) summary.push(`round ${round}, ${clients} clients: ${n} listeners ${fmt(ratio, 2)}x the req/s of 1 (${fmt(m.rps)} vs ${fmt(base[clients].rps)}), CPU/req ${fmt(m.serverCpuUs!)} vs ${fmt(base[clients].serverCpuUs!)} µs`);
+          out(
+            `| ${round} | ${n} | ${threads} | ${clients} | ${fmt(m.rps)} | ${fmt(ratio, 2)}x | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.errors} | ${fmt(m.serverCpuUs!)} |\n`,
+          );
+          if (n > 1)
+            summary.push(
+              `round ${round}, ${clients} clients: ${n} listeners ${fmt(ratio, 2)}x the req/s of 1 (${fmt(m.rps)} vs ${fmt(base[clients].rps)}), CPU/req ${fmt(m.serverCpuUs!)} vs ${fmt(base[clients].serverCpuUs!)} µs`,
+            );
         }
       } finally {
         await stopServer(served);
       }
     }
   }
-  out(`\nsummary (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end):\n${summary.map((s) => `- ${s}`).join('\n')}\n`);
+  out(
+    `\nsummary (load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at end):\n${summary.map((s) => `- ${s}`).join('\n')}\n`,
+  );
 }
 
 main().catch((err) => {

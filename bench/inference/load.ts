@@ -34,7 +34,14 @@ export interface Measure {
 export async function batchStats(port: number): Promise<{ sum: number; count: number }> {
   if (port < 0) return { sum: NaN, count: NaN };
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const value = (name: string) => Number(text.split('\n').find((l) => l.startsWith(name))?.split(' ').pop() ?? NaN);
+  const value = (name: string) =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => l.startsWith(name))
+        ?.split(' ')
+        .pop() ?? NaN,
+    );
   return { sum: value('mlops_inference_batch_size_sum'), count: value('mlops_inference_batch_size_count') };
 }
 
@@ -211,4 +218,3 @@ export async function openLoop(port: number, target: Target, rate: number, secon
   latencies.sort((a, b) => a - b);
   return { requests: latencies.length + errors, errors, rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
-

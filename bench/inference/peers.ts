@@ -45,7 +45,9 @@ async function measure(s: Served, target: Target, ours: boolean): Promise<Measur
 }
 
 function row(server: string, rows: number, round: number, m: Measure): void {
-  out(`| ${server} | ${rows} | ${round} | ${fmt(m.rps)} | ${fmt(m.rps * rows)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.errors} | ${fmt(m.serverCpuUs!)} | ${fmt(m.clientCpuUs!)} |\n`);
+  out(
+    `| ${server} | ${rows} | ${round} | ${fmt(m.rps)} | ${fmt(m.rps * rows)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.errors} | ${fmt(m.serverCpuUs!)} | ${fmt(m.clientCpuUs!)} |\n`,
+  );
 }
 
 async function comparePeer(peer: Peer, ratios: string[], limit: Record<number, number>): Promise<void> {
@@ -67,7 +69,9 @@ async function comparePeer(peer: Peer, ratios: string[], limit: Record<number, n
     for (const s of [theirs, ours]) if (s) await stopServer(s);
     return;
   }
-  out(`${theirs.describe}; ours: ${ours.describe}\n\n| server | rows/request | round | req/s | rows/s | p50 ms | p99 ms | errors | server CPU µs/req (all processes) | load generator CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|\n`);
+  out(
+    `${theirs.describe}; ours: ${ours.describe}\n\n| server | rows/request | round | req/s | rows/s | p50 ms | p99 ms | errors | server CPU µs/req (all processes) | load generator CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|\n`,
+  );
   try {
     for (const rows of SIZES) {
       const target = peer.target(rows);
@@ -77,7 +81,9 @@ async function comparePeer(peer: Peer, ratios: string[], limit: Record<number, n
         row('mlops serve', rows, round, a);
         const b = await measure(theirs, target, false);
         row(peer.name, rows, round, b);
-        perRound.push(`${fmt(a.rps / b.rps, 1)}x (${fmt(a.rps * rows)} vs ${fmt(b.rps * rows)} rows/s, ours ${fmt((100 * a.rps * rows) / limit[rows], 1)}% of in-process; CPU/req ${fmt(a.serverCpuUs!)} vs ${fmt(b.serverCpuUs!)} µs)`);
+        perRound.push(
+          `${fmt(a.rps / b.rps, 1)}x (${fmt(a.rps * rows)} vs ${fmt(b.rps * rows)} rows/s, ours ${fmt((100 * a.rps * rows) / limit[rows], 1)}% of in-process; CPU/req ${fmt(a.serverCpuUs!)} vs ${fmt(b.serverCpuUs!)} µs)`,
+        );
       }
       ratios.push(`${rows}-row ${peer.protocol}, ours/${peer.name}: ${perRound.join(', ')}`);
     }
@@ -89,19 +95,43 @@ async function comparePeer(peer: Peer, ratios: string[], limit: Record<number, n
 
 async function main(): Promise<void> {
   out(
-    `inference vs peers: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at start, ${WORKERS} workers per server, ${CLIENTS} clients, ${SECONDS} s per measurement, Node ${process.version}\n`,
+    `inference vs peers: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at start, ${WORKERS} workers per server, ${CLIENTS} clients, ${SECONDS} s per measurement, Node ${process.version}\n`,
   );
   const single = await inProcessRate(MODEL, 1, SECONDS);
   const batched = await inProcessRate(MODEL, 64, SECONDS);
-  out(`in-process session.run (${MODEL}, one thread): ${fmt(single.best)} rows/s on single rows, ${fmt(batched.best)} rows/s on 64-row batches (best 1-s windows)\n`);
+  out(
+    `in-process session.run (${MODEL}, one thread): ${fmt(single.best)} rows/s on single rows, ${fmt(batched.best)} rows/s on 64-row batches (best 1-s windows)\n`,
+  );
   const skip = preparePeers(out);
   const peers: Peer[] = [
-    { name: 'MLServer', protocol: 'v2 infer, one [N, 4] FP32 tensor', target: (rows) => v2TensorTarget(rows), start: () => startMlserver(WORKERS), skip: skip.mlserver ?? skip.models },
-    { name: 'mlflow models serve', protocol: '/invocations dataframe_split', target: (rows) => invocationsTarget(rows), start: () => startMlflowServe(WORKERS), skip: skip.mlflow ?? skip.models },
+    {
+      name: 'MLServer',
+      protocol: 'v2 infer, one [N, 4] FP32 tensor',
+      target: (rows) => v2TensorTarget(rows),
+      start: () => startMlserver(WORKERS),
+      skip: skip.mlserver ?? skip.models,
+    },
+    {
+      name: 'mlflow models serve',
+      protocol: '/invocations dataframe_split',
+      target: (rows) => invocationsTarget(rows),
+      start: () => startMlflowServe(WORKERS),
+      skip: skip.mlflow ?? skip.models,
+    },
   ];
   const ratios: string[] = [];
   for (const peer of peers) await comparePeer(peer, ratios, { 1: single.best, 64: batched.best });
-  out(`\nsummary (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end; in-process ${fmt(single.best)} rows/s single, ${fmt(batched.best)} rows/s in 64-row batches):\n${ratios.map((r) => `- ${r}`).join('\n')}\n`);
+  out(
+    `\nsummary (load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(
+        ' ',
+      )} at end; in-process ${fmt(single.best)} rows/s single, ${fmt(batched.best)} rows/s in 64-row batches):\n${ratios.map((r) => `- ${r}`).join('\n')}\n`,
+  );
 }
 
 main().catch((err) => {

@@ -39,7 +39,13 @@ interface CpuProfile {
 /** Where a frame's code comes from, for the per-origin breakdown. */
 function origin(url: string, fn: string): string {
   if (!url) return fn.startsWith('(') ? fn : '(native / V8 builtins)';
-  if (url.includes('/node_modules/fastify') || url.includes('/node_modules/find-my-way') || url.includes('/node_modules/light-my-request') || url.includes('/node_modules/avvio')) return 'fastify';
+  if (
+    url.includes('/node_modules/fastify') ||
+    url.includes('/node_modules/find-my-way') ||
+    url.includes('/node_modules/light-my-request') ||
+    url.includes('/node_modules/avvio')
+  )
+    return 'fastify';
   if (url.includes('/node_modules/prom-client')) return 'prom-client';
   if (url.includes('/node_modules/pino')) return 'pino';
   if (url.includes('/node_modules/')) return `node_modules/${url.split('/node_modules/').pop()!.split('/')[0]}`;
@@ -64,7 +70,21 @@ interface Window {
 async function runProfiled(dir: string, target: Target): Promise<Window> {
   const child = spawn(
     process.execPath,
-    ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=200', path.join(repoRoot, 'bin', 'mlops.js'), 'serve', '-m', path.join(repoRoot, 'test', 'fixtures', 'models', MODEL), '--name', 'churn', '--port', '0', '--max-queue', '4096'],
+    [
+      '--cpu-prof',
+      `--cpu-prof-dir=${dir}`,
+      '--cpu-prof-interval=200',
+      path.join(repoRoot, 'bin', 'mlops.js'),
+      'serve',
+      '-m',
+      path.join(repoRoot, 'test', 'fixtures', 'models', MODEL),
+      '--name',
+      'churn',
+      '--port',
+      '0',
+      '--max-queue',
+      '4096',
+    ],
     { cwd: repoRoot, env: { ...process.env, MLOPS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {
@@ -129,9 +149,13 @@ function report(profile: CpuProfile, window: Window): void {
     `\n${window.requests} requests in ${seconds.toFixed(1)} s (${Math.round(window.rps)} req/s, ${window.rowsPerRun.toFixed(1)} rows per session run); HTTP thread CPU ${cpuPerRequest.toFixed(1)} µs per request (/proc), non-idle in ${((100 * busy) / (window.to - window.from)).toFixed(0)}% of the sampled time (${inWindow} samples)\n\n`,
   );
   process.stdout.write('| origin | µs/request (share × CPU) | share of non-idle samples |\n|---|---|---|\n');
-  for (const [o, us] of [...origins].sort((a, b) => b[1] - a[1])) if (o !== '(idle)') process.stdout.write(`| ${o} | ${per(us)} | ${((100 * us) / busy).toFixed(1)}% |\n`);
+  for (const [o, us] of [...origins].sort((a, b) => b[1] - a[1]))
+    if (o !== '(idle)') process.stdout.write(`| ${o} | ${per(us)} | ${((100 * us) / busy).toFixed(1)}% |\n`);
   process.stdout.write(`\ntop ${TOP} self-time frames:\n\n| µs/request | share | origin | frame |\n|---|---|---|---|\n`);
-  const top = [...frames].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1].us - a[1].us).slice(0, TOP);
+  const top = [...frames]
+    .filter(([k]) => !k.startsWith('(idle)'))
+    .sort((a, b) => b[1].us - a[1].us)
+    .slice(0, TOP);
   for (const [k, f] of top) process.stdout.write(`| ${per(f.us)} | ${((100 * f.us) / busy).toFixed(1)}% | ${f.origin} | \`${k.trim()}\` |\n`);
 }
 
@@ -140,7 +164,10 @@ async function main(): Promise<void> {
   const target = targetName === 'invocations' ? invocationsTarget(ROWS) : targetName === 'v2-tensor' ? v2TensorTarget(ROWS) : v2ColumnsTarget(ROWS);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-cpuprof-'));
   process.stdout.write(
-    `profile of mlops serve ${MODEL}: ${CLIENTS} closed-loop clients, ${ROWS}-row ${targetName} requests, ${SECONDS} s; ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`,
+    `profile of mlops serve ${MODEL}: ${CLIENTS} closed-loop clients, ${ROWS}-row ${targetName} requests, ${SECONDS} s; ${os.availableParallelism()} cores, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
   );
   try {
     const window = await runProfiled(dir, target);

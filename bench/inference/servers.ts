@@ -37,7 +37,12 @@ export interface Served {
 }
 
 /** Waits for a line of the child's stdout, or for an HTTP GET to answer 200. */
-async function ready(child: ChildProcess, probe: { line: (l: string) => number | undefined } | { url: string }, what: string, timeoutMs = 180_000): Promise<number> {
+async function ready(
+  child: ChildProcess,
+  probe: { line: (l: string) => number | undefined } | { url: string },
+  what: string,
+  timeoutMs = 180_000,
+): Promise<number> {
   let out = '';
   let exited: string | undefined;
   child.stdout?.on('data', (d) => (out = (out + d).slice(-20_000)));
@@ -47,8 +52,18 @@ async function ready(child: ChildProcess, probe: { line: (l: string) => number |
   while (Date.now() < deadline) {
     if (exited) throw new Error(`${what} ${exited}: ${out.slice(-2000)}`);
     let port: number | undefined;
-    if ('line' in probe) port = out.split('\n').map(probe.line).find((p) => p !== undefined);
-    else if (await fetch(probe.url).then((r) => r.ok, () => false)) port = Number(new URL(probe.url).port);
+    if ('line' in probe)
+      port = out
+        .split('\n')
+        .map(probe.line)
+        .find((p) => p !== undefined);
+    else if (
+      await fetch(probe.url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      port = Number(new URL(probe.url).port);
     if (port !== undefined) {
       // From here on the output (a peer's access log) is drained, not kept.
       for (const stream of [child.stdout, child.stderr]) stream?.removeAllListeners('data').on('data', () => undefined);
@@ -62,11 +77,32 @@ async function ready(child: ChildProcess, probe: { line: (l: string) => number |
 
 /** `mlops serve` from this checkout on a free port (its own process group, so stopping it stops all). */
 export async function startOurs(modelName: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served> {
-  const argv = [path.join(repoRoot, 'bin', 'mlops.js'), 'serve', '-m', path.join(fixtures, modelName), '--name', 'churn', '--port', '0', '--max-queue', '4096', ...args];
-  const child = spawn(process.execPath, argv, { cwd: repoRoot, env: { ...process.env, MLOPS_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const argv = [
+    path.join(repoRoot, 'bin', 'mlops.js'),
+    'serve',
+    '-m',
+    path.join(fixtures, modelName),
+    '--name',
+    'churn',
+    '--port',
+    '0',
+    '--max-queue',
+    '4096',
+    ...args,
+  ];
+  const child = spawn(process.execPath, argv, {
+    cwd: repoRoot,
+    env: { ...process.env, MLOPS_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
-  const port = await ready(child, { line: (l) => (l.includes('"inference server listening"') ? Number(new URL(JSON.parse(l).url).port) : undefined) }, 'mlops serve');
+  const port = await ready(
+    child,
+    { line: (l) => (l.includes('"inference server listening"') ? Number(new URL(JSON.parse(l).url).port) : undefined) },
+    'mlops serve',
+  );
   return { child, port, describe: `mlops serve ${args.join(' ')}`.trim() };
 }
 
@@ -87,7 +123,12 @@ export async function stopServer(s: Served): Promise<void> {
  * jobs only slow it down, so after a 1 s warm-up the best of `seconds` one-second windows is the limit.
  */
 export async function inProcessRate(modelName: string, rows: number, seconds: number): Promise<{ best: number; mean: number; cpuUs: number }> {
-  const session = await ort.InferenceSession.create(path.join(fixtures, modelName, 'model.onnx'), { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(path.join(fixtures, modelName, 'model.onnx'), {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
   const data = rowsOf(rows);
   const feeds: Record<string, ort.Tensor> =
     session.inputNames.length === 1
@@ -155,7 +196,11 @@ export const peerModelsDir = path.join(os.homedir(), '.cache', 'mlops-blueprint'
 /** `mlflow models serve` on the sklearn pipeline (MLflow sklearn flavor), uvicorn with `workers` workers. */
 export async function startMlflowServe(workers: number): Promise<Served> {
   const port = await freePort();
-  const child = spawn(venvBin('mlflow'), ['models', 'serve', '-m', path.join(peerModelsDir, 'mlflow'), '--env-manager', 'local', '-h', '127.0.0.1', '-p', String(port), '-w', String(workers)], { env: peerEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(
+    venvBin('mlflow'),
+    ['models', 'serve', '-m', path.join(peerModelsDir, 'mlflow'), '--env-manager', 'local', '-h', '127.0.0.1', '-p', String(port), '-w', String(workers)],
+    { env: peerEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
   children.add(child);
   child.once('exit', () => children.delete(child));
   await ready(child, { url: `http://127.0.0.1:${port}/ping` }, 'mlflow models serve');
@@ -165,8 +210,21 @@ export async function startMlflowServe(workers: number): Promise<Served> {
 /** MLServer 1.7.1 with mlserver-sklearn on the same pipeline, `workers` parallel inference workers, debug off. */
 export async function startMlserver(workers: number): Promise<Served> {
   const [http, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
-  const env = { ...peerEnv(), MLSERVER_HTTP_PORT: String(http), MLSERVER_GRPC_PORT: String(grpc), MLSERVER_METRICS_PORT: String(metrics), MLSERVER_HOST: '127.0.0.1', MLSERVER_PARALLEL_WORKERS: String(workers), MLSERVER_DEBUG: 'false' };
-  const child = spawn(venvBin('mlserver'), ['start', path.join(peerModelsDir, 'mlserver')], { env, cwd: path.join(peerModelsDir, 'mlserver'), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const env = {
+    ...peerEnv(),
+    MLSERVER_HTTP_PORT: String(http),
+    MLSERVER_GRPC_PORT: String(grpc),
+    MLSERVER_METRICS_PORT: String(metrics),
+    MLSERVER_HOST: '127.0.0.1',
+    MLSERVER_PARALLEL_WORKERS: String(workers),
+    MLSERVER_DEBUG: 'false',
+  };
+  const child = spawn(venvBin('mlserver'), ['start', path.join(peerModelsDir, 'mlserver')], {
+    env,
+    cwd: path.join(peerModelsDir, 'mlserver'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   await ready(child, { url: `http://127.0.0.1:${http}/v2/models/churn/ready` }, 'mlserver start');

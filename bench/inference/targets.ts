@@ -17,12 +17,18 @@ export function rowsOf(n: number): number[][] {
 /** v2 infer with one [N] FP32 tensor per column (MLServer's pandas-codec shape; every churn model takes it). */
 export function v2ColumnsTarget(rows: number, model = 'churn'): Target {
   const data = rowsOf(rows);
-  return { path: `/v2/models/${model}/infer`, body: JSON.stringify({ inputs: COLUMNS.map((c, j) => ({ name: c, shape: [rows], datatype: 'FP32', data: data.map((r) => r[j]) })) }) };
+  return {
+    path: `/v2/models/${model}/infer`,
+    body: JSON.stringify({ inputs: COLUMNS.map((c, j) => ({ name: c, shape: [rows], datatype: 'FP32', data: data.map((r) => r[j]) })) }),
+  };
 }
 
 /** v2 infer with one [N, 4] FP32 tensor (the logistic regression's own input; what MLServer's sklearn runtime decodes). */
 export function v2TensorTarget(rows: number, model = 'churn', input = 'float_input'): Target {
-  return { path: `/v2/models/${model}/infer`, body: JSON.stringify({ inputs: [{ name: input, shape: [rows, COLUMNS.length], datatype: 'FP32', data: rowsOf(rows).flat() }] }) };
+  return {
+    path: `/v2/models/${model}/infer`,
+    body: JSON.stringify({ inputs: [{ name: input, shape: [rows, COLUMNS.length], datatype: 'FP32', data: rowsOf(rows).flat() }] }),
+  };
 }
 
 /** MLflow scoring protocol, dataframe_split (what MLflow's clients send). */

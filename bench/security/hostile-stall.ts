@@ -26,7 +26,11 @@ async function seed(server: Awaited<ReturnType<typeof startSecureServer>>): Prom
       while (next < RUNS) {
         const i = next++;
         const id = (await server.call(USER, 'POST', `${API}/runs/create`, { experiment_id: exp, start_time: 1_700_000_000_000 + i })).body.run.info.run_id;
-        await server.call(USER, 'POST', `${API}/runs/log-batch`, { run_id: id, metrics: [{ key: 'm', value: i / RUNS, timestamp: 1, step: 0 }], params: [{ key: 'p', value: String(i % 3) }] });
+        await server.call(USER, 'POST', `${API}/runs/log-batch`, {
+          run_id: id,
+          metrics: [{ key: 'm', value: i / RUNS, timestamp: 1, step: 0 }],
+          params: [{ key: 'p', value: String(i % 3) }],
+        });
       }
     }),
   );
@@ -39,7 +43,13 @@ async function benchStore(kind: StoreKind): Promise<void> {
     const exp = await seed(server);
     const cases = [
       ...hostileRequests(exp),
-      { name: 'a 16 MB body of nesting on log-inputs', method: 'POST' as const, path: '/runs/log-inputs', payload: nestedArrays(8 * 1024 * 1024 - 8), message: /nested/ },
+      {
+        name: 'a 16 MB body of nesting on log-inputs',
+        method: 'POST' as const,
+        path: '/runs/log-inputs',
+        payload: nestedArrays(8 * 1024 * 1024 - 8),
+        message: /nested/,
+      },
     ];
     console.log(`\n${kind} (${RUNS} runs): request | status | answered in | longest /health gap`);
     let worst = { name: '', gap: 0 };
@@ -61,7 +71,9 @@ async function benchStore(kind: StoreKind): Promise<void> {
 async function benchInference(): Promise<void> {
   const server = await startInferenceServer({ model: model('churn-logreg'), port: 0, workers: 1, logger: false, defaultMetrics: false });
   try {
-    const rows = JSON.stringify({ dataframe_split: { columns: expected.columns, data: Array.from({ length: 100_000 }, (_, i) => expected.rows[i % expected.rows.length]) } });
+    const rows = JSON.stringify({
+      dataframe_split: { columns: expected.columns, data: Array.from({ length: 100_000 }, (_, i) => expected.rows[i % expected.rows.length]) },
+    });
     const cases: Array<[string, string]> = [
       ['instances nested 10,000 deep', `{"instances": ${nestedArrays(10_000)}}`],
       ['a 10 MiB body of nesting', nestedArrays(5 * 1024 * 1024 - 8)],
@@ -75,7 +87,9 @@ async function benchInference(): Promise<void> {
       await res.text();
       const ms = performance.now() - started;
       const seen = await health.stop();
-      console.log(`  ${name} | ${res.status} | ${ms.toFixed(1)} ms | ${seen.maxGapMs.toFixed(1)} ms${seen.failures.length ? ` (/health failed: ${seen.failures[0]})` : ''}`);
+      console.log(
+        `  ${name} | ${res.status} | ${ms.toFixed(1)} ms | ${seen.maxGapMs.toFixed(1)} ms${seen.failures.length ? ` (/health failed: ${seen.failures[0]})` : ''}`,
+      );
     }
   } finally {
     await server.close();
@@ -86,7 +100,12 @@ async function main(): Promise<void> {
   const stores = (process.env.MLOPS_BENCH_STORES ?? 'sqlite,postgres').split(',').filter(Boolean) as StoreKind[];
   for (const kind of stores) await benchStore(kind);
   if (process.env.MLOPS_BENCH_INFERENCE !== 'false') await benchInference();
-  console.log(`\n(${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end)`);
+  console.log(
+    `\n(${os.cpus().length} cores, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at end)`,
+  );
 }
 
 main().catch((err) => {

@@ -72,9 +72,23 @@ async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
 
 async function start(label: Side['label'], backendStoreUri: string, dir: string): Promise<Side> {
   const port = await freePort();
-  const args = [path.join(repoRoot, 'bin', 'mlops.js'), 'tracking', 'serve', '--port', String(port), '--backend-store-uri', backendStoreUri, '--artifacts-destination', path.join(dir, `artifacts-${port}`), '--upgrade-db'];
+  const args = [
+    path.join(repoRoot, 'bin', 'mlops.js'),
+    'tracking',
+    'serve',
+    '--port',
+    String(port),
+    '--backend-store-uri',
+    backendStoreUri,
+    '--artifacts-destination',
+    path.join(dir, `artifacts-${port}`),
+    '--upgrade-db',
+  ];
   if (label === 'basic-auth') args.push('--app-name', 'basic-auth');
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MLOPS_LOG_LEVEL: 'warn', MLFLOW_AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, MLOPS_LOG_LEVEL: 'warn', MLFLOW_AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD },
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitForHealth(url, child);
   let authorization: string | undefined;
@@ -85,7 +99,8 @@ async function start(label: Side['label'], backendStoreUri: string, dir: string)
   // The bench user creates the experiment (and gets MANAGE on it, as any creator does).
   const exp = (await call(url, authorization, '/experiments/create', { name: `auth-bench-${Date.now()}` })).experiment_id;
   const runs: string[] = [];
-  for (let i = 0; i < CONCURRENCY; i++) runs.push((await call(url, authorization, '/runs/create', { experiment_id: exp, start_time: Date.now() })).run.info.run_id);
+  for (let i = 0; i < CONCURRENCY; i++)
+    runs.push((await call(url, authorization, '/runs/create', { experiment_id: exp, start_time: Date.now() })).run.info.run_id);
   return { label, url, child, authorization, runs, latencies: [], errors: 0 };
 }
 
@@ -105,7 +120,10 @@ async function round(side: Side, roundNo: number): Promise<void> {
     side.runs.map(async (runId) => {
       for (let i = next++; i < REQUESTS; i = next++) {
         const step = roundNo * REQUESTS + i;
-        const body = { run_id: runId, metrics: Array.from({ length: 10 }, (_, k) => ({ key: `m${k}`, value: Math.random(), timestamp: 1_700_000_000_000 + step, step })) };
+        const body = {
+          run_id: runId,
+          metrics: Array.from({ length: 10 }, (_, k) => ({ key: `m${k}`, value: Math.random(), timestamp: 1_700_000_000_000 + step, step })),
+        };
         const t0 = performance.now();
         try {
           await call(side.url, side.authorization, '/runs/log-batch', body);
@@ -167,7 +185,12 @@ async function pair(store: string, uriFor: (label: string) => Promise<string>, d
   try {
     on = await start('basic-auth', await uriFor('on'), dir);
     // Warm-up: JIT, connection pools, the credential cache (one KDF run), the run → experiment cache.
-    for (const side of [off, on]) await Promise.all(side.runs.map((runId) => call(side.url, side.authorization, '/runs/log-batch', { run_id: runId, metrics: [{ key: 'warm', value: 0, timestamp: 1, step: 0 }] })));
+    for (const side of [off, on])
+      await Promise.all(
+        side.runs.map((runId) =>
+          call(side.url, side.authorization, '/runs/log-batch', { run_id: runId, metrics: [{ key: 'warm', value: 0, timestamp: 1, step: 0 }] }),
+        ),
+      );
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate which side goes first so drift (other load on the machine) does not favour one.
       for (const side of r % 2 === 0 ? [off, on] : [on, off]) await round(side, r);
@@ -178,17 +201,29 @@ async function pair(store: string, uriFor: (label: string) => Promise<string>, d
   }
   const summary = (s: Side) => {
     const sorted = [...s.latencies].sort((a, b) => a - b);
-    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), requests: sorted.length, errors: s.errors, cpuMsPerRequest: s.cpuMs === undefined ? undefined : s.cpuMs / (sorted.length + s.errors) };
+    return {
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      requests: sorted.length,
+      errors: s.errors,
+      cpuMsPerRequest: s.cpuMs === undefined ? undefined : s.cpuMs / (sorted.length + s.errors),
+    };
   };
   const noAuth = summary(off);
   const basicAuth = summary(on!);
-  const ratioCpu = basicAuth.cpuMsPerRequest !== undefined && noAuth.cpuMsPerRequest !== undefined ? basicAuth.cpuMsPerRequest / noAuth.cpuMsPerRequest : undefined;
+  const ratioCpu =
+    basicAuth.cpuMsPerRequest !== undefined && noAuth.cpuMsPerRequest !== undefined ? basicAuth.cpuMsPerRequest / noAuth.cpuMsPerRequest : undefined;
   const result = { store, noAuth, basicAuth, ratioP50: basicAuth.p50 / noAuth.p50, ratioP99: basicAuth.p99 / noAuth.p99, ratioCpu };
   const cpu = (s: typeof noAuth) => (s.cpuMsPerRequest === undefined ? '' : `   server CPU ${s.cpuMsPerRequest.toFixed(3)} ms/request`);
-  const line = (label: string, s: typeof noAuth) => console.log(`  ${label.padEnd(11)} p50 ${s.p50.toFixed(2).padStart(7)} ms   p99 ${s.p99.toFixed(2).padStart(7)} ms${cpu(s)}   (${s.requests} requests${s.errors ? `, ${s.errors} errors` : ''})`);
+  const line = (label: string, s: typeof noAuth) =>
+    console.log(
+      `  ${label.padEnd(11)} p50 ${s.p50.toFixed(2).padStart(7)} ms   p99 ${s.p99.toFixed(2).padStart(7)} ms${cpu(s)}   (${s.requests} requests${s.errors ? `, ${s.errors} errors` : ''})`,
+    );
   line('no auth', noAuth);
   line('basic-auth', basicAuth);
-  console.log(`  ratio       p50 ${result.ratioP50.toFixed(3)}x   p99 ${result.ratioP99.toFixed(3)}x${ratioCpu === undefined ? '' : `   CPU ${ratioCpu.toFixed(3)}x`}   (basic-auth / no auth; target < 1.10)`);
+  console.log(
+    `  ratio       p50 ${result.ratioP50.toFixed(3)}x   p99 ${result.ratioP99.toFixed(3)}x${ratioCpu === undefined ? '' : `   CPU ${ratioCpu.toFixed(3)}x`}   (basic-auth / no auth; target < 1.10)`,
+  );
   return result;
 }
 
@@ -225,7 +260,10 @@ async function inProcess(dir: string): Promise<{ noAuthUs: number; basicAuthUs: 
     let step = 0;
     const logBatch = () => {
       const s = step++;
-      return inject('/runs/log-batch', { run_id: runId, metrics: Array.from({ length: 10 }, (_, k) => ({ key: `m${k}`, value: Math.random(), timestamp: 1_700_000_000_000 + s, step: s })) });
+      return inject('/runs/log-batch', {
+        run_id: runId,
+        metrics: Array.from({ length: 10 }, (_, k) => ({ key: `m${k}`, value: Math.random(), timestamp: 1_700_000_000_000 + s, step: s })),
+      });
     };
     return { server, logBatch };
   };
@@ -246,7 +284,9 @@ async function inProcess(dir: string): Promise<{ noAuthUs: number; basicAuthUs: 
       }
     }
     const result = { noAuthUs: offUs, basicAuthUs: onUs, ratio: onUs / offUs };
-    console.log(`\nin-process (SQLite, Fastify inject, ${ROUNDS_IN_PROCESS} alternating rounds × ${PER_ROUND}): CPU per log_batch ${offUs.toFixed(0)} µs without auth, ${onUs.toFixed(0)} µs with basic-auth — ${result.ratio.toFixed(3)}x`);
+    console.log(
+      `\nin-process (SQLite, Fastify inject, ${ROUNDS_IN_PROCESS} alternating rounds × ${PER_ROUND}): CPU per log_batch ${offUs.toFixed(0)} µs without auth, ${onUs.toFixed(0)} µs with basic-auth — ${result.ratio.toFixed(3)}x`,
+    );
     return result;
   } finally {
     await off.server.close();
@@ -290,7 +330,23 @@ async function main(): Promise<void> {
   const outDir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `auth-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, concurrency: CONCURRENCY, rounds: ROUNDS, requestsPerSidePerRound: REQUESTS, kdfMedianMs: percentile(kdf, 50), inProcess: injected, results }, null, 2));
+  fs.writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        cpus: os.cpus().length,
+        concurrency: CONCURRENCY,
+        rounds: ROUNDS,
+        requestsPerSidePerRound: REQUESTS,
+        kdfMedianMs: percentile(kdf, 50),
+        inProcess: injected,
+        results,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`\nresults: ${path.relative(repoRoot, file)}`);
 }
 

@@ -66,8 +66,18 @@ async function load(target: string, workload: string, total: number, request: (c
   );
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const r: Result = { target, workload, requests: total, errors, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rps: latencies.length / elapsed };
-  console.log(`  ${workload.padEnd(34)} p50 ${r.p50.toFixed(1).padStart(8)} ms   p99 ${r.p99.toFixed(1).padStart(8)} ms   ${r.rps.toFixed(0).padStart(6)} req/s${errors ? `   ${errors} errors` : ''}`);
+  const r: Result = {
+    target,
+    workload,
+    requests: total,
+    errors,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    rps: latencies.length / elapsed,
+  };
+  console.log(
+    `  ${workload.padEnd(34)} p50 ${r.p50.toFixed(1).padStart(8)} ms   p99 ${r.p99.toFixed(1).padStart(8)} ms   ${r.rps.toFixed(0).padStart(6)} req/s${errors ? `   ${errors} errors` : ''}`,
+  );
   return r;
 }
 
@@ -149,7 +159,12 @@ async function benchTarget(target: string, url: string): Promise<Result[]> {
   for (let start = 0; start < HISTORY_POINTS; start += 1000) {
     await call(url, 'POST', '/runs/log-batch', {
       run_id: historyRun,
-      metrics: Array.from({ length: Math.min(1000, HISTORY_POINTS - start) }, (_, k) => ({ key: 'loss', value: 1 / (start + k + 1), timestamp: 1_700_000_000_000 + start + k, step: start + k })),
+      metrics: Array.from({ length: Math.min(1000, HISTORY_POINTS - start) }, (_, k) => ({
+        key: 'loss',
+        value: 1 / (start + k + 1),
+        timestamp: 1_700_000_000_000 + start + k,
+        step: start + k,
+      })),
     });
   }
   results.push(
@@ -163,10 +178,25 @@ async function benchTarget(target: string, url: string): Promise<Result[]> {
 
 async function startOurs(backendStoreUri: string, dir: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mlops.js'), 'tracking', 'serve', '--port', String(port), '--backend-store-uri', backendStoreUri, '--artifacts-destination', path.join(dir, 'artifacts'), '--upgrade-db'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, MLOPS_LOG_LEVEL: 'warn' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(repoRoot, 'bin', 'mlops.js'),
+      'tracking',
+      'serve',
+      '--port',
+      String(port),
+      '--backend-store-uri',
+      backendStoreUri,
+      '--artifacts-destination',
+      path.join(dir, 'artifacts'),
+      '--upgrade-db',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, MLOPS_LOG_LEVEL: 'warn' },
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitForHealth(url, child, 'mlops tracking serve');
   return { url, child };
@@ -212,10 +242,26 @@ async function main(): Promise<void> {
   if (mlflow) {
     const mlflowDb = await createDatabase('mlops_bench_mlflow');
     const port = await freePort();
-    const child = spawn(mlflow, ['server', '--host', '127.0.0.1', '--port', String(port), '--backend-store-uri', mlflowDb, '--artifacts-destination', path.join(dir, 'mlflow-artifacts'), '--workers', String(os.cpus().length)], {
-      stdio: ['ignore', 'ignore', 'ignore'],
-      env: { ...process.env, MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' },
-    });
+    const child = spawn(
+      mlflow,
+      [
+        'server',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--backend-store-uri',
+        mlflowDb,
+        '--artifacts-destination',
+        path.join(dir, 'mlflow-artifacts'),
+        '--workers',
+        String(os.cpus().length),
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'ignore'],
+        env: { ...process.env, MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' },
+      },
+    );
     let started = false;
     try {
       await waitForHealth(`http://127.0.0.1:${port}`, child, 'mlflow server');
@@ -225,7 +271,13 @@ async function main(): Promise<void> {
       console.log(`\n${baselineNote}`);
     }
     try {
-      if (started) all.push(...(await benchTarget(`mlflow server ${spawnSync(mlflow, ['--version'], { encoding: 'utf8' }).stdout.trim()} (PostgreSQL, ${os.cpus().length} workers)`, `http://127.0.0.1:${port}`)));
+      if (started)
+        all.push(
+          ...(await benchTarget(
+            `mlflow server ${spawnSync(mlflow, ['--version'], { encoding: 'utf8' }).stdout.trim()} (PostgreSQL, ${os.cpus().length} workers)`,
+            `http://127.0.0.1:${port}`,
+          )),
+        );
     } finally {
       await stop(child);
       await dropDatabase('mlops_bench_mlflow');
@@ -247,7 +299,10 @@ async function main(): Promise<void> {
   const outDir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `tracking-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, concurrency: CONCURRENCY, baselineNote, results: all }, null, 2));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, concurrency: CONCURRENCY, baselineNote, results: all }, null, 2),
+  );
   console.log(`\nresults: ${path.relative(repoRoot, file)}`);
   fs.rmSync(dir, { recursive: true, force: true });
 }

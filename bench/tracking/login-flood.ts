@@ -36,13 +36,28 @@ interface Answer {
 const basic = (u: { username: string; password: string }) => `Basic ${Buffer.from(`${u.username}:${u.password}`).toString('base64')}`;
 
 /** One request on a fresh connection from `localAddress` (all of 127.0.0.0/8 reaches 127.0.0.1 on Linux). */
-function request(url: string, localAddress: string, method: string, route: string, who: { username: string; password: string }, body?: unknown): Promise<Answer> {
+function request(
+  url: string,
+  localAddress: string,
+  method: string,
+  route: string,
+  who: { username: string; password: string },
+  body?: unknown,
+): Promise<Answer> {
   const target = new URL(route, url);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname, method, localAddress, agent: false, headers: { authorization: basic(who), ...(payload ? { 'content-type': 'application/json' } : {}) } },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method,
+        localAddress,
+        agent: false,
+        headers: { authorization: basic(who), ...(payload ? { 'content-type': 'application/json' } : {}) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
@@ -71,8 +86,23 @@ async function metric(url: string, prefix: string): Promise<number> {
 
 async function startServer(dir: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const args = [BIN, 'tracking', 'serve', '--app-name', 'basic-auth', '--port', String(port), '--backend-store-uri', `sqlite:///${path.join(dir, 'mlflow.db')}`, '--artifacts-destination', path.join(dir, 'artifacts')];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MLOPS_LOG_LEVEL: 'error', MLFLOW_AUTH_ADMIN_PASSWORD: ADMIN.password } });
+  const args = [
+    BIN,
+    'tracking',
+    'serve',
+    '--app-name',
+    'basic-auth',
+    '--port',
+    String(port),
+    '--backend-store-uri',
+    `sqlite:///${path.join(dir, 'mlflow.db')}`,
+    '--artifacts-destination',
+    path.join(dir, 'artifacts'),
+  ];
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, MLOPS_LOG_LEVEL: 'error', MLFLOW_AUTH_ADMIN_PASSWORD: ADMIN.password },
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) throw new Error(`mlops tracking serve exited with ${child.exitCode}`);
@@ -100,7 +130,10 @@ interface RoundResult {
 /** The largest bucket bound of mlflow_auth_kdf_wait_runs{lane="priority"} that is below every observation's count, i.e. the max wait. */
 async function priorityWaitMax(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const buckets = [...text.matchAll(/^mlflow_auth_kdf_wait_runs_bucket\{le="([^"]+)",lane="priority"\} (\d+)$/gm)].map((m) => ({ le: Number(m[1]), n: Number(m[2]) }));
+  const buckets = [...text.matchAll(/^mlflow_auth_kdf_wait_runs_bucket\{le="([^"]+)",lane="priority"\} (\d+)$/gm)].map((m) => ({
+    le: Number(m[1]),
+    n: Number(m[2]),
+  }));
   const total = buckets.find((b) => !Number.isFinite(b.le))?.n;
   return total === undefined ? NaN : (buckets.find((b) => b.n === total)?.le ?? NaN);
 }
@@ -111,7 +144,10 @@ async function floodRound(url: string, round: number): Promise<RoundResult> {
   const kdfBefore = await metric(url, 'mlflow_auth_kdf_runs_total');
   const t0 = performance.now();
   const flood = Array.from({ length: FLOOD }, (_, i) =>
-    login(url, `127.${10 + round}.0.${(i % ADDRESSES) + 1}`, { username: i % 5 === 4 ? `nobody-${round}-${i}` : target.username, password: `wrong-password-${i}` }),
+    login(url, `127.${10 + round}.0.${(i % ADDRESSES) + 1}`, {
+      username: i % 5 === 4 ? `nobody-${round}-${i}` : target.username,
+      password: `wrong-password-${i}`,
+    }),
   );
   // Once the server is busy with the flood (bounded wait), the legitimate first login.
   await new Promise((r) => setTimeout(r, 50));
@@ -127,7 +163,9 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-login-flood-'));
   const { url, child } = await startServer(dir);
   try {
-    console.log(`login flood: ${ROUNDS} rounds of ${FLOOD} concurrent bad logins from ${ADDRESSES} addresses; ${os.cpus().length} cores; server ${path.relative(repoRoot, BIN) || BIN}`);
+    console.log(
+      `login flood: ${ROUNDS} rounds of ${FLOOD} concurrent bad logins from ${ADDRESSES} addresses; ${os.cpus().length} cores; server ${path.relative(repoRoot, BIN) || BIN}`,
+    );
     const idle: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const who = await createUser(url, `idle-${i}`);
@@ -141,7 +179,9 @@ async function main(): Promise<void> {
       underFlood.push(legit.ms);
       const runs = Number.isNaN(kdfRuns) ? 'n/a (no metric)' : String(kdfRuns);
       const behind = Number.isNaN(waited) ? '' : `; priority-lane logins so far waited behind ≤ ${waited} KDF runs`;
-      console.log(`  round ${r + 1}: legitimate login ${legit.status} in ${fmt(legit.ms)}; flood ${JSON.stringify(statuses)} in ${fmt(floodMs)}, KDF runs ${runs}${behind}`);
+      console.log(
+        `  round ${r + 1}: legitimate login ${legit.status} in ${fmt(legit.ms)}; flood ${JSON.stringify(statuses)} in ${fmt(floodMs)}, KDF runs ${runs}${behind}`,
+      );
       if (legit.status !== 200) console.log(`    (the legitimate login was refused: ${legit.status})`);
     }
     idle.sort((a, b) => a - b);

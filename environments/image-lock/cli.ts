@@ -24,7 +24,11 @@ async function environmentsFor(arg: string): Promise<EnvironmentConfig[]> {
     return arg === 'all' ? ENVIRONMENT_NAMES.map((n) => loadEnvironment(n)) : [resolveEnvironment(arg)];
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new CliError(e.code === 'ENOENT' ? `--env: "${arg}" is neither ${ENVIRONMENT_NAMES.join(', ')}, all, nor a readable environment file` : `--env: ${e.message.split('\n').join('; ')}`);
+    throw new CliError(
+      e.code === 'ENOENT'
+        ? `--env: "${arg}" is neither ${ENVIRONMENT_NAMES.join(', ')}, all, nor a readable environment file`
+        : `--env: ${e.message.split('\n').join('; ')}`,
+    );
   }
 }
 
@@ -75,7 +79,9 @@ async function lockAction(opts: LockOptions): Promise<void> {
     images[name] = digest;
   }
   writeImageLock(file, { comment: lock.comment, images });
-  process.stdout.write(`${resolved.size} image(s) locked in ${file}${opts.prune ? ` (${Object.keys(lock.images).filter((k) => !resolved.has(k)).length} unused entries pruned)` : ''}\n`);
+  process.stdout.write(
+    `${resolved.size} image(s) locked in ${file}${opts.prune ? ` (${Object.keys(lock.images).filter((k) => !resolved.has(k)).length} unused entries pruned)` : ''}\n`,
+  );
 }
 
 /** `mlops images list`: every image of the environments and what pins it (inline, the lock, or nothing). */
@@ -91,7 +97,13 @@ async function listAction(opts: { env: string; lock: string }): Promise<void> {
   }
   for (const env of await environmentsFor(opts.env)) {
     for (const u of environmentImages(env)) {
-      const pin = parseImageReference(u.image).digest ? 'inline' : lock.images[u.image] ? `lock ${lock.images[u.image]}` : env.images.requireDigests ? 'UNPINNED (required: synth refuses)' : 'unpinned';
+      const pin = parseImageReference(u.image).digest
+        ? 'inline'
+        : lock.images[u.image]
+          ? `lock ${lock.images[u.image]}`
+          : env.images.requireDigests
+            ? 'UNPINNED (required: synth refuses)'
+            : 'unpinned';
       process.stdout.write(`${env.name}\t${u.field}\t${u.image}\t${pin}\n`);
     }
   }
@@ -103,7 +115,9 @@ export function registerImagesCommands(program: Command): void {
   const images = program.command('images').description("pin the environments' container images by digest (the image lock)");
   images
     .command('lock')
-    .description('resolve each repository:tag the environments use to its digest (OCI distribution API) and write the image lock; nothing is written if any fails')
+    .description(
+      'resolve each repository:tag the environments use to its digest (OCI distribution API) and write the image lock; nothing is written if any fails',
+    )
     .option('--env <env>', 'dev, staging, prod, all, or a YAML/JSON environment file', 'all')
     .option('--lock <file>', 'image lock file (default: environments/images.lock.json of this checkout)')
     .option('--mirror <registry=url>', 'reach a registry (or * for all) at another URL, e.g. a pull-through mirror; repeatable', collect, [])

@@ -131,7 +131,8 @@ export class RegistryClient {
     const head = await this.request(ref, r.registry, r.repository, 'HEAD', url);
     if (head.status === 404) throw new RegistryError(ref, `not found (HTTP 404 for ${url.pathname})`);
     const headType = mediaTypeOf(head);
-    if (head.ok && headType && !(MANIFEST_MEDIA_TYPES as readonly string[]).includes(headType)) throw new RegistryError(ref, `answered ${headType}, not an image index or manifest (schema 1 is not supported)`);
+    if (head.ok && headType && !(MANIFEST_MEDIA_TYPES as readonly string[]).includes(headType))
+      throw new RegistryError(ref, `answered ${headType}, not an image index or manifest (schema 1 is not supported)`);
     const headDigest = head.headers.get('docker-content-digest');
     if (head.ok && headDigest && SHA256_DIGEST.test(headDigest)) return { digest: headDigest, mediaType: headType, via: 'HEAD' };
     // No usable digest header (it is optional in the spec) or HEAD refused: hash the manifest itself.
@@ -150,7 +151,8 @@ export class RegistryClient {
     }
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
     const claimed = get.headers.get('docker-content-digest');
-    if (claimed && SHA256_DIGEST.test(claimed) && claimed !== digest) throw new RegistryError(ref, `the registry claims ${claimed} but the manifest it sent hashes to ${digest}`);
+    if (claimed && SHA256_DIGEST.test(claimed) && claimed !== digest)
+      throw new RegistryError(ref, `the registry claims ${claimed} but the manifest it sent hashes to ${digest}`);
     return { digest, mediaType, via: 'GET' };
   }
 
@@ -158,7 +160,7 @@ export class RegistryClient {
   private async request(image: string, registry: string, repository: string, method: 'HEAD' | 'GET', start: URL): Promise<Response> {
     let url = start;
     let challenged = false;
-    for (let hops = 0; hops <= MAX_REDIRECTS; ) {
+    for (let hops = 0; hops <= MAX_REDIRECTS;) {
       this.checkTransport(image, url);
       const key = `${url.origin} ${url.pathname.replace(/\/manifests\/[^/]*$/, '')}`;
       const headers: Record<string, string> = { Accept: MANIFEST_MEDIA_TYPES.join(', '), 'User-Agent': 'mlops-blueprint-image-lock' };
@@ -193,7 +195,8 @@ export class RegistryClient {
     if (!challenge) throw new RegistryError(image, 'HTTP 401 without a WWW-Authenticate challenge');
     const credentials = this.opts.credentials?.(registry);
     if (challenge.scheme === 'basic') {
-      if (!credentials) throw new RegistryError(image, `${registry} needs credentials (Basic auth); log in with \`docker login ${registry}\` (config.json "auths")`);
+      if (!credentials)
+        throw new RegistryError(image, `${registry} needs credentials (Basic auth); log in with \`docker login ${registry}\` (config.json "auths")`);
       return basic(credentials);
     }
     if (challenge.scheme !== 'bearer') throw new RegistryError(image, `unsupported auth scheme "${challenge.scheme}"`);

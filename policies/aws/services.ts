@@ -21,7 +21,8 @@ export const awsServiceRules: AwsRule[] = [
       const vpc = asRecord(r.props.vpcConfig);
       if (vpc.endpointPublicAccess === false) return [];
       const cidrs = list(vpc.publicAccessCidrs);
-      if (cidrs.length === 0 || cidrs.some((c) => c.endsWith('/0'))) return [{ field: 'vpcConfig.publicAccessCidrs', message: `cluster "${r.name}" exposes its API endpoint to the internet` }];
+      if (cidrs.length === 0 || cidrs.some((c) => c.endsWith('/0')))
+        return [{ field: 'vpcConfig.publicAccessCidrs', message: `cluster "${r.name}" exposes its API endpoint to the internet` }];
       return [];
     },
   },
@@ -43,7 +44,9 @@ export const awsServiceRules: AwsRule[] = [
     remediation: 'Set encryptionConfig { provider: { keyArn: <KMS key> }, resources: [secrets] }.',
     types: EKS,
     check: (r) =>
-      list(asRecord(r.props.encryptionConfig).resources).includes('secrets') ? [] : [{ field: 'encryptionConfig', message: `cluster "${r.name}" does not encrypt Secrets with KMS` }],
+      list(asRecord(r.props.encryptionConfig).resources).includes('secrets')
+        ? []
+        : [{ field: 'encryptionConfig', message: `cluster "${r.name}" does not encrypt Secrets with KMS` }],
   },
   {
     id: 'aws-rds-encrypted',
@@ -86,7 +89,8 @@ export const awsServiceRules: AwsRule[] = [
     description: 'RDS instances are Multi-AZ in production',
     remediation: 'Set multiAz: true for the production database.',
     types: ['aws:rds/instance:Instance'],
-    check: (r, _all, ctx) => (isProduction(ctx) && r.props.multiAz !== true ? [{ field: 'multiAz', message: `production database "${r.name}" is not Multi-AZ` }] : []),
+    check: (r, _all, ctx) =>
+      isProduction(ctx) && r.props.multiAz !== true ? [{ field: 'multiAz', message: `production database "${r.name}" is not Multi-AZ` }] : [],
   },
   {
     id: 'aws-iam-no-admin-wildcard',
@@ -95,7 +99,8 @@ export const awsServiceRules: AwsRule[] = [
     remediation: 'List the exact actions (e.g. s3:GetObject) on the exact resources.',
     types: [...IAM_POLICY_TYPES, IAM_ROLE],
     check: (r) => {
-      const docs: Array<[string, unknown]> = r.type === IAM_ROLE ? asArray(r.props.inlinePolicies).map((p, i) => [`inlinePolicies[${i}].policy`, asRecord(p).policy]) : [['policy', r.props.policy]];
+      const docs: Array<[string, unknown]> =
+        r.type === IAM_ROLE ? asArray(r.props.inlinePolicies).map((p, i) => [`inlinePolicies[${i}].policy`, asRecord(p).policy]) : [['policy', r.props.policy]];
       return docs.flatMap(([field, doc]) =>
         (policyStatements(doc) ?? []).some((s) => s.Effect === 'Allow' && list(s.Action).some((a) => a === '*' || a === '*:*'))
           ? [{ field, message: `IAM policy of "${r.name}" allows every action ("*")` }]
@@ -113,9 +118,20 @@ export const awsServiceRules: AwsRule[] = [
       (policyStatements(r.props.assumeRolePolicy) ?? []).flatMap((s, i) => {
         if (!list(s.Action).includes('sts:AssumeRoleWithWebIdentity')) return [];
         const conds = Object.entries(asRecord(s.Condition)).filter(([op]) => op === 'StringEquals' || op === 'StringLike');
-        const subs = conds.flatMap(([, c]) => Object.entries(asRecord(c)).filter(([k]) => k.endsWith(':sub')).flatMap(([, v]) => list(v)));
+        const subs = conds.flatMap(([, c]) =>
+          Object.entries(asRecord(c))
+            .filter(([k]) => k.endsWith(':sub'))
+            .flatMap(([, v]) => list(v)),
+        );
         const scoped = subs.length > 0 && subs.every((v) => /^system:serviceaccount:[^:*]+:[^:*]+$/.test(v));
-        return scoped ? [] : [{ field: `assumeRolePolicy.Statement[${i}].Condition`, message: `role "${r.name}" trusts web identities without a :sub condition naming one ServiceAccount` }];
+        return scoped
+          ? []
+          : [
+              {
+                field: `assumeRolePolicy.Statement[${i}].Condition`,
+                message: `role "${r.name}" trusts web identities without a :sub condition naming one ServiceAccount`,
+              },
+            ];
       }),
   },
   {
@@ -124,7 +140,10 @@ export const awsServiceRules: AwsRule[] = [
     description: 'ECR repositories have immutable tags',
     remediation: 'Set imageTagMutability: IMMUTABLE.',
     types: ECR,
-    check: (r) => (String(r.props.imageTagMutability ?? 'MUTABLE').startsWith('IMMUTABLE') ? [] : [{ field: 'imageTagMutability', message: `repository "${r.name}" allows tags to be overwritten` }]),
+    check: (r) =>
+      String(r.props.imageTagMutability ?? 'MUTABLE').startsWith('IMMUTABLE')
+        ? []
+        : [{ field: 'imageTagMutability', message: `repository "${r.name}" allows tags to be overwritten` }],
   },
   {
     id: 'aws-ecr-scan-on-push',
@@ -132,6 +151,9 @@ export const awsServiceRules: AwsRule[] = [
     description: 'ECR repositories scan images on push',
     remediation: 'Set imageScanningConfiguration.scanOnPush: true.',
     types: ECR,
-    check: (r) => (asRecord(r.props.imageScanningConfiguration).scanOnPush === true ? [] : [{ field: 'imageScanningConfiguration.scanOnPush', message: `repository "${r.name}" does not scan images on push` }]),
+    check: (r) =>
+      asRecord(r.props.imageScanningConfiguration).scanOnPush === true
+        ? []
+        : [{ field: 'imageScanningConfiguration.scanOnPush', message: `repository "${r.name}" does not scan images on push` }],
   },
 ];

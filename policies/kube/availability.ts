@@ -43,7 +43,11 @@ function pdbsFor(obj: KubeObject, set: ObjectSet): KubeObject[] {
   const tpl = podTemplate(obj);
   if (!tpl) return [];
   return set.objects.filter(
-    (o) => o.kind === 'PodDisruptionBudget' && o.metadata.namespace === obj.metadata.namespace && isRecord(asRecord(o.spec).selector) && selectorMatches(asRecord(o.spec).selector, tpl.labels),
+    (o) =>
+      o.kind === 'PodDisruptionBudget' &&
+      o.metadata.namespace === obj.metadata.namespace &&
+      isRecord(asRecord(o.spec).selector) &&
+      selectorMatches(asRecord(o.spec).selector, tpl.labels),
   );
 }
 
@@ -80,7 +84,9 @@ export const availabilityRules: KubeRule[] = [
     check: (obj, set) => {
       if (!SCALABLE_KINDS.has(obj.kind) || asRecord(obj.spec).replicas === undefined) return [];
       const hpa = hpaFor(obj, set);
-      return hpa ? [{ field: 'spec.replicas', message: `spec.replicas is fixed although HorizontalPodAutoscaler "${hpa.metadata.name}" scales the workload` }] : [];
+      return hpa
+        ? [{ field: 'spec.replicas', message: `spec.replicas is fixed although HorizontalPodAutoscaler "${hpa.metadata.name}" scales the workload` }]
+        : [];
     },
   },
   {
@@ -89,7 +95,9 @@ export const availabilityRules: KubeRule[] = [
     description: 'Replicated workloads have a PodDisruptionBudget',
     remediation: 'Add a PodDisruptionBudget selecting the pods (e.g. maxUnavailable: 1).',
     check: (obj, set) =>
-      isReplicated(obj, set) && pdbsFor(obj, set).length === 0 ? [{ field: 'spec.template.metadata.labels', message: 'replicated workload has no PodDisruptionBudget selecting its pods' }] : [],
+      isReplicated(obj, set) && pdbsFor(obj, set).length === 0
+        ? [{ field: 'spec.template.metadata.labels', message: 'replicated workload has no PodDisruptionBudget selecting its pods' }]
+        : [],
   },
   {
     id: 'pdb-allows-disruption',
@@ -101,7 +109,10 @@ export const availabilityRules: KubeRule[] = [
       const { min } = replicaRange(obj, set);
       return pdbsFor(obj, set)
         .filter((pdb) => !allowsDisruption(pdb, min))
-        .map((pdb) => ({ field: 'spec.replicas', message: `PodDisruptionBudget "${pdb.metadata.name}" allows no disruption at ${min} replica(s), so node drains block` }));
+        .map((pdb) => ({
+          field: 'spec.replicas',
+          message: `PodDisruptionBudget "${pdb.metadata.name}" allows no disruption at ${min} replica(s), so node drains block`,
+        }));
     },
   },
   {
@@ -114,7 +125,9 @@ export const availabilityRules: KubeRule[] = [
       const tpl = podTemplate(obj);
       if (!tpl) return [];
       const spread = asArray(tpl.spec.topologySpreadConstraints).length > 0 || isRecord(asRecord(tpl.spec.affinity).podAntiAffinity);
-      return spread ? [] : [{ field: `${tpl.path}.topologySpreadConstraints`, message: 'replicated workload has neither topologySpreadConstraints nor podAntiAffinity' }];
+      return spread
+        ? []
+        : [{ field: `${tpl.path}.topologySpreadConstraints`, message: 'replicated workload has neither topologySpreadConstraints nor podAntiAffinity' }];
     },
   },
   {

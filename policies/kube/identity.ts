@@ -64,7 +64,12 @@ export const identityRules: KubeRule[] = [
       const sa = findObject(set.objects, 'ServiceAccount', name, tpl.namespace);
       const automount = tpl.spec.automountServiceAccountToken ?? sa?.automountServiceAccountToken;
       if (automount === false || isBound(set, name, tpl.namespace)) return [];
-      return [{ field: `${tpl.path}.automountServiceAccountToken`, message: `pod template mounts the API token of ServiceAccount "${name}", which has no role binding` }];
+      return [
+        {
+          field: `${tpl.path}.automountServiceAccountToken`,
+          message: `pod template mounts the API token of ServiceAccount "${name}", which has no role binding`,
+        },
+      ];
     },
   },
   {
@@ -90,16 +95,31 @@ export const identityRules: KubeRule[] = [
     id: 'secrets-as-files',
     severity: 'warning',
     description: 'Secrets reach containers as mounted files, not env vars (advisory: env leaks into child processes, crash reports and /proc)',
-    remediation: 'Mount the Secret as a read-only volume and point the program at the file (a *_FILE variable or flag); where it can only read env, record why in the exceptions annotation.',
+    remediation:
+      'Mount the Secret as a read-only volume and point the program at the file (a *_FILE variable or flag); where it can only read env, record why in the exceptions annotation.',
     check: (obj) => {
       const tpl = podTemplate(obj);
       if (!tpl) return [];
       return containers(tpl).flatMap((c) => [
         ...asArray(c.container.env).flatMap((e, i) =>
-          asRecord(asRecord(e).valueFrom).secretKeyRef ? [{ field: `${c.path}.env[${i}].valueFrom.secretKeyRef`, message: `container "${containerName(c)}" takes Secret value ${String(asRecord(e).name)} from env` }] : [],
+          asRecord(asRecord(e).valueFrom).secretKeyRef
+            ? [
+                {
+                  field: `${c.path}.env[${i}].valueFrom.secretKeyRef`,
+                  message: `container "${containerName(c)}" takes Secret value ${String(asRecord(e).name)} from env`,
+                },
+              ]
+            : [],
         ),
         ...asArray(c.container.envFrom).flatMap((e, i) =>
-          asRecord(e).secretRef ? [{ field: `${c.path}.envFrom[${i}].secretRef`, message: `container "${containerName(c)}" takes every key of Secret ${String(asRecord(asRecord(e).secretRef).name)} as env` }] : [],
+          asRecord(e).secretRef
+            ? [
+                {
+                  field: `${c.path}.envFrom[${i}].secretRef`,
+                  message: `container "${containerName(c)}" takes every key of Secret ${String(asRecord(asRecord(e).secretRef).name)} as env`,
+                },
+              ]
+            : [],
         ),
       ]);
     },

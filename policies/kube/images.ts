@@ -33,7 +33,9 @@ export const imageRules: KubeRule[] = [
     description: 'Images pinned by digest: an error where the environment sets images.requireDigests (staging, prod), else advisory (tags can be re-pushed)',
     remediation: 'Run `mlops images lock --env <env>` to pin the image lock, or append @sha256:<digest> to the image reference.',
     check: eachImage((c, image) =>
-      image && !splitImageReference(image).digest ? { field: `${c.path}.image`, message: `container "${containerName(c)}" image "${image}" is not pinned by digest` } : undefined,
+      image && !splitImageReference(image).digest
+        ? { field: `${c.path}.image`, message: `container "${containerName(c)}" image "${image}" is not pinned by digest` }
+        : undefined,
     ),
   },
 ];

@@ -16,7 +16,9 @@ export const jobRules: KubeRule[] = [
     remediation: 'Set ttlSecondsAfterFinished so finished Jobs and their pods are cleaned up.',
     check: (obj) => {
       const j = jobSpec(obj);
-      return j && typeof j.spec.ttlSecondsAfterFinished !== 'number' ? [{ field: `${j.path}.ttlSecondsAfterFinished`, message: 'Job has no ttlSecondsAfterFinished' }] : [];
+      return j && typeof j.spec.ttlSecondsAfterFinished !== 'number'
+        ? [{ field: `${j.path}.ttlSecondsAfterFinished`, message: 'Job has no ttlSecondsAfterFinished' }]
+        : [];
     },
   },
   {

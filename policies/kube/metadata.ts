@@ -2,22 +2,55 @@ import type { KubeRule } from '../rule';
 
 /** Kinds without a namespace (the built-in ones; CRD-defined kinds are assumed namespaced). */
 export const CLUSTER_SCOPED_KINDS = new Set([
-  'Namespace', 'Node', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'StorageClass',
-  'PriorityClass', 'IngressClass', 'RuntimeClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration',
-  'APIService', 'CSIDriver', 'ClusterIssuer', 'ClusterSecretStore', 'ClusterExternalSecret', 'ValidatingAdmissionPolicy',
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'StorageClass',
+  'PriorityClass',
+  'IngressClass',
+  'RuntimeClass',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'APIService',
+  'CSIDriver',
+  'ClusterIssuer',
+  'ClusterSecretStore',
+  'ClusterExternalSecret',
+  'ValidatingAdmissionPolicy',
 ]);
 
 /** API groups Kubernetes itself serves: beta/alpha versions of these are deprecated or unstable. */
 const BUILT_IN_GROUPS = new Set([
-  '', 'apps', 'batch', 'autoscaling', 'policy', 'networking.k8s.io', 'rbac.authorization.k8s.io', 'storage.k8s.io', 'scheduling.k8s.io',
-  'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'coordination.k8s.io', 'discovery.k8s.io', 'node.k8s.io', 'extensions',
-  'certificates.k8s.io', 'flowcontrol.apiserver.k8s.io',
+  '',
+  'apps',
+  'batch',
+  'autoscaling',
+  'policy',
+  'networking.k8s.io',
+  'rbac.authorization.k8s.io',
+  'storage.k8s.io',
+  'scheduling.k8s.io',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+  'node.k8s.io',
+  'extensions',
+  'certificates.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
 ]);
 
 /** The labels DESIGN.md requires on every object. */
 export const RECOMMENDED_LABELS = [
-  'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component',
-  'app.kubernetes.io/part-of', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/version',
+  'app.kubernetes.io/name',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/component',
+  'app.kubernetes.io/part-of',
+  'app.kubernetes.io/managed-by',
+  'app.kubernetes.io/version',
 ];
 
 export const metadataRules: KubeRule[] = [
@@ -41,7 +74,9 @@ export const metadataRules: KubeRule[] = [
     check: (obj) => {
       const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
       if (!BUILT_IN_GROUPS.has(group)) return [];
-      return group === 'extensions' || /(alpha|beta)/.test(version) ? [{ field: 'apiVersion', message: `apiVersion ${obj.apiVersion} is deprecated or not stable` }] : [];
+      return group === 'extensions' || /(alpha|beta)/.test(version)
+        ? [{ field: 'apiVersion', message: `apiVersion ${obj.apiVersion} is deprecated or not stable` }]
+        : [];
     },
   },
   {

@@ -31,7 +31,9 @@ const AUTH_ANNOTATIONS = ['nginx.ingress.kubernetes.io/auth-type', 'nginx.ingres
 function isAuthProxy(svc: KubeObject | undefined): boolean {
   if (!svc) return false;
   const labels = svc.metadata.labels ?? {};
-  return [labels['app.kubernetes.io/name'], labels['app.kubernetes.io/component'], svc.metadata.name].some((v) => typeof v === 'string' && /oauth2-proxy/.test(v));
+  return [labels['app.kubernetes.io/name'], labels['app.kubernetes.io/component'], svc.metadata.name].some(
+    (v) => typeof v === 'string' && /oauth2-proxy/.test(v),
+  );
 }
 
 /** Which directions the namespace's default-deny NetworkPolicies (empty podSelector, no rules) cover. */
@@ -115,7 +117,9 @@ export const networkingRules: KubeRule[] = [
       if (obj.kind !== 'Namespace') return [];
       const d = defaultDenied(set, obj.metadata.name);
       const missing = [!d.ingress && 'ingress', !d.egress && 'egress'].filter(Boolean);
-      return missing.length ? [{ field: 'metadata.name', message: `namespace ${obj.metadata.name} has no default-deny ${missing.join(' or ')} NetworkPolicy` }] : [];
+      return missing.length
+        ? [{ field: 'metadata.name', message: `namespace ${obj.metadata.name} has no default-deny ${missing.join(' or ')} NetworkPolicy` }]
+        : [];
     },
   },
   {

@@ -39,7 +39,10 @@ export const podSecurityRules: KubeRule[] = [
     check: perContainer((c) =>
       sc(c).allowPrivilegeEscalation === false
         ? undefined
-        : { field: `${c.path}.securityContext.allowPrivilegeEscalation`, message: `container "${containerName(c)}" does not set allowPrivilegeEscalation to false` },
+        : {
+            field: `${c.path}.securityContext.allowPrivilegeEscalation`,
+            message: `container "${containerName(c)}" does not set allowPrivilegeEscalation to false`,
+          },
     ),
   },
   {
@@ -51,7 +54,8 @@ export const podSecurityRules: KubeRule[] = [
       const nonRoot = sc(c).runAsNonRoot ?? podSc(tpl).runAsNonRoot;
       const uid = sc(c).runAsUser ?? podSc(tpl).runAsUser;
       if (uid === 0) return { field: `${c.path}.securityContext.runAsUser`, message: `container "${containerName(c)}" runs as uid 0 (root)` };
-      if (nonRoot !== true) return { field: `${c.path}.securityContext.runAsNonRoot`, message: `container "${containerName(c)}" does not set runAsNonRoot: true` };
+      if (nonRoot !== true)
+        return { field: `${c.path}.securityContext.runAsNonRoot`, message: `container "${containerName(c)}" does not set runAsNonRoot: true` };
       return undefined;
     }),
   },
@@ -62,9 +66,13 @@ export const podSecurityRules: KubeRule[] = [
     remediation: 'Set securityContext.capabilities: { drop: [ALL] } and add only NET_BIND_SERVICE if a port below 1024 is needed.',
     check: perContainer((c) => {
       const caps = asRecord(sc(c).capabilities);
-      const added = asArray(caps.add).map(String).filter((a) => a !== 'NET_BIND_SERVICE');
-      if (added.length) return { field: `${c.path}.securityContext.capabilities.add`, message: `container "${containerName(c)}" adds capabilities ${added.join(', ')}` };
-      if (!asArray(caps.drop).map(String).includes('ALL')) return { field: `${c.path}.securityContext.capabilities.drop`, message: `container "${containerName(c)}" does not drop ALL capabilities` };
+      const added = asArray(caps.add)
+        .map(String)
+        .filter((a) => a !== 'NET_BIND_SERVICE');
+      if (added.length)
+        return { field: `${c.path}.securityContext.capabilities.add`, message: `container "${containerName(c)}" adds capabilities ${added.join(', ')}` };
+      if (!asArray(caps.drop).map(String).includes('ALL'))
+        return { field: `${c.path}.securityContext.capabilities.drop`, message: `container "${containerName(c)}" does not drop ALL capabilities` };
       return undefined;
     }),
   },
@@ -77,7 +85,10 @@ export const podSecurityRules: KubeRule[] = [
       const type = asRecord(sc(c).seccompProfile).type ?? asRecord(podSc(tpl).seccompProfile).type;
       return type === 'RuntimeDefault' || type === 'Localhost'
         ? undefined
-        : { field: `${c.path}.securityContext.seccompProfile.type`, message: `container "${containerName(c)}" has seccomp profile ${type === undefined ? '(unset)' : `"${String(type)}"`}` };
+        : {
+            field: `${c.path}.securityContext.seccompProfile.type`,
+            message: `container "${containerName(c)}" has seccomp profile ${type === undefined ? '(unset)' : `"${String(type)}"`}`,
+          };
     }),
   },
   {
@@ -111,7 +122,12 @@ export const podSecurityRules: KubeRule[] = [
     remediation: 'Remove hostPort; expose the port through a Service.',
     check: perContainer((c) => {
       const i = asArray(c.container.ports).findIndex((p) => asRecord(p).hostPort !== undefined && asRecord(p).hostPort !== 0);
-      return i < 0 ? undefined : { field: `${c.path}.ports[${i}].hostPort`, message: `container "${containerName(c)}" binds hostPort ${String(asRecord(asArray(c.container.ports)[i]).hostPort)}` };
+      return i < 0
+        ? undefined
+        : {
+            field: `${c.path}.ports[${i}].hostPort`,
+            message: `container "${containerName(c)}" binds hostPort ${String(asRecord(asArray(c.container.ports)[i]).hostPort)}`,
+          };
     }),
   },
   {
@@ -127,7 +143,12 @@ export const podSecurityRules: KubeRule[] = [
         if (!isRecord(hp)) return [];
         const p = String(hp.path);
         const socket = /(docker|containerd|crio)\.sock$/.test(p);
-        return [{ field: `${tpl.path}.volumes[${i}].hostPath`, message: `volume "${String(asRecord(v).name)}" mounts host path ${p}${socket ? ' (the container runtime socket)' : ''}` }];
+        return [
+          {
+            field: `${tpl.path}.volumes[${i}].hostPath`,
+            message: `volume "${String(asRecord(v).name)}" mounts host path ${p}${socket ? ' (the container runtime socket)' : ''}`,
+          },
+        ];
       });
     },
   },
@@ -142,7 +163,9 @@ export const podSecurityRules: KubeRule[] = [
       return asArray(tpl.spec.volumes).flatMap((v, i) => {
         const types = Object.keys(asRecord(v)).filter((k) => k !== 'name');
         const bad = types.filter((t) => !ALLOWED_VOLUME_TYPES.includes(t));
-        return bad.length ? [{ field: `${tpl.path}.volumes[${i}].${bad[0]}`, message: `volume "${String(asRecord(v).name)}" has restricted type ${bad[0]}` }] : [];
+        return bad.length
+          ? [{ field: `${tpl.path}.volumes[${i}].${bad[0]}`, message: `volume "${String(asRecord(v).name)}" has restricted type ${bad[0]}` }]
+          : [];
       });
     },
   },

@@ -10,7 +10,9 @@ function perRule(fn: (rule: { apiGroups: string[]; resources: string[]; verbs: s
     return asArray(obj.rules).flatMap((r, i) => {
       const rule = asRecord(r);
       const list = (k: string) => asArray(rule[k]).map(String);
-      return fn({ apiGroups: list('apiGroups'), resources: list('resources'), verbs: list('verbs'), resourceNames: list('resourceNames') }, `rules[${i}]`) ?? [];
+      return (
+        fn({ apiGroups: list('apiGroups'), resources: list('resources'), verbs: list('verbs'), resourceNames: list('resourceNames') }, `rules[${i}]`) ?? []
+      );
     });
   };
 }
@@ -53,8 +55,12 @@ export const rbacRules: KubeRule[] = [
     remediation: 'Grant get on secrets with resourceNames listing the exact Secrets.',
     check: perRule((r, path) => {
       if (!r.resources.includes('secrets')) return undefined;
-      const broad = r.verbs.filter((v) => v === 'list' || v === 'watch' || ((v === 'get' || v === 'update' || v === 'patch' || v === 'delete') && r.resourceNames.length === 0));
-      return broad.length ? { field: `${path}.verbs`, message: `${path} grants ${broad.join(', ')} on secrets${r.resourceNames.length ? '' : ' without resourceNames'}` } : undefined;
+      const broad = r.verbs.filter(
+        (v) => v === 'list' || v === 'watch' || ((v === 'get' || v === 'update' || v === 'patch' || v === 'delete') && r.resourceNames.length === 0),
+      );
+      return broad.length
+        ? { field: `${path}.verbs`, message: `${path} grants ${broad.join(', ')} on secrets${r.resourceNames.length ? '' : ' without resourceNames'}` }
+        : undefined;
     }),
   },
 ];

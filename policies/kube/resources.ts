@@ -23,7 +23,9 @@ export const resourceRules: KubeRule[] = [
       return containers(tpl).flatMap((c) => {
         const requests = asRecord(asRecord(c.container.resources).requests);
         const missing = ['cpu', 'memory'].filter((k) => requests[k] === undefined);
-        return missing.length ? [{ field: `${c.path}.resources.requests.${missing[0]}`, message: `container "${containerName(c)}" has no ${missing.join(' and ')} request` }] : [];
+        return missing.length
+          ? [{ field: `${c.path}.resources.requests.${missing[0]}`, message: `container "${containerName(c)}" has no ${missing.join(' and ')} request` }]
+          : [];
       });
     },
   },
@@ -85,7 +87,14 @@ export const resourceRules: KubeRule[] = [
           const action = PROBE_ACTIONS.find((a) => pr[a] !== undefined);
           if (!action) return [];
           const port = asRecord(pr[action]).port;
-          return declared.has(port) ? [] : [{ field: `${c.path}.${probe}.${action}.port`, message: `container "${containerName(c)}" ${probe} targets port ${String(port)}, which the container does not declare` }];
+          return declared.has(port)
+            ? []
+            : [
+                {
+                  field: `${c.path}.${probe}.${action}.port`,
+                  message: `container "${containerName(c)}" ${probe} targets port ${String(port)}, which the container does not declare`,
+                },
+              ];
         });
       });
     },

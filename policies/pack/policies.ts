@@ -44,7 +44,12 @@ function kubeObjects(resources: PolicyResource[]): Converted {
  * environment makes it an error, `<id>-advisory` where it is a warning.
  */
 function kubePolicies(rule: KubeRule): StackValidationPolicy[] {
-  const levels: Array<['error' | 'warning', string]> = rule.severityIn ? [['error', rule.id], ['warning', `${rule.id}-advisory`]] : [[rule.severity, rule.id]];
+  const levels: Array<['error' | 'warning', string]> = rule.severityIn
+    ? [
+        ['error', rule.id],
+        ['warning', `${rule.id}-advisory`],
+      ]
+    : [[rule.severity, rule.id]];
   return levels.map(([severity, name]) => ({
     name,
     description: rule.description,
@@ -71,7 +76,11 @@ function awsPolicy(rule: AwsRule): StackValidationPolicy {
       const aws = args.resources.filter((r) => r.type.startsWith('aws:'));
       if (aws.length === 0) return;
       const urnOf = new Map(aws.map((r) => [`${r.type}/${r.name}`, r.urn]));
-      for (const v of checkAwsResources(aws.map((r) => ({ type: r.type, name: r.name, props: r.props })), contextFor(args.resources), { rules: [rule] })) {
+      for (const v of checkAwsResources(
+        aws.map((r) => ({ type: r.type, name: r.name, props: r.props })),
+        contextFor(args.resources),
+        { rules: [rule] },
+      )) {
         report(`${v.object}${v.field ? ` ${v.field}` : ''}: ${v.message}. Fix: ${v.remediation}`, urnOf.get(v.object));
       }
     },

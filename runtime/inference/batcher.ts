@@ -140,7 +140,7 @@ export class Batcher {
       const batch: Job[] = [this.queue.shift()!];
       let rows = head.rows;
       if (mergeable) {
-        for (let i = 0; i < this.queue.length && rows < this.opts.maxBatchSize; ) {
+        for (let i = 0; i < this.queue.length && rows < this.opts.maxBatchSize;) {
           const j = this.queue[i];
           if (j.key === head.key && rows + j.rows <= this.opts.maxBatchSize) {
             batch.push(j);

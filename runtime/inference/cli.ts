@@ -42,19 +42,62 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('serve an ONNX model (MLflow /invocations, Open Inference Protocol v2, /metrics)')
-    .requiredOption('-m, --model-uri <uri>', 'models:/<name>@<alias>, models:/<name>/<version|stage>, runs:/<run_id>/<path>, a .onnx file or an MLflow model directory')
+    .requiredOption(
+      '-m, --model-uri <uri>',
+      'models:/<name>@<alias>, models:/<name>/<version|stage>, runs:/<run_id>/<path>, a .onnx file or an MLflow model directory',
+    )
     .addOption(new Option('--name <name>', 'name to serve the model under (default: registered model or file name)'))
     .addOption(new Option('-h, --host <host>', 'interface to bind').env('MLOPS_SERVE_HOST').default('127.0.0.1'))
     .addOption(new Option('-p, --port <port>', 'port (0 = any free port)').env('MLOPS_SERVE_PORT').default(8080).argParser(integer(0, 65535)))
-    .addOption(new Option('-w, --workers <n>', 'worker threads running onnxruntime sessions (default: CPU cores)').env('MLOPS_SERVE_WORKERS').argParser(integer(1, 256)))
-    .addOption(new Option('--max-batch-size <rows>', 'rows merged into one session run (1 disables batching)').env('MLOPS_SERVE_MAX_BATCH_SIZE').default(32).argParser(integer(1, 65536)))
-    .addOption(new Option('--max-batch-delay-ms <ms>', 'wait up to this long for a batch to fill (0 = no timer: the requests read in one event-loop turn plus those queued while workers were busy)').env('MLOPS_SERVE_MAX_BATCH_DELAY_MS').default(0).argParser(nonNegative))
-    .addOption(new Option('--max-queue <n>', 'queued requests before answering 503 with Retry-After').env('MLOPS_SERVE_MAX_QUEUE').default(256).argParser(integer(1)))
-    .addOption(new Option('--max-body-bytes <n>', 'request body limit (413 above)').env('MLOPS_SERVE_MAX_BODY_BYTES').default(10 * 1024 * 1024).argParser(integer(1)))
+    .addOption(
+      new Option('-w, --workers <n>', 'worker threads running onnxruntime sessions (default: CPU cores)').env('MLOPS_SERVE_WORKERS').argParser(integer(1, 256)),
+    )
+    .addOption(
+      new Option('--max-batch-size <rows>', 'rows merged into one session run (1 disables batching)')
+        .env('MLOPS_SERVE_MAX_BATCH_SIZE')
+        .default(32)
+        .argParser(integer(1, 65536)),
+    )
+    .addOption(
+      new Option(
+        '--max-batch-delay-ms <ms>',
+        'wait up to this long for a batch to fill (0 = no timer: the requests read in one event-loop turn plus those queued while workers were busy)',
+      )
+        .env('MLOPS_SERVE_MAX_BATCH_DELAY_MS')
+        .default(0)
+        .argParser(nonNegative),
+    )
+    .addOption(
+      new Option('--max-queue <n>', 'queued requests before answering 503 with Retry-After').env('MLOPS_SERVE_MAX_QUEUE').default(256).argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--max-body-bytes <n>', 'request body limit (413 above)')
+        .env('MLOPS_SERVE_MAX_BODY_BYTES')
+        .default(10 * 1024 * 1024)
+        .argParser(integer(1)),
+    )
     .addOption(new Option('--tracking-uri <url>', 'tracking server for models:/ and runs:/ URIs').env('MLFLOW_TRACKING_URI'))
-    .addOption(new Option('--poll-interval <seconds>', 'how often an alias or stage is re-resolved for a hot swap (0 = never)').env('MLOPS_SERVE_POLL_INTERVAL').default(30).argParser(nonNegative))
-    .addOption(new Option('--listeners <n>', 'HTTP listener processes sharing the port (node:cluster, round-robin connections); --workers session threads are split across them').env('MLOPS_SERVE_LISTENERS').default(1).argParser(integer(1, 64)))
-    .addOption(new Option('--drift-psi-threshold <psi>', 'PSI above which an input feature counts as drifted (mlops_drift_detected on /metrics)').env('MLOPS_DRIFT_PSI_THRESHOLD').default(0.2).argParser(positive))
+    .addOption(
+      new Option('--poll-interval <seconds>', 'how often an alias or stage is re-resolved for a hot swap (0 = never)')
+        .env('MLOPS_SERVE_POLL_INTERVAL')
+        .default(30)
+        .argParser(nonNegative),
+    )
+    .addOption(
+      new Option(
+        '--listeners <n>',
+        'HTTP listener processes sharing the port (node:cluster, round-robin connections); --workers session threads are split across them',
+      )
+        .env('MLOPS_SERVE_LISTENERS')
+        .default(1)
+        .argParser(integer(1, 64)),
+    )
+    .addOption(
+      new Option('--drift-psi-threshold <psi>', 'PSI above which an input feature counts as drifted (mlops_drift_detected on /metrics)')
+        .env('MLOPS_DRIFT_PSI_THRESHOLD')
+        .default(0.2)
+        .argParser(positive),
+    )
     .action(async (opts: ServeOptions) => {
       const listeners = await import('./listeners');
       const index = listeners.listenerIndex();
@@ -92,7 +135,8 @@ export function registerServeCommand(program: Command): void {
         throw new CliError(`cannot serve ${opts.modelUri}: ${err instanceof Error ? err.message : String(err)}`);
       }
       const model = server.model();
-      if (index === undefined) server.app.log.info({ url: server.url, model: model.name, version: model.version, source: opts.modelUri }, 'inference server listening');
+      if (index === undefined)
+        server.app.log.info({ url: server.url, model: model.name, version: model.version, source: opts.modelUri }, 'inference server listening');
       else {
         server.app.log.info({ listener: index, pid: process.pid, workers }, 'inference listener ready');
         listeners.reportListening(server.url);

@@ -9,9 +9,11 @@ export function errorStatus(err: unknown): { status: number; code: string; messa
   const e = err as { code?: string; statusCode?: number; message?: string };
   if (err instanceof InputError) return { status: 400, code: 'BAD_REQUEST', message: err.message };
   if (err instanceof QueueFullError) return { status: 503, code: 'TEMPORARILY_UNAVAILABLE', message: err.message };
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, code: 'REQUEST_LIMIT_EXCEEDED', message: 'the request body is larger than the server accepts' };
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return { status: 413, code: 'REQUEST_LIMIT_EXCEEDED', message: 'the request body is larger than the server accepts' };
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, code: 'BAD_REQUEST', message: e.message ?? 'unsupported content type' };
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { status: e.statusCode, code: 'BAD_REQUEST', message: e.message ?? 'bad request' };
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
+    return { status: e.statusCode, code: 'BAD_REQUEST', message: e.message ?? 'bad request' };
   return { status: 500, code: 'INTERNAL_ERROR', message: `inference failed: ${e.message ?? String(err)}` };
 }
 

@@ -120,7 +120,10 @@ class HotRequest implements Completion {
   private send(status: number, body: string, retryAfter: string | undefined, closeConnection = false): void {
     const res = this.res;
     if (res.headersSent || res.destroyed) return;
-    const headers = retryAfter === undefined ? ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body))] : ['retry-after', retryAfter, 'content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body))];
+    const headers =
+      retryAfter === undefined
+        ? ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body))]
+        : ['retry-after', retryAfter, 'content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body))];
     if (closeConnection || this.opts.closing()) headers.push('connection', 'close');
     res.writeHead(status, headers);
     res.end(body);

@@ -74,11 +74,16 @@ export async function startListeners(opts: PrimaryOptions): Promise<ListenerPrim
   };
   const stop = async () => {
     stopping = true;
-    await Promise.all([...workers].map((w) => new Promise<void>((resolve) => {
-      if (w.isDead()) return resolve();
-      w.once('exit', () => resolve());
-      w.process.kill('SIGTERM');
-    })));
+    await Promise.all(
+      [...workers].map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.isDead()) return resolve();
+            w.once('exit', () => resolve());
+            w.process.kill('SIGTERM');
+          }),
+      ),
+    );
   };
   try {
     const urls = await Promise.all(Array.from({ length: opts.listeners }, (_, i) => fork(i)));

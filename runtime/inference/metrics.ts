@@ -45,12 +45,36 @@ export class InferenceMetrics {
       [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       this.registry,
     );
-    this.batchSize = new Histogram({ name: 'mlops_inference_batch_size', help: 'Rows per onnxruntime session run (after adaptive batching).', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
-    this.queueDepth = new Gauge({ name: 'mlops_inference_queue_depth', help: 'Requests waiting for a worker.', registers, collect() { this.set(queueDepth()); } });
+    this.batchSize = new Histogram({
+      name: 'mlops_inference_batch_size',
+      help: 'Rows per onnxruntime session run (after adaptive batching).',
+      labelNames: ['model'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    });
+    this.queueDepth = new Gauge({
+      name: 'mlops_inference_queue_depth',
+      help: 'Requests waiting for a worker.',
+      registers,
+      collect() {
+        this.set(queueDepth());
+      },
+    });
     // 'max', not the cluster default 'sum': N listeners serving a version is still value 1.
-    this.modelVersion = new Gauge({ name: 'mlops_inference_model_loaded', help: 'The model version being served (value 1; version and source in labels).', labelNames: ['model', 'version', 'source'], registers, aggregator: 'max' });
+    this.modelVersion = new Gauge({
+      name: 'mlops_inference_model_loaded',
+      help: 'The model version being served (value 1; version and source in labels).',
+      labelNames: ['model', 'version', 'source'],
+      registers,
+      aggregator: 'max',
+    });
     this.swaps = new Counter({ name: 'mlops_inference_model_swaps_total', help: 'Hot swaps to a new registry version.', labelNames: ['model'], registers });
-    this.swapFailures = new Counter({ name: 'mlops_inference_model_swap_failures_total', help: 'Registry polls or new-version loads that failed (the current version keeps serving).', labelNames: ['model'], registers });
+    this.swapFailures = new Counter({
+      name: 'mlops_inference_model_swap_failures_total',
+      help: 'Registry polls or new-version loads that failed (the current version keeps serving).',
+      labelNames: ['model'],
+      registers,
+    });
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'mlops_inference_' });
   }
 

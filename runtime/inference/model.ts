@@ -74,7 +74,10 @@ export function readModelFiles(location: string): ModelFiles {
     signature?: { inputs?: string };
   };
   const flavor = mlmodel.flavors?.onnx;
-  if (!flavor) throw new Error(`${mlmodelPath} has no onnx flavor (flavors: ${Object.keys(mlmodel.flavors ?? {}).join(', ') || 'none'}); this server runs ONNX models only`);
+  if (!flavor)
+    throw new Error(
+      `${mlmodelPath} has no onnx flavor (flavors: ${Object.keys(mlmodel.flavors ?? {}).join(', ') || 'none'}); this server runs ONNX models only`,
+    );
   const onnxPath = path.join(location, flavor.data ?? flavor.model_path ?? 'model.onnx');
   if (!fs.existsSync(onnxPath)) throw new Error(`${mlmodelPath} names ${flavor.data}, which is missing`);
   let columns: ColumnSpec[] | undefined;
@@ -87,11 +90,26 @@ export function readModelFiles(location: string): ModelFiles {
   return { onnxPath, columns };
 }
 
-const ONNX_TYPES = new Set<string>(['bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float16', 'float32', 'float64', 'string']);
+const ONNX_TYPES = new Set<string>([
+  'bool',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'float16',
+  'float32',
+  'float64',
+  'string',
+]);
 
 function tensorSpecs(wire: TensorSpecWire[], kind: string): TensorSpec[] {
   return wire.map((w) => {
-    if (!ONNX_TYPES.has(w.type)) throw new Error(`${kind} '${w.name}' is a ${w.type}; this server handles tensor inputs and outputs only (export classifiers without ZipMap)`);
+    if (!ONNX_TYPES.has(w.type))
+      throw new Error(`${kind} '${w.name}' is a ${w.type}; this server handles tensor inputs and outputs only (export classifiers without ZipMap)`);
     return { name: w.name, type: w.type as OnnxType, shape: w.shape };
   });
 }
@@ -112,7 +130,14 @@ export function planLayout(inputs: TensorSpec[], columns: ColumnSpec[] | undefin
   return null;
 }
 
-export function describeModel(name: string, version: string, source: string, key: string, files: ModelFiles, io: { inputs: TensorSpecWire[]; outputs: TensorSpecWire[] }): LoadedModel {
+export function describeModel(
+  name: string,
+  version: string,
+  source: string,
+  key: string,
+  files: ModelFiles,
+  io: { inputs: TensorSpecWire[]; outputs: TensorSpecWire[] },
+): LoadedModel {
   const inputs = tensorSpecs(io.inputs, 'input');
   const outputs = tensorSpecs(io.outputs, 'output');
   const layout = planLayout(inputs, files.columns);
@@ -129,7 +154,9 @@ export interface Frame {
 }
 
 function columnTypeError(col: ColumnSpec, name: string, v: unknown, row: number, expected: string): InputError {
-  return new InputError(`column '${name}' must be ${expected} (signature type ${col.type}), got ${typeof v === 'string' ? JSON.stringify(v) : typeof v} at row ${row}`);
+  return new InputError(
+    `column '${name}' must be ${expected} (signature type ${col.type}), got ${typeof v === 'string' ? JSON.stringify(v) : typeof v} at row ${row}`,
+  );
 }
 
 /** Called for every value of a table: no closure per call. */
@@ -171,7 +198,8 @@ export function tableColumns(model: LoadedModel): string[] | null {
  */
 export function frameToFeeds(model: LoadedModel, frame: Frame): Record<string, TensorData> {
   const layout = model.layout;
-  if (!layout) throw new InputError(`model '${model.name}' takes tensors (${model.inputs.map((i) => i.name).join(', ')}), not a table; send "inputs" or "instances"`);
+  if (!layout)
+    throw new InputError(`model '${model.name}' takes tensors (${model.inputs.map((i) => i.name).join(', ')}), not a table; send "inputs" or "instances"`);
   if (frame.rows === 0) throw new InputError('the request has no rows');
   const index = new Map<string, number>();
   frame.names?.forEach((n, i) => index.set(n, i));
@@ -180,11 +208,13 @@ export function frameToFeeds(model: LoadedModel, frame: Frame): Record<string, T
   let sources: Array<{ name: string; values: unknown[] }>;
   if (wanted === null) {
     const k = (layout as { input: TensorSpec }).input.shape[1];
-    if (k !== null && frame.columns.length !== k) throw new InputError(`input '${(layout as { input: TensorSpec }).input.name}' takes ${k} columns, the request has ${frame.columns.length}`);
+    if (k !== null && frame.columns.length !== k)
+      throw new InputError(`input '${(layout as { input: TensorSpec }).input.name}' takes ${k} columns, the request has ${frame.columns.length}`);
     sources = frame.columns.map((values, i) => ({ name: frame.names?.[i] ?? String(i), values }));
   } else {
     const positional = frame.names === null;
-    if (positional && frame.columns.length !== wanted.length) throw new InputError(`the request has ${frame.columns.length} unnamed columns; the model takes ${wanted.length} (${wanted.join(', ')})`);
+    if (positional && frame.columns.length !== wanted.length)
+      throw new InputError(`the request has ${frame.columns.length} unnamed columns; the model takes ${wanted.length} (${wanted.join(', ')})`);
     sources = wanted.map((name, i) => {
       const at = positional ? i : index.get(name);
       if (at === undefined) throw new InputError(`missing column '${name}' (the model takes ${wanted.join(', ')})`);
@@ -208,7 +238,11 @@ export function frameToFeeds(model: LoadedModel, frame: Frame): Record<string, T
   const feeds: Record<string, TensorData> = {};
   for (const input of model.inputs) {
     const s = sources.find((x) => x.name === input.name)!;
-    feeds[input.name] = { type: input.type, dims: input.shape.length === 1 ? [frame.rows] : [frame.rows, 1], data: encodeValues(input.type, s.values, `column '${input.name}'`) };
+    feeds[input.name] = {
+      type: input.type,
+      dims: input.shape.length === 1 ? [frame.rows] : [frame.rows, 1],
+      data: encodeValues(input.type, s.values, `column '${input.name}'`),
+    };
   }
   return feeds;
 }
@@ -225,14 +259,20 @@ export function tensorsToFeeds(
   let batch: number | undefined;
   for (const input of model.inputs) {
     const t = named.get(input.name);
-    if (!t) throw new InputError(`missing input '${input.name}' (the model takes ${model.inputs.map((i) => `${i.name} ${input.type}[${shapeText(i.shape)}]`).join(', ')})`);
-    if (t.type && t.type !== input.type) throw new InputError(`input '${input.name}': datatype ${t.datatype ?? t.type} does not match the model's ${input.type} input`);
+    if (!t)
+      throw new InputError(
+        `missing input '${input.name}' (the model takes ${model.inputs.map((i) => `${i.name} ${input.type}[${shapeText(i.shape)}]`).join(', ')})`,
+      );
+    if (t.type && t.type !== input.type)
+      throw new InputError(`input '${input.name}': datatype ${t.datatype ?? t.type} does not match the model's ${input.type} input`);
     let dims = t.dims;
     // A 1-D list of rows for a rank-2 input with one column ([N] for [N,1]) is common in clients.
     if (dims.length === input.shape.length - 1 && input.shape[input.shape.length - 1] === 1) dims = [...dims, 1];
-    if (dims.length !== input.shape.length) throw new InputError(`input '${input.name}': shape [${dims.join(', ')}] has rank ${dims.length}, the model expects [${shapeText(input.shape)}]`);
+    if (dims.length !== input.shape.length)
+      throw new InputError(`input '${input.name}': shape [${dims.join(', ')}] has rank ${dims.length}, the model expects [${shapeText(input.shape)}]`);
     input.shape.forEach((d, i) => {
-      if (d !== null && d !== dims[i]) throw new InputError(`input '${input.name}': shape [${dims.join(', ')}] does not match the model's [${shapeText(input.shape)}] at dimension ${i}`);
+      if (d !== null && d !== dims[i])
+        throw new InputError(`input '${input.name}': shape [${dims.join(', ')}] does not match the model's [${shapeText(input.shape)}] at dimension ${i}`);
     });
     if (model.batchable) {
       if (batch !== undefined && dims[0] !== batch) throw new InputError(`input '${input.name}' has ${dims[0]} rows, other inputs have ${batch}`);

@@ -72,7 +72,9 @@ class PoolWorker {
     this.worker.on('exit', (code) => fail(new Error(`inference worker exited with code ${code}`)));
   }
 
-  request(msg: { op: 'load'; key: string; path: string } | { op: 'run'; key: string; feeds: Record<string, TensorData>; outputs?: string[] }): Promise<FromWorker> {
+  request(
+    msg: { op: 'load'; key: string; path: string } | { op: 'run'; key: string; feeds: Record<string, TensorData>; outputs?: string[] },
+  ): Promise<FromWorker> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

@@ -140,7 +140,8 @@ class ModelManager {
       return { name: this.opts.modelName ?? path.posix.basename(u.path), version: u.runId, location: modelLocationIn(dir) };
     }
     const resolved = await client.resolveModelVersion(u);
-    if (this.current && resolved.version === this.current.version && resolved.name === this.current.name) return { name: resolved.name, version: resolved.version, location: '' };
+    if (this.current && resolved.version === this.current.version && resolved.name === this.current.name)
+      return { name: resolved.name, version: resolved.version, location: '' };
     const dir = await cachedDownload(client, trackingUri, resolved.artifactUri, cacheDir);
     return { name: this.opts.modelName ?? resolved.name, version: resolved.version, location: modelLocationIn(dir) };
   }
@@ -303,7 +304,8 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
 
   // Health, as MLflow's scoring server and Kubernetes probes use it: 200 once the model is loaded.
   const ready = () => !closing;
-  const ping = async (_req: FastifyRequest, reply: FastifyReply) => (ready() ? reply.type('text/plain').send('\n') : reply.status(503).type('text/plain').send('shutting down\n'));
+  const ping = async (_req: FastifyRequest, reply: FastifyReply) =>
+    ready() ? reply.type('text/plain').send('\n') : reply.status(503).type('text/plain').send('shutting down\n');
   app.get('/ping', ping);
   app.get('/health', ping);
   app.get('/version', async (_req, reply) => reply.type('text/plain').send(INFERENCE_SERVER_VERSION));
@@ -316,10 +318,17 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
     const [, ...params] = contentType.split(';').map((s) => s.trim());
     for (const p of params) {
       const [k, v] = p.split('=').map((s) => s.trim().toLowerCase());
-      if (k !== 'charset') return reply.status(415).send({ error_code: 'BAD_REQUEST', message: `unrecognized content type parameter '${k}': send application/json with one of ${FORMATS.join(', ')}, or text/csv` });
+      if (k !== 'charset')
+        return reply
+          .status(415)
+          .send({
+            error_code: 'BAD_REQUEST',
+            message: `unrecognized content type parameter '${k}': send application/json with one of ${FORMATS.join(', ')}, or text/csv`,
+          });
       if (v !== 'utf-8' && v !== 'utf8') return reply.status(415).send({ error_code: 'BAD_REQUEST', message: 'the scoring server only supports UTF-8' });
     }
-    const parsed = request.body instanceof CsvBody ? { feeds: frameToFeeds(model, parseCsv(request.body.text)), tabular: true } : parseJsonInvocation(model, request.body);
+    const parsed =
+      request.body instanceof CsvBody ? { feeds: frameToFeeds(model, parseCsv(request.body.text)), tabular: true } : parseJsonInvocation(model, request.body);
     const outputs = await batcher.submit(model, parsed.feeds);
     notify(model, parsed.feeds, outputs);
     return reply.type('application/json').send(predictionsJson(outputs, parsed.tabular));
@@ -328,8 +337,10 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
   // Open Inference Protocol v2.
   const modelFor = (params: { name: string; version?: string }): LoadedModel => {
     const model = manager.current;
-    if (params.name !== model.name) throw Object.assign(new Error(`model '${params.name}' is not served here (this server serves '${model.name}')`), { statusCode: 404 });
-    if (params.version !== undefined && params.version !== model.version) throw Object.assign(new Error(`model '${model.name}' version ${params.version} is not loaded (serving version ${model.version})`), { statusCode: 404 });
+    if (params.name !== model.name)
+      throw Object.assign(new Error(`model '${params.name}' is not served here (this server serves '${model.name}')`), { statusCode: 404 });
+    if (params.version !== undefined && params.version !== model.version)
+      throw Object.assign(new Error(`model '${model.name}' version ${params.version} is not loaded (serving version ${model.version})`), { statusCode: 404 });
     return model;
   };
   app.get('/v2', async () => ({ name: 'mlops-inference', version: INFERENCE_SERVER_VERSION, extensions: [] }));

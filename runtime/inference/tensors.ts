@@ -6,7 +6,8 @@
 /** Element types onnxruntime-node accepts for tensors (string = ONNX STRING = OIP BYTES). */
 export type OnnxType = 'bool' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'float16' | 'float32' | 'float64' | 'string';
 
-export type TensorValues = Uint8Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint16Array | Uint32Array | BigUint64Array | Float32Array | Float64Array | string[];
+export type TensorValues =
+  Uint8Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint16Array | Uint32Array | BigUint64Array | Float32Array | Float64Array | string[];
 
 export interface TensorData {
   type: OnnxType;
@@ -201,7 +202,8 @@ export function flatten(value: unknown, what: string): { values: unknown[]; dims
   const dims: number[] = [];
   let probe: unknown = value;
   while (Array.isArray(probe)) {
-    if (dims.length === MAX_TENSOR_RANK) throw new InputError(`${what}: arrays are nested more than ${MAX_TENSOR_RANK} levels deep (the most a tensor may have)`);
+    if (dims.length === MAX_TENSOR_RANK)
+      throw new InputError(`${what}: arrays are nested more than ${MAX_TENSOR_RANK} levels deep (the most a tensor may have)`);
     dims.push(probe.length);
     if (probe.length === 0) break;
     probe = probe[0];
@@ -213,7 +215,8 @@ export function flatten(value: unknown, what: string): { values: unknown[]; dims
       values.push(v);
       return;
     }
-    if (!Array.isArray(v) || v.length !== dims[depth]) throw new InputError(`${what}: nested arrays are ragged (expected ${dims[depth]} elements at depth ${depth})`);
+    if (!Array.isArray(v) || v.length !== dims[depth])
+      throw new InputError(`${what}: nested arrays are ragged (expected ${dims[depth]} elements at depth ${depth})`);
     for (const item of v) walk(item, depth + 1);
   };
   walk(value, 0);

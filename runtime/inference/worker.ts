@@ -27,7 +27,12 @@ async function handle(msg: ToWorker): Promise<void> {
     try {
       let session = sessions.get(msg.key);
       if (!session) {
-        session = await ort.InferenceSession.create(msg.path, { intraOpNumThreads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+        session = await ort.InferenceSession.create(msg.path, {
+          intraOpNumThreads,
+          interOpNumThreads: 1,
+          executionMode: 'sequential',
+          graphOptimizationLevel: 'all',
+        });
         sessions.set(msg.key, session);
       }
       post({ op: 'loaded', id: msg.id, inputs: specs(session.inputMetadata), outputs: specs(session.outputMetadata) });

@@ -55,7 +55,8 @@ export interface RunningLocalPlatform {
 }
 
 function portInUse(err: unknown, what: string, port: number, flag: string): Error {
-  if ((err as { code?: string }).code === 'EADDRINUSE') return new Error(`port ${port} is in use: stop what runs there or pick another with ${flag} <port> (0 = any free port) for the ${what}`);
+  if ((err as { code?: string }).code === 'EADDRINUSE')
+    return new Error(`port ${port} is in use: stop what runs there or pick another with ${flag} <port> (0 = any free port) for the ${what}`);
   return err instanceof Error ? err : new Error(String(err));
 }
 
@@ -101,7 +102,12 @@ async function startLocalTracking(s: LocalSettings, log: (line: string) => void)
 }
 
 /** The version the alias points at from an earlier start, else (or with forceTraining) a newly trained one. */
-async function servingVersion(client: MlflowClient, s: LocalSettings, opts: LocalPlatformOptions, log: (line: string) => void): Promise<{ version: ModelVersion; training?: TrainingResult }> {
+async function servingVersion(
+  client: MlflowClient,
+  s: LocalSettings,
+  opts: LocalPlatformOptions,
+  log: (line: string) => void,
+): Promise<{ version: ModelVersion; training?: TrainingResult }> {
   if (!opts.forceTraining) {
     try {
       const version = await client.getModelVersionByAlias(s.modelName, s.alias);
@@ -115,7 +121,12 @@ async function servingVersion(client: MlflowClient, s: LocalSettings, opts: Loca
   return { version: training.version!, training };
 }
 
-async function startLocalInference(s: LocalSettings, opts: LocalPlatformOptions, trackingUrl: string, monitor: PredictionMonitor): Promise<RunningInferenceServer> {
+async function startLocalInference(
+  s: LocalSettings,
+  opts: LocalPlatformOptions,
+  trackingUrl: string,
+  monitor: PredictionMonitor,
+): Promise<RunningInferenceServer> {
   const { startInferenceServer } = await import('../inference/server');
   try {
     return await startInferenceServer({
@@ -146,14 +157,24 @@ function trackingServes(ui: WebUiState, uiServed: boolean): string {
   return `MLflow REST API; no web UI: ${why}; \`npm run build:ui\` then restart`;
 }
 
-function localBanner(s: LocalSettings, tracking: RunningTrackingServer, server: RunningInferenceServer, modelUri: string, served: { version: ModelVersion; training?: TrainingResult }, body: string, ui: string): string {
+function localBanner(
+  s: LocalSettings,
+  tracking: RunningTrackingServer,
+  server: RunningInferenceServer,
+  modelUri: string,
+  served: { version: ModelVersion; training?: TrainingResult },
+  body: string,
+  ui: string,
+): string {
   const { training, version } = served;
   return [
     '',
     'MLOps local platform is running',
     `  Tracking server:  ${tracking.url}   (${ui}; MLFLOW_TRACKING_URI=${tracking.url})`,
     `  Inference server: ${server.url}   (${modelUri} → version ${server.model().version}; /invocations, /v2, /metrics)`,
-    training ? `  Trained run ${training.runId}: auc ${training.metrics.auc.toFixed(3)}, accuracy ${training.metrics.accuracy.toFixed(3)}` : `  Serving version ${version.version} registered earlier`,
+    training
+      ? `  Trained run ${training.runId}: auc ${training.metrics.auc.toFixed(3)}, accuracy ${training.metrics.accuracy.toFixed(3)}`
+      : `  Serving version ${version.version} registered earlier`,
     '',
     'Predict (probability of no churn, of churn per customer):',
     `  curl -s -X POST ${server.url}/invocations -H 'Content-Type: application/json' -d '${body}'`,

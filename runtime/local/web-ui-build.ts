@@ -23,7 +23,10 @@ export type WebUiState =
   | { status: 'failed'; reason: string };
 
 // From runtime/local (tsx) or lib/runtime/local (compiled), as findUiAssets looks for the bundle.
-const DEFAULT_UI_DIR = [path.resolve(__dirname, '..', '..', 'ui', 'tracking'), path.resolve(__dirname, '..', '..', '..', 'ui', 'tracking')].find((dir) => fs.existsSync(path.join(dir, 'index.html'))) ?? path.resolve(__dirname, '..', '..', 'ui', 'tracking');
+const DEFAULT_UI_DIR =
+  [path.resolve(__dirname, '..', '..', 'ui', 'tracking'), path.resolve(__dirname, '..', '..', '..', 'ui', 'tracking')].find((dir) =>
+    fs.existsSync(path.join(dir, 'index.html')),
+  ) ?? path.resolve(__dirname, '..', '..', 'ui', 'tracking');
 
 /** Newest modification time (ms) of the files under `p`, or of `p` itself. */
 function newestMtime(p: string): number {
@@ -43,7 +46,9 @@ export function staleReason(uiDir: string): string | undefined {
 
 function runVite(vite: string, uiDir: string, outDir: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [vite, 'build', uiDir, '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [vite, 'build', uiDir, '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));

@@ -24,7 +24,11 @@ const encodePath = (p: string): string => p.split('/').map(encodeURIComponent).j
 export async function uploadArtifact(http: MlflowHttp, artifactUri: string, relPath: string, data: Buffer): Promise<void> {
   const base = proxiedPath(artifactUri);
   if (base !== undefined) {
-    const res = await http.send({ method: 'PUT', path: `/api/2.0/mlflow-artifacts/artifacts/${encodePath([base, relPath].filter(Boolean).join('/'))}`, body: data });
+    const res = await http.send({
+      method: 'PUT',
+      path: `/api/2.0/mlflow-artifacts/artifacts/${encodePath([base, relPath].filter(Boolean).join('/'))}`,
+      body: data,
+    });
     await res.arrayBuffer();
     return;
   }
@@ -61,9 +65,14 @@ async function downloadRun(http: MlflowHttp, runId: string, rel: string, dest: s
   const root = trimTrailingSlashes(run.run.info.artifact_uri);
   // Proxied roots go through the artifact proxy; others through the run's artifact listing + /get-artifact.
   if (root.startsWith('mlflow-artifacts:')) return downloadArtifacts(http, `${root}/${rel}`, dest);
-  const fetchFile = async (sub: string, file: string) => save(await http.send({ method: 'GET', path: '/get-artifact', query: { run_id: runId, path: sub } }), file);
+  const fetchFile = async (sub: string, file: string) =>
+    save(await http.send({ method: 'GET', path: '/get-artifact', query: { run_id: runId, path: sub } }), file);
   const walk = async (sub: string, into: string): Promise<void> => {
-    const { files = [] } = await http.json<{ files?: ArtifactFileInfo[] }>({ method: 'GET', path: '/api/2.0/mlflow/artifacts/list', query: { run_id: runId, path: sub } });
+    const { files = [] } = await http.json<{ files?: ArtifactFileInfo[] }>({
+      method: 'GET',
+      path: '/api/2.0/mlflow/artifacts/list',
+      query: { run_id: runId, path: sub },
+    });
     if (files.length === 0 && sub === rel) return fetchFile(sub, path.join(into, path.posix.basename(sub)));
     for (const f of files) {
       const name = path.posix.basename(f.path);
@@ -86,5 +95,7 @@ export async function downloadArtifacts(http: MlflowHttp, artifactUri: string, d
     fs.cpSync(src, dest, { recursive: true });
     return;
   }
-  throw new Error(`cannot download ${artifactUri}: only mlflow-artifacts:/, runs:/ and file:// locations are supported (serve artifacts through the tracking server)`);
+  throw new Error(
+    `cannot download ${artifactUri}: only mlflow-artifacts:/, runs:/ and file:// locations are supported (serve artifacts through the tracking server)`,
+  );
 }

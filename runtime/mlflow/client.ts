@@ -37,7 +37,8 @@ export class MlflowClient {
 
   // --- tracking -------------------------------------------------------------------------------------
   async getOrCreateExperiment(name: string): Promise<string> {
-    const byName = async () => (await this.api<{ experiment: { experiment_id: string } }>('GET', 'experiments/get-by-name', { experiment_name: name })).experiment.experiment_id;
+    const byName = async () =>
+      (await this.api<{ experiment: { experiment_id: string } }>('GET', 'experiments/get-by-name', { experiment_name: name })).experiment.experiment_id;
     try {
       return await byName();
     } catch (err) {
@@ -62,7 +63,10 @@ export class MlflowClient {
     return r.run.info;
   }
 
-  async logBatch(runId: string, batch: { params?: Record<string, string | number>; metrics?: Record<string, number>; tags?: Record<string, string> }): Promise<void> {
+  async logBatch(
+    runId: string,
+    batch: { params?: Record<string, string | number>; metrics?: Record<string, number>; tags?: Record<string, string> },
+  ): Promise<void> {
     const now = Date.now();
     await this.api('POST', 'runs/log-batch', {
       run_id: runId,
@@ -101,7 +105,9 @@ export class MlflowClient {
   }
 
   async createModelVersion(name: string, source: string, runId: string, description?: string): Promise<ModelVersion> {
-    let mv = (await this.api<{ model_version: ModelVersion }>('POST', 'model-versions/create', { name, source, run_id: runId, ...(description ? { description } : {}) })).model_version;
+    let mv = (
+      await this.api<{ model_version: ModelVersion }>('POST', 'model-versions/create', { name, source, run_id: runId, ...(description ? { description } : {}) })
+    ).model_version;
     // MLflow's client waits for READY too; our server answers READY at once, others may not.
     for (let i = 0; i < 150 && mv.status === 'PENDING_REGISTRATION'; i++) {
       await delay(200);
@@ -138,7 +144,13 @@ export class MlflowClient {
     else mv = await this.latestVersion(uri.name, uri.kind === 'stage' ? uri.stage : undefined);
     if (!mv) {
       const path = '/api/2.0/mlflow/registered-models/get-latest-versions';
-      throw new MlflowApiError(404, 'RESOURCE_DOES_NOT_EXIST', `${uri.uri}: registered model '${uri.name}' has no version${uri.kind === 'stage' ? ` in stage ${uri.stage}` : ''}`, 'POST', path);
+      throw new MlflowApiError(
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+        `${uri.uri}: registered model '${uri.name}' has no version${uri.kind === 'stage' ? ` in stage ${uri.stage}` : ''}`,
+        'POST',
+        path,
+      );
     }
     const { artifact_uri } = await this.api<{ artifact_uri: string }>('GET', 'model-versions/get-download-uri', { name: mv.name, version: String(mv.version) });
     return { name: mv.name, version: String(mv.version), artifactUri: artifact_uri || mv.source || '', runId: mv.run_id };

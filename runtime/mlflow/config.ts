@@ -83,9 +83,11 @@ function retryPolicy(opts: MlflowConnectionOptions, env: NodeJS.ProcessEnv): Ret
   const retryLimit = envInt(env, '_MLFLOW_HTTP_REQUEST_MAX_RETRIES_LIMIT', 10);
   const factorLimit = envInt(env, '_MLFLOW_HTTP_REQUEST_MAX_BACKOFF_FACTOR_LIMIT', 120);
   if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new Error(`The max_retries value must be either 0 a positive integer. Got ${maxRetries}`);
-  if (maxRetries > retryLimit) throw new Error(`The configured max_retries value (${maxRetries}) is in excess of the maximum allowable retries (${retryLimit})`);
+  if (maxRetries > retryLimit)
+    throw new Error(`The configured max_retries value (${maxRetries}) is in excess of the maximum allowable retries (${retryLimit})`);
   if (!(backoffFactor >= 0)) throw new Error(`The backoff_factor value must be either 0 a positive integer. Got ${backoffFactor}`);
-  if (backoffFactor > factorLimit) throw new Error(`The configured backoff_factor value (${backoffFactor}) is in excess of the maximum allowable backoff_factor limit (${factorLimit})`);
+  if (backoffFactor > factorLimit)
+    throw new Error(`The configured backoff_factor value (${backoffFactor}) is in excess of the maximum allowable backoff_factor limit (${factorLimit})`);
   return {
     maxRetries,
     backoffFactor,
@@ -98,7 +100,9 @@ function tlsSettings(opts: MlflowConnectionOptions, env: NodeJS.ProcessEnv): Mlf
   const insecure = opts.insecureTls ?? envBool(env, 'MLFLOW_TRACKING_INSECURE_TLS', false);
   const certPath = opts.serverCertPath ?? env.MLFLOW_TRACKING_SERVER_CERT_PATH;
   if (insecure && certPath !== undefined) {
-    throw new Error("MLFLOW_TRACKING_INSECURE_TLS and MLFLOW_TRACKING_SERVER_CERT_PATH are both set: only one of them may be (skip verification, or verify with that CA bundle)");
+    throw new Error(
+      'MLFLOW_TRACKING_INSECURE_TLS and MLFLOW_TRACKING_SERVER_CERT_PATH are both set: only one of them may be (skip verification, or verify with that CA bundle)',
+    );
   }
   if (insecure) return { rejectUnauthorized: false };
   if (certPath !== undefined) return { rejectUnauthorized: true, ca: readFileSync(certPath) };

@@ -20,7 +20,11 @@ export class MlflowApiError extends Error {
 }
 
 /** `GET /api/2.0/mlflow/runs/get: HTTP 404 RESOURCE_DOES_NOT_EXIST: Run 'x' not found`. */
-export async function errorFromResponse(method: string, path: string, res: { status: number; statusText: string; text(): Promise<string> }): Promise<MlflowApiError> {
+export async function errorFromResponse(
+  method: string,
+  path: string,
+  res: { status: number; statusText: string; text(): Promise<string> },
+): Promise<MlflowApiError> {
   const text = await res.text().catch(() => '');
   let code: string | undefined;
   let detail = text.slice(0, 300) || res.statusText;
@@ -31,5 +35,11 @@ export async function errorFromResponse(method: string, path: string, res: { sta
   } catch {
     // Not JSON (a proxy's HTML page, a plain-text 502): keep the text.
   }
-  return new MlflowApiError(res.status, code ?? `HTTP_${res.status}`, `${method} ${path}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${detail}`, method, path);
+  return new MlflowApiError(
+    res.status,
+    code ?? `HTTP_${res.status}`,
+    `${method} ${path}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${detail}`,
+    method,
+    path,
+  );
 }

@@ -130,13 +130,25 @@ export class MlflowHttp {
     try {
       text = await res.text();
     } catch (err) {
-      throw new MlflowApiError(undefined, 'TEMPORARILY_UNAVAILABLE', `${req.method} ${req.path}: the answer was cut off: ${causeOf(err)}`, req.method, req.path);
+      throw new MlflowApiError(
+        undefined,
+        'TEMPORARILY_UNAVAILABLE',
+        `${req.method} ${req.path}: the answer was cut off: ${causeOf(err)}`,
+        req.method,
+        req.path,
+      );
     }
     if (text.trim() === '') return {} as T;
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new MlflowApiError(res.status, 'INVALID_RESPONSE', `${req.method} ${req.path}: the answer is not JSON: ${text.slice(0, 200)}`, req.method, req.path);
+      throw new MlflowApiError(
+        res.status,
+        'INVALID_RESPONSE',
+        `${req.method} ${req.path}: the answer is not JSON: ${text.slice(0, 200)}`,
+        req.method,
+        req.path,
+      );
     }
   }
 
@@ -186,6 +198,12 @@ export class MlflowHttp {
 
   private unreachable(req: MlflowRequest, outcome: { error: unknown; timedOut: boolean }): MlflowApiError {
     const cause = outcome.timedOut ? `no progress for ${this.connection.timeoutMs / 1000} s (MLFLOW_HTTP_REQUEST_TIMEOUT)` : causeOf(outcome.error);
-    return new MlflowApiError(undefined, 'TEMPORARILY_UNAVAILABLE', `tracking server ${this.connection.trackingUri} unreachable (${req.method} ${req.path}): ${cause}`, req.method, req.path);
+    return new MlflowApiError(
+      undefined,
+      'TEMPORARILY_UNAVAILABLE',
+      `tracking server ${this.connection.trackingUri} unreachable (${req.method} ${req.path}): ${cause}`,
+      req.method,
+      req.path,
+    );
   }
 }

@@ -25,7 +25,8 @@ function parseRegistryUri(uri: string): RegistryModelUri {
     return { kind: 'alias', name, alias, uri };
   }
   const parts = rest.split('/');
-  if (parts.length !== 2 || !parts[0] || !parts[1]) throw new Error(`invalid model URI ${uri}: expected models:/<name>@<alias>, models:/<name>/<version> or models:/<name>/<stage>`);
+  if (parts.length !== 2 || !parts[0] || !parts[1])
+    throw new Error(`invalid model URI ${uri}: expected models:/<name>@<alias>, models:/<name>/<version> or models:/<name>/<stage>`);
   const [name, ref] = parts;
   if (/^\d+$/.test(ref)) return { kind: 'version', name, version: ref, uri };
   if (ref.toLowerCase() === 'latest') return { kind: 'latest', name, uri };

@@ -70,7 +70,10 @@ export function mlflowModelFiles(opts: MlflowModelDirOptions): Map<string, Buffe
   files.set(REFERENCE_STATS_FILE, Buffer.from(JSON.stringify(opts.reference, null, 2) + '\n'));
   files.set('requirements.txt', Buffer.from(requirements.join('\n') + '\n'));
   files.set('python_env.yaml', Buffer.from(stringify({ python: '3.11.0', build_dependencies: ['pip'], dependencies: ['-r requirements.txt'] })));
-  files.set('conda.yaml', Buffer.from(stringify({ name: 'mlflow-env', channels: ['conda-forge'], dependencies: ['python=3.11.0', 'pip', { pip: requirements }] })));
+  files.set(
+    'conda.yaml',
+    Buffer.from(stringify({ name: 'mlflow-env', channels: ['conda-forge'], dependencies: ['python=3.11.0', 'pip', { pip: requirements }] })),
+  );
   if (opts.inputExample) files.set('input_example.json', Buffer.from(JSON.stringify({ columns: [...opts.columns], data: opts.inputExample })));
   return files;
 }

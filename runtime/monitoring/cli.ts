@@ -7,20 +7,35 @@ export function registerMonitoringCommands(program: Command): void {
   addTrainingOptions(
     program
       .command('retrain')
-      .description('read the serving model\'s drift from the inference server and train + register a new version when a feature drifted')
+      .description("read the serving model's drift from the inference server and train + register a new version when a feature drifted")
       .option('--experiment <name>', 'experiment to log the run in', 'churn')
       .requiredOption('--register <model>', 'registered model to watch and add a version to')
       .addOption(new Option('--inference-url <url>', 'inference server whose /metrics carries the drift summary').env('MLOPS_INFERENCE_URL'))
-      .addOption(new Option('--drift-threshold <psi>', 'PSI above which a feature counts as drifted').env('MLOPS_DRIFT_PSI_THRESHOLD').argParser(numberArg('--drift-threshold', { min: Number.MIN_VALUE })).default(0.2))
+      .addOption(
+        new Option('--drift-threshold <psi>', 'PSI above which a feature counts as drifted')
+          .env('MLOPS_DRIFT_PSI_THRESHOLD')
+          .argParser(numberArg('--drift-threshold', { min: Number.MIN_VALUE }))
+          .default(0.2),
+      )
       .option('--alias <alias>', 'alias serving follows (its version is checked)', 'champion')
       .option('--candidate-alias <alias>', 'alias set on the retrained version', 'challenger')
       .option('--promote-if <condition>', 'promote the retrained version to --alias when this gate holds, e.g. "metrics.auc >= 0.8"')
       .option('--force', 'retrain even without drift'),
   ).action(
     async (
-      opts: TrainingFlags & { experiment: string; register: string; inferenceUrl?: string; driftThreshold: number; alias: string; candidateAlias: string; promoteIf?: string; force?: boolean },
+      opts: TrainingFlags & {
+        experiment: string;
+        register: string;
+        inferenceUrl?: string;
+        driftThreshold: number;
+        alias: string;
+        candidateAlias: string;
+        promoteIf?: string;
+        force?: boolean;
+      },
     ) => {
-      if (!opts.inferenceUrl) throw new CliError('retrain: --inference-url (or MLOPS_INFERENCE_URL) is required: the inference server whose /metrics reports drift');
+      if (!opts.inferenceUrl)
+        throw new CliError('retrain: --inference-url (or MLOPS_INFERENCE_URL) is required: the inference server whose /metrics reports drift');
       const { retrainIfDrifted } = await import('./retrain');
       const { MlflowClient } = await import('../mlflow');
       const { parseGate } = await import('../promotion');
@@ -40,7 +55,9 @@ export function registerMonitoringCommands(program: Command): void {
           log: (line) => process.stdout.write(`${line}\n`),
         });
         process.stdout.write(
-          outcome.retrained ? `retrained: version=${outcome.training?.version?.version}${outcome.promoted ? ` promoted to @${opts.alias}` : ''}\n` : 'retrained: no\n',
+          outcome.retrained
+            ? `retrained: version=${outcome.training?.version?.version}${outcome.promoted ? ` promoted to @${opts.alias}` : ''}\n`
+            : 'retrained: no\n',
         );
       } catch (err) {
         throw new CliError(`retrain: ${errorMessage(err)}`);

@@ -86,7 +86,8 @@ export function resolveDriftOptions(opts: Omit<DriftMonitorOptions, 'registry'>)
   const minRows = opts.minRows ?? Math.min(100, windowSize);
   if (!(psiThreshold > 0) || !Number.isFinite(psiThreshold)) throw new Error(`psiThreshold must be a positive number (got ${opts.psiThreshold})`);
   if (!Number.isInteger(windowSize) || windowSize < 1) throw new Error(`windowSize must be a positive integer (got ${opts.windowSize})`);
-  if (!Number.isInteger(minRows) || minRows < 1 || minRows > windowSize) throw new Error(`minRows must be an integer between 1 and windowSize (got ${opts.minRows})`);
+  if (!Number.isInteger(minRows) || minRows < 1 || minRows > windowSize)
+    throw new Error(`minRows must be an integer between 1 and windowSize (got ${opts.minRows})`);
   return { psiThreshold, windowSize, minRows };
 }
 
@@ -114,7 +115,8 @@ export class DriftMonitor {
       registers: [opts.registry],
       collect() {
         this.reset();
-        for (const s of monitor.statuses()) for (const [f, v] of Object.entries(s.features)) if (Number.isFinite(v.mean)) this.set({ model: s.model, version: s.version, feature: f }, v.mean);
+        for (const s of monitor.statuses())
+          for (const [f, v] of Object.entries(s.features)) if (Number.isFinite(v.mean)) this.set({ model: s.model, version: s.version, feature: f }, v.mean);
       },
     });
     new Gauge({
@@ -124,7 +126,8 @@ export class DriftMonitor {
       registers: [opts.registry],
       collect() {
         this.reset();
-        for (const s of monitor.statuses()) for (const [f, v] of Object.entries(s.features)) if (Number.isFinite(v.std)) this.set({ model: s.model, version: s.version, feature: f }, v.std);
+        for (const s of monitor.statuses())
+          for (const [f, v] of Object.entries(s.features)) if (Number.isFinite(v.std)) this.set({ model: s.model, version: s.version, feature: f }, v.std);
       },
     });
     new Gauge({
@@ -134,7 +137,8 @@ export class DriftMonitor {
       registers: [opts.registry],
       collect() {
         this.reset();
-        for (const s of monitor.statuses()) if (s.ready) for (const [f, v] of Object.entries(s.features)) this.set({ model: s.model, version: s.version, feature: f }, v.psi);
+        for (const s of monitor.statuses())
+          if (s.ready) for (const [f, v] of Object.entries(s.features)) this.set({ model: s.model, version: s.version, feature: f }, v.psi);
       },
     });
     new Gauge({
@@ -213,7 +217,11 @@ export class DriftMonitor {
     const features: Record<string, FeatureSummary> = {};
     window.reference.columns.forEach((c, j) => (features[c] = window.summary(j)));
     const ready = window.size >= this.minRows;
-    const driftedFeatures = ready ? Object.entries(features).filter(([, s]) => s.psi > this.psiThreshold).map(([f]) => f) : [];
+    const driftedFeatures = ready
+      ? Object.entries(features)
+          .filter(([, s]) => s.psi > this.psiThreshold)
+          .map(([f]) => f)
+      : [];
     return { ...entry.key, rows: window.size, ready, drifted: driftedFeatures.length > 0, driftedFeatures, features };
   }
 

@@ -75,7 +75,9 @@ export class PredictionMonitor {
     try {
       return parseReferenceStats(JSON.parse(fs.readFileSync(file, 'utf8')));
     } catch (err) {
-      this.opts.warn?.(`${model.name} version ${model.version}: ${REFERENCE_STATS_FILE} unusable, drift not monitored (${err instanceof Error ? err.message : String(err)})`);
+      this.opts.warn?.(
+        `${model.name} version ${model.version}: ${REFERENCE_STATS_FILE} unusable, drift not monitored (${err instanceof Error ? err.message : String(err)})`,
+      );
       return null;
     }
   }

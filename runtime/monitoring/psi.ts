@@ -17,4 +17,3 @@ export function populationStabilityIndex(expected: readonly number[], actual: re
   const a = norm(actual);
   return e.reduce((s, ei, i) => s + (a[i] - ei) * Math.log(a[i] / ei), 0);
 }
-

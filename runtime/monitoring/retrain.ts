@@ -17,7 +17,9 @@ export function parsePrometheusText(text: string): PromSample[] {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
     if (!m) continue;
     const labels: Record<string, string> = {};
-    if (m[2]) for (const l of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+    if (m[2])
+      for (const l of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+        labels[l[1]] = l[2].replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
     const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
     out.push({ name: m[1], labels, value });
   }
@@ -98,7 +100,9 @@ export async function retrainIfDrifted(opts: RetrainOptions): Promise<RetrainOut
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     text = await res.text();
   } catch (err) {
-    throw new Error(`cannot read drift metrics from ${metricsUrl}: ${err instanceof Error ? ((err as Error & { cause?: Error }).cause?.message ?? err.message) : String(err)}`);
+    throw new Error(
+      `cannot read drift metrics from ${metricsUrl}: ${err instanceof Error ? ((err as Error & { cause?: Error }).cause?.message ?? err.message) : String(err)}`,
+    );
   }
   const readings = driftFromMetrics(parsePrometheusText(text), opts.registeredModel, threshold);
   let servingVersion: string | undefined;
@@ -111,7 +115,9 @@ export async function retrainIfDrifted(opts: RetrainOptions): Promise<RetrainOut
   const drift = readings.find((r) => r.version === servingVersion) ?? readings[0];
   if (drift && servingVersion !== undefined && drift.version !== servingVersion) {
     // Just after a promotion the server still serves the previous version until its next alias check.
-    log(`${opts.registeredModel}@${alias} is version ${servingVersion}, not yet in ${metricsUrl}; reading version ${drift.version}, which sees the same traffic`);
+    log(
+      `${opts.registeredModel}@${alias} is version ${servingVersion}, not yet in ${metricsUrl}; reading version ${drift.version}, which sees the same traffic`,
+    );
   }
   if (!drift) log(`no drift summary for ${opts.registeredModel} on ${metricsUrl} (no traffic yet, or the model has no reference stats)`);
   else if (Object.keys(drift.psi).length === 0) log(`${opts.registeredModel} version ${drift.version}: ${drift.rows} rows in the window, too few for PSI yet`);

@@ -13,7 +13,12 @@ export function registerPromotionCommands(program: Command): void {
     .argument('<model>', 'registered model name')
     .requiredOption('--version <n>', 'model version to promote')
     .option('--alias <alias>', 'alias serving follows', 'champion')
-    .option('--require <condition>', 'gate on the version\'s run, e.g. "metrics.auc >= 0.8" (repeatable; `and` joins conditions)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option(
+      '--require <condition>',
+      'gate on the version\'s run, e.g. "metrics.auc >= 0.8" (repeatable; `and` joins conditions)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .addOption(new Option('--tracking-uri <url>', 'tracking server').env('MLFLOW_TRACKING_URI'))
     .action(async (model: string, opts: { version: string; alias: string; require: string[]; trackingUri?: string }) => {
       const { promote } = await import('./promote');

@@ -94,7 +94,8 @@ export function evaluateGate(conditions: readonly GateCondition[], run: GateRunD
       failures.push({ condition: c, reason: `${c.scope}.${c.key} is '${actual}', not a number to compare with ${c.op}` });
       continue;
     }
-    if (!compare(actual, c.op, c.value)) failures.push({ condition: c, reason: `${c.scope}.${c.key} is ${typeof actual === 'number' ? actual : `'${actual}'`}` });
+    if (!compare(actual, c.op, c.value))
+      failures.push({ condition: c, reason: `${c.scope}.${c.key} is ${typeof actual === 'number' ? actual : `'${actual}'`}` });
   }
   return failures;
 }

@@ -34,7 +34,8 @@ const RESERVED_ALIAS = /^(latest|v\d+)$/i;
 export async function promote(opts: PromoteOptions): Promise<PromoteResult> {
   const alias = opts.alias ?? 'champion';
   if (!/^\d+$/.test(opts.version)) throw new Error(`--version must be a version number (got ${opts.version})`);
-  if (!/^[A-Za-z0-9_-]{1,255}$/.test(alias) || RESERVED_ALIAS.test(alias)) throw new Error(`--alias ${alias}: use letters, digits, _ and - (not "latest" or v<number>, which MLflow reserves)`);
+  if (!/^[A-Za-z0-9_-]{1,255}$/.test(alias) || RESERVED_ALIAS.test(alias))
+    throw new Error(`--alias ${alias}: use letters, digits, _ and - (not "latest" or v<number>, which MLflow reserves)`);
   // Parse every gate before any network call: a typo must not half-promote.
   const conditions = (opts.require ?? []).flatMap((r) => parseGate(r));
   const client = opts.client ?? new MlflowClient();

@@ -54,9 +54,12 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
     let mlflowError: MlflowError;
     const e = error as { statusCode?: number; code?: string; message?: string };
     if (error instanceof MlflowError) mlflowError = error;
-    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') mlflowError = MlflowError.invalid(`Request body exceeds the ${request.routeOptions.bodyLimit}-byte limit of this endpoint.`);
-    else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') mlflowError = MlflowError.invalid(`Unsupported Content-Type '${request.headers['content-type']}'; send application/json.`);
-    else if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) mlflowError = new MlflowError('BAD_REQUEST', e.message ?? 'Bad request');
+    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      mlflowError = MlflowError.invalid(`Request body exceeds the ${request.routeOptions.bodyLimit}-byte limit of this endpoint.`);
+    else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      mlflowError = MlflowError.invalid(`Unsupported Content-Type '${request.headers['content-type']}'; send application/json.`);
+    else if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
+      mlflowError = new MlflowError('BAD_REQUEST', e.message ?? 'Bad request');
     else mlflowError = toMlflowError(error);
     if (mlflowError.status >= 500) request.log.error({ err: error }, 'request failed');
     reply.status(mlflowError.status).send(mlflowError.toJSON());

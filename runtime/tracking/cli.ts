@@ -30,7 +30,10 @@ function positiveCount(value: string): number {
 
 /** `--forwarded-allow-ips 10.0.0.0/8,127.0.0.1` (uvicorn's flag and FORWARDED_ALLOW_IPS): the proxies whose X-Forwarded-For is believed. */
 function addressList(value: string): string[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const item of items) {
     if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(item)) throw new InvalidArgumentError(`'${item}' is not an IP address or CIDR`);
   }
@@ -126,7 +129,9 @@ export function serviceUsersFromEnv(env: NodeJS.ProcessEnv): Array<{ username: s
 /** `mlops tracking serve | db upgrade`: flags and env vars as in `mlflow server` / `mlflow db upgrade`. */
 export function registerTrackingCommands(program: Command): void {
   const tracking = program.command('tracking').description('the MLflow-compatible tracking server');
-  addServeOptions(tracking.command('serve').description('run the tracking server (MLflow REST API, proxied artifacts, /health, /version, /metrics)')).action(serve);
+  addServeOptions(tracking.command('serve').description('run the tracking server (MLflow REST API, proxied artifacts, /health, /version, /metrics)')).action(
+    serve,
+  );
   tracking
     .command('db')
     .description('manage the tracking database schema')
@@ -142,27 +147,98 @@ function addServeOptions(command: Command): Command {
     .addOption(new Option('--host <host>', 'interface to bind').env('MLFLOW_HOST').default('127.0.0.1'))
     .addOption(new Option('-p, --port <port>', 'port to listen on (0 = any free port)').env('MLFLOW_PORT').default(5000).argParser(port))
     .addOption(storeOption())
-    .addOption(new Option('--default-artifact-root <uri>', 'artifact root for new experiments (default mlflow-artifacts:/ when serving artifacts)').env('MLFLOW_DEFAULT_ARTIFACT_ROOT'))
     .addOption(
-      new Option('--allowed-artifact-roots <uris>', 'comma-separated s3:// or local prefixes admins may give experiments as artifact_location (besides the proxy and the default root)')
+      new Option('--default-artifact-root <uri>', 'artifact root for new experiments (default mlflow-artifacts:/ when serving artifacts)').env(
+        'MLFLOW_DEFAULT_ARTIFACT_ROOT',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--allowed-artifact-roots <uris>',
+        'comma-separated s3:// or local prefixes admins may give experiments as artifact_location (besides the proxy and the default root)',
+      )
         .env('MLFLOW_SERVER_ALLOWED_ARTIFACT_ROOTS')
         .argParser(artifactRootList),
     )
-    .addOption(new Option('--artifacts-destination <uri>', 'where proxied artifacts are stored: a path, file:// or s3://bucket/prefix').env('MLFLOW_ARTIFACTS_DESTINATION').default('./mlartifacts'))
+    .addOption(
+      new Option('--artifacts-destination <uri>', 'where proxied artifacts are stored: a path, file:// or s3://bucket/prefix')
+        .env('MLFLOW_ARTIFACTS_DESTINATION')
+        .default('./mlartifacts'),
+    )
     .option('--serve-artifacts', 'proxy artifact uploads/downloads through this server (default)')
     .option('--no-serve-artifacts', 'do not proxy artifacts; clients access the artifact store directly')
     .option('--upgrade-db', 'apply pending schema migrations before serving (default for SQLite)')
-    .addOption(new Option('--app-name <name>', 'serve with an app plugin: basic-auth = HTTP Basic users and permissions (as `mlflow server --app-name basic-auth`)').choices(['basic-auth']))
-    .addOption(new Option('--auth-admin-username <name>', 'basic-auth: admin account created at first start').env('MLFLOW_AUTH_ADMIN_USERNAME').default('admin'))
-    .addOption(new Option('--auth-admin-password-file <path>', 'basic-auth: file holding the admin password (a mounted Secret); else MLFLOW_AUTH_ADMIN_PASSWORD').env('MLFLOW_AUTH_ADMIN_PASSWORD_FILE'))
-    .addOption(new Option('--auth-default-permission <permission>', 'basic-auth: permission without an explicit grant').choices(['READ', 'EDIT', 'MANAGE', 'NO_PERMISSIONS']).env('MLFLOW_AUTH_DEFAULT_PERMISSION').default('READ'))
-    .addOption(new Option('--auth-failed-logins-per-address <count>', 'basic-auth: failed logins one client address may make per minute before its new logins get 429 (0 = no limit)').env('MLOPS_AUTH_FAILED_LOGINS_PER_ADDRESS').default(30).argParser(count))
-    .addOption(new Option('--auth-failed-logins-per-user <count>', 'basic-auth: failed logins for one user name per 5 minutes, from any address, before its new logins get 429 (0 = no limit)').env('MLOPS_AUTH_FAILED_LOGINS_PER_USER').default(10).argParser(count))
-    .addOption(new Option('--auth-login-queue <count>', 'basic-auth: logins that may wait for password verification before more get 503').env('MLOPS_AUTH_LOGIN_QUEUE').default(32).argParser(positiveCount))
-    .addOption(new Option('--forwarded-allow-ips <list>', 'comma-separated proxy addresses/CIDRs whose X-Forwarded-For names the client (default: none, the header is ignored)').env('FORWARDED_ALLOW_IPS').argParser(addressList))
-    .addOption(new Option('--allowed-hosts <list>', 'comma-separated Host header values served (names, *.globs, * for any); default loopback names and private addresses (DNS-rebinding guard)').env('MLFLOW_SERVER_ALLOWED_HOSTS').argParser(patternList('--allowed-hosts')))
-    .addOption(new Option('--cors-allowed-origins <list>', 'comma-separated browser origins besides the server\'s own that may call the API (default none)').env('MLFLOW_SERVER_CORS_ALLOWED_ORIGINS').argParser(patternList('--cors-allowed-origins')))
-    .addOption(new Option('--x-frame-options <value>', 'X-Frame-Options on every answer (NONE sends none)').env('MLFLOW_SERVER_X_FRAME_OPTIONS').default('SAMEORIGIN').choices(['SAMEORIGIN', 'DENY', 'NONE']))
+    .addOption(
+      new Option(
+        '--app-name <name>',
+        'serve with an app plugin: basic-auth = HTTP Basic users and permissions (as `mlflow server --app-name basic-auth`)',
+      ).choices(['basic-auth']),
+    )
+    .addOption(
+      new Option('--auth-admin-username <name>', 'basic-auth: admin account created at first start').env('MLFLOW_AUTH_ADMIN_USERNAME').default('admin'),
+    )
+    .addOption(
+      new Option('--auth-admin-password-file <path>', 'basic-auth: file holding the admin password (a mounted Secret); else MLFLOW_AUTH_ADMIN_PASSWORD').env(
+        'MLFLOW_AUTH_ADMIN_PASSWORD_FILE',
+      ),
+    )
+    .addOption(
+      new Option('--auth-default-permission <permission>', 'basic-auth: permission without an explicit grant')
+        .choices(['READ', 'EDIT', 'MANAGE', 'NO_PERMISSIONS'])
+        .env('MLFLOW_AUTH_DEFAULT_PERMISSION')
+        .default('READ'),
+    )
+    .addOption(
+      new Option(
+        '--auth-failed-logins-per-address <count>',
+        'basic-auth: failed logins one client address may make per minute before its new logins get 429 (0 = no limit)',
+      )
+        .env('MLOPS_AUTH_FAILED_LOGINS_PER_ADDRESS')
+        .default(30)
+        .argParser(count),
+    )
+    .addOption(
+      new Option(
+        '--auth-failed-logins-per-user <count>',
+        'basic-auth: failed logins for one user name per 5 minutes, from any address, before its new logins get 429 (0 = no limit)',
+      )
+        .env('MLOPS_AUTH_FAILED_LOGINS_PER_USER')
+        .default(10)
+        .argParser(count),
+    )
+    .addOption(
+      new Option('--auth-login-queue <count>', 'basic-auth: logins that may wait for password verification before more get 503')
+        .env('MLOPS_AUTH_LOGIN_QUEUE')
+        .default(32)
+        .argParser(positiveCount),
+    )
+    .addOption(
+      new Option(
+        '--forwarded-allow-ips <list>',
+        'comma-separated proxy addresses/CIDRs whose X-Forwarded-For names the client (default: none, the header is ignored)',
+      )
+        .env('FORWARDED_ALLOW_IPS')
+        .argParser(addressList),
+    )
+    .addOption(
+      new Option(
+        '--allowed-hosts <list>',
+        'comma-separated Host header values served (names, *.globs, * for any); default loopback names and private addresses (DNS-rebinding guard)',
+      )
+        .env('MLFLOW_SERVER_ALLOWED_HOSTS')
+        .argParser(patternList('--allowed-hosts')),
+    )
+    .addOption(
+      new Option('--cors-allowed-origins <list>', "comma-separated browser origins besides the server's own that may call the API (default none)")
+        .env('MLFLOW_SERVER_CORS_ALLOWED_ORIGINS')
+        .argParser(patternList('--cors-allowed-origins')),
+    )
+    .addOption(
+      new Option('--x-frame-options <value>', 'X-Frame-Options on every answer (NONE sends none)')
+        .env('MLFLOW_SERVER_X_FRAME_OPTIONS')
+        .default('SAMEORIGIN')
+        .choices(['SAMEORIGIN', 'DENY', 'NONE']),
+    )
     .option('--disable-security-middleware', 'turn off the Host, Origin and framing guards (also MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE=true)');
 }
 
@@ -182,12 +258,23 @@ async function serve(opts: ServeFlags & AuthFlags): Promise<void> {
       serveArtifacts: opts.serveArtifacts,
       upgradeDb: opts.upgradeDb,
       trustedProxies: opts.forwardedAllowIps,
-      browserGuards: opts.disableSecurityMiddleware || process.env.MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE === 'true' ? false : { allowedHosts: opts.allowedHosts, corsAllowedOrigins: opts.corsAllowedOrigins, xFrameOptions: opts.xFrameOptions },
+      browserGuards:
+        opts.disableSecurityMiddleware || process.env.MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE === 'true'
+          ? false
+          : { allowedHosts: opts.allowedHosts, corsAllowedOrigins: opts.corsAllowedOrigins, xFrameOptions: opts.xFrameOptions },
     });
   } catch (err) {
     throw new CliError(`cannot start the tracking server: ${err instanceof Error ? err.message : String(err)}`);
   }
-  server.app.log.info({ url: server.url, store: server.context.connection.displayUri, artifacts: server.context.artifacts?.rootUri ?? 'not served', auth: auth ? 'basic-auth' : 'off' }, 'tracking server listening');
+  server.app.log.info(
+    {
+      url: server.url,
+      store: server.context.connection.displayUri,
+      artifacts: server.context.artifacts?.rootUri ?? 'not served',
+      auth: auth ? 'basic-auth' : 'off',
+    },
+    'tracking server listening',
+  );
   const stop = async () => {
     await server.close();
     process.exit(0);
@@ -209,7 +296,9 @@ async function dbUpgrade(opts: { backendStoreUri: string }): Promise<void> {
     // The same lock as a starting server takes, so a release's Job and new replicas never race.
     const outcome = await prepareSchema(connection.db, connection.dialect, { upgrade: true });
     if (outcome.status === 'outdated') throw new Error(`pending ${outcome.pending.join(', ')}`); // unreachable with upgrade: true
-    process.stdout.write(outcome.applied.length ? `applied ${outcome.applied.join(', ')}; schema at ${outcome.current}\n` : `schema already at ${outcome.current}\n`);
+    process.stdout.write(
+      outcome.applied.length ? `applied ${outcome.applied.join(', ')}; schema at ${outcome.current}\n` : `schema already at ${outcome.current}\n`,
+    );
   } catch (err) {
     throw new CliError(`${connection.displayUri}: ${err instanceof Error ? err.message : String(err)}`);
   } finally {

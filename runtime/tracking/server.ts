@@ -77,7 +77,9 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
   try {
     const schema = await prepareSchema(connection.db, connection.dialect, { upgrade: opts.upgradeDb ?? connection.dialect === 'sqlite' });
     if (schema.status === 'outdated') {
-      throw new Error(`the database schema at ${connection.displayUri} is not current (pending: ${schema.pending.join(', ')}); run \`mlops tracking db upgrade --backend-store-uri ...\` or start with --upgrade-db`);
+      throw new Error(
+        `the database schema at ${connection.displayUri} is not current (pending: ${schema.pending.join(', ')}); run \`mlops tracking db upgrade --backend-store-uri ...\` or start with --upgrade-db`,
+      );
     }
     const serveArtifacts = opts.serveArtifacts ?? true;
     const destination = opts.artifactsDestination ?? './mlartifacts';
@@ -90,8 +92,22 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
       storeDirs: connection.file ? [path.dirname(connection.file)] : [],
     });
     const store = new TrackingStore(connection.db, connection.dialect, { defaultArtifactRoot });
-    const context: TrackingContext = { connection, store, registry: new RegistryStore(connection.db), loggedModels: new LoggedModelStore(connection.db), traces: new TraceStore(connection.db), artifacts, artifactRoots };
-    const app = await createTrackingApp({ context, features: serverFeatures(opts), logger: opts.logger, trustedProxies: opts.trustedProxies, browserGuards: opts.browserGuards });
+    const context: TrackingContext = {
+      connection,
+      store,
+      registry: new RegistryStore(connection.db),
+      loggedModels: new LoggedModelStore(connection.db),
+      traces: new TraceStore(connection.db),
+      artifacts,
+      artifactRoots,
+    };
+    const app = await createTrackingApp({
+      context,
+      features: serverFeatures(opts),
+      logger: opts.logger,
+      trustedProxies: opts.trustedProxies,
+      browserGuards: opts.browserGuards,
+    });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ host, port: opts.port ?? 5000 });
     const address = app.server.address();

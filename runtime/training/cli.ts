@@ -68,7 +68,11 @@ export function registerTrainingCommands(program: Command): void {
         client,
         log: (line) => process.stdout.write(`${line}\n`),
       });
-      const parts = [result.runId ? `run_id=${result.runId}` : undefined, `model_uri=${result.modelUri}`, result.version ? `version=${result.version.version}` : undefined];
+      const parts = [
+        result.runId ? `run_id=${result.runId}` : undefined,
+        `model_uri=${result.modelUri}`,
+        result.version ? `version=${result.version.version}` : undefined,
+      ];
       process.stdout.write(parts.filter(Boolean).join(' ') + '\n');
     } catch (err) {
       throw new CliError(`train: ${errorMessage(err)}`);

@@ -70,7 +70,7 @@ export function predictProba(model: LogisticRegressionModel, x: readonly number[
 export function rocAuc(y: readonly number[], p: readonly number[]): number {
   const idx = p.map((_, i) => i).sort((a, b) => p[a] - p[b]);
   const ranks = new Array<number>(p.length);
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
     while (j + 1 < idx.length && p[idx[j + 1]] === p[idx[i]]) j++;
     for (let k = i; k <= j; k++) ranks[idx[k]] = (i + j) / 2 + 1;

@@ -96,7 +96,13 @@ async function startRun(client: MlflowClient, opts: TrainingOptions): Promise<St
 }
 
 /** Params, metrics, the model directory under `model/` and the log-model tag; the run ends FINISHED or FAILED. */
-async function logModelRun(client: MlflowClient, run: StartedRun, params: TrainingParams, metrics: TrainingResult['metrics'], files: Map<string, Buffer>): Promise<void> {
+async function logModelRun(
+  client: MlflowClient,
+  run: StartedRun,
+  params: TrainingParams,
+  metrics: TrainingResult['metrics'],
+  files: Map<string, Buffer>,
+): Promise<void> {
   const { runId, artifactUri } = run;
   try {
     await client.logBatch(runId, { params: { ...params, model_type: 'logistic_regression', features: FEATURES.join(',') }, metrics });
@@ -104,7 +110,9 @@ async function logModelRun(client: MlflowClient, run: StartedRun, params: Traini
     await client.logBatch(runId, {
       tags: {
         // What MLflow 2.x clients record for log_model, so the UI lists the model under the run.
-        'mlflow.log-model.history': JSON.stringify([{ run_id: runId, artifact_path: 'model', utc_time_created: new Date().toISOString(), flavors: { onnx: {}, python_function: {} } }]),
+        'mlflow.log-model.history': JSON.stringify([
+          { run_id: runId, artifact_path: 'model', utc_time_created: new Date().toISOString(), flavors: { onnx: {}, python_function: {} } },
+        ]),
       },
     });
     await client.finishRun(runId, 'FINISHED');
@@ -114,7 +122,13 @@ async function logModelRun(client: MlflowClient, run: StartedRun, params: Traini
   }
 }
 
-async function registerModel(client: MlflowClient, name: string, alias: string | undefined, run: StartedRun, log: (line: string) => void): Promise<ModelVersion> {
+async function registerModel(
+  client: MlflowClient,
+  name: string,
+  alias: string | undefined,
+  run: StartedRun,
+  log: (line: string) => void,
+): Promise<ModelVersion> {
   await client.ensureRegisteredModel(name, 'Churn prediction (age, tenure, monthly_charges, total_charges → probability of churn)');
   const version = await client.createModelVersion(name, `${run.artifactUri.replace(/\/+$/, '')}/model`, run.runId);
   log(`registered ${name} version ${version.version}`);
@@ -135,7 +149,10 @@ export async function runTraining(opts: TrainingOptions = {}): Promise<TrainingR
   const client = (opts.offline ?? false) ? undefined : (opts.client ?? new MlflowClient());
   const run = client ? await startRun(client, opts) : undefined;
   const runId = run?.runId;
-  const onnx = exportLogisticRegressionToOnnx(model, { docString: `Churn logistic regression${runId ? ` (run ${runId})` : ''}`, metadata: runId ? { run_id: runId } : {} });
+  const onnx = exportLogisticRegressionToOnnx(model, {
+    docString: `Churn logistic regression${runId ? ` (run ${runId})` : ''}`,
+    metadata: runId ? { run_id: runId } : {},
+  });
   const files = mlflowModelFiles({
     onnx,
     onnxInput: INPUT_NAME,

@@ -29,7 +29,11 @@ export class ArtifactBucket extends pulumi.ComponentResource {
     const bucket = this.bucket.id;
 
     new aws.s3.BucketOwnershipControls(name, { bucket, rule: { objectOwnership: 'BucketOwnerEnforced' } }, parent);
-    const pab = new aws.s3.BucketPublicAccessBlock(name, { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, parent);
+    const pab = new aws.s3.BucketPublicAccessBlock(
+      name,
+      { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      parent,
+    );
     new aws.s3.BucketServerSideEncryptionConfiguration(
       name,
       { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }] },
@@ -42,7 +46,12 @@ export class ArtifactBucket extends pulumi.ComponentResource {
         bucket,
         rules: [
           { id: 'abort-incomplete-multipart-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
-          { id: 'expire-noncurrent-versions', status: 'Enabled', filter: {}, noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionExpirationDays ?? 90 } },
+          {
+            id: 'expire-noncurrent-versions',
+            status: 'Enabled',
+            filter: {},
+            noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionExpirationDays ?? 90 },
+          },
         ],
       },
       { parent: this, dependsOn: [versioning] },

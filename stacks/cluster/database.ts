@@ -36,11 +36,26 @@ export class Database extends pulumi.ComponentResource {
     super('mlops:aws:Database', name, {}, opts);
     const parent = { parent: this };
     if (args.backupRetentionDays < 7) throw new Error(`database "${args.identifier}": backupRetentionDays must be at least 7`);
-    const key = new aws.kms.Key(`${name}-key`, { description: `Storage encryption of RDS ${args.identifier}`, enableKeyRotation: true, deletionWindowInDays: 30 }, parent);
+    const key = new aws.kms.Key(
+      `${name}-key`,
+      { description: `Storage encryption of RDS ${args.identifier}`, enableKeyRotation: true, deletionWindowInDays: 30 },
+      parent,
+    );
     const subnets = new aws.rds.SubnetGroup(name, { subnetIds: args.subnetIds, description: `Private subnets of ${args.identifier}` }, parent);
     const sg = new aws.ec2.SecurityGroup(name, { vpcId: args.vpcId, description: `PostgreSQL ${args.identifier}: clients from the EKS cluster only` }, parent);
     args.clientSecurityGroupIds.forEach((source, i) => {
-      new aws.vpc.SecurityGroupIngressRule(`${name}-client-${i}`, { securityGroupId: sg.id, referencedSecurityGroupId: source, ipProtocol: 'tcp', fromPort: 5432, toPort: 5432, description: 'PostgreSQL from the cluster' }, parent);
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-client-${i}`,
+        {
+          securityGroupId: sg.id,
+          referencedSecurityGroupId: source,
+          ipProtocol: 'tcp',
+          fromPort: 5432,
+          toPort: 5432,
+          description: 'PostgreSQL from the cluster',
+        },
+        parent,
+      );
     });
     const major = args.engineVersion.split('.')[0];
     const params = new aws.rds.ParameterGroup(

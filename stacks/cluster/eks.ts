@@ -78,13 +78,26 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterInfo 
   constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super('mlops:aws:EksCluster', name, {}, opts);
     const parent = { parent: this };
-    if (args.publicAccessCidrs.some((c) => c.endsWith('/0'))) throw new Error(`cluster "${args.name}": publicAccessCidrs must not open the API endpoint to the whole internet`);
+    if (args.publicAccessCidrs.some((c) => c.endsWith('/0')))
+      throw new Error(`cluster "${args.name}": publicAccessCidrs must not open the API endpoint to the whole internet`);
 
-    this.secretsKey = new aws.kms.Key(`${name}-secrets`, { description: `Envelope encryption of Kubernetes Secrets in EKS cluster ${args.name}`, enableKeyRotation: true, deletionWindowInDays: 30 }, parent);
+    this.secretsKey = new aws.kms.Key(
+      `${name}-secrets`,
+      { description: `Envelope encryption of Kubernetes Secrets in EKS cluster ${args.name}`, enableKeyRotation: true, deletionWindowInDays: 30 },
+      parent,
+    );
     new aws.kms.Alias(`${name}-secrets`, { name: `alias/${args.name}-eks-secrets`, targetKeyId: this.secretsKey.keyId }, parent);
 
-    const role = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: serviceTrust('eks.amazonaws.com'), description: `EKS control plane of ${args.name}` }, parent);
-    const attachment = new aws.iam.RolePolicyAttachment(`${name}-cluster`, { role: role.name, policyArn: managedPolicyArn(args.region, 'AmazonEKSClusterPolicy') }, parent);
+    const role = new aws.iam.Role(
+      `${name}-cluster`,
+      { assumeRolePolicy: serviceTrust('eks.amazonaws.com'), description: `EKS control plane of ${args.name}` },
+      parent,
+    );
+    const attachment = new aws.iam.RolePolicyAttachment(
+      `${name}-cluster`,
+      { role: role.name, policyArn: managedPolicyArn(args.region, 'AmazonEKSClusterPolicy') },
+      parent,
+    );
     const keyAccess = new aws.iam.RolePolicy(
       `${name}-cluster-kms`,
       {
@@ -97,7 +110,11 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterInfo 
       parent,
     );
     // Created ahead of the cluster so its retention is ours, not "never expire".
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-control-plane`, { name: `/aws/eks/${args.name}/cluster`, retentionInDays: args.logRetentionDays ?? 90 }, parent);
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-control-plane`,
+      { name: `/aws/eks/${args.name}/cluster`, retentionInDays: args.logRetentionDays ?? 90 },
+      parent,
+    );
 
     const publicEndpoint = args.publicAccessCidrs.length > 0;
     this.cluster = new aws.eks.Cluster(
@@ -174,7 +191,9 @@ export class ExistingEksCluster extends pulumi.ComponentResource implements Clus
     this.clusterSecurityGroupId = found.vpcConfig.clusterSecurityGroupId;
     this.vpcId = found.vpcConfig.vpcId;
     this.subnetIds = found.vpcConfig.subnetIds;
-    this.kubeconfig = pulumi.secret(pulumi.all([found.name, this.endpoint, this.certificateAuthorityData]).apply(([n, e, ca]) => eksKubeconfig(n, e, ca, args.region)));
+    this.kubeconfig = pulumi.secret(
+      pulumi.all([found.name, this.endpoint, this.certificateAuthorityData]).apply(([n, e, ca]) => eksKubeconfig(n, e, ca, args.region)),
+    );
     this.registerOutputs({ name: this.name, endpoint: this.endpoint });
   }
 }

@@ -24,7 +24,10 @@ export const RUNTIME_REPOSITORIES = ['mlops-blueprint/tracking', 'mlops-blueprin
 
 /** Default artifact bucket name: `<project>-<env>-artifacts` (set `artifactStore.bucket` for a globally unique one). */
 export function defaultBucketName(project: string, env: EnvironmentConfig): string {
-  return `${project}-${env.name}-artifacts`.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 63);
+  return `${project}-${env.name}-artifacts`
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, '-')
+    .slice(0, 63);
 }
 
 /** S3 keys of the artifact prefix: `<prefix>/*`, or the whole bucket when the prefix is empty. */
@@ -94,22 +97,12 @@ export class CloudStack extends pulumi.ComponentResource {
     let vpcId: pulumi.Input<string>;
     let subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     if (c.create) {
-      this.network = new Network(`${name}-network`, { clusterName: c.name, cidr: c.vpcCidr, availabilityZones: c.availabilityZones, natGatewayPerZone: production }, parent);
-      const eks = new EksCluster(`${name}-eks`, { name: c.name, region: c.region, version: c.version, subnetIds: this.network.privateSubnetIds, publicAccessCidrs: c.publicAccessCidrs, deletionProtection: production }, parent);
-      this.cluster = eks;
-      vpcId = this.network.vpcId;
-      subnetIds = this.network.privateSubnetIds;
-      this.nodePools = new NodePools(`${name}-nodes`, { clusterName: eks.name, region: c.region, version: c.version, subnetIds: this.network.privateSubnetIds, systemPool: c.systemPool, gpuPools: env.gpu.pools }, parent);
-      this.ready.push(this.nodePools.system, ...Object.values(this.nodePools.gpu));
-      // EBS CSI driver, so the chart's PersistentVolumeClaims (PostgreSQL, MinIO) get volumes.
-      const ebsRole = new ServiceAccountRole(
-        `${name}-ebs-csi`,
-        { oidcProviderArn: eks.oidcProviderArn, oidcIssuerUrl: eks.oidcIssuerUrl, serviceAccounts: [{ namespace: 'kube-system', name: 'ebs-csi-controller-sa' }], managedPolicyArns: [managedPolicyArn(c.region, 'service-role/AmazonEBSCSIDriverPolicy')], description: 'EBS CSI driver' },
-        parent,
-      );
-      this.ready.push(
-        new aws.eks.Addon(`${name}-ebs-csi`, { clusterName: eks.name, addonName: 'aws-ebs-csi-driver', serviceAccountRoleArn: ebsRole.arn, resolveConflictsOnCreate: 'OVERWRITE', resolveConflictsOnUpdate: 'OVERWRITE' }, { parent: this, dependsOn: [this.nodePools.system] }),
-      );
+      const created = this.createCluster(name, env, c, production);
+      this.network = created.network;
+      this.nodePools = created.nodePools;
+      this.cluster = created.eks;
+      vpcId = created.network.vpcId;
+      subnetIds = created.network.privateSubnetIds;
     } else {
       const existing = new ExistingEksCluster(`${name}-eks`, { name: c.name, region: c.region }, parent);
       this.cluster = existing;
@@ -133,6 +126,69 @@ export class CloudStack extends pulumi.ComponentResource {
     this.registerOutputs({ clusterName: this.clusterName, artifactBucket: this.artifactBucket, databaseHost: this.databaseHost });
   }
 
+  /** A new VPC, EKS control plane and node pools (system + GPU), with the EBS CSI driver for the chart's volumes. */
+  private createCluster(name: string, env: EnvironmentConfig, c: EksSpec, production: boolean): { network: Network; eks: EksCluster; nodePools: NodePools } {
+    const parent = { parent: this };
+    const network = new Network(
+      `${name}-network`,
+      { clusterName: c.name, cidr: c.vpcCidr, availabilityZones: c.availabilityZones, natGatewayPerZone: production },
+      parent,
+    );
+    const eks = new EksCluster(
+      `${name}-eks`,
+      {
+        name: c.name,
+        region: c.region,
+        version: c.version,
+        subnetIds: network.privateSubnetIds,
+        publicAccessCidrs: c.publicAccessCidrs,
+        deletionProtection: production,
+      },
+      parent,
+    );
+    const nodePools = new NodePools(
+      `${name}-nodes`,
+      {
+        clusterName: eks.name,
+        region: c.region,
+        version: c.version,
+        subnetIds: network.privateSubnetIds,
+        systemPool: c.systemPool,
+        gpuPools: env.gpu.pools,
+      },
+      parent,
+    );
+    this.ready.push(nodePools.system, ...Object.values(nodePools.gpu));
+    this.ready.push(this.ebsCsiDriver(name, c, eks, nodePools));
+    return { network, eks, nodePools };
+  }
+
+  /** EBS CSI driver add-on with its IRSA role, so the chart's PersistentVolumeClaims (PostgreSQL, MinIO) get volumes. */
+  private ebsCsiDriver(name: string, c: EksSpec, eks: EksCluster, nodePools: NodePools): aws.eks.Addon {
+    const ebsRole = new ServiceAccountRole(
+      `${name}-ebs-csi`,
+      {
+        oidcProviderArn: eks.oidcProviderArn,
+        oidcIssuerUrl: eks.oidcIssuerUrl,
+        serviceAccounts: [{ namespace: 'kube-system', name: 'ebs-csi-controller-sa' }],
+        managedPolicyArns: [managedPolicyArn(c.region, 'service-role/AmazonEBSCSIDriverPolicy')],
+        description: 'EBS CSI driver',
+      },
+      { parent: this },
+    );
+    return new aws.eks.Addon(
+      `${name}-ebs-csi`,
+      {
+        clusterName: eks.name,
+        addonName: 'aws-ebs-csi-driver',
+        serviceAccountRoleArn: ebsRole.arn,
+        resolveConflictsOnCreate: 'OVERWRITE',
+        resolveConflictsOnUpdate: 'OVERWRITE',
+      },
+      { parent: this, dependsOn: [nodePools.system] },
+    );
+  }
+
   /** An IRSA role per workload identity with ServiceAccounts, reaching only the artifact prefix. */
   private artifactRoles(name: string, args: CloudStackArgs, bucket: ArtifactBucket, bucketUri: string, prefix: string): void {
     const { env } = args;
@@ -154,7 +210,13 @@ export class CloudStack extends pulumi.ComponentResource {
   }
 
   /** The RDS database, when the environment's metadata store asks for one. */
-  private rdsDatabase(name: string, args: CloudStackArgs, c: EksSpec, vpcId: pulumi.Input<string>, subnetIds: pulumi.Input<pulumi.Input<string>[]>): Database | undefined {
+  private rdsDatabase(
+    name: string,
+    args: CloudStackArgs,
+    c: EksSpec,
+    vpcId: pulumi.Input<string>,
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>,
+  ): Database | undefined {
     const { env } = args;
     if (env.metadataStore.kind !== 'external-postgres' || !env.metadataStore.rds) return undefined;
     if (!c.rds) throw new Error(`environment "${env.name}": metadataStore.rds needs cluster.rds settings`);

@@ -50,7 +50,8 @@ export class ServiceAccountRole extends pulumi.ComponentResource {
     super('mlops:aws:ServiceAccountRole', name, {}, opts);
     if (args.serviceAccounts.length === 0) throw new Error(`IRSA role "${name}" needs at least one ServiceAccount`);
     for (const sa of args.serviceAccounts) {
-      if (!sa.namespace || !sa.name || /[:*]/.test(sa.namespace + sa.name)) throw new Error(`IRSA role "${name}": ServiceAccount "${sa.namespace}/${sa.name}" must be an exact namespace and name`);
+      if (!sa.namespace || !sa.name || /[:*]/.test(sa.namespace + sa.name))
+        throw new Error(`IRSA role "${name}": ServiceAccount "${sa.namespace}/${sa.name}" must be an exact namespace and name`);
     }
     this.subjects = [...new Set(args.serviceAccounts.map(serviceAccountSubject))].sort();
     const issuer = pulumi.output(args.oidcIssuerUrl).apply((url) => url.replace(/^https:\/\//, ''));
@@ -70,9 +71,17 @@ export class ServiceAccountRole extends pulumi.ComponentResource {
         },
       ],
     });
-    this.role = new aws.iam.Role(name, { assumeRolePolicy, description: args.description ?? `IRSA for ${this.subjects.join(', ')}`, maxSessionDuration: 3600 }, { parent: this });
+    this.role = new aws.iam.Role(
+      name,
+      { assumeRolePolicy, description: args.description ?? `IRSA for ${this.subjects.join(', ')}`, maxSessionDuration: 3600 },
+      { parent: this },
+    );
     if (args.statements?.length) {
-      new aws.iam.RolePolicy(name, { role: this.role.id, policy: pulumi.jsonStringify({ Version: '2012-10-17', Statement: args.statements }) }, { parent: this });
+      new aws.iam.RolePolicy(
+        name,
+        { role: this.role.id, policy: pulumi.jsonStringify({ Version: '2012-10-17', Statement: args.statements }) },
+        { parent: this },
+      );
     }
     for (const [i, policyArn] of (args.managedPolicyArns ?? []).entries()) {
       new aws.iam.RolePolicyAttachment(`${name}-${i}`, { role: this.role.name, policyArn }, { parent: this });

@@ -71,17 +71,31 @@ export class Network extends pulumi.ComponentResource {
     const natCount = perZone ? plan.public.length : 1;
     const nats = Array.from({ length: natCount }, (_, i) => {
       const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: 'vpc', tags: { Name: `${name}-nat-${i}` } }, parent);
-      return new aws.ec2.NatGateway(`${name}-nat-${i}`, { allocationId: eip.id, subnetId: this.publicSubnets[i].id, tags: { Name: `${name}-nat-${i}` } }, { parent: this, dependsOn: [igw] });
+      return new aws.ec2.NatGateway(
+        `${name}-nat-${i}`,
+        { allocationId: eip.id, subnetId: this.publicSubnets[i].id, tags: { Name: `${name}-nat-${i}` } },
+        { parent: this, dependsOn: [igw] },
+      );
     });
 
     this.privateSubnets = plan.private.map((cidrBlock, i) => {
       const subnet = new aws.ec2.Subnet(
         `${name}-private-${i}`,
-        { vpcId: this.vpc.id, cidrBlock, availabilityZone: zone(i), mapPublicIpOnLaunch: false, tags: { Name: `${name}-private-${i}`, 'kubernetes.io/role/internal-elb': '1', ...clusterTag } },
+        {
+          vpcId: this.vpc.id,
+          cidrBlock,
+          availabilityZone: zone(i),
+          mapPublicIpOnLaunch: false,
+          tags: { Name: `${name}-private-${i}`, 'kubernetes.io/role/internal-elb': '1', ...clusterTag },
+        },
         parent,
       );
       const routes = new aws.ec2.RouteTable(`${name}-private-${i}`, { vpcId: this.vpc.id, tags: { Name: `${name}-private-${i}` } }, parent);
-      new aws.ec2.Route(`${name}-private-${i}-default`, { routeTableId: routes.id, destinationCidrBlock: '0.0.0.0/0', natGatewayId: nats[perZone ? i : 0].id }, parent);
+      new aws.ec2.Route(
+        `${name}-private-${i}-default`,
+        { routeTableId: routes.id, destinationCidrBlock: '0.0.0.0/0', natGatewayId: nats[perZone ? i : 0].id },
+        parent,
+      );
       new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
       return subnet;
     });

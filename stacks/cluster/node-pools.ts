@@ -57,7 +57,8 @@ export class NodePools extends pulumi.ComponentResource {
     const parent = { parent: this };
     this.nodeRole = new aws.iam.Role(`${name}-node`, { assumeRolePolicy: serviceTrust('ec2.amazonaws.com'), description: 'EKS managed nodes' }, parent);
     const attachments = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'].map(
-      (policy) => new aws.iam.RolePolicyAttachment(`${name}-node-${policy}`, { role: this.nodeRole.name, policyArn: managedPolicyArn(args.region, policy) }, parent),
+      (policy) =>
+        new aws.iam.RolePolicyAttachment(`${name}-node-${policy}`, { role: this.nodeRole.name, policyArn: managedPolicyArn(args.region, policy) }, parent),
     );
     // The autoscaler owns the desired size once the group exists; `pulumi up` must not reset it.
     const groupOpts: pulumi.CustomResourceOptions = { parent: this, dependsOn: attachments, ignoreChanges: ['scalingConfig.desiredSize'] };

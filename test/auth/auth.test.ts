@@ -51,7 +51,13 @@ for (const kind of storeKinds()) {
           ['no colon', { authorization: `Basic ${Buffer.from('alice').toString('base64')}` }],
         ];
         for (const [what, headers] of attempts) {
-          for (const path of ['/api/2.0/mlflow/experiments/search?max_results=1', '/ajax-api/2.0/mlflow/experiments/get?experiment_id=0', '/get-artifact?run_id=x&path=y', `${ARTIFACTS}/artifacts?path=0`, '/api/2.0/mlflow/no-such-endpoint']) {
+          for (const path of [
+            '/api/2.0/mlflow/experiments/search?max_results=1',
+            '/ajax-api/2.0/mlflow/experiments/get?experiment_id=0',
+            '/get-artifact?run_id=x&path=y',
+            `${ARTIFACTS}/artifacts?path=0`,
+            '/api/2.0/mlflow/no-such-endpoint',
+          ]) {
             const res = await fetch(`${server.url}${path}`, { headers });
             expect([what, path, res.status]).toEqual([what, path, 401]);
             expect(res.headers.get('www-authenticate')).toBe('Basic realm="mlflow"');
@@ -80,7 +86,9 @@ for (const kind of storeKinds()) {
           const page = await fetch(`${server.url}${path}`, { headers: { accept: 'text/html' } });
           expect([path, page.status, page.headers.get('www-authenticate')]).toEqual([path, 401, 'Basic realm="mlflow"']);
         }
-        const page = await fetch(`${server.url}/`, { headers: { authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}` } });
+        const page = await fetch(`${server.url}/`, {
+          headers: { authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}` },
+        });
         expect(page.status).toBe(200);
         const asset = /(?:src|href)="\.?\/?(assets\/[^"]+)"/.exec(await page.text())?.[1];
         expect(asset).toBeDefined();
@@ -109,7 +117,9 @@ for (const kind of storeKinds()) {
         const asDave = as(server, dave);
         expect((await asDave('GET', '/experiments/get', { experiment_id: '0' })).status).toBe(200);
         const renewed = { username: 'dave', password: 'dave-second-password' };
-        expect((await asDave('PATCH', '/users/update-password', { username: 'dave', password: renewed.password, current_password: dave.password })).status).toBe(200);
+        expect(
+          (await asDave('PATCH', '/users/update-password', { username: 'dave', password: renewed.password, current_password: dave.password })).status,
+        ).toBe(200);
         expect((await asDave('GET', '/experiments/get', { experiment_id: '0' })).status).toBe(401);
         expect((await call(server.url, renewed, 'GET', '/experiments/get', { experiment_id: '0' })).status).toBe(200);
         // Another replica (its own store and caches on the same database) changes the password: this
@@ -133,7 +143,9 @@ for (const kind of storeKinds()) {
         expectDenied(await as(server, alice)('POST', '/users/create', { username: 'eve', password: 'eve-password-123' }));
         const created = await admin('POST', '/users/create', { username: 'erin', password: 'erin-password-1' });
         expect(created.status).toBe(200);
-        expect(created.body).toEqual({ user: { id: expect.any(Number), username: 'erin', is_admin: false, experiment_permissions: [], registered_model_permissions: [] } });
+        expect(created.body).toEqual({
+          user: { id: expect.any(Number), username: 'erin', is_admin: false, experiment_permissions: [], registered_model_permissions: [] },
+        });
         const bad: [unknown, string, RegExp][] = [
           [{ username: 'erin', password: 'erin-password-1' }, 'RESOURCE_ALREADY_EXISTS', /User \(username=erin\) already exists/],
           [{ username: 'frank', password: 'short' }, 'INVALID_PARAMETER_VALUE', /Password must be at least 12 characters/],
@@ -161,7 +173,10 @@ for (const kind of storeKinds()) {
         const missing = await as(server, ADMIN)('GET', '/users/get', { username: 'nobody' });
         expect([missing.status, missing.body.error_code]).toEqual([404, 'RESOURCE_DOES_NOT_EXIST']);
         expect((await as(server, ADMIN)('GET', '/users/get')).status).toBe(400);
-        expect((await as(server, alice)('GET', '/users/current')).body).toEqual({ user: { id: expect.any(Number), username: 'alice', is_admin: false }, is_basic_auth: true });
+        expect((await as(server, alice)('GET', '/users/current')).body).toEqual({
+          user: { id: expect.any(Number), username: 'alice', is_admin: false },
+          is_basic_auth: true,
+        });
       });
 
       test('update-password: yourself with your current password, or an admin without it', async () => {
@@ -178,7 +193,10 @@ for (const kind of storeKinds()) {
           expect([payload, res.status, res.body.error_code]).toEqual([payload, 400, 'INVALID_PARAMETER_VALUE']);
           expect(res.body.message).toMatch(message);
         }
-        expect((await as(server, grace)('PATCH', '/users/update-password', { username: 'grace', password: 'grace-new-password', current_password: grace.password })).status).toBe(200);
+        expect(
+          (await as(server, grace)('PATCH', '/users/update-password', { username: 'grace', password: 'grace-new-password', current_password: grace.password }))
+            .status,
+        ).toBe(200);
         expect((await as(server, ADMIN)('PATCH', '/users/update-password', { username: 'grace', password: 'grace-admin-set-pw' })).status).toBe(200);
         expect((await call(server.url, { username: 'grace', password: 'grace-admin-set-pw' }, 'GET', '/users/current')).status).toBe(200);
         const missing = await as(server, ADMIN)('PATCH', '/users/update-password', { username: 'nobody', password: 'whatever-password' });
@@ -196,7 +214,11 @@ for (const kind of storeKinds()) {
         expect((await as(server, heidi)('PATCH', '/users/update-admin', { username: 'heidi', is_admin: false })).status).toBe(200);
         expectDenied(await as(server, heidi)('DELETE', '/users/delete', { username: 'ivan' }));
         const self = await as(server, ADMIN)('DELETE', '/users/delete', { username: 'admin' });
-        expect([self.status, self.body.error_code, self.body.message]).toEqual([400, 'BAD_REQUEST', 'Users cannot delete their own account. Ask another admin to delete this user instead.']);
+        expect([self.status, self.body.error_code, self.body.message]).toEqual([
+          400,
+          'BAD_REQUEST',
+          'Users cannot delete their own account. Ask another admin to delete this user instead.',
+        ]);
         expect((await as(server, ADMIN)('DELETE', '/users/delete', { username: 'ivan' })).status).toBe(200);
         const again = await as(server, ADMIN)('DELETE', '/users/delete', { username: 'ivan' });
         expect([again.status, again.body.error_code]).toEqual([404, 'RESOURCE_DOES_NOT_EXIST']);
@@ -211,7 +233,9 @@ for (const kind of storeKinds()) {
         const id = created.body.experiment_id;
         const mine = await as(server, alice)('GET', '/experiments/permissions/get', { experiment_id: id, username: 'alice' });
         expect(mine.body).toEqual({ experiment_permission: { experiment_id: id, user_id: expect.any(Number), permission: 'MANAGE' } });
-        expect((await as(server, alice)('GET', '/users/get', { username: 'alice' })).body.user.experiment_permissions).toContainEqual(expect.objectContaining({ experiment_id: id, permission: 'MANAGE' }));
+        expect((await as(server, alice)('GET', '/users/get', { username: 'alice' })).body.user.experiment_permissions).toContainEqual(
+          expect.objectContaining({ experiment_id: id, permission: 'MANAGE' }),
+        );
         expect((await as(server, bob)('GET', '/experiments/get', { experiment_id: id })).status).toBe(200);
         expectDenied(await as(server, bob)('POST', '/experiments/update', { experiment_id: id, new_name: 'stolen' }));
         expectDenied(await as(server, bob)('POST', '/experiments/delete', { experiment_id: id }));
@@ -250,9 +274,13 @@ for (const kind of storeKinds()) {
         );
         const created = await a('POST', '/experiments/permissions/create', { experiment_id: id, username: 'bob', permission: 'READ' });
         expect(created.body).toEqual({ experiment_permission: { experiment_id: id, user_id: expect.any(Number), permission: 'READ' } });
-        expect((await a('POST', '/experiments/permissions/create', { experiment_id: id, username: 'bob', permission: 'READ' })).body.error_code).toBe('RESOURCE_ALREADY_EXISTS');
+        expect((await a('POST', '/experiments/permissions/create', { experiment_id: id, username: 'bob', permission: 'READ' })).body.error_code).toBe(
+          'RESOURCE_ALREADY_EXISTS',
+        );
         // `0${id}` names the same experiment: it must not be a second, separate grant.
-        expect((await a('POST', '/experiments/permissions/create', { experiment_id: `0${id}`, username: 'bob', permission: 'MANAGE' })).body.error_code).toBe('RESOURCE_ALREADY_EXISTS');
+        expect((await a('POST', '/experiments/permissions/create', { experiment_id: `0${id}`, username: 'bob', permission: 'MANAGE' })).body.error_code).toBe(
+          'RESOURCE_ALREADY_EXISTS',
+        );
         expect((await a('PATCH', '/experiments/permissions/update', { experiment_id: id, username: 'bob', permission: 'EDIT' })).status).toBe(200);
         expect((await a('GET', '/experiments/permissions/get', { experiment_id: id, username: 'bob' })).body.experiment_permission.permission).toBe('EDIT');
         expect((await a('DELETE', '/experiments/permissions/delete', { experiment_id: id, username: 'bob' })).status).toBe(200);
@@ -279,12 +307,24 @@ for (const kind of storeKinds()) {
           expectDecision(await b('GET', '/metrics/get-history', { run_id: run.run_id, metric_key: 'm' }), allowed.read, 'metrics/get-history');
           expectDecision(await b('GET', '/artifacts/list', { run_id: run.run_id }), allowed.read, 'artifacts/list');
           expectDecision(await call(server.url, bob, 'GET', '', undefined, `${artifact}/a.txt`), allowed.read, 'mlflow-artifacts download');
-          expectDecision(await call(server.url, bob, 'GET', '', { path: `${expId}/${run.run_id}/artifacts` }, `${ARTIFACTS}/artifacts`), allowed.read, 'mlflow-artifacts list');
+          expectDecision(
+            await call(server.url, bob, 'GET', '', { path: `${expId}/${run.run_id}/artifacts` }, `${ARTIFACTS}/artifacts`),
+            allowed.read,
+            'mlflow-artifacts list',
+          );
           expectDecision(await call(server.url, bob, 'GET', '', { run_id: run.run_id, path: 'a.txt' }, '/get-artifact'), allowed.read, '/get-artifact');
           // update
-          expectDecision(await b('POST', '/experiments/set-experiment-tag', { experiment_id: expId, key: 'k', value: 'v' }), allowed.update, 'set-experiment-tag');
+          expectDecision(
+            await b('POST', '/experiments/set-experiment-tag', { experiment_id: expId, key: 'k', value: 'v' }),
+            allowed.update,
+            'set-experiment-tag',
+          );
           expectDecision(await b('POST', '/runs/create', { experiment_id: expId }), allowed.update, 'runs/create');
-          expectDecision(await b('POST', '/runs/log-batch', { run_id: run.run_id, metrics: [{ key: 'x', value: 1, timestamp: 1, step: 0 }] }), allowed.update, 'runs/log-batch');
+          expectDecision(
+            await b('POST', '/runs/log-batch', { run_id: run.run_id, metrics: [{ key: 'x', value: 1, timestamp: 1, step: 0 }] }),
+            allowed.update,
+            'runs/log-batch',
+          );
           expectDecision(await b('POST', '/runs/set-tag', { run_uuid: run.run_id, key: 't', value: 'v' }), allowed.update, 'runs/set-tag (run_uuid)');
           expectDecision(await call(server.url, bob, 'PUT', '', 'upload', `${artifact}/bob.txt`), allowed.update, 'mlflow-artifacts upload');
           // delete
@@ -295,7 +335,11 @@ for (const kind of storeKinds()) {
           // manage
           expectDecision(await call(server.url, bob, 'DELETE', '', undefined, `${artifact}/b.txt`), allowed.manage, 'mlflow-artifacts delete');
           expectDecision(await b('GET', '/experiments/permissions/get', { experiment_id: expId, username: 'bob' }), allowed.manage, 'permissions/get');
-          expectDecision(await b('PATCH', '/experiments/permissions/update', { experiment_id: expId, username: 'alice', permission: 'MANAGE' }), allowed.manage, 'permissions/update');
+          expectDecision(
+            await b('PATCH', '/experiments/permissions/update', { experiment_id: expId, username: 'alice', permission: 'MANAGE' }),
+            allowed.manage,
+            'permissions/update',
+          );
           // The id is checked as the store reads it: a leading zero does not dodge an explicit grant.
           expectDecision(await b('GET', '/experiments/get', { experiment_id: `00${expId}` }), allowed.read, 'experiments/get 00id');
         });
@@ -318,14 +362,19 @@ for (const kind of storeKinds()) {
           const name = `visible-${kind}-${i}`;
           names.push(name);
           const id = (await a('POST', '/experiments/create', { name })).body.experiment_id;
-          if (i % 2 === 0) expect((await a('POST', '/experiments/permissions/create', { experiment_id: id, username: 'bob', permission: 'NO_PERMISSIONS' })).status).toBe(200);
+          if (i % 2 === 0)
+            expect((await a('POST', '/experiments/permissions/create', { experiment_id: id, username: 'bob', permission: 'NO_PERMISSIONS' })).status).toBe(200);
         }
         const readable = names.filter((_, i) => i % 2 === 1).sort();
         for (const maxResults of [1, 2, 1000]) {
           const seen: string[] = [];
           let token: string | undefined;
           do {
-            const page = await as(server, bob)('POST', '/experiments/search', { filter: `name LIKE 'visible-${kind}-%'`, max_results: maxResults, ...(token ? { page_token: token } : {}) });
+            const page = await as(server, bob)('POST', '/experiments/search', {
+              filter: `name LIKE 'visible-${kind}-%'`,
+              max_results: maxResults,
+              ...(token ? { page_token: token } : {}),
+            });
             expect(page.status).toBe(200);
             const got = (page.body.experiments ?? []).map((e: any) => e.name);
             expect(got.length).toBeLessThanOrEqual(maxResults);
@@ -373,7 +422,9 @@ for (const kind of storeKinds()) {
         expect((await registry(alice, 'POST', '/registered-models/rename', { name: `rm-owned-${kind}`, new_name: `rm-renamed-${kind}` })).status).toBe(200);
         expect((await registry(alice, 'PATCH', '/registered-models/update', { name: `rm-renamed-${kind}`, description: 'still mine' })).status).toBe(200);
         expect((await registry(alice, 'DELETE', '/registered-models/delete', { name: `rm-renamed-${kind}` })).status).toBe(200);
-        expect((await registry(alice, 'GET', '/users/get', { username: 'alice' })).body.user.registered_model_permissions.map((p: any) => p.name)).not.toContain(`rm-renamed-${kind}`);
+        expect(
+          (await registry(alice, 'GET', '/users/get', { username: 'alice' })).body.user.registered_model_permissions.map((p: any) => p.name),
+        ).not.toContain(`rm-renamed-${kind}`);
         // A new model under the old name starts clean: bob creates it and owns it.
         expect((await registry(bob, 'POST', '/registered-models/create', { name: `rm-renamed-${kind}` })).status).toBe(200);
         expectDenied(await registry(alice, 'DELETE', '/registered-models/delete', { name: `rm-renamed-${kind}` }));
@@ -396,10 +447,22 @@ for (const kind of storeKinds()) {
           expectDecision(await registry(bob, 'GET', '/registered-models/alias', { name, alias: 'champion' }), allowed.read, 'alias get');
           expectDecision(await registry(bob, 'POST', '/registered-models/get-latest-versions', { name }), allowed.read, 'get-latest-versions');
           expectDecision(await registry(bob, 'GET', '/model-versions/get-download-uri', { name, version: v }), allowed.read, 'get-download-uri');
-          expectDecision(await registry(bob, 'PATCH', '/registered-models/update', { name, description: 'bob was here' }), allowed.update, 'registered-models/update');
-          expectDecision(await registry(bob, 'POST', '/model-versions/transition-stage', { name, version: v, stage: 'Staging', archive_existing_versions: false }), allowed.update, 'transition-stage');
+          expectDecision(
+            await registry(bob, 'PATCH', '/registered-models/update', { name, description: 'bob was here' }),
+            allowed.update,
+            'registered-models/update',
+          );
+          expectDecision(
+            await registry(bob, 'POST', '/model-versions/transition-stage', { name, version: v, stage: 'Staging', archive_existing_versions: false }),
+            allowed.update,
+            'transition-stage',
+          );
           expectDecision(await registry(bob, 'POST', '/model-versions/create', { name, ...source }), allowed.update, 'model-versions/create');
-          expectDecision(await registry(bob, 'DELETE', '/model-versions/delete-tag', { name, version: v, key: 'k' }), allowed.delete, 'model-versions/delete-tag');
+          expectDecision(
+            await registry(bob, 'DELETE', '/model-versions/delete-tag', { name, version: v, key: 'k' }),
+            allowed.delete,
+            'model-versions/delete-tag',
+          );
           expectDecision(await registry(bob, 'DELETE', '/registered-models/alias', { name, alias: 'champion' }), allowed.delete, 'alias delete');
           expectDecision(await registry(bob, 'GET', '/registered-models/permissions/get', { name, username: 'bob' }), allowed.manage, 'permissions/get');
           // A DELETE naming one model in the body and another in the query is checked on both.
@@ -429,7 +492,11 @@ for (const kind of storeKinds()) {
         const seen: string[] = [];
         let token: string | undefined;
         do {
-          const page = await registry(bob, 'GET', '/registered-models/search', { filter: `name LIKE 'rm-search-${kind}-%'`, max_results: 1, ...(token ? { page_token: token } : {}) });
+          const page = await registry(bob, 'GET', '/registered-models/search', {
+            filter: `name LIKE 'rm-search-${kind}-%'`,
+            max_results: 1,
+            ...(token ? { page_token: token } : {}),
+          });
           expect(page.status).toBe(200);
           seen.push(...(page.body.registered_models ?? []).map((m: any) => m.name));
           token = page.body.next_page_token;

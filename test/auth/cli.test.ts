@@ -10,7 +10,9 @@ describe('mlops tracking serve --app-name basic-auth', () => {
 
   test('no admin password is a one-line error, never a default', () => {
     const dir = tmpDir('auth-cli');
-    const res = runMlops(['tracking', 'serve', '--app-name', 'basic-auth', '--port', '0', '--backend-store-uri', `sqlite:///${path.join(dir, 'x.db')}`], { env });
+    const res = runMlops(['tracking', 'serve', '--app-name', 'basic-auth', '--port', '0', '--backend-store-uri', `sqlite:///${path.join(dir, 'x.db')}`], {
+      env,
+    });
     expect(res.status).toBe(1);
     expect(res.stderr).toBe('mlops: --app-name basic-auth needs an admin password: set MLFLOW_AUTH_ADMIN_PASSWORD or --auth-admin-password-file <path>\n');
   });
@@ -18,10 +20,15 @@ describe('mlops tracking serve --app-name basic-auth', () => {
   test('an unreadable password file and a too-short password name the problem in one line', () => {
     const dir = tmpDir('auth-cli');
     const store = `sqlite:///${path.join(dir, 'x.db')}`;
-    const missing = runMlops(['tracking', 'serve', '--app-name', 'basic-auth', '--port', '0', '--backend-store-uri', store, '--auth-admin-password-file', path.join(dir, 'nope')], { env });
+    const missing = runMlops(
+      ['tracking', 'serve', '--app-name', 'basic-auth', '--port', '0', '--backend-store-uri', store, '--auth-admin-password-file', path.join(dir, 'nope')],
+      { env },
+    );
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^mlops: --auth-admin-password-file: cannot read .*nope \(ENOENT\)\n$/);
-    const short = runMlops(['tracking', 'serve', '--app-name', 'basic-auth', '--port', '0', '--backend-store-uri', store], { env: { ...env, MLFLOW_AUTH_ADMIN_PASSWORD: 'short' } });
+    const short = runMlops(['tracking', 'serve', '--app-name', 'basic-auth', '--port', '0', '--backend-store-uri', store], {
+      env: { ...env, MLFLOW_AUTH_ADMIN_PASSWORD: 'short' },
+    });
     expect(short.status).toBe(1);
     expect(short.stderr).toBe("mlops: cannot start the tracking server: admin user 'admin': Password must be at least 12 characters.\n");
     const badApp = runMlops(['tracking', 'serve', '--app-name', 'oauth', '--port', '0', '--backend-store-uri', store], { env });
@@ -42,9 +49,33 @@ describe('mlops tracking serve --app-name basic-auth', () => {
     const dir = tmpDir('auth-cli');
     const secret = path.join(dir, 'admin-password');
     fs.writeFileSync(secret, 'from-a-secret-file\n');
-    const child = spawn(process.execPath, [mlopsBin, 'tracking', 'serve', '--app-name', 'basic-auth', '--auth-admin-password-file', secret, '--port', '0', '--backend-store-uri', `sqlite:///${path.join(dir, 'x.db')}`, '--artifacts-destination', path.join(dir, 'artifacts')], {
-      env: { ...process.env, ...env, MLOPS_LOG_LEVEL: 'info', MLOPS_AUTH_USER_TRAINING_USERNAME: 'training', MLOPS_AUTH_USER_TRAINING_PASSWORD: 'training-login-0001' },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        mlopsBin,
+        'tracking',
+        'serve',
+        '--app-name',
+        'basic-auth',
+        '--auth-admin-password-file',
+        secret,
+        '--port',
+        '0',
+        '--backend-store-uri',
+        `sqlite:///${path.join(dir, 'x.db')}`,
+        '--artifacts-destination',
+        path.join(dir, 'artifacts'),
+      ],
+      {
+        env: {
+          ...process.env,
+          ...env,
+          MLOPS_LOG_LEVEL: 'info',
+          MLOPS_AUTH_USER_TRAINING_USERNAME: 'training',
+          MLOPS_AUTH_USER_TRAINING_PASSWORD: 'training-login-0001',
+        },
+      },
+    );
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -64,11 +95,15 @@ describe('mlops tracking serve --app-name basic-auth', () => {
       const anonymous = await fetch(`${url}/api/2.0/mlflow/experiments/get?experiment_id=0`);
       expect(anonymous.status).toBe(401);
       // The trailing newline of the file is not part of the password.
-      const admin = await fetch(`${url}/api/2.0/mlflow/users/current`, { headers: { authorization: `Basic ${Buffer.from('admin:from-a-secret-file').toString('base64')}` } });
+      const admin = await fetch(`${url}/api/2.0/mlflow/users/current`, {
+        headers: { authorization: `Basic ${Buffer.from('admin:from-a-secret-file').toString('base64')}` },
+      });
       expect(admin.status).toBe(200);
       expect(((await admin.json()) as { user: { is_admin: boolean } }).user.is_admin).toBe(true);
       // The in-cluster client login from MLOPS_AUTH_USER_TRAINING_* exists, as a plain user.
-      const training = await fetch(`${url}/api/2.0/mlflow/users/current`, { headers: { authorization: `Basic ${Buffer.from('training:training-login-0001').toString('base64')}` } });
+      const training = await fetch(`${url}/api/2.0/mlflow/users/current`, {
+        headers: { authorization: `Basic ${Buffer.from('training:training-login-0001').toString('base64')}` },
+      });
       expect(training.status).toBe(200);
       expect(((await training.json()) as { user: { username: string; is_admin: boolean } }).user).toMatchObject({ username: 'training', is_admin: false });
     } finally {

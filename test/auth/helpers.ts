@@ -15,7 +15,11 @@ export interface AuthTestServer extends TestServer {
 /** A real tracking server on loopback with `--app-name basic-auth` wired as the CLI does. */
 export async function startAuthServer(kind: StoreKind, options: Partial<BasicAuthOptions> = {}): Promise<AuthTestServer> {
   const auth = basicAuth({ adminUsername: ADMIN.username, adminPassword: ADMIN.password, ...options });
-  const server = await startTestServer(kind, { beforeRoutes: auth.beforeRoutes, plugins: auth.plugins, ...(process.env.MLOPS_TEST_LOG ? { logger: { level: 'error' } } : {}) });
+  const server = await startTestServer(kind, {
+    beforeRoutes: auth.beforeRoutes,
+    plugins: auth.plugins,
+    ...(process.env.MLOPS_TEST_LOG ? { logger: { level: 'error' } } : {}),
+  });
   return { ...server, auth };
 }
 
@@ -26,7 +30,14 @@ export interface Res<T = any> {
 }
 
 /** One REST call as `who` (or anonymously): GET with a query string, anything else with a JSON body. */
-export async function call<T = any>(baseUrl: string, who: Credentials | null, method: string, route: string, payload?: unknown, prefix = '/api/2.0/mlflow'): Promise<Res<T>> {
+export async function call<T = any>(
+  baseUrl: string,
+  who: Credentials | null,
+  method: string,
+  route: string,
+  payload?: unknown,
+  prefix = '/api/2.0/mlflow',
+): Promise<Res<T>> {
   let url = `${baseUrl}${prefix}${route}`;
   const headers: Record<string, string> = {};
   if (who) headers.authorization = `Basic ${Buffer.from(`${who.username}:${who.password}`).toString('base64')}`;

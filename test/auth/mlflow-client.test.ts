@@ -86,7 +86,7 @@ for (const kind of storeKinds()) {
           expect(wrong.error).toMatch(/401|not authenticated/i);
         });
 
-        test('a user with READ cannot log into another user\'s experiment: PERMISSION_DENIED', async () => {
+        test("a user with READ cannot log into another user's experiment: PERMISSION_DENIED", async () => {
           const denied = await client(mlflowClient.python, server.url, 'denied', experiment, bob);
           expect(denied.error_code).toBe('PERMISSION_DENIED');
           const visible = await client(mlflowClient.python, server.url, 'search', experiment, bob);

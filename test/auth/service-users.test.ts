@@ -17,7 +17,10 @@ describe('basic-auth service users', () => {
   };
 
   test('are created at first start as plain users, and follow a rotated Secret at the next start', async () => {
-    let server = await start([{ username: 'training', password: 'first-password-0001' }, { username: 'inference', password: 'serving-password-01' }]);
+    let server = await start([
+      { username: 'training', password: 'first-password-0001' },
+      { username: 'inference', password: 'serving-password-01' },
+    ]);
     try {
       expect(await whoAmI(server, 'training', 'first-password-0001')).toMatchObject({ username: 'training', is_admin: false });
       expect(await whoAmI(server, 'inference', 'serving-password-01')).toMatchObject({ username: 'inference', is_admin: false });
@@ -34,7 +37,9 @@ describe('basic-auth service users', () => {
       // A user no longer listed is left alone (deleting accounts is the admin's call).
       expect(await whoAmI(server, 'inference', 'serving-password-01')).toMatchObject({ username: 'inference' });
       // The experiment it created is still its own.
-      const res = await call(server.url, { username: 'training', password: 'rotated-password-02' }, 'GET', '/experiments/get-by-name', { experiment_name: 'churn' });
+      const res = await call(server.url, { username: 'training', password: 'rotated-password-02' }, 'GET', '/experiments/get-by-name', {
+        experiment_name: 'churn',
+      });
       expect(res.status).toBe(200);
     } finally {
       await server.stop();
@@ -42,9 +47,9 @@ describe('basic-auth service users', () => {
   });
 
   test('a service user may not be the admin account, and a short password names the user', async () => {
-    expect(() => basicAuth({ adminUsername: 'admin', adminPassword: ADMIN.password, serviceUsers: [{ username: 'admin', password: 'whatever-password-1' }] })).toThrow(
-      "service user 'admin' is the admin account: give the in-cluster clients their own logins",
-    );
+    expect(() =>
+      basicAuth({ adminUsername: 'admin', adminPassword: ADMIN.password, serviceUsers: [{ username: 'admin', password: 'whatever-password-1' }] }),
+    ).toThrow("service user 'admin' is the admin account: give the in-cluster clients their own logins");
     await expect(start([{ username: 'training', password: 'short' }])).rejects.toThrow(/^service user 'training': Password must be at least 12 characters/);
   });
 });

@@ -38,22 +38,26 @@ for (const kind of storeKinds()) {
     });
     afterAll(async () => server?.stop());
 
-    for (const client of tracingClients) describeWithTool(client.name, client.availability, () => {
-      test('the tracing script runs unchanged with MLFLOW_TRACKING_USERNAME/PASSWORD', async () => {
-        const out = await runPython(client.python, 'tracing_workflow.py', [server.url, `traced-auth-${kind}-${client.early ? '31' : '3x'}`], { MLFLOW_TRACKING_USERNAME: alice.username, MLFLOW_TRACKING_PASSWORD: alice.password });
-        expect(out.count).toBe(5);
-        expect(out.span_names).toEqual(['agent', 'format', 'lookup', 'summarize']);
-        expect(out.spans.format.parent).toBe('summarize');
-        if (!client.early) {
-          expect(out.assessed.after_delete).toEqual([
-            ['expected', null],
-            ['helpful', true],
-          ]);
-        }
-        expect(out.linked_count).toBe(client.early ? 1 : 2);
-        expect([out.deleted_by_id, out.deleted_by_time, out.remaining]).toEqual([1, 2, 2]);
+    for (const client of tracingClients)
+      describeWithTool(client.name, client.availability, () => {
+        test('the tracing script runs unchanged with MLFLOW_TRACKING_USERNAME/PASSWORD', async () => {
+          const out = await runPython(client.python, 'tracing_workflow.py', [server.url, `traced-auth-${kind}-${client.early ? '31' : '3x'}`], {
+            MLFLOW_TRACKING_USERNAME: alice.username,
+            MLFLOW_TRACKING_PASSWORD: alice.password,
+          });
+          expect(out.count).toBe(5);
+          expect(out.span_names).toEqual(['agent', 'format', 'lookup', 'summarize']);
+          expect(out.spans.format.parent).toBe('summarize');
+          if (!client.early) {
+            expect(out.assessed.after_delete).toEqual([
+              ['expected', null],
+              ['helpful', true],
+            ]);
+          }
+          expect(out.linked_count).toBe(client.early ? 1 : 2);
+          expect([out.deleted_by_id, out.deleted_by_time, out.remaining]).toEqual([1, 2, 2]);
+        });
       });
-    });
 
     test('anonymous calls are 401, server-info included', async () => {
       expect((await as(server, null)('POST', '/traces/search', { experiment_ids: [exp] }, V3)).status).toBe(401);
@@ -64,7 +68,9 @@ for (const kind of storeKinds()) {
     test('READ (the default) reads traces but cannot write them', async () => {
       const bobCalls = as(server, bob);
       expect((await bobCalls('GET', `/traces/${id}`, undefined, V3)).status).toBe(200);
-      expect((await bobCalls('POST', '/traces/search', { locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: exp } }] }, V3)).status).toBe(200);
+      expect(
+        (await bobCalls('POST', '/traces/search', { locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: exp } }] }, V3)).status,
+      ).toBe(200);
       expect((await bobCalls('POST', '/traces/batchGetInfos', { trace_ids: [id] }, V3)).status).toBe(200);
       expect((await bobCalls('POST', '/traces', startBody(exp, 'tr-bob'), V3)).status).toBe(403);
       expect((await bobCalls('PATCH', `/traces/${id}/tags`, { key: 'k', value: 'v' }, V3)).status).toBe(403);

@@ -60,7 +60,9 @@ describe('.ci/preflight.sh', () => {
     const { env } = withTools('no-venv', { go, python3: 'case "$2" in *ensurepip*) exit 1;; esac; exec /usr/bin/python3 "$@"' });
     const r = preflight(env);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^\.ci\/run: python3-venv is required for the test venvs \(python3 [\d.]+ has no ensurepip\/venv\); apt-get install python3-venv\n$/);
+    expect(r.stderr).toMatch(
+      /^\.ci\/run: python3-venv is required for the test venvs \(python3 [\d.]+ has no ensurepip\/venv\); apt-get install python3-venv\n$/,
+    );
   });
 
   test('a Node older than package.json engines: one line with both versions', () => {
@@ -69,7 +71,7 @@ describe('.ci/preflight.sh', () => {
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 1, stderr: '.ci/run: Node.js >= 20 is required (found: 18.19.0)\n' });
   });
 
-  test("the README names the Go version the modules require today", () => {
+  test('the README names the Go version the modules require today', () => {
     const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8').replace(/\s+/g, ' ');
     expect(readme).toContain(`Go ≥ the newest \`go\` directive of the repository's Go modules (${requiredGo[1]} today;`);
   });

@@ -90,7 +90,12 @@ const built = (dir: string) => fs.existsSync(path.join(dir, '.stamp'));
 export function cacheAvailability(components: string[], crds = false): Availability {
   const dirs = componentDirs();
   const missing = components.filter((c) => !built(dirs[c]));
-  if (crds) missing.push(...crdSources().filter((s) => !built(crdDir(s.name))).map((s) => `crds-${s.name}`));
+  if (crds)
+    missing.push(
+      ...crdSources()
+        .filter((s) => !built(crdDir(s.name)))
+        .map((s) => `crds-${s.name}`),
+    );
   if (missing.length === 0) return { ok: true, reason: '' };
   return { ok: false, reason: `${missing.join(', ')} not built in ${cacheRoot()} (run \`${BUILD_COMMAND}\`; cold: ~30 min on 2 cores)` };
 }

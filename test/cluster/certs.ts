@@ -27,7 +27,23 @@ const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-n
 
 function makeCa(dir: string, name: string, cn: string): KeyPair {
   const pair = { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
-  openssl(dir, ['req', '-x509', ...newKey, '-keyout', pair.key, '-out', pair.cert, '-days', '7', '-subj', `/CN=${cn}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature']);
+  openssl(dir, [
+    'req',
+    '-x509',
+    ...newKey,
+    '-keyout',
+    pair.key,
+    '-out',
+    pair.cert,
+    '-days',
+    '7',
+    '-subj',
+    `/CN=${cn}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+  ]);
   return pair;
 }
 
@@ -47,7 +63,15 @@ export function writeCertificates(dir: string): Certificates {
   const ca = makeCa(dir, 'ca', 'mlops-test-ca');
   const frontProxyCa = makeCa(dir, 'front-proxy-ca', 'mlops-test-front-proxy-ca');
   const client = 'extendedKeyUsage=clientAuth';
-  const sans = ['IP:127.0.0.1', 'IP:10.96.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local'];
+  const sans = [
+    'IP:127.0.0.1',
+    'IP:10.96.0.1',
+    'DNS:localhost',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc',
+    'DNS:kubernetes.default.svc.cluster.local',
+  ];
   const serviceAccount = { key: path.join(dir, 'sa.key'), pub: path.join(dir, 'sa.pub') };
   openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', serviceAccount.key]);
   openssl(dir, ['ec', '-in', serviceAccount.key, '-pubout', '-out', serviceAccount.pub]);

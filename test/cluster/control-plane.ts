@@ -55,7 +55,12 @@ function startComponent(dir: string, name: string, file: string, args: string[])
 
 function logTail(dir: string, name: string, lines = 15): string {
   try {
-    return fs.readFileSync(path.join(dir, `${name}.log`), 'utf8').trim().split('\n').slice(-lines).join('\n');
+    return fs
+      .readFileSync(path.join(dir, `${name}.log`), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(-lines)
+      .join('\n');
   } catch {
     return '(no log)';
   }
@@ -68,7 +73,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, deps: Compon
     const dead = deps.find((c) => c.child.exitCode !== null || c.child.signalCode !== null);
     if (dead) throw new Error(`${dead.name} exited while waiting for ${what}:\n${logTail(dir, dead.name)}`);
     if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last log lines:\n${deps.map((c) => `[${c.name}]\n${logTail(dir, c.name, 5)}`).join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last log lines:\n${deps.map((c) => `[${c.name}]\n${logTail(dir, c.name, 5)}`).join('\n')}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -112,7 +118,13 @@ function kubeconfigYaml(server: string, certs: Certificates, user: 'admin' | 'co
 /** The KwokConfiguration plus the stages kwok's module zip carries (it has none built in). */
 function kwokConfig(dir: string, serverAddress: string): string {
   const stageDir = path.join(componentDirs().kwok, 'stage');
-  const stages = ['node/fast/node-initialize.yaml', 'node/heartbeat-with-lease/node-heartbeat-with-lease.yaml', 'pod/fast/pod-ready.yaml', 'pod/fast/pod-complete.yaml', 'pod/fast/pod-delete.yaml'];
+  const stages = [
+    'node/fast/node-initialize.yaml',
+    'node/heartbeat-with-lease/node-heartbeat-with-lease.yaml',
+    'pod/fast/pod-ready.yaml',
+    'pod/fast/pod-complete.yaml',
+    'pod/fast/pod-delete.yaml',
+  ];
   const config = stringify({
     apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
     kind: 'KwokConfiguration',
@@ -198,7 +210,7 @@ function controllerManagerArgs(dir: string, certs: Certificates, kubeconfig: str
     `--secure-port=${port}`,
     `--cert-dir=${path.join(dir, 'controller-manager')}`,
     '--use-service-account-credentials',
-    "--controllers=*",
+    '--controllers=*',
     '--leader-elect=false',
     `--service-account-private-key-file=${certs.serviceAccount.key}`,
     `--root-ca-file=${certs.ca.cert}`,
@@ -262,10 +274,26 @@ export async function startControlPlane(): Promise<ControlPlane> {
     };
     write('kubeconfig', 'admin');
     const [kcmPort, schedulerPort] = [await freePort(), await freePort()];
-    const kcm = startComponent(dir, 'kube-controller-manager', bin('kubernetes', 'kube-controller-manager'), controllerManagerArgs(dir, certs, write('controller-manager.kubeconfig', 'controllerManager'), kcmPort));
-    const scheduler = startComponent(dir, 'kube-scheduler', bin('kubernetes', 'kube-scheduler'), schedulerArgs(dir, write('scheduler.kubeconfig', 'scheduler'), schedulerPort));
+    const kcm = startComponent(
+      dir,
+      'kube-controller-manager',
+      bin('kubernetes', 'kube-controller-manager'),
+      controllerManagerArgs(dir, certs, write('controller-manager.kubeconfig', 'controllerManager'), kcmPort),
+    );
+    const scheduler = startComponent(
+      dir,
+      'kube-scheduler',
+      bin('kubernetes', 'kube-scheduler'),
+      schedulerArgs(dir, write('scheduler.kubeconfig', 'scheduler'), schedulerPort),
+    );
     const kwokPort = await freePort();
-    const kwok = startComponent(dir, 'kwok', bin('kwok', 'kwok'), [`--kubeconfig=${kubeconfig}`, `--config=${kwokConfig(dir, `127.0.0.1:${kwokPort}`)}`, `--server-address=127.0.0.1:${kwokPort}`, '--node-ip=127.0.0.1', `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`]);
+    const kwok = startComponent(dir, 'kwok', bin('kwok', 'kwok'), [
+      `--kubeconfig=${kubeconfig}`,
+      `--config=${kwokConfig(dir, `127.0.0.1:${kwokPort}`)}`,
+      `--server-address=127.0.0.1:${kwokPort}`,
+      '--node-ip=127.0.0.1',
+      `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+    ]);
     components.push(kcm, scheduler, kwok);
 
     const cp = makeControlPlane(dir, kubeconfig, server, certs, stop);
@@ -274,7 +302,12 @@ export async function startControlPlane(): Promise<ControlPlane> {
     const healthy = (p: number) => async () => (await httpGet(`https://127.0.0.1:${p}/healthz`, 'self-signed')).status === 200;
     await waitFor('kube-controller-manager /healthz', healthy(kcmPort), components, dir);
     await waitFor('kube-scheduler /healthz', healthy(schedulerPort), components, dir);
-    await waitFor('the default ServiceAccount', async () => (await cp.kubectl(['get', 'serviceaccount', 'default', '-n', 'default'], { allowFailure: true })).code === 0, components, dir);
+    await waitFor(
+      'the default ServiceAccount',
+      async () => (await cp.kubectl(['get', 'serviceaccount', 'default', '-n', 'default'], { allowFailure: true })).code === 0,
+      components,
+      dir,
+    );
     await waitFor('kwok /healthz', async () => (await httpGet(`http://127.0.0.1:${kwokPort}/healthz`)).status === 200, components, dir);
     return cp;
   } catch (err) {

@@ -23,14 +23,20 @@ import { createNodes, createVolumes, list } from './cluster-setup';
  */
 const env = loadEnvironment('dev');
 const availability = cacheAvailability(['kubernetes', 'etcd', 'kwok', 'pulumi', 'pulumi-kubernetes']);
-if (!availability.ok) availability.reason += ' — the engine test runs dev with mlops:credentialSource config (the @pulumi/random provider is not buildable here)';
+if (!availability.ok)
+  availability.reason += ' — the engine test runs dev with mlops:credentialSource config (the @pulumi/random provider is not buildable here)';
 
 const key = (o: Pick<KubeObject, 'kind' | 'metadata'>) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 /** What `mlops synth` writes for dev (Pulumi deploys every part, not the Argo CD Application), plus its Secrets. */
 function expectedObjects(): string[] {
-  const chart = synthEnvironment(env).filter(deployedByPulumi).flatMap((f) => f.objects);
-  const secrets = requiredSecrets(env).map((id) => ({ kind: 'Secret', metadata: { name: PLATFORM_SECRETS[id].name, namespace: secretNamespace(env, PLATFORM_SECRETS[id]) } }));
+  const chart = synthEnvironment(env)
+    .filter(deployedByPulumi)
+    .flatMap((f) => f.objects);
+  const secrets = requiredSecrets(env).map((id) => ({
+    kind: 'Secret',
+    metadata: { name: PLATFORM_SECRETS[id].name, namespace: secretNamespace(env, PLATFORM_SECRETS[id]) },
+  }));
   return [...chart, ...secrets].map(key).sort();
 }
 
@@ -50,7 +56,9 @@ function publishIngressAddresses(cp: ControlPlane): () => void {
       for (const ing of await list(cp, 'ingresses').catch(() => [] as KubeObject[])) {
         if ((ing.status as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress?.length) continue;
         const patch = JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: '127.0.0.1' }] } } });
-        await cp.kubectl(['patch', 'ingress', ing.metadata.name, '-n', String(ing.metadata.namespace), '--subresource=status', '--type=merge', '-p', patch], { allowFailure: true });
+        await cp.kubectl(['patch', 'ingress', ing.metadata.name, '-n', String(ing.metadata.namespace), '--subresource=status', '--type=merge', '-p', patch], {
+          allowFailure: true,
+        });
       }
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -64,7 +72,9 @@ function publishIngressAddresses(cp: ControlPlane): () => void {
 
 /** Kubernetes objects in the stack's state: `Kind/namespace/name` of every provider resource but the provider itself. */
 async function stackObjects(stack: Stack): Promise<string[]> {
-  const state = (await stack.exportStack()).deployment as { resources?: Array<{ type: string; outputs?: { kind?: string; metadata?: { name: string; namespace?: string } } }> };
+  const state = (await stack.exportStack()).deployment as {
+    resources?: Array<{ type: string; outputs?: { kind?: string; metadata?: { name: string; namespace?: string } } }>;
+  };
   return (state.resources ?? [])
     .filter((r) => r.type.startsWith('kubernetes:') && !r.type.startsWith('kubernetes:yaml') && r.type !== 'pulumi:providers:kubernetes' && r.outputs?.kind)
     .map((r) => key({ kind: r.outputs!.kind!, metadata: r.outputs!.metadata! }))
@@ -80,15 +90,26 @@ describeWithTool('dev through the real Pulumi engine (pulumi up / up / destroy o
   beforeAll(async () => {
     cp = await startControlPlane();
     await createNodes(cp, env);
-    await createVolumes(cp, synthEnvironment(env).flatMap((f) => f.objects));
+    await createVolumes(
+      cp,
+      synthEnvironment(env).flatMap((f) => f.objects),
+    );
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-pulumi-home-'));
     const backend = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-pulumi-state-'));
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-pulumi-work-'));
     dirs.push(home, backend, work);
     const pulumiBin = path.join(componentDirs().pulumi, 'bin', 'pulumi');
-    const envVars = { PULUMI_HOME: home, PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: 'test-only-passphrase', PULUMI_SKIP_UPDATE_CHECK: 'true' };
+    const envVars = {
+      PULUMI_HOME: home,
+      PULUMI_BACKEND_URL: `file://${backend}`,
+      PULUMI_CONFIG_PASSPHRASE: 'test-only-passphrase',
+      PULUMI_SKIP_UPDATE_CHECK: 'true',
+    };
     const provider = path.join(componentDirs()['pulumi-kubernetes'], 'bin', 'pulumi-resource-kubernetes');
-    execFileSync(pulumiBin, ['plugin', 'install', 'resource', 'kubernetes', pulumiKubernetesPluginVersion(), '--file', provider], { env: { ...process.env, ...envVars }, stdio: 'pipe' });
+    execFileSync(pulumiBin, ['plugin', 'install', 'resource', 'kubernetes', pulumiKubernetesPluginVersion(), '--file', provider], {
+      env: { ...process.env, ...envVars },
+      stdio: 'pipe',
+    });
     stack = await LocalWorkspace.createOrSelectStack(
       {
         stackName: 'dev',
@@ -127,18 +148,40 @@ describeWithTool('dev through the real Pulumi engine (pulumi up / up / destroy o
     expect(await stackObjects(stack)).toEqual(expectedObjects());
     const live = new Set<string>();
     for (const ns of Object.values(env.namespaces)) {
-      for (const kind of ['deployments', 'statefulsets', 'jobs', 'cronjobs', 'services', 'secrets', 'serviceaccounts', 'networkpolicies', 'ingresses', 'horizontalpodautoscalers', 'poddisruptionbudgets', 'roles', 'resourcequotas', 'limitranges']) {
+      for (const kind of [
+        'deployments',
+        'statefulsets',
+        'jobs',
+        'cronjobs',
+        'services',
+        'secrets',
+        'serviceaccounts',
+        'networkpolicies',
+        'ingresses',
+        'horizontalpodautoscalers',
+        'poddisruptionbudgets',
+        'roles',
+        'resourcequotas',
+        'limitranges',
+      ]) {
         for (const o of await list(cp, kind, ns)) live.add(key(o));
       }
     }
     expect(expectedObjects().filter((k) => !k.startsWith('Namespace/') && !live.has(k))).toEqual([]);
     // Namespaces that run Deployments (ml-training runs only Jobs).
-    const withDeployments = new Set(synthEnvironment(env).flatMap((f) => f.objects).filter((o) => o.kind === 'Deployment').map((o) => String(o.metadata.namespace)));
+    const withDeployments = new Set(
+      synthEnvironment(env)
+        .flatMap((f) => f.objects)
+        .filter((o) => o.kind === 'Deployment')
+        .map((o) => String(o.metadata.namespace)),
+    );
     for (const ns of withDeployments) {
       await cp.kubectl(['wait', '--for=condition=Available', 'deployment', '--all', '-n', ns, '--timeout=120s'], { timeoutMs: 150_000 });
     }
     const sets = await list(cp, 'statefulsets', env.namespaces.platform);
-    expect(sets.map((s) => [s.metadata.name, (s.status as { readyReplicas?: number }).readyReplicas])).toEqual(sets.map((s) => [s.metadata.name, (s.spec as { replicas: number }).replicas]));
+    expect(sets.map((s) => [s.metadata.name, (s.status as { readyReplicas?: number }).readyReplicas])).toEqual(
+      sets.map((s) => [s.metadata.name, (s.spec as { replicas: number }).replicas]),
+    );
   }, 900_000);
 
   test('a second pulumi up reports no changes', async () => {

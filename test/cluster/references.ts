@@ -43,7 +43,8 @@ function volumeRefs(out: PodReference[], from: string, ns: string, volume: Recor
   const configMap = asRecord(volume.configMap);
   const items = (v: Record<string, unknown>) => asArray(v.items).map((i) => asRecord(i).key);
   if (volume.secret) (items(secret).length ? items(secret) : [undefined]).forEach((k) => ref(out, from, 'Secret', ns, secret.secretName, k, secret.optional));
-  if (volume.configMap) (items(configMap).length ? items(configMap) : [undefined]).forEach((k) => ref(out, from, 'ConfigMap', ns, configMap.name, k, configMap.optional));
+  if (volume.configMap)
+    (items(configMap).length ? items(configMap) : [undefined]).forEach((k) => ref(out, from, 'ConfigMap', ns, configMap.name, k, configMap.optional));
   if (volume.persistentVolumeClaim) ref(out, from, 'PersistentVolumeClaim', ns, asRecord(volume.persistentVolumeClaim).claimName);
   for (const source of asArray(asRecord(volume.projected).sources).map(asRecord)) {
     if (source.secret) volumeRefs(out, from, ns, { secret: { ...asRecord(source.secret), secretName: asRecord(source.secret).name } });
@@ -59,13 +60,33 @@ export function podReferences(objects: readonly KubeObject[]): PodReference[] {
     const from = `${obj.kind}/${ns}/${obj.metadata.name}`;
     ref(out, `${from} serviceAccountName`, 'ServiceAccount', ns, tpl.spec.serviceAccountName ?? 'default');
     asArray(tpl.spec.imagePullSecrets).forEach((s) => ref(out, `${from} imagePullSecrets`, 'Secret', ns, asRecord(s).name));
-    asArray(tpl.spec.volumes).filter(isRecord).forEach((v) => volumeRefs(out, `${from} volume ${String(v.name)}`, ns, v));
+    asArray(tpl.spec.volumes)
+      .filter(isRecord)
+      .forEach((v) => volumeRefs(out, `${from} volume ${String(v.name)}`, ns, v));
     for (const c of containers(tpl)) {
       const where = `${from} container ${String(c.container.name)}`;
       for (const e of asArray(c.container.env).map(asRecord)) {
         const vf = asRecord(e.valueFrom);
-        if (vf.secretKeyRef) ref(out, `${where} env ${String(e.name)}`, 'Secret', ns, asRecord(vf.secretKeyRef).name, asRecord(vf.secretKeyRef).key, asRecord(vf.secretKeyRef).optional);
-        if (vf.configMapKeyRef) ref(out, `${where} env ${String(e.name)}`, 'ConfigMap', ns, asRecord(vf.configMapKeyRef).name, asRecord(vf.configMapKeyRef).key, asRecord(vf.configMapKeyRef).optional);
+        if (vf.secretKeyRef)
+          ref(
+            out,
+            `${where} env ${String(e.name)}`,
+            'Secret',
+            ns,
+            asRecord(vf.secretKeyRef).name,
+            asRecord(vf.secretKeyRef).key,
+            asRecord(vf.secretKeyRef).optional,
+          );
+        if (vf.configMapKeyRef)
+          ref(
+            out,
+            `${where} env ${String(e.name)}`,
+            'ConfigMap',
+            ns,
+            asRecord(vf.configMapKeyRef).name,
+            asRecord(vf.configMapKeyRef).key,
+            asRecord(vf.configMapKeyRef).optional,
+          );
       }
       for (const e of asArray(c.container.envFrom).map(asRecord)) {
         if (e.secretRef) ref(out, `${where} envFrom`, 'Secret', ns, asRecord(e.secretRef).name, undefined, asRecord(e.secretRef).optional);
@@ -95,20 +116,38 @@ export function providedObjects(objects: readonly KubeObject[], env: Environment
     if (o.kind === 'ExternalSecret') {
       const spec = asRecord(o.spec);
       const target = String(asRecord(spec.target).name ?? o.metadata.name);
-      out.push({ kind: 'Secret', namespace: ns, name: target, keys: new Set(asArray(spec.data).map((d) => String(asRecord(d).secretKey))), source: `ExternalSecret ${o.metadata.name}` });
+      out.push({
+        kind: 'Secret',
+        namespace: ns,
+        name: target,
+        keys: new Set(asArray(spec.data).map((d) => String(asRecord(d).secretKey))),
+        source: `ExternalSecret ${o.metadata.name}`,
+      });
     }
     if (o.kind === 'StatefulSet') {
       const spec = asRecord(o.spec);
       const replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
       for (const t of asArray(spec.volumeClaimTemplates).map(asRecord)) {
-        for (let i = 0; i < replicas; i++) out.push({ kind: 'PersistentVolumeClaim', namespace: ns, name: `${String(asRecord(t.metadata).name)}-${o.metadata.name}-${i}`, source: `StatefulSet ${o.metadata.name}` });
+        for (let i = 0; i < replicas; i++)
+          out.push({
+            kind: 'PersistentVolumeClaim',
+            namespace: ns,
+            name: `${String(asRecord(t.metadata).name)}-${o.metadata.name}-${i}`,
+            source: `StatefulSet ${o.metadata.name}`,
+          });
       }
     }
   }
   if (secretsMode === 'pulumi') {
     for (const id of requiredSecrets(env)) {
       const s = PLATFORM_SECRETS[id];
-      out.push({ kind: 'Secret', namespace: secretNamespace(env, s), name: s.name, keys: new Set(s.keys), source: 'created by the Pulumi stack (requiredSecrets)' });
+      out.push({
+        kind: 'Secret',
+        namespace: secretNamespace(env, s),
+        name: s.name,
+        keys: new Set(s.keys),
+        source: 'created by the Pulumi stack (requiredSecrets)',
+      });
     }
   }
   return out;

@@ -7,7 +7,10 @@ import { pinnedEnvironment } from '../helpers/image-lock';
 import { compliantSet, get } from '../policies/fixtures';
 
 const workloads = (objects: KubeObject[]) => podTemplates(objects).map(({ obj }) => obj);
-const checkovSkips = (o: KubeObject) => Object.entries(o.metadata.annotations ?? {}).filter(([k]) => /^checkov\.io\/skip\d+$/.test(k)).map(([, v]) => v.split('=')[0]);
+const checkovSkips = (o: KubeObject) =>
+  Object.entries(o.metadata.annotations ?? {})
+    .filter(([k]) => /^checkov\.io\/skip\d+$/.test(k))
+    .map(([, v]) => v.split('=')[0]);
 
 describe.each(ENVIRONMENT_NAMES)('%s: deliberate departures are recorded on each workload', (name) => {
   const env = pinnedEnvironment(name);
@@ -42,12 +45,21 @@ describe.each(ENVIRONMENT_NAMES)('%s: deliberate departures are recorded on each
 });
 
 describe('deviation annotations', () => {
-  it('merge with an object\'s own exceptions and skips, renumbering checkov skips in check order', () => {
-    const existing = { [EXCEPTIONS_ANNOTATION]: JSON.stringify({ 'no-host-path': 'socket' }), 'kube-score/ignore': 'container-security-context-user-group-id', 'checkov.io/skip1': 'CKV_K8S_40=uid 0', other: 'kept' };
+  it("merge with an object's own exceptions and skips, renumbering checkov skips in check order", () => {
+    const existing = {
+      [EXCEPTIONS_ANNOTATION]: JSON.stringify({ 'no-host-path': 'socket' }),
+      'kube-score/ignore': 'container-security-context-user-group-id',
+      'checkov.io/skip1': 'CKV_K8S_40=uid 0',
+      other: 'kept',
+    };
     const out = deviationAnnotations([CACHED_PULLS, NO_CPU_LIMIT], existing);
     expect(JSON.parse(out[EXCEPTIONS_ANNOTATION])).toEqual({ 'cpu-limit': NO_CPU_LIMIT.reason, 'no-host-path': 'socket' });
     expect(out['kube-score/ignore']).toBe('container-image-pull-policy,container-resources,container-security-context-user-group-id');
-    expect([out['checkov.io/skip1'], out['checkov.io/skip2'], out['checkov.io/skip3']].map((v) => v.split('=')[0])).toEqual(['CKV_K8S_11', 'CKV_K8S_15', 'CKV_K8S_40']);
+    expect([out['checkov.io/skip1'], out['checkov.io/skip2'], out['checkov.io/skip3']].map((v) => v.split('=')[0])).toEqual([
+      'CKV_K8S_11',
+      'CKV_K8S_15',
+      'CKV_K8S_40',
+    ]);
     expect(out['checkov.io/skip3']).toBe('CKV_K8S_40=uid 0');
     expect(out.other).toBe('kept');
   });
@@ -61,7 +73,9 @@ describe('deviation annotations', () => {
     const web = get(compliantSet(), 'Deployment', 'web');
     web.spec.template.spec.containers[0].env.push({ name: 'API_TOKEN', valueFrom: { secretKeyRef: { name: 'api', key: 'token' } } });
     expect(workloadDeviations(web, {}).some((d) => d.rule === 'secrets-as-files')).toBe(false);
-    expect(workloadDeviations(web, { API_TOKEN: 'the client reads env only.' }).find((d) => d.rule === 'secrets-as-files')?.reason).toContain('API_TOKEN: the client reads env only.');
+    expect(workloadDeviations(web, { API_TOKEN: 'the client reads env only.' }).find((d) => d.rule === 'secrets-as-files')?.reason).toContain(
+      'API_TOKEN: the client reads env only.',
+    );
     // A CPU limit set means no CPU exception is written.
     expect(workloadDeviations(web, {}).some((d) => d.rule === 'cpu-limit')).toBe(false);
   });

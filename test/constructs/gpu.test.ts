@@ -35,13 +35,28 @@ describe('GpuDevicePlugin', () => {
     const e = env('prod', {
       gpu: {
         pools: [
-          { name: 'a100', instanceTypes: ['p4d.24xlarge'], minSize: 0, maxSize: 1, taints: [{ key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' }, { key: 'dedicated', value: 'ml', effect: 'NoExecute' }] },
+          {
+            name: 'a100',
+            instanceTypes: ['p4d.24xlarge'],
+            minSize: 0,
+            maxSize: 1,
+            taints: [
+              { key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' },
+              { key: 'dedicated', value: 'ml', effect: 'NoExecute' },
+            ],
+          },
         ],
       },
       training: { image: prod.training.image, gpuPool: 'a100' },
       inference: { image: prod.inference.image, models: [] },
     });
-    const s = podSpec(named(synth(e, (sc) => new GpuDevicePlugin(sc, 'gpu', { env: e })), 'DaemonSet', 'nvidia-device-plugin'));
+    const s = podSpec(
+      named(
+        synth(e, (sc) => new GpuDevicePlugin(sc, 'gpu', { env: e })),
+        'DaemonSet',
+        'nvidia-device-plugin',
+      ),
+    );
     expect(s.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
       { matchExpressions: [{ key: 'mlops-blueprint.io/gpu-pool', operator: 'In', values: ['a100'] }] },
     ]);
@@ -54,7 +69,12 @@ describe('GpuDevicePlugin', () => {
   it('has the least host access the kubelet API allows: the device-plugins hostPath, no privileges, no network', () => {
     const c = spec.containers[0];
     expect(spec.volumes).toEqual([{ name: 'device-plugin', hostPath: { path: KUBELET_DEVICE_PLUGINS_DIR, type: 'Directory' } }]);
-    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(spec.hostNetwork).toBeUndefined();
     expect(spec.automountServiceAccountToken).toBe(false);
     expect(named(objects, 'ServiceAccount', 'nvidia-device-plugin').automountServiceAccountToken).toBe(false);
@@ -76,6 +96,8 @@ describe('GpuDevicePlugin', () => {
   it('refuses an environment without GPU pools, and a platform (restricted) namespace', () => {
     const dev = env('dev');
     expect(() => synth(dev, (s) => new GpuDevicePlugin(s, 'gpu', { env: dev }))).toThrow(/needs at least one GPU pool in gpu\.pools/);
-    expect(() => synth(prod, (s) => new GpuDevicePlugin(s, 'gpu', { env: prod, namespace: 'ml-training' }), { namespaces: false })).toThrow(/platform namespace/);
+    expect(() => synth(prod, (s) => new GpuDevicePlugin(s, 'gpu', { env: prod, namespace: 'ml-training' }), { namespaces: false })).toThrow(
+      /platform namespace/,
+    );
   });
 });

@@ -13,7 +13,9 @@ describe('custom-metrics adapter configuration', () => {
     for (const name of ['dev', 'staging', 'prod']) {
       const all = objects(name);
       const usesMetric = all.some((o) => o.kind === 'HorizontalPodAutoscaler' && JSON.stringify(o.spec.metrics).includes(REQUESTS_IN_FLIGHT_METRIC));
-      const shipped = all.filter((o) => (o.kind === 'APIService' || o.kind === 'ConfigMap') && o.metadata.labels?.['app.kubernetes.io/component'] === 'metrics-adapter');
+      const shipped = all.filter(
+        (o) => (o.kind === 'APIService' || o.kind === 'ConfigMap') && o.metadata.labels?.['app.kubernetes.io/component'] === 'metrics-adapter',
+      );
       expect({ name, shipped: shipped.map((o) => o.kind) }).toEqual({ name, shipped: usesMetric ? ['ConfigMap', 'APIService'] : [] });
     }
   });
@@ -22,7 +24,11 @@ describe('custom-metrics adapter configuration', () => {
     const env = loadEnvironment('prod');
     const api = objects('prod').find((o) => o.kind === 'APIService')!;
     expect(api.metadata.name).toBe(`${CUSTOM_METRICS_VERSION}.${CUSTOM_METRICS_GROUP}`);
-    expect(api.spec).toMatchObject({ group: 'custom.metrics.k8s.io', version: 'v1beta2', service: { name: METRICS_ADAPTER_SERVICE, namespace: env.monitoring.prometheusNamespace, port: 443 } });
+    expect(api.spec).toMatchObject({
+      group: 'custom.metrics.k8s.io',
+      version: 'v1beta2',
+      service: { name: METRICS_ADAPTER_SERVICE, namespace: env.monitoring.prometheusNamespace, port: 443 },
+    });
   });
 
   test("the adapter rule turns the inference server's own latency series into the HPA's metric name", async () => {

@@ -52,7 +52,11 @@ it('staging (external-secrets) emits an ExternalSecret per required Secret and n
   expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
   const es = objects.filter((o) => o.kind === 'ExternalSecret').map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
   expect(es).toEqual(expect.arrayContaining(['mlops-platform/tracking-db', 'mlops-platform/tracking-admin', 'mlops-platform/oauth2-proxy']));
-  expect(es.sort()).toEqual(requiredSecrets(env).map((id) => `${secretNamespace(env, PLATFORM_SECRETS[id])}/${PLATFORM_SECRETS[id].name}`).sort());
+  expect(es.sort()).toEqual(
+    requiredSecrets(env)
+      .map((id) => `${secretNamespace(env, PLATFORM_SECRETS[id])}/${PLATFORM_SECRETS[id].name}`)
+      .sort(),
+  );
 });
 
 it('external-secrets mode without a store in the environment is an error', () => {

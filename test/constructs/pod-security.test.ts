@@ -26,12 +26,22 @@ describeWithTool('Pod Security labels against the pods of each namespace (k8s.io
     const report = namespaces.map((ns) => {
       const pods = podTemplates(objects)
         .filter(({ tpl }) => tpl.namespace === ns.metadata.name)
-        .map(({ obj, tpl }) => ({ ref: `${obj.kind}/${obj.metadata.name}`, pod: { metadata: { name: obj.metadata.name, namespace: tpl.namespace, labels: tpl.labels }, spec: tpl.spec } }));
+        .map(({ obj, tpl }) => ({
+          ref: `${obj.kind}/${obj.metadata.name}`,
+          pod: { metadata: { name: obj.metadata.name, namespace: tpl.namespace, labels: tpl.labels }, spec: tpl.spec },
+        }));
       const modes = ['enforce', 'warn', 'audit'].map((m) => ({ mode: m, ...label(ns, m) }));
-      const requests: PsaRequest[] = pods.flatMap((p) => [...modes.map((m) => ({ level: m.level, version: m.version, pod: p.pod })), ...PSA_LEVELS.map((level) => ({ level, version: 'latest', pod: p.pod }))]);
+      const requests: PsaRequest[] = pods.flatMap((p) => [
+        ...modes.map((m) => ({ level: m.level, version: m.version, pod: p.pod })),
+        ...PSA_LEVELS.map((level) => ({ level, version: 'latest', pod: p.pod })),
+      ]);
       const verdicts = evaluatePods(checker.bin!, requests);
       const per = modes.length + PSA_LEVELS.length;
-      const refused = pods.flatMap((p, i) => modes.filter((_, j) => !verdicts[i * per + j].allowed).map((m) => `${p.ref} refused at ${m.mode}=${m.level}: ${verdicts[i * per + modes.indexOf(m)].forbidden.join('; ')}`));
+      const refused = pods.flatMap((p, i) =>
+        modes
+          .filter((_, j) => !verdicts[i * per + j].allowed)
+          .map((m) => `${p.ref} refused at ${m.mode}=${m.level}: ${verdicts[i * per + modes.indexOf(m)].forbidden.join('; ')}`),
+      );
       // The strictest level every pod of the namespace passes (restricted for a namespace without pods).
       const strictest = PSA_LEVELS.find((_, k) => pods.every((__, i) => verdicts[i * per + modes.length + k].allowed)) ?? 'privileged';
       return { namespace: ns.metadata.name, pods: pods.length, refused, warn: modes[1].level, audit: modes[2].level, strictest };

@@ -26,9 +26,14 @@ describe('PlatformRbac', () => {
 
   it('creates ml-engineer, data-scientist and deployer Roles in their namespaces only (no ClusterRole)', () => {
     expect(ofKind(objects, 'Role').map((r) => `${r.metadata.namespace}/${r.metadata.name}`)).toEqual([
-      'mlops-platform/ml-engineer', 'ml-training/ml-engineer', 'ml-serving/ml-engineer',
-      'ml-training/data-scientist', 'ml-serving/data-scientist',
-      'mlops-platform/deployer', 'ml-training/deployer', 'ml-serving/deployer',
+      'mlops-platform/ml-engineer',
+      'ml-training/ml-engineer',
+      'ml-serving/ml-engineer',
+      'ml-training/data-scientist',
+      'ml-serving/data-scientist',
+      'mlops-platform/deployer',
+      'ml-training/deployer',
+      'ml-serving/deployer',
     ]);
     expect(ofKind(objects, 'ClusterRole')).toEqual([]);
     expect(ofKind(objects, 'ClusterRoleBinding')).toEqual([]);
@@ -51,7 +56,11 @@ describe('PlatformRbac', () => {
     }
     expect(allows(role(objects, 'deployer', 'ml-training'), 'batch', 'jobs', 'patch')).toBe(true);
     expect(allows(role(objects, 'deployer', 'ml-training'), 'batch', 'cronjobs', 'patch')).toBe(true);
-    expect(ofKind(objects, 'Role').flatMap(rules).some((r) => r.apiGroups.includes('rbac.authorization.k8s.io'))).toBe(false);
+    expect(
+      ofKind(objects, 'Role')
+        .flatMap(rules)
+        .some((r) => r.apiGroups.includes('rbac.authorization.k8s.io')),
+    ).toBe(false);
   });
 
   it('data scientists launch training Jobs but only read serving; ml engineers operate serving', () => {
@@ -98,7 +107,8 @@ describe('PlatformRbac', () => {
     expect(sas.map((s) => s.metadata.name).sort()).toEqual(['inference', 'training']);
     for (const sa of sas) expect(sa.automountServiceAccountToken).toBe(false);
     // No platform role binds a ServiceAccount: no workload talks to the Kubernetes API.
-    for (const b of ofKind(all, 'RoleBinding')) expect((b as unknown as { subjects: Array<{ kind: string }> }).subjects.every((s) => s.kind === 'Group')).toBe(true);
+    for (const b of ofKind(all, 'RoleBinding'))
+      expect((b as unknown as { subjects: Array<{ kind: string }> }).subjects.every((s) => s.kind === 'Group')).toBe(true);
     expect(policyErrors(all, e)).toBe(CLEAN);
     expect(schemaProblems(all)).toEqual([]);
     expect(named(all, 'Role', 'deployer').metadata.labels?.['app.kubernetes.io/component']).toBe('rbac');

@@ -31,7 +31,9 @@ function clientHosts(objects: KubeObject[]): string[] {
     const upstream = c.args?.find((a) => a.startsWith('--upstream='));
     if (upstream) hosts.add(new URL(upstream.slice('--upstream='.length)).host);
   }
-  for (const o of objects.filter((x) => x.kind === 'Ingress') as Array<KubeObject & { spec: { rules?: Array<{ host?: string; http?: { paths: Array<{ backend: { service?: { name: string } } }> } }> } }>) {
+  for (const o of objects.filter((x) => x.kind === 'Ingress') as Array<
+    KubeObject & { spec: { rules?: Array<{ host?: string; http?: { paths: Array<{ backend: { service?: { name: string } } }> } }> } }
+  >) {
     for (const rule of o.spec.rules ?? []) {
       const backends = rule.http?.paths.map((p) => p.backend.service?.name) ?? [];
       if (rule.host && backends.some((b) => b === 'tracking' || b === 'oauth2-proxy')) hosts.add(rule.host);
@@ -43,10 +45,12 @@ function clientHosts(objects: KubeObject[]): string[] {
 function status(url: string, host: string): Promise<number> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    http.get({ host: hostname, port, path: '/api/2.0/mlflow/experiments/search?max_results=1', headers: { host } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).on('error', reject);
+    http
+      .get({ host: hostname, port, path: '/api/2.0/mlflow/experiments/search?max_results=1', headers: { host } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject);
   });
 }
 

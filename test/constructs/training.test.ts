@@ -30,7 +30,9 @@ describe('TrainingJob', () => {
 
   it('sets retries, TTL and a deadline, and does not count disruptions as failures', () => {
     expect(job.spec).toMatchObject({ backoffLimit: 2, ttlSecondsAfterFinished: 86400, activeDeadlineSeconds: 14400 });
-    expect((job.spec as { podFailurePolicy: unknown }).podFailurePolicy).toEqual({ rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }] });
+    expect((job.spec as { podFailurePolicy: unknown }).podFailurePolicy).toEqual({
+      rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }],
+    });
     expect(spec.restartPolicy).toBe('Never');
   });
 
@@ -59,26 +61,50 @@ describe('TrainingJob', () => {
 
   it('without a GPU pool: no GPU limit, no toleration, no node selector; several GPUs when asked', () => {
     const dev = env('dev');
-    const s = podSpec(named(synth(dev, (sc) => new TrainingJob(sc, 't', { ctx: context(dev), name: 'train', command: trainCommand() })), 'Job', 'train'));
+    const s = podSpec(
+      named(
+        synth(dev, (sc) => new TrainingJob(sc, 't', { ctx: context(dev), name: 'train', command: trainCommand() })),
+        'Job',
+        'train',
+      ),
+    );
     expect(s.containers[0].resources.limits['nvidia.com/gpu']).toBeUndefined();
     expect(s.tolerations).toBeUndefined();
     expect(s.nodeSelector).toBeUndefined();
     const four = env('staging', { training: { image: staging.training.image, gpuPool: 'gpu-training', gpus: 4 } });
-    const s4 = podSpec(named(synth(four, (sc) => new TrainingJob(sc, 't', { ctx: context(four), name: 'train', command: trainCommand() })), 'Job', 'train'));
+    const s4 = podSpec(
+      named(
+        synth(four, (sc) => new TrainingJob(sc, 't', { ctx: context(four), name: 'train', command: trainCommand() })),
+        'Job',
+        'train',
+      ),
+    );
     expect(s4.containers[0].resources.limits['nvidia.com/gpu']).toBe('4');
   });
 
   it('leaves the login out when the tracking server runs without auth', () => {
     const dev = env('dev');
-    const s = podSpec(named(synth(dev, (sc) => new TrainingJob(sc, 't', { ctx: context(dev), name: 'train', command: trainCommand(), trackingCredentialsSecret: null })), 'Job', 'train'));
+    const s = podSpec(
+      named(
+        synth(dev, (sc) => new TrainingJob(sc, 't', { ctx: context(dev), name: 'train', command: trainCommand(), trackingCredentialsSecret: null })),
+        'Job',
+        'train',
+      ),
+    );
     expect(s.containers[0].env.map((e: { name: string }) => e.name)).not.toContain('MLFLOW_TRACKING_PASSWORD');
   });
 
   it('rejects names that are not DNS labels, and CronJob names too long for their Jobs', () => {
     const dev = env('dev');
-    expect(() => synth(dev, (s) => new TrainingJob(s, 't', { ctx: context(dev), name: 'Train_Churn', command: trainCommand() }))).toThrow(/must be a DNS label/);
-    expect(() => synth(dev, (s) => new TrainingCronJob(s, 't', { ctx: context(dev), name: 'r'.repeat(53), schedule: '0 3 * * *', command: trainCommand() }))).toThrow(/at most 52/);
-    expect(() => synth(dev, (s) => new TrainingCronJob(s, 't', { ctx: context(dev), name: 'retrain', schedule: 'daily', command: trainCommand() }))).toThrow(/five-field cron/);
+    expect(() => synth(dev, (s) => new TrainingJob(s, 't', { ctx: context(dev), name: 'Train_Churn', command: trainCommand() }))).toThrow(
+      /must be a DNS label/,
+    );
+    expect(() =>
+      synth(dev, (s) => new TrainingCronJob(s, 't', { ctx: context(dev), name: 'r'.repeat(53), schedule: '0 3 * * *', command: trainCommand() })),
+    ).toThrow(/at most 52/);
+    expect(() => synth(dev, (s) => new TrainingCronJob(s, 't', { ctx: context(dev), name: 'retrain', schedule: 'daily', command: trainCommand() }))).toThrow(
+      /five-field cron/,
+    );
   });
 });
 
@@ -92,8 +118,18 @@ describe('Training (the platform part)', () => {
     const cron = named(objects, 'CronJob', 'retrain-churn');
     expect(cron.spec).toMatchObject({ schedule: '0 3 * * 1', timeZone: 'Etc/UTC', concurrencyPolicy: 'Forbid', startingDeadlineSeconds: 3600 });
     expect(podSpec(cron).containers[0].command).toEqual([
-      'mlops', 'retrain', '--experiment', 'churn', '--register', 'churn-predictor', '--alias', 'champion',
-      '--inference-url', 'http://churn-predictor.ml-serving.svc:8080', '--drift-threshold', '0.2',
+      'mlops',
+      'retrain',
+      '--experiment',
+      'churn',
+      '--register',
+      'churn-predictor',
+      '--alias',
+      'champion',
+      '--inference-url',
+      'http://churn-predictor.ml-serving.svc:8080',
+      '--drift-threshold',
+      '0.2',
     ]);
     expect(podSpec(cron).containers[0].resources.limits['nvidia.com/gpu']).toBe('1');
     expect(podLabels(cron)['app.kubernetes.io/component']).toBe('training');
@@ -112,7 +148,8 @@ describe('Training (the platform part)', () => {
     const ingress = named(objects, 'NetworkPolicy', 'churn-predictor-from-retrain-churn');
     const retrainPods = podLabels(named(objects, 'CronJob', 'retrain-churn'));
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const es = egress.spec as any, is = ingress.spec as any;
+    const es = egress.spec as any,
+      is = ingress.spec as any;
     expect(selectorMatches(es.podSelector, retrainPods)).toBe(true);
     expect(es.egress[0].ports).toEqual([{ protocol: 'TCP', port: 8080 }]);
     const selected = ofKind(objects, 'Deployment').filter((d) => selectorMatches(is.podSelector, podLabels(d)));
@@ -123,7 +160,9 @@ describe('Training (the platform part)', () => {
   it('a retrain schedule without a model serving the registered model is an error', () => {
     const staging = env('staging');
     const none = env('staging', { inference: { image: staging.inference.image, models: [] } });
-    expect(() => synth(none, (s) => new Training(s, 'training', { ctx: context(none) }))).toThrow(/retrainSchedule needs an inference model serving "churn-predictor"/);
+    expect(() => synth(none, (s) => new Training(s, 'training', { ctx: context(none) }))).toThrow(
+      /retrainSchedule needs an inference model serving "churn-predictor"/,
+    );
   });
 
   it('dev: no schedule, so the ServiceAccount and the suspended on-demand template only; a one-off Job only when named', () => {

@@ -23,7 +23,8 @@ function freshCloneAvailability(): Availability {
   const git = spawnSync('git', ['--version'], { encoding: 'utf8' });
   if (git.status !== 0) return { ok: false, reason: 'git is not installed' };
   const ping = spawnSync('npm', ['ping'], { encoding: 'utf8', timeout: 30_000 });
-  if (ping.status !== 0) return { ok: false, reason: `npm cannot reach its registry (npm ping: ${(ping.stderr || String(ping.error)).trim().split('\n').pop()})` };
+  if (ping.status !== 0)
+    return { ok: false, reason: `npm cannot reach its registry (npm ping: ${(ping.stderr || String(ping.error)).trim().split('\n').pop()})` };
   const chromium = chromiumAvailability();
   return chromium.ok ? { ok: true, reason: '' } : chromium;
 }

@@ -71,7 +71,13 @@ function fullLoop(storeName: string, makeStore: () => Promise<Store>): void {
 
   beforeAll(async () => {
     store = await makeStore();
-    tracking = await startTrackingServer({ port: 0, backendStoreUri: store.backendStoreUri, artifactsDestination: store.artifactsDestination, upgradeDb: true, logger: false });
+    tracking = await startTrackingServer({
+      port: 0,
+      backendStoreUri: store.backendStoreUri,
+      artifactsDestination: store.artifactsDestination,
+      upgradeDb: true,
+      logger: false,
+    });
     client = new MlflowClient({ trackingUri: tracking.url, env: {} });
     cacheDir = mkdtempSync(path.join(tmpdir(), 'mlops-e2e-cache-'));
   });
@@ -128,7 +134,9 @@ function fullLoop(storeName: string, makeStore: () => Promise<Store>): void {
     v2 = await runTraining({ experiment: 'churn', registeredModel: MODEL, alias: 'challenger', client, seed: 7, epochs: 500, learningRate: 0.3 });
     expect(v2.version?.version).toBe('2');
     await expect(promote({ name: MODEL, version: '2', alias: 'champion', require: ['metrics.auc >= 0.99'], client })).rejects.toThrow(PromotionRejected);
-    await expect(promote({ name: MODEL, version: '2', alias: 'champion', require: ['metrics.auc >= 0.99'], client })).rejects.toThrow(/gate "metrics.auc >= 0.99" failed .* metrics.auc is 0\.\d+/);
+    await expect(promote({ name: MODEL, version: '2', alias: 'champion', require: ['metrics.auc >= 0.99'], client })).rejects.toThrow(
+      /gate "metrics.auc >= 0.99" failed .* metrics.auc is 0\.\d+/,
+    );
     expect((await client.getModelVersionByAlias(MODEL, 'champion')).version).toBe('1');
 
     // Load: 16 keep-alive clients sending in-distribution customers until well after the swap.
@@ -241,7 +249,12 @@ describeWithTool('the MLOps loop on PostgreSQL + S3 (s3rver)', postgresAvailabil
     process.env.MLFLOW_S3_ENDPOINT_URL = `http://127.0.0.1:${port}`;
     process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
     process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
-    const s3 = new S3Client({ endpoint: process.env.MLFLOW_S3_ENDPOINT_URL, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const s3 = new S3Client({
+      endpoint: process.env.MLFLOW_S3_ENDPOINT_URL,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     await s3.send(new CreateBucketCommand({ Bucket: 'mlflow' }));
     const db = await createTestDatabase('mlops_e2e');
     return {

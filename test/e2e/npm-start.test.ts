@@ -79,11 +79,16 @@ describe('npm start', () => {
     const page = await fetch(`${trackingUrl}/`, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<div id="app"></div>');
-    const alias = (await (await fetch(`${trackingUrl}/api/2.0/mlflow/registered-models/alias?name=churn-predictor&alias=champion`)).json()) as { model_version: { version: string } };
+    const alias = (await (await fetch(`${trackingUrl}/api/2.0/mlflow/registered-models/alias?name=churn-predictor&alias=champion`)).json()) as {
+      model_version: { version: string };
+    };
     expect(alias.model_version.version).toBe('1');
     expect((await fetch(`${inferenceUrl}/v2/health/ready`)).status).toBe(200);
 
-    const curlLine = out.split('\n').find((l) => l.trim().startsWith('curl '))!.trim();
+    const curlLine = out
+      .split('\n')
+      .find((l) => l.trim().startsWith('curl '))!
+      .trim();
     const m = /^curl -s -X POST (\S+) -H 'Content-Type: application\/json' -d '(.+)'$/.exec(curlLine);
     expect(m).not.toBeNull();
     const [, url, body] = m!;
@@ -106,7 +111,9 @@ describe('npm start', () => {
       expect(p.probabilities[0] + p.probabilities[1]).toBeCloseTo(1, 5);
     }
 
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child!.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child!.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     let tail = '';
     child.stdout!.on('data', (d: Buffer) => (tail += d.toString()));
     process.kill(-child.pid!, 'SIGINT');

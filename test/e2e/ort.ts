@@ -6,7 +6,10 @@ import { Worker } from 'node:worker_threads';
  * binding's arrays come from the outer realm, so sessions inside jest's module registry reject their own
  * outputs. A worker is a plain Node isolate, as in the inference server.
  */
-export function ortRun(model: Uint8Array | string, input: { name: string; data: number[]; dims: number[] }): Promise<Record<string, { dims: number[]; data: number[]; type: string }>> {
+export function ortRun(
+  model: Uint8Array | string,
+  input: { name: string; data: number[]; dims: number[] },
+): Promise<Record<string, { dims: number[]; data: number[]; type: string }>> {
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     const ort = require(workerData.ortPath);

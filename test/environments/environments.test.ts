@@ -99,7 +99,14 @@ describe('invalid configuration names each field path', () => {
     const p = problemsOf({
       inference: {
         image: builtInEnvironments.dev.inference.image,
-        models: [{ name: 'm', registeredModel: 'm', autoscaling: { minReplicas: 5, maxReplicas: 2 }, resources: { requests: { cpu: 'lots', memory: '1Gi' }, limits: { memory: '1Gi' } } }],
+        models: [
+          {
+            name: 'm',
+            registeredModel: 'm',
+            autoscaling: { minReplicas: 5, maxReplicas: 2 },
+            resources: { requests: { cpu: 'lots', memory: '1Gi' }, limits: { memory: '1Gi' } },
+          },
+        ],
       },
     });
     expect(p['inference.models[0].autoscaling.maxReplicas']).toBe('must be ≥ minReplicas');
@@ -129,7 +136,12 @@ describe('invalid configuration names each field path', () => {
     const prod = builtInEnvironments.prod as { cluster: Record<string, unknown> };
     const p = problemsOf(
       {
-        cluster: { ...prod.cluster, region: 'europe', publicAccessCidrs: ['0.0.0.0/0'], rds: { instanceClass: 'db.r6g.large', allocatedStorageGiB: 100, backupRetentionDays: 1 } },
+        cluster: {
+          ...prod.cluster,
+          region: 'europe',
+          publicAccessCidrs: ['0.0.0.0/0'],
+          rds: { instanceClass: 'db.r6g.large', allocatedStorageGiB: 100, backupRetentionDays: 1 },
+        },
         ingress: { tls: { mode: 'none' } },
       },
       'prod',
@@ -153,7 +165,10 @@ describe('invalid configuration names each field path', () => {
 
   test('a canary on the stable alias', () => {
     const m = (builtInEnvironments.staging.inference.models ?? [])[0];
-    const p = problemsOf({ inference: { image: builtInEnvironments.staging.inference.image, models: [{ ...m, canary: { alias: 'champion', weight: 10 } }] } }, 'staging');
+    const p = problemsOf(
+      { inference: { image: builtInEnvironments.staging.inference.image, models: [{ ...m, canary: { alias: 'champion', weight: 10 } }] } },
+      'staging',
+    );
     expect(p['inference.models[0].canary.alias']).toBe('must differ from the stable alias "champion"');
   });
 

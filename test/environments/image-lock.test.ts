@@ -26,9 +26,22 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-image-lock-'));
 describe('image references', () => {
   test('are read as Docker reads them: Docker Hub by default, library/ for single names, registries with a dot, a port or localhost', () => {
     expect(parseImageReference('postgres:16')).toMatchObject({ registry: 'docker.io', repository: 'library/postgres', tag: '16' });
-    expect(parseImageReference('docker.io/library/postgres:16.4-alpine3.20')).toMatchObject({ registry: 'docker.io', repository: 'library/postgres', tag: '16.4-alpine3.20' });
-    expect(parseImageReference('localhost:5001/mlops-blueprint/tracking:0.1.0')).toMatchObject({ registry: 'localhost:5001', repository: 'mlops-blueprint/tracking', tag: '0.1.0' });
-    expect(parseImageReference(`quay.io/minio/mc:RELEASE.1@sha256:${'a'.repeat(64)}`)).toMatchObject({ name: 'quay.io/minio/mc:RELEASE.1', registry: 'quay.io', tag: 'RELEASE.1', digest: `sha256:${'a'.repeat(64)}` });
+    expect(parseImageReference('docker.io/library/postgres:16.4-alpine3.20')).toMatchObject({
+      registry: 'docker.io',
+      repository: 'library/postgres',
+      tag: '16.4-alpine3.20',
+    });
+    expect(parseImageReference('localhost:5001/mlops-blueprint/tracking:0.1.0')).toMatchObject({
+      registry: 'localhost:5001',
+      repository: 'mlops-blueprint/tracking',
+      tag: '0.1.0',
+    });
+    expect(parseImageReference(`quay.io/minio/mc:RELEASE.1@sha256:${'a'.repeat(64)}`)).toMatchObject({
+      name: 'quay.io/minio/mc:RELEASE.1',
+      registry: 'quay.io',
+      tag: 'RELEASE.1',
+      digest: `sha256:${'a'.repeat(64)}`,
+    });
     expect(() => parseImageReference('quay.io/Minio/mc:1')).toThrow(/not a repository path/);
     expect(() => parseImageReference('quay.io/minio/mc@sha256:abc')).toThrow(/digest must be sha256/);
     expect(new RegistryClient().endpoint('docker.io').href).toBe('https://registry-1.docker.io/');
@@ -47,7 +60,8 @@ describe('image references', () => {
 describe('the resolver against an OCI registry on loopback', () => {
   let registry: FakeOciRegistry;
   let other: FakeOciRegistry;
-  const client = (extra: ConstructorParameters<typeof RegistryClient>[0] = {}) => new RegistryClient({ mirrors: { '*': registry.url, ...extra.mirrors }, ...extra });
+  const client = (extra: ConstructorParameters<typeof RegistryClient>[0] = {}) =>
+    new RegistryClient({ mirrors: { '*': registry.url, ...extra.mirrors }, ...extra });
 
   beforeAll(async () => {
     registry = await new FakeOciRegistry().start();
@@ -105,11 +119,23 @@ describe('the resolver against an OCI registry on loopback', () => {
 
   test('Basic auth on the registry itself (ECR): credentials from the Docker config; without them a clear error', async () => {
     const login = { username: 'AWS', password: 'ecr-token-from-get-login-password' };
-    const digest = registry.push('mlops-blueprint/tracking', '0.1.0', { auth: 'basic', login }, '123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-blueprint/tracking:0.1.0');
+    const digest = registry.push(
+      'mlops-blueprint/tracking',
+      '0.1.0',
+      { auth: 'basic', login },
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-blueprint/tracking:0.1.0',
+    );
     const ref = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-blueprint/tracking:0.1.0';
-    await expect(client().resolve(ref)).rejects.toThrow(/needs credentials \(Basic auth\); log in with `docker login 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com`/);
+    await expect(client().resolve(ref)).rejects.toThrow(
+      /needs credentials \(Basic auth\); log in with `docker login 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com`/,
+    );
     const dir = tmp();
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths: { '123456789012.dkr.ecr.eu-west-1.amazonaws.com': { auth: Buffer.from(`${login.username}:${login.password}`).toString('base64') } } }));
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({
+        auths: { '123456789012.dkr.ecr.eu-west-1.amazonaws.com': { auth: Buffer.from(`${login.username}:${login.password}`).toString('base64') } },
+      }),
+    );
     const r = await client({ credentials: dockerConfigCredentials(path.join(dir, 'config.json')) }).resolve(ref);
     expect(r.digest).toBe(digest);
     expect(registry.requests.at(-1)?.authorization).toBe(basicHeader(login));
@@ -120,20 +146,26 @@ describe('the resolver against an OCI registry on loopback', () => {
     const digest = registry.push('acme/private', '2.0', { auth: 'private', login }, 'ghcr.io/acme/private:2.0');
     expect((await client({ credentials: () => login }).resolve('ghcr.io/acme/private:2.0')).digest).toBe(digest);
     expect(registry.requests.find((q) => q.path === '/token' && q.authorization)?.authorization).toBe(basicHeader(login));
-    await expect(client({ credentials: () => ({ username: 'ci', password: 'wrong' }) }).resolve('ghcr.io/acme/private:2.0')).rejects.toThrow(/token request to http:\/\/127\.0\.0\.1:\d+\/token answered HTTP 401 UNAUTHORIZED/);
+    await expect(client({ credentials: () => ({ username: 'ci', password: 'wrong' }) }).resolve('ghcr.io/acme/private:2.0')).rejects.toThrow(
+      /token request to http:\/\/127\.0\.0\.1:\d+\/token answered HTTP 401 UNAUTHORIZED/,
+    );
   });
 
   test('an unknown tag is a 404 naming the image; schema-1 manifests and oversized ones are refused', async () => {
     registry.push('acme/web', '1.0');
     await expect(client().resolve('quay.io/acme/web:9.9')).rejects.toThrow(/^quay\.io\/acme\/web:9\.9: not found \(HTTP 404/);
     registry.push('acme/old', '1.0', { contentType: SCHEMA1 });
-    await expect(client().resolve('quay.io/acme/old:1.0')).rejects.toThrow(/answered application\/vnd\.docker\.distribution\.manifest\.v1\+prettyjws, not an image index or manifest/);
+    await expect(client().resolve('quay.io/acme/old:1.0')).rejects.toThrow(
+      /answered application\/vnd\.docker\.distribution\.manifest\.v1\+prettyjws, not an image index or manifest/,
+    );
     registry.push('acme/huge', '1.0', { omitDigestHeader: true, padBytes: 4 * 1024 * 1024 });
     await expect(client().resolve('quay.io/acme/huge:1.0')).rejects.toThrow(/the manifest is \d+ bytes, over the 4194304-byte limit/);
   });
 
   test('plain HTTP is spoken to loopback only; a mirror or realm elsewhere over http is refused before any request', async () => {
-    await expect(new RegistryClient({ mirrors: { '*': 'http://mirror.example.com' } }).resolve('quay.io/acme/web:1.0')).rejects.toThrow(/refusing http:\/\/mirror\.example\.com/);
+    await expect(new RegistryClient({ mirrors: { '*': 'http://mirror.example.com' } }).resolve('quay.io/acme/web:1.0')).rejects.toThrow(
+      /refusing http:\/\/mirror\.example\.com/,
+    );
     await expect(new RegistryClient({ mirrors: { '*': 'ftp://127.0.0.1' } }).resolve('quay.io/acme/web:1.0')).rejects.toThrow(/only https/);
   });
 });
@@ -145,7 +177,9 @@ describe('pinning environments', () => {
       const pinned = pinImages(env, testImageLock(env));
       expect(unpinnedImages(pinned)).toEqual([]);
       const { files } = renderEnvironment(pinned);
-      const images = podTemplates(files.flatMap((f) => f.objects)).flatMap(({ tpl }) => [...((tpl.spec.containers as Array<{ image: string }>) ?? []), ...((tpl.spec.initContainers as Array<{ image: string }>) ?? [])].map((c) => c.image));
+      const images = podTemplates(files.flatMap((f) => f.objects)).flatMap(({ tpl }) =>
+        [...((tpl.spec.containers as Array<{ image: string }>) ?? []), ...((tpl.spec.initContainers as Array<{ image: string }>) ?? [])].map((c) => c.image),
+      );
       expect(images.length).toBeGreaterThan(0);
       for (const image of images) {
         expect(image).toMatch(/^[^@]+:[^@/]+@sha256:[0-9a-f]{64}$/);
@@ -174,7 +208,9 @@ describe('pinning environments', () => {
       delete lock.images[env.gpu.devicePluginImage];
       expect(() => resolveImages(env, lock, 'x')).toThrow(/gpu\.devicePluginImage: nvcr\.io\/nvidia\/k8s-device-plugin:v0\.16\.2/);
       // An operator's inline digest counts as pinned.
-      expect(() => resolveImages({ ...env, gpu: { ...env.gpu, devicePluginImage: `${env.gpu.devicePluginImage}@sha256:${'b'.repeat(64)}` } }, lock, 'x')).not.toThrow();
+      expect(() =>
+        resolveImages({ ...env, gpu: { ...env.gpu, devicePluginImage: `${env.gpu.devicePluginImage}@sha256:${'b'.repeat(64)}` } }, lock, 'x'),
+      ).not.toThrow();
     }
     const dev = renderEnvironment(loadEnvironment('dev'));
     expect(dev.violations.filter((v) => v.ruleId === 'image-digest').every((v) => v.severity === 'warning')).toBe(true);
@@ -220,8 +256,17 @@ describe('mlops images lock', () => {
     const out = path.join(dir, 'dist');
     const synth = runMlops(['synth', '--env', 'all', '--out', out, '--image-lock', lock]);
     expect([synth.status, synth.stderr]).toEqual([0, '']);
-    const tracking = fs.readFileSync(path.join(out, 'prod', fs.readdirSync(path.join(out, 'prod')).find((f) => f.includes('tracking'))!), 'utf8');
-    expect(tracking).toContain(`image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-blueprint/tracking:0.1.0@${syntheticDigest('123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-blueprint/tracking:0.1.0')}`);
+    const tracking = fs.readFileSync(
+      path.join(
+        out,
+        'prod',
+        fs.readdirSync(path.join(out, 'prod')).find((f) => f.includes('tracking'))!,
+      ),
+      'utf8',
+    );
+    expect(tracking).toContain(
+      `image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-blueprint/tracking:0.1.0@${syntheticDigest('123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-blueprint/tracking:0.1.0')}`,
+    );
   });
 
   test('any image that cannot be resolved leaves the lock untouched; synth of prod without its digests writes nothing', async () => {
@@ -229,7 +274,10 @@ describe('mlops images lock', () => {
     const lock = path.join(dir, 'images.lock.json');
     fs.writeFileSync(lock, '{"lockfileVersion":1,"images":{}}\n');
     // nvcr.io pointed at a registry that does not hold the device plugin.
-    const r = await runMlopsAsync(['images', 'lock', '--env', 'prod', '--lock', lock, ...mirrorArgs(), '--mirror', `nvcr.io=${registries.get('quay.io')!.url}`], { env: { DOCKER_CONFIG: tmp() } });
+    const r = await runMlopsAsync(
+      ['images', 'lock', '--env', 'prod', '--lock', lock, ...mirrorArgs(), '--mirror', `nvcr.io=${registries.get('quay.io')!.url}`],
+      { env: { DOCKER_CONFIG: tmp() } },
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/nvcr\.io\/nvidia\/k8s-device-plugin:v0\.16\.2: /);
     expect(r.stderr.trim().split('\n').pop()).toBe(`mlops: 1 of 4 image(s) could not be resolved; ${lock} was not changed`);

@@ -10,8 +10,18 @@ const DIGEST = `sha256:${'a'.repeat(64)}`;
 
 describe('image references', () => {
   test('split: a registry port is not a tag; tag and digest both kept', () => {
-    expect(splitImageReference('localhost:5000/team/app')).toEqual({ name: 'localhost:5000/team/app', path: 'localhost:5000/team/app', tag: undefined, digest: undefined });
-    expect(splitImageReference(`localhost:5000/team/app:1.2@${DIGEST}`)).toEqual({ name: 'localhost:5000/team/app:1.2', path: 'localhost:5000/team/app', tag: '1.2', digest: DIGEST });
+    expect(splitImageReference('localhost:5000/team/app')).toEqual({
+      name: 'localhost:5000/team/app',
+      path: 'localhost:5000/team/app',
+      tag: undefined,
+      digest: undefined,
+    });
+    expect(splitImageReference(`localhost:5000/team/app:1.2@${DIGEST}`)).toEqual({
+      name: 'localhost:5000/team/app:1.2',
+      path: 'localhost:5000/team/app',
+      tag: '1.2',
+      digest: DIGEST,
+    });
   });
 
   test.each([
@@ -35,7 +45,7 @@ describe('image references', () => {
     expect(imageRef.safeParse('Quay.io/app/X:1').error?.issues[0].message).toMatch(/is not an image reference/);
   });
 
-  test('version labels: the tag, else the digest\'s first 12 hex digits', () => {
+  test("version labels: the tag, else the digest's first 12 hex digits", () => {
     expect(imageVersion('localhost:5000/app:1.2.3')).toBe('1.2.3');
     expect(imageVersion(`quay.io/app@${DIGEST}`)).toBe('a'.repeat(12));
     expect(imageVersion(`quay.io/app:v7@${DIGEST}`)).toBe('v7');

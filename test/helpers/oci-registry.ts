@@ -122,12 +122,14 @@ export class FakeOciRegistry {
     const opts = this.repos.get(repository);
     if (!opts) return this.error(res, 401, 'UNAUTHORIZED', 'authentication required', () => this.challenge(res, repository));
     if (opts.redirectTo) return void res.writeHead(307, { Location: `${opts.redirectTo.base}/v2/${opts.redirectTo.repository}/manifests/${reference}` }).end();
-    if (!this.authorized(req, repository, opts)) return this.error(res, 401, 'UNAUTHORIZED', 'authentication required', () => this.challenge(res, repository, opts));
+    if (!this.authorized(req, repository, opts))
+      return this.error(res, 401, 'UNAUTHORIZED', 'authentication required', () => this.challenge(res, repository, opts));
     const blob = this.manifests.get(`${repository}@${decodeURIComponent(reference)}`);
     if (!blob) return this.error(res, 404, 'MANIFEST_UNKNOWN', `manifest unknown: ${reference}`);
     const accepted = (req.headers.accept ?? '').split(',').map((t) => t.trim().split(';')[0]);
     // As registries do: a client that does not accept an index gets no index.
-    if (!opts.contentType && !accepted.includes(blob.mediaType)) return this.error(res, 404, 'MANIFEST_UNKNOWN', `no manifest in an accepted media type (${blob.mediaType})`);
+    if (!opts.contentType && !accepted.includes(blob.mediaType))
+      return this.error(res, 404, 'MANIFEST_UNKNOWN', `no manifest in an accepted media type (${blob.mediaType})`);
     const headers: Record<string, string | number> = { 'Content-Type': opts.contentType ?? blob.mediaType, 'Content-Length': blob.body.length };
     const digest = opts.wrongDigestHeader ? sha256('something else') : sha256(blob.body);
     if (!(opts.omitDigestHeader && req.method === 'HEAD')) headers['Docker-Content-Digest'] = digest;
@@ -143,7 +145,11 @@ export class FakeOciRegistry {
 
   private challenge(res: http.ServerResponse, repository: string | undefined, opts: RepositoryOptions = {}): void {
     if (opts.auth === 'basic') res.setHeader('WWW-Authenticate', `Basic realm="${this.url}/",service="${this.service}"`);
-    else res.setHeader('WWW-Authenticate', `Bearer realm="${this.url}/token",service="${this.service}"${repository ? `,scope="repository:${repository}:pull"` : ''}`);
+    else
+      res.setHeader(
+        'WWW-Authenticate',
+        `Bearer realm="${this.url}/token",service="${this.service}"${repository ? `,scope="repository:${repository}:pull"` : ''}`,
+      );
   }
 
   private token(req: http.IncomingMessage, url: URL, res: http.ServerResponse): void {
@@ -152,7 +158,8 @@ export class FakeOciRegistry {
     const scope = /^repository:(.+):pull$/.exec(url.searchParams.get('scope') ?? '');
     const repository = scope?.[1];
     const opts = repository ? this.repos.get(repository) : undefined;
-    if (opts?.auth === 'private' && req.headers.authorization !== basicHeader(opts.login!)) return this.error(res, 401, 'UNAUTHORIZED', 'login required for a private repository');
+    if (opts?.auth === 'private' && req.headers.authorization !== basicHeader(opts.login!))
+      return this.error(res, 401, 'UNAUTHORIZED', 'login required for a private repository');
     const token = randomBytes(16).toString('hex');
     // Anonymous clients get a token for what they may pull; one for an unknown repository grants nothing.
     if (repository && opts) this.tokens.set(token, repository);
@@ -167,4 +174,5 @@ export class FakeOciRegistry {
   }
 }
 
-export const basicHeader = (login: { username: string; password: string }): string => `Basic ${Buffer.from(`${login.username}:${login.password}`).toString('base64')}`;
+export const basicHeader = (login: { username: string; password: string }): string =>
+  `Basic ${Buffer.from(`${login.username}:${login.password}`).toString('base64')}`;

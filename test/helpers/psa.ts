@@ -42,9 +42,19 @@ export function psaChecker(): { bin?: string; availability: Availability } {
   const bin = path.join(os.tmpdir(), `mlops-psa-check-${hash.digest('hex').slice(0, 12)}`);
   if (fs.existsSync(bin)) return (built = { bin, availability: { ok: true, reason: '' } });
   const go = goBinary();
-  const r = spawnSync(go, ['build', '-o', `${bin}.tmp`, '.'], { cwd: SOURCE, encoding: 'utf8', timeout: 600_000, env: { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false' } });
+  const r = spawnSync(go, ['build', '-o', `${bin}.tmp`, '.'], {
+    cwd: SOURCE,
+    encoding: 'utf8',
+    timeout: 600_000,
+    env: { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false' },
+  });
   if (r.error || r.status !== 0) {
-    return (built = { availability: { ok: false, reason: `cannot build test/psa (the upstream pod-security-admission checker) with ${go}: ${(r.error?.message ?? r.stderr).trim().split('\n').pop()}` } });
+    return (built = {
+      availability: {
+        ok: false,
+        reason: `cannot build test/psa (the upstream pod-security-admission checker) with ${go}: ${(r.error?.message ?? r.stderr).trim().split('\n').pop()}`,
+      },
+    });
   }
   fs.renameSync(`${bin}.tmp`, bin);
   return (built = { bin, availability: { ok: true, reason: '' } });

@@ -45,7 +45,10 @@ describe('adaptive batching and backpressure', () => {
       try {
         const replies = await concurrently(parts.length, (i) => post(`${server.url}/invocations`, { dataframe_split: { columns: cols, data: parts[i] } }));
         expect(replies.flatMap((r) => r.body.predictions.map((p: any) => p.label))).toEqual(want.label);
-        expectClose(replies.flatMap((r) => r.body.predictions.map((p: any) => p.probabilities)), want.probabilities);
+        expectClose(
+          replies.flatMap((r) => r.body.predictions.map((p: any) => p.probabilities)),
+          want.probabilities,
+        );
         const text = (await get(`${server.url}/metrics`)).body as string;
         const runs = metricValue(text, 'mlops_inference_batch_size_count{model="churn-forest"}');
         expect(metricValue(text, 'mlops_inference_batch_size_sum{model="churn-forest"}')).toBe(rows.length);
@@ -84,7 +87,10 @@ describe('adaptive batching and backpressure', () => {
       });
       const text = (await get(`${server.url}/metrics`)).body as string;
       expect(metricValue(text, 'mlops_inference_requests_total{model="slow",protocol="mlflow",code="503"}') ?? 0).toBeGreaterThanOrEqual(0);
-      expect((metricValue(text, 'mlops_inference_requests_total{model="slow",protocol="mlflow",code="503"}') ?? 0) + (metricValue(text, 'mlops_inference_requests_total{model="slow",protocol="v2",code="503"}') ?? 0)).toBe(busy.length);
+      expect(
+        (metricValue(text, 'mlops_inference_requests_total{model="slow",protocol="mlflow",code="503"}') ?? 0) +
+          (metricValue(text, 'mlops_inference_requests_total{model="slow",protocol="v2",code="503"}') ?? 0),
+      ).toBe(busy.length);
     } finally {
       await server.close();
     }

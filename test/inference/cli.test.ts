@@ -4,7 +4,11 @@ import { expected, model, post } from './helpers';
 
 /** Starts `mlops serve` as a real process on a free port; resolves once it logs its URL. */
 function startServe(args: string[]): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [mlopsBin, 'serve', '--port', '0', ...args], { cwd: repoRoot, env: { ...process.env, MLOPS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [mlopsBin, 'serve', '--port', '0', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, MLOPS_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let out = '';
@@ -46,7 +50,9 @@ describe('mlops serve (real process)', () => {
   test('the churn model over the CLI answers like onnxruntime (Python)', async () => {
     const { child, url, exited } = await startServe(['-m', model('churn-forest'), '--name', 'churn', '--workers', '1']);
     try {
-      const r = await post(`${url}/v2/models/churn/infer`, { inputs: expected.columns.map((c, i) => ({ name: c, shape: [expected.rows.length], datatype: 'FP32', data: expected.rows.map((row) => row[i]) })) });
+      const r = await post(`${url}/v2/models/churn/infer`, {
+        inputs: expected.columns.map((c, i) => ({ name: c, shape: [expected.rows.length], datatype: 'FP32', data: expected.rows.map((row) => row[i]) })),
+      });
       expect(r.status).toBe(200);
       expect(r.body.outputs[0].data).toEqual(expected.outputs['churn-forest'].label);
       child.kill('SIGTERM');

@@ -6,12 +6,16 @@ import { expected, model } from './helpers';
 /** One request on a connection of its own (the cluster primary hands connections out round-robin). */
 function inferOnNewConnection(url: string, body: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}/v2/models/churn/infer`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', connection: 'close' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, text }));
-    });
+    const req = http.request(
+      `${url}/v2/models/churn/infer`,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/json', connection: 'close' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -28,13 +32,21 @@ const alive = (pid: number) => {
 
 describe('mlops serve --listeners (node:cluster)', () => {
   test('two listener processes share the port, both answer, /metrics aggregates them, SIGTERM stops all cleanly', async () => {
-    const child = spawn(process.execPath, [mlopsBin, 'serve', '-m', model('churn-logreg'), '--name', 'churn', '--port', '0', '--listeners', '2', '--workers', '2'], { cwd: repoRoot, env: { ...process.env, MLOPS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [mlopsBin, 'serve', '-m', model('churn-logreg'), '--name', 'churn', '--port', '0', '--listeners', '2', '--workers', '2'],
+      { cwd: repoRoot, env: { ...process.env, MLOPS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     // 'close', not 'exit': the listeners' last log lines are read by then.
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
-    const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = () =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     try {
       const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
         child.stdout!.on('data', () => {
@@ -51,7 +63,11 @@ describe('mlops serve --listeners (node:cluster)', () => {
       const ready = () => lines().filter((l) => l.msg === 'inference listener ready');
       while (ready().length < 2) await new Promise((r) => setTimeout(r, 20));
       expect(ready().map((l) => l.workers)).toEqual([1, 1]);
-      expect(ready().map((l) => l.pid).sort()).toEqual([...pids].sort());
+      expect(
+        ready()
+          .map((l) => l.pid)
+          .sort(),
+      ).toEqual([...pids].sort());
 
       const body = JSON.stringify({ inputs: [{ name: 'float_input', shape: [2, 4], datatype: 'FP32', data: expected.rows.slice(0, 2).flat() }] });
       const n = 8;

@@ -20,7 +20,10 @@ describe('inference server: MLflow scoring protocol and Open Inference Protocol 
     expect(r.status).toBe(200);
     expect(r.body.predictions).toHaveLength(rows.length);
     expect(r.body.predictions.map((p: any) => p.label)).toEqual(want.label);
-    expectClose(r.body.predictions.map((p: any) => p.probabilities), want.probabilities);
+    expectClose(
+      r.body.predictions.map((p: any) => p.probabilities),
+      want.probabilities,
+    );
   });
 
   test('dataframe_split with columns in another order and an extra column: the extra one is dropped', async () => {
@@ -34,13 +37,19 @@ describe('inference server: MLflow scoring protocol and Open Inference Protocol 
   test('dataframe_records, CSV (pandas to_csv with index) and instances as records', async () => {
     const a = await post(`${server.url}/invocations`, { dataframe_records: records });
     expect(a.status).toBe(200);
-    expectClose(a.body.predictions.map((p: any) => p.probabilities), want.probabilities);
+    expectClose(
+      a.body.predictions.map((p: any) => p.probabilities),
+      want.probabilities,
+    );
 
     const csv = [',' + cols.join(','), ...rows.map((r, i) => `${i},${r.join(',')}`)].join('\n') + '\n';
     const b = await post(`${server.url}/invocations`, csv, 'text/csv');
     expect(b.status).toBe(200);
     expect(b.body.predictions.map((p: any) => p.label)).toEqual(want.label);
-    expectClose(b.body.predictions.map((p: any) => p.probabilities), want.probabilities);
+    expectClose(
+      b.body.predictions.map((p: any) => p.probabilities),
+      want.probabilities,
+    );
 
     const c = await post(`${server.url}/invocations`, { instances: records.slice(0, 3) }, 'application/json; charset=utf-8');
     expect(c.status).toBe(200);
@@ -80,7 +89,12 @@ describe('inference server: MLflow scoring protocol and Open Inference Protocol 
     expect(shape.status).toBe(400);
     expect(shape.body.message).toMatch(/input 'float_input': shape \[1, 3\] does not match the model's \[-1, 4\]/);
 
-    const ragged = await post(`${server.url}/invocations`, { inputs: [[1, 2, 3, 4], [1, 2]] });
+    const ragged = await post(`${server.url}/invocations`, {
+      inputs: [
+        [1, 2, 3, 4],
+        [1, 2],
+      ],
+    });
     expect(ragged.status).toBe(400);
     expect(ragged.body.message).toContain("input 'float_input'");
 
@@ -217,7 +231,10 @@ describe('inference server: tree ensemble with one input per column, bare .onnx,
       const a = await post(`${server.url}/invocations`, { dataframe_records: records });
       expect(a.status).toBe(200);
       expect(a.body.predictions.map((p: any) => p.label)).toEqual(want.label);
-      expectClose(a.body.predictions.map((p: any) => p.probabilities), want.probabilities);
+      expectClose(
+        a.body.predictions.map((p: any) => p.probabilities),
+        want.probabilities,
+      );
       const b = await post(`${server.url}/invocations`, { inputs: rows });
       expect(b.body.predictions.label).toEqual(want.label);
       const c = await post(`${server.url}/v2/models/churn/infer`, {
@@ -278,7 +295,12 @@ describe('inference server: tree ensemble with one input per column, bare .onnx,
         else expect(out.data).toEqual(data);
       }
       const range = await post(`${server.url}/v2/models/dtypes/infer`, {
-        inputs: Object.entries(values).map(([dt, data]) => ({ name: `x_${dt.toLowerCase()}`, shape: [2, 2], datatype: dt, data: dt === 'UINT8' ? [0, 256, 1, 2] : data })),
+        inputs: Object.entries(values).map(([dt, data]) => ({
+          name: `x_${dt.toLowerCase()}`,
+          shape: [2, 2],
+          datatype: dt,
+          data: dt === 'UINT8' ? [0, 256, 1, 2] : data,
+        })),
       });
       expect(range.status).toBe(400);
       expect(range.body.error).toBe("input 'x_uint8': expected an integer in [0, 255], got number 256 at position 1");
@@ -297,7 +319,9 @@ describe('inference server: tree ensemble with one input per column, bare .onnx,
       const a = await post(`${server.url}/invocations`, big);
       expect(a.status).toBe(413);
       expect(a.body.error_code).toBe('REQUEST_LIMIT_EXCEEDED');
-      const b = await post(`${server.url}/v2/models/churn-logreg/infer`, { inputs: [{ name: 'float_input', shape: [200, 4], datatype: 'FP32', data: big.inputs }] });
+      const b = await post(`${server.url}/v2/models/churn-logreg/infer`, {
+        inputs: [{ name: 'float_input', shape: [200, 4], datatype: 'FP32', data: big.inputs }],
+      });
       expect(b.status).toBe(413);
       expect(b.body).toEqual({ error: expect.stringContaining('larger than the server accepts') });
     } finally {

@@ -13,7 +13,11 @@ const AUTH = { authorization: `Basic ${Buffer.from('serving:s3cret').toString('b
 
 /** The suite's own REST calls, with the credentials the tracking server demands in this suite. */
 async function api(baseUrl: string, method: string, route: string, payload: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${baseUrl}/api/2.0/mlflow${route}`, { method, headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+  const res = await fetch(`${baseUrl}/api/2.0/mlflow${route}`, {
+    method,
+    headers: { ...AUTH, 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -24,7 +28,11 @@ async function logModelDir(tracking: TestServer, dir: string, artifactPath = 'mo
   const { run_id, artifact_uri } = run.body.run.info;
   const root = /^mlflow-artifacts:\/(.*)$/.exec(artifact_uri)![1];
   for (const file of fs.readdirSync(dir)) {
-    const res = await fetch(`${tracking.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${artifactPath}/${file}`, { method: 'PUT', headers: AUTH, body: fs.readFileSync(path.join(dir, file)) });
+    const res = await fetch(`${tracking.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${artifactPath}/${file}`, {
+      method: 'PUT',
+      headers: AUTH,
+      body: fs.readFileSync(path.join(dir, file)),
+    });
     expect(res.status).toBe(200);
   }
   return run_id;
@@ -83,7 +91,12 @@ describe('registry-backed serving against a real tracking server with the model 
   });
 
   test('models:/name@alias, models:/name/<version>, models:/name/<Stage> and runs:/ all serve version 1', async () => {
-    const transition = await api(tracking.url, 'POST', '/model-versions/transition-stage', { name: 'churn', version: '1', stage: 'Production', archive_existing_versions: false });
+    const transition = await api(tracking.url, 'POST', '/model-versions/transition-stage', {
+      name: 'churn',
+      version: '1',
+      stage: 'Production',
+      archive_existing_versions: false,
+    });
     expect(transition.status).toBe(200);
     for (const uri of ['models:/churn@champion', 'models:/churn/1', 'models:/churn/Production', `runs:/${run1}/model`]) {
       const server = await serve({ model: uri, trackingUri: tracking.url, cacheDir, pollIntervalMs: 0 });
@@ -91,7 +104,10 @@ describe('registry-backed serving against a real tracking server with the model 
         const r = await post(`${server.url}/invocations`, { dataframe_split: { columns: cols, data: rows } });
         expect(r.status).toBe(200);
         expect(r.body.predictions.map((p: any) => p.label)).toEqual(v1.label);
-        expectClose(r.body.predictions.map((p: any) => p.probabilities), v1.probabilities);
+        expectClose(
+          r.body.predictions.map((p: any) => p.probabilities),
+          v1.probabilities,
+        );
         expect(server.model()).toMatchObject(uri.startsWith('runs:') ? { name: 'model', version: run1 } : { name: 'churn', version: '1' });
       } finally {
         await server.close();
@@ -102,13 +118,23 @@ describe('registry-backed serving against a real tracking server with the model 
   });
 
   test('registry errors are clear: unknown alias, unknown model, wrong credentials', async () => {
-    await expect(serve({ model: 'models:/churn@nope', trackingUri: tracking.url, cacheDir })).rejects.toThrow(/registered-models\/alias: HTTP 400 INVALID_PARAMETER_VALUE: Registered model alias nope not found/);
+    await expect(serve({ model: 'models:/churn@nope', trackingUri: tracking.url, cacheDir })).rejects.toThrow(
+      /registered-models\/alias: HTTP 400 INVALID_PARAMETER_VALUE: Registered model alias nope not found/,
+    );
     await expect(serve({ model: 'models:/ghost/1', trackingUri: tracking.url, cacheDir })).rejects.toThrow(/HTTP 404/);
-    await expect(serve({ model: 'models:/churn@champion', trackingUri: tracking.url, cacheDir, trackingUsername: 'serving', trackingPassword: 'wrong' })).rejects.toThrow(/HTTP 401 UNAUTHENTICATED/);
+    await expect(
+      serve({ model: 'models:/churn@champion', trackingUri: tracking.url, cacheDir, trackingUsername: 'serving', trackingPassword: 'wrong' }),
+    ).rejects.toThrow(/HTTP 401 UNAUTHENTICATED/);
   });
 
   test('hot swap under load: the alias moves to version 2, no request fails, readiness stays true', async () => {
-    const server: RunningInferenceServer = await serve({ model: 'models:/churn@champion', trackingUri: tracking.url, cacheDir, pollIntervalMs: 100, workers: 2 });
+    const server: RunningInferenceServer = await serve({
+      model: 'models:/churn@champion',
+      trackingUri: tracking.url,
+      cacheDir,
+      pollIntervalMs: 100,
+      workers: 2,
+    });
     const failures: string[] = [];
     const seenPerClient: string[][] = [];
     let stop = false;
@@ -127,7 +153,8 @@ describe('registry-backed serving against a real tracking server with the model 
           const version = r.body.model_version as string;
           const want = version === '1' ? v1 : v2;
           const probs = r.body.outputs.find((o: any) => o.name === 'probabilities').data;
-          if (Math.abs(probs[1] - want.probabilities[row][1]) > 1e-6) failures.push(`row ${row}: version ${version} answered ${probs} instead of ${want.probabilities[row]}`);
+          if (Math.abs(probs[1] - want.probabilities[row][1]) > 1e-6)
+            failures.push(`row ${row}: version ${version} answered ${probs} instead of ${want.probabilities[row]}`);
           if (seen[seen.length - 1] !== version) seen.push(version);
         }
       };

@@ -105,7 +105,11 @@ describe('MlflowClient retry policy (MLflow rest_utils / urllib3 Retry), against
 
   test('MLFLOW_HTTP_REQUEST_MAX_RETRIES, _BACKOFF_FACTOR and _BACKOFF_JITTER set the schedule', async () => {
     server = await new ScriptedServer((_n, _req, res) => send(res, 500, 'not json')).start();
-    const { client, waits } = recordingClient(server.url, { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '3', MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '1', MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: '0.25' });
+    const { client, waits } = recordingClient(server.url, {
+      MLFLOW_HTTP_REQUEST_MAX_RETRIES: '3',
+      MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '1',
+      MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: '0.25',
+    });
     await expect(client.getRun('a')).rejects.toMatchObject({ status: 500, errorCode: 'HTTP_500' });
     expect(server.attempts('a')).toBe(4);
     expect(waits).toEqual([0, 2125, 4125]);
@@ -121,7 +125,9 @@ describe('MlflowClient retry policy (MLflow rest_utils / urllib3 Retry), against
     for (const s of RETRIED) await expect(client.getRun(`s${s}`)).resolves.toMatchObject({ info: { run_id: 'r' } });
     for (const s of FINAL) await expect(client.getRun(`s${s}`)).rejects.toMatchObject({ status: s, errorCode: 'X' });
     await expect(client.getRun('s413-ra')).resolves.toBeDefined();
-    expect(Object.fromEntries([...RETRIED, ...FINAL].map((s) => [s, server.attempts(`s${s}`)]))).toEqual(Object.fromEntries([...RETRIED.map((s) => [s, 2]), ...FINAL.map((s) => [s, 1])]));
+    expect(Object.fromEntries([...RETRIED, ...FINAL].map((s) => [s, server.attempts(`s${s}`)]))).toEqual(
+      Object.fromEntries([...RETRIED.map((s) => [s, 2]), ...FINAL.map((s) => [s, 1])]),
+    );
     expect(server.attempts('s413-ra')).toBe(2);
   });
 
@@ -175,7 +181,9 @@ describe('MlflowClient retry policy (MLflow rest_utils / urllib3 Retry), against
     // Five chunks 400 ms apart: 2 s in all, never 1 s without a byte.
     await expect(client.getRun('trickle')).resolves.toMatchObject({ info: { run_id: 'r' } });
     const once = recordingClient(server.url, { MLFLOW_HTTP_REQUEST_TIMEOUT: '1', MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' });
-    await expect(once.client.getRun('never')).rejects.toThrow(/unreachable \(GET \/api\/2.0\/mlflow\/runs\/get\): no progress for 1 s \(MLFLOW_HTTP_REQUEST_TIMEOUT\)/);
+    await expect(once.client.getRun('never')).rejects.toThrow(
+      /unreachable \(GET \/api\/2.0\/mlflow\/runs\/get\): no progress for 1 s \(MLFLOW_HTTP_REQUEST_TIMEOUT\)/,
+    );
   });
 
   test('an abort signal stops a client that is waiting to retry', async () => {
@@ -195,7 +203,11 @@ const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:
 
 /** The authorization precedence cases: MLFLOW_TRACKING_* variables → header MLflow's rest_utils sends. */
 const AUTH_CASES: Array<{ id: string; env: Record<string, string>; expected: string | undefined }> = [
-  { id: 'basic-over-token', env: { MLFLOW_TRACKING_USERNAME: 'alice', MLFLOW_TRACKING_PASSWORD: 'pw:1', MLFLOW_TRACKING_TOKEN: 'tok' }, expected: basic('alice', 'pw:1') },
+  {
+    id: 'basic-over-token',
+    env: { MLFLOW_TRACKING_USERNAME: 'alice', MLFLOW_TRACKING_PASSWORD: 'pw:1', MLFLOW_TRACKING_TOKEN: 'tok' },
+    expected: basic('alice', 'pw:1'),
+  },
   { id: 'basic', env: { MLFLOW_TRACKING_USERNAME: 'alice', MLFLOW_TRACKING_PASSWORD: 'pw' }, expected: basic('alice', 'pw') },
   { id: 'user-without-password', env: { MLFLOW_TRACKING_USERNAME: 'alice', MLFLOW_TRACKING_TOKEN: 'tok' }, expected: 'Bearer tok' },
   { id: 'password-without-user', env: { MLFLOW_TRACKING_PASSWORD: 'pw', MLFLOW_TRACKING_TOKEN: 'tok' }, expected: 'Bearer tok' },
@@ -273,7 +285,27 @@ describeWithTool('MlflowClient TLS settings (MLFLOW_TRACKING_INSECURE_TLS, MLFLO
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-tls-'));
     certPath = path.join(dir, 'cert.pem');
     const keyPath = path.join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        keyPath,
+        '-out',
+        certPath,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     server = await new ScriptedServer((_n, _req, res) => send(res, 200)).start({ key: fs.readFileSync(keyPath), cert: fs.readFileSync(certPath) });
   });
   afterAll(async () => {
@@ -291,7 +323,9 @@ describeWithTool('MlflowClient TLS settings (MLFLOW_TRACKING_INSECURE_TLS, MLFLO
   });
 
   test('both variables at once are refused, as MLflow refuses them', () => {
-    expect(() => new MlflowClient({ trackingUri: server.url, env: { MLFLOW_TRACKING_SERVER_CERT_PATH: certPath, MLFLOW_TRACKING_INSECURE_TLS: '1' } })).toThrow(/only one of them/);
+    expect(() => new MlflowClient({ trackingUri: server.url, env: { MLFLOW_TRACKING_SERVER_CERT_PATH: certPath, MLFLOW_TRACKING_INSECURE_TLS: '1' } })).toThrow(
+      /only one of them/,
+    );
   });
 });
 

@@ -29,7 +29,12 @@ describe('population stability index', () => {
     expect(bucketOf([1, 2, 3], 1.5)).toBe(1);
     expect(bucketOf([1, 2, 3], 9)).toBe(3);
     expect(quantileEdges([1, 1, 1, 1, 1, 1, 2, 2, 3, 4], 10)).toEqual([1, 2, 3]);
-    expect(quantileEdges(Array.from({ length: 100 }, (_, i) => i), 4)).toEqual([25, 50, 75]);
+    expect(
+      quantileEdges(
+        Array.from({ length: 100 }, (_, i) => i),
+        4,
+      ),
+    ).toEqual([25, 50, 75]);
   });
 });
 
@@ -157,7 +162,7 @@ describe('promotion gates', () => {
     expect(() => parseGate('metrics.auc => 0.8')).toThrow('compared with a number, not > 0.8');
     expect(() => parseGate('metrics.auc ~ 0.8')).toThrow('cannot parse');
     expect(() => parseGate('metrics.auc >= high')).toThrow('compared with a number');
-    expect(() => parseGate('params.model_type = logistic')).toThrow("quote string values");
+    expect(() => parseGate('params.model_type = logistic')).toThrow('quote string values');
     expect(() => parseGate('metrics.auc >= 0.8 and ')).toThrow();
   });
 });

@@ -8,17 +8,67 @@ const prod = { mode: 'pulumi' as const, production: true };
 
 const cases: Array<{ rule: string; break: (rs: Res) => void | Res; object: string; field?: string }> = [
   { rule: 'aws-s3-encryption', break: (rs) => drop(rs, 'artifacts-sse'), object: 'aws:s3/bucket:Bucket/artifacts', field: 'serverSideEncryptionConfiguration' },
-  { rule: 'aws-s3-versioning', break: (rs) => void (find(rs, 'artifacts-versioning').props.versioningConfiguration.status = 'Suspended'), object: 'aws:s3/bucket:Bucket/artifacts', field: 'versioning' },
-  { rule: 'aws-s3-public-access-block', break: (rs) => void (find(rs, 'artifacts-pab').props.restrictPublicBuckets = false), object: 'aws:s3/bucket:Bucket/artifacts', field: 'publicAccessBlock.restrictPublicBuckets' },
+  {
+    rule: 'aws-s3-versioning',
+    break: (rs) => void (find(rs, 'artifacts-versioning').props.versioningConfiguration.status = 'Suspended'),
+    object: 'aws:s3/bucket:Bucket/artifacts',
+    field: 'versioning',
+  },
+  {
+    rule: 'aws-s3-public-access-block',
+    break: (rs) => void (find(rs, 'artifacts-pab').props.restrictPublicBuckets = false),
+    object: 'aws:s3/bucket:Bucket/artifacts',
+    field: 'publicAccessBlock.restrictPublicBuckets',
+  },
   { rule: 'aws-s3-tls-only', break: (rs) => drop(rs, 'artifacts-tls'), object: 'aws:s3/bucket:Bucket/artifacts', field: 'policy' },
-  { rule: 'aws-eks-private-endpoint', break: (rs) => void (find(rs, 'cluster').props.vpcConfig.publicAccessCidrs = ['0.0.0.0/0']), object: 'aws:eks/cluster:Cluster/cluster', field: 'vpcConfig.publicAccessCidrs' },
-  { rule: 'aws-eks-control-plane-logs', break: (rs) => void (find(rs, 'cluster').props.enabledClusterLogTypes = ['api', 'audit']), object: 'aws:eks/cluster:Cluster/cluster', field: 'enabledClusterLogTypes' },
-  { rule: 'aws-eks-secrets-encryption', break: (rs) => void delete find(rs, 'cluster').props.encryptionConfig, object: 'aws:eks/cluster:Cluster/cluster', field: 'encryptionConfig' },
-  { rule: 'aws-rds-encrypted', break: (rs) => void (find(rs, 'mlflow-db').props.storageEncrypted = false), object: 'aws:rds/instance:Instance/mlflow-db', field: 'storageEncrypted' },
-  { rule: 'aws-rds-private', break: (rs) => void (find(rs, 'mlflow-db').props.publiclyAccessible = true), object: 'aws:rds/instance:Instance/mlflow-db', field: 'publiclyAccessible' },
-  { rule: 'aws-rds-backups', break: (rs) => void (find(rs, 'mlflow-db').props.backupRetentionPeriod = 3), object: 'aws:rds/instance:Instance/mlflow-db', field: 'backupRetentionPeriod' },
-  { rule: 'aws-rds-deletion-protection', break: (rs) => void delete find(rs, 'mlflow-db').props.deletionProtection, object: 'aws:rds/instance:Instance/mlflow-db', field: 'deletionProtection' },
-  { rule: 'aws-rds-multi-az', break: (rs) => void (find(rs, 'mlflow-db').props.multiAz = false), object: 'aws:rds/instance:Instance/mlflow-db', field: 'multiAz' },
+  {
+    rule: 'aws-eks-private-endpoint',
+    break: (rs) => void (find(rs, 'cluster').props.vpcConfig.publicAccessCidrs = ['0.0.0.0/0']),
+    object: 'aws:eks/cluster:Cluster/cluster',
+    field: 'vpcConfig.publicAccessCidrs',
+  },
+  {
+    rule: 'aws-eks-control-plane-logs',
+    break: (rs) => void (find(rs, 'cluster').props.enabledClusterLogTypes = ['api', 'audit']),
+    object: 'aws:eks/cluster:Cluster/cluster',
+    field: 'enabledClusterLogTypes',
+  },
+  {
+    rule: 'aws-eks-secrets-encryption',
+    break: (rs) => void delete find(rs, 'cluster').props.encryptionConfig,
+    object: 'aws:eks/cluster:Cluster/cluster',
+    field: 'encryptionConfig',
+  },
+  {
+    rule: 'aws-rds-encrypted',
+    break: (rs) => void (find(rs, 'mlflow-db').props.storageEncrypted = false),
+    object: 'aws:rds/instance:Instance/mlflow-db',
+    field: 'storageEncrypted',
+  },
+  {
+    rule: 'aws-rds-private',
+    break: (rs) => void (find(rs, 'mlflow-db').props.publiclyAccessible = true),
+    object: 'aws:rds/instance:Instance/mlflow-db',
+    field: 'publiclyAccessible',
+  },
+  {
+    rule: 'aws-rds-backups',
+    break: (rs) => void (find(rs, 'mlflow-db').props.backupRetentionPeriod = 3),
+    object: 'aws:rds/instance:Instance/mlflow-db',
+    field: 'backupRetentionPeriod',
+  },
+  {
+    rule: 'aws-rds-deletion-protection',
+    break: (rs) => void delete find(rs, 'mlflow-db').props.deletionProtection,
+    object: 'aws:rds/instance:Instance/mlflow-db',
+    field: 'deletionProtection',
+  },
+  {
+    rule: 'aws-rds-multi-az',
+    break: (rs) => void (find(rs, 'mlflow-db').props.multiAz = false),
+    object: 'aws:rds/instance:Instance/mlflow-db',
+    field: 'multiAz',
+  },
   {
     rule: 'aws-iam-no-admin-wildcard',
     break: (rs) => void (find(rs, 'list-bucket').props.policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
@@ -35,8 +85,18 @@ const cases: Array<{ rule: string; break: (rs: Res) => void | Res; object: strin
     object: 'aws:iam/role:Role/tracking-irsa',
     field: 'assumeRolePolicy.Statement[0].Condition',
   },
-  { rule: 'aws-ecr-immutable-tags', break: (rs) => void (find(rs, 'tracking').props.imageTagMutability = 'MUTABLE'), object: 'aws:ecr/repository:Repository/tracking', field: 'imageTagMutability' },
-  { rule: 'aws-ecr-scan-on-push', break: (rs) => void delete find(rs, 'tracking').props.imageScanningConfiguration, object: 'aws:ecr/repository:Repository/tracking', field: 'imageScanningConfiguration.scanOnPush' },
+  {
+    rule: 'aws-ecr-immutable-tags',
+    break: (rs) => void (find(rs, 'tracking').props.imageTagMutability = 'MUTABLE'),
+    object: 'aws:ecr/repository:Repository/tracking',
+    field: 'imageTagMutability',
+  },
+  {
+    rule: 'aws-ecr-scan-on-push',
+    break: (rs) => void delete find(rs, 'tracking').props.imageScanningConfiguration,
+    object: 'aws:ecr/repository:Repository/tracking',
+    field: 'imageScanningConfiguration.scanOnPush',
+  },
 ];
 
 describe('AWS rules', () => {
@@ -60,7 +120,8 @@ describe('AWS rules', () => {
   test('V2 companion types (aws:s3/bucketV2, …V2 encryption/versioning) are recognised', () => {
     const v2: Record<string, string> = {
       'aws:s3/bucket:Bucket': 'aws:s3/bucketV2:BucketV2',
-      'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration': 'aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2',
+      'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration':
+        'aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2',
       'aws:s3/bucketVersioning:BucketVersioning': 'aws:s3/bucketVersioningV2:BucketVersioningV2',
     };
     const rs = compliantAws().map((r) => ({ ...r, type: v2[r.type] ?? r.type }));
@@ -76,7 +137,12 @@ describe('AWS rules', () => {
   });
 
   test('Multi-AZ is required only in production; single-resource check of an unencrypted RDS instance', () => {
-    const single = checkAwsResource('aws:rds/instance:Instance', { storageEncrypted: false, backupRetentionPeriod: 7, deletionProtection: true }, { mode: 'pulumi' }, 'db');
+    const single = checkAwsResource(
+      'aws:rds/instance:Instance',
+      { storageEncrypted: false, backupRetentionPeriod: 7, deletionProtection: true },
+      { mode: 'pulumi' },
+      'db',
+    );
     expect(single.map((v) => v.ruleId)).toEqual(['aws-rds-encrypted']);
   });
 

@@ -30,19 +30,28 @@ describeWithTool('checkov over the synthesized platform', commandAvailable(check
 
   test('every environment in both secrets modes, images pinned as synth pins them: no failed check, every skip with its reason', () => {
     const synth = platformSynth()!;
-    for (const { label, env } of environmentVariants()) writeSet(path.join(root, 'all', label.replace(/[^a-z0-9-]+/gi, '-')), synth(pinnedForTest(env)).flatMap((f) => f.objects));
+    for (const { label, env } of environmentVariants())
+      writeSet(
+        path.join(root, 'all', label.replace(/[^a-z0-9-]+/gi, '-')),
+        synth(pinnedForTest(env)).flatMap((f) => f.objects),
+      );
     const r = runCheckov(path.join(root, 'all'));
     expect(r.passed).toBeGreaterThan(1000);
     expect(r.failed).toEqual([]);
     expect(r.skipped.length).toBeGreaterThan(0);
     for (const s of r.skipped) expect([s.check, s.resource, s.reason.length > 40]).toEqual([s.check, s.resource, true]);
     // What is skipped, and nothing else: CPU limits, pull policy, env-only secrets, the postgres uid, the device plugin.
-    expect([...new Set(r.skipped.map((s) => s.check))].sort()).toEqual(['CKV_K8S_11', 'CKV_K8S_15', 'CKV_K8S_23', 'CKV_K8S_35', 'CKV_K8S_40', 'CKV_K8S_8', 'CKV_K8S_9'].sort());
+    expect([...new Set(r.skipped.map((s) => s.check))].sort()).toEqual(
+      ['CKV_K8S_11', 'CKV_K8S_15', 'CKV_K8S_23', 'CKV_K8S_35', 'CKV_K8S_40', 'CKV_K8S_8', 'CKV_K8S_9'].sort(),
+    );
   });
 
   test('dev with the committed (empty) image lock: the only failures are the unpinned images its image-digest warnings name', () => {
     const rendered = renderEnvironment(loadEnvironment('dev'));
-    writeSet(path.join(root, 'dev'), rendered.files.flatMap((f) => f.objects));
+    writeSet(
+      path.join(root, 'dev'),
+      rendered.files.flatMap((f) => f.objects),
+    );
     const r = runCheckov(path.join(root, 'dev'));
     expect([...new Set(r.failed.map((f) => f.check))]).toEqual(['CKV_K8S_43']);
     const warned = new Set(rendered.violations.filter((v) => v.ruleId === 'image-digest' && v.severity === 'warning').map((v) => v.object));

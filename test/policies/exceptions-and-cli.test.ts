@@ -15,7 +15,13 @@ describe('exceptions', () => {
     cm.data.DATABASE_URL = 'postgresql://mlflow:hunter2@db:5432/mlflow';
     cm.metadata.annotations = { [EXCEPTIONS_ANNOTATION]: JSON.stringify({ 'no-secret-in-configmap': 'local demo database, throwaway password' }) };
     const violations = checkManifests(objects, { mode: 'gitops' });
-    expect(violations).toEqual([expect.objectContaining({ ruleId: 'no-secret-in-configmap', object: 'ConfigMap/apps/settings', exception: { reason: 'local demo database, throwaway password' } })]);
+    expect(violations).toEqual([
+      expect.objectContaining({
+        ruleId: 'no-secret-in-configmap',
+        object: 'ConfigMap/apps/settings',
+        exception: { reason: 'local demo database, throwaway password' },
+      }),
+    ]);
     expect(hasErrors(violations)).toBe(false);
     expect(formatViolations(violations)).toContain('reason: local demo database, throwaway password');
   });
@@ -23,7 +29,16 @@ describe('exceptions', () => {
   test('an exception for another object or another rule does not waive', () => {
     const objects = compliantSet();
     get(objects, 'ConfigMap', 'settings').data.API_TOKEN = 'abc';
-    const violations = checkManifests(objects, { mode: 'gitops' }, { exceptions: [{ rule: 'no-secret-in-configmap', object: 'ConfigMap/apps/other', reason: 'x' }, { rule: 'job-ttl', object: 'ConfigMap/apps/settings', reason: 'x' }] });
+    const violations = checkManifests(
+      objects,
+      { mode: 'gitops' },
+      {
+        exceptions: [
+          { rule: 'no-secret-in-configmap', object: 'ConfigMap/apps/other', reason: 'x' },
+          { rule: 'job-ttl', object: 'ConfigMap/apps/settings', reason: 'x' },
+        ],
+      },
+    );
     expect(hasErrors(violations)).toBe(true);
   });
 
@@ -44,14 +59,23 @@ describe('mlops policy check', () => {
     fs.mkdirSync(path.join(dir, 'good', 'nested'), { recursive: true });
     const objects = compliantSet();
     // Multi-document YAML for half, JSON (a List) for the rest, in a nested directory: one set checked together.
-    fs.writeFileSync(path.join(dir, 'good', 'a.yaml'), objects.slice(0, 8).map((o) => stringify(o)).join('---\n'));
+    fs.writeFileSync(
+      path.join(dir, 'good', 'a.yaml'),
+      objects
+        .slice(0, 8)
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
     fs.writeFileSync(path.join(dir, 'good', 'nested', 'b.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects.slice(8) }));
     fs.writeFileSync(path.join(dir, 'good', 'README.md'), 'not a manifest');
     const bad = compliantSet();
     get(bad, 'Deployment', 'web').spec.template.spec.containers[0].image = 'ghcr.io/acme/web:latest';
     get(bad, 'ConfigMap', 'settings').data.DB_PASSWORD = 'hunter2';
     fs.writeFileSync(path.join(dir, 'bad.yaml'), bad.map((o) => stringify(o)).join('---\n'));
-    fs.writeFileSync(path.join(dir, 'exceptions.yaml'), stringify([{ rule: 'no-secret-in-configmap', object: 'ConfigMap/apps/settings', reason: 'test fixture' }]));
+    fs.writeFileSync(
+      path.join(dir, 'exceptions.yaml'),
+      stringify([{ rule: 'no-secret-in-configmap', object: 'ConfigMap/apps/settings', reason: 'test fixture' }]),
+    );
     fs.writeFileSync(path.join(dir, 'broken.yaml'), 'kind: Service\nmetadata: [unclosed\n');
     fs.writeFileSync(path.join(dir, 'noname.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n');
   });
@@ -77,15 +101,20 @@ describe('mlops policy check', () => {
     expect(r.status).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(out.summary).toEqual({ errors: 1, warnings: 1, excepted: 1 });
-    expect(out.violations).toEqual(expect.arrayContaining([expect.objectContaining({ ruleId: 'no-secret-in-configmap', exception: { reason: 'test fixture' } })]));
+    expect(out.violations).toEqual(
+      expect.arrayContaining([expect.objectContaining({ ruleId: 'no-secret-in-configmap', exception: { reason: 'test fixture' } })]),
+    );
   });
 
   test('when every error is excepted the check passes', () => {
     const exc = path.join(dir, 'all.yaml');
-    fs.writeFileSync(exc, stringify([
-      { rule: 'no-secret-in-configmap', object: 'ConfigMap/apps/settings', reason: 'test fixture' },
-      { rule: 'image-tag-pinned', object: 'Deployment/apps/web', reason: 'test fixture' },
-    ]));
+    fs.writeFileSync(
+      exc,
+      stringify([
+        { rule: 'no-secret-in-configmap', object: 'ConfigMap/apps/settings', reason: 'test fixture' },
+        { rule: 'image-tag-pinned', object: 'Deployment/apps/web', reason: 'test fixture' },
+      ]),
+    );
     expect(runMlops(['policy', 'check', path.join(dir, 'bad.yaml'), '--exceptions', exc]).status).toBe(0);
   });
 
@@ -125,6 +154,8 @@ describe('synth gate', () => {
       thrown = err;
     }
     expect(thrown).toBeInstanceOf(PolicyViolationError);
-    expect((thrown as Error).message).toMatch(/^environment "staging": synthesized objects violate the policies; nothing was written:\nerror +job-backoff-limit {2}Job\/apps\/train {2}spec\.backoffLimit/);
+    expect((thrown as Error).message).toMatch(
+      /^environment "staging": synthesized objects violate the policies; nothing was written:\nerror +job-backoff-limit {2}Job\/apps\/train {2}spec\.backoffLimit/,
+    );
   });
 });

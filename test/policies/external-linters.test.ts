@@ -47,7 +47,9 @@ describeWithTool('kube-score cross-check', commandAvailable(toolPath('kube-score
     const objects = annotated(compliantSet());
     get(objects, 'Service', 'web').spec.selector = { 'app.kubernetes.io/name': 'nobody' };
     writeSet(path.join(root, 'dangling'), objects);
-    expect(unexplained(runKubeScore(path.join(root, 'dangling')))).toEqual([expect.objectContaining({ check: 'service-targets-pod', object: 'Service/apps/web' })]);
+    expect(unexplained(runKubeScore(path.join(root, 'dangling')))).toEqual([
+      expect.objectContaining({ check: 'service-targets-pod', object: 'Service/apps/web' }),
+    ]);
   });
 
   test('an ignore annotation hiding more than its reason covers is caught: container-resources may hide the CPU limit only', () => {
@@ -61,7 +63,9 @@ describeWithTool('kube-score cross-check', commandAvailable(toolPath('kube-score
     writeSet(path.join(root, 'memory-too'), objects);
     // kube-score's own run is silent (the whole check is ignored); the audit is not.
     expect(unexplained(runKubeScore(path.join(root, 'memory-too')))).toEqual([]);
-    expect(auditKubeScoreIgnores(path.join(root, 'memory-too'))).toEqual([expect.objectContaining({ check: 'container-resources', object: 'Deployment/apps/web', message: expect.stringContaining('Memory limit is not set') })]);
+    expect(auditKubeScoreIgnores(path.join(root, 'memory-too'))).toEqual([
+      expect.objectContaining({ check: 'container-resources', object: 'Deployment/apps/web', message: expect.stringContaining('Memory limit is not set') }),
+    ]);
   });
 
   // The platform's own output, as synth writes it (images pinned; here by the loopback registry's test digests).
@@ -70,7 +74,10 @@ describeWithTool('kube-score cross-check', commandAvailable(toolPath('kube-score
     expect(synth).toBeDefined();
     const failing = environmentVariants().flatMap(({ label, env }) => {
       const dir = path.join(root, label.replace(/[^a-z0-9-]+/gi, '-'));
-      writeSet(dir, synth!(pinnedForTest(env)).flatMap((f) => f.objects));
+      writeSet(
+        dir,
+        synth!(pinnedForTest(env)).flatMap((f) => f.objects),
+      );
       return [...unexplained(runKubeScore(dir)), ...auditKubeScoreIgnores(dir)].map((f) => `${label}: ${f.check} ${f.object}: ${f.message}`);
     });
     expect(failing).toEqual([]);

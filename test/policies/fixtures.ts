@@ -25,11 +25,27 @@ export function securePodSpec(serviceAccountName: string, opts: { ports?: boolea
     name: 'main',
     image: IMAGE,
     imagePullPolicy: 'IfNotPresent',
-    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, capabilities: { drop: ['ALL'] } },
-    resources: { requests: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '100Mi' }, limits: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '1Gi' } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      capabilities: { drop: ['ALL'] },
+    },
+    resources: {
+      requests: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '100Mi' },
+      limits: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '1Gi' },
+    },
     // The Secret as a file (secrets-as-files), the program told where it is.
-    env: [{ name: 'LOG_LEVEL', value: 'info' }, { name: 'DB_PASSWORD_FILE', value: '/run/secrets/db/password' }],
-    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, { name: 'db', mountPath: '/run/secrets/db', readOnly: true }],
+    env: [
+      { name: 'LOG_LEVEL', value: 'info' },
+      { name: 'DB_PASSWORD_FILE', value: '/run/secrets/db/password' },
+    ],
+    volumeMounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'db', mountPath: '/run/secrets/db', readOnly: true },
+    ],
   };
   if (opts.ports) {
     container.ports = [{ name: 'http', containerPort: 8080 }];
@@ -41,7 +57,10 @@ export function securePodSpec(serviceAccountName: string, opts: { ports?: boolea
     automountServiceAccountToken: false,
     securityContext: { seccompProfile: { type: 'RuntimeDefault' }, runAsNonRoot: true },
     containers: [container],
-    volumes: [{ name: 'tmp', emptyDir: {} }, { name: 'db', secret: { secretName: 'db', defaultMode: 0o440 } }],
+    volumes: [
+      { name: 'tmp', emptyDir: {} },
+      { name: 'db', secret: { secretName: 'db', defaultMode: 0o440 } },
+    ],
   };
 }
 
@@ -60,7 +79,11 @@ export function compliantSet(): KubeObject[] {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata: meta('web-ingress'),
-      spec: { podSelector: { matchLabels: web }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }] }] },
+      spec: {
+        podSelector: { matchLabels: web },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }] }],
+      },
     },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta('web'), automountServiceAccountToken: false },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta('trainer') },
@@ -72,7 +95,12 @@ export function compliantSet(): KubeObject[] {
         selector: { matchLabels: web },
         template: {
           metadata: { labels: { ...labels('web') } },
-          spec: { ...securePodSpec('web', { ports: true }), topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: web } }] },
+          spec: {
+            ...securePodSpec('web', { ports: true }),
+            topologySpreadConstraints: [
+              { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: web } },
+            ],
+          },
         },
       },
     },
@@ -87,13 +115,23 @@ export function compliantSet(): KubeObject[] {
     {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
-      metadata: meta('web', NS, { annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'basic', 'nginx.ingress.kubernetes.io/auth-secret': 'web-htpasswd' } }),
+      metadata: meta('web', NS, {
+        annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'basic', 'nginx.ingress.kubernetes.io/auth-secret': 'web-htpasswd' },
+      }),
       spec: {
         tls: [{ hosts: ['web.example.com'], secretName: 'web-tls' }],
         rules: [{ host: 'web.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }],
       },
     },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta('trainer'), rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }, { apiGroups: [''], resources: ['secrets'], resourceNames: ['db'], verbs: ['get'] }] },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: meta('trainer'),
+      rules: [
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] },
+        { apiGroups: [''], resources: ['secrets'], resourceNames: ['db'], verbs: ['get'] },
+      ],
+    },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
@@ -105,7 +143,14 @@ export function compliantSet(): KubeObject[] {
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: meta('train'),
-      spec: { ttlSecondsAfterFinished: 3600, backoffLimit: 2, template: { metadata: { labels: labels('train') }, spec: { ...securePodSpec('trainer'), automountServiceAccountToken: undefined, restartPolicy: 'Never' } } },
+      spec: {
+        ttlSecondsAfterFinished: 3600,
+        backoffLimit: 2,
+        template: {
+          metadata: { labels: labels('train') },
+          spec: { ...securePodSpec('trainer'), automountServiceAccountToken: undefined, restartPolicy: 'Never' },
+        },
+      },
     },
     {
       apiVersion: 'batch/v1',
@@ -114,7 +159,13 @@ export function compliantSet(): KubeObject[] {
       spec: {
         schedule: '0 3 * * *',
         startingDeadlineSeconds: 600,
-        jobTemplate: { spec: { ttlSecondsAfterFinished: 3600, backoffLimit: 1, template: { metadata: { labels: labels('retrain') }, spec: { ...securePodSpec('trainer'), restartPolicy: 'Never' } } } },
+        jobTemplate: {
+          spec: {
+            ttlSecondsAfterFinished: 3600,
+            backoffLimit: 1,
+            template: { metadata: { labels: labels('retrain') }, spec: { ...securePodSpec('trainer'), restartPolicy: 'Never' } },
+          },
+        },
       },
     },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('settings'), data: { LOG_LEVEL: 'info', TRACKING_URI: 'http://tracking:5000' } },

@@ -21,7 +21,13 @@ function resource(type: string, name: string, props: Record<string, unknown>): P
     name,
     props,
     urn: `urn:pulumi:${STACK}::mlops-blueprint::${type}::${name}`,
-    opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+    opts: {
+      protect: false,
+      ignoreChanges: [],
+      aliases: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+      additionalSecretOutputs: [],
+    },
     dependencies: [],
     propertyDependencies: {},
     isType: () => false,
@@ -32,7 +38,14 @@ function resource(type: string, name: string, props: Record<string, unknown>): P
 /** Runs every pack policy's validateStack on synthetic resources, as the engine would; returns each report. */
 async function runPack(resources: PolicyResource[]): Promise<Array<{ policy: string; message: string; urn?: string }>> {
   const reports: Array<{ policy: string; message: string; urn?: string }> = [];
-  const args = { resources, stackTags: new Map(), getConfig: () => ({}) as never, notApplicable: () => { throw new Error('not applicable'); } } as StackValidationArgs;
+  const args = {
+    resources,
+    stackTags: new Map(),
+    getConfig: () => ({}) as never,
+    notApplicable: () => {
+      throw new Error('not applicable');
+    },
+  } as StackValidationArgs;
   for (const p of crossGuardPolicies) await p.validateStack(args, (message, urn) => reports.push({ policy: p.name, message, urn }));
   return reports;
 }
@@ -78,9 +91,21 @@ describe('CrossGuard policy pack', () => {
     const reports = await runPack(stackResources(kube, aws));
     expect(reports).toEqual(
       expect.arrayContaining([
-        { policy: 'no-privileged', message: expect.stringMatching(/^Deployment\/apps\/web spec\.template\.spec\.containers\[0\]\.securityContext\.privileged: .*Fix: /), urn: `urn:pulumi:${STACK}::mlops-blueprint::kubernetes:apps/v1:Deployment::deployment-web` },
-        { policy: 'service-selects-pods', message: expect.stringContaining('Service/apps/web'), urn: `urn:pulumi:${STACK}::mlops-blueprint::kubernetes:core/v1:Service::service-web` },
-        { policy: 'aws-s3-public-access-block', message: expect.stringContaining('no BucketPublicAccessBlock'), urn: `urn:pulumi:${STACK}::mlops-blueprint::aws:s3/bucket:Bucket::artifacts` },
+        {
+          policy: 'no-privileged',
+          message: expect.stringMatching(/^Deployment\/apps\/web spec\.template\.spec\.containers\[0\]\.securityContext\.privileged: .*Fix: /),
+          urn: `urn:pulumi:${STACK}::mlops-blueprint::kubernetes:apps/v1:Deployment::deployment-web`,
+        },
+        {
+          policy: 'service-selects-pods',
+          message: expect.stringContaining('Service/apps/web'),
+          urn: `urn:pulumi:${STACK}::mlops-blueprint::kubernetes:core/v1:Service::service-web`,
+        },
+        {
+          policy: 'aws-s3-public-access-block',
+          message: expect.stringContaining('no BucketPublicAccessBlock'),
+          urn: `urn:pulumi:${STACK}::mlops-blueprint::aws:s3/bucket:Bucket::artifacts`,
+        },
       ]),
     );
     expect(reports).toHaveLength(3);

@@ -9,7 +9,9 @@ import { pinnedForTest } from '../helpers/image-lock';
 describe('the synthesized platform passes the policies', () => {
   test('environment variants cover every built-in environment in both secrets modes', () => {
     const labels = environmentVariants().map((v) => v.label);
-    expect(labels).toEqual(expect.arrayContaining(['dev (secrets: pulumi)', 'dev (secrets: external-secrets)', 'prod (secrets: pulumi)', 'staging (secrets: external-secrets)']));
+    expect(labels).toEqual(
+      expect.arrayContaining(['dev (secrets: pulumi)', 'dev (secrets: external-secrets)', 'prod (secrets: pulumi)', 'staging (secrets: external-secrets)']),
+    );
   });
 
   // Pinned as synth pins them (staging and prod require digests), with the loopback registry's test digests.

@@ -38,12 +38,20 @@ describe("the README's policy-check examples", () => {
   beforeAll(() => {
     cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-readme-policy-'));
     fs.mkdirSync(path.join(cwd, 'my-team'));
-    fs.writeFileSync(path.join(cwd, 'my-team', 'manifests.yaml'), compliantSet().map((o) => stringify(o)).join('---\n'));
+    fs.writeFileSync(
+      path.join(cwd, 'my-team', 'manifests.yaml'),
+      compliantSet()
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
     fs.mkdirSync(path.join(cwd, 'out'));
     const outside = compliantSet();
     get(outside, 'ConfigMap', 'settings').data.DB_PASSWORD = 'rotated-nightly';
     fs.writeFileSync(path.join(cwd, 'out', 'app.yaml'), outside.map((o) => stringify(o)).join('---\n'));
-    fs.writeFileSync(path.join(cwd, 'policy-exceptions.yaml'), stringify([{ rule: 'no-secret-in-configmap', object: 'ConfigMap/apps/settings', reason: 'a throwaway value rotated nightly' }]));
+    fs.writeFileSync(
+      path.join(cwd, 'policy-exceptions.yaml'),
+      stringify([{ rule: 'no-secret-in-configmap', object: 'ConfigMap/apps/settings', reason: 'a throwaway value rotated nightly' }]),
+    );
   });
   afterAll(() => fs.rmSync(cwd, { recursive: true, force: true }));
 
@@ -58,7 +66,8 @@ describe("the README's policy-check examples", () => {
       const r = runMlops(args, { cwd, env, timeoutMs: 120_000 });
       expect({ args, status: r.status, stderr: r.stderr }).toEqual({ args, status: 0, stderr: '' });
       if (args.join(' ') === 'policy check dist/') {
-        for (const name of ['dev', 'staging', 'prod']) expect(r.stdout).toContain(`\ndist/${name} (environment ${name}, mode gitops):\n`.slice(name === 'dev' ? 1 : 0));
+        for (const name of ['dev', 'staging', 'prod'])
+          expect(r.stdout).toContain(`\ndist/${name} (environment ${name}, mode gitops):\n`.slice(name === 'dev' ? 1 : 0));
         expect(r.stdout).toMatch(/\ntotal: 0 error\(s\), \d+ warning\(s\), \d+ excepted in 3 set\(s\)\n$/);
       }
       if (args.includes('--format')) {
@@ -71,7 +80,9 @@ describe("the README's policy-check examples", () => {
       }
       if (args.includes('--exceptions')) {
         expect(r.stdout).toMatch(/^out \(environment staging, mode gitops\):|^manifests outside any synthesized folder \(environment staging, mode gitops\):/);
-        expect(r.stdout).toMatch(/excepted +no-secret-in-configmap {2}ConfigMap\/apps\/settings {2}data\.DB_PASSWORD: .*\n +reason: a throwaway value rotated nightly/);
+        expect(r.stdout).toMatch(
+          /excepted +no-secret-in-configmap {2}ConfigMap\/apps\/settings {2}data\.DB_PASSWORD: .*\n +reason: a throwaway value rotated nightly/,
+        );
       }
     }
   });
@@ -88,7 +99,9 @@ describe("the README's policy-check examples", () => {
   test('--env naming another environment than a folder was synthesized for is refused in one line', () => {
     const r = runMlops(['policy', 'check', 'dist/', '--env', 'staging'], { cwd });
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`mlops: --env staging, but ${path.join('dist', 'dev')} was synthesized for "dev" (${path.join('dist', 'dev', 'mlops-environment')}); check them separately\n`);
+    expect(r.stderr).toBe(
+      `mlops: --env staging, but ${path.join('dist', 'dev')} was synthesized for "dev" (${path.join('dist', 'dev', 'mlops-environment')}); check them separately\n`,
+    );
   });
 
   test('a tampered record is a one-line error naming it, not a silent fallback', () => {

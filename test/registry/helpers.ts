@@ -14,7 +14,10 @@ export function runRegistryScript(python: string, script: string, args: string[]
  */
 export async function runClientsAtOnce(script: string, clients: { python: string; args: string[] }[]): Promise<any[]> {
   const procs = clients.map(({ python, args }) => {
-    const child = spawn(python, [path.join(__dirname, 'python', script), ...args], { env: { ...process.env, ...MLFLOW_CLIENT_ENV }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(python, [path.join(__dirname, 'python', script), ...args], {
+      env: { ...process.env, ...MLFLOW_CLIENT_ENV },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));

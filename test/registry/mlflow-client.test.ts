@@ -30,7 +30,7 @@ for (const kind of storeKinds()) {
           await expectAudit(server.url, name, out.run_ids);
         });
 
-        test('runs:/ registration, stage and latest URIs, copy, search (with the client\'s prompt condition), rename, tags, deletes, errors', async () => {
+        test("runs:/ registration, stage and latest URIs, copy, search (with the client's prompt condition), rename, tags, deletes, errors", async () => {
           const major = client.name.includes('3.x') ? 3 : 2;
           const name = `extras-${major}`;
           const out = await runRegistryScript(client.python, 'registry_extras.py', [server.url, `extras-${major}`, name]);
@@ -46,7 +46,14 @@ for (const kind of storeKinds()) {
           expect(out.fluent_search).toEqual([name]);
           expect(out.pages).toEqual([['2'], true, ['1']]);
           expect(out.renamed).toEqual([`${name}-renamed`, 'RESOURCE_DOES_NOT_EXIST']);
-          expect(out.registered_model).toEqual([{ team: 'churn' }, 'Churn classifier', [['None', '1'], ['Staging', '2']]]);
+          expect(out.registered_model).toEqual([
+            { team: 'churn' },
+            'Churn classifier',
+            [
+              ['None', '1'],
+              ['Staging', '2'],
+            ],
+          ]);
           expect(out.v1_tags).toEqual({});
           // A deleted version's number is not given out again.
           expect(out.after_delete).toEqual(['1']);
@@ -97,7 +104,12 @@ for (const kind of storeKinds()) {
         // The 3.x client does not read ModelVersion.model_id back from the proto; the REST answer carries it.
         const { body } = await api(server.url, 'GET', '/model-versions/get', { name: 'tree-model', version: '1' });
         expect(body.model_version.model_id).toBe(out.model_id);
-        expect(out).toMatchObject({ external_status: 'READY', external_type: 'agent', deleted_error: 'RESOURCE_DOES_NOT_EXIST', missing_error: 'RESOURCE_DOES_NOT_EXIST' });
+        expect(out).toMatchObject({
+          external_status: 'READY',
+          external_type: 'agent',
+          deleted_error: 'RESOURCE_DOES_NOT_EXIST',
+          missing_error: 'RESOURCE_DOES_NOT_EXIST',
+        });
       });
 
       test('two clients registering versions of one model at once get distinct, gapless numbers', async () => {

@@ -69,11 +69,24 @@ for (const kind of storeKinds()) {
       }
       const ok = await api(server.url, 'POST', '/model-versions/create', promptVersion('p-rest', 'prompt-template', 'True'));
       expect(ok.body.model_version).toMatchObject({ version: '1', source: 'prompt-template', status: 'READY' });
-      expect((await api(server.url, 'POST', '/model-versions/create', { ...promptVersion('p-rest', 'dummy-source'), model_id: 'm-00000000000000000000000000000000' })).status).toBe(400);
+      expect(
+        (
+          await api(server.url, 'POST', '/model-versions/create', {
+            ...promptVersion('p-rest', 'dummy-source'),
+            model_id: 'm-00000000000000000000000000000000',
+          })
+        ).status,
+      ).toBe(400);
       // Without the prompt tag (or with it false) the placeholder is an ordinary, unresolvable model source.
       expect((await api(server.url, 'POST', '/model-versions/create', promptVersion('p-rest', 'dummy-source', 'false'))).status).toBe(400);
       // The last value of a repeated tag key decides, as MLflow reads the tags.
-      const twice = { ...promptVersion('p-rest', 'dummy-source'), tags: [{ key: 'mlflow.prompt.is_prompt', value: 'true' }, { key: 'mlflow.prompt.is_prompt', value: 'false' }] };
+      const twice = {
+        ...promptVersion('p-rest', 'dummy-source'),
+        tags: [
+          { key: 'mlflow.prompt.is_prompt', value: 'true' },
+          { key: 'mlflow.prompt.is_prompt', value: 'false' },
+        ],
+      };
       expect((await api(server.url, 'POST', '/model-versions/create', twice)).status).toBe(400);
     });
   });
@@ -89,7 +102,10 @@ for (const kind of storeKinds()) {
       test('the prompt workflow as a non-admin user; another user (READ) cannot add versions or move aliases', async () => {
         const alice = await createUser(server, 'alice');
         const bob = await createUser(server, 'bob');
-        const out = await runRegistryScript(mlflow3.python, 'prompts_workflow.py', [server.url, 'auth-greeting'], { MLFLOW_TRACKING_USERNAME: alice.username, MLFLOW_TRACKING_PASSWORD: alice.password });
+        const out = await runRegistryScript(mlflow3.python, 'prompts_workflow.py', [server.url, 'auth-greeting'], {
+          MLFLOW_TRACKING_USERNAME: alice.username,
+          MLFLOW_TRACKING_PASSWORD: alice.password,
+        });
         expectPromptWorkflow(out, 'auth-greeting');
         expect((await as(server, bob)('POST', '/model-versions/create', promptVersion('auth-greeting', 'dummy-source'))).status).toBe(403);
         expect((await as(server, bob)('POST', '/registered-models/alias', { name: 'auth-greeting', alias: 'x', version: '1' })).status).toBe(403);

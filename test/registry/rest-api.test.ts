@@ -30,7 +30,13 @@ for (const kind of storeKinds()) {
     test('registered models: create, get, duplicate, update, tags, rename, delete', async () => {
       const created = await call('POST', '/registered-models/create', { name: 'churn', description: 'first', tags: [{ key: 'team', value: 'ml' }] });
       expect(created.status).toBe(200);
-      expect(created.body.registered_model).toMatchObject({ name: 'churn', description: 'first', tags: [{ key: 'team', value: 'ml' }], latest_versions: [], aliases: [] });
+      expect(created.body.registered_model).toMatchObject({
+        name: 'churn',
+        description: 'first',
+        tags: [{ key: 'team', value: 'ml' }],
+        latest_versions: [],
+        aliases: [],
+      });
       expect(typeof created.body.registered_model.creation_timestamp).toBe('number');
 
       expectError(await call('POST', '/registered-models/create', { name: 'churn' }), 400, 'RESOURCE_ALREADY_EXISTS', /already exists/);
@@ -65,9 +71,25 @@ for (const kind of storeKinds()) {
 
     test('model versions: numbering, get, update, download URI, tags, source checks', async () => {
       await call('POST', '/registered-models/create', { name: 'fraud' });
-      const v1 = await call('POST', '/model-versions/create', { name: 'fraud', source: `runs:/${runId}/model`, run_id: runId, tags: [{ key: 'k', value: 'v' }], description: 'd1' });
+      const v1 = await call('POST', '/model-versions/create', {
+        name: 'fraud',
+        source: `runs:/${runId}/model`,
+        run_id: runId,
+        tags: [{ key: 'k', value: 'v' }],
+        description: 'd1',
+      });
       expect(v1.status).toBe(200);
-      expect(v1.body.model_version).toMatchObject({ name: 'fraud', version: '1', current_stage: 'None', status: 'READY', run_id: runId, source: `runs:/${runId}/model`, description: 'd1', tags: [{ key: 'k', value: 'v' }], aliases: [] });
+      expect(v1.body.model_version).toMatchObject({
+        name: 'fraud',
+        version: '1',
+        current_stage: 'None',
+        status: 'READY',
+        run_id: runId,
+        source: `runs:/${runId}/model`,
+        description: 'd1',
+        tags: [{ key: 'k', value: 'v' }],
+        aliases: [],
+      });
       const v2 = await call('POST', '/model-versions/create', { name: 'fraud', source: `${runArtifacts}/model2`, run_id: runId });
       expect(v2.body.model_version.version).toBe('2');
 
@@ -75,19 +97,42 @@ for (const kind of storeKinds()) {
       expect((await call('GET', '/model-versions/get-download-uri', { name: 'fraud', version: '1' })).body).toEqual({ artifact_uri: `${runArtifacts}/model` });
       expect((await call('GET', '/model-versions/get-download-uri', { name: 'fraud', version: 2 })).body).toEqual({ artifact_uri: `${runArtifacts}/model2` });
 
-      expectError(await call('POST', '/model-versions/create', { name: 'nope', source: `runs:/${runId}/model`, run_id: runId }), 404, 'RESOURCE_DOES_NOT_EXIST');
+      expectError(
+        await call('POST', '/model-versions/create', { name: 'nope', source: `runs:/${runId}/model`, run_id: runId }),
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+      );
       expectError(await call('POST', '/model-versions/create', { name: 'fraud' }), 400, 'INVALID_PARAMETER_VALUE', /source/);
       // Sources must be reachable through the run named (MLflow's guard against registering other people's artifacts).
       expectError(await call('POST', '/model-versions/create', { name: 'fraud', source: `runs:/${runId}/model` }), 400, 'INVALID_PARAMETER_VALUE', /run_id/);
-      expectError(await call('POST', '/model-versions/create', { name: 'fraud', source: 'mlflow-artifacts:/9/other/artifacts/m', run_id: runId }), 400, 'INVALID_PARAMETER_VALUE');
-      expectError(await call('POST', '/model-versions/create', { name: 'fraud', source: '/etc/passwd', run_id: runId }), 400, 'INVALID_PARAMETER_VALUE', /local path/);
-      expectError(await call('POST', '/model-versions/create', { name: 'fraud', source: 's3://bucket/a/../b' }), 400, 'INVALID_PARAMETER_VALUE', /relative path/);
+      expectError(
+        await call('POST', '/model-versions/create', { name: 'fraud', source: 'mlflow-artifacts:/9/other/artifacts/m', run_id: runId }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+      );
+      expectError(
+        await call('POST', '/model-versions/create', { name: 'fraud', source: '/etc/passwd', run_id: runId }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /local path/,
+      );
+      expectError(
+        await call('POST', '/model-versions/create', { name: 'fraud', source: 's3://bucket/a/../b' }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /relative path/,
+      );
       // A failed create hands out no number: the next version is 3.
       const v3 = await call('POST', '/model-versions/create', { name: 'fraud', source: 's3://bucket/models/fraud' });
       expect(v3.body.model_version.version).toBe('3');
       expect(v3.body.model_version.run_id).toBeUndefined();
 
-      expectError(await call('GET', '/model-versions/get', { name: 'fraud', version: '9' }), 404, 'RESOURCE_DOES_NOT_EXIST', /Model Version \(name=fraud, version=9\) not found/);
+      expectError(
+        await call('GET', '/model-versions/get', { name: 'fraud', version: '9' }),
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+        /Model Version \(name=fraud, version=9\) not found/,
+      );
       expectError(await call('GET', '/model-versions/get', { name: 'fraud', version: 'abc' }), 400, 'INVALID_PARAMETER_VALUE', /must be an integer/);
 
       const upd = await call('PATCH', '/model-versions/update', { name: 'fraud', version: '1', description: 'better' });
@@ -115,10 +160,25 @@ for (const kind of storeKinds()) {
       expect((await call('GET', '/registered-models/get', { name: 'scorer' })).body.registered_model.aliases).toEqual([{ alias: 'champion', version: '2' }]);
       // `latest` is readable (the highest version) but cannot be set, nor can v<digits>.
       expect((await call('GET', '/registered-models/alias', { name: 'scorer', alias: 'latest' })).body.model_version.version).toBe('2');
-      expectError(await call('POST', '/registered-models/alias', { name: 'scorer', alias: 'Latest', version: '1' }), 400, 'INVALID_PARAMETER_VALUE', /reserved/);
+      expectError(
+        await call('POST', '/registered-models/alias', { name: 'scorer', alias: 'Latest', version: '1' }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /reserved/,
+      );
       expectError(await call('POST', '/registered-models/alias', { name: 'scorer', alias: 'v3', version: '1' }), 400, 'INVALID_PARAMETER_VALUE', /reserved/);
-      expectError(await call('POST', '/registered-models/alias', { name: 'scorer', alias: 'bad alias!', version: '1' }), 400, 'INVALID_PARAMETER_VALUE', /alphanumerics/);
-      expectError(await call('POST', '/registered-models/alias', { name: 'scorer', alias: '', version: '1' }), 400, 'INVALID_PARAMETER_VALUE', /cannot be empty/);
+      expectError(
+        await call('POST', '/registered-models/alias', { name: 'scorer', alias: 'bad alias!', version: '1' }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /alphanumerics/,
+      );
+      expectError(
+        await call('POST', '/registered-models/alias', { name: 'scorer', alias: '', version: '1' }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /cannot be empty/,
+      );
       expectError(await call('POST', '/registered-models/alias', { name: 'scorer', alias: 'x', version: '9' }), 404, 'RESOURCE_DOES_NOT_EXIST');
       expectError(await call('POST', '/registered-models/alias', { name: 'nope', alias: 'x', version: '1' }), 404, 'RESOURCE_DOES_NOT_EXIST');
       // MLflow answers 400 for an unknown alias of an existing model, 404 for an unknown model.
@@ -136,11 +196,16 @@ for (const kind of storeKinds()) {
     test('stages: transition with archive_existing_versions, latest versions (POST and GET), bad stages', async () => {
       await call('POST', '/registered-models/create', { name: 'stager' });
       for (let i = 0; i < 3; i++) await call('POST', '/model-versions/create', { name: 'stager', source: `runs:/${runId}/s${i}`, run_id: runId });
-      expect((await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '1', stage: 'production', archive_existing_versions: false })).body.model_version.current_stage).toBe('Production');
+      expect(
+        (await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '1', stage: 'production', archive_existing_versions: false })).body
+          .model_version.current_stage,
+      ).toBe('Production');
       await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '2', stage: 'Staging', archive_existing_versions: false });
       const t3 = await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '3', stage: 'Production', archive_existing_versions: true });
       expect(t3.body.model_version.current_stage).toBe('Production');
-      const stages = (await call('GET', '/model-versions/search', { filter: "name='stager'", order_by: ['version_number ASC'] })).body.model_versions.map((v: any) => [v.version, v.current_stage]);
+      const stages = (await call('GET', '/model-versions/search', { filter: "name='stager'", order_by: ['version_number ASC'] })).body.model_versions.map(
+        (v: any) => [v.version, v.current_stage],
+      );
       expect(stages).toEqual([
         ['1', 'Archived'],
         ['2', 'Staging'],
@@ -160,15 +225,26 @@ for (const kind of storeKinds()) {
         ['3', 'Production'],
       ]);
 
-      expectError(await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '1', stage: 'Prod', archive_existing_versions: false }), 400, 'INVALID_PARAMETER_VALUE', /Invalid Model Version stage: Prod/);
-      expectError(await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '1', stage: 'Archived', archive_existing_versions: true }), 400, 'INVALID_PARAMETER_VALUE', /not an Active stage/);
+      expectError(
+        await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '1', stage: 'Prod', archive_existing_versions: false }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /Invalid Model Version stage: Prod/,
+      );
+      expectError(
+        await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '1', stage: 'Archived', archive_existing_versions: true }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /not an Active stage/,
+      );
       expectError(await call('POST', '/model-versions/transition-stage', { name: 'stager', version: '1' }), 400, 'INVALID_PARAMETER_VALUE', /stage/);
       expectError(await call('POST', '/registered-models/get-latest-versions', { name: 'stager', stages: ['Nope'] }), 400, 'INVALID_PARAMETER_VALUE');
       expectError(await call('POST', '/registered-models/get-latest-versions', { name: 'ghost' }), 404, 'RESOURCE_DOES_NOT_EXIST');
     });
 
     test('search: filters (=, LIKE, ILIKE, IN, tags, run_id, version_number), order_by, paging, bad filters', async () => {
-      for (const n of ['search-a', 'search-b', 'Search-C']) await call('POST', '/registered-models/create', { name: n, tags: [{ key: 'domain', value: n === 'search-b' ? 'risk' : 'growth' }] });
+      for (const n of ['search-a', 'search-b', 'Search-C'])
+        await call('POST', '/registered-models/create', { name: n, tags: [{ key: 'domain', value: n === 'search-b' ? 'risk' : 'growth' }] });
       const names = async (q: Record<string, unknown>) => (await call('GET', '/registered-models/search', q)).body.registered_models?.map((m: any) => m.name);
       expect(await names({ filter: "name = 'search-a'" })).toEqual(['search-a']);
       expect(await names({ filter: "name LIKE 'search-%'" })).toEqual(['search-a', 'search-b']);
@@ -191,7 +267,8 @@ for (const kind of storeKinds()) {
 
       await call('POST', '/model-versions/create', { name: 'search-a', source: `runs:/${runId}/x`, run_id: runId, tags: [{ key: 'quality', value: 'gold' }] });
       await call('POST', '/model-versions/create', { name: 'search-a', source: 's3://bucket/y' });
-      const versions = async (q: Record<string, unknown>) => (await call('GET', '/model-versions/search', q)).body.model_versions?.map((v: any) => `${v.name}/${v.version}`);
+      const versions = async (q: Record<string, unknown>) =>
+        (await call('GET', '/model-versions/search', q)).body.model_versions?.map((v: any) => `${v.name}/${v.version}`);
       expect(await versions({ filter: "name = 'search-a'" })).toEqual(['search-a/2', 'search-a/1']);
       expect(await versions({ filter: `name = 'search-a' AND run_id = '${runId}'` })).toEqual(['search-a/1']);
       expect(await versions({ filter: `run_id IN ('${runId}') AND name = 'search-a'` })).toEqual(['search-a/1']);
@@ -200,8 +277,13 @@ for (const kind of storeKinds()) {
       expect(await versions({ filter: "source_path = 's3://bucket/y'" })).toEqual(['search-a/2']);
       expect(await versions({ filter: "name = 'search-a'", order_by: ['version_number ASC'] })).toEqual(['search-a/1', 'search-a/2']);
       expectError(await call('GET', '/model-versions/search', { filter: "version_number = 'x'" }), 400, 'INVALID_PARAMETER_VALUE');
-      expectError(await call('GET', '/model-versions/search', { filter: "metrics.acc > 1" }), 400, 'INVALID_PARAMETER_VALUE');
-      expectError(await call('GET', '/model-versions/search', { order_by: ['version_number ASC', 'version_number DESC'] }), 400, 'INVALID_PARAMETER_VALUE', /duplicate/);
+      expectError(await call('GET', '/model-versions/search', { filter: 'metrics.acc > 1' }), 400, 'INVALID_PARAMETER_VALUE');
+      expectError(
+        await call('GET', '/model-versions/search', { order_by: ['version_number ASC', 'version_number DESC'] }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /duplicate/,
+      );
     });
 
     test("search: the prompt condition the official clients append (tags.`mlflow.prompt.is_prompt` != 'true') keeps models and hides prompts", async () => {
@@ -228,7 +310,9 @@ for (const kind of storeKinds()) {
       await call('POST', '/registered-models/create', { name: 'race' });
       // Two clients, each firing 15 creates at once (30 in flight against one model's counter).
       const client = (c: number) =>
-        Promise.all(Array.from({ length: 15 }, (_, i) => call('POST', '/model-versions/create', { name: 'race', source: `s3://bucket/client-${c}/model-${i}` })));
+        Promise.all(
+          Array.from({ length: 15 }, (_, i) => call('POST', '/model-versions/create', { name: 'race', source: `s3://bucket/client-${c}/model-${i}` })),
+        );
       const results = (await Promise.all([client(1), client(2)])).flat();
       expect(results.map((r) => r.status)).toEqual(Array(30).fill(200));
       const numbers = results.map((r) => Number(r.body.model_version.version)).sort((a, b) => a - b);
@@ -268,7 +352,9 @@ for (const kind of storeKinds()) {
         ['delete_model_version', '1', 'Archived', null, null],
       ]);
       const entry = body.entries[1];
-      expect(Object.keys(entry).sort()).toEqual(['action', 'alias', 'from_stage', 'id', 'name', 'previous_name', 'run_id', 'source', 'timestamp', 'to_stage', 'user_id', 'version'].sort());
+      expect(Object.keys(entry).sort()).toEqual(
+        ['action', 'alias', 'from_stage', 'id', 'name', 'previous_name', 'run_id', 'source', 'timestamp', 'to_stage', 'user_id', 'version'].sort(),
+      );
       expect(entry).toMatchObject({ name: 'audited', user_id: null, run_id: runId, source: `runs:/${runId}/a` });
       expect(Math.abs(entry.timestamp - Date.now())).toBeLessThan(60_000);
       // Moving an alias records where it pointed before.
@@ -286,7 +372,9 @@ for (const kind of storeKinds()) {
       expectError(await call('GET', '/model-versions/audit', {}), 400, 'INVALID_PARAMETER_VALUE', /name/);
       expectError(await call('GET', '/model-versions/audit', { name: 'audited', version: 'x' }), 400, 'INVALID_PARAMETER_VALUE');
       // The UI's path (ajax-api) answers the same.
-      expect((await api(server.url, 'GET', '/model-versions/audit', { name: 'audited' }, '/ajax-api/2.0/mlflow')).body.entries).toHaveLength(after.body.entries.length);
+      expect((await api(server.url, 'GET', '/model-versions/audit', { name: 'audited' }, '/ajax-api/2.0/mlflow')).body.entries).toHaveLength(
+        after.body.entries.length,
+      );
     });
 
     test('MLflow 3 logged models: create, get, params, tags, finalize, search, artifacts, register by models:/m-<id>, delete', async () => {
@@ -302,7 +390,14 @@ for (const kind of storeKinds()) {
       });
       expect(created.status).toBe(200);
       const info = created.body.model.info;
-      expect(info).toMatchObject({ experiment_id: exp, name: 'clf', model_type: 'sklearn', source_run_id: run.run_id, status: 'LOGGED_MODEL_PENDING', tags: [{ key: 'team', value: 'risk' }] });
+      expect(info).toMatchObject({
+        experiment_id: exp,
+        name: 'clf',
+        model_type: 'sklearn',
+        source_run_id: run.run_id,
+        status: 'LOGGED_MODEL_PENDING',
+        tags: [{ key: 'team', value: 'risk' }],
+      });
       expect(info.model_id).toMatch(/^m-[0-9a-f]{32}$/);
       expect(info.artifact_uri).toBe(`mlflow-artifacts:/${exp}/models/${info.model_id}/artifacts`);
       expect(created.body.model.data.params).toEqual([{ key: 'C', value: '0.5' }]);
@@ -321,7 +416,13 @@ for (const kind of storeKinds()) {
       await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${exp}/models/${id}/artifacts/MLmodel`, { method: 'PUT', body: 'flavors: {}\n' });
       await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${exp}/models/${id}/artifacts/data/model.pkl`, { method: 'PUT', body: 'xyz' });
       const listed = await call('GET', `/logged-models/${id}/artifacts/directories`, {});
-      expect(listed.body).toEqual({ root_uri: info.artifact_uri, files: [{ path: 'data', is_dir: true }, { path: 'MLmodel', is_dir: false, file_size: 12 }] });
+      expect(listed.body).toEqual({
+        root_uri: info.artifact_uri,
+        files: [
+          { path: 'data', is_dir: true },
+          { path: 'MLmodel', is_dir: false, file_size: 12 },
+        ],
+      });
       const sub = await call('GET', `/logged-models/${id}/artifacts/directories`, { artifact_directory_path: 'data' });
       expect(sub.body.files).toEqual([{ path: 'data/model.pkl', is_dir: false, file_size: 3 }]);
       expectError(await call('GET', `/logged-models/${id}/artifacts/directories`, { artifact_directory_path: '../../x' }), 400, 'INVALID_PARAMETER_VALUE');
@@ -337,7 +438,8 @@ for (const kind of storeKinds()) {
 
       const other = (await call('POST', '/logged-models', { experiment_id: exp, model_type: 'xgboost' })).body.model.info;
       expect(other.name).toMatch(/^[a-z]+-[a-z]+-\d+$/);
-      const search = async (body: Record<string, unknown>) => (await call('POST', '/logged-models/search', { experiment_ids: [exp], ...body })).body.models.map((m: any) => m.info.model_id);
+      const search = async (body: Record<string, unknown>) =>
+        (await call('POST', '/logged-models/search', { experiment_ids: [exp], ...body })).body.models.map((m: any) => m.info.model_id);
       expect(await search({ filter: "name = 'clf'" })).toEqual([id]);
       expect(await search({ filter: "model_type = 'xgboost'" })).toEqual([other.model_id]);
       expect(await search({ filter: "tags.team = 'risk' AND params.C = '0.5'" })).toEqual([id]);
@@ -373,12 +475,21 @@ for (const kind of storeKinds()) {
     test('logged-model metrics: log-metric / log-batch with model_id, returned in data.metrics, filtered, ordered, restricted to datasets', async () => {
       const exp = (await call('POST', '/experiments/create', { name: 'logged-model-metrics' })).body.experiment_id;
       const run = (await call('POST', '/runs/create', { experiment_id: exp })).body.run.info;
-      const make = async (name: string) => (await call('POST', '/logged-models', { experiment_id: exp, name, source_run_id: run.run_id })).body.model.info.model_id as string;
+      const make = async (name: string) =>
+        (await call('POST', '/logged-models', { experiment_id: exp, name, source_run_id: run.run_id })).body.model.info.model_id as string;
       const [a, b, c] = [await make('a'), await make('b'), await make('c')];
 
       // a: auc 0.7 at step 0, later 0.95 at step 1 (its latest); b: 0.85 on 'test' and 0.6 on 'train'; c: none.
       const one = (model_id: string, key: string, value: number, step: number, timestamp: number, ds?: [string, string]) =>
-        call('POST', '/runs/log-metric', { run_id: run.run_id, key, value, step, timestamp, model_id, ...(ds ? { dataset_name: ds[0], dataset_digest: ds[1] } : {}) });
+        call('POST', '/runs/log-metric', {
+          run_id: run.run_id,
+          key,
+          value,
+          step,
+          timestamp,
+          model_id,
+          ...(ds ? { dataset_name: ds[0], dataset_digest: ds[1] } : {}),
+        });
       expect((await one(a, 'auc', 0.7, 0, 1000)).status).toBe(200);
       expect((await one(a, 'auc', 0.95, 1, 2000)).status).toBe(200);
       const batch = await call('POST', '/runs/log-batch', {
@@ -419,7 +530,7 @@ for (const kind of storeKinds()) {
       // Any logged point satisfies a filter (MLflow compares against every metric row of the key).
       expect((await search({ filter: 'metrics.auc > 0.8' })).sort()).toEqual(['a', 'b']);
       expect(await search({ filter: 'metrics.auc < 0.65' })).toEqual(['b']);
-      expect(await search({ filter: 'metrics.auc >= 0.95 AND name = \'a\'' })).toEqual(['a']);
+      expect(await search({ filter: "metrics.auc >= 0.95 AND name = 'a'" })).toEqual(['a']);
       expect(await search({ filter: 'metrics.loss > 0' })).toEqual([]);
       // datasets restrict metric filters, and without one, the models.
       expect(await search({ filter: 'metrics.auc > 0.8', datasets: [{ dataset_name: 'train' }] })).toEqual([]);
@@ -437,20 +548,40 @@ for (const kind of storeKinds()) {
       expectError(await one('m-00000000000000000000000000000000', 'auc', 1, 0, 1), 404, 'RESOURCE_DOES_NOT_EXIST', /Logged model with ID 'm-0+' not found/);
       expectError(await one('not-a-model', 'auc', 1, 0, 1), 404, 'RESOURCE_DOES_NOT_EXIST');
       // The whole batch is rejected: the run gets nothing either.
-      const rejected = await call('POST', '/runs/log-batch', { run_id: run.run_id, metrics: [{ key: 'fresh', value: 1, timestamp: 1 }, { key: 'fresh2', value: 1, timestamp: 1, model_id: 'm-ffffffffffffffffffffffffffffffff' }] });
+      const rejected = await call('POST', '/runs/log-batch', {
+        run_id: run.run_id,
+        metrics: [
+          { key: 'fresh', value: 1, timestamp: 1 },
+          { key: 'fresh2', value: 1, timestamp: 1, model_id: 'm-ffffffffffffffffffffffffffffffff' },
+        ],
+      });
       expectError(rejected, 404, 'RESOURCE_DOES_NOT_EXIST');
       expect((await call('GET', '/runs/get', { run_id: run.run_id })).body.run.data.metrics.map((m: any) => m.key)).not.toContain('fresh');
       expectError(await one(a, 'auc', 1, 0, 1, ['x'.repeat(501), 'd']), 400, 'INVALID_PARAMETER_VALUE', /dataset_name/);
-      expectError(await call('POST', '/logged-models/search', { experiment_ids: [exp], filter: "metrics.auc > 'high'" }), 400, 'INVALID_PARAMETER_VALUE', /number/);
+      expectError(
+        await call('POST', '/logged-models/search', { experiment_ids: [exp], filter: "metrics.auc > 'high'" }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /number/,
+      );
       expectError(await call('POST', '/logged-models/search', { experiment_ids: [exp], filter: 'metrics.auc LIKE 0.5' }), 400, 'INVALID_PARAMETER_VALUE');
-      expectError(await call('POST', '/logged-models/search', { experiment_ids: [exp], datasets: [{ dataset_name: '' }] }), 400, 'INVALID_PARAMETER_VALUE', /dataset_name/);
-      expectError(await call('POST', '/logged-models/search', { experiment_ids: [exp], order_by: [{ field_name: 'params.C' }] }), 400, 'INVALID_PARAMETER_VALUE');
+      expectError(
+        await call('POST', '/logged-models/search', { experiment_ids: [exp], datasets: [{ dataset_name: '' }] }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /dataset_name/,
+      );
+      expectError(
+        await call('POST', '/logged-models/search', { experiment_ids: [exp], order_by: [{ field_name: 'params.C' }] }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+      );
       // A deleted model takes no more metrics.
       expect((await call('DELETE', `/logged-models/${c}`)).status).toBe(200);
       expectError(await one(c, 'auc', 1, 0, 1), 404, 'RESOURCE_DOES_NOT_EXIST');
     });
 
-    test('2.x runs/log-model appends to the run\'s mlflow.log-model.history tag', async () => {
+    test("2.x runs/log-model appends to the run's mlflow.log-model.history tag", async () => {
       const model = { run_id: runId, artifact_path: 'model', utc_time_created: '2024-01-01 00:00:00', flavors: { sklearn: {} }, signature: { inputs: '[]' } };
       expect((await call('POST', '/runs/log-model', { run_id: runId, model_json: JSON.stringify(model) })).status).toBe(200);
       expect((await call('POST', '/runs/log-model', { run_id: runId, model_json: JSON.stringify({ ...model, artifact_path: 'model2' }) })).status).toBe(200);
@@ -458,7 +589,12 @@ for (const kind of storeKinds()) {
       const history = JSON.parse(tags.find((t: any) => t.key === 'mlflow.log-model.history').value);
       expect(history.map((h: any) => h.artifact_path)).toEqual(['model', 'model2']);
       expectError(await call('POST', '/runs/log-model', { run_id: runId, model_json: '{not json' }), 400, 'INVALID_PARAMETER_VALUE', /Malformed model info/);
-      expectError(await call('POST', '/runs/log-model', { run_id: runId, model_json: '{"run_id": "x"}' }), 400, 'INVALID_PARAMETER_VALUE', /missing mandatory fields/);
+      expectError(
+        await call('POST', '/runs/log-model', { run_id: runId, model_json: '{"run_id": "x"}' }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /missing mandatory fields/,
+      );
       expectError(await call('POST', '/runs/log-model', { run_id: 'abcdef0123', model_json: JSON.stringify(model) }), 404, 'RESOURCE_DOES_NOT_EXIST');
     });
   });

@@ -10,7 +10,9 @@ const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => { run
 jest.setTimeout(300_000);
 
 const client = mlflowClients[0];
-const availability = client.availability.ok ? commandAvailable(client.python, ['-c', 'import sklearn, pandas'], `scikit-learn and pandas (${client.python})`) : client.availability;
+const availability = client.availability.ok
+  ? commandAvailable(client.python, ['-c', 'import sklearn, pandas'], `scikit-learn and pandas (${client.python})`)
+  : client.availability;
 
 /** The registry workflow with model artifacts in an S3 bucket (s3rver on loopback, as MinIO would be), on each store. */
 describeWithTool('model registry with s3:// artifacts and the MLflow 3 client', availability, () => {
@@ -25,7 +27,12 @@ describeWithTool('model registry with s3:// artifacts and the MLflow 3 client', 
     process.env.MLFLOW_S3_ENDPOINT_URL = `http://127.0.0.1:${port}`;
     process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
     process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
-    s3 = new S3Client({ endpoint: process.env.MLFLOW_S3_ENDPOINT_URL, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    s3 = new S3Client({
+      endpoint: process.env.MLFLOW_S3_ENDPOINT_URL,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     await s3.send(new CreateBucketCommand({ Bucket: 'models' }));
   });
   afterAll(async () => {

@@ -54,7 +54,10 @@ export async function startArtifactServer(
   opts: { auth?: boolean; defaultPermission?: PermissionName; server?: (layout: ArtifactLayout) => Partial<TrackingServerOptions> } = {},
 ): Promise<ArtifactServer> {
   const layout = artifactLayout();
-  const auth = opts.auth === false ? undefined : basicAuth({ adminUsername: ADMIN.username, adminPassword: ADMIN.password, defaultPermission: opts.defaultPermission ?? 'NO_PERMISSIONS' });
+  const auth =
+    opts.auth === false
+      ? undefined
+      : basicAuth({ adminUsername: ADMIN.username, adminPassword: ADMIN.password, defaultPermission: opts.defaultPermission ?? 'NO_PERMISSIONS' });
   let server: TestServer;
   try {
     server = await startTestServer(kind, {
@@ -105,8 +108,16 @@ export function rawRequest(url: string, who: Credentials | null, method: string,
 }
 
 /** Creates an experiment and a run as `who`; returns their ids and the run's artifact URI. */
-export async function experimentWithRun(url: string, who: Credentials, name: string, artifactLocation?: string): Promise<{ exp: string; run: string; artifactUri: string }> {
-  const created = await call(url, who, 'POST', '/experiments/create', { name, ...(artifactLocation !== undefined ? { artifact_location: artifactLocation } : {}) });
+export async function experimentWithRun(
+  url: string,
+  who: Credentials,
+  name: string,
+  artifactLocation?: string,
+): Promise<{ exp: string; run: string; artifactUri: string }> {
+  const created = await call(url, who, 'POST', '/experiments/create', {
+    name,
+    ...(artifactLocation !== undefined ? { artifact_location: artifactLocation } : {}),
+  });
   if (created.status !== 200) throw new Error(`experiments/create ${name}: ${created.status} ${JSON.stringify(created.body)}`);
   const exp = String(created.body.experiment_id);
   const run = await call(url, who, 'POST', '/runs/create', { experiment_id: exp });

@@ -5,7 +5,17 @@ import * as path from 'node:path';
 import { ADMIN, call, createUser, type Credentials, type Res } from '../auth/helpers';
 import { describeWithTool } from '../helpers/tools';
 import { storeAvailability, storeKinds, tmpDir } from '../tracking/helpers';
-import { SECRET, expectRefused, experimentWithRun, filesUnder, proxiedUrlPath, rawRequest, startArtifactServer, upload, type ArtifactServer } from './artifacts-helpers';
+import {
+  SECRET,
+  expectRefused,
+  experimentWithRun,
+  filesUnder,
+  proxiedUrlPath,
+  rawRequest,
+  startArtifactServer,
+  upload,
+  type ArtifactServer,
+} from './artifacts-helpers';
 
 /**
  * Issue 14, findings 1–3 and the artifact part of 5, replayed as an attacker would against a real
@@ -46,7 +56,12 @@ beforeAll(async () => {
   process.env.MLFLOW_S3_ENDPOINT_URL = `http://127.0.0.1:${port}`;
   process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
   process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
-  s3 = new S3Client({ endpoint: process.env.MLFLOW_S3_ENDPOINT_URL, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  s3 = new S3Client({
+    endpoint: process.env.MLFLOW_S3_ENDPOINT_URL,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
   for (const bucket of ['mlflow', 'shared', 'other-bucket']) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   await putObject('other-bucket', 'x/secret.txt', SECRET);
 });
@@ -97,7 +112,17 @@ for (const kind of storeKinds()) {
 
     describe('finding 1: artifact_location', () => {
       test('a location with a query, fragment or params is 400 INVALID_PARAMETER_VALUE, for admins too', async () => {
-        const locations = ['file:///etc?x', 'file:///etc#x', 'file:///etc/?', 'file:///etc/#', 's3://other-bucket/x?', 's3://shared/prefix/x?versionId=1', `file://${s.layout.wide}/team?`, `file://${s.layout.wide}/team;type=d`, 'mlflow-artifacts:/team/x#top'];
+        const locations = [
+          'file:///etc?x',
+          'file:///etc#x',
+          'file:///etc/?',
+          'file:///etc/#',
+          's3://other-bucket/x?',
+          's3://shared/prefix/x?versionId=1',
+          `file://${s.layout.wide}/team?`,
+          `file://${s.layout.wide}/team;type=d`,
+          'mlflow-artifacts:/team/x#top',
+        ];
         const before = await experimentNames(s);
         const got: unknown[] = [];
         for (const who of [mallory, ADMIN]) {
@@ -106,7 +131,9 @@ for (const kind of storeKinds()) {
             got.push({ who: who.username, location, status: res.status, code: res.body.error_code });
           }
         }
-        expect(got).toEqual([mallory, ADMIN].flatMap((who) => locations.map((location) => ({ who: who.username, location, status: 400, code: 'INVALID_PARAMETER_VALUE' }))));
+        expect(got).toEqual(
+          [mallory, ADMIN].flatMap((who) => locations.map((location) => ({ who: who.username, location, status: 400, code: 'INVALID_PARAMETER_VALUE' }))),
+        );
         expect(await experimentNames(s)).toEqual(before);
       });
 
@@ -132,12 +159,15 @@ for (const kind of storeKinds()) {
         ];
         const before = await experimentNames(s);
         for (const location of refusedLocations) expectRefused(await createExperiment(s, mallory, location), `mallory creates ${location}`);
-        for (const location of [`file://${wide}/mine`, 's3://shared/prefix/mine']) expectRefused(await createExperiment(s, mallory, location), `mallory uses the admins' allow-list: ${location}`, 403);
+        for (const location of [`file://${wide}/mine`, 's3://shared/prefix/mine'])
+          expectRefused(await createExperiment(s, mallory, location), `mallory uses the admins' allow-list: ${location}`, 403);
         expect(await experimentNames(s)).toEqual(before);
 
         // Her own, server-assigned directory works end to end.
         expect(own.artifactUri).toBe(`mlflow-artifacts:/${own.exp}/${own.run}/artifacts`);
-        const res = await fetch(`${s.url}/get-artifact?${new URLSearchParams({ run_id: own.run, path: 'mine.txt' })}`, { headers: { authorization: `Basic ${Buffer.from(`${mallory.username}:${mallory.password}`).toString('base64')}` } });
+        const res = await fetch(`${s.url}/get-artifact?${new URLSearchParams({ run_id: own.run, path: 'mine.txt' })}`, {
+          headers: { authorization: `Basic ${Buffer.from(`${mallory.username}:${mallory.password}`).toString('base64')}` },
+        });
         expect([res.status, await res.text()]).toEqual([200, 'mallory\n']);
       });
 
@@ -145,7 +175,14 @@ for (const kind of storeKinds()) {
         const { wide, dest, storeDir, wideEvil } = s.layout;
         fs.mkdirSync(path.join(wide, 'links'), { recursive: true });
         fs.symlinkSync(s.layout.outside, path.join(wide, 'links', 'to-outside'));
-        const accepted = [`file://${wide}/team-a`, `${wide}/team-b`, `file://${wide}/team-c/`, 'mlflow-artifacts:/shared/team-a', 's3://shared/prefix/team-a', 's3://shared/prefix'];
+        const accepted = [
+          `file://${wide}/team-a`,
+          `${wide}/team-b`,
+          `file://${wide}/team-c/`,
+          'mlflow-artifacts:/shared/team-a',
+          's3://shared/prefix/team-a',
+          's3://shared/prefix',
+        ];
         for (const location of accepted) {
           const res = await createExperiment(s, ADMIN, location);
           expect({ location, status: res.status }).toEqual({ location, status: 200 });
@@ -212,9 +249,19 @@ for (const kind of storeKinds()) {
         for (const { uri, file, secret } of secrets()) {
           await setRunArtifactUri(s, own.run, uri);
           const dir = path.posix.dirname(file) === '.' ? '' : path.posix.dirname(file);
-          expectRefused(await call(s.url, mallory, 'GET', '', { run_id: own.run, path: file }, '/get-artifact'), `get-artifact ${uri} ${file}`, undefined, secret);
+          expectRefused(
+            await call(s.url, mallory, 'GET', '', { run_id: own.run, path: file }, '/get-artifact'),
+            `get-artifact ${uri} ${file}`,
+            undefined,
+            secret,
+          );
           for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) {
-            expectRefused(await call(s.url, mallory, 'GET', '/artifacts/list', { run_id: own.run, path: dir }, prefix), `${prefix}/artifacts/list ${uri} ${dir}`, undefined, path.posix.basename(file));
+            expectRefused(
+              await call(s.url, mallory, 'GET', '/artifacts/list', { run_id: own.run, path: dir }, prefix),
+              `${prefix}/artifacts/list ${uri} ${dir}`,
+              undefined,
+              path.posix.basename(file),
+            );
           }
         }
         expect(fs.readFileSync(victimFile(), 'utf8')).toBe(ALICE_NOTES);
@@ -230,15 +277,34 @@ for (const kind of storeKinds()) {
         for (const { uri, file } of [...secrets(), modelShaped]) {
           await sql`UPDATE logged_models SET artifact_location = ${uri} WHERE model_id = ${modelId}`.execute(s.context.connection.db);
           const dir = path.posix.dirname(file) === '.' ? '' : path.posix.dirname(file);
-          expectRefused(await call(s.url, mallory, 'GET', `/logged-models/${modelId}/artifacts/directories`, { artifact_directory_path: dir }), `logged model at ${uri}`, undefined, path.posix.basename(file));
+          expectRefused(
+            await call(s.url, mallory, 'GET', `/logged-models/${modelId}/artifacts/directories`, { artifact_directory_path: dir }),
+            `logged model at ${uri}`,
+            undefined,
+            path.posix.basename(file),
+          );
         }
         // An experiment row changed in the database: what is derived from it is refused too.
         const tampered = await experimentWithRun(s.url, mallory, uniqueName('tampered'));
-        await s.context.connection.db.updateTable('experiments').set({ artifact_location: 'file:///etc' }).where('experiment_id', '=', Number(tampered.exp)).execute();
+        await s.context.connection.db
+          .updateTable('experiments')
+          .set({ artifact_location: 'file:///etc' })
+          .where('experiment_id', '=', Number(tampered.exp))
+          .execute();
         const run = await call(s.url, mallory, 'POST', '/runs/create', { experiment_id: tampered.exp });
-        expectRefused(await call(s.url, mallory, 'GET', '/artifacts/list', { run_id: run.body.run.info.run_id }), 'run under a tampered experiment', undefined, 'passwd');
+        expectRefused(
+          await call(s.url, mallory, 'GET', '/artifacts/list', { run_id: run.body.run.info.run_id }),
+          'run under a tampered experiment',
+          undefined,
+          'passwd',
+        );
         const model = await call(s.url, mallory, 'POST', '/logged-models', { experiment_id: tampered.exp, name: 'm2' });
-        expectRefused(await call(s.url, mallory, 'GET', `/logged-models/${model.body.model.info.model_id}/artifacts/directories`, {}), 'logged model under a tampered experiment', undefined, 'passwd');
+        expectRefused(
+          await call(s.url, mallory, 'GET', `/logged-models/${model.body.model.info.model_id}/artifacts/directories`, {}),
+          'logged model under a tampered experiment',
+          undefined,
+          'passwd',
+        );
       });
     });
 
@@ -267,7 +333,16 @@ for (const kind of storeKinds()) {
 
       test('a delete above one run, or outside every run, is 400; deleting one run root leaves the others', async () => {
         const before = filesUnder(s.layout.dest);
-        for (const p of [victim.exp, `${victim.exp}/${victim.run}`, `${victim.exp}/models`, own.exp, `${own.exp}/${own.run}`, `${own.exp}/${own.run}/`, 'shared', `${own.exp}/unknown/artifacts`]) {
+        for (const p of [
+          victim.exp,
+          `${victim.exp}/${victim.run}`,
+          `${victim.exp}/models`,
+          own.exp,
+          `${own.exp}/${own.run}`,
+          `${own.exp}/${own.run}/`,
+          'shared',
+          `${own.exp}/unknown/artifacts`,
+        ]) {
           expectRefused(await rawRequest(s.url, ADMIN, 'DELETE', `/api/2.0/mlflow-artifacts/artifacts/${p}`), `admin DELETE ${p}`, 400);
         }
         for (const p of ['shared/x.txt', `${own.exp}/x.txt`, `${own.exp}/unknown/artifacts/x.txt`]) {
@@ -315,18 +390,31 @@ for (const kind of storeKinds()) {
           expectRefused(await call(s.url, mallory, 'GET', '', { run_id: own.run, path: rel }, '/get-artifact'), `get-artifact ${rel}`, undefined, secret);
         }
         expectRefused(await rawRequest(s.url, mallory, 'GET', proxiedUrlPath(linked.artifactUri, 'secret.txt')), 'proxy GET through a linked run directory');
-        expectRefused(await call(s.url, mallory, 'GET', '', { run_id: linked.run, path: 'secret.txt' }, '/get-artifact'), 'get-artifact through a linked run directory');
+        expectRefused(
+          await call(s.url, mallory, 'GET', '', { run_id: linked.run, path: 'secret.txt' }, '/get-artifact'),
+          'get-artifact through a linked run directory',
+        );
       });
 
       test('LIST refuses a linked directory and does not show links', async () => {
         for (const dir of ['etc', 'other', 'up', 'parent', 'sub']) {
           expectRefused(await call(s.url, mallory, 'GET', '/artifacts/list', { run_id: own.run, path: dir }), `artifacts/list ${dir}`, undefined, 'secret.txt');
-          expectRefused(await call(s.url, mallory, 'GET', '/artifacts', { path: `${own.exp}/${own.run}/artifacts/${dir}` }, '/api/2.0/mlflow-artifacts'), `proxy list ${dir}`, undefined, 'secret.txt');
+          expectRefused(
+            await call(s.url, mallory, 'GET', '/artifacts', { path: `${own.exp}/${own.run}/artifacts/${dir}` }, '/api/2.0/mlflow-artifacts'),
+            `proxy list ${dir}`,
+            undefined,
+            'secret.txt',
+          );
         }
         const top = await call(s.url, mallory, 'GET', '/artifacts/list', { run_id: own.run });
         expect(top.status).toBe(200);
         expect(top.body.files.map((f: { path: string }) => f.path)).toEqual(['mine.txt']);
-        expectRefused(await call(s.url, mallory, 'GET', '/artifacts/list', { run_id: linked.run }), 'artifacts/list of a linked run directory', undefined, 'secret.txt');
+        expectRefused(
+          await call(s.url, mallory, 'GET', '/artifacts/list', { run_id: linked.run }),
+          'artifacts/list of a linked run directory',
+          undefined,
+          'secret.txt',
+        );
       });
 
       test('PUT and DELETE through a link are refused and touch nothing outside', async () => {
@@ -352,17 +440,35 @@ for (const kind of storeKinds()) {
       const long = 'a'.repeat(5000);
       test.each(['PUT', 'GET', 'DELETE'])('%s with a 5,000-character segment, a path over 1,024 bytes or over 64 segments', async (method) => {
         const bodies = method === 'PUT' ? 'x' : undefined;
-        for (const rel of [long, `dir/${long}/f.txt`, Array.from({ length: 12 }, () => 'b'.repeat(100)).join('/'), Array.from({ length: 65 }, () => 'c').join('/'), 'é'.repeat(200)]) {
-          expectRefused(await rawRequest(s.url, mallory, method, proxiedUrlPath(own.artifactUri, rel), bodies), `${method} ${rel.slice(0, 20)}… (${rel.length})`, 400);
+        for (const rel of [
+          long,
+          `dir/${long}/f.txt`,
+          Array.from({ length: 12 }, () => 'b'.repeat(100)).join('/'),
+          Array.from({ length: 65 }, () => 'c').join('/'),
+          'é'.repeat(200),
+        ]) {
+          expectRefused(
+            await rawRequest(s.url, mallory, method, proxiedUrlPath(own.artifactUri, rel), bodies),
+            `${method} ${rel.slice(0, 20)}… (${rel.length})`,
+            400,
+          );
         }
       });
 
       test('the run- and model-relative endpoints cap the path the same way', async () => {
         expectRefused(await call(s.url, mallory, 'GET', '', { run_id: own.run, path: long }, '/get-artifact'), 'get-artifact', 400);
         expectRefused(await call(s.url, mallory, 'GET', '/artifacts/list', { run_id: own.run, path: long }), 'artifacts/list', 400);
-        expectRefused(await call(s.url, mallory, 'GET', '/artifacts', { path: `${own.exp}/${own.run}/artifacts/${long}` }, '/api/2.0/mlflow-artifacts'), 'proxy list', 400);
+        expectRefused(
+          await call(s.url, mallory, 'GET', '/artifacts', { path: `${own.exp}/${own.run}/artifacts/${long}` }, '/api/2.0/mlflow-artifacts'),
+          'proxy list',
+          400,
+        );
         const model = await call(s.url, mallory, 'POST', '/logged-models', { experiment_id: own.exp, name: 'capped' });
-        expectRefused(await call(s.url, mallory, 'GET', `/logged-models/${model.body.model.info.model_id}/artifacts/directories`, { artifact_directory_path: long }), 'logged-model directories', 400);
+        expectRefused(
+          await call(s.url, mallory, 'GET', `/logged-models/${model.body.model.info.model_id}/artifacts/directories`, { artifact_directory_path: long }),
+          'logged-model directories',
+          400,
+        );
       });
 
       test('a 255-byte segment within the caps still works', async () => {
@@ -385,7 +491,15 @@ for (const kind of storeKinds()) {
       for (const location of [`file://${s.layout.wide}/team`, 'mlflow-artifacts:/team/x', 's3://shared/prefix/x']) {
         expect({ location, status: (await createExperiment(s, null, location)).status }).toEqual({ location, status: 200 });
       }
-      for (const location of ['file:///etc', 'file:///etc?x', ...(kind === 'sqlite' ? [`file://${s.layout.storeDir}`] : []), `file://${s.layout.dest}`, 'mlflow-artifacts:/', 's3://other-bucket/x', `file://${s.layout.wideEvil}`]) {
+      for (const location of [
+        'file:///etc',
+        'file:///etc?x',
+        ...(kind === 'sqlite' ? [`file://${s.layout.storeDir}`] : []),
+        `file://${s.layout.dest}`,
+        'mlflow-artifacts:/',
+        's3://other-bucket/x',
+        `file://${s.layout.wideEvil}`,
+      ]) {
         expectRefused(await createExperiment(s, null, location), `create ${location}`, 400);
       }
     });
@@ -393,7 +507,8 @@ for (const kind of storeKinds()) {
     test('DELETE of the destination root is 400 without auth too', async () => {
       const exp = await experimentWithRun(s.url, ADMIN, uniqueName('solo'));
       await upload(s.url, ADMIN, exp.artifactUri, 'keep.txt', 'keep');
-      for (const p of ['//', '/%2e', '/%2e%2f', '/.', '/', '']) expectRefused(await rawRequest(s.url, null, 'DELETE', `/api/2.0/mlflow-artifacts/artifacts${p}`), `DELETE ${p}`, 400);
+      for (const p of ['//', '/%2e', '/%2e%2f', '/.', '/', ''])
+        expectRefused(await rawRequest(s.url, null, 'DELETE', `/api/2.0/mlflow-artifacts/artifacts${p}`), `DELETE ${p}`, 400);
       expect(fs.readFileSync(path.join(s.layout.dest, exp.exp, exp.run, 'artifacts', 'keep.txt'), 'utf8')).toBe('keep');
     });
   });
@@ -461,10 +576,15 @@ for (const kind of storeKinds()) {
       const before = await keysIn('mlflow');
       for (const method of ['GET', 'PUT', 'DELETE']) {
         for (const p of ['//', '/%2e', '/%2e%2f', '/.', '/', '']) {
-          expectRefused(await rawRequest(s.url, ADMIN, method, `/api/2.0/mlflow-artifacts/artifacts${p}`, method === 'PUT' ? 'x' : undefined), `${method} ${p}`, 400);
+          expectRefused(
+            await rawRequest(s.url, ADMIN, method, `/api/2.0/mlflow-artifacts/artifacts${p}`, method === 'PUT' ? 'x' : undefined),
+            `${method} ${p}`,
+            400,
+          );
         }
       }
-      for (const p of [victim.exp, `${victim.exp}/${victim.run}`, own.exp]) expectRefused(await rawRequest(s.url, ADMIN, 'DELETE', `/api/2.0/mlflow-artifacts/artifacts/${p}`), `DELETE ${p}`, 400);
+      for (const p of [victim.exp, `${victim.exp}/${victim.run}`, own.exp])
+        expectRefused(await rawRequest(s.url, ADMIN, 'DELETE', `/api/2.0/mlflow-artifacts/artifacts/${p}`), `DELETE ${p}`, 400);
       expect(await keysIn('mlflow')).toEqual(before);
 
       const scratch = await experimentWithRun(s.url, mallory, uniqueName('scratch'));
@@ -473,7 +593,7 @@ for (const kind of storeKinds()) {
       expect(await keysIn('mlflow')).toEqual(before);
     });
 
-    test('a stored s3:// artifact root outside the run is refused; an admin\'s allow-listed bucket is read', async () => {
+    test("a stored s3:// artifact root outside the run is refused; an admin's allow-listed bucket is read", async () => {
       for (const uri of [
         's3://other-bucket/x',
         `s3://other-bucket/x/${own.run}/artifacts`,
@@ -484,7 +604,12 @@ for (const kind of storeKinds()) {
       ]) {
         await setRunArtifactUri(s, own.run, uri);
         const file = uri.endsWith('/artifacts') ? (uri.includes(victim.run) ? 'notes.txt' : 'secret.txt') : uri.endsWith('team-b') ? 'keep.txt' : 'secret.txt';
-        expectRefused(await call(s.url, mallory, 'GET', '', { run_id: own.run, path: file }, '/get-artifact'), `get-artifact ${uri}`, undefined, file === 'notes.txt' ? ALICE_NOTES.trim() : file === 'keep.txt' ? 'other team' : SECRET.trim());
+        expectRefused(
+          await call(s.url, mallory, 'GET', '', { run_id: own.run, path: file }, '/get-artifact'),
+          `get-artifact ${uri}`,
+          undefined,
+          file === 'notes.txt' ? ALICE_NOTES.trim() : file === 'keep.txt' ? 'other team' : SECRET.trim(),
+        );
         expectRefused(await call(s.url, mallory, 'GET', '/artifacts/list', { run_id: own.run }), `artifacts/list ${uri}`, undefined, file);
       }
       await setRunArtifactUri(s, own.run, own.artifactUri);
@@ -528,9 +653,9 @@ for (const kind of storeKinds()) {
       for (const location of [`file://${root}`, `file://${root}/3`, `file://${root}/${assigned.exp}`, named.artifactUri, `${named.artifactUri}/x`]) {
         expectRefused(await createExperiment(s, mallory, location), `mallory creates ${location}`, 400);
       }
-      for (const location of [`file://${s.layout.wide}/elsewhere`, `file://${root}-x/y`]) expectRefused(await createExperiment(s, mallory, location), `mallory uses the allow-list: ${location}`, 403);
+      for (const location of [`file://${s.layout.wide}/elsewhere`, `file://${root}-x/y`])
+        expectRefused(await createExperiment(s, mallory, location), `mallory uses the allow-list: ${location}`, 403);
       expectRefused(await createExperiment(s, mallory, 'mlflow-artifacts:/team-m'), 'mallory picks a proxied location', 403);
     });
   });
-
 }

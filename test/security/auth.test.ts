@@ -56,8 +56,10 @@ for (const kind of storeKinds()) {
       // Mallory's own.
       const own = { experiment: '', run: '', registered: '' };
 
-      const newRun = async (who: Credentials, experiment: string) => (await call(server.url, who, 'POST', '/runs/create', { experiment_id: experiment })).body.run.info;
-      const newLoggedModel = async (who: Credentials, experiment: string) => (await call(server.url, who, 'POST', '/logged-models', { experiment_id: experiment, name: 'model' })).body.model.info;
+      const newRun = async (who: Credentials, experiment: string) =>
+        (await call(server.url, who, 'POST', '/runs/create', { experiment_id: experiment })).body.run.info;
+      const newLoggedModel = async (who: Credentials, experiment: string) =>
+        (await call(server.url, who, 'POST', '/logged-models', { experiment_id: experiment, name: 'model' })).body.model.info;
 
       beforeAll(async () => {
         server = await startAuthServer(kind);
@@ -75,7 +77,10 @@ for (const kind of storeKinds()) {
         victim.modelArtifacts = model.artifact_uri;
         victim.registered = 'alice-model';
         expectOk(await a('POST', '/registered-models/create', { name: victim.registered }), 'alice registers');
-        expectOk(await a('POST', '/model-versions/create', { name: victim.registered, source: `runs:/${victim.run}/model`, run_id: victim.run }), 'alice version');
+        expectOk(
+          await a('POST', '/model-versions/create', { name: victim.registered, source: `runs:/${victim.run}/model`, run_id: victim.run }),
+          'alice version',
+        );
         await a('POST', '/registered-models/permissions/create', { name: victim.registered, username: 'mallory', permission: 'NO_PERMISSIONS' });
 
         const c = as(server, carol);
@@ -84,7 +89,10 @@ for (const kind of storeKinds()) {
         shared.model = (await newLoggedModel(carol, shared.experiment)).model_id;
         shared.registered = 'carol-model';
         expectOk(await c('POST', '/registered-models/create', { name: shared.registered }), 'carol registers');
-        expectOk(await c('POST', '/model-versions/create', { name: shared.registered, source: `runs:/${shared.run}/model`, run_id: shared.run }), 'carol version');
+        expectOk(
+          await c('POST', '/model-versions/create', { name: shared.registered, source: `runs:/${shared.run}/model`, run_id: shared.run }),
+          'carol version',
+        );
 
         const m = as(server, mallory);
         own.experiment = (await m('POST', '/experiments/create', { name: 'mallory-own' })).body.experiment_id;
@@ -99,18 +107,38 @@ for (const kind of storeKinds()) {
         const now = Date.now();
         const attacks: [string, string, unknown][] = [
           ['version from runs:/ + run_id', '/model-versions/create', { name: own.registered, source: `runs:/${victim.run}/model`, run_id: victim.run }],
-          ['version from the run’s mlflow-artifacts: path', '/model-versions/create', { name: own.registered, source: `${victim.runArtifacts}/model`, run_id: victim.run }],
+          [
+            'version from the run’s mlflow-artifacts: path',
+            '/model-versions/create',
+            { name: own.registered, source: `${victim.runArtifacts}/model`, run_id: victim.run },
+          ],
           ['version from models:/m-<id>', '/model-versions/create', { name: own.registered, source: `models:/${victim.model}`, model_id: victim.model }],
-          ['version from the logged model’s artifact path', '/model-versions/create', { name: own.registered, source: victim.modelArtifacts, model_id: victim.model }],
+          [
+            'version from the logged model’s artifact path',
+            '/model-versions/create',
+            { name: own.registered, source: victim.modelArtifacts, model_id: victim.model },
+          ],
           ['version copied from models:/<name>/<version>', '/model-versions/create', { name: own.registered, source: `models:/${victim.registered}/1` }],
           ['version copied from models:/<name>/latest', '/model-versions/create', { name: own.registered, source: `models:/${victim.registered}/latest` }],
           ['logged model as a run output', '/runs/outputs', { run_id: own.run, models: [{ model_id: victim.model, step: 0 }] }],
           ['logged model as a run input', '/runs/log-inputs', { run_id: own.run, models: [{ model_id: victim.model }] }],
           ['logged model with the victim’s source_run_id', '/logged-models', { experiment_id: own.experiment, name: 'stolen', source_run_id: victim.run }],
-          ['metric written onto the victim’s logged model', '/runs/log-metric', { run_id: own.run, key: 'acc', value: 0.01, timestamp: now, model_id: victim.model }],
-          ['log-batch metric onto the victim’s logged model', '/runs/log-batch', { run_id: own.run, metrics: [{ key: 'acc', value: 0.01, timestamp: now, step: 0, model_id: victim.model }] }],
+          [
+            'metric written onto the victim’s logged model',
+            '/runs/log-metric',
+            { run_id: own.run, key: 'acc', value: 0.01, timestamp: now, model_id: victim.model },
+          ],
+          [
+            'log-batch metric onto the victim’s logged model',
+            '/runs/log-batch',
+            { run_id: own.run, metrics: [{ key: 'acc', value: 0.01, timestamp: now, step: 0, model_id: victim.model }] },
+          ],
           // Refused by the store's containment check already (the path is not under Mallory's run); now refused as a reference first.
-          ['mlflow-artifacts: path into the victim’s experiment under one’s own run', '/model-versions/create', { name: own.registered, source: `mlflow-artifacts:/${victim.experiment}/${victim.run}/artifacts/model`, run_id: own.run }],
+          [
+            'mlflow-artifacts: path into the victim’s experiment under one’s own run',
+            '/model-versions/create',
+            { name: own.registered, source: `mlflow-artifacts:/${victim.experiment}/${victim.run}/artifacts/model`, run_id: own.run },
+          ],
         ];
         const answers: [string, number, string][] = [];
         for (const [what, route, body] of attacks) {
@@ -135,12 +163,24 @@ for (const kind of storeKinds()) {
       test('references to readable runs and logged models work; writing onto a logged model needs EDIT on it', async () => {
         const m = as(server, mallory);
         const now = Date.now();
-        expectOk(await m('POST', '/model-versions/create', { name: own.registered, source: `runs:/${shared.run}/model`, run_id: shared.run }), 'version from a readable run');
-        expectOk(await m('POST', '/model-versions/create', { name: own.registered, source: `models:/${shared.model}`, model_id: shared.model }), 'version from a readable logged model');
-        expectOk(await m('POST', '/model-versions/create', { name: own.registered, source: `models:/${shared.registered}/1` }), 'copy of a readable registered model');
+        expectOk(
+          await m('POST', '/model-versions/create', { name: own.registered, source: `runs:/${shared.run}/model`, run_id: shared.run }),
+          'version from a readable run',
+        );
+        expectOk(
+          await m('POST', '/model-versions/create', { name: own.registered, source: `models:/${shared.model}`, model_id: shared.model }),
+          'version from a readable logged model',
+        );
+        expectOk(
+          await m('POST', '/model-versions/create', { name: own.registered, source: `models:/${shared.registered}/1` }),
+          'copy of a readable registered model',
+        );
         expectOk(await m('POST', '/runs/outputs', { run_id: own.run, models: [{ model_id: shared.model, step: 1 }] }), 'readable model as output');
         expectOk(await m('POST', '/runs/log-inputs', { run_id: own.run, models: [{ model_id: shared.model }] }), 'readable model as input');
-        expectOk(await m('POST', '/logged-models', { experiment_id: own.experiment, name: 'derived', source_run_id: shared.run }), 'logged model from a readable run');
+        expectOk(
+          await m('POST', '/logged-models', { experiment_id: own.experiment, name: 'derived', source_run_id: shared.run }),
+          'logged model from a readable run',
+        );
         // READ does not let Mallory write metrics onto Carol's model (MLflow requires update on the model too).
         const metric = { run_id: own.run, key: 'acc', value: 0.9, timestamp: now, model_id: shared.model };
         expectDenied(await m('POST', '/runs/log-metric', metric), 'metric onto a model with READ only');
@@ -148,9 +188,15 @@ for (const kind of storeKinds()) {
         expectOk(await m('POST', '/runs/log-metric', metric), 'metric onto a model with EDIT');
         // A reference that does not exist is refused like an unreadable one (no oracle for ids), as MLflow does.
         expectDenied(await m('POST', '/runs/outputs', { run_id: own.run, models: [{ model_id: `m-${'0'.repeat(32)}`, step: 0 }] }), 'unknown logged model');
-        expectDenied(await m('POST', '/model-versions/create', { name: own.registered, source: `runs:/${'f'.repeat(32)}/model`, run_id: 'f'.repeat(32) }), 'unknown run');
+        expectDenied(
+          await m('POST', '/model-versions/create', { name: own.registered, source: `runs:/${'f'.repeat(32)}/model`, run_id: 'f'.repeat(32) }),
+          'unknown run',
+        );
         // Admins pass every check.
-        expectOk(await call(server.url, ADMIN, 'POST', '/model-versions/create', { name: own.registered, source: `runs:/${victim.run}/model`, run_id: victim.run }), 'admin');
+        expectOk(
+          await call(server.url, ADMIN, 'POST', '/model-versions/create', { name: own.registered, source: `runs:/${victim.run}/model`, run_id: victim.run }),
+          'admin',
+        );
       });
       test('a version whose source is a path inside the artifact store itself needs READ on the experiment it names', async () => {
         // s3:// roots are never contacted here: registering records the source, nothing is read.
@@ -170,10 +216,17 @@ for (const kind of storeKinds()) {
             const myRun = (await t('POST', '/runs/create', { experiment_id: mine })).body.run.info.run_id;
             await t('POST', '/registered-models/create', { name: 'loot' });
             const percent = [...secret].map((d) => `%${d.charCodeAt(0).toString(16)}`).join('');
-            for (const source of [`${root}/${secret}/${secretRun}/artifacts/model`, `${root}/${percent}/${secretRun}/artifacts/model`, `${root.replace(/^s3:/, 'S3:')}/${secret}/x`]) {
+            for (const source of [
+              `${root}/${secret}/${secretRun}/artifacts/model`,
+              `${root}/${percent}/${secretRun}/artifacts/model`,
+              `${root.replace(/^s3:/, 'S3:')}/${secret}/x`,
+            ]) {
               expectDenied(await t('POST', '/model-versions/create', { name: 'loot', source, run_id: myRun }), `${JSON.stringify(layout)} ${source}`);
             }
-            expectOk(await t('POST', '/model-versions/create', { name: 'loot', source: `${root}/${mine}/${myRun}/artifacts/model`, run_id: myRun }), 'own experiment');
+            expectOk(
+              await t('POST', '/model-versions/create', { name: 'loot', source: `${root}/${mine}/${myRun}/artifacts/model`, run_id: myRun }),
+              'own experiment',
+            );
           } finally {
             await store.stop();
           }
@@ -229,7 +282,16 @@ for (const kind of storeKinds()) {
       });
 
       test('ordinary names in any one script are accepted', async () => {
-        for (const username of ['alice.smith@example.com', 'svc-training_01', 'Jane Doe', 'Jos\u00e9', '\u5c71\u7530\u592a\u90ce', '\u0415\u043b\u0435\u043d\u0430', '\u0395\u03bb\u03ad\u03bd\u03b7', "o'brien+ml"]) {
+        for (const username of [
+          'alice.smith@example.com',
+          'svc-training_01',
+          'Jane Doe',
+          'Jos\u00e9',
+          '\u5c71\u7530\u592a\u90ce',
+          '\u0415\u043b\u0435\u043d\u0430',
+          '\u0395\u03bb\u03ad\u03bd\u03b7',
+          "o'brien+ml",
+        ]) {
           expectOk(await create(username), JSON.stringify(username));
         }
       });
@@ -260,7 +322,10 @@ for (const kind of storeKinds()) {
           await migrateToLatest(connection.db, before);
           const hash = await hashPassword('legacy-password-01');
           for (const username of ['dup', 'DUP', 'du\u200bp', 'other']) {
-            await connection.db.insertInto('users' as never).values({ username, password_hash: hash, is_admin: 0 } as never).execute();
+            await connection.db
+              .insertInto('users' as never)
+              .values({ username, password_hash: hash, is_admin: 0 } as never)
+              .execute();
           }
           await migrateToLatest(connection.db);
           const store = new AuthStore(connection.db);
@@ -337,10 +402,18 @@ for (const kind of storeKinds()) {
         expect((await loginFrom('127.0.2.1', server.url, dave)).status).toBe(200);
         const fresh = await createUser(server, 'limit-erin');
         for (let i = 0; i < DEFAULT_FAILURES_PER_ADDRESS; i++) {
-          const res = await loginFrom('127.0.2.1', server.url, { username: `ghost-${i}`, password: 'wrong-password' }, { 'x-forwarded-for': `198.51.100.${i}` });
+          const res = await loginFrom(
+            '127.0.2.1',
+            server.url,
+            { username: `ghost-${i}`, password: 'wrong-password' },
+            { 'x-forwarded-for': `198.51.100.${i}` },
+          );
           expect([i, res.status]).toEqual([i, 401]);
         }
-        expectThrottled(await loginFrom('127.0.2.1', server.url, { username: 'ghost-x', password: 'wrong-password' }, { 'x-forwarded-for': '198.51.100.200' }), 'per-address limit');
+        expectThrottled(
+          await loginFrom('127.0.2.1', server.url, { username: 'ghost-x', password: 'wrong-password' }, { 'x-forwarded-for': '198.51.100.200' }),
+          'per-address limit',
+        );
         // A first login from the limited address would cost a KDF: refused too. From elsewhere: fine.
         expectThrottled(await loginFrom('127.0.2.1', server.url, fresh), 'uncached login from a limited address');
         expect((await loginFrom('127.0.2.2', server.url, fresh)).status).toBe(200);
@@ -356,16 +429,27 @@ for (const kind of storeKinds()) {
         try {
           await call(server.url, ADMIN, 'POST', '/users/create', { username: 'behind-proxy', password: 'behind-proxy-pass-1' });
           for (let i = 0; i < DEFAULT_FAILURES_PER_ADDRESS; i++) {
-            expect((await loginFrom('127.0.0.1', server.url, { username: `ghost-${i}`, password: 'wrong-password' }, { 'x-forwarded-for': '203.0.113.7' })).status).toBe(401);
+            expect(
+              (await loginFrom('127.0.0.1', server.url, { username: `ghost-${i}`, password: 'wrong-password' }, { 'x-forwarded-for': '203.0.113.7' })).status,
+            ).toBe(401);
           }
-          expectThrottled(await loginFrom('127.0.0.1', server.url, { username: 'behind-proxy', password: 'behind-proxy-pass-1' }, { 'x-forwarded-for': '203.0.113.7' }), 'forwarded client');
+          expectThrottled(
+            await loginFrom('127.0.0.1', server.url, { username: 'behind-proxy', password: 'behind-proxy-pass-1' }, { 'x-forwarded-for': '203.0.113.7' }),
+            'forwarded client',
+          );
           // Another client behind the same proxy is not affected.
-          expect((await loginFrom('127.0.0.1', server.url, { username: 'behind-proxy', password: 'behind-proxy-pass-1' }, { 'x-forwarded-for': '203.0.113.8' })).status).toBe(200);
+          expect(
+            (await loginFrom('127.0.0.1', server.url, { username: 'behind-proxy', password: 'behind-proxy-pass-1' }, { 'x-forwarded-for': '203.0.113.8' }))
+              .status,
+          ).toBe(200);
           // A connection from an address that is not the proxy cannot pick its identity with the header.
           for (let i = 0; i < DEFAULT_FAILURES_PER_ADDRESS; i++) {
             await loginFrom('127.0.0.9', server.url, { username: `spoof-${i}`, password: 'wrong-password' }, { 'x-forwarded-for': `203.0.113.${100 + i}` });
           }
-          expectThrottled(await loginFrom('127.0.0.9', server.url, { username: 'spoof-x', password: 'wrong-password' }, { 'x-forwarded-for': '203.0.113.250' }), 'spoofed header');
+          expectThrottled(
+            await loginFrom('127.0.0.9', server.url, { username: 'spoof-x', password: 'wrong-password' }, { 'x-forwarded-for': '203.0.113.250' }),
+            'spoofed header',
+          );
         } finally {
           await server.stop();
         }
@@ -379,12 +463,33 @@ describe('finding 6: the limits as `mlops tracking serve` flags', () => {
     const dir = tmpDir('security-cli');
     const store = `sqlite:///${path.join(dir, 'mlflow.db')}`;
     const env = { MLFLOW_AUTH_ADMIN_PASSWORD: ADMIN.password, MLFLOW_AUTH_ADMIN_PASSWORD_FILE: '' };
-    const bad = runMlops(['tracking', 'serve', '--app-name', 'basic-auth', '--port', '0', '--backend-store-uri', store, '--forwarded-allow-ips', '10.0.0.0/8,proxy.local'], { env });
+    const bad = runMlops(
+      ['tracking', 'serve', '--app-name', 'basic-auth', '--port', '0', '--backend-store-uri', store, '--forwarded-allow-ips', '10.0.0.0/8,proxy.local'],
+      { env },
+    );
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/--forwarded-allow-ips.*'proxy\.local' is not an IP address or CIDR/);
-    const child = spawn(process.execPath, [mlopsBin, 'tracking', 'serve', '--app-name', 'basic-auth', '--port', '0', '--backend-store-uri', store, '--artifacts-destination', path.join(dir, 'artifacts'), '--auth-failed-logins-per-user', '2'], {
-      env: { ...process.env, ...env, MLOPS_LOG_LEVEL: 'info' },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        mlopsBin,
+        'tracking',
+        'serve',
+        '--app-name',
+        'basic-auth',
+        '--port',
+        '0',
+        '--backend-store-uri',
+        store,
+        '--artifacts-destination',
+        path.join(dir, 'artifacts'),
+        '--auth-failed-logins-per-user',
+        '2',
+      ],
+      {
+        env: { ...process.env, ...env, MLOPS_LOG_LEVEL: 'info' },
+      },
+    );
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';

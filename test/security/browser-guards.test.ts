@@ -22,12 +22,15 @@ interface Raw {
 function raw(url: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Raw> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: hostname, port, method, path, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
+    const req = http.request(
+      { host: hostname, port, method, path, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -47,19 +50,32 @@ describe('Host header (DNS rebinding)', () => {
   });
   afterAll(() => server?.stop());
 
-  test.each(['127.0.0.1', 'localhost:5000', '[::1]:80', '10.1.2.3:5000', '172.31.0.9', '192.168.4.4', '[fd12::1]:5000', '0.0.0.0'])('served by default: Host %s', async (host) => {
-    expect((await raw(server.url, 'GET', '/api/2.0/mlflow/experiments/search?max_results=1', { host })).status).toBe(200);
-  });
-
-  test.each(['evil.example', 'evil.example:5000', 'localhost.evil.example', '8.8.8.8', '172.32.0.1', '[2001:db8::1]:5000', '127.0.0.1.nip.io', `${'a'.repeat(400)}.example`])(
-    'refused by default: Host %s, on the API, the UI page and the artifact API',
+  test.each(['127.0.0.1', 'localhost:5000', '[::1]:80', '10.1.2.3:5000', '172.31.0.9', '192.168.4.4', '[fd12::1]:5000', '0.0.0.0'])(
+    'served by default: Host %s',
     async (host) => {
-      for (const path of ['/api/2.0/mlflow/experiments/search?max_results=1', '/', '/api/2.0/mlflow-artifacts/artifacts']) {
-        const r = await raw(server.url, 'GET', path, { host });
-        expect({ path, status: r.status, body: JSON.parse(r.body) }).toEqual({ path, status: 403, body: { error_code: 'PERMISSION_DENIED', message: INVALID_HOST_MESSAGE } });
-      }
+      expect((await raw(server.url, 'GET', '/api/2.0/mlflow/experiments/search?max_results=1', { host })).status).toBe(200);
     },
   );
+
+  test.each([
+    'evil.example',
+    'evil.example:5000',
+    'localhost.evil.example',
+    '8.8.8.8',
+    '172.32.0.1',
+    '[2001:db8::1]:5000',
+    '127.0.0.1.nip.io',
+    `${'a'.repeat(400)}.example`,
+  ])('refused by default: Host %s, on the API, the UI page and the artifact API', async (host) => {
+    for (const path of ['/api/2.0/mlflow/experiments/search?max_results=1', '/', '/api/2.0/mlflow-artifacts/artifacts']) {
+      const r = await raw(server.url, 'GET', path, { host });
+      expect({ path, status: r.status, body: JSON.parse(r.body) }).toEqual({
+        path,
+        status: 403,
+        body: { error_code: 'PERMISSION_DENIED', message: INVALID_HOST_MESSAGE },
+      });
+    }
+  });
 
   test('probes and scrapers are answered whatever the Host', async () => {
     for (const path of ['/health', '/version', '/metrics']) expect((await raw(server.url, 'GET', path, { host: 'evil.example' })).status).toBe(200);
@@ -74,7 +90,11 @@ describe('Host header (DNS rebinding)', () => {
   test('every answer says nosniff and SAMEORIGIN framing', async () => {
     for (const path of ['/', '/api/2.0/mlflow/experiments/search?max_results=1', '/health']) {
       const r = await raw(server.url, 'GET', path, { host: own(server) });
-      expect({ path, nosniff: r.headers['x-content-type-options'], frame: r.headers['x-frame-options'] }).toEqual({ path, nosniff: 'nosniff', frame: 'SAMEORIGIN' });
+      expect({ path, nosniff: r.headers['x-content-type-options'], frame: r.headers['x-frame-options'] }).toEqual({
+        path,
+        nosniff: 'nosniff',
+        frame: 'SAMEORIGIN',
+      });
     }
   });
 });
@@ -114,17 +134,41 @@ describe('Origin (cross-site requests carrying the browser’s login)', () => {
   afterAll(() => server?.stop());
 
   const create = (name: string, origin?: string) =>
-    raw(server.url, 'POST', '/api/2.0/mlflow/experiments/create', { host: own(server), authorization: basic, ...(origin ? { origin } : {}) }, JSON.stringify({ name }));
+    raw(
+      server.url,
+      'POST',
+      '/api/2.0/mlflow/experiments/create',
+      { host: own(server), authorization: basic, ...(origin ? { origin } : {}) },
+      JSON.stringify({ name }),
+    );
 
   test('a foreign origin cannot write, even with the admin’s credentials; nothing is created', async () => {
     for (const origin of ['https://evil.example', 'null', 'http://127.0.0.1:1', `http://${own(server)}.evil.example`]) {
       const r = await create(`csrf-${origin}`, origin);
-      expect({ origin, status: r.status, body: JSON.parse(r.body) }).toEqual({ origin, status: 403, body: { error_code: 'PERMISSION_DENIED', message: CROSS_ORIGIN_MESSAGE } });
+      expect({ origin, status: r.status, body: JSON.parse(r.body) }).toEqual({
+        origin,
+        status: 403,
+        body: { error_code: 'PERMISSION_DENIED', message: CROSS_ORIGIN_MESSAGE },
+      });
     }
-    const del = await raw(server.url, 'DELETE', `/api/2.0/mlflow/users/delete?username=${ADMIN.username}`, { host: own(server), authorization: basic, origin: 'https://evil.example' });
+    const del = await raw(server.url, 'DELETE', `/api/2.0/mlflow/users/delete?username=${ADMIN.username}`, {
+      host: own(server),
+      authorization: basic,
+      origin: 'https://evil.example',
+    });
     expect(del.status).toBe(403);
-    const names = await raw(server.url, 'POST', '/api/2.0/mlflow/experiments/search', { host: own(server), authorization: basic }, JSON.stringify({ max_results: 1000 }));
-    expect(JSON.parse(names.body).experiments.map((e: { name: string }) => e.name).filter((n: string) => n.startsWith('csrf-'))).toEqual([]);
+    const names = await raw(
+      server.url,
+      'POST',
+      '/api/2.0/mlflow/experiments/search',
+      { host: own(server), authorization: basic },
+      JSON.stringify({ max_results: 1000 }),
+    );
+    expect(
+      JSON.parse(names.body)
+        .experiments.map((e: { name: string }) => e.name)
+        .filter((n: string) => n.startsWith('csrf-')),
+    ).toEqual([]);
   });
 
   test('the server’s own origin (the web UI), http behind a TLS ingress, and no Origin (clients) may write', async () => {
@@ -134,7 +178,11 @@ describe('Origin (cross-site requests carrying the browser’s login)', () => {
   });
 
   test('reads from a foreign origin get no CORS header, so the page cannot see the answer', async () => {
-    const r = await raw(server.url, 'GET', '/api/2.0/mlflow/experiments/search?max_results=1', { host: own(server), authorization: basic, origin: 'https://evil.example' });
+    const r = await raw(server.url, 'GET', '/api/2.0/mlflow/experiments/search?max_results=1', {
+      host: own(server),
+      authorization: basic,
+      origin: 'https://evil.example',
+    });
     expect(r.status).toBe(200);
     expect(r.headers['access-control-allow-origin']).toBeUndefined();
   });
@@ -154,13 +202,32 @@ describe('--cors-allowed-origins', () => {
   afterAll(() => server?.stop());
 
   test('a listed origin gets its preflight and may write; an unlisted one gets neither', async () => {
-    const pre = await raw(server.url, 'OPTIONS', '/api/2.0/mlflow/experiments/create', { host: own(server), origin: 'https://nb.apps.corp.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' });
+    const pre = await raw(server.url, 'OPTIONS', '/api/2.0/mlflow/experiments/create', {
+      host: own(server),
+      origin: 'https://nb.apps.corp.example',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type,authorization',
+    });
     expect(pre.status).toBe(204);
-    expect(pre.headers).toMatchObject({ 'access-control-allow-origin': 'https://nb.apps.corp.example', 'access-control-allow-credentials': 'true', 'access-control-allow-headers': 'content-type,authorization' });
-    const ok = await raw(server.url, 'POST', '/api/2.0/mlflow/experiments/create', { host: own(server), origin: 'https://notebook.corp.example' }, JSON.stringify({ name: 'from-notebook' }));
+    expect(pre.headers).toMatchObject({
+      'access-control-allow-origin': 'https://nb.apps.corp.example',
+      'access-control-allow-credentials': 'true',
+      'access-control-allow-headers': 'content-type,authorization',
+    });
+    const ok = await raw(
+      server.url,
+      'POST',
+      '/api/2.0/mlflow/experiments/create',
+      { host: own(server), origin: 'https://notebook.corp.example' },
+      JSON.stringify({ name: 'from-notebook' }),
+    );
     expect(ok.status).toBe(200);
     expect(ok.headers['access-control-allow-origin']).toBe('https://notebook.corp.example');
-    const unlisted = await raw(server.url, 'OPTIONS', '/api/2.0/mlflow/experiments/create', { host: own(server), origin: 'https://apps.corp.example.evil.example', 'access-control-request-method': 'POST' });
+    const unlisted = await raw(server.url, 'OPTIONS', '/api/2.0/mlflow/experiments/create', {
+      host: own(server),
+      origin: 'https://apps.corp.example.evil.example',
+      'access-control-request-method': 'POST',
+    });
     expect(unlisted.headers['access-control-allow-origin']).toBeUndefined();
     expect(await experimentNames(server)).toContain('from-notebook');
   });

@@ -2,7 +2,22 @@ import { startInferenceServer, type RunningInferenceServer } from '../../runtime
 import { describeWithTool } from '../helpers/tools';
 import { expected, model } from '../inference/helpers';
 import { storeAvailability, storeKinds } from '../tracking/helpers';
-import { ADMIN, Rng, call, fuzzFilter, fuzzObject, fuzzOrderBy, fuzzValue, isMlflowError, queryString, startSecureServer, type FuzzContext, type Reply, type Route, type SecureServer } from './limits-helpers';
+import {
+  ADMIN,
+  Rng,
+  call,
+  fuzzFilter,
+  fuzzObject,
+  fuzzOrderBy,
+  fuzzValue,
+  isMlflowError,
+  queryString,
+  startSecureServer,
+  type FuzzContext,
+  type Reply,
+  type Route,
+  type SecureServer,
+} from './limits-helpers';
 
 /**
  * A bounded, seeded fuzz of the filter DSL and of every JSON endpoint in the tracking server's route
@@ -23,7 +38,15 @@ const QUERIES = 3 * SCALE;
 const INVOCATIONS = 150 * SCALE;
 
 /** What went wrong with one request, with what is needed to replay it. */
-function problem(seed: number, what: string, method: string, path: string, payload: unknown, r: Reply, errorShape: (body: unknown) => boolean): string | undefined {
+function problem(
+  seed: number,
+  what: string,
+  method: string,
+  path: string,
+  payload: unknown,
+  r: Reply,
+  errorShape: (body: unknown) => boolean,
+): string | undefined {
   if (r.status < 500 && (r.status < 400 || errorShape(r.body))) return undefined;
   const sent = typeof payload === 'string' ? payload : JSON.stringify(payload);
   return `seed ${seed}, ${what}: ${method} ${path} ${sent?.slice(0, 300)} → ${r.status} ${r.text.slice(0, 300)}`;
@@ -55,32 +78,68 @@ for (const kind of storeKinds()) {
       server = await startSecureServer(kind);
       const experimentId = (await admin('POST', '/experiments/create', { name: 'fuzz' })).body.experiment_id;
       const runId = (await admin('POST', '/runs/create', { experiment_id: experimentId })).body.run.info.run_id;
-      await admin('POST', '/runs/log-batch', { run_id: runId, metrics: [{ key: 'm', value: 1, timestamp: 1, step: 0 }], params: [{ key: 'lr', value: '0.01' }], tags: [{ key: 't', value: 'x' }] });
-      const modelId = (await admin('POST', '/logged-models', { experiment_id: experimentId, name: 'fuzz-model', source_run_id: runId })).body.model.info.model_id;
+      await admin('POST', '/runs/log-batch', {
+        run_id: runId,
+        metrics: [{ key: 'm', value: 1, timestamp: 1, step: 0 }],
+        params: [{ key: 'lr', value: '0.01' }],
+        tags: [{ key: 't', value: 'x' }],
+      });
+      const modelId = (await admin('POST', '/logged-models', { experiment_id: experimentId, name: 'fuzz-model', source_run_id: runId })).body.model.info
+        .model_id;
       await admin('POST', '/registered-models/create', { name: 'fuzz-model' });
       await admin('POST', '/model-versions/create', { name: 'fuzz-model', source: `runs:/${runId}/model`, run_id: runId });
       ctx = { experimentId, runId, modelName: 'fuzz-model', modelId };
       const location = { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } };
-      await server.call(ADMIN, 'POST', `${API_V3}/traces`, { trace: { trace_info: { trace_id: FUZZ_TRACE, trace_location: location, request_time: '2025-01-01T00:00:00Z', state: 'OK', tags: { t: 'x' } } } });
+      await server.call(ADMIN, 'POST', `${API_V3}/traces`, {
+        trace: { trace_info: { trace_id: FUZZ_TRACE, trace_location: location, request_time: '2025-01-01T00:00:00Z', state: 'OK', tags: { t: 'x' } } },
+      });
     });
     afterAll(() => server?.stop());
 
     test(`filter and order_by strings on the six search endpoints (${FILTERS} each, seed ${SEED})`, async () => {
       const rng = new Rng(SEED);
       const searches: Array<{ method: string; path: string; payload: () => Record<string, unknown> }> = [
-        { method: 'POST', path: '/runs/search', payload: () => ({ experiment_ids: [ctx.experimentId], filter: fuzzFilter(rng, 'runs'), ...(rng.chance(0.3) ? { order_by: [fuzzOrderBy(rng)] } : {}) }) },
-        { method: 'POST', path: '/experiments/search', payload: () => ({ filter: fuzzFilter(rng, 'experiments'), ...(rng.chance(0.3) ? { order_by: [fuzzOrderBy(rng)] } : {}) }) },
-        { method: 'GET', path: '/registered-models/search', payload: () => ({ filter: fuzzFilter(rng, 'registered-models'), ...(rng.chance(0.3) ? { order_by: fuzzOrderBy(rng) } : {}) }) },
-        { method: 'GET', path: '/model-versions/search', payload: () => ({ filter: fuzzFilter(rng, 'model-versions'), ...(rng.chance(0.3) ? { order_by: fuzzOrderBy(rng) } : {}) }) },
+        {
+          method: 'POST',
+          path: '/runs/search',
+          payload: () => ({
+            experiment_ids: [ctx.experimentId],
+            filter: fuzzFilter(rng, 'runs'),
+            ...(rng.chance(0.3) ? { order_by: [fuzzOrderBy(rng)] } : {}),
+          }),
+        },
+        {
+          method: 'POST',
+          path: '/experiments/search',
+          payload: () => ({ filter: fuzzFilter(rng, 'experiments'), ...(rng.chance(0.3) ? { order_by: [fuzzOrderBy(rng)] } : {}) }),
+        },
+        {
+          method: 'GET',
+          path: '/registered-models/search',
+          payload: () => ({ filter: fuzzFilter(rng, 'registered-models'), ...(rng.chance(0.3) ? { order_by: fuzzOrderBy(rng) } : {}) }),
+        },
+        {
+          method: 'GET',
+          path: '/model-versions/search',
+          payload: () => ({ filter: fuzzFilter(rng, 'model-versions'), ...(rng.chance(0.3) ? { order_by: fuzzOrderBy(rng) } : {}) }),
+        },
         {
           method: 'POST',
           path: '/logged-models/search',
-          payload: () => ({ experiment_ids: [ctx.experimentId], filter: fuzzFilter(rng, 'logged-models'), ...(rng.chance(0.3) ? { order_by: [{ field_name: fuzzOrderBy(rng), ascending: rng.chance(0.5) }] } : {}) }),
+          payload: () => ({
+            experiment_ids: [ctx.experimentId],
+            filter: fuzzFilter(rng, 'logged-models'),
+            ...(rng.chance(0.3) ? { order_by: [{ field_name: fuzzOrderBy(rng), ascending: rng.chance(0.5) }] } : {}),
+          }),
         },
         {
           method: 'POST',
           path: `${API_V3}/traces/search`,
-          payload: () => ({ locations: [{ mlflow_experiment: { experiment_id: ctx.experimentId } }], filter: fuzzFilter(rng, 'runs'), ...(rng.chance(0.3) ? { order_by: [fuzzOrderBy(rng)] } : {}) }),
+          payload: () => ({
+            locations: [{ mlflow_experiment: { experiment_id: ctx.experimentId } }],
+            filter: fuzzFilter(rng, 'runs'),
+            ...(rng.chance(0.3) ? { order_by: [fuzzOrderBy(rng)] } : {}),
+          }),
         },
       ];
       const failures: string[] = [];
@@ -88,7 +147,9 @@ for (const kind of storeKinds()) {
       for (const s of searches) {
         for (let i = 0; i < FILTERS; i++) {
           const payload = s.payload();
-          const r = s.path.startsWith('/api/') ? await server.call(ADMIN, s.method, s.path, payload) : await admin(s.method, s.path, s.method === 'GET' ? queryString(payload) : payload);
+          const r = s.path.startsWith('/api/')
+            ? await server.call(ADMIN, s.method, s.path, payload)
+            : await admin(s.method, s.path, s.method === 'GET' ? queryString(payload) : payload);
           if (r.status === 200) answered200++;
           const p = problem(SEED, `filter #${i}`, s.method, s.path, payload, r, isMlflowError);
           if (p) failures.push(p);
@@ -112,8 +173,19 @@ for (const kind of storeKinds()) {
           const path = concretePath(route, ctx, rng);
           // Mostly objects of MLflow field names; sometimes any JSON value, or text that is not JSON.
           const payload: unknown =
-            route.method === 'GET' ? queryString(fuzzObject(rng, ctx)) : rng.chance(0.85) ? fuzzObject(rng, ctx) : rng.chance(0.5) ? fuzzValue(rng, ctx) : rng.pick(['{', '[1,]', '{"a":1}{', '"\\ud800"', 'null', '{"a": NaN}', '\u0000']);
-          const r = await server.call(ADMIN, route.method, `${path}`, route.method !== 'GET' && typeof payload !== 'string' ? JSON.stringify(payload) : payload);
+            route.method === 'GET'
+              ? queryString(fuzzObject(rng, ctx))
+              : rng.chance(0.85)
+                ? fuzzObject(rng, ctx)
+                : rng.chance(0.5)
+                  ? fuzzValue(rng, ctx)
+                  : rng.pick(['{', '[1,]', '{"a":1}{', '"\\ud800"', 'null', '{"a": NaN}', '\u0000']);
+          const r = await server.call(
+            ADMIN,
+            route.method,
+            `${path}`,
+            route.method !== 'GET' && typeof payload !== 'string' ? JSON.stringify(payload) : payload,
+          );
           const p = problem(SEED + 1, `${route.method} ${route.url} #${i}`, route.method, path, payload, r, isMlflowError);
           if (p) failures.push(p);
         }
@@ -174,7 +246,10 @@ describe('fuzz: inference server /invocations and v2 infer', () => {
       const p = problem(SEED + 2, `/invocations #${i}`, 'POST', '/invocations', body, r, isMlflowError);
       if (p) failures.push(p);
 
-      const csv = [names.join(','), ...rows.map((row) => (row as unknown[]).map((v) => (typeof v === 'string' && rng.chance(0.5) ? `"${v}` : String(v))).join(','))].join(rng.pick(['\n', '\r\n', '\r']));
+      const csv = [
+        names.join(','),
+        ...rows.map((row) => (row as unknown[]).map((v) => (typeof v === 'string' && rng.chance(0.5) ? `"${v}` : String(v))).join(',')),
+      ].join(rng.pick(['\n', '\r\n', '\r']));
       const c = await send('/invocations', csv, 'text/csv');
       const pc = problem(SEED + 2, `/invocations CSV #${i}`, 'POST', '/invocations', csv, c, isMlflowError);
       if (pc) failures.push(pc);
@@ -186,7 +261,13 @@ describe('fuzz: inference server /invocations and v2 infer', () => {
         datatype: rng.pick(['FP32', 'FP32', 'FP64', 'INT64', 'BYTES', 'BOOL', 'FP16', 'fp32', 7]),
         data: rng.chance(0.7) ? flat : rng.chance(0.5) ? rows : fuzzValue(rng, NO_CTX),
       };
-      const v2 = rng.chance(0.9) ? { id: rng.chance(0.8) ? `r${i}` : fuzzValue(rng, NO_CTX), inputs: [tensor], ...(rng.chance(0.2) ? { outputs: [{ name: rng.pick(['label', 'probabilities', 'nope']) }] } : {}) } : fuzzValue(rng, NO_CTX);
+      const v2 = rng.chance(0.9)
+        ? {
+            id: rng.chance(0.8) ? `r${i}` : fuzzValue(rng, NO_CTX),
+            inputs: [tensor],
+            ...(rng.chance(0.2) ? { outputs: [{ name: rng.pick(['label', 'probabilities', 'nope']) }] } : {}),
+          }
+        : fuzzValue(rng, NO_CTX);
       const name = server.model().name;
       const v = await send(`/v2/models/${name}/infer`, JSON.stringify(v2) ?? 'null', 'application/json');
       const pv = problem(SEED + 2, `v2 infer #${i}`, 'POST', `/v2/models/${name}/infer`, v2, v, v2Error);

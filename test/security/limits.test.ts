@@ -4,7 +4,19 @@ import { trimSlashes, trimTrailingSlashes } from '../../runtime/slashes';
 import { describeWithTool } from '../helpers/tools';
 import { expected, model } from '../inference/helpers';
 import { storeAvailability, storeKinds } from '../tracking/helpers';
-import { ADMIN, USER, clauses, hostileRequests, isMlflowError, nestedArrays, startSecureServer, watchHealth, type Reply, type SecureServer, type Who } from './limits-helpers';
+import {
+  ADMIN,
+  USER,
+  clauses,
+  hostileRequests,
+  isMlflowError,
+  nestedArrays,
+  startSecureServer,
+  watchHealth,
+  type Reply,
+  type SecureServer,
+  type Who,
+} from './limits-helpers';
 
 /**
  * Replays of issue 14 finding 5 against a real tracking server (basic-auth on, both stores) and a real
@@ -16,7 +28,11 @@ const API = '/api/2.0/mlflow';
 const L = REQUEST_LIMITS;
 
 function expectInvalid(r: Reply, message: RegExp): void {
-  expect({ status: r.status, isMlflowError: isMlflowError(r.body), code: r.body?.error_code }).toEqual({ status: 400, isMlflowError: true, code: 'INVALID_PARAMETER_VALUE' });
+  expect({ status: r.status, isMlflowError: isMlflowError(r.body), code: r.body?.error_code }).toEqual({
+    status: 400,
+    isMlflowError: true,
+    code: 'INVALID_PARAMETER_VALUE',
+  });
   expect(r.body.message).toMatch(message);
   // The answer never echoes a hostile input back whole.
   expect(r.text.length).toBeLessThan(2_000);
@@ -65,13 +81,27 @@ for (const kind of storeKinds()) {
       // A missing param is not != 'x' (MLflow's semantics): so one clause, then nineteen IS NULL checks.
       const matching = clauses(L.FILTER_MAX_CLAUSES, (i) => (i === 0 ? 'metrics.m >= 1' : `params.p${i} IS NULL`));
       expect((await ok('POST', '/runs/search', { experiment_ids: [exp], filter: twenty })).runs).toEqual([]);
-      expect((await ok('POST', '/runs/search', { experiment_ids: [exp], filter: matching, order_by: Array.from({ length: L.ORDER_BY_MAX_TERMS }, (_, i) => `metrics.m${i} DESC`) })).runs).toHaveLength(1);
+      expect(
+        (
+          await ok('POST', '/runs/search', {
+            experiment_ids: [exp],
+            filter: matching,
+            order_by: Array.from({ length: L.ORDER_BY_MAX_TERMS }, (_, i) => `metrics.m${i} DESC`),
+          })
+        ).runs,
+      ).toHaveLength(1);
       const ids = [runId, ...Array.from({ length: L.FILTER_MAX_IN_VALUES - 1 }, (_, i) => `r${i}`)];
-      expect((await ok('POST', '/runs/search', { experiment_ids: [exp], filter: `attributes.run_id IN (${ids.map((i) => `'${i}'`).join(',')})` })).runs).toHaveLength(1);
+      expect(
+        (await ok('POST', '/runs/search', { experiment_ids: [exp], filter: `attributes.run_id IN (${ids.map((i) => `'${i}'`).join(',')})` })).runs,
+      ).toHaveLength(1);
       await ok('GET', '/registered-models/search', { filter: clauses(L.FILTER_MAX_CLAUSES, (i) => `tags.t${i} != 'x'`) });
       await ok('GET', '/model-versions/search', { filter: clauses(L.FILTER_MAX_CLAUSES, (i) => `tags.t${i} != 'x'`) });
       await ok('POST', '/experiments/search', { filter: clauses(L.FILTER_MAX_CLAUSES, (i) => `tags.t${i} IS NULL`) });
-      await ok('POST', '/logged-models/search', { experiment_ids: [exp], filter: clauses(L.FILTER_MAX_CLAUSES, (i) => `metrics.m${i} > 0`), datasets: Array.from({ length: L.SEARCH_MAX_DATASETS }, (_, i) => ({ dataset_name: `d${i}` })) });
+      await ok('POST', '/logged-models/search', {
+        experiment_ids: [exp],
+        filter: clauses(L.FILTER_MAX_CLAUSES, (i) => `metrics.m${i} > 0`),
+        datasets: Array.from({ length: L.SEARCH_MAX_DATASETS }, (_, i) => ({ dataset_name: `d${i}` })),
+      });
     });
 
     test('a 10,000-deep JSON body is a 400 on every JSON endpoint of the route table (as admin, so every one parses it)', async () => {
@@ -82,7 +112,8 @@ for (const kind of storeKinds()) {
       for (const route of routes) {
         const path = route.url.replace(/:model_id/g, `m-${'0'.repeat(32)}`).replace(/:[a-z_]+/g, 'k');
         const r = await server.call(ADMIN, route.method, path, body);
-        if (r.status !== 400 || !isMlflowError(r.body) || !/nested deeper than 64 levels/.test(r.body.message)) failures.push(`${route.method} ${route.url}: ${r.status} ${r.text.slice(0, 200)}`);
+        if (r.status !== 400 || !isMlflowError(r.body) || !/nested deeper than 64 levels/.test(r.body.message))
+          failures.push(`${route.method} ${route.url}: ${r.status} ${r.text.slice(0, 200)}`);
       }
       expect(failures).toEqual([]);
     });
@@ -99,7 +130,10 @@ for (const kind of storeKinds()) {
 
     test('runs/log-model with a deeply nested model_json is a 400, not a 500 from serializing it back', async () => {
       const modelJson = `{"artifact_path": "m", "flavors": ${nestedArrays(20_000)}, "utc_time_created": "now", "run_id": "${runId}"}`;
-      expectInvalid(await user('POST', '/runs/log-model', { run_id: runId, model_json: modelJson }), /'model_json' has arrays and objects nested deeper than 64 levels/);
+      expectInvalid(
+        await user('POST', '/runs/log-model', { run_id: runId, model_json: modelJson }),
+        /'model_json' has arrays and objects nested deeper than 64 levels/,
+      );
     });
 
     test('a mlflow.modelVersions tag that is not a list does not break registering from the logged model (was a 500)', async () => {
@@ -146,7 +180,9 @@ for (const kind of storeKinds()) {
       expect(await runs('attributes.start_time = 0.5')).toBe(0);
       expect(await runs('attributes.start_time != 0.5')).toBe(1);
       expect(await runs('attributes.start_time > 99999999999999999999')).toBe(0);
-      const experiments = await user('POST', '/experiments/search', { filter: 'attribute.creation_time >= 0.5 AND attributes.experiment_id < 9007199254740993' });
+      const experiments = await user('POST', '/experiments/search', {
+        filter: 'attribute.creation_time >= 0.5 AND attributes.experiment_id < 9007199254740993',
+      });
       expect(experiments.status).toBe(200);
       expect(experiments.body.experiments.map((e: { name: string }) => e.name)).toContain('limits');
       const versions = await user('GET', '/model-versions/search', { filter: 'version_number = 9007199254740993' });

@@ -17,11 +17,14 @@ function config(values: Record<string, unknown>): pulumi.Config {
 describe('stack settings: config overrides the environment', () => {
   it('the stack name selects the environment; images, region and bucket land on their fields', () => {
     const env = stackEnvironment(
-      readSettings('staging', config({
-        trackingImage: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-blueprint/tracking:0.2.0',
-        region: 'us-east-2',
-        artifactBucket: 'acme-mlops-staging',
-      })),
+      readSettings(
+        'staging',
+        config({
+          trackingImage: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-blueprint/tracking:0.2.0',
+          region: 'us-east-2',
+          artifactBucket: 'acme-mlops-staging',
+        }),
+      ),
     );
     expect(env.name).toBe('staging');
     expect(env.tracking.image).toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-blueprint/tracking:0.2.0');
@@ -44,8 +47,12 @@ describe('stack settings: config overrides the environment', () => {
 
   it('an invalid value fails with a message naming the field', () => {
     expect(() => stackEnvironment(readSettings('staging', config({ trackingImage: 'ghcr.io/acme/tracking:latest' })))).toThrow(/tracking\.image: .*latest/);
-    expect(() => stackEnvironment(readSettings('staging', config({ overrides: { tracking: { replicas: { min: 5, max: 2 } } } })))).toThrow(/tracking\.replicas\.max/);
-    expect(() => readSettings('staging', config({ secretsMode: 'plaintext' }))).toThrow('mlops:secretsMode must be "pulumi" or "external-secrets", got "plaintext"');
+    expect(() => stackEnvironment(readSettings('staging', config({ overrides: { tracking: { replicas: { min: 5, max: 2 } } } })))).toThrow(
+      /tracking\.replicas\.max/,
+    );
+    expect(() => readSettings('staging', config({ secretsMode: 'plaintext' }))).toThrow(
+      'mlops:secretsMode must be "pulumi" or "external-secrets", got "plaintext"',
+    );
     expect(() => readSettings('dev', config({ credentialSource: 'vault' }))).toThrow('mlops:credentialSource must be "generate" or "config", got "vault"');
     expect(() => stackEnvironment(readSettings('qa', config({})))).toThrow('unknown environment "qa" (known: dev, staging, prod)');
   });
@@ -55,7 +62,9 @@ describe('stack settings: image digests', () => {
   it('prod deploys only with every image pinned: by mlops:imageLock, or inline in the image config', () => {
     const empty = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-stack-lock-')), 'empty.lock.json');
     fs.writeFileSync(empty, '{"lockfileVersion":1,"images":{}}\n');
-    expect(() => deployedEnvironment(readSettings('prod', config({ imageLock: empty })))).toThrow(/environment "prod" requires every image pinned by digest[\s\S]*tracking\.image: /);
+    expect(() => deployedEnvironment(readSettings('prod', config({ imageLock: empty })))).toThrow(
+      /environment "prod" requires every image pinned by digest[\s\S]*tracking\.image: /,
+    );
     const pinned = deployedEnvironment(readSettings('prod', config({ imageLock: testImageLockFile() })));
     expect(pinned.tracking.image).toMatch(/^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/mlops-blueprint\/tracking:0\.1\.0@sha256:[0-9a-f]{64}$/);
     // An inline digest in the stack config counts; the rest still comes from the lock.

@@ -86,10 +86,15 @@ export function describeStack(stack: string, expect_: StackExpectations, config:
 
     it('creates Namespaces first, then the generated Secrets, then every other object (after the node groups)', () => {
       const foundation = result.platform.foundation;
-      const chartFoundation = result.files.filter(deployedByPulumi).flatMap((f) => f.objects).filter((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition');
+      const chartFoundation = result.files
+        .filter(deployedByPulumi)
+        .flatMap((f) => f.objects)
+        .filter((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition');
       expect(foundation.length).toBe(chartFoundation.length);
       for (const ns of Object.values(result.env.namespaces)) expect(chartFoundation.map((o) => o.metadata.name)).toContain(ns);
-      const others = kubeResources(recorded).filter((k) => k.obj.kind !== 'Namespace' && !(k.raw.type === 'kubernetes:core/v1:Secret' && generatedNames().has(k.raw.name)));
+      const others = kubeResources(recorded).filter(
+        (k) => k.obj.kind !== 'Namespace' && !(k.raw.type === 'kubernetes:core/v1:Secret' && generatedNames().has(k.raw.name)),
+      );
       expect(others.length).toBeGreaterThan(0);
       for (const { obj } of others) {
         const waits = result.platform.waitsFor.get(`${obj.kind}:${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name}`);
@@ -111,10 +116,13 @@ export function describeStack(stack: string, expect_: StackExpectations, config:
       if (result.outputs.adminPassword) expect(await pulumi.isSecret(result.outputs.adminPassword)).toBe(true);
     });
 
-    it("gives the tracking server the same logins the training and inference pods use (it creates those users)", async () => {
+    it('gives the tracking server the same logins the training and inference pods use (it creates those users)', async () => {
       const secrets = ofType(recorded, 'kubernetes:core/v1:Secret');
       const values = (name: string, namespace: string) => {
-        const s = secrets.find((x) => (x.inputs.metadata as { name: string; namespace: string }).name === name && (x.inputs.metadata as { namespace: string }).namespace === namespace);
+        const s = secrets.find(
+          (x) =>
+            (x.inputs.metadata as { name: string; namespace: string }).name === name && (x.inputs.metadata as { namespace: string }).namespace === namespace,
+        );
         return s && (unwrapSecrets(s.inputs.stringData) as Record<string, string>);
       };
       const { platform, training, serving } = result.env.namespaces;
@@ -130,7 +138,10 @@ export function describeStack(stack: string, expect_: StackExpectations, config:
     });
 
     it('passes the Kubernetes policies as deployed', () => {
-      const violations = checkManifests(kubeResources(recorded).map((k) => k.obj), { mode: 'pulumi', environment: result.env });
+      const violations = checkManifests(
+        kubeResources(recorded).map((k) => k.obj),
+        { mode: 'pulumi', environment: result.env },
+      );
       expect(violations.filter((v) => v.severity === 'error' && !v.exception)).toEqual([]);
     });
 
@@ -168,7 +179,12 @@ export function describeStack(stack: string, expect_: StackExpectations, config:
       const keys = ofType(recorded, 'aws:kms/key:Key').filter((k) => enc.provider.keyArn.endsWith(`key/${k.name}`));
       expect(keys).toHaveLength(1);
       expect(keys[0].inputs.enableKeyRotation).toBe(true);
-      const vpc = cluster.inputs.vpcConfig as { endpointPublicAccess: boolean; endpointPrivateAccess: boolean; publicAccessCidrs?: string[]; subnetIds: string[] };
+      const vpc = cluster.inputs.vpcConfig as {
+        endpointPublicAccess: boolean;
+        endpointPrivateAccess: boolean;
+        publicAccessCidrs?: string[];
+        subnetIds: string[];
+      };
       expect(vpc.endpointPrivateAccess).toBe(true);
       if (env.cluster.publicAccessCidrs.length === 0) expect(vpc.endpointPublicAccess).toBe(false);
       else expect(vpc.publicAccessCidrs).toEqual(env.cluster.publicAccessCidrs);
@@ -205,9 +221,17 @@ export function describeStack(stack: string, expect_: StackExpectations, config:
       expect(name).toBe(result.planned.artifactBucket);
       const of = (type: string) => ofType(recorded, type).filter((r) => r.inputs.bucket === name);
       const [sse] = of('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration');
-      expect((sse.inputs.rules as Array<{ applyServerSideEncryptionByDefault: Record<string, string> }>)[0].applyServerSideEncryptionByDefault).toMatchObject({ sseAlgorithm: 'aws:kms', kmsMasterKeyId: expect.stringMatching(/^arn:aws:kms:/) });
+      expect((sse.inputs.rules as Array<{ applyServerSideEncryptionByDefault: Record<string, string> }>)[0].applyServerSideEncryptionByDefault).toMatchObject({
+        sseAlgorithm: 'aws:kms',
+        kmsMasterKeyId: expect.stringMatching(/^arn:aws:kms:/),
+      });
       expect(of('aws:s3/bucketVersioning:BucketVersioning')[0].inputs.versioningConfiguration).toEqual({ status: 'Enabled' });
-      expect(of('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock')[0].inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+      expect(of('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock')[0].inputs).toMatchObject({
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
       const policy = JSON.parse(String(of('aws:s3/bucketPolicy:BucketPolicy')[0].inputs.policy));
       expect(policy.Statement).toContainEqual({
         Sid: 'DenyInsecureTransport',
@@ -254,12 +278,20 @@ export function describeStack(stack: string, expect_: StackExpectations, config:
       // A role per identity whose placeholder ARN the chart put on a ServiceAccount.
       const chart = result.files.flatMap((f) => f.objects);
       const annotated = (Object.entries(PLACEHOLDERS) as Array<[string, string]>)
-        .filter(([key, arn]) => key.endsWith('RoleArn') && chart.some((o) => o.kind === 'ServiceAccount' && o.metadata.annotations?.['eks.amazonaws.com/role-arn'] === arn))
+        .filter(
+          ([key, arn]) =>
+            key.endsWith('RoleArn') && chart.some((o) => o.kind === 'ServiceAccount' && o.metadata.annotations?.['eks.amazonaws.com/role-arn'] === arn),
+        )
         .map(([key]) => key.replace('RoleArn', ''));
       expect(policies.map((p) => p.name.replace(/^.*-/, '')).sort()).toEqual(annotated.sort());
       for (const p of policies) {
         const identity = p.name.replace(/^.*-/, '');
-        const statements = JSON.parse(String(p.inputs.policy)).Statement as Array<{ Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, unknown>> }>;
+        const statements = JSON.parse(String(p.inputs.policy)).Statement as Array<{
+          Effect: string;
+          Action: string | string[];
+          Resource: string | string[];
+          Condition?: Record<string, Record<string, unknown>>;
+        }>;
         for (const st of statements) {
           expect(st.Effect).toBe('Allow');
           const actions = [st.Action].flat();
@@ -280,24 +312,36 @@ export function describeStack(stack: string, expect_: StackExpectations, config:
       }
     });
 
-    it(expect_.rds ? 'RDS PostgreSQL is private, encrypted, Multi-AZ, backed up ≥ 7 days, deletion-protected, with the generated password' : 'creates no RDS database', async () => {
-      const dbs = ofType(recorded, 'aws:rds/instance:Instance');
-      if (!expect_.rds) {
-        expect(dbs).toEqual([]);
-        return;
-      }
-      expect(dbs).toHaveLength(1);
-      const db = dbs[0].inputs;
-      expect(db).toMatchObject({ engine: 'postgres', publiclyAccessible: false, storageEncrypted: true, multiAz: true, deletionProtection: true, skipFinalSnapshot: false });
-      expect(Number(db.backupRetentionPeriod)).toBeGreaterThanOrEqual(7);
-      expect(isSecretValue(db.password)).toBe(true);
-      const trackingDb = ofType(recorded, 'kubernetes:core/v1:Secret').find((s) => (s.inputs.metadata as { name: string }).name === 'tracking-db');
-      expect((unwrapSecrets(trackingDb!.inputs.stringData) as Record<string, string>).password).toBe(unwrapSecrets(db.password));
-      expect(db.username).toBe((unwrapSecrets(trackingDb!.inputs.stringData) as Record<string, string>).username);
-      const sgRules = ofType(recorded, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule');
-      expect(sgRules.map((r) => r.inputs)).toEqual([expect.objectContaining({ referencedSecurityGroupId: 'sg-0cluster', fromPort: 5432, toPort: 5432 })]);
-      expect(await valueOf(result.cloud!.databaseHost!)).toMatch(/\.rds\.amazonaws\.com$/);
-    });
+    it(
+      expect_.rds
+        ? 'RDS PostgreSQL is private, encrypted, Multi-AZ, backed up ≥ 7 days, deletion-protected, with the generated password'
+        : 'creates no RDS database',
+      async () => {
+        const dbs = ofType(recorded, 'aws:rds/instance:Instance');
+        if (!expect_.rds) {
+          expect(dbs).toEqual([]);
+          return;
+        }
+        expect(dbs).toHaveLength(1);
+        const db = dbs[0].inputs;
+        expect(db).toMatchObject({
+          engine: 'postgres',
+          publiclyAccessible: false,
+          storageEncrypted: true,
+          multiAz: true,
+          deletionProtection: true,
+          skipFinalSnapshot: false,
+        });
+        expect(Number(db.backupRetentionPeriod)).toBeGreaterThanOrEqual(7);
+        expect(isSecretValue(db.password)).toBe(true);
+        const trackingDb = ofType(recorded, 'kubernetes:core/v1:Secret').find((s) => (s.inputs.metadata as { name: string }).name === 'tracking-db');
+        expect((unwrapSecrets(trackingDb!.inputs.stringData) as Record<string, string>).password).toBe(unwrapSecrets(db.password));
+        expect(db.username).toBe((unwrapSecrets(trackingDb!.inputs.stringData) as Record<string, string>).username);
+        const sgRules = ofType(recorded, 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule');
+        expect(sgRules.map((r) => r.inputs)).toEqual([expect.objectContaining({ referencedSecurityGroupId: 'sg-0cluster', fromPort: 5432, toPort: 5432 })]);
+        expect(await valueOf(result.cloud!.databaseHost!)).toMatch(/\.rds\.amazonaws\.com$/);
+      },
+    );
 
     it('ECR repositories for the runtime images have immutable tags and scan on push', () => {
       const repos = ofType(recorded, 'aws:ecr/repository:Repository');

@@ -29,7 +29,9 @@ describe('import graph', () => {
   });
 
   test.each(FOLDERS.filter((f) => f !== 'cli'))('%s/ imports only the layers below it, never cli/', (folder) => {
-    const wrong = [...graph].filter(([file]) => folderOf(file) === folder).flatMap(([file, deps]) => deps.filter((d) => folderOf(d) !== folder && !ALLOWED[folder].includes(folderOf(d))).map((d) => `${file} → ${d}`));
+    const wrong = [...graph]
+      .filter(([file]) => folderOf(file) === folder)
+      .flatMap(([file, deps]) => deps.filter((d) => folderOf(d) !== folder && !ALLOWED[folder].includes(folderOf(d))).map((d) => `${file} → ${d}`));
     expect(wrong).toEqual([]);
   });
 
@@ -38,6 +40,16 @@ describe('import graph', () => {
   });
 
   test('the cycle finder finds cycles', () => {
-    expect(cycles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['d']], ['e', ['a']]]))).toEqual([['a', 'b', 'c'], ['d']]);
+    expect(
+      cycles(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+          ['d', ['d']],
+          ['e', ['a']],
+        ]),
+      ),
+    ).toEqual([['a', 'b', 'c'], ['d']]);
   });
 });

@@ -58,7 +58,13 @@ describe('artifact locations', () => {
     expect(safeArtifactPath(`${'a'.repeat(255)}/b`)).toBe(`${'a'.repeat(255)}/b`);
     expect(() => safeArtifactPath('a'.repeat(256))).toThrow(/at most 255 bytes/);
     expect(() => safeArtifactPath('é'.repeat(128))).toThrow(/at most 255 bytes/);
-    expect(() => safeArtifactPath(Array(ARTIFACT_PATH_LIMITS.maxSegments + 1).fill('x').join('/'))).toThrow(/at most 64 segments/);
+    expect(() =>
+      safeArtifactPath(
+        Array(ARTIFACT_PATH_LIMITS.maxSegments + 1)
+          .fill('x')
+          .join('/'),
+      ),
+    ).toThrow(/at most 64 segments/);
     expect(() => safeArtifactPath(Array(5).fill('y'.repeat(250)).join('/'))).toThrow(/at most 1024 bytes/);
     expect(() => safeArtifactPath('%61'.repeat(2000))).toThrow(/at most 1024 bytes/);
   });

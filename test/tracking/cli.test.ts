@@ -25,17 +25,39 @@ describe('mlops tracking CLI', () => {
     expect(badPort.status).not.toBe(0);
     expect(badPort.stderr).toMatch(/port/);
 
-    const badArtifacts = runMlops(['tracking', 'serve', '--port', '0', '--backend-store-uri', `sqlite:///${path.join(tmpDir('cli'), 'x.db')}`, '--artifacts-destination', 'ftp://host/x']);
+    const badArtifacts = runMlops([
+      'tracking',
+      'serve',
+      '--port',
+      '0',
+      '--backend-store-uri',
+      `sqlite:///${path.join(tmpDir('cli'), 'x.db')}`,
+      '--artifacts-destination',
+      'ftp://host/x',
+    ]);
     expect(badArtifacts.status).toBe(1);
     expect(badArtifacts.stderr).toMatch(/^mlops: cannot start the tracking server: unsupported artifact destination ftp:\/\/host\/x/);
   });
 
   test('--allowed-artifact-roots (or MLFLOW_SERVER_ALLOWED_ARTIFACT_ROOTS) is a comma-separated list checked at start', () => {
     const store = () => `sqlite:///${path.join(tmpDir('cli'), 'x.db')}`;
-    const viaFlag = runMlops(['tracking', 'serve', '--port', '0', '--backend-store-uri', store(), '--allowed-artifact-roots', 's3://shared/prefix, gs://other/x']);
+    const viaFlag = runMlops([
+      'tracking',
+      'serve',
+      '--port',
+      '0',
+      '--backend-store-uri',
+      store(),
+      '--allowed-artifact-roots',
+      's3://shared/prefix, gs://other/x',
+    ]);
     expect(viaFlag.status).toBe(1);
-    expect(viaFlag.stderr).toMatch(/^mlops: cannot start the tracking server: --allowed-artifact-roots: gs:\/\/other\/x is not an s3:\/\/ URI or an absolute local path$/m);
-    const viaEnv = runMlops(['tracking', 'serve', '--port', '0', '--backend-store-uri', store()], { env: { MLFLOW_SERVER_ALLOWED_ARTIFACT_ROOTS: '/srv/shared,relative/dir' } });
+    expect(viaFlag.stderr).toMatch(
+      /^mlops: cannot start the tracking server: --allowed-artifact-roots: gs:\/\/other\/x is not an s3:\/\/ URI or an absolute local path$/m,
+    );
+    const viaEnv = runMlops(['tracking', 'serve', '--port', '0', '--backend-store-uri', store()], {
+      env: { MLFLOW_SERVER_ALLOWED_ARTIFACT_ROOTS: '/srv/shared,relative/dir' },
+    });
     expect(viaEnv.status).toBe(1);
     expect(viaEnv.stderr).toMatch(/--allowed-artifact-roots: relative\/dir is not/);
   });

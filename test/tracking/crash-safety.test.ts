@@ -28,10 +28,14 @@ function waitExit(child: ChildProcess): Promise<void> {
 /** The real `mlops tracking serve` as a separate process, so it can be SIGKILLed. */
 async function spawnServer(backendStoreUri: string, artifacts: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [mlopsBin, 'tracking', 'serve', '--port', String(port), '--backend-store-uri', backendStoreUri, '--artifacts-destination', artifacts, '--upgrade-db'], {
-    stdio: 'ignore',
-    env: { ...process.env, MLOPS_LOG_LEVEL: 'warn' },
-  });
+  const child = spawn(
+    process.execPath,
+    [mlopsBin, 'tracking', 'serve', '--port', String(port), '--backend-store-uri', backendStoreUri, '--artifacts-destination', artifacts, '--upgrade-db'],
+    {
+      stdio: 'ignore',
+      env: { ...process.env, MLOPS_LOG_LEVEL: 'warn' },
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitForHealth(url);
   return { url, child };
@@ -66,7 +70,12 @@ for (const kind of storeKinds()) {
             sent.push({ runId, batch });
             const metrics = Array.from({ length: 300 }, (_, s) => ({ key: `b${batch}`, value: s, timestamp: 1000 + s, step: s }));
             try {
-              await api(first.url, 'POST', '/runs/log-batch', { run_id: runId, metrics, params: [{ key: `p${batch}`, value: 'v' }], tags: [{ key: `t${batch}`, value: 'v' }] });
+              await api(first.url, 'POST', '/runs/log-batch', {
+                run_id: runId,
+                metrics,
+                params: [{ key: `p${batch}`, value: 'v' }],
+                tags: [{ key: `t${batch}`, value: 'v' }],
+              });
             } catch {
               return; // connection reset by the kill
             }

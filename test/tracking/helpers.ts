@@ -97,7 +97,11 @@ export function mlflow31Python(): string {
 
 /** Whether `python` has an MLflow client of the given major version. */
 export function mlflowClientAvailability(python: string, major: 2 | 3): Availability {
-  const a = commandAvailable(python, ['-c', `import mlflow,sys; sys.exit(0 if mlflow.__version__.startswith("${major}.") else 1)`], `MLflow ${major}.x client (${python})`);
+  const a = commandAvailable(
+    python,
+    ['-c', `import mlflow,sys; sys.exit(0 if mlflow.__version__.startswith("${major}.") else 1)`],
+    `MLflow ${major}.x client (${python})`,
+  );
   return a;
 }
 
@@ -154,6 +158,10 @@ export const tracingClients = [
     name: 'MLflow 3.1 client',
     early: true,
     python: mlflow31Python(),
-    availability: commandAvailable(mlflow31Python(), ['-c', 'import mlflow,sys; sys.exit(0 if mlflow.__version__.startswith("3.1.") else 1)'], `MLflow 3.1 client (${mlflow31Python()})`),
+    availability: commandAvailable(
+      mlflow31Python(),
+      ['-c', 'import mlflow,sys; sys.exit(0 if mlflow.__version__.startswith("3.1.") else 1)'],
+      `MLflow 3.1 client (${mlflow31Python()})`,
+    ),
   },
 ];

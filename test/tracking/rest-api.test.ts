@@ -59,7 +59,13 @@ for (const kind of storeKinds()) {
 
     test('experiments: create, get, get-by-name, search, update, tags, delete and restore', async () => {
       const got = await api(url, 'GET', '/experiments/get', { experiment_id: experimentId });
-      expect(got.body.experiment).toMatchObject({ experiment_id: experimentId, name: 'rest-api', lifecycle_stage: 'active', artifact_location: `mlflow-artifacts:/${experimentId}`, tags: [{ key: 'owner', value: 'team-a' }] });
+      expect(got.body.experiment).toMatchObject({
+        experiment_id: experimentId,
+        name: 'rest-api',
+        lifecycle_stage: 'active',
+        artifact_location: `mlflow-artifacts:/${experimentId}`,
+        tags: [{ key: 'owner', value: 'team-a' }],
+      });
       expect((await api(url, 'GET', '/experiments/get-by-name', { experiment_name: 'rest-api' })).body.experiment.experiment_id).toBe(experimentId);
       expect(await api(url, 'POST', '/experiments/create', { name: 'rest-api' })).toEqual({ status: 400, body: bad('RESOURCE_ALREADY_EXISTS') });
 
@@ -73,7 +79,10 @@ for (const kind of storeKinds()) {
       expect((await api(url, 'POST', '/experiments/update', { experiment_id: id2, new_name: 'rest-api' })).body).toEqual(bad('RESOURCE_ALREADY_EXISTS'));
       expect((await api(url, 'POST', '/experiments/set-experiment-tag', { experiment_id: id2, key: 'k', value: 'v' })).status).toBe(200);
       expect((await api(url, 'POST', '/experiments/delete-experiment-tag', { experiment_id: id2, key: 'k' })).status).toBe(200);
-      expect(await api(url, 'POST', '/experiments/delete-experiment-tag', { experiment_id: id2, key: 'k' })).toEqual({ status: 404, body: bad('RESOURCE_DOES_NOT_EXIST') });
+      expect(await api(url, 'POST', '/experiments/delete-experiment-tag', { experiment_id: id2, key: 'k' })).toEqual({
+        status: 404,
+        body: bad('RESOURCE_DOES_NOT_EXIST'),
+      });
 
       expect((await api(url, 'POST', '/experiments/delete', { experiment_id: id2 })).status).toBe(200);
       const deleted = await api(url, 'POST', '/experiments/search', { view_type: 'DELETED_ONLY' });
@@ -101,7 +110,10 @@ for (const kind of storeKinds()) {
       expect(await api(url, 'GET', '/experiments/get-by-name', { experiment_name: 'nope' })).toEqual({ status: 404, body: bad('RESOURCE_DOES_NOT_EXIST') });
       expect(await api(url, 'GET', '/runs/get', { run_id: 'ffffffffffffffffffffffffffffffff' })).toEqual({ status: 404, body: bad('RESOURCE_DOES_NOT_EXIST') });
       expect(await api(url, 'GET', '/runs/get', { run_id: "x' OR '1'='1" })).toEqual({ status: 400, body: bad() });
-      expect(await api(url, 'POST', '/runs/log-metric', { run_id: 'ffffffffffffffffffffffffffffffff', key: 'm', value: 1, timestamp: 1 })).toEqual({ status: 404, body: bad('RESOURCE_DOES_NOT_EXIST') });
+      expect(await api(url, 'POST', '/runs/log-metric', { run_id: 'ffffffffffffffffffffffffffffffff', key: 'm', value: 1, timestamp: 1 })).toEqual({
+        status: 404,
+        body: bad('RESOURCE_DOES_NOT_EXIST'),
+      });
       expect(await api(url, 'GET', '/no/such/endpoint')).toEqual({ status: 404, body: bad('ENDPOINT_NOT_FOUND') });
     });
 
@@ -143,8 +155,16 @@ for (const kind of storeKinds()) {
       expect(await api(url, 'POST', '/runs/log-batch', { run_id: runId, metrics: metrics(1001) })).toEqual({ status: 400, body: bad() });
       const params = Array.from({ length: 101 }, (_, i) => ({ key: `p${i}`, value: 'v' }));
       expect(await api(url, 'POST', '/runs/log-batch', { run_id: runId, params })).toEqual({ status: 400, body: bad() });
-      const huge = Array.from({ length: 90 }, (_, i) => ({ key: `t${i}`, value: 'x'.repeat(8000) })).concat(Array.from({ length: 10 }, (_, i) => ({ key: `u${i}`, value: 'y'.repeat(8000) })));
-      expect(await api(url, 'POST', '/runs/log-batch', { run_id: runId, tags: [...huge, ...huge.slice(0, 30).map((t) => ({ ...t, key: `w${t.key}` }))].slice(0, 100), params: Array.from({ length: 100 }, (_, i) => ({ key: `q${i}`, value: 'z'.repeat(6000) })) })).toEqual({ status: 400, body: bad() });
+      const huge = Array.from({ length: 90 }, (_, i) => ({ key: `t${i}`, value: 'x'.repeat(8000) })).concat(
+        Array.from({ length: 10 }, (_, i) => ({ key: `u${i}`, value: 'y'.repeat(8000) })),
+      );
+      expect(
+        await api(url, 'POST', '/runs/log-batch', {
+          run_id: runId,
+          tags: [...huge, ...huge.slice(0, 30).map((t) => ({ ...t, key: `w${t.key}` }))].slice(0, 100),
+          params: Array.from({ length: 100 }, (_, i) => ({ key: `q${i}`, value: 'z'.repeat(6000) })),
+        }),
+      ).toEqual({ status: 400, body: bad() });
       expect((await api(url, 'POST', '/runs/log-batch', { run_id: runId, metrics: metrics(1000) })).status).toBe(200);
       expect((await api(url, 'GET', '/metrics/get-history', { run_id: runId, metric_key: 'm' })).body.metrics).toHaveLength(1000);
       expect((await getRun(runId)).data.params).toEqual([]);
@@ -154,12 +174,39 @@ for (const kind of storeKinds()) {
       const runId = await newRun();
       const metrics = Array.from({ length: 20 }, (_, i) => ({ key: 'acc', value: i / 20, timestamp: 1000 + i, step: i }));
       // Validation failure in the last item.
-      expect(await api(url, 'POST', '/runs/log-batch', { run_id: runId, metrics, params: [{ key: 'ok', value: '1' }, { key: '../bad', value: '2' }] })).toEqual({ status: 400, body: bad() });
+      expect(
+        await api(url, 'POST', '/runs/log-batch', {
+          run_id: runId,
+          metrics,
+          params: [
+            { key: 'ok', value: '1' },
+            { key: '../bad', value: '2' },
+          ],
+        }),
+      ).toEqual({ status: 400, body: bad() });
       // Failure found inside the transaction (param changed after the metrics would be written).
       expect((await api(url, 'POST', '/runs/log-parameter', { run_id: runId, key: 'lr', value: '0.1' })).status).toBe(200);
-      expect(await api(url, 'POST', '/runs/log-batch', { run_id: runId, metrics, params: [{ key: 'other', value: 'x' }, { key: 'lr', value: '0.2' }], tags: [{ key: 't', value: 'v' }] })).toEqual({ status: 400, body: bad() });
+      expect(
+        await api(url, 'POST', '/runs/log-batch', {
+          run_id: runId,
+          metrics,
+          params: [
+            { key: 'other', value: 'x' },
+            { key: 'lr', value: '0.2' },
+          ],
+          tags: [{ key: 't', value: 'v' }],
+        }),
+      ).toEqual({ status: 400, body: bad() });
       // Duplicate param keys in one batch.
-      expect(await api(url, 'POST', '/runs/log-batch', { run_id: runId, params: [{ key: 'd', value: '1' }, { key: 'd', value: '1' }] })).toEqual({ status: 400, body: bad() });
+      expect(
+        await api(url, 'POST', '/runs/log-batch', {
+          run_id: runId,
+          params: [
+            { key: 'd', value: '1' },
+            { key: 'd', value: '1' },
+          ],
+        }),
+      ).toEqual({ status: 400, body: bad() });
       const run = await getRun(runId);
       expect(run.data.metrics).toEqual([]);
       expect(run.data.params).toEqual([{ key: 'lr', value: '0.1' }]);
@@ -185,14 +232,24 @@ for (const kind of storeKinds()) {
 
     test('latest metric is the highest step, then timestamp; history pages with opaque tokens', async () => {
       const runId = await newRun();
-      await api(url, 'POST', '/runs/log-batch', { run_id: runId, metrics: [{ key: 'x', value: 5, timestamp: 10, step: 2 }, { key: 'x', value: 9, timestamp: 99, step: 1 }, { key: 'x', value: 7, timestamp: 20, step: 2 }] });
+      await api(url, 'POST', '/runs/log-batch', {
+        run_id: runId,
+        metrics: [
+          { key: 'x', value: 5, timestamp: 10, step: 2 },
+          { key: 'x', value: 9, timestamp: 99, step: 1 },
+          { key: 'x', value: 7, timestamp: 20, step: 2 },
+        ],
+      });
       expect((await getRun(runId)).data.metrics).toEqual([{ key: 'x', value: 7, timestamp: 20, step: 2 }]);
       const p1 = await api(url, 'GET', '/metrics/get-history', { run_id: runId, metric_key: 'x', max_results: 2 });
       expect(p1.body.metrics.map((m: any) => m.value)).toEqual([9, 5]);
       const p2 = await api(url, 'GET', '/metrics/get-history', { run_id: runId, metric_key: 'x', max_results: 2, page_token: p1.body.next_page_token });
       expect(p2.body.metrics.map((m: any) => m.value)).toEqual([7]);
       expect(p2.body.next_page_token).toBeUndefined();
-      expect(await api(url, 'GET', '/metrics/get-history', { run_id: runId, metric_key: 'x', page_token: 'not-a-token' })).toEqual({ status: 400, body: bad() });
+      expect(await api(url, 'GET', '/metrics/get-history', { run_id: runId, metric_key: 'x', page_token: 'not-a-token' })).toEqual({
+        status: 400,
+        body: bad(),
+      });
     });
 
     test('deleted runs refuse writes; restore re-enables them; run name follows mlflow.runName', async () => {
@@ -213,7 +270,10 @@ for (const kind of storeKinds()) {
     test('log-inputs and outputs appear on the run', async () => {
       const runId = await newRun();
       const dataset = { name: 'iris', digest: 'abc123', source_type: 'local', source: '{"uri": "/data/iris.csv"}', schema: '{}' };
-      const r = await api(url, 'POST', '/runs/log-inputs', { run_id: runId, datasets: [{ tags: [{ key: 'mlflow.data.context', value: 'training' }], dataset }] });
+      const r = await api(url, 'POST', '/runs/log-inputs', {
+        run_id: runId,
+        datasets: [{ tags: [{ key: 'mlflow.data.context', value: 'training' }], dataset }],
+      });
       expect(r.status).toBe(200);
       // Logged twice (client retry): still one input.
       await api(url, 'POST', '/runs/log-inputs', { run_id: runId, datasets: [{ tags: [{ key: 'mlflow.data.context', value: 'training' }], dataset }] });
@@ -221,7 +281,10 @@ for (const kind of storeKinds()) {
       const run = await getRun(runId);
       expect(run.inputs.dataset_inputs).toEqual([{ tags: [{ key: 'mlflow.data.context', value: 'training' }], dataset }]);
       expect(run.outputs.model_outputs).toEqual([{ model_id: 'm-123', step: 4 }]);
-      const search = await api(url, 'POST', '/runs/search', { experiment_ids: [experimentId], filter: "dataset.name = 'iris' AND dataset.context = 'training'" });
+      const search = await api(url, 'POST', '/runs/search', {
+        experiment_ids: [experimentId],
+        filter: "dataset.name = 'iris' AND dataset.context = 'training'",
+      });
       expect(search.body.runs.map((x: any) => x.info.run_id)).toEqual([runId]);
     });
 
@@ -231,7 +294,12 @@ for (const kind of storeKinds()) {
       beforeAll(async () => {
         expId = (await api(url, 'POST', '/experiments/create', { name: 'search-dsl' })).body.experiment_id;
         for (let i = 0; i < 6; i++) {
-          const r = await api(url, 'POST', '/runs/create', { experiment_id: expId, run_name: `run-${i}`, start_time: 1000 + i, user_id: i % 2 ? 'alice' : 'bob' });
+          const r = await api(url, 'POST', '/runs/create', {
+            experiment_id: expId,
+            run_name: `run-${i}`,
+            start_time: 1000 + i,
+            user_id: i % 2 ? 'alice' : 'bob',
+          });
           const id = r.body.run.info.run_id;
           ids.push(id);
           await api(url, 'POST', '/runs/log-batch', {
@@ -251,7 +319,10 @@ for (const kind of storeKinds()) {
         expect(names(await search({ filter: "tags.`team name` LIKE 'v%'" }))).toEqual([]);
         expect(names(await search({ filter: "tags.`team name` ILIKE 'v%'" }))).toHaveLength(3);
         expect(names(await search({ filter: `attributes.run_id IN ('${ids[0]}', '${ids[4]}')`, order_by: ['metrics.acc DESC'] }))).toEqual(['run-4', 'run-0']);
-        expect(names(await search({ filter: "attributes.user_id = 'alice' AND metrics.acc >= 0.3", order_by: ['metrics.acc ASC'] }))).toEqual(['run-3', 'run-5']);
+        expect(names(await search({ filter: "attributes.user_id = 'alice' AND metrics.acc >= 0.3", order_by: ['metrics.acc ASC'] }))).toEqual([
+          'run-3',
+          'run-5',
+        ]);
         expect(names(await search({ filter: "params.lr != '0.01' AND attributes.start_time < 1005" }))).toEqual(['run-4', 'run-3']);
         expect(names(await search({ filter: 'metrics.`nan metric` > -1' }))).toEqual([]);
         expect(names(await search({ filter: 'params.missing IS NULL', max_results: 2 }))).toEqual(['run-5', 'run-4']);
@@ -281,10 +352,16 @@ for (const kind of storeKinds()) {
           expect(r.status).toBe(200);
           expect(names(r)).toEqual([]);
         }
-        for (const filter of ["params.lr = '0.01' OR 1=1", 'params.lr = 0.01; DROP TABLE runs', "metrics.acc > '1' UNION SELECT * FROM params", "attributes.run_id IN ('a') OR 1=1", "params.lr = '0.01"]) {
+        for (const filter of [
+          "params.lr = '0.01' OR 1=1",
+          'params.lr = 0.01; DROP TABLE runs',
+          "metrics.acc > '1' UNION SELECT * FROM params",
+          "attributes.run_id IN ('a') OR 1=1",
+          "params.lr = '0.01",
+        ]) {
           expect(await search({ filter })).toEqual({ status: 400, body: bad() });
         }
-        for (const order of ["metrics.acc; DROP TABLE runs", 'attributes.nope DESC', 'metrics.acc SIDEWAYS']) {
+        for (const order of ['metrics.acc; DROP TABLE runs', 'attributes.nope DESC', 'metrics.acc SIDEWAYS']) {
           expect(await search({ order_by: [order] })).toEqual({ status: 400, body: bad() });
         }
         expect(await search({ max_results: 50001 })).toEqual({ status: 400, body: bad() });
@@ -302,7 +379,11 @@ for (const kind of storeKinds()) {
         const r1 = await newRun();
         const runDir = `${experimentId}/${r1}/artifacts`;
         const payload = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
-        const put = await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/${runDir}/data/model.json`, { method: 'PUT', body: payload, headers: { 'content-type': 'application/json' } });
+        const put = await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/${runDir}/data/model.json`, {
+          method: 'PUT',
+          body: payload,
+          headers: { 'content-type': 'application/json' },
+        });
         expect(put.status).toBe(200);
         expect(fs.readFileSync(path.join(artifactsRoot(), `${runDir}/data/model.json`))).toEqual(payload);
         const got = await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/${runDir}/data/model.json`);
@@ -311,7 +392,10 @@ for (const kind of storeKinds()) {
         expect(list.body.files).toEqual([{ path: 'model.json', is_dir: false, file_size: payload.length }]);
         expect((await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/${runDir}/data`, { method: 'DELETE' })).status).toBe(200);
         expect(fs.existsSync(path.join(artifactsRoot(), runDir, 'data'))).toBe(false);
-        expect(await api(url, 'GET', `/artifacts/${runDir}/data/model.json`, undefined, '/api/2.0/mlflow-artifacts')).toEqual({ status: 404, body: bad('RESOURCE_DOES_NOT_EXIST') });
+        expect(await api(url, 'GET', `/artifacts/${runDir}/data/model.json`, undefined, '/api/2.0/mlflow-artifacts')).toEqual({
+          status: 404,
+          body: bad('RESOURCE_DOES_NOT_EXIST'),
+        });
       });
 
       test('path traversal (.., absolute, encoded, backslash) is 400 and writes nothing outside the root', async () => {
@@ -355,7 +439,13 @@ describe('--no-serve-artifacts', () => {
   test('runs get direct artifact URIs, artifacts/list reads them, the proxy is not mounted', async () => {
     await server.close();
     const { startTrackingServer } = await import('../../runtime/tracking');
-    const direct = await startTrackingServer({ port: 0, backendStoreUri: server.backendStoreUri, serveArtifacts: false, defaultArtifactRoot: `file://${root}`, logger: false });
+    const direct = await startTrackingServer({
+      port: 0,
+      backendStoreUri: server.backendStoreUri,
+      serveArtifacts: false,
+      defaultArtifactRoot: `file://${root}`,
+      logger: false,
+    });
     try {
       const exp = (await api(direct.url, 'POST', '/experiments/create', { name: 'direct' })).body.experiment_id;
       const run = (await api(direct.url, 'POST', '/runs/create', { experiment_id: exp })).body.run.info;

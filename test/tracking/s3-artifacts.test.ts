@@ -24,7 +24,12 @@ describe('proxied artifacts on s3://', () => {
     process.env.MLFLOW_S3_ENDPOINT_URL = `http://127.0.0.1:${port}`;
     process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
     process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
-    s3 = new S3Client({ endpoint: process.env.MLFLOW_S3_ENDPOINT_URL, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    s3 = new S3Client({
+      endpoint: process.env.MLFLOW_S3_ENDPOINT_URL,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     await s3.send(new CreateBucketCommand({ Bucket: 'mlflow' }));
     server = await startTestServer('sqlite', { artifactsDestination: 's3://mlflow/team-a/artifacts' });
   });

@@ -25,10 +25,14 @@ interface Served {
 /** The real `mlops tracking serve` as its own process (no --upgrade-db: the default a replica runs with). */
 async function serve(backendStoreUri: string, dir: string): Promise<Served> {
   const port = await freePort();
-  const child = spawn(process.execPath, [mlopsBin, 'tracking', 'serve', '--port', String(port), '--backend-store-uri', backendStoreUri, '--artifacts-destination', path.join(dir, 'artifacts')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, MLOPS_LOG_LEVEL: 'warn' },
-  });
+  const child = spawn(
+    process.execPath,
+    [mlopsBin, 'tracking', 'serve', '--port', String(port), '--backend-store-uri', backendStoreUri, '--artifacts-destination', path.join(dir, 'artifacts')],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, MLOPS_LOG_LEVEL: 'warn' },
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
@@ -61,7 +65,10 @@ async function stop(s: Served): Promise<void> {
 async function recordedMigrations(uri: string): Promise<string[]> {
   const connection = await openStore(uri);
   try {
-    const rows = await connection.db.selectFrom('kysely_migration' as never).select('name' as never).execute();
+    const rows = await connection.db
+      .selectFrom('kysely_migration' as never)
+      .select('name' as never)
+      .execute();
     return (rows as Array<{ name: string }>).map((r) => r.name).sort();
   } finally {
     await connection.close();
@@ -94,13 +101,23 @@ for (const kind of storeKinds()) {
       servers.push(s);
       await healthy(s);
       expect(await recordedMigrations(store.uri)).toEqual(ALL);
-      const created = await fetch(`${s.url}/api/2.0/mlflow/experiments/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'first' }) });
+      const created = await fetch(`${s.url}/api/2.0/mlflow/experiments/create`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'first' }),
+      });
       expect(created.status).toBe(200);
       if (kind === 'sqlite') {
         // SQLite upgrades by default; without upgrades an empty file is still initialized.
         const { startTrackingServer } = await import('../../runtime/tracking');
         const other = `sqlite:///${path.join(dir, 'other.db')}`;
-        const server = await startTrackingServer({ port: 0, backendStoreUri: other, artifactsDestination: path.join(dir, 'artifacts'), upgradeDb: false, logger: false });
+        const server = await startTrackingServer({
+          port: 0,
+          backendStoreUri: other,
+          artifactsDestination: path.join(dir, 'artifacts'),
+          upgradeDb: false,
+          logger: false,
+        });
         await server.close();
         expect(await recordedMigrations(other)).toEqual(ALL);
       }
@@ -173,7 +190,9 @@ for (const kind of storeKinds()) {
       if (kind === 'sqlite') {
         // SQLite upgrades at start by default (zero config); the refusal is what --upgrade-db=false gives.
         const { startTrackingServer } = await import('../../runtime/tracking');
-        await expect(startTrackingServer({ port: 0, backendStoreUri: store.uri, artifactsDestination: path.join(dir, 'artifacts'), upgradeDb: false, logger: false })).rejects.toThrow(
+        await expect(
+          startTrackingServer({ port: 0, backendStoreUri: store.uri, artifactsDestination: path.join(dir, 'artifacts'), upgradeDb: false, logger: false }),
+        ).rejects.toThrow(
           `the database schema at ${store.uri} is not current (pending: ${ALL.slice(3).join(', ')}); run \`mlops tracking db upgrade --backend-store-uri ...\` or start with --upgrade-db`,
         );
       } else {

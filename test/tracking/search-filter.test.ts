@@ -44,9 +44,12 @@ describe('search filter parser (MLflow DSL)', () => {
 });
 
 describe('artifact path safety and key normalisation', () => {
-  test.each(['../x', 'a/../../x', '%2e%2e/x', '%252e%252e%252fx', '/etc/passwd', '%2Fetc', 'a\\..\\x', 'C:/x', 'a#b', 'file:///etc/passwd', 'a\u0000b', '%zz'])('rejects %p', (p) => {
-    expect(() => safeArtifactPath(p)).toThrow(expect.objectContaining({ errorCode: 'INVALID_PARAMETER_VALUE' }));
-  });
+  test.each(['../x', 'a/../../x', '%2e%2e/x', '%252e%252e%252fx', '/etc/passwd', '%2Fetc', 'a\\..\\x', 'C:/x', 'a#b', 'file:///etc/passwd', 'a\u0000b', '%zz'])(
+    'rejects %p',
+    (p) => {
+      expect(() => safeArtifactPath(p)).toThrow(expect.objectContaining({ errorCode: 'INVALID_PARAMETER_VALUE' }));
+    },
+  );
   test('normalises safe paths', () => {
     expect(safeArtifactPath('a//b/./c/')).toBe('a/b/c');
     expect(safeArtifactPath('dir%20name/f.txt')).toBe('dir name/f.txt');

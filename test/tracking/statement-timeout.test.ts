@@ -28,7 +28,10 @@ describeWithTool('PostgreSQL statement timeout', storeAvailability('postgres'), 
   });
 
   test('a statement longer than the timeout is canceled and answered as TEMPORARILY_UNAVAILABLE (503)', async () => {
-    const err = await sql`select pg_sleep(3)`.execute(store.db).then(() => undefined, (e: unknown) => e);
+    const err = await sql`select pg_sleep(3)`.execute(store.db).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((err as { code?: string }).code).toBe('57014');
     const mlflow = toMlflowError(err);
     expect({ code: mlflow.errorCode, status: mlflow.status }).toEqual({ code: 'TEMPORARILY_UNAVAILABLE', status: 503 });

@@ -28,7 +28,9 @@ describeWithTool('the ONNX exporter against the onnx package', pythonModulesAvai
   let upstream: protobuf.Root;
   let dir: string;
   beforeAll(() => {
-    const protoPath = execFileSync(python, ['-c', 'import onnx, os; print(os.path.join(os.path.dirname(onnx.__file__), "onnx.proto"))'], { encoding: 'utf8' }).trim();
+    const protoPath = execFileSync(python, ['-c', 'import onnx, os; print(os.path.join(os.path.dirname(onnx.__file__), "onnx.proto"))'], {
+      encoding: 'utf8',
+    }).trim();
     upstream = protobuf.parse(fs.readFileSync(protoPath, 'utf8'), { keepCase: true }).root;
     upstream.resolveAll();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-schema-'));
@@ -42,7 +44,8 @@ describeWithTool('the ONNX exporter against the onnx package', pythonModulesAvai
       const theirs = upstream.lookup(def.fullName);
       expect({ name: def.fullName, kind: theirs?.constructor.name }).toEqual({ name: def.fullName, kind: def.constructor.name });
       if (def instanceof protobuf.Enum) {
-        for (const [name, value] of Object.entries(def.values)) expect({ name: `${def.fullName}.${name}`, value: (theirs as protobuf.Enum).values[name] }).toEqual({ name: `${def.fullName}.${name}`, value });
+        for (const [name, value] of Object.entries(def.values))
+          expect({ name: `${def.fullName}.${name}`, value: (theirs as protobuf.Enum).values[name] }).toEqual({ name: `${def.fullName}.${name}`, value });
         continue;
       }
       for (const field of def.fieldsArray) {
@@ -63,6 +66,11 @@ describeWithTool('the ONNX exporter against the onnx package', pythonModulesAvai
       'print(json.dumps({"ir": m.ir_version, "opsets": [[o.domain, o.version] for o in m.opset_import], "ops": [n.op_type for n in m.graph.node], "outputs": [o.name for o in m.graph.output]}))',
     ].join('\n');
     const checked = JSON.parse(execFileSync(python, ['-c', script, file], { encoding: 'utf8' }));
-    expect(checked).toEqual({ ir: IR_VERSION, opsets: [['', OPSET]], ops: ['Sub', 'Div', 'MatMul', 'Add', 'Sigmoid', 'Sub', 'Concat'], outputs: ['probabilities'] });
+    expect(checked).toEqual({
+      ir: IR_VERSION,
+      opsets: [['', OPSET]],
+      ops: ['Sub', 'Div', 'MatMul', 'Add', 'Sigmoid', 'Sub', 'Concat'],
+      outputs: ['probabilities'],
+    });
   });
 });

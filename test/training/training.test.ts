@@ -71,21 +71,34 @@ describe('churn data', () => {
 describe('logistic regression', () => {
   const rows = generateChurnData({ rows: 3000 });
   const { train, test: testRows } = trainTestSplit(rows);
-  const model = trainLogisticRegression(featureMatrix(train), train.map((r) => r.churn));
+  const model = trainLogisticRegression(
+    featureMatrix(train),
+    train.map((r) => r.churn),
+  );
   const p = predictProba(model, featureMatrix(testRows));
   const y = testRows.map((r) => r.churn);
 
   test('learns the churn signal: AUC well above chance, better log loss than the base rate', () => {
     expect(rocAuc(y, p)).toBeGreaterThan(0.8);
     const base = train.filter((r) => r.churn).length / train.length;
-    expect(logLoss(y, p)).toBeLessThan(logLoss(y, y.map(() => base)));
+    expect(logLoss(y, p)).toBeLessThan(
+      logLoss(
+        y,
+        y.map(() => base),
+      ),
+    );
     expect(accuracy(y, p)).toBeGreaterThan(0.75);
     // Short tenure raises churn, so its standardized weight is negative.
     expect(model.weights[FEATURES.indexOf('tenure')]).toBeLessThan(0);
   });
 
   test('training is deterministic', () => {
-    expect(trainLogisticRegression(featureMatrix(train), train.map((r) => r.churn))).toEqual(model);
+    expect(
+      trainLogisticRegression(
+        featureMatrix(train),
+        train.map((r) => r.churn),
+      ),
+    ).toEqual(model);
   });
 
   test('metrics on known values', () => {
@@ -113,7 +126,12 @@ describe('logistic regression', () => {
       expect(m.graph.node.map((n) => n.op_type)).toEqual(['Sub', 'Div', 'MatMul', 'Add', 'Sigmoid', 'Sub', 'Concat']);
       const weights = m.graph.initializer.find((t) => t.name === 'weights')!;
       weights.float_data.forEach((w, j) => expect(w).toBeCloseTo(model.weights[j], 5));
-      expect(m.metadata_props).toEqual(expect.arrayContaining([{ key: 'run_id', value: 'abc' }, { key: 'features', value: FEATURES.join(',') }]));
+      expect(m.metadata_props).toEqual(
+        expect.arrayContaining([
+          { key: 'run_id', value: 'abc' },
+          { key: 'features', value: FEATURES.join(',') },
+        ]),
+      );
     });
 
     test('onnxruntime-node loads it and reproduces the TypeScript probabilities', async () => {

@@ -23,14 +23,30 @@ async function seed(base: string, runs: number): Promise<{ experimentId: string;
   let parent = '';
   for (let i = 0; i < runs; i++) {
     const tags = [{ key: 'team', value: 'vision' }, ...(i % 10 ? [{ key: 'mlflow.parentRunId', value: parent }] : [])];
-    const created = await api(base, 'POST', '/runs/create', { experiment_id: experimentId, run_name: `run-${String(i).padStart(4, '0')}`, start_time: T0 + i * 1000, tags });
+    const created = await api(base, 'POST', '/runs/create', {
+      experiment_id: experimentId,
+      run_name: `run-${String(i).padStart(4, '0')}`,
+      start_time: T0 + i * 1000,
+      tags,
+    });
     const runId: string = created.body.run.info.run_id;
     if (i % 10 === 0) parent = runId;
     runIds.push(runId);
     const metrics = Array.from({ length: 10 }, (_, k) => ({ key: `metric_${k}`, value: Math.random(), timestamp: T0 + i * 1000, step: 0 }));
-    metrics.push(...Array.from({ length: 50 }, (_, step) => ({ key: 'loss', value: 1 / (step + 1) + Math.random() / 10, timestamp: T0 + i * 1000 + step, step })));
+    metrics.push(
+      ...Array.from({ length: 50 }, (_, step) => ({ key: 'loss', value: 1 / (step + 1) + Math.random() / 10, timestamp: T0 + i * 1000 + step, step })),
+    );
     const params = Array.from({ length: 10 }, (_, k) => ({ key: `param_${k}`, value: String((i * (k + 1)) % 7) }));
-    await api(base, 'POST', '/runs/log-batch', { run_id: runId, metrics, params, tags: [{ key: 'dataset', value: 'cifar-mini' }, { key: 'stage', value: 'dev' }, { key: 'owner', value: 'bench' }] });
+    await api(base, 'POST', '/runs/log-batch', {
+      run_id: runId,
+      metrics,
+      params,
+      tags: [
+        { key: 'dataset', value: 'cifar-mini' },
+        { key: 'stage', value: 'dev' },
+        { key: 'owner', value: 'bench' },
+      ],
+    });
     await api(base, 'POST', '/runs/update', { run_id: runId, status: 'FINISHED', end_time: T0 + i * 1000 + 900 });
   }
   return { experimentId, runIds };
@@ -57,7 +73,14 @@ async function firstRender(context: BrowserContext, url: string, selector: strin
     try {
       await page.waitForFunction(() => typeof (globalThis as any).__rendered === 'number', undefined, { timeout: 30_000 });
     } catch (e) {
-      const state = await page.evaluate((sel: string) => ({ rendered: (globalThis as any).__rendered, found: !!(globalThis as any).document.querySelector(sel), html: (globalThis as any).document.body?.innerHTML.slice(0, 300) }), selector);
+      const state = await page.evaluate(
+        (sel: string) => ({
+          rendered: (globalThis as any).__rendered,
+          found: !!(globalThis as any).document.querySelector(sel),
+          html: (globalThis as any).document.body?.innerHTML.slice(0, 300),
+        }),
+        selector,
+      );
       throw new Error(`${url}: ${selector} never rendered (${JSON.stringify(state)}): ${(e as Error).message}`);
     }
     return await page.evaluate(() => (globalThis as any).__rendered as number);
@@ -83,7 +106,11 @@ async function main(): Promise<void> {
       ['runs table (25 rows, nested)', `${server.url}/#/experiments/${experimentId}`, 'table[aria-label="Runs"] tbody tr'],
       ['run page, overview', `${server.url}/#/runs/${parent}`, 'table[aria-label="Metrics"] tbody tr'],
       ['run page, metrics grid (11 charts)', `${server.url}/#/runs/${parent}?tab=metrics`, '[data-metric-card="loss"] canvas'],
-      ['compare 10 runs (parallel coordinates)', `${server.url}/#/compare?runs=${runIds.slice(0, 10).join(',')}&experiment=${experimentId}`, 'svg.parallel g.run'],
+      [
+        'compare 10 runs (parallel coordinates)',
+        `${server.url}/#/compare?runs=${runIds.slice(0, 10).join(',')}&experiment=${experimentId}`,
+        'svg.parallel g.run',
+      ],
     ];
     process.stdout.write(`first render = navigation start → first frame with the view's content; ${repeats} loads each, headless Chromium, 2 shared cores\n`);
     process.stdout.write(`${'view'.padEnd(42)} ${'cold'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)}\n`);
@@ -98,7 +125,11 @@ async function main(): Promise<void> {
       await firstRender(browser.context, url, selector); // warm the cache
       const times: number[] = [];
       for (let i = 0; i < repeats; i++) times.push(await firstRender(browser.context, url, selector));
-      process.stdout.write(`${name.padEnd(42)} ${cold.toFixed(0).padStart(6)}ms ${median(times).toFixed(0).padStart(6)}ms ${Math.max(...times).toFixed(0).padStart(6)}ms\n`);
+      process.stdout.write(
+        `${name.padEnd(42)} ${cold.toFixed(0).padStart(6)}ms ${median(times).toFixed(0).padStart(6)}ms ${Math.max(...times)
+          .toFixed(0)
+          .padStart(6)}ms\n`,
+      );
     }
   } finally {
     await browser.close();

@@ -23,7 +23,12 @@ async function main(): Promise<void> {
     const exp = (await api(server.url, 'POST', '/experiments/create', { name: 'bench' })).body.experiment_id;
     const runId = (await api(server.url, 'POST', '/runs/create', { experiment_id: exp })).body.run.info.run_id;
     for (let from = 0; from < points; from += 1000) {
-      const metrics = Array.from({ length: Math.min(1000, points - from) }, (_, i) => ({ key: 'loss', value: Math.random(), timestamp: 1_700_000_000_000 + from + i, step: from + i }));
+      const metrics = Array.from({ length: Math.min(1000, points - from) }, (_, i) => ({
+        key: 'loss',
+        value: Math.random(),
+        timestamp: 1_700_000_000_000 + from + i,
+        step: from + i,
+      }));
       await api(server.url, 'POST', '/runs/log-batch', { run_id: runId, metrics });
     }
     const fetchBytes = async (url: string) => (await (await fetch(url)).arrayBuffer()).byteLength;

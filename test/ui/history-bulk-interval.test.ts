@@ -3,7 +3,17 @@ import { api, startTestServer, type TestServer } from '../tracking/helpers';
 
 describe('sampleSteps', () => {
   test('keeps every step when the range holds no more than max_results', () => {
-    expect(sampleSteps([[0, 1, 2], [1, 3]], 0, 3, 10)).toEqual([0, 1, 2, 3]);
+    expect(
+      sampleSteps(
+        [
+          [0, 1, 2],
+          [1, 3],
+        ],
+        0,
+        3,
+        10,
+      ),
+    ).toEqual([0, 1, 2, 3]);
   });
 
   test('samples evenly, keeping the range end and each run’s first and last step', () => {
@@ -43,12 +53,18 @@ describe('GET metrics/get-history-bulk-interval', () => {
   beforeAll(async () => {
     server = await startTestServer('sqlite');
     const exp = await api(server.url, 'POST', '/experiments/create', { name: 'bulk-interval' });
-    const create = async () => (await api(server.url, 'POST', '/runs/create', { experiment_id: exp.body.experiment_id, start_time: 1_700_000_000_000 })).body.run.info.run_id as string;
+    const create = async () =>
+      (await api(server.url, 'POST', '/runs/create', { experiment_id: exp.body.experiment_id, start_time: 1_700_000_000_000 })).body.run.info.run_id as string;
     runA = await create();
     runB = await create();
     // Run A: loss at steps 0..4999; run B: loss at even steps 0..2000.
     for (let from = 0; from < 5000; from += 1000) {
-      const metrics = Array.from({ length: 1000 }, (_, i) => ({ key: 'loss', value: 1 / (from + i + 1), timestamp: 1_700_000_000_000 + from + i, step: from + i }));
+      const metrics = Array.from({ length: 1000 }, (_, i) => ({
+        key: 'loss',
+        value: 1 / (from + i + 1),
+        timestamp: 1_700_000_000_000 + from + i,
+        step: from + i,
+      }));
       expect((await api(server.url, 'POST', '/runs/log-batch', { run_id: runA, metrics })).status).toBe(200);
     }
     const metricsB = Array.from({ length: 1001 }, (_, i) => ({ key: 'loss', value: i * 2, timestamp: 1_700_000_000_000 + i, step: i * 2 }));

@@ -10,7 +10,8 @@ describe('GET logged-models/<id>/artifacts/files', () => {
   let proxiedModel: string;
   let directModel: string;
 
-  const createModel = async (experimentId: string) => (await api(server.url, 'POST', '/logged-models', { experiment_id: experimentId, name: 'clf' })).body.model.info;
+  const createModel = async (experimentId: string) =>
+    (await api(server.url, 'POST', '/logged-models', { experiment_id: experimentId, name: 'clf' })).body.model.info;
 
   // A direct location must lie under a configured root since the artifact-location policy (issue 14).
   const dir = tmpDir('logged-model-direct');

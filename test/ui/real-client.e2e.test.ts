@@ -63,7 +63,9 @@ describeWithTool('web UI with runs from the real MLflow 3.x client', needs, () =
     );
     run = (await admin('GET', '/runs/get', { run_id: seeded.parent_run_id })).body.run;
     viewer = await createUser(server, 'viewer');
-    expect((await admin('POST', '/experiments/permissions/create', { experiment_id: seeded.experiment_id, username: 'viewer', permission: 'READ' })).status).toBe(200);
+    expect(
+      (await admin('POST', '/experiments/permissions/create', { experiment_id: seeded.experiment_id, username: 'viewer', permission: 'READ' })).status,
+    ).toBe(200);
     browser = await launchBrowser({ httpCredentials: ADMIN });
     page = await browser.context.newPage();
     page.on('pageerror', (e) => {
@@ -87,7 +89,9 @@ describeWithTool('web UI with runs from the real MLflow 3.x client', needs, () =
     expect(await rows.first().textContent()).toContain('4 child runs');
     await page.click('button[aria-label="Show child runs of svc-grid-search"]');
     await eventually(async () => expect(await rows.count()).toBe(5));
-    const children = await page.locator('table[aria-label="Runs"] tbody tr[data-depth="1"]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run-id')));
+    const children = await page
+      .locator('table[aria-label="Runs"] tbody tr[data-depth="1"]')
+      .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run-id')));
     expect(children.sort()).toEqual(seeded.child_run_ids);
     await shot(page, 'real-01-runs-nested');
     await page.click('button[aria-label="Hide child runs of svc-grid-search"]');
@@ -116,7 +120,9 @@ describeWithTool('web UI with runs from the real MLflow 3.x client', needs, () =
     }
     expect(await page.locator('tr[data-dataset="iris-train"]').textContent()).toContain('105'); // profile num_rows
     const models = page.locator('table[aria-label="Logged models"]');
-    await eventually(async () => expect(await models.locator(`tr[data-model-id="${seeded.model_id}"]`).textContent()).toContain(`${seeded.model_name} v${seeded.model_version}`));
+    await eventually(async () =>
+      expect(await models.locator(`tr[data-model-id="${seeded.model_id}"]`).textContent()).toContain(`${seeded.model_name} v${seeded.model_version}`),
+    );
     // autolog logs the GridSearchCV and its best estimator: both outputs of the run.
     expect(await models.locator('tbody tr').count()).toBe(run.outputs.model_outputs.length);
     const version = page.locator(`table[aria-label="Registered model versions"] tr[data-version="${seeded.model_name}/${seeded.model_version}"]`);
@@ -132,7 +138,9 @@ describeWithTool('web UI with runs from the real MLflow 3.x client', needs, () =
       await page.locator('table[aria-label="Metrics"]').waitFor();
       const cell = page.locator('table[aria-label="Metrics"] td', { hasText: seeded.long_metric });
       const table = await page.locator('table[aria-label="Metrics"]').boundingBox();
-      const main = await page.locator('main').evaluate((m: any) => ({ right: m.getBoundingClientRect().left + m.clientWidth, scroll: m.scrollWidth, client: m.clientWidth }));
+      const main = await page
+        .locator('main')
+        .evaluate((m: any) => ({ right: m.getBoundingClientRect().left + m.clientWidth, scroll: m.scrollWidth, client: m.clientWidth }));
       const name = await cell.boundingBox();
       const value = await cell.locator('xpath=following-sibling::td[1]').boundingBox();
       expect(table!.x + table!.width).toBeLessThanOrEqual(main.right + 1);
@@ -296,7 +304,11 @@ describeWithTool('web UI with runs from the real MLflow 3.x client', needs, () =
     const parallel = page.locator('svg.parallel');
     await eventually(async () => expect(await parallel.locator('g.run').count()).toBe(4));
     // By default: the params that differ between the candidates (C and kernel), then the metric.
-    expect(await parallel.locator('g.axis').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-axis')))).toEqual(['params.C', 'params.kernel', 'metrics.mean_test_score']);
+    expect(await parallel.locator('g.axis').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-axis')))).toEqual([
+      'params.C',
+      'params.kernel',
+      'metrics.mean_test_score',
+    ]);
     expect(await parallel.locator('g.run polyline').count()).toBe(4);
     const scatter = page.locator('svg.scatter');
     expect(await scatter.getAttribute('data-points')).toBe('4');

@@ -27,12 +27,26 @@ describeWithTool('web UI model registry in headless Chromium', chromiumAvailabil
     server = await startTestServer('sqlite');
     const exp = (await ok(api(server.url, 'POST', '/experiments/create', { name: 'fraud' }), 'experiments/create')).experiment_id;
     runId = (await ok(api(server.url, 'POST', '/runs/create', { experiment_id: exp, run_name: 'gbm-v2' }), 'runs/create')).run.info.run_id;
-    await ok(api(server.url, 'POST', '/registered-models/create', { name: 'fraud-detector', description: 'Scores card transactions' }), 'registered-models/create');
+    await ok(
+      api(server.url, 'POST', '/registered-models/create', { name: 'fraud-detector', description: 'Scores card transactions' }),
+      'registered-models/create',
+    );
     await ok(api(server.url, 'POST', '/registered-models/create', { name: 'churn-model' }), 'registered-models/create');
     for (let i = 0; i < 2; i++) {
-      await ok(api(server.url, 'POST', '/model-versions/create', { name: 'fraud-detector', source: `runs:/${runId}/model`, run_id: runId }), 'model-versions/create');
+      await ok(
+        api(server.url, 'POST', '/model-versions/create', { name: 'fraud-detector', source: `runs:/${runId}/model`, run_id: runId }),
+        'model-versions/create',
+      );
     }
-    await ok(api(server.url, 'POST', '/model-versions/transition-stage', { name: 'fraud-detector', version: '2', stage: 'Production', archive_existing_versions: false }), 'transition-stage');
+    await ok(
+      api(server.url, 'POST', '/model-versions/transition-stage', {
+        name: 'fraud-detector',
+        version: '2',
+        stage: 'Production',
+        archive_existing_versions: false,
+      }),
+      'transition-stage',
+    );
     await ok(api(server.url, 'POST', '/registered-models/alias', { name: 'fraud-detector', alias: 'champion', version: '2' }), 'registered-models/alias');
     browser = await launchBrowser();
     page = await browser.context.newPage();

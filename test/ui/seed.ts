@@ -26,7 +26,12 @@ export function gradientPng(width = 96, height = 48): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 2; // RGB
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 async function ok<T = any>(p: Promise<{ status: number; body: T }>, what: string): Promise<T> {
@@ -56,9 +61,22 @@ const T0 = Date.UTC(2026, 10, 1, 9, 0, 0);
 
 /** A run with params, tags, a loss curve and an accuracy, logged through the REST API as a client would. */
 async function seedRun(base: string, experimentId: string, spec: Omit<SeededRun, 'runId'>, offsetMs: number): Promise<SeededRun> {
-  const created = await ok(api(base, 'POST', '/runs/create', { experiment_id: experimentId, run_name: spec.name, start_time: T0 + offsetMs, tags: [{ key: 'team', value: 'vision' }] }), 'runs/create');
+  const created = await ok(
+    api(base, 'POST', '/runs/create', {
+      experiment_id: experimentId,
+      run_name: spec.name,
+      start_time: T0 + offsetMs,
+      tags: [{ key: 'team', value: 'vision' }],
+    }),
+    'runs/create',
+  );
   const runId: string = created.run.info.run_id;
-  const metrics = Array.from({ length: spec.steps }, (_, step) => ({ key: 'loss', value: Number((2 * Math.exp(-step / (8 + spec.accuracy * 10))).toFixed(6)), timestamp: T0 + offsetMs + step * 1000, step }));
+  const metrics = Array.from({ length: spec.steps }, (_, step) => ({
+    key: 'loss',
+    value: Number((2 * Math.exp(-step / (8 + spec.accuracy * 10))).toFixed(6)),
+    timestamp: T0 + offsetMs + step * 1000,
+    step,
+  }));
   metrics.push({ key: 'accuracy', value: spec.accuracy, timestamp: T0 + offsetMs + spec.steps * 1000, step: spec.steps });
   await ok(
     api(base, 'POST', '/runs/log-batch', {
@@ -101,8 +119,14 @@ export async function seedTracking(base: string, bigRunPoints: number): Promise<
 
   // Enough runs for a second page of the runs table (25 a page).
   for (let i = 0; i < 30; i++) {
-    const run = await ok(api(base, 'POST', '/runs/create', { experiment_id: otherExperimentId, run_name: `trial-${String(i).padStart(2, '0')}`, start_time: T0 + i * 60_000 }), 'runs/create');
-    await ok(api(base, 'POST', '/runs/log-batch', { run_id: run.run.info.run_id, metrics: [{ key: 'rmse', value: 10 - i / 10, timestamp: T0, step: 0 }] }), 'runs/log-batch');
+    const run = await ok(
+      api(base, 'POST', '/runs/create', { experiment_id: otherExperimentId, run_name: `trial-${String(i).padStart(2, '0')}`, start_time: T0 + i * 60_000 }),
+      'runs/create',
+    );
+    await ok(
+      api(base, 'POST', '/runs/log-batch', { run_id: run.run.info.run_id, metrics: [{ key: 'rmse', value: 10 - i / 10, timestamp: T0, step: 0 }] }),
+      'runs/log-batch',
+    );
   }
 
   // A long history, to check the UI asks for a downsampled one.

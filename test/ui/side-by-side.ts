@@ -31,15 +31,37 @@ async function startMlflow(dir: string): Promise<{ url: string; proc: ChildProce
   const exe = process.env.MLOPS_MLFLOW_SERVER ?? path.join(repoRoot, '.venv-mlflow-server', 'bin', 'mlflow');
   if (!fs.existsSync(exe)) throw new Error(`MLflow's server is not installed at ${exe} (see the header of this file)`);
   const port = await freePort();
-  const proc = spawn(exe, ['server', '--host', '127.0.0.1', '--port', String(port), '--workers', '1', '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--artifacts-destination', `${dir}/artifacts`], {
-    stdio: ['ignore', fs.openSync(path.join(dir, 'mlflow.log'), 'w'), fs.openSync(path.join(dir, 'mlflow.err'), 'w')],
-    env: { ...process.env, MLFLOW_DISABLE_TELEMETRY: 'true' },
-    detached: true, // its own process group: `mlflow server` runs uvicorn as a child, stopped with it
-  });
+  const proc = spawn(
+    exe,
+    [
+      'server',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--workers',
+      '1',
+      '--backend-store-uri',
+      `sqlite:///${dir}/mlflow.db`,
+      '--artifacts-destination',
+      `${dir}/artifacts`,
+    ],
+    {
+      stdio: ['ignore', fs.openSync(path.join(dir, 'mlflow.log'), 'w'), fs.openSync(path.join(dir, 'mlflow.err'), 'w')],
+      env: { ...process.env, MLFLOW_DISABLE_TELEMETRY: 'true' },
+      detached: true, // its own process group: `mlflow server` runs uvicorn as a child, stopped with it
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 240; i++) {
     if (proc.exitCode !== null) throw new Error(`mlflow server exited ${proc.exitCode}; see ${dir}/mlflow.err`);
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return { url, proc };
+    if (
+      await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, proc };
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error('mlflow server did not answer /health within 2 minutes');
@@ -93,21 +115,72 @@ async function main(): Promise<void> {
     const mRun = (s: Seeded, tail = '') => `${M}/#/experiments/${s.experiment_id}/runs/${s.parent_run_id}${tail}`;
     const oRun = (s: Seeded, q = '') => `${O}/#/runs/${s.parent_run_id}${q}`;
     const views: [string, () => Promise<void>, () => Promise<void>][] = [
-      ['01-runs-nested', () => shoot(oursPage, `${O}/#/experiments/${a.experiment_id}`, '01-runs-nested-ours.png', (p) => p.click('button.expander')), () => shoot(theirs, `${M}/#/experiments/${b.experiment_id}/runs`, '01-runs-nested-mlflow.png', (p) => p.locator('[data-testid="experiment-view-runs-table"] button, .ag-row button').first().click())],
+      [
+        '01-runs-nested',
+        () => shoot(oursPage, `${O}/#/experiments/${a.experiment_id}`, '01-runs-nested-ours.png', (p) => p.click('button.expander')),
+        () =>
+          shoot(theirs, `${M}/#/experiments/${b.experiment_id}/runs`, '01-runs-nested-mlflow.png', (p) =>
+            p.locator('[data-testid="experiment-view-runs-table"] button, .ag-row button').first().click(),
+          ),
+      ],
       ['02-run-overview', () => shoot(oursPage, oRun(a), '02-run-overview-ours.png'), () => shoot(theirs, mRun(b), '02-run-overview-mlflow.png')],
-      ['03-model-metrics', () => shoot(oursPage, oRun(a, '?tab=metrics'), '03-model-metrics-ours.png', scrollThrough), () => shoot(theirs, mRun(b, '/model-metrics'), '03-model-metrics-mlflow.png')],
-      ['04-system-metrics', () => shoot(oursPage, oRun(a, '?tab=system'), '04-system-metrics-ours.png', scrollThrough), () => shoot(theirs, mRun(b, '/system-metrics'), '04-system-metrics-mlflow.png')],
-      ['05-table-artifact', () => shoot(oursPage, oRun(a, '?tab=artifacts'), '05-table-artifact-ours.png', async (p) => {
-        await p.click('.artifact-tree button:has-text("tables/")');
-        await p.click('.artifact-tree button:has-text("predictions.json")');
-      }), () => shoot(theirs, mRun(b, '/artifacts/tables/predictions.json'), '05-table-artifact-mlflow.png')],
-      ['06-image-artifact', () => shoot(oursPage, oRun(a, '?tab=artifacts'), '06-image-artifact-ours.png', async (p) => {
-        await p.click('.artifact-tree button:has-text("plots/")');
-        await p.click('.artifact-tree button:has-text("confusion_matrix.png")');
-      }), () => shoot(theirs, mRun(b, '/artifacts/plots/confusion_matrix.png'), '06-image-artifact-mlflow.png')],
-      ['07-logged-model', () => shoot(oursPage, oRun(a, '?tab=artifacts'), '07-logged-model-ours.png', (p) => p.locator(`.model-tree[data-model-id="${a.model_id}"] button:has-text("MLmodel")`).click()), () => shoot(theirs, `${M}/#/experiments/${b.experiment_id}/models/${b.model_id}/artifacts`, '07-logged-model-mlflow.png')],
-      ['08-compare', () => shoot(oursPage, `${O}/#/compare?runs=${a.child_run_ids.join(',')}&experiment=${a.experiment_id}&metric=mean_test_score`, '08-compare-ours.png', scrollThrough), () => shoot(theirs, `${M}/#/compare-runs?runs=${encodeURIComponent(JSON.stringify(b.child_run_ids))}&experiments=${encodeURIComponent(JSON.stringify([b.experiment_id]))}`, '08-compare-mlflow.png')],
-      ['09-registered-model', () => shoot(oursPage, `${O}/#/models/${a.model_name}`, '09-registered-model-ours.png'), () => shoot(theirs, `${M}/#/models/${b.model_name}`, '09-registered-model-mlflow.png')],
+      [
+        '03-model-metrics',
+        () => shoot(oursPage, oRun(a, '?tab=metrics'), '03-model-metrics-ours.png', scrollThrough),
+        () => shoot(theirs, mRun(b, '/model-metrics'), '03-model-metrics-mlflow.png'),
+      ],
+      [
+        '04-system-metrics',
+        () => shoot(oursPage, oRun(a, '?tab=system'), '04-system-metrics-ours.png', scrollThrough),
+        () => shoot(theirs, mRun(b, '/system-metrics'), '04-system-metrics-mlflow.png'),
+      ],
+      [
+        '05-table-artifact',
+        () =>
+          shoot(oursPage, oRun(a, '?tab=artifacts'), '05-table-artifact-ours.png', async (p) => {
+            await p.click('.artifact-tree button:has-text("tables/")');
+            await p.click('.artifact-tree button:has-text("predictions.json")');
+          }),
+        () => shoot(theirs, mRun(b, '/artifacts/tables/predictions.json'), '05-table-artifact-mlflow.png'),
+      ],
+      [
+        '06-image-artifact',
+        () =>
+          shoot(oursPage, oRun(a, '?tab=artifacts'), '06-image-artifact-ours.png', async (p) => {
+            await p.click('.artifact-tree button:has-text("plots/")');
+            await p.click('.artifact-tree button:has-text("confusion_matrix.png")');
+          }),
+        () => shoot(theirs, mRun(b, '/artifacts/plots/confusion_matrix.png'), '06-image-artifact-mlflow.png'),
+      ],
+      [
+        '07-logged-model',
+        () =>
+          shoot(oursPage, oRun(a, '?tab=artifacts'), '07-logged-model-ours.png', (p) =>
+            p.locator(`.model-tree[data-model-id="${a.model_id}"] button:has-text("MLmodel")`).click(),
+          ),
+        () => shoot(theirs, `${M}/#/experiments/${b.experiment_id}/models/${b.model_id}/artifacts`, '07-logged-model-mlflow.png'),
+      ],
+      [
+        '08-compare',
+        () =>
+          shoot(
+            oursPage,
+            `${O}/#/compare?runs=${a.child_run_ids.join(',')}&experiment=${a.experiment_id}&metric=mean_test_score`,
+            '08-compare-ours.png',
+            scrollThrough,
+          ),
+        () =>
+          shoot(
+            theirs,
+            `${M}/#/compare-runs?runs=${encodeURIComponent(JSON.stringify(b.child_run_ids))}&experiments=${encodeURIComponent(JSON.stringify([b.experiment_id]))}`,
+            '08-compare-mlflow.png',
+          ),
+      ],
+      [
+        '09-registered-model',
+        () => shoot(oursPage, `${O}/#/models/${a.model_name}`, '09-registered-model-ours.png'),
+        () => shoot(theirs, `${M}/#/models/${b.model_name}`, '09-registered-model-mlflow.png'),
+      ],
     ];
     for (const [name, mine, theirsShot] of views) {
       process.stdout.write(`${name}\n`);

@@ -64,7 +64,9 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
     await page.screenshot({ path: screenshotPath('01-experiments'), fullPage: true });
     await page.fill('input[aria-label="Search experiments"]', 'vision');
     await page.press('input[aria-label="Search experiments"]', 'Enter');
-    await eventually(async () => expect(await page.locator('table[aria-label="Experiments"] tbody tr').allTextContents()).toEqual([expect.stringContaining('vision-classifier')]));
+    await eventually(async () =>
+      expect(await page.locator('table[aria-label="Experiments"] tbody tr').allTextContents()).toEqual([expect.stringContaining('vision-classifier')]),
+    );
     expect(page.url()).toContain('#/experiments?q=vision');
   });
 
@@ -261,7 +263,10 @@ describeWithTool("web UI with the server's own basic auth", chromiumAvailability
     const responses: Array<{ status: number; challenge?: string }> = [];
     page.on('response', (r) => responses.push({ status: r.status(), challenge: r.headers()['www-authenticate'] }));
     // Headless Chromium has no one to ask for credentials, so it abandons the navigation: the page never renders.
-    const outcome = await page.goto(`${server.url}/#/experiments`).then(() => 'loaded', (err: Error) => err.message);
+    const outcome = await page.goto(`${server.url}/#/experiments`).then(
+      () => 'loaded',
+      (err: Error) => err.message,
+    );
     expect(outcome).toContain('ERR_INVALID_AUTH_CREDENTIALS');
     expect(responses[0]).toEqual({ status: 401, challenge: 'Basic realm="mlflow"' });
     // Nothing but challenges came back: no page, no script, no API data.
@@ -278,12 +283,24 @@ describeWithTool('web UI under an ingress path prefix', chromiumAvailability(), 
   beforeAll(async () => {
     ensureUiBuilt();
     server = await startTestServer('sqlite');
-    const exp = await fetch(`${server.url}/api/2.0/mlflow/experiments/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'prefixed' }) });
+    const exp = await fetch(`${server.url}/api/2.0/mlflow/experiments/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'prefixed' }),
+    });
     const experimentId = ((await exp.json()) as { experiment_id: string }).experiment_id;
-    const run = await fetch(`${server.url}/api/2.0/mlflow/runs/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ experiment_id: experimentId, run_name: 'behind-prefix' }) });
+    const run = await fetch(`${server.url}/api/2.0/mlflow/runs/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ experiment_id: experimentId, run_name: 'behind-prefix' }),
+    });
     const runId = ((await run.json()) as { run: { info: { run_id: string } } }).run.info.run_id;
     const metrics = Array.from({ length: 20 }, (_, step) => ({ key: 'loss', value: 1 / (step + 1), timestamp: 1_700_000_000_000 + step, step }));
-    await fetch(`${server.url}/api/2.0/mlflow/runs/log-batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ run_id: runId, metrics }) });
+    await fetch(`${server.url}/api/2.0/mlflow/runs/log-batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ run_id: runId, metrics }),
+    });
     // What an ingress with `path: /mlflow(/|$)(.*)` and a rewrite to `/$2` does; anything else is not ours.
     const target = new URL(server.url);
     proxy = http.createServer((req, res) => {
@@ -291,10 +308,13 @@ describeWithTool('web UI under an ingress path prefix', chromiumAvailability(), 
         res.writeHead(404).end('not routed');
         return;
       }
-      const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url.slice('/mlflow'.length), headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
+      const upstream = http.request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url.slice('/mlflow'.length), headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
       req.pipe(upstream);
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));

@@ -56,7 +56,8 @@ function splitToFrame(split: unknown): Frame {
   if (!isObject(split)) throw new InputError('dataframe_split must be an object with "columns" and "data"');
   const { columns, data } = split;
   if (!Array.isArray(data)) throw new InputError('dataframe_split.data must be an array of rows');
-  if (columns !== undefined && (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string'))) throw new InputError('dataframe_split.columns must be an array of column names');
+  if (columns !== undefined && (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string')))
+    throw new InputError('dataframe_split.columns must be an array of column names');
   const width = columns ? columns.length : Array.isArray(data[0]) ? data[0].length : 1;
   // Widths first: the columns are allocated width × rows, which must not exceed what the body holds.
   data.forEach((row, r) => {
@@ -100,7 +101,10 @@ function unnamedTensor(model: LoadedModel, value: unknown[], what: string): Pars
   if (model.layout?.kind === 'per-input') {
     // Rows of values in input order, as `DataFrame.values` would give.
     const { values, dims } = flatten(value, what);
-    if (dims.length !== 2 || dims[1] !== model.inputs.length) throw new InputError(`${what}: model '${model.name}' has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); send rows of ${model.inputs.length} values or name them`);
+    if (dims.length !== 2 || dims[1] !== model.inputs.length)
+      throw new InputError(
+        `${what}: model '${model.name}' has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); send rows of ${model.inputs.length} values or name them`,
+      );
     const columns = model.inputs.map((_, c) => Array.from({ length: dims[0] }, (_v, r) => values[r * dims[1] + c]));
     return { feeds: frameToFeeds(model, { names: null, columns, rows: dims[0] }), tabular: false };
   }
@@ -111,7 +115,9 @@ export function parseJsonInvocation(model: LoadedModel, body: unknown): ParsedIn
   if (!isObject(body)) throw new InputError(`the request body must be a JSON object with one of ${FORMATS.join(', ')}`);
   const present = FORMATS.filter((f) => f in body);
   if (present.length !== 1) {
-    throw new InputError(`the request must have exactly one of ${FORMATS.map((f) => `"${f}"`).join(', ')}; received fields: ${Object.keys(body).join(', ') || 'none'}`);
+    throw new InputError(
+      `the request must have exactly one of ${FORMATS.map((f) => `"${f}"`).join(', ')}; received fields: ${Object.keys(body).join(', ') || 'none'}`,
+    );
   }
   const format = present[0];
   const value = body[format];

@@ -18,7 +18,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 export function modelMetadata(model: LoadedModel): unknown {
-  const spec = (t: { name: string; type: OnnxType; shape: Array<number | null> }) => ({ name: t.name, datatype: ONNX_TO_V2[t.type], shape: t.shape.map((d) => d ?? -1) });
+  const spec = (t: { name: string; type: OnnxType; shape: Array<number | null> }) => ({
+    name: t.name,
+    datatype: ONNX_TO_V2[t.type],
+    shape: t.shape.map((d) => d ?? -1),
+  });
   return { name: model.name, versions: [model.version], platform: 'onnxruntime_onnx', inputs: model.inputs.map(spec), outputs: model.outputs.map(spec) };
 }
 
@@ -34,12 +38,15 @@ export function parseInferRequest(model: LoadedModel, body: unknown): ParsedInfe
     const what = `input '${name}'`;
     if (tensors.has(name)) throw new InputError(`${what} appears twice`);
     const { shape, datatype, data } = raw;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) throw new InputError(`${what}: shape must be an array of non-negative integers`);
-    if (typeof datatype !== 'string' || !(datatype in V2_TO_ONNX)) throw new InputError(`${what}: datatype must be one of ${Object.keys(V2_TO_ONNX).join(', ')}, got ${JSON.stringify(datatype)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0))
+      throw new InputError(`${what}: shape must be an array of non-negative integers`);
+    if (typeof datatype !== 'string' || !(datatype in V2_TO_ONNX))
+      throw new InputError(`${what}: datatype must be one of ${Object.keys(V2_TO_ONNX).join(', ')}, got ${JSON.stringify(datatype)}`);
     if (!Array.isArray(data)) throw new InputError(`${what}: data must be an array (row-major, flat or nested)`);
     const { values } = flatten(data, what);
     const dims = shape as number[];
-    if (values.length !== elementCount(dims)) throw new InputError(`${what}: data has ${values.length} elements, shape [${dims.join(', ')}] needs ${elementCount(dims)}`);
+    if (values.length !== elementCount(dims))
+      throw new InputError(`${what}: data has ${values.length} elements, shape [${dims.join(', ')}] needs ${elementCount(dims)}`);
     tensors.set(name, { values, dims, type: V2_TO_ONNX[datatype], datatype });
   });
   let outputs: string[] | undefined;
@@ -47,7 +54,8 @@ export function parseInferRequest(model: LoadedModel, body: unknown): ParsedInfe
     if (!Array.isArray(body.outputs)) throw new InputError('"outputs" must be an array of {name}');
     outputs = body.outputs.map((o, i) => {
       if (!isObject(o) || typeof o.name !== 'string') throw new InputError(`outputs[${i}].name must be a string`);
-      if (!model.outputs.some((m) => m.name === o.name)) throw new InputError(`unknown output '${o.name}' (the model has ${model.outputs.map((m) => m.name).join(', ')})`);
+      if (!model.outputs.some((m) => m.name === o.name))
+        throw new InputError(`unknown output '${o.name}' (the model has ${model.outputs.map((m) => m.name).join(', ')})`);
       return o.name;
     });
   }
@@ -59,9 +67,11 @@ export function parseInferRequest(model: LoadedModel, body: unknown): ParsedInfe
     const names = [...tensors.keys()];
     const columns = names.map((n) => {
       const t = tensors.get(n)!;
-      if (t.dims.length > 2 || (t.dims.length === 2 && t.dims[1] !== 1)) throw new InputError(`input '${n}': a column must have shape [N] or [N, 1], got [${t.dims.join(', ')}]`);
+      if (t.dims.length > 2 || (t.dims.length === 2 && t.dims[1] !== 1))
+        throw new InputError(`input '${n}': a column must have shape [N] or [N, 1], got [${t.dims.join(', ')}]`);
       const col = columnNames.includes(n) ? model.columns?.find((c) => c.name === n) : undefined;
-      if (col && ['float', 'double'].includes(col.type) && !['FP16', 'FP32', 'FP64'].includes(t.datatype)) throw new InputError(`input '${n}': datatype ${t.datatype} does not match the signature type ${col.type}`);
+      if (col && ['float', 'double'].includes(col.type) && !['FP16', 'FP32', 'FP64'].includes(t.datatype))
+        throw new InputError(`input '${n}': datatype ${t.datatype} does not match the signature type ${col.type}`);
       return t.values;
     });
     const rows = columns[0].length;

@@ -52,7 +52,8 @@ function fullyDecoded(s: string, uri: string): string {
 /** A segment no decoding can turn into `.`, `..` or a separator. */
 function checkSegment(segment: string, uri: string): void {
   const decoded = fullyDecoded(segment, uri);
-  if (decoded === '.' || decoded === '..' || decoded.includes('/') || decoded.includes('\\')) throw invalid(uri, 'relative or encoded path segments are not allowed');
+  if (decoded === '.' || decoded === '..' || decoded.includes('/') || decoded.includes('\\'))
+    throw invalid(uri, 'relative or encoded path segments are not allowed');
 }
 
 /** Splits a path (no leading `/`) into checked segments; a trailing `/` is ignored, `//` dropped or refused. */

@@ -23,15 +23,27 @@ export async function findArtifactOwner(db: Kysely<Database>, location: Artifact
   }
   const owners: Array<{ ref: ArtifactOwnerRef; root: string | null }> = [];
   if (runIds.size) {
-    const rows = await db.selectFrom('runs').select(['run_uuid', 'artifact_uri']).where('run_uuid', 'in', [...runIds]).execute();
+    const rows = await db
+      .selectFrom('runs')
+      .select(['run_uuid', 'artifact_uri'])
+      .where('run_uuid', 'in', [...runIds])
+      .execute();
     owners.push(...rows.map((r) => ({ ref: { kind: 'run' as const, id: r.run_uuid }, root: r.artifact_uri })));
   }
   if (modelIds.size) {
-    const { rows } = await sql<{ model_id: string; artifact_location: string }>`SELECT model_id, artifact_location FROM logged_models WHERE model_id IN (${sql.join([...modelIds])})`.execute(db);
+    const { rows } = await sql<{
+      model_id: string;
+      artifact_location: string;
+    }>`SELECT model_id, artifact_location FROM logged_models WHERE model_id IN (${sql.join([...modelIds])})`.execute(db);
     owners.push(...rows.map((r) => ({ ref: { kind: 'logged_model' as const, id: r.model_id }, root: r.artifact_location })));
   }
   if (traceIds.size) {
-    const rows = await db.selectFrom('trace_tags').select(['request_id', 'value']).where('key', '=', 'mlflow.artifactLocation').where('request_id', 'in', [...traceIds]).execute();
+    const rows = await db
+      .selectFrom('trace_tags')
+      .select(['request_id', 'value'])
+      .where('key', '=', 'mlflow.artifactLocation')
+      .where('request_id', 'in', [...traceIds])
+      .execute();
     owners.push(...rows.map((r) => ({ ref: { kind: 'trace' as const, id: r.request_id }, root: r.value })));
   }
   return owners.find((o) => o.root !== null && contains(o.root, o.ref, location))?.ref;

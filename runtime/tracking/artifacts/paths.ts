@@ -18,7 +18,8 @@ function checkLimits(path: string): void {
   if (Buffer.byteLength(path) > maxPathBytes) throw MlflowError.invalid(`Invalid path: an artifact path may be at most ${maxPathBytes} bytes.`);
   const segments = path.split('/');
   if (segments.length > maxSegments) throw MlflowError.invalid(`Invalid path: an artifact path may have at most ${maxSegments} segments.`);
-  if (segments.some((s) => Buffer.byteLength(s) > maxSegmentBytes)) throw MlflowError.invalid(`Invalid path: a path segment may be at most ${maxSegmentBytes} bytes.`);
+  if (segments.some((s) => Buffer.byteLength(s) > maxSegmentBytes))
+    throw MlflowError.invalid(`Invalid path: a path segment may be at most ${maxSegmentBytes} bytes.`);
 }
 
 /**
@@ -30,7 +31,8 @@ function checkLimits(path: string): void {
 export function safeArtifactPath(raw: string | undefined): string {
   if (raw === undefined || raw === '') return '';
   // Percent-encoding at most triples a path: anything longer cannot decode to an allowed one.
-  if (raw.length > 3 * ARTIFACT_PATH_LIMITS.maxPathBytes + 16) throw MlflowError.invalid(`Invalid path: an artifact path may be at most ${ARTIFACT_PATH_LIMITS.maxPathBytes} bytes.`);
+  if (raw.length > 3 * ARTIFACT_PATH_LIMITS.maxPathBytes + 16)
+    throw MlflowError.invalid(`Invalid path: an artifact path may be at most ${ARTIFACT_PATH_LIMITS.maxPathBytes} bytes.`);
   let path = raw;
   for (let i = 0; i < 5; i++) {
     let decoded: string;

@@ -122,7 +122,13 @@ export class ArtifactRoots {
       // Without --serve-artifacts such a root is another server's proxy: this one serves none of it.
       const proxy = this.roots.find((r) => r.kind === 'proxied');
       if (!proxy) return;
-      this.roots.push({ kind, location, physical: childLocation(proxy.physical, location.segments), repository: proxy.repository, base: location.segments.join('/') });
+      this.roots.push({
+        kind,
+        location,
+        physical: childLocation(proxy.physical, location.segments),
+        repository: proxy.repository,
+        base: location.segments.join('/'),
+      });
       return;
     }
     const physical = await realLocation(location);
@@ -148,7 +154,8 @@ export class ArtifactRoots {
     const direct = loc.scheme !== 'mlflow-artifacts';
     for (const dir of this.storeDirs) if (isWithin(dir, physical)) throw invalid(uri, "it is or contains the server's backend store directory");
     if (this.proxiedPhysical && isWithin(this.proxiedPhysical, physical)) throw invalid(uri, "it is or contains the server's artifact destination");
-    if (this.proxiedPhysical && direct && isWithin(physical, this.proxiedPhysical)) throw invalid(uri, "it is inside the server's artifact destination: use an mlflow-artifacts:/ location");
+    if (this.proxiedPhysical && direct && isWithin(physical, this.proxiedPhysical))
+      throw invalid(uri, "it is inside the server's artifact destination: use an mlflow-artifacts:/ location");
   }
 
   /**
@@ -169,12 +176,16 @@ export class ArtifactRoots {
     const proxy = this.roots.find((r) => r.kind === 'proxied');
     // `<root>/<n>` is the server-assigned directory of experiment n, and the proxy's permission check reads n from it.
     for (const r of [root, ...(proxy && isWithin(loc, proxy.location) ? [proxy] : [])]) {
-      if (r.kind !== 'allowed' && /^\d+$/.test(segmentsBelow(loc, r.location)[0] ?? '')) throw invalid(uri, 'numbered directories are reserved for server-assigned experiment locations');
+      if (r.kind !== 'allowed' && /^\d+$/.test(segmentsBelow(loc, r.location)[0] ?? ''))
+        throw invalid(uri, 'numbered directories are reserved for server-assigned experiment locations');
     }
     const owner = await owners(loc);
     if (owner) throw invalid(uri, `it is inside the artifact directory of ${ownerName(owner)}`);
     if (!caller.privileged && (root.kind === 'allowed' || loc.scheme === 'mlflow-artifacts')) {
-      throw new MlflowError('PERMISSION_DENIED', `Only an admin can place an experiment at '${uri}'; leave artifact_location empty to get the server-assigned directory.`);
+      throw new MlflowError(
+        'PERMISSION_DENIED',
+        `Only an admin can place an experiment at '${uri}'; leave artifact_location empty to get the server-assigned directory.`,
+      );
     }
     return formatArtifactLocation(loc);
   }

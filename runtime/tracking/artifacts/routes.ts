@@ -2,7 +2,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { TrackingContext, TrackingFeature, TrackingPlugin } from '../plugin';
 import { MlflowError } from '../http/errors';
-import { findArtifactOwner, joinArtifactPath, requiredArtifactPath, safeArtifactPath, type ArtifactFileInfo, type ArtifactOwnerRef, type ArtifactRepository, type ResolvedRoot } from './index';
+import {
+  findArtifactOwner,
+  joinArtifactPath,
+  requiredArtifactPath,
+  safeArtifactPath,
+  type ArtifactFileInfo,
+  type ArtifactOwnerRef,
+  type ArtifactRepository,
+  type ResolvedRoot,
+} from './index';
 import { parseRequest, runIdOf } from '../http/request';
 
 function requireArtifacts(ctx: TrackingContext): ArtifactRepository {

@@ -66,7 +66,8 @@ export function authorize(identities: Identities, permissions: Permissions, opti
     for (const ref of referencesOf(request, key, options.artifactRoots)) {
       const target = await references.target(ref);
       if (!target) return false;
-      const permission = 'experiment' in target ? await permissions.onExperiment(user, target.experiment) : await permissions.onModel(user, target.registeredModel);
+      const permission =
+        'experiment' in target ? await permissions.onExperiment(user, target.experiment) : await permissions.onModel(user, target.registeredModel);
       if (!allows(permission, ref.action)) return false;
     }
     return true;

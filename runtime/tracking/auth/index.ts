@@ -117,7 +117,10 @@ async function ensureUser(store: AuthStore, username: string, password: string, 
 async function warnAboutLookAlikes(app: FastifyInstance, store: AuthStore): Promise<void> {
   const twins = await store.lookAlikeUsers();
   if (twins.length) {
-    app.log.warn({ users: twins }, 'basic-auth: these accounts differ from an older one only in case or look-alike letters; they still log in by their exact name — delete the ones that should not exist');
+    app.log.warn(
+      { users: twins },
+      'basic-auth: these accounts differ from an older one only in case or look-alike letters; they still log in by their exact name — delete the ones that should not exist',
+    );
   }
 }
 
@@ -132,7 +135,10 @@ function installHooks(app: FastifyInstance, state: AuthState, context: TrackingC
   // Roots laid out as `<root>/<experiment id>/…` whose URIs name an experiment (references.ts).
   const artifactRoots = [context.artifacts?.rootUri, context.store.defaultArtifactRoot].filter((r): r is string => !!r && !/^mlflow-artifacts:/i.test(r));
   app.addHook('onRequest', authenticate(state, identities));
-  app.addHook('preHandler', authorize(identities, permissions, { stores: { runs: context.store, loggedModels: context.loggedModels, traces: context.traces }, artifactRoots }));
+  app.addHook(
+    'preHandler',
+    authorize(identities, permissions, { stores: { runs: context.store, loggedModels: context.loggedModels, traces: context.traces }, artifactRoots }),
+  );
   const onSend = afterResponse(identities, permissions, state.store);
   app.addHook('onRoute', (route) => {
     if (!needsAfterResponse(route)) return;

@@ -62,7 +62,10 @@ export function clientKey(address: string): string {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const groups = ip.includes('::') ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 interface GuardMetrics {
@@ -84,7 +87,12 @@ function guardMetrics(queue: KdfQueue, registry?: Registry): GuardMetrics {
     },
   });
   return {
-    kdfRuns: new Counter({ name: 'mlflow_auth_kdf_runs_total', help: 'Password verifications run (cache misses), by lane.', labelNames: ['lane'] as const, registers }),
+    kdfRuns: new Counter({
+      name: 'mlflow_auth_kdf_runs_total',
+      help: 'Password verifications run (cache misses), by lane.',
+      labelNames: ['lane'] as const,
+      registers,
+    }),
     waited: new Histogram({
       name: 'mlflow_auth_kdf_wait_runs',
       help: 'Password verifications a login waited behind before its own ran, by lane.',
@@ -92,7 +100,12 @@ function guardMetrics(queue: KdfQueue, registry?: Registry): GuardMetrics {
       buckets: [0, 1, 2, 3, 4, 8, 16, 32, 64],
       registers,
     }),
-    rejections: new Counter({ name: 'mlflow_auth_login_rejections_total', help: 'Logins refused before verification: address or user over its failure limit (429), queue full (503).', labelNames: ['reason'] as const, registers }),
+    rejections: new Counter({
+      name: 'mlflow_auth_login_rejections_total',
+      help: 'Logins refused before verification: address or user over its failure limit (429), queue full (503).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     failures: new Counter({ name: 'mlflow_auth_login_failures_total', help: 'Logins whose password did not verify.', registers }),
   };
 }
@@ -121,7 +134,11 @@ export class LoginGuard {
     if (!byAddress && !byUser) return;
     this.metrics.rejections.inc({ reason: byAddress >= byUser ? 'address' : 'user' });
     const seconds = Math.max(1, Math.ceil(Math.max(byAddress, byUser) / 1000));
-    throw new LoginRefused('REQUEST_LIMIT_EXCEEDED', `Too many failed logins ${byAddress >= byUser ? 'from this address' : 'for this user'}; retry in ${seconds} s.`, seconds);
+    throw new LoginRefused(
+      'REQUEST_LIMIT_EXCEEDED',
+      `Too many failed logins ${byAddress >= byUser ? 'from this address' : 'for this user'}; retry in ${seconds} s.`,
+      seconds,
+    );
   }
 
   /**

@@ -30,10 +30,12 @@ export type ReferenceTarget = { experiment: string } | { registeredModel: string
 const MAX_CACHED = 100_000;
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
-const listOf = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.filter((v): v is Record<string, unknown> => !!v && typeof v === 'object') : []);
+const listOf = (value: unknown): Record<string, unknown>[] =>
+  Array.isArray(value) ? value.filter((v): v is Record<string, unknown> => !!v && typeof v === 'object') : [];
 const run = (id: string | undefined, action: Action): Reference[] => (id ? [{ type: 'run', id, action }] : []);
 const loggedModel = (id: string | undefined, action: Action): Reference[] => (id ? [{ type: 'logged_model', id, action }] : []);
-const modelIdsOf = (items: unknown, action: Action): Reference[] => [...new Set(listOf(items).map((m) => text(m.model_id)))].flatMap((id) => loggedModel(id, action));
+const modelIdsOf = (items: unknown, action: Action): Reference[] =>
+  [...new Set(listOf(items).map((m) => text(m.model_id)))].flatMap((id) => loggedModel(id, action));
 
 /** An experiment directory segment (decoded as the store decodes it) as a canonical id. */
 const experimentSegment = (segment: string | undefined) => (segment !== undefined && /^\d{1,19}$/.test(segment) ? String(Number(segment)) : undefined);
@@ -121,7 +123,8 @@ export class ReferenceResolver {
     let experiment = this.experiments.get(key);
     if (experiment === undefined) {
       try {
-        experiment = ref.type === 'run' ? (await this.stores.runs.getRun(ref.id)).info.experiment_id : (await this.stores.loggedModels.get(ref.id)).info.experiment_id;
+        experiment =
+          ref.type === 'run' ? (await this.stores.runs.getRun(ref.id)).info.experiment_id : (await this.stores.loggedModels.get(ref.id)).info.experiment_id;
       } catch (err) {
         if (err instanceof MlflowError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST') return undefined;
         throw err;

@@ -1,7 +1,8 @@
 import type { FastifyReply } from 'fastify';
 import { MlflowError } from '../http/errors';
 
-const UNAUTHENTICATED_MESSAGE = 'You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.';
+const UNAUTHENTICATED_MESSAGE =
+  'You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.';
 
 /** 401 with the Basic challenge, in MLflow's words. */
 export function unauthenticated(reply: FastifyReply): FastifyReply {

@@ -61,7 +61,8 @@ export function fieldCandidates(request: FastifyRequest, name: string): string[]
     if (Array.isArray(value) && fromQuery) value = value[value.length - 1];
     if (typeof value === 'number' && Number.isFinite(value)) out.add(String(value));
     else if (typeof value === 'string' && value !== '') out.add(value);
-    else if (value !== undefined && value !== null && value !== '') throw MlflowError.invalid(`Invalid value for parameter '${name}' supplied: expected a string.`);
+    else if (value !== undefined && value !== null && value !== '')
+      throw MlflowError.invalid(`Invalid value for parameter '${name}' supplied: expected a string.`);
   };
   const body = request.body;
   if (body && typeof body === 'object' && !Array.isArray(body)) add((body as Record<string, unknown>)[name]);

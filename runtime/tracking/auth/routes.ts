@@ -70,7 +70,8 @@ function userRoutes(app: FastifyInstance, state: () => AuthState): void {
   app.delete('/users/delete', async (request) => {
     const { username } = parse(request, userSchema);
     // As MLflow: deleting yourself would leave the caller's own credentials dangling (every next request a 401).
-    if (username === request.user) throw new MlflowError('BAD_REQUEST', 'Users cannot delete their own account. Ask another admin to delete this user instead.');
+    if (username === request.user)
+      throw new MlflowError('BAD_REQUEST', 'Users cannot delete their own account. Ask another admin to delete this user instead.');
     await store().deleteUser(username);
     state().verifier.forget(username);
     return {};

@@ -39,7 +39,8 @@ export const MIN_PASSWORD_LENGTH = 12;
 const MAX_PASSWORD_LENGTH = 1024;
 
 export function validatePassword(password: unknown): string {
-  if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH) throw MlflowError.invalid(`Password must be at least ${MIN_PASSWORD_LENGTH} characters.`);
+  if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH)
+    throw MlflowError.invalid(`Password must be at least ${MIN_PASSWORD_LENGTH} characters.`);
   if (password.length > MAX_PASSWORD_LENGTH) throw MlflowError.invalid(`Password must be at most ${MAX_PASSWORD_LENGTH} characters.`);
   return password;
 }
@@ -165,13 +166,22 @@ export class AuthStore {
       const key = usernameKey(username);
       const exists = (taken?: string) =>
         MlflowError.alreadyExists(
-          taken === undefined || taken === username ? `User (username=${username}) already exists.` : `User (username=${username}) already exists as '${taken}': user names are unique regardless of case and look-alike letters.`,
+          taken === undefined || taken === username
+            ? `User (username=${username}) already exists.`
+            : `User (username=${username}) already exists as '${taken}': user names are unique regardless of case and look-alike letters.`,
         );
-      const twin = await this.db.selectFrom('users').select('username').where((eb) => eb.or([eb('username', '=', username), eb('username_key', '=', key)])).executeTakeFirst();
+      const twin = await this.db
+        .selectFrom('users')
+        .select('username')
+        .where((eb) => eb.or([eb('username', '=', username), eb('username_key', '=', key)]))
+        .executeTakeFirst();
       if (twin) throw exists(twin.username);
       const passwordHash = await hashPassword(password);
       try {
-        await this.db.insertInto('users').values({ username, username_key: key, password_hash: passwordHash, is_admin: isAdmin ? 1 : 0 }).execute();
+        await this.db
+          .insertInto('users')
+          .values({ username, username_key: key, password_hash: passwordHash, is_admin: isAdmin ? 1 : 0 })
+          .execute();
       } catch (err) {
         // Two concurrent creates (or two replicas bootstrapping the admin): the unique keys decide.
         if (isUniqueViolation(err)) throw exists();
@@ -209,14 +219,22 @@ export class AuthStore {
     return this.write(async () => {
       validatePassword(password);
       const user = await this.requireUser(username);
-      await this.db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', user.id).execute();
+      await this.db
+        .updateTable('users')
+        .set({ password_hash: await hashPassword(password) })
+        .where('id', '=', user.id)
+        .execute();
     });
   }
 
   async updateAdmin(username: string, isAdmin: boolean): Promise<void> {
     return this.write(async () => {
       const user = await this.requireUser(username);
-      await this.db.updateTable('users').set({ is_admin: isAdmin ? 1 : 0 }).where('id', '=', user.id).execute();
+      await this.db
+        .updateTable('users')
+        .set({ is_admin: isAdmin ? 1 : 0 })
+        .where('id', '=', user.id)
+        .execute();
     });
   }
 
@@ -235,7 +253,12 @@ export class AuthStore {
   // ── experiment permissions ─────────────────────────────────────────────────────────────────
 
   async experimentPermission(userId: number, experimentId: string): Promise<PermissionName | undefined> {
-    const row = await this.db.selectFrom('experiment_permissions').select('permission').where('user_id', '=', userId).where('experiment_id', '=', experimentId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('experiment_permissions')
+      .select('permission')
+      .where('user_id', '=', userId)
+      .where('experiment_id', '=', experimentId)
+      .executeTakeFirst();
     return row?.permission as PermissionName | undefined;
   }
 
@@ -274,7 +297,12 @@ export class AuthStore {
     return this.write(async () => {
       const perm = parsePermission(permission);
       const current = await this.getExperimentPermission(experimentId, username);
-      await this.db.updateTable('experiment_permissions').set({ permission: perm }).where('user_id', '=', current.user_id).where('experiment_id', '=', current.experiment_id).execute();
+      await this.db
+        .updateTable('experiment_permissions')
+        .set({ permission: perm })
+        .where('user_id', '=', current.user_id)
+        .where('experiment_id', '=', current.experiment_id)
+        .execute();
     });
   }
 
@@ -298,7 +326,12 @@ export class AuthStore {
   // ── registered model permissions ───────────────────────────────────────────────────────────
 
   async registeredModelPermission(userId: number, name: string): Promise<PermissionName | undefined> {
-    const row = await this.db.selectFrom('registered_model_permissions').select('permission').where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('registered_model_permissions')
+      .select('permission')
+      .where('user_id', '=', userId)
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row?.permission as PermissionName | undefined;
   }
 
@@ -334,7 +367,12 @@ export class AuthStore {
     return this.write(async () => {
       const perm = parsePermission(permission);
       const current = await this.getRegisteredModelPermission(name, username);
-      await this.db.updateTable('registered_model_permissions').set({ permission: perm }).where('user_id', '=', current.user_id).where('name', '=', name).execute();
+      await this.db
+        .updateTable('registered_model_permissions')
+        .set({ permission: perm })
+        .where('user_id', '=', current.user_id)
+        .where('name', '=', name)
+        .execute();
     });
   }
 

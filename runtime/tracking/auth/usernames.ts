@@ -19,7 +19,37 @@ import { MlflowError } from '../http/errors';
 export const MAX_USERNAME_LENGTH = 255;
 
 /** UTS #31 Table 4, Recommended Scripts (the scripts a name's letters may come from). */
-const RECOMMENDED_SCRIPTS = ['Arab', 'Armn', 'Beng', 'Bopo', 'Cyrl', 'Deva', 'Ethi', 'Geor', 'Grek', 'Gujr', 'Guru', 'Hang', 'Hani', 'Hebr', 'Hira', 'Kana', 'Khmr', 'Knda', 'Laoo', 'Latn', 'Mlym', 'Mymr', 'Orya', 'Sinh', 'Taml', 'Telu', 'Thaa', 'Thai', 'Tibt'];
+const RECOMMENDED_SCRIPTS = [
+  'Arab',
+  'Armn',
+  'Beng',
+  'Bopo',
+  'Cyrl',
+  'Deva',
+  'Ethi',
+  'Geor',
+  'Grek',
+  'Gujr',
+  'Guru',
+  'Hang',
+  'Hani',
+  'Hebr',
+  'Hira',
+  'Kana',
+  'Khmr',
+  'Knda',
+  'Laoo',
+  'Latn',
+  'Mlym',
+  'Mymr',
+  'Orya',
+  'Sinh',
+  'Taml',
+  'Telu',
+  'Thaa',
+  'Thai',
+  'Tibt',
+];
 const SCRIPT_TESTS = RECOMMENDED_SCRIPTS.map((s) => [s, new RegExp(`^\\p{Script_Extensions=${s}}$`, 'u')] as const);
 /** UTS #39 augmented script sets: Han with Kana is Japanese, with Hangul Korean, with Bopomofo Chinese. */
 const AUGMENT: Record<string, string[]> = { Hani: ['Jpan', 'Kore', 'Hanb'], Hira: ['Jpan'], Kana: ['Jpan'], Hang: ['Kore'], Bopo: ['Hanb'] };
@@ -45,7 +75,8 @@ function scriptsOf(c: string): Set<string> | undefined {
 
 /** Whether the letters' script sets have a common script (UTS #39 single script), optionally allowing Latin + one CJK set. */
 function singleScript(sets: Set<string>[]): boolean {
-  const resolve = (list: Set<string>[]) => list.reduce<Set<string> | undefined>((acc, s) => (acc ? new Set([...acc].filter((x) => s.has(x))) : new Set(s)), undefined);
+  const resolve = (list: Set<string>[]) =>
+    list.reduce<Set<string> | undefined>((acc, s) => (acc ? new Set([...acc].filter((x) => s.has(x))) : new Set(s)), undefined);
   const all = resolve(sets);
   if (!all || all.size > 0) return true;
   const nonLatin = resolve(sets.filter((s) => !s.has('Latn')));
@@ -87,8 +118,40 @@ export function validateUsername(username: unknown): string {
  * case; a small subset of UTS #39's confusables, enough for whole-script look-alikes of Latin names.
  */
 const LOOK_ALIKES: Record<string, string> = {
-  а: 'a', в: 'b', е: 'e', і: 'i', ј: 'j', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', у: 'y', х: 'x', ѕ: 's', ԁ: 'd', һ: 'h', ӏ: 'l', ԛ: 'q', ԝ: 'w',
-  α: 'a', β: 'b', ε: 'e', ζ: 'z', η: 'h', ι: 'i', κ: 'k', μ: 'm', ν: 'n', ο: 'o', ρ: 'p', τ: 't', υ: 'y', χ: 'x',
+  а: 'a',
+  в: 'b',
+  е: 'e',
+  і: 'i',
+  ј: 'j',
+  к: 'k',
+  м: 'm',
+  н: 'h',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  т: 't',
+  у: 'y',
+  х: 'x',
+  ѕ: 's',
+  ԁ: 'd',
+  һ: 'h',
+  ӏ: 'l',
+  ԛ: 'q',
+  ԝ: 'w',
+  α: 'a',
+  β: 'b',
+  ε: 'e',
+  ζ: 'z',
+  η: 'h',
+  ι: 'i',
+  κ: 'k',
+  μ: 'm',
+  ν: 'n',
+  ο: 'o',
+  ρ: 'p',
+  τ: 't',
+  υ: 'y',
+  χ: 'x',
 };
 
 /**

@@ -11,7 +11,11 @@ export interface MigrationOutcome {
  * Brings the schema to the latest version; safe to run repeatedly. Concurrent callers should go through
  * `prepareSchema`, which holds the schema lock across its decision and the migration.
  */
-export async function migrateToLatest(db: Kysely<any>, migrations: Record<string, Migration> = trackingMigrations, opts: { disableTransactions?: boolean } = {}): Promise<MigrationOutcome> {
+export async function migrateToLatest(
+  db: Kysely<any>,
+  migrations: Record<string, Migration> = trackingMigrations,
+  opts: { disableTransactions?: boolean } = {},
+): Promise<MigrationOutcome> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, disableTransactions: opts.disableTransactions });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
@@ -77,8 +81,12 @@ export async function withSchemaLock<T>(db: Kysely<any>, dialect: DialectName, f
 export async function isEmptyDatabase(db: Kysely<any>, dialect: DialectName): Promise<boolean> {
   const query =
     dialect === 'postgres'
-      ? sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = current_schema() and table_name not in ('kysely_migration', 'kysely_migration_lock')`
-      : sql<{ n: number }>`select count(*) as n from sqlite_master where type = 'table' and substr(name, 1, 7) <> 'sqlite_' and name not in ('kysely_migration', 'kysely_migration_lock')`;
+      ? sql<{
+          n: number;
+        }>`select count(*)::int as n from information_schema.tables where table_schema = current_schema() and table_name not in ('kysely_migration', 'kysely_migration_lock')`
+      : sql<{
+          n: number;
+        }>`select count(*) as n from sqlite_master where type = 'table' and substr(name, 1, 7) <> 'sqlite_' and name not in ('kysely_migration', 'kysely_migration_lock')`;
   const { rows } = await query.execute(db);
   return Number(rows[0]?.n ?? 0) === 0;
 }
@@ -98,7 +106,11 @@ export type SchemaState =
  * an empty database is initialized; a current one is left alone; an older, non-empty one is upgraded only
  * when `upgrade` is set (a release's migration Job, or SQLite's zero-config default), else reported outdated.
  */
-export async function prepareSchema(db: Kysely<any>, dialect: DialectName, opts: { upgrade: boolean; migrations?: Record<string, Migration> }): Promise<SchemaState> {
+export async function prepareSchema(
+  db: Kysely<any>,
+  dialect: DialectName,
+  opts: { upgrade: boolean; migrations?: Record<string, Migration> },
+): Promise<SchemaState> {
   const migrations = opts.migrations ?? trackingMigrations;
   return withSchemaLock(db, dialect, async (conn) => {
     const pending = await pendingMigrations(conn, migrations);

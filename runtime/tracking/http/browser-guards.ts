@@ -94,7 +94,8 @@ export function wildcardMatch(pattern: string, value: string): boolean {
 export function checkGuardList(what: string, list: readonly string[]): void {
   if (list.length > GUARD_LIMITS.entries) throw new Error(`${what}: at most ${GUARD_LIMITS.entries} entries`);
   for (const entry of list) {
-    if (!entry || entry.length > GUARD_LIMITS.entryLength || /[\s\\]/.test(entry)) throw new Error(`${what}: "${entry.slice(0, 60)}" is not a host or origin pattern`);
+    if (!entry || entry.length > GUARD_LIMITS.entryLength || /[\s\\]/.test(entry))
+      throw new Error(`${what}: "${entry.slice(0, 60)}" is not a host or origin pattern`);
   }
 }
 

@@ -74,7 +74,9 @@ export function isTransientDatabaseError(err: unknown): boolean {
   if (TRANSIENT_NODE_CODES.has(code) || TRANSIENT_SQLSTATE.test(code)) return true;
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return true;
   const message = typeof e.message === 'string' ? e.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection/i.test(message);
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection/i.test(
+    message,
+  );
 }
 
 /** Turns anything thrown by a handler into the MLflow error it should be reported as. */

@@ -81,7 +81,9 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
   const status = timeout ? 408 : 400;
   const body = JSON.stringify(new MlflowError(timeout ? 'BAD_REQUEST' : 'INVALID_PARAMETER_VALUE', message).toJSON());
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy(err);
 }

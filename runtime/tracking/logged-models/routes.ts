@@ -27,7 +27,11 @@ const searchLoggedSchema = z.object({
   filter: z.string().optional(),
   datasets: z.array(z.object({ dataset_name: z.string(), dataset_digest: z.string().optional() })).default([]),
   max_results: int64.optional(),
-  order_by: z.array(z.object({ field_name: z.string(), ascending: z.boolean().default(true), dataset_name: z.string().optional(), dataset_digest: z.string().optional() })).default([]),
+  order_by: z
+    .array(
+      z.object({ field_name: z.string(), ascending: z.boolean().default(true), dataset_name: z.string().optional(), dataset_digest: z.string().optional() }),
+    )
+    .default([]),
   page_token: z.string().optional(),
 });
 const listArtifactsSchema = z.object({ artifact_directory_path: z.string().optional(), page_token: z.string().optional() });
@@ -39,13 +43,27 @@ export const loggedModelRoutes: TrackingPlugin = async (app, ctx) => {
 
   app.post('/logged-models', async (request) => {
     const req = parse(request, createLoggedSchema);
-    const model = await store.create({ experimentId: req.experiment_id, name: req.name, modelType: req.model_type, sourceRunId: req.source_run_id, params: req.params, tags: req.tags });
+    const model = await store.create({
+      experimentId: req.experiment_id,
+      name: req.name,
+      modelType: req.model_type,
+      sourceRunId: req.source_run_id,
+      params: req.params,
+      tags: req.tags,
+    });
     return { model };
   });
 
   app.post('/logged-models/search', async (request) => {
     const req = parse(request, searchLoggedSchema, ['experiment_ids']);
-    return store.search({ experimentIds: req.experiment_ids, filter: req.filter, datasets: req.datasets, maxResults: req.max_results, orderBy: req.order_by, pageToken: req.page_token });
+    return store.search({
+      experimentIds: req.experiment_ids,
+      filter: req.filter,
+      datasets: req.datasets,
+      maxResults: req.max_results,
+      orderBy: req.order_by,
+      pageToken: req.page_token,
+    });
   });
 
   app.get('/logged-models/:model_id', async (request) => ({ model: await store.get(modelIdParam(request)) }));

@@ -14,7 +14,25 @@ import { validateLoggedModelName } from '../registry/validation';
 
 type Db = Kysely<Database>;
 
-const ADJECTIVES = ['able', 'bold', 'calm', 'clean', 'crisp', 'eager', 'fair', 'gentle', 'keen', 'lucky', 'merry', 'neat', 'quick', 'sharp', 'silent', 'sunny', 'wise'];
+const ADJECTIVES = [
+  'able',
+  'bold',
+  'calm',
+  'clean',
+  'crisp',
+  'eager',
+  'fair',
+  'gentle',
+  'keen',
+  'lucky',
+  'merry',
+  'neat',
+  'quick',
+  'sharp',
+  'silent',
+  'sunny',
+  'wise',
+];
 const NOUNS = ['ant', 'bass', 'cat', 'crow', 'deer', 'eel', 'finch', 'fox', 'hare', 'hawk', 'lynx', 'mole', 'owl', 'ram', 'seal', 'toad', 'wolf'];
 function randomName(): string {
   const pick = <T>(a: T[]) => a[Math.floor(Math.random() * a.length)];
@@ -41,7 +59,9 @@ export function registrationsIn(tagValue: string | undefined): { name: string; v
     return [];
   }
   if (!Array.isArray(parsed)) return [];
-  return parsed.filter((r): r is { name: string; version: string } => typeof r?.name === 'string' && typeof r?.version === 'string').map((r) => ({ name: r.name, version: r.version }));
+  return parsed
+    .filter((r): r is { name: string; version: string } => typeof r?.name === 'string' && typeof r?.version === 'string')
+    .map((r) => ({ name: r.name, version: r.version }));
 }
 
 /** SearchLoggedModels.datasets entry: a dataset name, optionally pinned to one digest. */
@@ -76,7 +96,14 @@ export class LoggedModelStore {
     });
   }
 
-  async create(req: { experimentId: string; name?: string; modelType?: string; sourceRunId?: string; params: KeyValue[]; tags: KeyValue[] }): Promise<LoggedModel> {
+  async create(req: {
+    experimentId: string;
+    name?: string;
+    modelType?: string;
+    sourceRunId?: string;
+    params: KeyValue[];
+    tags: KeyValue[];
+  }): Promise<LoggedModel> {
     const experimentId = parseExperimentId(req.experimentId);
     if (req.name) validateLoggedModelName(req.name);
     if (req.sourceRunId) validateRunId(req.sourceRunId);
@@ -85,9 +112,14 @@ export class LoggedModelStore {
     validateLength("Model type 'model_type'", 500, req.modelType);
     const modelId = `m-${randomUUID().replace(/-/g, '')}`;
     await this.db.transaction().execute(async (tx) => {
-      const exp = await tx.selectFrom('experiments').select(['artifact_location', 'lifecycle_stage']).where('experiment_id', '=', experimentId).executeTakeFirst();
+      const exp = await tx
+        .selectFrom('experiments')
+        .select(['artifact_location', 'lifecycle_stage'])
+        .where('experiment_id', '=', experimentId)
+        .executeTakeFirst();
       if (!exp) throw MlflowError.notFound(`No Experiment with id=${req.experimentId} exists`);
-      if (exp.lifecycle_stage !== 'active') throw MlflowError.invalid(`The experiment ${req.experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
+      if (exp.lifecycle_stage !== 'active')
+        throw MlflowError.invalid(`The experiment ${req.experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
       if (req.sourceRunId) {
         const run = await tx.selectFrom('runs').select('run_uuid').where('run_uuid', '=', req.sourceRunId).executeTakeFirst();
         if (!run) throw MlflowError.notFound(`Run with id=${req.sourceRunId} not found`);
@@ -156,7 +188,10 @@ export class LoggedModelStore {
   }
 
   async finalize(modelId: string, status: LoggedModelStatus): Promise<LoggedModel> {
-    if (status === 'LOGGED_MODEL_STATUS_UNSPECIFIED') throw MlflowError.invalid("Invalid value for parameter 'status' supplied: a logged model is finalized as LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED.");
+    if (status === 'LOGGED_MODEL_STATUS_UNSPECIFIED')
+      throw MlflowError.invalid(
+        "Invalid value for parameter 'status' supplied: a logged model is finalized as LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED.",
+      );
     await this.db.transaction().execute(async (tx) => {
       await this.row(tx, modelId);
       await tx.updateTable('logged_models').set({ status, last_updated_timestamp_ms: Date.now() }).where('model_id', '=', modelId).execute();
@@ -168,7 +203,11 @@ export class LoggedModelStore {
   async delete(modelId: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       await this.row(tx, modelId);
-      await tx.updateTable('logged_models').set({ lifecycle_stage: 'deleted', last_updated_timestamp_ms: Date.now() }).where('model_id', '=', modelId).execute();
+      await tx
+        .updateTable('logged_models')
+        .set({ lifecycle_stage: 'deleted', last_updated_timestamp_ms: Date.now() })
+        .where('model_id', '=', modelId)
+        .execute();
     });
   }
 
@@ -192,7 +231,8 @@ export class LoggedModelStore {
 
   async logParams(modelId: string, params: KeyValue[]): Promise<void> {
     this.validateParams(params);
-    if (params.length > LIMITS.MAX_PARAMS_TAGS_PER_BATCH) throw MlflowError.invalid(`A batch logging request can contain at most ${LIMITS.MAX_PARAMS_TAGS_PER_BATCH} params. Got ${params.length} params.`);
+    if (params.length > LIMITS.MAX_PARAMS_TAGS_PER_BATCH)
+      throw MlflowError.invalid(`A batch logging request can contain at most ${LIMITS.MAX_PARAMS_TAGS_PER_BATCH} params. Got ${params.length} params.`);
     await this.db.transaction().execute(async (tx) => {
       await this.row(tx, modelId);
       await this.upsertParams(tx, modelId, params);
@@ -218,12 +258,15 @@ export class LoggedModelStore {
     // OR of the requested datasets, as MLflow's search_logged_models applies it to metric rows.
     const onDatasets = datasets.length
       ? sql<boolean>`(${sql.join(
-          datasets.map((d) => (d.dataset_digest ? sql`(x.dataset_name = ${d.dataset_name} AND x.dataset_digest = ${d.dataset_digest})` : sql`x.dataset_name = ${d.dataset_name}`)),
+          datasets.map((d) =>
+            d.dataset_digest ? sql`(x.dataset_name = ${d.dataset_name} AND x.dataset_digest = ${d.dataset_digest})` : sql`x.dataset_name = ${d.dataset_name}`,
+          ),
           sql` OR `,
         )})`
       : sql<boolean>`1 = 1`;
     const ids = req.experimentIds.map(parseExperimentId);
-    const limit = validateMaxResults(req.maxResults, REGISTRY_LIMITS.SEARCH_LOGGED_MODEL_MAX_RESULTS_THRESHOLD) ?? REGISTRY_LIMITS.SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT;
+    const limit =
+      validateMaxResults(req.maxResults, REGISTRY_LIMITS.SEARCH_LOGGED_MODEL_MAX_RESULTS_THRESHOLD) ?? REGISTRY_LIMITS.SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT;
     const offset = decodePageToken(req.pageToken);
     let q = this.db.selectFrom('logged_models').selectAll().where('experiment_id', 'in', ids).where('lifecycle_stage', '=', 'active');
     const filter = loggedModelFilter(req.filter, onDatasets);
@@ -234,7 +277,10 @@ export class LoggedModelStore {
     }
     for (const term of loggedModelOrder(req.orderBy)) q = q.orderBy(term);
     q = q.orderBy('creation_timestamp_ms', 'desc').orderBy('model_id');
-    const rows = await q.limit(limit + 1).offset(offset).execute();
+    const rows = await q
+      .limit(limit + 1)
+      .offset(offset)
+      .execute();
     const page = rows.slice(0, limit);
     return { models: await this.hydrate(this.db, page), ...(rows.length > limit ? { next_page_token: encodePageToken(offset + limit) } : {}) };
   }
@@ -260,7 +306,8 @@ export class LoggedModelStore {
     await this.db.transaction().execute(async (tx) => {
       const run = await tx.selectFrom('runs').select('lifecycle_stage').where('run_uuid', '=', runId).executeTakeFirst();
       if (!run) throw MlflowError.notFound(`Run with id=${runId} not found`);
-      if (run.lifecycle_stage !== 'active') throw MlflowError.invalid(`The run ${runId} must be in the 'active' state. Current state is ${run.lifecycle_stage}.`);
+      if (run.lifecycle_stage !== 'active')
+        throw MlflowError.invalid(`The run ${runId} must be in the 'active' state. Current state is ${run.lifecycle_stage}.`);
       const tag = await tx.selectFrom('tags').select('value').where('run_uuid', '=', runId).where('key', '=', LOGGED_MODELS_RUN_TAG).executeTakeFirst();
       let history: unknown[] = [];
       try {

@@ -17,7 +17,12 @@ const createModelSchema = z.object({ name, tags: z.array(keyValue).default([]), 
 const nameSchema = z.object({ name });
 const renameSchema = z.object({ name, new_name: z.string().optional() });
 const updateModelSchema = z.object({ name, description: z.string().optional() });
-const searchSchema = z.object({ filter: z.string().optional(), max_results: int64.optional(), order_by: z.array(z.string()).default([]), page_token: z.string().optional() });
+const searchSchema = z.object({
+  filter: z.string().optional(),
+  max_results: int64.optional(),
+  order_by: z.array(z.string()).default([]),
+  page_token: z.string().optional(),
+});
 const latestSchema = z.object({ name, stages: z.array(z.string()).default([]) });
 const modelTagSchema = z.object({ name, key: z.string(), value: z.string() });
 const modelTagDeleteSchema = z.object({ name, key: z.string() });
@@ -41,7 +46,6 @@ const auditSchema = z.object({ name, version: z.string().optional() });
 
 /** /registered-models/*: create, read, rename, update, delete, search, latest versions, tags. */
 function registeredModelRoutes(app: FastifyInstance, store: RegistryStore): void {
-
   app.post('/registered-models/create', async (request) => {
     const req = parse(request, createModelSchema);
     return { registered_model: await store.createRegisteredModel({ name: req.name, description: req.description, tags: req.tags }, request.user) };
@@ -66,7 +70,12 @@ function registeredModelRoutes(app: FastifyInstance, store: RegistryStore): void
 
   const searchModels: SearchPager = async (request, page) => {
     const req = parse(request, searchSchema, ['order_by']);
-    return store.searchRegisteredModels({ filter: req.filter, maxResults: page?.maxResults ?? req.max_results, orderBy: req.order_by, pageToken: page?.pageToken ?? req.page_token });
+    return store.searchRegisteredModels({
+      filter: req.filter,
+      maxResults: page?.maxResults ?? req.max_results,
+      orderBy: req.order_by,
+      pageToken: page?.pageToken ?? req.page_token,
+    });
   };
   app.get('/registered-models/search', { config: { searchPage: searchModels } }, async (request) => searchModels(request));
 
@@ -119,7 +128,12 @@ function modelVersionRoutes(app: FastifyInstance, store: RegistryStore): void {
 
   const searchVersions: SearchPager = async (request, page) => {
     const req = parse(request, searchSchema, ['order_by']);
-    return store.searchModelVersions({ filter: req.filter, maxResults: page?.maxResults ?? req.max_results, orderBy: req.order_by, pageToken: page?.pageToken ?? req.page_token });
+    return store.searchModelVersions({
+      filter: req.filter,
+      maxResults: page?.maxResults ?? req.max_results,
+      orderBy: req.order_by,
+      pageToken: page?.pageToken ?? req.page_token,
+    });
   };
   app.get('/model-versions/search', { config: { searchPage: searchVersions } }, async (request) => searchVersions(request));
 

@@ -99,7 +99,8 @@ function invalidSource(source: string, idName: 'run_id' | 'model_id'): MlflowErr
 /** `models:/name/3`, `models:/name/Production`, `models:/name@alias`, `models:/m-<id>` → their parts. */
 export function parseModelsUri(uri: string): { modelId?: string; name?: string; version?: string; stage?: string; alias?: string } {
   const m = /^models:\/(?!\/)(.+)$/.exec(uri);
-  if (!m) throw MlflowError.invalid(`Not a valid models:/ URI: '${uri}'. Expected models:/<name>/<version|stage>, models:/<name>@<alias> or models:/<model_id>.`);
+  if (!m)
+    throw MlflowError.invalid(`Not a valid models:/ URI: '${uri}'. Expected models:/<name>/<version|stage>, models:/<name>@<alias> or models:/<model_id>.`);
   const rest = trimTrailingSlashes(m[1]);
   const at = rest.lastIndexOf('@');
   if (at > 0 && !rest.includes('/')) return { name: rest.slice(0, at), alias: rest.slice(at + 1) };
@@ -109,7 +110,11 @@ export function parseModelsUri(uri: string): { modelId?: string; name?: string; 
     throw MlflowError.invalid(`Not a valid models:/ URI: '${uri}'. Expected models:/<name>/<version|stage>, models:/<name>@<alias> or models:/<model_id>.`);
   }
   if (parts.length !== 2) throw MlflowError.invalid(`Not a valid models:/ URI: '${uri}'.`);
-  return /^\d+$/.test(parts[1]) ? { name: parts[0], version: parts[1] } : parts[1].toLowerCase() === 'latest' ? { name: parts[0], stage: 'latest' } : { name: parts[0], stage: parts[1] };
+  return /^\d+$/.test(parts[1])
+    ? { name: parts[0], version: parts[1] }
+    : parts[1].toLowerCase() === 'latest'
+      ? { name: parts[0], stage: 'latest' }
+      : { name: parts[0], stage: parts[1] };
 }
 
 /** Registered-model and version tag marking a prompt (mlflow/prompt/constants.py IS_PROMPT_TAG_KEY). */
@@ -206,7 +211,11 @@ export class RegistryStore {
           .values({ name: req.name, creation_time: now, last_updated_time: now, description: req.description ?? null, user_id: user })
           .execute();
         const tags = dedupe(req.tags);
-        if (tags.length) await tx.insertInto('registered_model_tags').values(tags.map((t) => ({ name: req.name, key: t.key, value: t.value }))).execute();
+        if (tags.length)
+          await tx
+            .insertInto('registered_model_tags')
+            .values(tags.map((t) => ({ name: req.name, key: t.key, value: t.value })))
+            .execute();
         await this.audit(tx, user, { action: 'create_registered_model', name: req.name });
       });
     } catch (err) {
@@ -255,7 +264,11 @@ export class RegistryStore {
     validateDescription(description);
     await this.db.transaction().execute(async (tx) => {
       await this.modelRow(tx, name);
-      await tx.updateTable('registered_models').set({ description: description ?? null, last_updated_time: Date.now() }).where('name', '=', name).execute();
+      await tx
+        .updateTable('registered_models')
+        .set({ description: description ?? null, last_updated_time: Date.now() })
+        .where('name', '=', name)
+        .execute();
     });
     return this.getRegisteredModel(name);
   }
@@ -273,16 +286,25 @@ export class RegistryStore {
     });
   }
 
-  async searchRegisteredModels(req: { filter?: string; maxResults?: number; orderBy: string[]; pageToken?: string }): Promise<{ registered_models: RegisteredModel[]; next_page_token?: string }> {
+  async searchRegisteredModels(req: {
+    filter?: string;
+    maxResults?: number;
+    orderBy: string[];
+    pageToken?: string;
+  }): Promise<{ registered_models: RegisteredModel[]; next_page_token?: string }> {
     const limit =
-      validateMaxResults(req.maxResults, REGISTRY_LIMITS.SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD) ?? REGISTRY_LIMITS.SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT;
+      validateMaxResults(req.maxResults, REGISTRY_LIMITS.SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD) ??
+      REGISTRY_LIMITS.SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT;
     const offset = decodePageToken(req.pageToken);
     const predicates = registeredModelFilter(req.filter);
     const order = registeredModelOrder(req.orderBy);
     let q = this.db.selectFrom('registered_models').selectAll();
     for (const p of predicates) q = q.where(p);
     for (const o of order) q = q.orderBy(o);
-    const rows = await q.limit(limit + 1).offset(offset).execute();
+    const rows = await q
+      .limit(limit + 1)
+      .offset(offset)
+      .execute();
     const page = rows.slice(0, limit);
     return {
       registered_models: await this.hydrateModels(this.db, page),
@@ -337,14 +359,18 @@ export class RegistryStore {
    * Checks a version's source as MLflow's server does (a caller must not register artifacts it cannot
    * name through its own run or logged model) and works out where the artifacts are.
    */
-  private async resolveSource(db: Db, req: CreateModelVersionInput): Promise<{ source: string; storage: string; runId: string | null; modelId: string | null }> {
+  private async resolveSource(
+    db: Db,
+    req: CreateModelVersionInput,
+  ): Promise<{ source: string; storage: string; runId: string | null; modelId: string | null }> {
     const { source } = req;
     let runId = req.runId || null;
     const modelId = req.modelId || null;
     if (!source) throw MlflowError.invalid("Missing value for required parameter 'source'.");
     if (isPromptVersion(req.tags)) {
       // A prompt version has no artifacts: only MLflow's placeholders are accepted, and nothing is resolved.
-      if (!PROMPT_SOURCE_PLACEHOLDERS.has(source)) throw MlflowError.invalid(`Invalid prompt source: '${excerpt(source)}'. Prompt sources must use an MLflow placeholder.`);
+      if (!PROMPT_SOURCE_PLACEHOLDERS.has(source))
+        throw MlflowError.invalid(`Invalid prompt source: '${excerpt(source)}'. Prompt sources must use an MLflow placeholder.`);
       if (modelId) throw MlflowError.invalid('A prompt version cannot name a logged model (model_id).');
       if (runId) validateRunId(runId);
       return { source, storage: source, runId, modelId: null };
@@ -372,11 +398,15 @@ export class RegistryStore {
         `Invalid model version source: '${source}'. To use a local path as a model version source, the ${modelId ? 'model_id' : 'run_id'} request parameter has to be specified and the local path has to be contained within the artifact directory of the ${modelId ? 'model' : 'run'} specified by the ${modelId ? 'model_id' : 'run_id'}.`,
       );
     }
-    if (uriSegments(source).parts.includes('..')) throw MlflowError.invalid(`Invalid model version source: '${source}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.`);
+    if (uriSegments(source).parts.includes('..'))
+      throw MlflowError.invalid(
+        `Invalid model version source: '${source}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.`,
+      );
     const scheme = SCHEME.exec(source)![1].toLowerCase();
 
     if (scheme === 'models') {
-      if (source.startsWith('models://')) throw MlflowError.invalid(`Invalid model version source: '${source}'. Registered model sources must use the active model registry.`);
+      if (source.startsWith('models://'))
+        throw MlflowError.invalid(`Invalid model version source: '${source}'. Registered model sources must use the active model registry.`);
       const parsed = parseModelsUri(source);
       if (parsed.modelId) {
         if (modelId !== parsed.modelId) throw invalidSource(source, 'model_id');
@@ -385,7 +415,12 @@ export class RegistryStore {
       }
       // models:/<name>/<version|stage> or @alias: a new version of (or copy from) an existing one.
       const from = await this.resolveModelsUri(db, parsed);
-      return { source: `models:/${from.name}/${from.version}`, storage: from.storage_location ?? from.source, runId: runId ?? from.run_id, modelId: modelId ?? from.model_id };
+      return {
+        source: `models:/${from.name}/${from.version}`,
+        storage: from.storage_location ?? from.source,
+        runId: runId ?? from.run_id,
+        modelId: modelId ?? from.model_id,
+      };
     }
     if (scheme === 'runs') {
       const m = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(source);
@@ -457,7 +492,11 @@ export class RegistryStore {
         })
         .execute();
       const tags = dedupe(req.tags);
-      if (tags.length) await tx.insertInto('model_version_tags').values(tags.map((t) => ({ name: req.name, version, key: t.key, value: t.value }))).execute();
+      if (tags.length)
+        await tx
+          .insertInto('model_version_tags')
+          .values(tags.map((t) => ({ name: req.name, version, key: t.key, value: t.value })))
+          .execute();
       if (resolved.modelId) await this.recordRegistration(tx, resolved.modelId, req.name, version);
       await this.audit(tx, user, { action: 'create_model_version', name: req.name, version, toStage: 'None', runId: resolved.runId, source: resolved.source });
       return { name: req.name, version };
@@ -467,7 +506,12 @@ export class RegistryStore {
 
   /** Appends {name, version} to the logged model's `mlflow.modelVersions` tag, as MLflow's tracking store does. */
   private async recordRegistration(tx: Db, modelId: string, name: string, version: number): Promise<void> {
-    const tag = await tx.selectFrom('logged_model_tags').select('tag_value').where('model_id', '=', modelId).where('tag_key', '=', MODEL_VERSIONS_TAG).executeTakeFirst();
+    const tag = await tx
+      .selectFrom('logged_model_tags')
+      .select('tag_value')
+      .where('model_id', '=', modelId)
+      .where('tag_key', '=', MODEL_VERSIONS_TAG)
+      .executeTakeFirst();
     const list = registrationsIn(tag?.tag_value);
     list.push({ name, version: String(version) });
     const value = JSON.stringify(list);
@@ -508,20 +552,36 @@ export class RegistryStore {
       await tx.deleteFrom('model_version_tags').where('name', '=', name).where('version', '=', row.version).execute();
       await tx.deleteFrom('model_versions').where('name', '=', name).where('version', '=', row.version).execute();
       await tx.updateTable('registered_models').set({ last_updated_time: Date.now() }).where('name', '=', name).execute();
-      await this.audit(tx, user, { action: 'delete_model_version', name, version: row.version, fromStage: row.current_stage, runId: row.run_id, source: row.source });
+      await this.audit(tx, user, {
+        action: 'delete_model_version',
+        name,
+        version: row.version,
+        fromStage: row.current_stage,
+        runId: row.run_id,
+        source: row.source,
+      });
     });
   }
 
-  async searchModelVersions(req: { filter?: string; maxResults?: number; orderBy: string[]; pageToken?: string }): Promise<{ model_versions: ModelVersion[]; next_page_token?: string }> {
+  async searchModelVersions(req: {
+    filter?: string;
+    maxResults?: number;
+    orderBy: string[];
+    pageToken?: string;
+  }): Promise<{ model_versions: ModelVersion[]; next_page_token?: string }> {
     const limit =
-      validateMaxResults(req.maxResults, REGISTRY_LIMITS.SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD) ?? REGISTRY_LIMITS.SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT;
+      validateMaxResults(req.maxResults, REGISTRY_LIMITS.SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD) ??
+      REGISTRY_LIMITS.SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT;
     const offset = decodePageToken(req.pageToken);
     const predicates = modelVersionFilter(req.filter);
     const order = modelVersionOrder(req.orderBy);
     let q = this.db.selectFrom('model_versions').selectAll();
     for (const p of predicates) q = q.where(p);
     for (const o of order) q = q.orderBy(o);
-    const rows = await q.limit(limit + 1).offset(offset).execute();
+    const rows = await q
+      .limit(limit + 1)
+      .offset(offset)
+      .execute();
     const page = rows.slice(0, limit);
     return {
       model_versions: await this.hydrateVersions(this.db, page),
@@ -541,7 +601,9 @@ export class RegistryStore {
   async transitionStage(name: string, version: string, stage: string, archiveExisting: boolean, user: Actor): Promise<ModelVersion> {
     const target: Stage = canonicalStage(stage);
     if (archiveExisting && !ACTIVE_STAGES.includes(target)) {
-      throw MlflowError.invalid(`Model version transition cannot archive existing model versions because '${target}' is not an Active stage. Valid stages are ${ACTIVE_STAGES.join(', ')}`);
+      throw MlflowError.invalid(
+        `Model version transition cannot archive existing model versions because '${target}' is not an Active stage. Valid stages are ${ACTIVE_STAGES.join(', ')}`,
+      );
     }
     await this.db.transaction().execute(async (tx) => {
       const row = await this.versionRow(tx, name, version);
@@ -549,13 +611,29 @@ export class RegistryStore {
       // Serialises concurrent transitions of one model (row lock on PostgreSQL) so archiving sees a settled state.
       await tx.updateTable('registered_models').set({ last_updated_time: now }).where('name', '=', name).execute();
       if (archiveExisting) {
-        const others = await tx.selectFrom('model_versions').select(['version', 'run_id']).where('name', '=', name).where('current_stage', '=', target).where('version', '!=', row.version).execute();
+        const others = await tx
+          .selectFrom('model_versions')
+          .select(['version', 'run_id'])
+          .where('name', '=', name)
+          .where('current_stage', '=', target)
+          .where('version', '!=', row.version)
+          .execute();
         for (const o of others) {
-          await tx.updateTable('model_versions').set({ current_stage: 'Archived', last_updated_time: now }).where('name', '=', name).where('version', '=', o.version).execute();
+          await tx
+            .updateTable('model_versions')
+            .set({ current_stage: 'Archived', last_updated_time: now })
+            .where('name', '=', name)
+            .where('version', '=', o.version)
+            .execute();
           await this.audit(tx, user, { action: 'transition_stage', name, version: o.version, fromStage: target, toStage: 'Archived', runId: o.run_id });
         }
       }
-      await tx.updateTable('model_versions').set({ current_stage: target, last_updated_time: now }).where('name', '=', name).where('version', '=', row.version).execute();
+      await tx
+        .updateTable('model_versions')
+        .set({ current_stage: target, last_updated_time: now })
+        .where('name', '=', name)
+        .where('version', '=', row.version)
+        .execute();
       await this.audit(tx, user, { action: 'transition_stage', name, version: row.version, fromStage: row.current_stage, toStage: target, runId: row.run_id });
     });
     return this.getModelVersion(name, version);
@@ -655,9 +733,14 @@ export class RegistryStore {
     }
     const keyOf = (n: string, v: number) => `${n}\u0000${v}`;
     const tagsBy = new Map<string, KeyValue[]>();
-    for (const t of tags) (tagsBy.get(keyOf(t.name, t.version)) ?? tagsBy.set(keyOf(t.name, t.version), []).get(keyOf(t.name, t.version))!).push({ key: t.key, value: t.value ?? '' });
+    for (const t of tags)
+      (tagsBy.get(keyOf(t.name, t.version)) ?? tagsBy.set(keyOf(t.name, t.version), []).get(keyOf(t.name, t.version))!).push({
+        key: t.key,
+        value: t.value ?? '',
+      });
     const aliasesBy = new Map<string, string[]>();
-    for (const a of aliases) (aliasesBy.get(keyOf(a.name, a.version)) ?? aliasesBy.set(keyOf(a.name, a.version), []).get(keyOf(a.name, a.version))!).push(a.alias);
+    for (const a of aliases)
+      (aliasesBy.get(keyOf(a.name, a.version)) ?? aliasesBy.set(keyOf(a.name, a.version), []).get(keyOf(a.name, a.version))!).push(a.alias);
     return rows.map((r) => versionJson(r, tagsBy.get(keyOf(r.name, r.version)) ?? [], aliasesBy.get(keyOf(r.name, r.version)) ?? []));
   }
 
@@ -681,7 +764,10 @@ export class RegistryStore {
             eb(
               'mv.version',
               '=',
-              selectFrom('model_versions as o').select((e) => e.fn.max('o.version').as('v')).whereRef('o.name', '=', 'mv.name').whereRef('o.current_stage', '=', 'mv.current_stage'),
+              selectFrom('model_versions as o')
+                .select((e) => e.fn.max('o.version').as('v'))
+                .whereRef('o.name', '=', 'mv.name')
+                .whereRef('o.current_stage', '=', 'mv.current_stage'),
             ),
           )
           .orderBy('mv.version')

@@ -11,7 +11,9 @@ export function validateModelName(name: string | undefined, field = 'name'): str
   if (name.includes('/') || name.includes(':')) throw MlflowError.invalid(`Invalid model name '${name}'. Names cannot contain '/' or ':'.`);
   const norm = normpath(name);
   if (norm !== name || norm === '.' || norm.startsWith('..')) {
-    throw MlflowError.invalid(`Invalid value "${name}" for parameter '${field}' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '${norm}'`);
+    throw MlflowError.invalid(
+      `Invalid value "${name}" for parameter '${field}' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '${norm}'`,
+    );
   }
   validateLength(`Registered model name '${field}'`, REGISTRY_LIMITS.MAX_MODEL_NAME_LENGTH, name);
   return name;
@@ -64,7 +66,9 @@ export function canonicalStage(stage: string | undefined): Stage {
 export function validateLoggedModelName(name: string): void {
   const bad = ['/', ':', '.', '%', '"', "'"];
   if (!name || bad.some((c) => name.includes(c))) {
-    throw MlflowError.invalid(`Invalid model name ('${name}') provided. Model name must be a non-empty string and cannot contain the following characters: ${bad.join(' ')}`);
+    throw MlflowError.invalid(
+      `Invalid model name ('${name}') provided. Model name must be a non-empty string and cannot contain the following characters: ${bad.join(' ')}`,
+    );
   }
   validateLength("Logged model name 'name'", 500, name);
 }

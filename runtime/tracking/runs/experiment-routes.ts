@@ -29,7 +29,9 @@ export const experimentRoutes: TrackingPlugin = async (app, { store, connection,
     // A chosen location is checked against the server's artifact roots and stored canonical; without
     // auth (request.user null) the single user has an admin's choice.
     const location = req.artifact_location
-      ? await artifactRoots.checkNewLocation(req.artifact_location, { privileged: request.user === null || request.userIsAdmin }, (loc) => findArtifactOwner(connection.db, loc))
+      ? await artifactRoots.checkNewLocation(req.artifact_location, { privileged: request.user === null || request.userIsAdmin }, (loc) =>
+          findArtifactOwner(connection.db, loc),
+        )
       : undefined;
     return { experiment_id: await store.createExperiment(req.name, location, req.tags) };
   });
@@ -46,7 +48,13 @@ export const experimentRoutes: TrackingPlugin = async (app, { store, connection,
 
   const searchPage: SearchPager = async (request, page) => {
     const req = parseRequest(request, searchSchema, ['order_by']);
-    return store.searchExperiments({ viewType: req.view_type, maxResults: page?.maxResults ?? req.max_results, filter: req.filter, orderBy: req.order_by, pageToken: page?.pageToken ?? req.page_token });
+    return store.searchExperiments({
+      viewType: req.view_type,
+      maxResults: page?.maxResults ?? req.max_results,
+      filter: req.filter,
+      orderBy: req.order_by,
+      pageToken: page?.pageToken ?? req.page_token,
+    });
   };
   const search = async (request: FastifyRequest) => searchPage(request);
   app.post('/experiments/search', { config: { searchPage } }, search);

@@ -9,7 +9,15 @@ import { double, int64, parseRequest, protoEnum, runIdOf } from '../http/request
 
 const keyValue = z.object({ key: z.string(), value: z.string().default('') });
 const runRef = { run_id: z.string().optional(), run_uuid: z.string().optional() };
-const metric = z.object({ key: z.string(), value: double, timestamp: int64, step: int64.default(0), model_id: z.string().optional(), dataset_name: z.string().optional(), dataset_digest: z.string().optional() });
+const metric = z.object({
+  key: z.string(),
+  value: double,
+  timestamp: int64,
+  step: int64.default(0),
+  model_id: z.string().optional(),
+  dataset_name: z.string().optional(),
+  dataset_digest: z.string().optional(),
+});
 
 const createSchema = z.object({
   experiment_id: z.string().default('0'),
@@ -20,16 +28,41 @@ const createSchema = z.object({
 });
 const getSchema = z.object(runRef);
 const updateSchema = z.object({ ...runRef, status: protoEnum(RUN_STATUSES).optional(), end_time: int64.optional(), run_name: z.string().optional() });
-const logMetricSchema = z.object({ ...runRef, key: z.string(), value: double, timestamp: int64, step: int64.default(0), model_id: z.string().optional(), dataset_name: z.string().optional(), dataset_digest: z.string().optional() });
+const logMetricSchema = z.object({
+  ...runRef,
+  key: z.string(),
+  value: double,
+  timestamp: int64,
+  step: int64.default(0),
+  model_id: z.string().optional(),
+  dataset_name: z.string().optional(),
+  dataset_digest: z.string().optional(),
+});
 const logParamSchema = z.object({ ...runRef, key: z.string(), value: z.string() });
 const setTagSchema = z.object({ ...runRef, key: z.string(), value: z.string() });
 const deleteTagSchema = z.object({ run_id: z.string(), key: z.string() });
-const logBatchSchema = z.object({ run_id: z.string(), metrics: z.array(metric).default([]), params: z.array(keyValue).default([]), tags: z.array(keyValue).default([]) });
+const logBatchSchema = z.object({
+  run_id: z.string(),
+  metrics: z.array(metric).default([]),
+  params: z.array(keyValue).default([]),
+  tags: z.array(keyValue).default([]),
+});
 const datasetInput = z.object({
   tags: z.array(keyValue).default([]),
-  dataset: z.object({ name: z.string(), digest: z.string(), source_type: z.string(), source: z.string(), schema: z.string().optional(), profile: z.string().optional() }),
+  dataset: z.object({
+    name: z.string(),
+    digest: z.string(),
+    source_type: z.string(),
+    source: z.string(),
+    schema: z.string().optional(),
+    profile: z.string().optional(),
+  }),
 });
-const logInputsSchema = z.object({ run_id: z.string(), datasets: z.array(datasetInput).default([]), models: z.array(z.object({ model_id: z.string() })).default([]) });
+const logInputsSchema = z.object({
+  run_id: z.string(),
+  datasets: z.array(datasetInput).default([]),
+  models: z.array(z.object({ model_id: z.string() })).default([]),
+});
 const logOutputsSchema = z.object({ run_id: z.string(), models: z.array(z.object({ model_id: z.string(), step: int64.default(0) })).default([]) });
 const searchSchema = z.object({
   experiment_ids: z.array(z.string()).default([]),
@@ -45,7 +78,13 @@ const historySchema = z.object({ ...runRef, metric_key: z.string(), page_token: 
 function runLifecycleRoutes(app: FastifyInstance, store: TrackingStore): void {
   app.post('/runs/create', async (request) => {
     const req = parseRequest(request, createSchema);
-    const run = await store.createRun({ experimentId: req.experiment_id, userId: req.user_id ?? request.user ?? undefined, runName: req.run_name, startTime: req.start_time, tags: req.tags });
+    const run = await store.createRun({
+      experimentId: req.experiment_id,
+      userId: req.user_id ?? request.user ?? undefined,
+      runName: req.run_name,
+      startTime: req.start_time,
+      tags: req.tags,
+    });
     return { run };
   });
 
@@ -66,10 +105,16 @@ function runLifecycleRoutes(app: FastifyInstance, store: TrackingStore): void {
     return {};
   });
 
-
   app.post('/runs/search', async (request) => {
     const req = parseRequest(request, searchSchema, ['experiment_ids', 'order_by']);
-    return store.searchRuns({ experimentIds: req.experiment_ids, filter: req.filter, viewType: req.run_view_type, maxResults: req.max_results, orderBy: req.order_by, pageToken: req.page_token });
+    return store.searchRuns({
+      experimentIds: req.experiment_ids,
+      filter: req.filter,
+      viewType: req.run_view_type,
+      maxResults: req.max_results,
+      orderBy: req.order_by,
+      pageToken: req.page_token,
+    });
   });
 }
 
@@ -109,7 +154,9 @@ function runDataRoutes(app: FastifyInstance, store: TrackingStore): void {
 
   app.post('/runs/log-batch', async (request) => {
     if (request.bodyBytes > LIMITS.MAX_BATCH_LOG_REQUEST_SIZE) {
-      throw MlflowError.invalid(`Batched logging API requests must be at most ${LIMITS.MAX_BATCH_LOG_REQUEST_SIZE} bytes, got a request of size ${request.bodyBytes}.`);
+      throw MlflowError.invalid(
+        `Batched logging API requests must be at most ${LIMITS.MAX_BATCH_LOG_REQUEST_SIZE} bytes, got a request of size ${request.bodyBytes}.`,
+      );
     }
     const req = parseRequest(request, logBatchSchema);
     await store.logBatch(req.run_id, req.metrics, req.params, req.tags);

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import { MlflowError } from '../http/errors';
 import { checkCount, LIMITS, REQUEST_LIMITS } from '../http/limits';
-import { parseExperimentId, validateBatchLimits, validateExperimentName, validateKey, validateLength, validateMaxResults, validateRunId } from '../http/validation';
+import {
+  parseExperimentId,
+  validateBatchLimits,
+  validateExperimentName,
+  validateKey,
+  validateLength,
+  validateMaxResults,
+  validateRunId,
+} from '../http/validation';
 import type { DialectName } from '../db/connection';
 import {
   jsonDouble,
@@ -39,7 +47,26 @@ function lifecycleFilter(view: ViewType): string[] {
   return view === 'ACTIVE_ONLY' ? ['active'] : view === 'DELETED_ONLY' ? ['deleted'] : ['active', 'deleted'];
 }
 
-const ADJECTIVES = ['able', 'bold', 'calm', 'clean', 'crisp', 'eager', 'fair', 'gentle', 'keen', 'lucky', 'merry', 'neat', 'quick', 'sharp', 'silent', 'stately', 'sunny', 'wise'];
+const ADJECTIVES = [
+  'able',
+  'bold',
+  'calm',
+  'clean',
+  'crisp',
+  'eager',
+  'fair',
+  'gentle',
+  'keen',
+  'lucky',
+  'merry',
+  'neat',
+  'quick',
+  'sharp',
+  'silent',
+  'stately',
+  'sunny',
+  'wise',
+];
 const NOUNS = ['ant', 'bass', 'cat', 'crow', 'deer', 'eel', 'finch', 'fox', 'hare', 'hawk', 'lynx', 'mole', 'owl', 'ram', 'seal', 'shrew', 'toad', 'wolf'];
 function randomRunName(): string {
   const pick = <T>(a: T[]) => a[Math.floor(Math.random() * a.length)];
@@ -70,26 +97,37 @@ export class TrackingStore {
   async createExperiment(name: string, artifactLocation: string | undefined, tags: KeyValue[]): Promise<string> {
     validateExperimentName(name);
     for (const t of tags) this.validateExperimentTag(t.key, t.value);
-    return this.db.transaction().execute(async (tx) => {
-      const existing = await tx.selectFrom('experiments').select('experiment_id').where('name', '=', name).executeTakeFirst();
-      if (existing) throw MlflowError.alreadyExists(`Experiment(name=${name}) already exists.`);
-      const now = Date.now();
-      const inserted = await tx
-        .insertInto('experiments')
-        .values({ name, artifact_location: artifactLocation || null, lifecycle_stage: 'active', creation_time: now, last_update_time: now })
-        .returning('experiment_id')
-        .executeTakeFirstOrThrow();
-      const id = inserted.experiment_id;
-      if (!artifactLocation) {
-        await tx.updateTable('experiments').set({ artifact_location: joinUri(this.options.defaultArtifactRoot, String(id)) }).where('experiment_id', '=', id).execute();
-      }
-      if (tags.length) await tx.insertInto('experiment_tags').values(dedupeLast(tags).map((t) => ({ experiment_id: id, key: t.key, value: t.value }))).execute();
-      return String(id);
-    }).catch((err) => {
-      // Two concurrent creates with one name: the unique constraint decides, reported as MLflow does.
-      if (isUniqueViolation(err)) throw MlflowError.alreadyExists(`Experiment(name=${name}) already exists.`);
-      throw err;
-    });
+    return this.db
+      .transaction()
+      .execute(async (tx) => {
+        const existing = await tx.selectFrom('experiments').select('experiment_id').where('name', '=', name).executeTakeFirst();
+        if (existing) throw MlflowError.alreadyExists(`Experiment(name=${name}) already exists.`);
+        const now = Date.now();
+        const inserted = await tx
+          .insertInto('experiments')
+          .values({ name, artifact_location: artifactLocation || null, lifecycle_stage: 'active', creation_time: now, last_update_time: now })
+          .returning('experiment_id')
+          .executeTakeFirstOrThrow();
+        const id = inserted.experiment_id;
+        if (!artifactLocation) {
+          await tx
+            .updateTable('experiments')
+            .set({ artifact_location: joinUri(this.options.defaultArtifactRoot, String(id)) })
+            .where('experiment_id', '=', id)
+            .execute();
+        }
+        if (tags.length)
+          await tx
+            .insertInto('experiment_tags')
+            .values(dedupeLast(tags).map((t) => ({ experiment_id: id, key: t.key, value: t.value })))
+            .execute();
+        return String(id);
+      })
+      .catch((err) => {
+        // Two concurrent creates with one name: the unique constraint decides, reported as MLflow does.
+        if (isUniqueViolation(err)) throw MlflowError.alreadyExists(`Experiment(name=${name}) already exists.`);
+        throw err;
+      });
   }
 
   async getExperiment(experimentId: string, db: Db = this.db): Promise<Experiment> {
@@ -113,7 +151,13 @@ export class TrackingStore {
     return this.getExperiment(String(row.experiment_id));
   }
 
-  async searchExperiments(req: { viewType: ViewType; maxResults?: number; filter?: string; orderBy: string[]; pageToken?: string }): Promise<{ experiments: Experiment[]; next_page_token?: string }> {
+  async searchExperiments(req: {
+    viewType: ViewType;
+    maxResults?: number;
+    filter?: string;
+    orderBy: string[];
+    pageToken?: string;
+  }): Promise<{ experiments: Experiment[]; next_page_token?: string }> {
     const limit = validateMaxResults(req.maxResults, LIMITS.SEARCH_MAX_RESULTS_THRESHOLD) ?? LIMITS.SEARCH_MAX_RESULTS_DEFAULT;
     const offset = decodePageToken(req.pageToken);
     const predicates = experimentFilterPredicates(parseFilter(req.filter, { allowBareAttributes: true }));
@@ -122,13 +166,30 @@ export class TrackingStore {
     for (const p of predicates) q = q.where(p);
     for (const o of order) q = q.orderBy(o);
     q = q.orderBy('creation_time', 'desc').orderBy('experiment_id', 'asc');
-    const rows = await q.limit(limit + 1).offset(offset).execute();
+    const rows = await q
+      .limit(limit + 1)
+      .offset(offset)
+      .execute();
     const page = rows.slice(0, limit);
     const tags = page.length
-      ? await this.db.selectFrom('experiment_tags').select(['experiment_id', 'key', 'value']).where('experiment_id', 'in', page.map((r) => r.experiment_id)).orderBy('key').execute()
+      ? await this.db
+          .selectFrom('experiment_tags')
+          .select(['experiment_id', 'key', 'value'])
+          .where(
+            'experiment_id',
+            'in',
+            page.map((r) => r.experiment_id),
+          )
+          .orderBy('key')
+          .execute()
       : [];
     return {
-      experiments: page.map((r) => experimentJson(r, tags.filter((t) => t.experiment_id === r.experiment_id))),
+      experiments: page.map((r) =>
+        experimentJson(
+          r,
+          tags.filter((t) => t.experiment_id === r.experiment_id),
+        ),
+      ),
       ...(rows.length > limit ? { next_page_token: encodePageToken(offset + limit) } : {}),
     };
   }
@@ -156,8 +217,10 @@ export class TrackingStore {
   private async setExperimentLifecycle(experimentId: string, stage: 'active' | 'deleted'): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       const exp = await this.getExperiment(experimentId, tx);
-      if (stage === 'active' && exp.lifecycle_stage !== 'deleted') throw MlflowError.invalid(`Cannot restore an experiment that is not deleted (experiment_id=${experimentId}).`);
-      if (stage === 'deleted' && exp.lifecycle_stage !== 'active') throw MlflowError.invalid(`Cannot delete an experiment that is not active (experiment_id=${experimentId}).`);
+      if (stage === 'active' && exp.lifecycle_stage !== 'deleted')
+        throw MlflowError.invalid(`Cannot restore an experiment that is not deleted (experiment_id=${experimentId}).`);
+      if (stage === 'deleted' && exp.lifecycle_stage !== 'active')
+        throw MlflowError.invalid(`Cannot delete an experiment that is not active (experiment_id=${experimentId}).`);
       const now = Date.now();
       const id = Number(experimentId);
       await tx.updateTable('experiments').set({ lifecycle_stage: stage, last_update_time: now }).where('experiment_id', '=', id).execute();
@@ -180,7 +243,8 @@ export class TrackingStore {
     this.validateExperimentTag(key, value);
     await this.db.transaction().execute(async (tx) => {
       const exp = await this.getExperiment(experimentId, tx);
-      if (exp.lifecycle_stage !== 'active') throw MlflowError.invalid(`The experiment ${experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
+      if (exp.lifecycle_stage !== 'active')
+        throw MlflowError.invalid(`The experiment ${experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
       await tx
         .insertInto('experiment_tags')
         .values({ experiment_id: Number(experimentId), key, value })
@@ -192,7 +256,8 @@ export class TrackingStore {
   async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       const exp = await this.getExperiment(experimentId, tx);
-      if (exp.lifecycle_stage !== 'active') throw MlflowError.invalid(`The experiment ${experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
+      if (exp.lifecycle_stage !== 'active')
+        throw MlflowError.invalid(`The experiment ${experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
       const r = await tx.deleteFrom('experiment_tags').where('experiment_id', '=', Number(experimentId)).where('key', '=', key).executeTakeFirst();
       if (Number(r.numDeletedRows) === 0) throw MlflowError.notFound(`No tag with name: ${key} in experiment with id ${experimentId}`);
     });
@@ -204,14 +269,17 @@ export class TrackingStore {
     for (const [i, t] of req.tags.entries()) this.validateTag(t, `tags[${i}]`);
     const tagName = req.tags.find((t) => t.key === RUN_NAME_TAG)?.value;
     if (req.runName && tagName && req.runName !== tagName) {
-      throw MlflowError.invalid(`Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${req.runName}', mlflow.runName='${tagName}').`);
+      throw MlflowError.invalid(
+        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${req.runName}', mlflow.runName='${tagName}').`,
+      );
     }
     const runName = req.runName || tagName || randomRunName();
     validateLength("Run name 'run_name'", LIMITS.MAX_ENTITY_KEY_LENGTH, runName);
     const runId = randomUUID().replace(/-/g, '');
     await this.db.transaction().execute(async (tx) => {
       const exp = await this.getExperiment(req.experimentId, tx);
-      if (exp.lifecycle_stage !== 'active') throw MlflowError.invalid(`The experiment ${req.experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
+      if (exp.lifecycle_stage !== 'active')
+        throw MlflowError.invalid(`The experiment ${req.experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
       const userId = req.userId ?? req.tags.find((t) => t.key === USER_TAG)?.value ?? '';
       await tx
         .insertInto('runs')
@@ -233,7 +301,10 @@ export class TrackingStore {
         })
         .execute();
       const tags = dedupeLast([...req.tags.filter((t) => t.key !== RUN_NAME_TAG), { key: RUN_NAME_TAG, value: runName }]);
-      await tx.insertInto('tags').values(tags.map((t) => ({ run_uuid: runId, key: t.key, value: t.value }))).execute();
+      await tx
+        .insertInto('tags')
+        .values(tags.map((t) => ({ run_uuid: runId, key: t.key, value: t.value })))
+        .execute();
     });
     return this.getRun(runId);
   }
@@ -306,7 +377,10 @@ export class TrackingStore {
     validateKey(m.key, `${path}.key`.replace(/^\./, ''), 'Metric key');
     validateLength(`Dataset name '${path}.dataset_name'`, 500, m.dataset_name);
     validateLength(`Dataset digest '${path}.dataset_digest'`, 36, m.dataset_digest);
-    if (m.timestamp < 0) throw MlflowError.invalid(`Invalid value ${m.timestamp} for parameter '${path}.timestamp' supplied: Timestamp must be a nonnegative long (64-bit integer).`);
+    if (m.timestamp < 0)
+      throw MlflowError.invalid(
+        `Invalid value ${m.timestamp} for parameter '${path}.timestamp' supplied: Timestamp must be a nonnegative long (64-bit integer).`,
+      );
   }
 
   /**
@@ -322,7 +396,9 @@ export class TrackingStore {
     const seen = new Set<string>();
     const dupes = params.filter((p) => (seen.has(p.key) ? true : (seen.add(p.key), false))).map((p) => p.key);
     if (dupes.length) {
-      throw MlflowError.invalid(`Duplicate parameter keys have been submitted: ${JSON.stringify(dupes)}. Please ensure the request contains only one param value per param key.`);
+      throw MlflowError.invalid(
+        `Duplicate parameter keys have been submitted: ${JSON.stringify(dupes)}. Please ensure the request contains only one param value per param key.`,
+      );
     }
     await this.db.transaction().execute(async (tx) => {
       const run = await this.activeRun(runId, tx);
@@ -340,7 +416,16 @@ export class TrackingStore {
       .onConflict((oc) => oc.columns(['key', 'run_uuid']).doNothing())
       .execute();
     // Read back after the insert, so a concurrent writer of the same key is caught as well.
-    const stored = await tx.selectFrom('params').select(['key', 'value']).where('run_uuid', '=', runId).where('key', 'in', params.map((p) => p.key)).execute();
+    const stored = await tx
+      .selectFrom('params')
+      .select(['key', 'value'])
+      .where('run_uuid', '=', runId)
+      .where(
+        'key',
+        'in',
+        params.map((p) => p.key),
+      )
+      .execute();
     const byKey = new Map(stored.map((r) => [r.key, r.value]));
     for (const p of params) {
       const old = byKey.get(p.key);
@@ -369,7 +454,8 @@ export class TrackingStore {
     const latest = new Map<string, (typeof rows)[number]>();
     for (const r of rows) {
       const cur = latest.get(r.key);
-      if (!cur || r.step > cur.step || (r.step === cur.step && (r.timestamp > cur.timestamp || (r.timestamp === cur.timestamp && r.value > cur.value)))) latest.set(r.key, r);
+      if (!cur || r.step > cur.step || (r.step === cur.step && (r.timestamp > cur.timestamp || (r.timestamp === cur.timestamp && r.value > cur.value))))
+        latest.set(r.key, r);
     }
     await tx
       .insertInto('latest_metrics')
@@ -400,7 +486,9 @@ export class TrackingStore {
     const forModels = metrics.filter((m) => m.model_id);
     if (!forModels.length) return;
     const ids = [...new Set(forModels.map((m) => m.model_id as string))];
-    const found = await sql<{ model_id: string }>`SELECT model_id FROM logged_models WHERE model_id IN (${sql.join(ids)}) AND lifecycle_stage = 'active'`.execute(tx);
+    const found = await sql<{
+      model_id: string;
+    }>`SELECT model_id FROM logged_models WHERE model_id IN (${sql.join(ids)}) AND lifecycle_stage = 'active'`.execute(tx);
     const known = new Set(found.rows.map((r) => r.model_id));
     const missing = ids.find((id) => !known.has(id));
     if (missing !== undefined) throw MlflowError.notFound(`Logged model with ID '${missing}' not found.`);
@@ -423,7 +511,11 @@ export class TrackingStore {
       await tx
         .insertInto('logged_model_metrics')
         .values(rows.slice(i, i + 250))
-        .onConflict((oc) => oc.columns(['model_id', 'metric_name', 'metric_timestamp_ms', 'metric_step', 'run_id', 'dataset_name', 'dataset_digest', 'metric_value', 'is_nan']).doNothing())
+        .onConflict((oc) =>
+          oc
+            .columns(['model_id', 'metric_name', 'metric_timestamp_ms', 'metric_step', 'run_id', 'dataset_name', 'dataset_digest', 'metric_value', 'is_nan'])
+            .doNothing(),
+        )
         .execute();
     }
   }
@@ -472,7 +564,8 @@ export class TrackingStore {
         validateLength(`'datasets[${i}].tags[${j}].value'`, LIMITS.MAX_INPUT_TAG_VALUE_SIZE, t.value);
       });
     });
-    if (datasets.length > LIMITS.MAX_DATASETS_PER_BATCH) throw MlflowError.invalid(`A batch logging request can contain at most ${LIMITS.MAX_DATASETS_PER_BATCH} datasets.`);
+    if (datasets.length > LIMITS.MAX_DATASETS_PER_BATCH)
+      throw MlflowError.invalid(`A batch logging request can contain at most ${LIMITS.MAX_DATASETS_PER_BATCH} datasets.`);
     await this.db.transaction().execute(async (tx) => {
       const run = await this.activeRun(runId, tx);
       for (const d of datasets) {
@@ -506,13 +599,22 @@ export class TrackingStore {
           .onConflict((oc) => oc.columns(['source_type', 'source_id', 'destination_type', 'destination_id']).doNothing())
           .executeTakeFirst();
         if (Number(link.numInsertedOrUpdatedRows ?? 0) > 0 && d.tags.length) {
-          await tx.insertInto('input_tags').values(dedupeLast(d.tags).map((t) => ({ input_uuid: inputUuid, name: t.key, value: t.value }))).execute();
+          await tx
+            .insertInto('input_tags')
+            .values(dedupeLast(d.tags).map((t) => ({ input_uuid: inputUuid, name: t.key, value: t.value })))
+            .execute();
         }
       }
       for (const m of models) {
         await tx
           .insertInto('inputs')
-          .values({ input_uuid: randomUUID().replace(/-/g, ''), source_type: 'RUN_INPUT', source_id: m.model_id, destination_type: 'RUN', destination_id: runId })
+          .values({
+            input_uuid: randomUUID().replace(/-/g, ''),
+            source_type: 'RUN_INPUT',
+            source_id: m.model_id,
+            destination_type: 'RUN',
+            destination_id: runId,
+          })
           .onConflict((oc) => oc.columns(['source_type', 'source_id', 'destination_type', 'destination_id']).doNothing())
           .execute();
       }
@@ -525,14 +627,26 @@ export class TrackingStore {
       for (const m of models) {
         await tx
           .insertInto('inputs')
-          .values({ input_uuid: randomUUID().replace(/-/g, ''), source_type: 'RUN_OUTPUT', source_id: runId, destination_type: 'MODEL_OUTPUT', destination_id: m.model_id, step: m.step })
+          .values({
+            input_uuid: randomUUID().replace(/-/g, ''),
+            source_type: 'RUN_OUTPUT',
+            source_id: runId,
+            destination_type: 'MODEL_OUTPUT',
+            destination_id: m.model_id,
+            step: m.step,
+          })
           .onConflict((oc) => oc.columns(['source_type', 'source_id', 'destination_type', 'destination_id']).doUpdateSet({ step: m.step }))
           .execute();
       }
     });
   }
 
-  async getMetricHistory(req: { runId: string; key: string; maxResults?: number; pageToken?: string }): Promise<{ metrics: Metric[]; next_page_token?: string }> {
+  async getMetricHistory(req: {
+    runId: string;
+    key: string;
+    maxResults?: number;
+    pageToken?: string;
+  }): Promise<{ metrics: Metric[]; next_page_token?: string }> {
     await this.runRow(req.runId);
     const limit = req.maxResults !== undefined ? validateMaxResults(req.maxResults, Number.MAX_SAFE_INTEGER) : undefined;
     const offset = decodePageToken(req.pageToken);
@@ -554,7 +668,14 @@ export class TrackingStore {
     };
   }
 
-  async searchRuns(req: { experimentIds: string[]; filter?: string; viewType: ViewType; maxResults?: number; orderBy: string[]; pageToken?: string }): Promise<{ runs: Run[]; next_page_token?: string }> {
+  async searchRuns(req: {
+    experimentIds: string[];
+    filter?: string;
+    viewType: ViewType;
+    maxResults?: number;
+    orderBy: string[];
+    pageToken?: string;
+  }): Promise<{ runs: Run[]; next_page_token?: string }> {
     const limit = validateMaxResults(req.maxResults, LIMITS.SEARCH_MAX_RESULTS_THRESHOLD) ?? LIMITS.SEARCH_MAX_RESULTS_DEFAULT;
     const offset = decodePageToken(req.pageToken);
     checkCount('experiment_ids', req.experimentIds.length, REQUEST_LIMITS.SEARCH_MAX_EXPERIMENT_IDS);
@@ -570,7 +691,10 @@ export class TrackingStore {
     for (const p of predicates) q = q.where(p);
     for (const o of order) q = q.orderBy(o);
     q = q.orderBy('runs.start_time', 'desc').orderBy('runs.run_uuid', 'asc');
-    const rows = await q.limit(limit + 1).offset(offset).execute();
+    const rows = await q
+      .limit(limit + 1)
+      .offset(offset)
+      .execute();
     const page = rows.slice(0, limit);
     return {
       runs: await this.hydrateRuns(page),
@@ -592,14 +716,25 @@ export class TrackingStore {
         for (const c of chunks) out.push(...(await f(c)));
         return out;
       };
-      const metrics = await all((c) => db.selectFrom('latest_metrics').select(['run_uuid', 'key', 'value', 'timestamp', 'step', 'is_nan']).where('run_uuid', 'in', c).execute());
+      const metrics = await all((c) =>
+        db.selectFrom('latest_metrics').select(['run_uuid', 'key', 'value', 'timestamp', 'step', 'is_nan']).where('run_uuid', 'in', c).execute(),
+      );
       const params = await all((c) => db.selectFrom('params').select(['run_uuid', 'key', 'value']).where('run_uuid', 'in', c).execute());
       const tags = await all((c) => db.selectFrom('tags').select(['run_uuid', 'key', 'value']).where('run_uuid', 'in', c).execute());
       const datasetInputs = await all((c) =>
         db
           .selectFrom('inputs')
           .innerJoin('datasets', 'datasets.dataset_uuid', 'inputs.source_id')
-          .select(['inputs.destination_id as run_uuid', 'inputs.input_uuid', 'datasets.name', 'datasets.digest', 'datasets.dataset_source_type', 'datasets.dataset_source', 'datasets.dataset_schema', 'datasets.dataset_profile'])
+          .select([
+            'inputs.destination_id as run_uuid',
+            'inputs.input_uuid',
+            'datasets.name',
+            'datasets.digest',
+            'datasets.dataset_source_type',
+            'datasets.dataset_source',
+            'datasets.dataset_schema',
+            'datasets.dataset_profile',
+          ])
           .where('inputs.source_type', '=', 'DATASET')
           .where('inputs.destination_type', '=', 'RUN')
           .where('inputs.destination_id', 'in', c)
@@ -618,7 +753,15 @@ export class TrackingStore {
           .execute(),
       );
       const inputTags = datasetInputs.length
-        ? await db.selectFrom('input_tags').select(['input_uuid', 'name', 'value']).where('input_uuid', 'in', datasetInputs.map((d) => d.input_uuid)).execute()
+        ? await db
+            .selectFrom('input_tags')
+            .select(['input_uuid', 'name', 'value'])
+            .where(
+              'input_uuid',
+              'in',
+              datasetInputs.map((d) => d.input_uuid),
+            )
+            .execute()
         : [];
       return { metrics, params, tags, datasetInputs, modelLinks, inputTags };
     });
@@ -653,7 +796,9 @@ export class TrackingStore {
         model_inputs: modelLinks.filter((l) => l.source_type === 'RUN_INPUT' && l.destination_id === row.run_uuid).map((l) => ({ model_id: l.source_id })),
       },
       outputs: {
-        model_outputs: modelLinks.filter((l) => l.source_type === 'RUN_OUTPUT' && l.source_id === row.run_uuid).map((l) => ({ model_id: l.destination_id, step: l.step ?? 0 })),
+        model_outputs: modelLinks
+          .filter((l) => l.source_type === 'RUN_OUTPUT' && l.source_id === row.run_uuid)
+          .map((l) => ({ model_id: l.destination_id, step: l.step ?? 0 })),
       },
     }));
   }

@@ -187,7 +187,9 @@ function readIdentifier(cur: Cursor, allowBare: boolean, what: string, aliases: 
     return { type: entity, key };
   }
   if (!allowBare) {
-    cur.fail(`invalid ${what} '${excerpt(first.v)}': columns are specified as 'attribute.<key>', 'metric.<key>', 'tag.<key>', 'dataset.<key>' or 'param.<key>'`);
+    cur.fail(
+      `invalid ${what} '${excerpt(first.v)}': columns are specified as 'attribute.<key>', 'metric.<key>', 'tag.<key>', 'dataset.<key>' or 'param.<key>'`,
+    );
   }
   // Multi-word alternates MLflow accepts, e.g. "Run name".
   return { type: 'attribute', key: first.v };
@@ -212,7 +214,7 @@ function readComparison(cur: Cursor, allowBare: boolean, aliases?: EntityAliases
   else if (cur.keyword('RLIKE')) cur.fail('RLIKE (regular expressions) is not supported by this server; use LIKE or ILIKE');
   else if (cur.keyword('IN')) comparator = 'IN';
   else if (cur.keyword('NOT')) {
-    if (!cur.keyword('IN')) cur.fail("expected IN after NOT");
+    if (!cur.keyword('IN')) cur.fail('expected IN after NOT');
     comparator = 'NOT IN';
   } else if (cur.keyword('IS')) {
     comparator = cur.keyword('NOT') ? 'IS NOT NULL' : 'IS NULL';

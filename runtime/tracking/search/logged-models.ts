@@ -18,15 +18,32 @@ const ATTRIBUTES: Record<string, { column: RawBuilder<unknown>; numeric: boolean
 };
 
 const KEY_VALUES = {
-  tag: { table: 'logged_model_tags', owner: sql`kv.model_id = logged_models.model_id`, keyColumn: 'tag_key', valueColumn: 'tag_value', nullChecks: false, list: true },
-  param: { table: 'logged_model_params', owner: sql`kv.model_id = logged_models.model_id`, keyColumn: 'param_key', valueColumn: 'param_value', nullChecks: false, list: true },
+  tag: {
+    table: 'logged_model_tags',
+    owner: sql`kv.model_id = logged_models.model_id`,
+    keyColumn: 'tag_key',
+    valueColumn: 'tag_value',
+    nullChecks: false,
+    list: true,
+  },
+  param: {
+    table: 'logged_model_params',
+    owner: sql`kv.model_id = logged_models.model_id`,
+    keyColumn: 'param_key',
+    valueColumn: 'param_value',
+    nullChecks: false,
+    list: true,
+  },
 } as const;
 
 /**
  * The filter's predicates; a metric comparison holds when any logged point of the key satisfies it
  * (MLflow joins on all metric rows, not the latest) on one of the requested datasets (`onDatasets`).
  */
-export function loggedModelFilter(filter: string | undefined, onDatasets: RawBuilder<boolean>): { predicates: RawBuilder<boolean>[]; hasMetricFilter: boolean } {
+export function loggedModelFilter(
+  filter: string | undefined,
+  onDatasets: RawBuilder<boolean>,
+): { predicates: RawBuilder<boolean>[]; hasMetricFilter: boolean } {
   let hasMetricFilter = false;
   const predicates = parseFilter(filter, { allowBareAttributes: true }).map((c) => {
     if (c.type === 'metric') {
@@ -36,16 +53,22 @@ export function loggedModelFilter(filter: string | undefined, onDatasets: RawBui
     }
     if (c.type === 'tag' || c.type === 'param') return keyValuePredicate(KEY_VALUES[c.type], c, `${c.type} '${c.key}'`);
     const attr = c.type === 'attribute' ? ATTRIBUTES[c.key] : undefined;
-    if (!attr) throw MlflowError.invalid(`Invalid filter '${excerpt(filter ?? '')}': logged models can be filtered by ${Object.keys(ATTRIBUTES).join(', ')}, metrics.<key>, tags.<key> and params.<key>.`);
+    if (!attr)
+      throw MlflowError.invalid(
+        `Invalid filter '${excerpt(filter ?? '')}': logged models can be filtered by ${Object.keys(ATTRIBUTES).join(', ')}, metrics.<key>, tags.<key> and params.<key>.`,
+      );
     if (!attr.numeric) return stringPredicate(attr.column, c, `attribute '${c.key}'`, { list: true });
-    if (typeof c.value === 'string' && !/^\d+$/.test(c.value)) throw MlflowError.invalid(`Invalid comparison on '${c.key}': compare it with a number using =, !=, <, <=, >, >=.`);
+    if (typeof c.value === 'string' && !/^\d+$/.test(c.value))
+      throw MlflowError.invalid(`Invalid comparison on '${c.key}': compare it with a number using =, !=, <, <=, >, >=.`);
     return numericPredicate(attr.column, c, `attribute '${c.key}'`, 'int64');
   });
   return { predicates, hasMetricFilter };
 }
 
 /** ORDER BY terms: attributes, or `metrics.<key>` (optionally on one dataset), models lacking the metric last. */
-export function loggedModelOrder(orderBy: readonly { field_name: string; ascending: boolean; dataset_name?: string; dataset_digest?: string }[]): RawBuilder<unknown>[] {
+export function loggedModelOrder(
+  orderBy: readonly { field_name: string; ascending: boolean; dataset_name?: string; dataset_digest?: string }[],
+): RawBuilder<unknown>[] {
   return orderBy.flatMap((o) => {
     const dir = sql.raw(o.ascending ? 'ASC' : 'DESC');
     if (o.field_name.startsWith('metrics.')) {
@@ -60,7 +83,8 @@ export function loggedModelOrder(orderBy: readonly { field_name: string; ascendi
       return [sql`CASE WHEN ${latest} IS NULL THEN 1 ELSE 0 END`, sql`${latest} ${dir}`];
     }
     const attr = ATTRIBUTES[o.field_name.replace(/^attributes?\./, '')];
-    if (!attr) throw MlflowError.invalid(`Invalid order_by field '${excerpt(o.field_name)}': use one of ${Object.keys(ATTRIBUTES).join(', ')} or metrics.<key>.`);
+    if (!attr)
+      throw MlflowError.invalid(`Invalid order_by field '${excerpt(o.field_name)}': use one of ${Object.keys(ATTRIBUTES).join(', ')} or metrics.<key>.`);
     return [sql`${attr.column} ${dir}`];
   });
 }

@@ -30,7 +30,8 @@ export function stringPredicate(column: RawBuilder<unknown>, c: Comparison, what
     if (!opts.list) throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}.`);
     return listPredicate(column, c);
   }
-  if (typeof c.value !== 'string') throw MlflowError.invalid(`${what} must be compared with a quoted string, got ${excerpt(JSON.stringify(c.value) ?? String(c.value))}.`);
+  if (typeof c.value !== 'string')
+    throw MlflowError.invalid(`${what} must be compared with a quoted string, got ${excerpt(JSON.stringify(c.value) ?? String(c.value))}.`);
   switch (c.comparator) {
     case '=':
       return sql<boolean>`${column} = ${c.value}`;
@@ -41,7 +42,9 @@ export function stringPredicate(column: RawBuilder<unknown>, c: Comparison, what
     case 'ILIKE':
       return sql<boolean>`lower(${column}) LIKE lower(${c.value})`;
     default:
-      throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...STRING_OPS, ...(opts.list ? ['IN', 'NOT IN'] : [])].join(', ')}.`);
+      throw MlflowError.invalid(
+        `Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...STRING_OPS, ...(opts.list ? ['IN', 'NOT IN'] : [])].join(', ')}.`,
+      );
   }
 }
 
@@ -82,11 +85,19 @@ export interface NumericPredicateOptions {
  * `column <op> number` for metric and numeric-attribute comparisons; `width` names an integer
  * column's type (metric values are doubles).
  */
-export function numericPredicate(column: RawBuilder<unknown>, c: Comparison, what: string, width?: IntegerWidth, opts: NumericPredicateOptions = {}): RawBuilder<boolean> {
+export function numericPredicate(
+  column: RawBuilder<unknown>,
+  c: Comparison,
+  what: string,
+  width?: IntegerWidth,
+  opts: NumericPredicateOptions = {},
+): RawBuilder<boolean> {
   const value = typeof c.value === 'string' && c.value.trim() !== '' && Number.isFinite(Number(c.value)) ? Number(c.value) : c.value;
-  if (typeof value !== 'number') throw MlflowError.invalid(`${what} must be compared with a number, got ${excerpt(JSON.stringify(c.value) ?? String(c.value))}.`);
+  if (typeof value !== 'number')
+    throw MlflowError.invalid(`${what} must be compared with a number, got ${excerpt(JSON.stringify(c.value) ?? String(c.value))}.`);
   if (opts.integer && !Number.isInteger(value)) throw MlflowError.invalid(`${what} must be compared with an integer, got ${excerpt(JSON.stringify(c.value))}.`);
-  if (!NUMERIC_OPS.has(c.comparator)) throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...NUMERIC_OPS].join(', ')}.`);
+  if (!NUMERIC_OPS.has(c.comparator))
+    throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...NUMERIC_OPS].join(', ')}.`);
   if (width) return integerPredicate(column, c.comparator, value, width);
   return sql<boolean>`${column} ${sql.raw(c.comparator === '!=' ? '<>' : c.comparator)} ${value}`;
 }

@@ -30,7 +30,10 @@ const IS_PROMPT_TAG = 'mlflow.prompt.is_prompt';
  * are dropped and prompts are excluded instead: models tagged as one, and all versions of a model with
  * a version tagged as one.
  */
-function withoutPromptFilter(comparisons: Comparison[], table: 'registered_model_tags' | 'model_version_tags'): { comparisons: Comparison[]; excludePrompts: RawBuilder<boolean>[] } {
+function withoutPromptFilter(
+  comparisons: Comparison[],
+  table: 'registered_model_tags' | 'model_version_tags',
+): { comparisons: Comparison[]; excludePrompts: RawBuilder<boolean>[] } {
   const first = comparisons.find((c) => c.type === 'tag' && c.key === IS_PROMPT_TAG);
   const value = typeof first?.value === 'string' ? first.value.toLowerCase() : undefined;
   const queryingPrompts = (first?.comparator === '=' && value === 'true') || (first?.comparator === '!=' && value === 'false');
@@ -45,34 +48,38 @@ function withoutPromptFilter(comparisons: Comparison[], table: 'registered_model
 /** `name = 'x'`, `name LIKE 'x%'`, `name ILIKE`, `name IN (...)`, `tags.k = 'v'` … for registered-models/search. */
 export function registeredModelFilter(filter: string | undefined): RawBuilder<boolean>[] {
   const { comparisons, excludePrompts } = withoutPromptFilter(parseFilter(filter, { allowBareAttributes: true }), 'registered_model_tags');
-  return comparisons.map((c) => {
-    if (c.type === 'tag') return tagPredicate(c, 'registered_model_tags');
-    if (c.type !== 'attribute' || c.key !== 'name') {
-      throw MlflowError.invalid(`Invalid attribute key '${c.key}' specified. Valid keys are '{'name'}' and tags.<key>.`);
-    }
-    return stringPredicate(sql.ref('registered_models.name'), c, `attribute 'name'`, { list: true });
-  }).concat(excludePrompts);
+  return comparisons
+    .map((c) => {
+      if (c.type === 'tag') return tagPredicate(c, 'registered_model_tags');
+      if (c.type !== 'attribute' || c.key !== 'name') {
+        throw MlflowError.invalid(`Invalid attribute key '${c.key}' specified. Valid keys are '{'name'}' and tags.<key>.`);
+      }
+      return stringPredicate(sql.ref('registered_models.name'), c, `attribute 'name'`, { list: true });
+    })
+    .concat(excludePrompts);
 }
 
 /** `name`, `run_id`, `source_path`, `version_number`, `tags.<key>` for model-versions/search. */
 export function modelVersionFilter(filter: string | undefined): RawBuilder<boolean>[] {
   const { comparisons, excludePrompts } = withoutPromptFilter(parseFilter(filter, { allowBareAttributes: true }), 'model_version_tags');
-  return comparisons.map((c) => {
-    if (c.type === 'tag') return tagPredicate(c, 'model_version_tags');
-    if (c.type !== 'attribute') throw MlflowError.invalid(`Invalid entity type '${c.type}' in a model version filter; use attributes or tags.<key>.`);
-    switch (c.key) {
-      case 'name':
-        return stringPredicate(sql.ref('model_versions.name'), c, `attribute 'name'`, { list: true });
-      case 'run_id':
-        return stringPredicate(sql.ref('model_versions.run_id'), c, `attribute 'run_id'`, { list: true });
-      case 'source_path':
-        return stringPredicate(sql.ref('model_versions.source'), c, `attribute 'source_path'`);
-      case 'version_number':
-        return numericPredicate(sql.ref('model_versions.version'), c, `attribute 'version_number'`, 'int32', { integer: true });
-      default:
-        throw MlflowError.invalid(`Invalid attribute key '${c.key}' specified. Valid keys are name, run_id, source_path, version_number and tags.<key>.`);
-    }
-  }).concat(excludePrompts);
+  return comparisons
+    .map((c) => {
+      if (c.type === 'tag') return tagPredicate(c, 'model_version_tags');
+      if (c.type !== 'attribute') throw MlflowError.invalid(`Invalid entity type '${c.type}' in a model version filter; use attributes or tags.<key>.`);
+      switch (c.key) {
+        case 'name':
+          return stringPredicate(sql.ref('model_versions.name'), c, `attribute 'name'`, { list: true });
+        case 'run_id':
+          return stringPredicate(sql.ref('model_versions.run_id'), c, `attribute 'run_id'`, { list: true });
+        case 'source_path':
+          return stringPredicate(sql.ref('model_versions.source'), c, `attribute 'source_path'`);
+        case 'version_number':
+          return numericPredicate(sql.ref('model_versions.version'), c, `attribute 'version_number'`, 'int32', { integer: true });
+        default:
+          throw MlflowError.invalid(`Invalid attribute key '${c.key}' specified. Valid keys are name, run_id, source_path, version_number and tags.<key>.`);
+      }
+    })
+    .concat(excludePrompts);
 }
 
 function orderTerms(orderBy: string[], columns: Record<string, RawBuilder<unknown>>, what: string): { terms: RawBuilder<unknown>[]; keys: Set<string> } {
@@ -82,7 +89,8 @@ function orderTerms(orderBy: string[], columns: Record<string, RawBuilder<unknow
   for (const clause of orderBy) {
     const o = parseOrderBy(clause);
     const column = o.type === 'attribute' ? columns[o.key] : undefined;
-    if (!column) throw MlflowError.invalid(`Invalid order by key '${excerpt(o.key)}' specified. Valid keys for ${what} are ${Object.keys(columns).join(', ')}.`);
+    if (!column)
+      throw MlflowError.invalid(`Invalid order by key '${excerpt(o.key)}' specified. Valid keys for ${what} are ${Object.keys(columns).join(', ')}.`);
     if (keys.has(o.key)) throw MlflowError.invalid(`\`order_by\` contains duplicate fields: ${excerpt(JSON.stringify(orderBy))}`);
     keys.add(o.key);
     terms.push(sql`${column} ${sql.raw(o.ascending ? 'ASC' : 'DESC')}`);

@@ -35,8 +35,7 @@ function runAttributePredicate(c: Comparison): RawBuilder<boolean> {
 }
 
 function datasetPredicate(c: Comparison): RawBuilder<boolean> {
-  const column =
-    c.key === 'name' ? sql.ref('d.name') : c.key === 'digest' ? sql.ref('d.digest') : c.key === 'context' ? sql.ref('it.value') : undefined;
+  const column = c.key === 'name' ? sql.ref('d.name') : c.key === 'digest' ? sql.ref('d.digest') : c.key === 'context' ? sql.ref('it.value') : undefined;
   if (!column) throw MlflowError.invalid(`Invalid dataset key '${c.key}'. Valid keys are name, digest, context.`);
   const predicate = stringPredicate(column, c, `dataset ${c.key}`, { list: true });
   const contextJoin = c.key === 'context' ? sql`JOIN input_tags it ON it.input_uuid = i.input_uuid AND it.name = ${'mlflow.data.context'}` : sql``;
@@ -96,7 +95,8 @@ export function experimentFilterPredicates(comparisons: Comparison[]): RawBuilde
   return comparisons.map((c) => {
     if (c.type === 'tag') return keyValuePredicate({ table: 'experiment_tags', owner: sql`kv.experiment_id = experiments.experiment_id` }, c, `tag '${c.key}'`);
     if (c.type !== 'attribute') throw MlflowError.invalid(`Invalid entity type '${c.type}' for an experiment search; use attribute or tag.`);
-    if (c.key in EXPERIMENT_NUMERIC_ATTRIBUTES) return numericPredicate(EXPERIMENT_NUMERIC_ATTRIBUTES[c.key], c, `attribute '${c.key}'`, c.key === 'experiment_id' ? 'int32' : 'int64');
+    if (c.key in EXPERIMENT_NUMERIC_ATTRIBUTES)
+      return numericPredicate(EXPERIMENT_NUMERIC_ATTRIBUTES[c.key], c, `attribute '${c.key}'`, c.key === 'experiment_id' ? 'int32' : 'int64');
     const column = EXPERIMENT_STRING_ATTRIBUTES[c.key];
     if (!column) throw MlflowError.invalid(`Invalid attribute key '${c.key}' specified. Valid keys are name, creation_time, last_update_time`);
     return stringPredicate(column, c, `attribute '${c.key}'`);

@@ -66,7 +66,10 @@ function attributePredicate(c: Comparison, filter: string): RawBuilder<boolean> 
   if (NUMERIC[key]) return numericPredicate(NUMERIC[key], c, `attribute '${c.key}'`, 'int64');
   if (STRINGS[key]) return stringPredicate(STRINGS[key], c, `attribute '${c.key}'`, { list: true });
   if (key === 'text') throw unsupported(filter, 'full-text search over span content is not supported (spans are stored as artifacts)');
-  throw unsupported(filter, `traces can be filtered by ${[...Object.keys(NUMERIC), ...Object.keys(STRINGS), 'name', 'run_id', 'prompt'].join(', ')}, tags.<key> and metadata.<key>`);
+  throw unsupported(
+    filter,
+    `traces can be filtered by ${[...Object.keys(NUMERIC), ...Object.keys(STRINGS), 'name', 'run_id', 'prompt'].join(', ')}, tags.<key> and metadata.<key>`,
+  );
 }
 
 /** The predicates of a trace filter; every value a bound parameter. */

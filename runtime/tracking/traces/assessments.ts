@@ -41,7 +41,8 @@ const ASSESSMENT_ID = /^a-[0-9a-f]{32}$/;
 
 function json(value: unknown, field: string): string {
   const text = JSON.stringify(value);
-  if (text.length > TRACE_LIMITS.MAX_ASSESSMENT_JSON_LENGTH) throw MlflowError.invalid(`Assessment field '${field}' may be at most ${TRACE_LIMITS.MAX_ASSESSMENT_JSON_LENGTH} characters of JSON.`);
+  if (text.length > TRACE_LIMITS.MAX_ASSESSMENT_JSON_LENGTH)
+    throw MlflowError.invalid(`Assessment field '${field}' may be at most ${TRACE_LIMITS.MAX_ASSESSMENT_JSON_LENGTH} characters of JSON.`);
   return text;
 }
 
@@ -116,7 +117,8 @@ export class AssessmentStore {
   async insert(db: Db, rows: AssessmentsTable[]): Promise<void> {
     for (const row of rows) {
       await db.insertInto('assessments').values(row).execute();
-      if (row.overrides) await db.updateTable('assessments').set({ valid: 0 }).where('trace_id', '=', row.trace_id).where('assessment_id', '=', row.overrides).execute();
+      if (row.overrides)
+        await db.updateTable('assessments').set({ valid: 0 }).where('trace_id', '=', row.trace_id).where('assessment_id', '=', row.overrides).execute();
     }
   }
 
@@ -144,7 +146,8 @@ export class AssessmentStore {
       }
       if (update.feedback || update.expectation) {
         const { type, value } = valueOf(update);
-        if (type !== row.assessment_type) throw MlflowError.invalid(`Cannot update ${type} value on ${row.assessment_type === 'feedback' ? 'a Feedback' : 'an Expectation'} assessment.`);
+        if (type !== row.assessment_type)
+          throw MlflowError.invalid(`Cannot update ${type} value on ${row.assessment_type === 'feedback' ? 'a Feedback' : 'an Expectation'} assessment.`);
         next.value = value;
       }
       if (update.rationale !== undefined) next.rationale = update.rationale;
@@ -164,7 +167,8 @@ export class AssessmentStore {
       const row = await tx.selectFrom('assessments').selectAll().where('trace_id', '=', traceId).where('assessment_id', '=', assessmentId).executeTakeFirst();
       if (!row) return;
       // Deleting an override makes the assessment it replaced valid again (MLflow's delete_assessment).
-      if (row.overrides) await tx.updateTable('assessments').set({ valid: 1 }).where('trace_id', '=', traceId).where('assessment_id', '=', row.overrides).execute();
+      if (row.overrides)
+        await tx.updateTable('assessments').set({ valid: 1 }).where('trace_id', '=', traceId).where('assessment_id', '=', row.overrides).execute();
       await tx.deleteFrom('assessments').where('assessment_id', '=', assessmentId).execute();
     });
   }

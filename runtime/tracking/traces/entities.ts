@@ -73,7 +73,8 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9
 export function timestampToMs(value: string, field: string): number {
   const m = RFC3339.exec(value);
   const ms = m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${(m[7] ?? '0').slice(0, 3).padEnd(3, '0')}${m[8].toUpperCase()}`) : Number.NaN;
-  if (!Number.isSafeInteger(ms) || ms < 0) throw MlflowError.invalid(`Invalid value '${excerpt(value)}' for parameter '${field}': expected an RFC 3339 timestamp after 1970.`);
+  if (!Number.isSafeInteger(ms) || ms < 0)
+    throw MlflowError.invalid(`Invalid value '${excerpt(value)}' for parameter '${field}': expected an RFC 3339 timestamp after 1970.`);
   return ms;
 }
 

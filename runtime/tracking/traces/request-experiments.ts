@@ -27,12 +27,17 @@ function experimentOfLocation(location: unknown): string {
 
 function stringList(value: unknown, field: string): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw MlflowError.invalid(`Invalid value for parameter '${field}' supplied: expected a list of strings.`);
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+    throw MlflowError.invalid(`Invalid value for parameter '${field}' supplied: expected a list of strings.`);
   checkCount(field, value.length, TRACE_LIMITS.MAX_TRACE_ENTRIES);
   return value as string[];
 }
 
-export async function experimentsOfTraceRequest(request: FastifyRequest, from: TraceRequestSource, traces: Pick<TraceStore, 'experimentIdOf' | 'experimentIdsOf'>): Promise<string[]> {
+export async function experimentsOfTraceRequest(
+  request: FastifyRequest,
+  from: TraceRequestSource,
+  traces: Pick<TraceStore, 'experimentIdOf' | 'experimentIdsOf'>,
+): Promise<string[]> {
   const body = record(request.body);
   switch (from) {
     case 'path': {
@@ -50,7 +55,10 @@ export async function experimentsOfTraceRequest(request: FastifyRequest, from: T
       // Every experiment the body names in either shape is checked, so the one the route's handler
       // reads (v3 nested, v2 top-level) is always among them.
       const info = record(record(body.trace).trace_info);
-      const named = [...(body.trace !== undefined ? [experimentOfLocation(info.trace_location)] : []), ...(body.experiment_id !== undefined ? [String(body.experiment_id)] : [])];
+      const named = [
+        ...(body.trace !== undefined ? [experimentOfLocation(info.trace_location)] : []),
+        ...(body.experiment_id !== undefined ? [String(body.experiment_id)] : []),
+      ];
       if (!named.length) throw MlflowError.invalid("Missing value for required parameter 'experiment_id'.");
       const existing = typeof info.trace_id === 'string' ? await traces.experimentIdsOf([info.trace_id], { allowMissing: true }) : [];
       return [...named, ...existing];

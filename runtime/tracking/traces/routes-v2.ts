@@ -16,7 +16,12 @@ import type { TraceStore } from './store';
 const TRACE_STATUSES = ['TRACE_STATUS_UNSPECIFIED', 'OK', 'ERROR', 'IN_PROGRESS'] as const;
 const keyValues = z.array(z.object({ key: z.string(), value: z.string().default('') })).default([]);
 const startSchema = z.object({ experiment_id: z.string(), timestamp_ms: int64, request_metadata: keyValues, tags: keyValues });
-const endSchema = z.object({ timestamp_ms: int64, status: protoEnum(TRACE_STATUSES).default('TRACE_STATUS_UNSPECIFIED'), request_metadata: keyValues, tags: keyValues });
+const endSchema = z.object({
+  timestamp_ms: int64,
+  status: protoEnum(TRACE_STATUSES).default('TRACE_STATUS_UNSPECIFIED'),
+  request_metadata: keyValues,
+  tags: keyValues,
+});
 const searchSchema = z.object({
   experiment_ids: z.array(z.string()).default([]),
   filter: z.string().optional(),
@@ -61,13 +66,24 @@ export const traceV2CompatRoutes: TrackingPlugin = async (app, ctx) => {
   app.post('/traces', async (request) => ({ trace_info: traceInfoV2(await start(store, request)) }));
   app.patch('/traces/:request_id', async (request) => {
     const req = parse(request, endSchema);
-    const info = await store.end(requestId(request), { endTimeMs: req.timestamp_ms, state: state(req.status), metadata: toMap(req.request_metadata), tags: toMap(req.tags) });
+    const info = await store.end(requestId(request), {
+      endTimeMs: req.timestamp_ms,
+      state: state(req.status),
+      metadata: toMap(req.request_metadata),
+      tags: toMap(req.tags),
+    });
     return { trace_info: traceInfoV2(info) };
   });
   app.get('/traces/:request_id/info', async (request) => ({ trace_info: traceInfoV2(await store.getInfo(requestId(request))) }));
   app.get('/traces', async (request) => {
     const req = parse(request, searchSchema, ['experiment_ids', 'order_by']);
-    const page = await store.search({ experimentIds: req.experiment_ids, filter: req.filter, maxResults: req.max_results, orderBy: req.order_by, pageToken: req.page_token });
+    const page = await store.search({
+      experimentIds: req.experiment_ids,
+      filter: req.filter,
+      maxResults: req.max_results,
+      orderBy: req.order_by,
+      pageToken: req.page_token,
+    });
     return { traces: page.traces.map(traceInfoV2), ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}) };
   });
 };

@@ -70,7 +70,10 @@ const deleteSchema = z.object({
 const idsSchema = z.object({ trace_ids: z.array(z.string()).default([]) });
 const linkSchema = z.object({ trace_ids: z.array(z.string()).default([]), run_id: z.string() });
 const createAssessmentSchema = z.object({ assessment: assessmentSchema });
-const updateAssessmentSchema = z.object({ assessment: assessmentSchema.partial(), update_mask: z.union([z.string(), z.object({ paths: z.array(z.string()) })]).optional() });
+const updateAssessmentSchema = z.object({
+  assessment: assessmentSchema.partial(),
+  update_mask: z.union([z.string(), z.object({ paths: z.array(z.string()) })]).optional(),
+});
 
 const param = (request: FastifyRequest, name: string) => (request.params as Record<string, string>)[name];
 
@@ -102,8 +105,10 @@ function startTrace(store: TraceStore, request: FastifyRequest) {
 
 /** The update_mask's paths (a comma-separated string in proto JSON); none means every field sent. */
 function maskedUpdate(req: z.infer<typeof updateAssessmentSchema>) {
-  const paths = req.update_mask === undefined ? undefined : typeof req.update_mask === 'string' ? req.update_mask.split(',').map((p) => p.trim()) : req.update_mask.paths;
-  const wanted = (field: string) => !paths || paths.some((p) => p === field || p.startsWith(`${field}.`) || p === field.replace(/_(\w)/g, (_m, c: string) => c.toUpperCase()));
+  const paths =
+    req.update_mask === undefined ? undefined : typeof req.update_mask === 'string' ? req.update_mask.split(',').map((p) => p.trim()) : req.update_mask.paths;
+  const wanted = (field: string) =>
+    !paths || paths.some((p) => p === field || p.startsWith(`${field}.`) || p === field.replace(/_(\w)/g, (_m, c: string) => c.toUpperCase()));
   const a = req.assessment;
   return {
     assessment_name: wanted('assessment_name') ? a.assessment_name : undefined,
@@ -169,7 +174,12 @@ function assessmentRoutes(app: Parameters<TrackingPlugin>[0], store: TraceStore)
 
 async function deleteTraces(store: TraceStore, request: FastifyRequest) {
   const req = parse(request, deleteSchema, ['request_ids']);
-  const n = await store.deleteTraces({ experimentId: req.experiment_id, maxTimestampMillis: req.max_timestamp_millis, maxTraces: req.max_traces, requestIds: req.request_ids });
+  const n = await store.deleteTraces({
+    experimentId: req.experiment_id,
+    maxTimestampMillis: req.max_timestamp_millis,
+    maxTraces: req.max_traces,
+    requestIds: req.request_ids,
+  });
   return { traces_deleted: n };
 }
 

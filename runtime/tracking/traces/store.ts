@@ -49,7 +49,8 @@ function entries(map: Record<string, string>, what: string, keyRule: 'tag' | 'me
   checkCount(what, list.length, TRACE_LIMITS.MAX_TRACE_ENTRIES);
   return list.map(([key, value]) => {
     if (keyRule === 'tag') validateKey(key, `${what}.key`, 'Tag key');
-    else if (!key || key.length > TRACE_LIMITS.MAX_TRACE_TAG_KEY_LENGTH) throw MlflowError.invalid(`Invalid ${what} key '${excerpt(key)}': 1-${TRACE_LIMITS.MAX_TRACE_TAG_KEY_LENGTH} characters.`);
+    else if (!key || key.length > TRACE_LIMITS.MAX_TRACE_TAG_KEY_LENGTH)
+      throw MlflowError.invalid(`Invalid ${what} key '${excerpt(key)}': 1-${TRACE_LIMITS.MAX_TRACE_TAG_KEY_LENGTH} characters.`);
     return [key, value.slice(0, TRACE_LIMITS.MAX_TRACE_TAG_VAL_LENGTH)];
   });
 }
@@ -84,7 +85,8 @@ export class TraceStore {
     const ids = [...new Set(traceIds)];
     const valid = ids.filter(isTraceId);
     const rows: { request_id: string; experiment_id: number }[] = [];
-    for (const part of chunks(valid)) rows.push(...(await this.db.selectFrom('trace_info').select(['request_id', 'experiment_id']).where('request_id', 'in', part).execute()));
+    for (const part of chunks(valid))
+      rows.push(...(await this.db.selectFrom('trace_info').select(['request_id', 'experiment_id']).where('request_id', 'in', part).execute()));
     if (!opts.allowMissing && rows.length < ids.length) {
       const found = new Set(rows.map((r) => r.request_id));
       throw MlflowError.notFound(`Trace with ID '${excerpt(ids.find((id) => !found.has(id))!)}' not found.`);
@@ -110,9 +112,14 @@ export class TraceStore {
     checkCount('assessments', info.assessments.length, TRACE_LIMITS.MAX_TRACE_ENTRIES);
     const assessments = info.assessments.map((a) => assessmentRow(info.traceId, a));
     await this.db.transaction().execute(async (tx) => {
-      const exp = await tx.selectFrom('experiments').select(['artifact_location', 'lifecycle_stage']).where('experiment_id', '=', experimentId).executeTakeFirst();
+      const exp = await tx
+        .selectFrom('experiments')
+        .select(['artifact_location', 'lifecycle_stage'])
+        .where('experiment_id', '=', experimentId)
+        .executeTakeFirst();
       if (!exp) throw MlflowError.notFound(`No Experiment with id=${experimentId} exists`);
-      if (exp.lifecycle_stage !== 'active') throw MlflowError.invalid(`The experiment ${experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
+      if (exp.lifecycle_stage !== 'active')
+        throw MlflowError.invalid(`The experiment ${experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
       const values = {
         experiment_id: experimentId,
         timestamp_ms: info.requestTimeMs,
@@ -123,9 +130,14 @@ export class TraceStore {
         response_preview: truncate(info.responsePreview, TRACE_LIMITS.MAX_PREVIEW_LENGTH),
       };
       const existing = await tx.selectFrom('trace_info').select('experiment_id').where('request_id', '=', info.traceId).executeTakeFirst();
-      if (existing && existing.experiment_id !== experimentId) throw MlflowError.alreadyExists(`Trace with ID '${info.traceId}' already exists in another experiment.`);
+      if (existing && existing.experiment_id !== experimentId)
+        throw MlflowError.alreadyExists(`Trace with ID '${info.traceId}' already exists in another experiment.`);
       if (existing) await tx.updateTable('trace_info').set(values).where('request_id', '=', info.traceId).execute();
-      else await tx.insertInto('trace_info').values({ request_id: info.traceId, ...values }).execute();
+      else
+        await tx
+          .insertInto('trace_info')
+          .values({ request_id: info.traceId, ...values })
+          .execute();
       // <experiment artifact root>/traces/<trace id>/artifacts, as MLflow lays it out; never the client's.
       tags.push([ARTIFACT_LOCATION_TAG, joinUri(exp.artifact_location ?? '', 'traces', info.traceId, 'artifacts')]);
       await this.upsert(tx, 'trace_tags', info.traceId, tags);
@@ -139,7 +151,10 @@ export class TraceStore {
    * EndTrace (the 2.x and early 3.x clients' second call): the end time, status and more tags and
    * metadata, merged into the trace that StartTrace (v2) opened.
    */
-  async end(traceId: string, req: { endTimeMs: number; state: TraceState; metadata: Record<string, string>; tags: Record<string, string> }): Promise<TraceInfoV3> {
+  async end(
+    traceId: string,
+    req: { endTimeMs: number; state: TraceState; metadata: Record<string, string>; tags: Record<string, string> },
+  ): Promise<TraceInfoV3> {
     const tags = entries(req.tags, 'tags', 'tag').filter(([k]) => k !== ARTIFACT_LOCATION_TAG);
     const metadata = entries(req.metadata, 'request_metadata', 'metadata');
     await this.db.transaction().execute(async (tx) => {
@@ -182,9 +197,17 @@ export class TraceStore {
   private async infos(rows: TraceInfoTable[]): Promise<TraceInfoV3[]> {
     const out = new Map<string, TraceInfoV3>(rows.map((r) => [r.request_id, this.info(r)]));
     for (const ids of chunks([...out.keys()])) {
-      for (const t of await this.db.selectFrom('trace_tags').selectAll().where('request_id', 'in', ids).execute()) out.get(t.request_id)!.tags[t.key] = t.value ?? '';
-      for (const m of await this.db.selectFrom('trace_request_metadata').selectAll().where('request_id', 'in', ids).execute()) out.get(m.request_id)!.trace_metadata[m.key] = m.value ?? '';
-      const assessments = await this.db.selectFrom('assessments').selectAll().where('trace_id', 'in', ids).orderBy('created_timestamp').orderBy('assessment_id').execute();
+      for (const t of await this.db.selectFrom('trace_tags').selectAll().where('request_id', 'in', ids).execute())
+        out.get(t.request_id)!.tags[t.key] = t.value ?? '';
+      for (const m of await this.db.selectFrom('trace_request_metadata').selectAll().where('request_id', 'in', ids).execute())
+        out.get(m.request_id)!.trace_metadata[m.key] = m.value ?? '';
+      const assessments = await this.db
+        .selectFrom('assessments')
+        .selectAll()
+        .where('trace_id', 'in', ids)
+        .orderBy('created_timestamp')
+        .orderBy('assessment_id')
+        .execute();
       for (const a of assessments) out.get(a.trace_id)!.assessments.push(assessmentJson(a));
     }
     return [...out.values()];
@@ -214,7 +237,9 @@ export class TraceStore {
     const experimentIds = req.experimentIds.map(parseExperimentId);
     const wanted = req.maxResults ?? TRACE_LIMITS.SEARCH_TRACES_DEFAULT_MAX_RESULTS;
     if (!Number.isSafeInteger(wanted) || wanted < 1 || wanted > TRACE_LIMITS.SEARCH_TRACES_MAX_RESULTS) {
-      throw MlflowError.invalid(`Invalid value ${wanted} for parameter 'max_results' supplied. It must be at least 1 and at most ${TRACE_LIMITS.SEARCH_TRACES_MAX_RESULTS}.`);
+      throw MlflowError.invalid(
+        `Invalid value ${wanted} for parameter 'max_results' supplied. It must be at least 1 and at most ${TRACE_LIMITS.SEARCH_TRACES_MAX_RESULTS}.`,
+      );
     }
     const limit = Math.min(wanted, TRACE_LIMITS.SEARCH_TRACES_PAGE_MAX);
     const predicates = traceFilter(req.filter);
@@ -223,7 +248,10 @@ export class TraceStore {
     let q = this.db.selectFrom('trace_info').selectAll().where('experiment_id', 'in', experimentIds);
     for (const p of predicates) q = q.where(p);
     for (const o of order) q = q.orderBy(o);
-    const rows = await q.limit(limit + 1).offset(offset).execute();
+    const rows = await q
+      .limit(limit + 1)
+      .offset(offset)
+      .execute();
     const traces = await this.infos(rows.slice(0, limit));
     return rows.length > limit ? { traces, next_page_token: encodePageToken(offset + limit) } : { traces };
   }
@@ -253,8 +281,10 @@ export class TraceStore {
    */
   async deleteTraces(req: DeleteTracesRequest): Promise<number> {
     const experimentId = parseExperimentId(req.experimentId);
-    if (req.maxTimestampMillis === undefined && !req.requestIds.length) throw MlflowError.invalid('Either `max_timestamp_millis` or `trace_ids` must be specified.');
-    if (req.maxTimestampMillis !== undefined && req.requestIds.length) throw MlflowError.invalid('Only one of `max_timestamp_millis` and `trace_ids` can be specified.');
+    if (req.maxTimestampMillis === undefined && !req.requestIds.length)
+      throw MlflowError.invalid('Either `max_timestamp_millis` or `trace_ids` must be specified.');
+    if (req.maxTimestampMillis !== undefined && req.requestIds.length)
+      throw MlflowError.invalid('Only one of `max_timestamp_millis` and `trace_ids` can be specified.');
     if (req.requestIds.length && req.maxTraces !== undefined) throw MlflowError.invalid("`max_traces` can't be specified if `trace_ids` is specified.");
     if (req.maxTraces !== undefined && req.maxTraces <= 0) throw MlflowError.invalid(`\`max_traces\` must be a positive integer, received ${req.maxTraces}.`);
     if (req.requestIds.length) {
@@ -269,9 +299,24 @@ export class TraceStore {
     while (deleted < max) {
       const take = Math.min(TRACE_LIMITS.DELETE_CHUNK, max - deleted);
       const n = await this.db.transaction().execute(async (tx) => {
-        const ids = await tx.selectFrom('trace_info').select('request_id').where('experiment_id', '=', experimentId).where('timestamp_ms', '<=', req.maxTimestampMillis!).orderBy('timestamp_ms').orderBy('request_id').limit(take).execute();
+        const ids = await tx
+          .selectFrom('trace_info')
+          .select('request_id')
+          .where('experiment_id', '=', experimentId)
+          .where('timestamp_ms', '<=', req.maxTimestampMillis!)
+          .orderBy('timestamp_ms')
+          .orderBy('request_id')
+          .limit(take)
+          .execute();
         if (!ids.length) return 0;
-        const r = await tx.deleteFrom('trace_info').where('request_id', 'in', ids.map((i) => i.request_id)).executeTakeFirst();
+        const r = await tx
+          .deleteFrom('trace_info')
+          .where(
+            'request_id',
+            'in',
+            ids.map((i) => i.request_id),
+          )
+          .executeTakeFirst();
         return Number(r.numDeletedRows);
       });
       deleted += n;
@@ -284,14 +329,20 @@ export class TraceStore {
   async linkToRun(traceIds: string[], runId: string): Promise<void> {
     if (!traceIds.length) return;
     if (traceIds.length > TRACE_LIMITS.MAX_TRACE_LINKS_PER_REQUEST) {
-      throw MlflowError.invalid(`Cannot link more than ${TRACE_LIMITS.MAX_TRACE_LINKS_PER_REQUEST} traces to a run in a single request. Provided ${traceIds.length} traces.`);
+      throw MlflowError.invalid(
+        `Cannot link more than ${TRACE_LIMITS.MAX_TRACE_LINKS_PER_REQUEST} traces to a run in a single request. Provided ${traceIds.length} traces.`,
+      );
     }
     validateRunId(runId);
     traceIds.forEach((id) => validateTraceId(id, 'trace_ids'));
     await this.db.transaction().execute(async (tx) => {
       const run = await tx.selectFrom('runs').select('lifecycle_stage').where('run_uuid', '=', runId).executeTakeFirst();
       if (!run) throw MlflowError.notFound(`Run with id=${runId} not found`);
-      const found = await tx.selectFrom('trace_info').select('request_id').where('request_id', 'in', [...new Set(traceIds)]).execute();
+      const found = await tx
+        .selectFrom('trace_info')
+        .select('request_id')
+        .where('request_id', 'in', [...new Set(traceIds)])
+        .execute();
       if (!found.length) return;
       await tx
         .insertInto('trace_run_links')

@@ -15,8 +15,36 @@ import { parseRequest, runIdOf } from '../http/request';
  * file name so text and images preview in the browser; markup is sent as plain text (with nosniff),
  * so an uploaded HTML file can never run script in the UI's origin.
  */
-const TEXT = new Set(['.txt', '.log', '.json', '.yaml', '.yml', '.csv', '.tsv', '.md', '.py', '.ts', '.js', '.sh', '.cfg', '.ini', '.toml', '.xml', '.html', '.htm', '.sql', '.svg']);
-const IMAGE: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp', '.bmp': 'image/bmp' };
+const TEXT = new Set([
+  '.txt',
+  '.log',
+  '.json',
+  '.yaml',
+  '.yml',
+  '.csv',
+  '.tsv',
+  '.md',
+  '.py',
+  '.ts',
+  '.js',
+  '.sh',
+  '.cfg',
+  '.ini',
+  '.toml',
+  '.xml',
+  '.html',
+  '.htm',
+  '.sql',
+  '.svg',
+]);
+const IMAGE: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.bmp': 'image/bmp',
+};
 const TEXT_NAMES = new Set(['MLmodel', 'Dockerfile', 'requirements.txt', 'conda.yaml', 'python_env.yaml']);
 
 export function contentTypeOf(file: string): string {

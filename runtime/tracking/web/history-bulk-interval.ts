@@ -39,7 +39,11 @@ const requestSchema = z
     if ((r.start_step === undefined) !== (r.end_step === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['start_step'], message: 'If either start_step or end_step is specified, both must be specified.' });
     } else if (r.start_step !== undefined && r.end_step !== undefined && r.start_step > r.end_step) {
-      ctx.addIssue({ code: 'custom', path: ['end_step'], message: `end_step must be greater than or equal to start_step (start_step=${r.start_step}, end_step=${r.end_step}).` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['end_step'],
+        message: `end_step must be greater than or equal to start_step (start_step=${r.start_step}, end_step=${r.end_step}).`,
+      });
     }
   });
 

@@ -21,7 +21,10 @@ export interface WebUiOptions {
  * source tree (runtime/tracking/web) and from the compiled copy (lib/runtime/tracking/web, as in the image).
  */
 export function findUiAssets(): string | undefined {
-  const candidates = [path.resolve(__dirname, '..', '..', '..', 'ui', 'tracking', 'dist'), path.resolve(__dirname, '..', '..', '..', '..', 'ui', 'tracking', 'dist')];
+  const candidates = [
+    path.resolve(__dirname, '..', '..', '..', 'ui', 'tracking', 'dist'),
+    path.resolve(__dirname, '..', '..', '..', '..', 'ui', 'tracking', 'dist'),
+  ];
   return candidates.find((dir) => fs.existsSync(path.join(dir, 'index.html')));
 }
 

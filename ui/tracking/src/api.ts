@@ -3,8 +3,17 @@
 // credentials ride along same-origin, so the ingress's or the server's basic auth (the browser's own
 // 401 prompt) covers every request.
 
-export interface KeyValue { key: string; value: string }
-export interface Metric { key: string; value: number; timestamp: number; step: number; run_id?: string }
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+export interface Metric {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+  run_id?: string;
+}
 export interface Experiment {
   experiment_id: string;
   name: string;
@@ -26,8 +35,18 @@ export interface RunInfo {
   lifecycle_stage?: string;
 }
 /** A dataset as `mlflow.log_input` records it (service.proto Dataset); schema and profile are JSON text. */
-export interface Dataset { name: string; digest: string; source_type?: string; source?: string; schema?: string; profile?: string }
-export interface DatasetInput { tags?: KeyValue[]; dataset: Dataset }
+export interface Dataset {
+  name: string;
+  digest: string;
+  source_type?: string;
+  source?: string;
+  schema?: string;
+  profile?: string;
+}
+export interface DatasetInput {
+  tags?: KeyValue[];
+  dataset: Dataset;
+}
 export interface Run {
   info: RunInfo;
   data: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] };
@@ -51,7 +70,11 @@ export interface LoggedModel {
   };
   data?: { params?: KeyValue[]; metrics?: Metric[] };
 }
-export interface FileInfo { path: string; is_dir?: boolean; file_size?: number | string }
+export interface FileInfo {
+  path: string;
+  is_dir?: boolean;
+  file_size?: number | string;
+}
 export interface ModelVersion {
   name: string;
   version: string;
@@ -79,7 +102,11 @@ export interface RegisteredModel {
 
 /** An error the server answered with (MLflow's `{error_code, message}`), or a network failure. */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly errorCode: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly errorCode: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -119,7 +146,10 @@ async function request<T>(method: 'GET' | 'POST', path: string, query: Query = {
   }
   if (!res.ok) {
     const err = json as { error_code?: string; message?: string };
-    const fallback = res.status === 401 || res.status === 403 ? 'You are not signed in or not allowed to see this; reload the page to sign in again.' : `HTTP ${res.status} ${res.statusText}`;
+    const fallback =
+      res.status === 401 || res.status === 403
+        ? 'You are not signed in or not allowed to see this; reload the page to sign in again.'
+        : `HTTP ${res.status} ${res.statusText}`;
     throw new ApiError(res.status, err.error_code ?? `HTTP_${res.status}`, err.message ?? fallback);
   }
   return json as T;
@@ -127,47 +157,71 @@ async function request<T>(method: 'GET' | 'POST', path: string, query: Query = {
 
 export const api = {
   searchExperiments: (filter: string, pageToken?: string, maxResults = 50) =>
-    request<{ experiments?: Experiment[]; next_page_token?: string }>('POST', `${API}/experiments/search`, {}, {
-      filter: filter || undefined,
-      max_results: maxResults,
-      page_token: pageToken || undefined,
-      order_by: ['last_update_time DESC'],
-    }),
+    request<{ experiments?: Experiment[]; next_page_token?: string }>(
+      'POST',
+      `${API}/experiments/search`,
+      {},
+      {
+        filter: filter || undefined,
+        max_results: maxResults,
+        page_token: pageToken || undefined,
+        order_by: ['last_update_time DESC'],
+      },
+    ),
   getExperiment: (id: string) => request<{ experiment: Experiment }>('GET', `${API}/experiments/get`, { experiment_id: id }),
   searchRuns: (experimentId: string, filter: string, orderBy: string[], pageToken?: string, maxResults = 25) =>
-    request<{ runs?: Run[]; next_page_token?: string }>('POST', `${API}/runs/search`, {}, {
-      experiment_ids: [experimentId],
-      filter: filter || undefined,
-      order_by: orderBy.length ? orderBy : undefined,
-      max_results: maxResults,
-      page_token: pageToken || undefined,
-    }),
+    request<{ runs?: Run[]; next_page_token?: string }>(
+      'POST',
+      `${API}/runs/search`,
+      {},
+      {
+        experiment_ids: [experimentId],
+        filter: filter || undefined,
+        order_by: orderBy.length ? orderBy : undefined,
+        max_results: maxResults,
+        page_token: pageToken || undefined,
+      },
+    ),
   getRun: (runId: string) => request<{ run: Run }>('GET', `${API}/runs/get`, { run_id: runId }),
   /** Runs whose `mlflow.parentRunId` tag names this run (autolog's tuning candidates, nested runs). */
   childRuns: (experimentId: string, parentRunId: string, maxResults = 100, alsoMatching = '') =>
-    request<{ runs?: Run[]; next_page_token?: string }>('POST', `${API}/runs/search`, {}, {
-      experiment_ids: [experimentId],
-      // The filter DSL has only `and`, so a table filter composes by appending it.
-      filter: [`tags.mlflow.parentRunId = '${quote(parentRunId)}'`, alsoMatching.trim()].filter(Boolean).join(' and '),
-      order_by: ['attributes.start_time DESC'],
-      max_results: maxResults,
-    }),
+    request<{ runs?: Run[]; next_page_token?: string }>(
+      'POST',
+      `${API}/runs/search`,
+      {},
+      {
+        experiment_ids: [experimentId],
+        // The filter DSL has only `and`, so a table filter composes by appending it.
+        filter: [`tags.mlflow.parentRunId = '${quote(parentRunId)}'`, alsoMatching.trim()].filter(Boolean).join(' and '),
+        order_by: ['attributes.start_time DESC'],
+        max_results: maxResults,
+      },
+    ),
   // Editing goes through the clients' endpoints, so the server's permissions (UPDATE on the experiment) apply.
   renameRun: (runId: string, runName: string) => request<{ run_info: RunInfo }>('POST', `${API}/runs/update`, {}, { run_id: runId, run_name: runName }),
   setTag: (runId: string, key: string, value: string) => request<object>('POST', `${API}/runs/set-tag`, {}, { run_id: runId, key, value }),
   deleteTag: (runId: string, key: string) => request<object>('POST', `${API}/runs/delete-tag`, {}, { run_id: runId, key }),
   /** The run's MLflow 3 logged models: those it produced (source_run_id). */
   loggedModelsOfRun: (experimentId: string, runId: string) =>
-    request<{ models?: LoggedModel[] }>('POST', `${API}/logged-models/search`, {}, {
-      experiment_ids: [experimentId],
-      filter: `source_run_id = '${quote(runId)}'`,
-      max_results: 100,
-    }),
+    request<{ models?: LoggedModel[] }>(
+      'POST',
+      `${API}/logged-models/search`,
+      {},
+      {
+        experiment_ids: [experimentId],
+        filter: `source_run_id = '${quote(runId)}'`,
+        max_results: 100,
+      },
+    ),
   getLoggedModel: (modelId: string) => request<{ model: LoggedModel }>('GET', `${API}/logged-models/${encodeURIComponent(modelId)}`),
   listLoggedModelArtifacts: (modelId: string, path: string) =>
-    request<{ root_uri?: string; files?: FileInfo[]; next_page_token?: string }>('GET', `${API}/logged-models/${encodeURIComponent(modelId)}/artifacts/directories`, {
-      artifact_directory_path: path || undefined,
-    }),
+    request<{ root_uri?: string; files?: FileInfo[]; next_page_token?: string }>(
+      'GET',
+      `${API}/logged-models/${encodeURIComponent(modelId)}/artifacts/directories`,
+      {
+        artifact_directory_path: path || undefined,
+      },
+    ),
   /** Registered model versions whose source is this run (model-versions/search by run_id). */
   modelVersionsOfRun: (runId: string) =>
     request<{ model_versions?: ModelVersion[] }>('GET', `${API}/model-versions/search`, { filter: `run_id = '${quote(runId)}'`, max_results: 200 }),
@@ -181,7 +235,11 @@ export const api = {
       end_step: steps?.to,
     }),
   listArtifacts: (runId: string, path: string, pageToken?: string) =>
-    request<{ root_uri?: string; files?: FileInfo[]; next_page_token?: string }>('GET', `${API}/artifacts/list`, { run_id: runId, path: path || undefined, page_token: pageToken }),
+    request<{ root_uri?: string; files?: FileInfo[]; next_page_token?: string }>('GET', `${API}/artifacts/list`, {
+      run_id: runId,
+      path: path || undefined,
+      page_token: pageToken,
+    }),
   searchRegisteredModels: (filter: string, pageToken?: string) =>
     request<{ registered_models?: RegisteredModel[]; next_page_token?: string }>('GET', `${API}/registered-models/search`, {
       filter: filter || undefined,
@@ -195,7 +253,8 @@ export const api = {
       max_results: 200,
       order_by: ['version_number DESC'],
     }),
-  auditTrail: (name: string) => request<{ entries?: AuditEntry[]; events?: AuditEntry[]; audit?: AuditEntry[] }>('GET', `${API}/model-versions/audit`, { name }),
+  auditTrail: (name: string) =>
+    request<{ entries?: AuditEntry[]; events?: AuditEntry[]; audit?: AuditEntry[] }>('GET', `${API}/model-versions/audit`, { name }),
 };
 
 /** One registry change as the server's audit endpoint reports it; fields beyond these are shown raw. */

@@ -1,7 +1,12 @@
 export function formatTime(ms: number | string | undefined): string {
   if (ms === undefined || ms === null || ms === '') return '—';
   const d = new Date(Number(ms));
-  return Number.isNaN(d.getTime()) ? '—' : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return Number.isNaN(d.getTime())
+    ? '—'
+    : d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z');
 }
 
 export function formatDuration(start?: number, end?: number): string {

@@ -38,18 +38,26 @@ function Page() {
   switch (section ?? 'experiments') {
     case 'experiments':
       return id ? (
-        <RunsPage
-          key={id}
-          experimentId={id}
-          state={{ filter: q('filter') ?? '', order: q('order') ?? '', cols: q('cols'), page: q('page') }}
-        />
+        <RunsPage key={id} experimentId={id} state={{ filter: q('filter') ?? '', order: q('order') ?? '', cols: q('cols'), page: q('page') }} />
       ) : (
         <ExperimentsPage key={q('q') ?? ''} q={q('q') ?? ''} page={q('page')} />
       );
     case 'runs':
-      return id ? <RunPage key={id} runId={id} tab={tabOf(query)} metric={q('metric')} axis={axisOf(query)} steps={stepsOf(query)} /> : <Empty>Open a run from an experiment's runs table.</Empty>;
+      return id ? (
+        <RunPage key={id} runId={id} tab={tabOf(query)} metric={q('metric')} axis={axisOf(query)} steps={stepsOf(query)} />
+      ) : (
+        <Empty>Open a run from an experiment's runs table.</Empty>
+      );
     case 'compare':
-      return <ComparePage runIds={(q('runs') ?? '').split(',').filter(Boolean)} metric={q('metric')} axis={axisOf(query)} experimentId={q('experiment')} steps={stepsOf(query)} />;
+      return (
+        <ComparePage
+          runIds={(q('runs') ?? '').split(',').filter(Boolean)}
+          metric={q('metric')}
+          axis={axisOf(query)}
+          experimentId={q('experiment')}
+          steps={stepsOf(query)}
+        />
+      );
     case 'models':
       return id ? <ModelPage key={id} name={id} /> : <ModelsPage key={q('q') ?? ''} q={q('q') ?? ''} page={q('page')} />;
     default:

@@ -127,7 +127,17 @@ async function createLoggedModels(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['logged_model_params', 'logged_model_tags', 'logged_models', 'registry_audit', 'registered_model_aliases', 'model_version_tags', 'model_versions', 'registered_model_tags', 'registered_models']) {
+  for (const table of [
+    'logged_model_params',
+    'logged_model_tags',
+    'logged_models',
+    'registry_audit',
+    'registered_model_aliases',
+    'model_version_tags',
+    'model_versions',
+    'registered_model_tags',
+    'registered_models',
+  ]) {
     await db.schema.dropTable(table).execute();
   }
 }

@@ -7,7 +7,8 @@ import { Empty, ErrorState, Loading } from './states';
 import { parseLoggedTable, TablePreview } from './TablePreview';
 
 const IMAGE = /\.(png|jpe?g|gif|svg|webp|bmp)$/i;
-const TEXT = /(\.(txt|log|json|ya?ml|csv|tsv|md|py|ts|js|sh|cfg|ini|toml|xml|html|sql)|(^|\/)(MLmodel|requirements\.txt|conda\.yaml|python_env\.yaml|Dockerfile))$/i;
+const TEXT =
+  /(\.(txt|log|json|ya?ml|csv|tsv|md|py|ts|js|sh|cfg|ini|toml|xml|html|sql)|(^|\/)(MLmodel|requirements\.txt|conda\.yaml|python_env\.yaml|Dockerfile))$/i;
 /** Text previews stop here; the download link has the whole file. */
 const PREVIEW_BYTES = 256 * 1024;
 /** A JSON file up to this size is tried as a `log_table` table (the whole file has to be parsed). */
@@ -18,7 +19,14 @@ interface Selection {
   file: FileInfo;
 }
 
-function Directory(props: { source: ArtifactSource; path: string; files?: FileInfo[]; selected?: Selection; onSelect: (s: Selection) => void; label?: string }) {
+function Directory(props: {
+  source: ArtifactSource;
+  path: string;
+  files?: FileInfo[];
+  selected?: Selection;
+  onSelect: (s: Selection) => void;
+  label?: string;
+}) {
   const { source, path, selected, onSelect } = props;
   const listing = useLoad(async () => props.files ?? collectArtifacts(source, path), [sourceKey(source), path]);
   const [open, setOpen] = useState<Set<string>>(new Set());
@@ -116,13 +124,23 @@ export function ArtifactBrowser({ run, models = [] }: { run: RunInfo; models?: L
   return (
     <div class="artifacts">
       <div class="artifact-tree">
-        {root.data.length ? <Directory source={runSource} path="" files={root.data} selected={selected} onSelect={setSelected} label="Artifacts" /> : <div class="muted">No run artifacts.</div>}
+        {root.data.length ? (
+          <Directory source={runSource} path="" files={root.data} selected={selected} onSelect={setSelected} label="Artifacts" />
+        ) : (
+          <div class="muted">No run artifacts.</div>
+        )}
         {models.map((m) => (
           <div class="model-tree" key={m.info.model_id} data-model-id={m.info.model_id}>
             <h3>
               Logged model <span class="mono">{m.info.name}</span>
             </h3>
-            <Directory source={{ kind: 'model', modelId: m.info.model_id }} path="" selected={selected} onSelect={setSelected} label={`Files of ${m.info.name}`} />
+            <Directory
+              source={{ kind: 'model', modelId: m.info.model_id }}
+              path=""
+              selected={selected}
+              onSelect={setSelected}
+              label={`Files of ${m.info.name}`}
+            />
           </div>
         ))}
       </div>

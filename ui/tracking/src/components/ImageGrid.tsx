@@ -78,7 +78,12 @@ export function ImageGrid({ run }: { run: RunInfo }) {
   const byKey = useMemo(() => (listing.state === 'ok' ? parseStepImages(listing.data) : new Map<string, StepImage[]>()), [listing]);
   if (listing.state === 'loading') return <Loading what="images" />;
   if (listing.state === 'error') return <ErrorState error={listing.error} what="images" />;
-  if (!byKey.size) return <Empty>No images logged by key and step. Log some with <code>mlflow.log_image(image, key="…", step=step)</code>.</Empty>;
+  if (!byKey.size)
+    return (
+      <Empty>
+        No images logged by key and step. Log some with <code>mlflow.log_image(image, key="…", step=step)</code>.
+      </Empty>
+    );
   return (
     <div class="cards image-cards" aria-label="Images">
       {[...byKey.entries()].map(([key, images]) => (

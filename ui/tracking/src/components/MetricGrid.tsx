@@ -45,11 +45,25 @@ function MetricCard(props: { runs: GridRun[]; metricKey: string; axis: XAxis; on
   const box = useRef<HTMLDivElement>(null);
   const seen = useSeen(box);
   const ids = runs.map((r) => r.runId).join(',');
-  const history = useLoad(async () => (seen ? (await api.historyBulkInterval(runs.map((r) => r.runId), metricKey, CARD_POINTS)).metrics ?? [] : undefined), [seen, ids, metricKey]);
+  const history = useLoad(
+    async () =>
+      seen
+        ? ((
+            await api.historyBulkInterval(
+              runs.map((r) => r.runId),
+              metricKey,
+              CARD_POINTS,
+            )
+          ).metrics ?? [])
+        : undefined,
+    [seen, ids, metricKey],
+  );
   const series = useMemo(() => {
     if (history.state !== 'ok' || !history.data) return [];
     const points = history.data;
-    return runs.map((r) => ({ label: r.label, points: points.filter((m) => m.run_id === undefined || m.run_id === r.runId) })).filter((s) => s.points.length > 0);
+    return runs
+      .map((r) => ({ label: r.label, points: points.filter((m) => m.run_id === undefined || m.run_id === r.runId) }))
+      .filter((s) => s.points.length > 0);
   }, [history, ids]);
   const group = groupOf(metricKey);
   const name = group ? metricKey.slice(group.length + 1) : metricKey;
@@ -100,7 +114,13 @@ export function MetricGrid(props: { runs: GridRun[]; keys: string[]; axis: XAxis
   return (
     <section class="metric-grid" aria-label={label}>
       <div class="toolbar">
-        <input type="search" aria-label={`Search ${label.toLowerCase()}`} placeholder="Search metric charts" value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
+        <input
+          type="search"
+          aria-label={`Search ${label.toLowerCase()}`}
+          placeholder="Search metric charts"
+          value={search}
+          onInput={(e) => setSearch((e.target as HTMLInputElement).value)}
+        />
         <span class="muted">
           {shown.length} of {keys.length} chart{keys.length === 1 ? '' : 's'}
         </span>

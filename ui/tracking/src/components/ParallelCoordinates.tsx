@@ -33,7 +33,12 @@ export function ParallelCoordinates({ runs, axes }: { runs: PlotRun[]; axes: Plo
   const colorScale = scales[scales.length - 1];
   const colorKey = axes[axes.length - 1].key;
   return (
-    <svg class="plot parallel" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Parallel coordinates of ${runs.length} runs over ${axes.map((a) => a.label).join(', ')}`}>
+    <svg
+      class="plot parallel"
+      viewBox={`0 0 ${W} ${H}`}
+      role="img"
+      aria-label={`Parallel coordinates of ${runs.length} runs over ${axes.map((a) => a.label).join(', ')}`}
+    >
       {axes.map((a, i) => (
         <g class="axis" key={a.key} data-axis={a.key} transform={`translate(${x(i)},0)`}>
           <line y1={y(0)} y2={y(1)} />
@@ -71,7 +76,11 @@ export function ParallelCoordinates({ runs, axes }: { runs: PlotRun[]; axes: Plo
             {segments
               .filter((s) => s.length > 0)
               .map((s, i) =>
-                s.length === 1 ? <circle key={i} cx={s[0].split(',')[0]} cy={s[0].split(',')[1]} r={3} fill={color} /> : <polyline key={i} class="run-line" points={s.join(' ')} stroke={color} />,
+                s.length === 1 ? (
+                  <circle key={i} cx={s[0].split(',')[0]} cy={s[0].split(',')[1]} r={3} fill={color} />
+                ) : (
+                  <polyline key={i} class="run-line" points={s.join(' ')} stroke={color} />
+                ),
               )}
           </g>
         );

@@ -177,8 +177,20 @@ export function TagEditor({ runId, tags, onSaved }: { runId: string; tags: KeyVa
       {!sorted.length && !draft && <p class="muted">No tags.</p>}
       {draft ? (
         <form class="toolbar tag-form" onSubmit={submit}>
-          <input aria-label="Tag key" placeholder="key" value={draft.key} maxLength={250} onInput={(e) => setDraft({ ...draft, key: (e.target as HTMLInputElement).value })} />
-          <input aria-label="Tag value" placeholder="value" class="wide" value={draft.value} onInput={(e) => setDraft({ ...draft, value: (e.target as HTMLInputElement).value })} />
+          <input
+            aria-label="Tag key"
+            placeholder="key"
+            value={draft.key}
+            maxLength={250}
+            onInput={(e) => setDraft({ ...draft, key: (e.target as HTMLInputElement).value })}
+          />
+          <input
+            aria-label="Tag value"
+            placeholder="value"
+            class="wide"
+            value={draft.value}
+            onInput={(e) => setDraft({ ...draft, value: (e.target as HTMLInputElement).value })}
+          />
           <button type="submit" disabled={save.busy || !draft.key.trim()}>
             Save tag
           </button>

@@ -31,7 +31,13 @@ export function Scatter({ runs, x: xAxis, y: yAxis }: { runs: PlotRun[]; x: Plot
     })
     .filter((p): p is NonNullable<typeof p> => p !== undefined);
   return (
-    <svg class="plot scatter" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${yAxis.label} against ${xAxis.label}, ${points.length} runs`} data-points={points.length}>
+    <svg
+      class="plot scatter"
+      viewBox={`0 0 ${W} ${H}`}
+      role="img"
+      aria-label={`${yAxis.label} against ${xAxis.label}, ${points.length} runs`}
+      data-points={points.length}
+    >
       <g class="axis x">
         <line x1={LEFT} x2={W - RIGHT} y1={H - BOTTOM} y2={H - BOTTOM} />
         {sx.ticks.map((t) => (
@@ -55,7 +61,18 @@ export function Scatter({ runs, x: xAxis, y: yAxis }: { runs: PlotRun[]; x: Plot
         </text>
       </g>
       {points.map((p) => (
-        <circle key={p.run.id} data-run-id={p.run.id} cx={p.cx} cy={p.cy} r={6} fill={p.color} stroke="#fff" stroke-width={1.5} style={{ cursor: 'pointer' }} onClick={() => navigate(href(['runs', p.run.id]))}>
+        <circle
+          key={p.run.id}
+          data-run-id={p.run.id}
+          cx={p.cx}
+          cy={p.cy}
+          r={6}
+          fill={p.color}
+          stroke="#fff"
+          stroke-width={1.5}
+          style={{ cursor: 'pointer' }}
+          onClick={() => navigate(href(['runs', p.run.id]))}
+        >
           <title>
             {p.run.label}: {xAxis.label}={p.run.values[xAxis.key] ?? '—'}, {yAxis.label}={p.run.values[yAxis.key] ?? '—'}
           </title>

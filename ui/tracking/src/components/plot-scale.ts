@@ -42,7 +42,10 @@ export function scaleFor(values: Value[], tickCount = 5): Scale {
       if (n === undefined || !present(v)) return undefined;
       return span === 0 ? 0.5 : (n - min) / span;
     };
-    const ticks = span === 0 ? [{ at: 0.5, label: formatNumber(min) }] : Array.from({ length: tickCount }, (_, i) => ({ at: i / (tickCount - 1), label: formatNumber(min + (span * i) / (tickCount - 1)) }));
+    const ticks =
+      span === 0
+        ? [{ at: 0.5, label: formatNumber(min) }]
+        : Array.from({ length: tickCount }, (_, i) => ({ at: i / (tickCount - 1), label: formatNumber(min + (span * i) / (tickCount - 1)) }));
     return { kind: 'number', pos, ticks, band: 0 };
   }
   const cats = [...new Set(shown.map(String))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));

@@ -19,7 +19,7 @@ export function ComparePage(props: { runIds: string[]; metric?: string; axis: XA
   const keys = useMemo(() => [...new Set(list.flatMap((r) => (r.data.metrics ?? []).map((m) => m.key)))].sort(), [runs]);
   const chosen = metric ?? keys[0];
   const history = useLoad(
-    async () => (chosen && runIds.length ? (await api.historyBulkInterval(runIds, chosen, CHART_POINTS, steps)).metrics ?? [] : []),
+    async () => (chosen && runIds.length ? ((await api.historyBulkInterval(runIds, chosen, CHART_POINTS, steps)).metrics ?? []) : []),
     [runIds.join(','), chosen, steps?.from, steps?.to],
   );
   const series = useMemo(() => {
@@ -30,7 +30,7 @@ export function ComparePage(props: { runIds: string[]; metric?: string; axis: XA
   }, [history, runs]);
   const expId = experimentId ?? list[0]?.info.experiment_id;
   const experimentName = useExperimentName(expId);
-  const others = useLoad(async () => (expId ? (await api.searchRuns(expId, '', ['attributes.start_time DESC'], undefined, 50)).runs ?? [] : []), [expId]);
+  const others = useLoad(async () => (expId ? ((await api.searchRuns(expId, '', ['attributes.start_time DESC'], undefined, 50)).runs ?? []) : []), [expId]);
   const go = (q: { runs?: string[]; metric?: string; x?: XAxis }) =>
     navigate(href(['compare'], { runs: (q.runs ?? runIds).join(','), metric: q.metric ?? chosen, x: q.x ?? axis, experiment: expId }), true);
   const zoom = useCallback(
@@ -51,12 +51,15 @@ export function ComparePage(props: { runIds: string[]; metric?: string; axis: XA
         <a href={href(['experiments'])}>Experiments</a>
         {expId && (
           <>
-            {' '}/ <a href={href(['experiments', expId])}>{experimentName}</a>
+            {' '}
+            / <a href={href(['experiments', expId])}>{experimentName}</a>
           </>
         )}{' '}
         / compare
       </nav>
-      <h1>Compare {list.length} run{list.length === 1 ? '' : 's'}</h1>
+      <h1>
+        Compare {list.length} run{list.length === 1 ? '' : 's'}
+      </h1>
       <div class="toolbar">
         <label>
           Metric{' '}
@@ -84,7 +87,14 @@ export function ComparePage(props: { runIds: string[]; metric?: string; axis: XA
       <ComparePlots runs={list} metricKeys={modelKeys} paramKeys={params} metric={chosen && !isSystemMetric(chosen) ? chosen : undefined} />
 
       <h2>All metrics</h2>
-      <MetricGrid runs={gridRuns} keys={modelKeys} axis={axis} onExpand={(k) => (go({ metric: k }), window.scrollTo(0, 0))} label="Compared metrics" emptyText="These runs have no metrics to chart." />
+      <MetricGrid
+        runs={gridRuns}
+        keys={modelKeys}
+        axis={axis}
+        onExpand={(k) => (go({ metric: k }), window.scrollTo(0, 0))}
+        label="Compared metrics"
+        emptyText="These runs have no metrics to chart."
+      />
 
       <h2>Side by side</h2>
       <div class="scroll-x">
@@ -133,9 +143,7 @@ export function ComparePage(props: { runIds: string[]; metric?: string; axis: XA
                 <input
                   type="checkbox"
                   checked={runIds.includes(r.info.run_id)}
-                  onChange={() =>
-                    go({ runs: runIds.includes(r.info.run_id) ? runIds.filter((id) => id !== r.info.run_id) : [...runIds, r.info.run_id] })
-                  }
+                  onChange={() => go({ runs: runIds.includes(r.info.run_id) ? runIds.filter((id) => id !== r.info.run_id) : [...runIds, r.info.run_id] })}
                 />{' '}
                 {r.info.run_name || r.info.run_id}
               </label>

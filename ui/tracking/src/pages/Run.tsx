@@ -16,13 +16,24 @@ import { isSystemMetric, MetricsTab, runHref, type RunTab } from './RunMetrics';
 function KeyValueTable({ label, rows }: { label: string; rows: KeyValue[] }) {
   if (!rows.length) return <Empty>No {label.toLowerCase()} logged.</Empty>;
   return (
-    <KeyTable label={label} class="key-value" head={<tr><th>Key</th><th>Value</th></tr>}>
-      {[...rows].sort((a, b) => a.key.localeCompare(b.key)).map((p) => (
-        <tr data-row tabIndex={0} key={p.key}>
-          <td class="mono wrap">{p.key}</td>
-          <td class="mono wrap">{p.value}</td>
+    <KeyTable
+      label={label}
+      class="key-value"
+      head={
+        <tr>
+          <th>Key</th>
+          <th>Value</th>
         </tr>
-      ))}
+      }
+    >
+      {[...rows]
+        .sort((a, b) => a.key.localeCompare(b.key))
+        .map((p) => (
+          <tr data-row tabIndex={0} key={p.key}>
+            <td class="mono wrap">{p.key}</td>
+            <td class="mono wrap">{p.value}</td>
+          </tr>
+        ))}
     </KeyTable>
   );
 }
@@ -30,9 +41,24 @@ function KeyValueTable({ label, rows }: { label: string; rows: KeyValue[] }) {
 /** Latest value of each metric; a long name wraps inside its column instead of widening the table. */
 function LatestMetrics({ run }: { run: Run }) {
   const metrics = [...(run.data.metrics ?? [])].sort((a, b) => Number(isSystemMetric(a.key)) - Number(isSystemMetric(b.key)) || a.key.localeCompare(b.key));
-  if (!metrics.length) return <Empty>No metrics logged. Log some with <code>mlflow.log_metric("loss", value, step=step)</code>.</Empty>;
+  if (!metrics.length)
+    return (
+      <Empty>
+        No metrics logged. Log some with <code>mlflow.log_metric("loss", value, step=step)</code>.
+      </Empty>
+    );
   return (
-    <KeyTable label="Metrics" class="latest-metrics" head={<tr><th>Metric</th><th class="num">Latest</th><th class="num">Step</th></tr>}>
+    <KeyTable
+      label="Metrics"
+      class="latest-metrics"
+      head={
+        <tr>
+          <th>Metric</th>
+          <th class="num">Latest</th>
+          <th class="num">Step</th>
+        </tr>
+      }
+    >
       {metrics.map((m) => (
         <tr data-row tabIndex={0} key={m.key}>
           <td class="wrap">
@@ -67,15 +93,36 @@ function Overview({ run, reload, models, versions }: { run: Run; reload: () => v
   return (
     <>
       <dl class="facts">
-        <dt>Run ID</dt><dd class="mono">{info.run_id}</dd>
-        <dt>Status</dt><dd><span class={`status ${info.status?.toLowerCase()}`}>{info.status}</span></dd>
-        <dt>Started</dt><dd>{formatTime(info.start_time)}</dd>
-        <dt>Duration</dt><dd>{formatDuration(info.start_time, info.end_time)}</dd>
-        <dt>User</dt><dd>{info.user_id || '—'}</dd>
-        <dt>Source</dt><dd><Source run={run} /></dd>
-        {parent && (<><dt>Parent run</dt><dd><ParentLink parentId={parent} /></dd></>)}
-        <dt>Child runs</dt><dd><ChildRuns run={run} /></dd>
-        <dt>Artifacts</dt><dd class="mono wrap">{info.artifact_uri}</dd>
+        <dt>Run ID</dt>
+        <dd class="mono">{info.run_id}</dd>
+        <dt>Status</dt>
+        <dd>
+          <span class={`status ${info.status?.toLowerCase()}`}>{info.status}</span>
+        </dd>
+        <dt>Started</dt>
+        <dd>{formatTime(info.start_time)}</dd>
+        <dt>Duration</dt>
+        <dd>{formatDuration(info.start_time, info.end_time)}</dd>
+        <dt>User</dt>
+        <dd>{info.user_id || '—'}</dd>
+        <dt>Source</dt>
+        <dd>
+          <Source run={run} />
+        </dd>
+        {parent && (
+          <>
+            <dt>Parent run</dt>
+            <dd>
+              <ParentLink parentId={parent} />
+            </dd>
+          </>
+        )}
+        <dt>Child runs</dt>
+        <dd>
+          <ChildRuns run={run} />
+        </dd>
+        <dt>Artifacts</dt>
+        <dd class="mono wrap">{info.artifact_uri}</dd>
       </dl>
       <h2>Description</h2>
       <Description key={tagOf(run, NOTE_TAG) ?? ''} runId={info.run_id} note={tagOf(run, NOTE_TAG) ?? ''} onSaved={reload} />
@@ -133,7 +180,8 @@ export function RunPage(props: { runId: string; tab?: RunTab; metric?: string; a
   return (
     <section>
       <nav class="crumbs">
-        <a href={href(['experiments'])}>Experiments</a> / <a href={href(['experiments', info.experiment_id])}>{experimentName}</a> / {info.run_name || info.run_id}
+        <a href={href(['experiments'])}>Experiments</a> / <a href={href(['experiments', info.experiment_id])}>{experimentName}</a> /{' '}
+        {info.run_name || info.run_id}
       </nav>
       <RunTitle key={info.run_name} runId={info.run_id} name={info.run_name ?? ''} onSaved={reload} />
       <nav class="tabs" aria-label="Run views">
@@ -145,7 +193,9 @@ export function RunPage(props: { runId: string; tab?: RunTab; metric?: string; a
         ))}
       </nav>
       {tab === 'overview' && <Overview run={result.data.run} reload={reload} models={models} versions={versions} />}
-      {(tab === 'metrics' || tab === 'system') && <MetricsTab key={tab} run={result.data.run} system={tab === 'system'} metric={metric} axis={axis} steps={steps} />}
+      {(tab === 'metrics' || tab === 'system') && (
+        <MetricsTab key={tab} run={result.data.run} system={tab === 'system'} metric={metric} axis={axis} steps={steps} />
+      )}
       {tab === 'artifacts' &&
         (models.state === 'loading' ? <Loading what="artifacts" /> : <ArtifactBrowser run={info} models={models.state === 'ok' ? models.data : []} />)}
     </section>

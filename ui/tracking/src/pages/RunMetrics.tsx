@@ -29,7 +29,10 @@ export function runHref(runId: string, q: { tab?: RunTab; metric?: string; x?: X
 function ExpandedChart(props: { run: Run; tab: RunTab; keys: string[]; metric: string; axis: XAxis; steps?: StepRange }) {
   const { run, tab, keys, metric, axis, steps } = props;
   const runId = run.info.run_id;
-  const history = useLoad(async () => (await api.historyBulkInterval([runId], metric, CHART_POINTS, steps)).metrics ?? [], [runId, metric, steps?.from, steps?.to]);
+  const history = useLoad(
+    async () => (await api.historyBulkInterval([runId], metric, CHART_POINTS, steps)).metrics ?? [],
+    [runId, metric, steps?.from, steps?.to],
+  );
   const series = useMemo(() => (history.state === 'ok' ? [{ label: metric, points: history.data }] : []), [history, metric]);
   const go = (q: { metric?: string; x?: XAxis }) => navigate(runHref(runId, { tab, metric: q.metric ?? metric, x: q.x ?? axis }), true);
   // Zooming is a history entry of its own, so Back zooms out again.

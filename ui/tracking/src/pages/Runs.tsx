@@ -130,7 +130,7 @@ export function RunsPage({ experimentId, state }: { experimentId: string; state:
   };
 
   const name = experiment.state === 'ok' ? experiment.data.experiment.name : experimentId;
-  const list = runs.state === 'ok' ? runs.data.runs ?? [] : [];
+  const list = runs.state === 'ok' ? (runs.data.runs ?? []) : [];
   const rows: RunRow[] = useMemo(() => visibleRows(list, fetchedChildren, expanded), [runs, fetchedChildren, expanded]);
   return (
     <section>
@@ -186,7 +186,9 @@ export function RunsPage({ experimentId, state }: { experimentId: string; state:
       {runs.state === 'ok' && list.length === 0 && (
         <Empty>
           {state.filter ? (
-            <>No run matches <code>{state.filter}</code>. Loosen the filter or clear it.</>
+            <>
+              No run matches <code>{state.filter}</code>. Loosen the filter or clear it.
+            </>
           ) : (
             <>
               No runs in this experiment yet. Start one with <code>mlflow.start_run()</code> while tracking to this server.
@@ -197,65 +199,74 @@ export function RunsPage({ experimentId, state }: { experimentId: string; state:
       {list.length > 0 && (
         <>
           <div class="scroll-x">
-          <KeyTable
-            label="Runs"
-            class="runs"
-            head={
-              <tr>
-                <th class="select">
-                  <span class="sr-only">Select</span>
-                </th>
-                {sortHeader('attributes.run_name', 'Run')}
-                {sortHeader('attributes.status', 'Status')}
-                {sortHeader('attributes.start_time', 'Started')}
-                <th>Duration</th>
-                {columns.map((c) => sortHeader(c, c.replace(/^metrics\./, '').replace(/^params\./, 'param ')))}
-              </tr>
-            }
-            onOpen={(i) => navigate(href(['runs', rows[i].run.info.run_id]))}
-            onToggle={(i) => toggle(rows[i].run.info.run_id)}
-          >
-            {rows.map(({ run: r, depth, childCount, expanded: open }) => (
-              <tr
-                data-row
-                tabIndex={0}
-                key={r.info.run_id}
-                data-run-id={r.info.run_id}
-                data-depth={depth}
-                class={`${selected.has(r.info.run_id) ? 'selected' : ''} ${depth ? 'child-run' : ''}`}
-                style={depth ? { '--depth': depth } : undefined}
-              >
-                <td class="select">
-                  <input type="checkbox" aria-label={`Select ${r.info.run_name || r.info.run_id}`} checked={selected.has(r.info.run_id)} onChange={() => toggle(r.info.run_id)} />
-                </td>
-                <td class="run-name">
-                  {childCount > 0 && (
-                    <button
-                      type="button"
-                      class="expander"
-                      aria-expanded={open}
-                      aria-label={`${open ? 'Hide' : 'Show'} child runs of ${r.info.run_name || r.info.run_id}`}
-                      onClick={() => toggleChildren(r.info.run_id)}
-                    >
-                      {open ? '−' : '+'}
-                    </button>
-                  )}
-                  <a href={href(['runs', r.info.run_id])}>{r.info.run_name || r.info.run_id}</a>
-                  {childCount > 0 && !open && <span class="child-count">{childCount} child run{childCount === 1 ? '' : 's'}</span>}
-                </td>
-                <td>
-                  <span class={`status ${r.info.status?.toLowerCase()}`}>{r.info.status}</span>
-                </td>
-                <td>{formatTime(r.info.start_time)}</td>
-                <td>{formatDuration(r.info.start_time, r.info.end_time)}</td>
-                {columns.map((c) => (
-                  <td key={c} class={c.startsWith('metrics.') ? 'num' : ''} data-col={c}>
-                    {cellValue(r, c)}
+            <KeyTable
+              label="Runs"
+              class="runs"
+              head={
+                <tr>
+                  <th class="select">
+                    <span class="sr-only">Select</span>
+                  </th>
+                  {sortHeader('attributes.run_name', 'Run')}
+                  {sortHeader('attributes.status', 'Status')}
+                  {sortHeader('attributes.start_time', 'Started')}
+                  <th>Duration</th>
+                  {columns.map((c) => sortHeader(c, c.replace(/^metrics\./, '').replace(/^params\./, 'param ')))}
+                </tr>
+              }
+              onOpen={(i) => navigate(href(['runs', rows[i].run.info.run_id]))}
+              onToggle={(i) => toggle(rows[i].run.info.run_id)}
+            >
+              {rows.map(({ run: r, depth, childCount, expanded: open }) => (
+                <tr
+                  data-row
+                  tabIndex={0}
+                  key={r.info.run_id}
+                  data-run-id={r.info.run_id}
+                  data-depth={depth}
+                  class={`${selected.has(r.info.run_id) ? 'selected' : ''} ${depth ? 'child-run' : ''}`}
+                  style={depth ? { '--depth': depth } : undefined}
+                >
+                  <td class="select">
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${r.info.run_name || r.info.run_id}`}
+                      checked={selected.has(r.info.run_id)}
+                      onChange={() => toggle(r.info.run_id)}
+                    />
                   </td>
-                ))}
-              </tr>
-            ))}
-          </KeyTable>
+                  <td class="run-name">
+                    {childCount > 0 && (
+                      <button
+                        type="button"
+                        class="expander"
+                        aria-expanded={open}
+                        aria-label={`${open ? 'Hide' : 'Show'} child runs of ${r.info.run_name || r.info.run_id}`}
+                        onClick={() => toggleChildren(r.info.run_id)}
+                      >
+                        {open ? '−' : '+'}
+                      </button>
+                    )}
+                    <a href={href(['runs', r.info.run_id])}>{r.info.run_name || r.info.run_id}</a>
+                    {childCount > 0 && !open && (
+                      <span class="child-count">
+                        {childCount} child run{childCount === 1 ? '' : 's'}
+                      </span>
+                    )}
+                  </td>
+                  <td>
+                    <span class={`status ${r.info.status?.toLowerCase()}`}>{r.info.status}</span>
+                  </td>
+                  <td>{formatTime(r.info.start_time)}</td>
+                  <td>{formatDuration(r.info.start_time, r.info.end_time)}</td>
+                  {columns.map((c) => (
+                    <td key={c} class={c.startsWith('metrics.') ? 'num' : ''} data-col={c}>
+                      {cellValue(r, c)}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </KeyTable>
           </div>
           <nav class="pager">
             {state.page !== undefined && (
