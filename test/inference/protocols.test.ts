@@ -110,6 +110,14 @@ describe('inference server: MLflow scoring protocol and Open Inference Protocol 
     const badCsv = await post(`${server.url}/invocations`, 'age,tenure\n1\n', 'text/csv');
     expect(badCsv.status).toBe(400);
     expect(badCsv.body.message).toMatch(/CSV: row 1 has 1 fields/);
+
+    // csv-parse's own errors (an unterminated quote, a quote inside an unquoted field) are 400s, not 500s.
+    for (const body of ['age,tenure\n"1,2\n', 'age,tenure\n1a"b,2\n']) {
+      const res = await post(`${server.url}/invocations`, body, 'text/csv');
+      expect(res.status).toBe(400);
+      expect(res.body.error_code).toBe('BAD_REQUEST');
+      expect(res.body.message).toMatch(/^CSV: /);
+    }
   });
 
   test('415 for content types other than JSON and CSV (and unknown content-type parameters)', async () => {

@@ -4,6 +4,7 @@
  * `{"predictions": …}` back. Tables become records (one object per row), tensor inputs a dict of outputs,
  * as MLflow's onnx flavor returns them.
  */
+import { CsvError, parse as parseCsvText } from 'csv-parse/sync';
 import { frameToFeeds, tableColumns, tensorsToFeeds, type Frame, type LoadedModel } from '../model';
 import { decodeValues, flatten, InputError, nest, type TensorData } from '../tensors';
 
@@ -144,41 +145,20 @@ export function parseJsonInvocation(model: LoadedModel, body: unknown): ParsedIn
   }
 }
 
+/** The records of an RFC 4180 body; a malformed one (an unterminated quote, a stray quote) is a 400. */
+function csvRecords(text: string): string[][] {
+  try {
+    // Row lengths are checked below, with a message naming the row; blank lines are not rows (pandas writes none).
+    return parseCsvText(text, { relax_column_count: true, skip_empty_lines: true }) as string[][];
+  } catch (err) {
+    if (err instanceof CsvError) throw new InputError(`CSV: ${err.message}`);
+    throw err;
+  }
+}
+
 /** RFC 4180 CSV with a header row (pandas.DataFrame.to_csv); numbers become numbers, empty cells null. */
 export function parseCsv(text: string): Frame {
-  const records: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let i = 0;
-  const endField = () => {
-    row.push(field);
-    field = '';
-  };
-  while (i < text.length) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-    } else if (ch === '"' && field === '') quoted = true;
-    else if (ch === ',') endField();
-    else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      endField();
-      if (row.length > 1 || row[0] !== '') records.push(row);
-      row = [];
-    } else field += ch;
-    i++;
-  }
-  if (quoted) throw new InputError('CSV: unterminated quoted field');
-  if (field !== '' || row.length) {
-    endField();
-    records.push(row);
-  }
+  const records = csvRecords(text);
   if (records.length < 1) throw new InputError('CSV: the body is empty; send a header row and data rows');
   const [header, ...data] = records;
   // pandas.to_csv() writes the index as an unnamed first column.
