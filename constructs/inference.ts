@@ -356,7 +356,7 @@ export class Inference extends Construct {
           apiVersion: 'monitoring.coreos.com/v1',
           kind: 'ServiceMonitor',
           metadata: { name: model.name, namespace: ns, labels: standardLabels(env, model.name, INFERENCE_COMPONENT) },
-          spec: spec as unknown as Record<string, unknown>,
+          spec: spec,
         });
       }
     }

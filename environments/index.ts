@@ -37,7 +37,7 @@ export function formatPath(p: ReadonlyArray<PropertyKey>): string {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.discriminator) return `${issue.message}`;
+  if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.discriminator) return issue.message;
   return issue.message;
 }
 

@@ -131,7 +131,7 @@ export class PlatformCredentials extends pulumi.ComponentResource {
         name: spec.name,
         namespace: secretNamespace(args.env, spec),
         keys: spec.keys,
-        data: pulumi.secret(pulumi.output(data)) as pulumi.Output<Record<string, string>>,
+        data: pulumi.secret(pulumi.output(data)),
       };
     });
     if (admin) this.adminPassword = pulumi.secret(admin.result);

@@ -45,7 +45,7 @@ export function registerSynthCommand(program: Command): void {
       const { UnpinnedImagesError } = await import('../environments/image-lock');
       let result;
       try {
-        result = writeSynth(envs, opts.out, { secretsMode: opts.secretsMode as 'pulumi' | 'external-secrets' | undefined, imageLock: opts.imageLock });
+        result = writeSynth(envs, opts.out, { secretsMode: opts.secretsMode, imageLock: opts.imageLock });
       } catch (err) {
         if (err instanceof UnpinnedImagesError) {
           process.stderr.write(`${err.message}\n`);

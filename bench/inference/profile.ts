@@ -89,7 +89,7 @@ async function runProfiled(dir: string, target: Target): Promise<Window> {
   );
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d;
       const line = out.split('\n').find((l) => l.includes('"inference server listening"'));
       if (line) resolve(Number(new URL(JSON.parse(line).url).port));

@@ -210,7 +210,7 @@ async function pair(store: string, uriFor: (label: string) => Promise<string>, d
     };
   };
   const noAuth = summary(off);
-  const basicAuth = summary(on!);
+  const basicAuth = summary(on);
   const ratioCpu =
     basicAuth.cpuMsPerRequest !== undefined && noAuth.cpuMsPerRequest !== undefined ? basicAuth.cpuMsPerRequest / noAuth.cpuMsPerRequest : undefined;
   const result = { store, noAuth, basicAuth, ratioP50: basicAuth.p50 / noAuth.p50, ratioP99: basicAuth.p99 / noAuth.p99, ratioCpu };

@@ -50,7 +50,7 @@ export function policyStatements(doc: unknown): PolicyStatement[] | undefined {
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const st = (parsed as { Statement?: unknown }).Statement;
   if (Array.isArray(st)) return st as PolicyStatement[];
-  return st && typeof st === 'object' ? [st as PolicyStatement] : [];
+  return st && typeof st === 'object' ? [st] : [];
 }
 
 export function list(v: unknown): string[] {

@@ -88,7 +88,10 @@ export class Batcher {
 
   /** submit() without a promise: `done` is called back (QueueFullError at once, when the queue is full). */
   enqueue(model: LoadedModel, feeds: Record<string, TensorData>, outputs: string[] | undefined, done: Completion): void {
-    if (this.queue.length >= this.opts.maxQueue) return done.reject(new QueueFullError(this.opts.maxQueue));
+    if (this.queue.length >= this.opts.maxQueue) {
+      done.reject(new QueueFullError(this.opts.maxQueue));
+      return;
+    }
     let rows = 1;
     if (model.batchable) {
       for (const name in feeds) {

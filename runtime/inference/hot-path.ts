@@ -79,7 +79,8 @@ class HotRequest implements Completion {
       body = parseJsonBody(raw.toString('utf8'));
     } catch (err) {
       // As Fastify after a body parser error: the connection closes (the client may still be sending).
-      return this.reject(err as Error, true);
+      this.reject(err as Error, true);
+      return;
     }
     try {
       let outputs: string[] | undefined;
@@ -105,7 +106,8 @@ class HotRequest implements Completion {
     try {
       body = this.protocol === 'v2' ? inferResponseJson(this.model, this.id, outputs) : predictionsJson(outputs, this.tabular);
     } catch (err) {
-      return this.reject(err as Error);
+      this.reject(err as Error);
+      return;
     }
     this.send(200, body, undefined);
     this.opts.notifier.notify(this.model, this.feeds, outputs);

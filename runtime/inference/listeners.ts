@@ -78,7 +78,10 @@ export async function startListeners(opts: PrimaryOptions): Promise<ListenerPrim
       [...workers].map(
         (w) =>
           new Promise<void>((resolve) => {
-            if (w.isDead()) return resolve();
+            if (w.isDead()) {
+              resolve();
+              return;
+            }
             w.once('exit', () => resolve());
             w.process.kill('SIGTERM');
           }),

@@ -319,12 +319,10 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
     for (const p of params) {
       const [k, v] = p.split('=').map((s) => s.trim().toLowerCase());
       if (k !== 'charset')
-        return reply
-          .status(415)
-          .send({
-            error_code: 'BAD_REQUEST',
-            message: `unrecognized content type parameter '${k}': send application/json with one of ${FORMATS.join(', ')}, or text/csv`,
-          });
+        return reply.status(415).send({
+          error_code: 'BAD_REQUEST',
+          message: `unrecognized content type parameter '${k}': send application/json with one of ${FORMATS.join(', ')}, or text/csv`,
+        });
       if (v !== 'utf-8' && v !== 'utf8') return reply.status(415).send({ error_code: 'BAD_REQUEST', message: 'the scoring server only supports UTF-8' });
     }
     const parsed =
@@ -397,7 +395,7 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
     metrics,
     registry: metrics.registry,
     model: () => manager.current,
-    leanRequests: () => hot!.taken,
+    leanRequests: () => hot.taken,
     checkForUpdate: () => manager.checkForUpdate(),
     close: () =>
       (closed ??= (async () => {

@@ -54,12 +54,12 @@ async function handle(msg: ToWorker): Promise<void> {
   }
   try {
     const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(t.type, t.data as ort.Tensor.DataType, t.dims);
+    for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
     const results = await session.run(feeds, msg.outputs ?? session.outputNames);
     const outputs: Record<string, TensorData> = {};
     const transfer: ArrayBuffer[] = [];
     for (const [name, tensor] of Object.entries(results)) {
-      const data = tensor.data as TensorData['data'];
+      const data = tensor.data;
       outputs[name] = { type: tensor.type as TensorData['type'], dims: [...tensor.dims], data };
       if (!Array.isArray(data) && data.buffer instanceof ArrayBuffer && !transfer.includes(data.buffer)) transfer.push(data.buffer);
     }

@@ -130,7 +130,7 @@ export async function retrainIfDrifted(opts: RetrainOptions): Promise<RetrainOut
     log('no drift: nothing to retrain');
     return { drift, retrained: false };
   }
-  log(drifted ? `drift in ${drift!.drifted.join(', ')}: retraining` : 'no drift, retraining anyway (--force)');
+  log(drifted ? `drift in ${drift.drifted.join(', ')}: retraining` : 'no drift, retraining anyway (--force)');
   const training = await runTraining({
     ...opts.training,
     experiment: opts.experiment ?? 'churn',

@@ -180,5 +180,5 @@ export function exportLogisticRegressionToOnnx(model: LogisticRegressionModel, o
 /** Decodes an ONNX file with the same schema subset (tests and diagnostics). */
 export function decodeOnnxModel(bytes: Uint8Array): Record<string, unknown> {
   const type = onnxModelProto();
-  return type.toObject(type.decode(bytes), { longs: Number, defaults: false }) as Record<string, unknown>;
+  return type.toObject(type.decode(bytes), { longs: Number, defaults: false });
 }

@@ -4,7 +4,6 @@ import { Inference, REQUESTS_IN_FLIGHT_METRIC, servingHost, workerCount } from '
 import { CLEAN, context, env, named, ofKind, podLabels, podSpec, policyErrors, schemaProblems, synth } from './workload-helpers';
 import type { KubeObject } from '../../policies';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const spec = (o: KubeObject): any => o.spec;
 
 describe.each(ENVIRONMENT_NAMES)('Inference in %s', (name) => {
@@ -90,7 +89,10 @@ describe.each(ENVIRONMENT_NAMES)('Inference in %s', (name) => {
 
   it('ServiceMonitors exactly when the environment has monitoring, selecting the model’s Services on the metrics path', () => {
     const monitors = ofKind(objects, 'ServiceMonitor');
-    if (!e.monitoring.serviceMonitors) return expect(monitors).toEqual([]);
+    if (!e.monitoring.serviceMonitors) {
+      expect(monitors).toEqual([]);
+      return;
+    }
     expect(monitors.map((m) => m.metadata.name)).toEqual(e.inference.models.map((m) => m.name));
     for (const m of monitors) {
       const selected = ofKind(objects, 'Service').filter((s) => mapSelectorMatches(spec(m).selector.matchLabels, s.metadata.labels ?? {}));

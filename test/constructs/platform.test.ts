@@ -403,7 +403,7 @@ describe('gates', () => {
     expect(secrets.length).toBeGreaterThan(0);
     expect(new Set(secrets.map((o) => o.apiVersion))).toEqual(new Set([EXTERNAL_SECRETS_API]));
     expect(EXTERNAL_SECRETS_API).toBe('external-secrets.io/v1');
-    const bad = JSON.parse(JSON.stringify(secrets[0])) as any;
+    const bad = JSON.parse(JSON.stringify(secrets[0]));
     bad.spec.data[0].remoteRef = { key: 42 };
     expect(schemaProblems(bad)).toEqual([expect.stringMatching(/remoteRef\/key must be string/)]);
   });

@@ -13,7 +13,10 @@ import { testImageLockFile } from '../helpers/image-lock';
 /** Every file under `dir`, relative, sorted (hidden staging directories included, so leftovers show). */
 function tree(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+  return fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+    .sort();
 }
 
 describe('mlops synth', () => {

@@ -147,7 +147,7 @@ describe('Training (the platform part)', () => {
     const egress = named(objects, 'NetworkPolicy', 'retrain-churn-to-churn-predictor');
     const ingress = named(objects, 'NetworkPolicy', 'churn-predictor-from-retrain-churn');
     const retrainPods = podLabels(named(objects, 'CronJob', 'retrain-churn'));
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
     const es = egress.spec as any,
       is = ingress.spec as any;
     expect(selectorMatches(es.podSelector, retrainPods)).toBe(true);

@@ -87,16 +87,13 @@ export function named(objects: KubeObject[], kind: string, name: string): KubeOb
 }
 
 /** The pod spec of a workload (Deployment, DaemonSet, Job, CronJob). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export function podSpec(o: KubeObject): any {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const spec = o.spec as any;
   return o.kind === 'CronJob' ? spec.jobTemplate.spec.template.spec : spec.template.spec;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function podLabels(o: KubeObject): Record<string, string> {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const spec = o.spec as any;
   return o.kind === 'CronJob' ? spec.jobTemplate.spec.template.metadata.labels : spec.template.metadata.labels;
 }

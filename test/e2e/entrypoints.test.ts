@@ -486,8 +486,8 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
       : [cmd, args];
     const child = spawn(wrap[0] as string, wrap[1] as string[], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const p: Proc = { child, output: () => out, exit, pid1: () => (podLike ? childrenOf(child.pid!)[0] : child.pid!) };
     procs.push(p);

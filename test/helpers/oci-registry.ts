@@ -114,22 +114,38 @@ export class FakeOciRegistry {
     const url = new URL(req.url ?? '/', this.url);
     this.requests.push({ method: req.method ?? '', path: url.pathname, authorization: req.headers.authorization, accept: req.headers.accept });
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
-    if (url.pathname === '/token') return this.token(req, url, res);
+    if (url.pathname === '/token') {
+      this.token(req, url, res);
+      return;
+    }
     if (url.pathname === '/v2/') return void (req.headers.authorization ? res.writeHead(200).end('{}') : this.challenge(res, undefined));
     const m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname);
-    if (!m || (req.method !== 'GET' && req.method !== 'HEAD')) return this.error(res, 404, 'NAME_UNKNOWN', 'no such endpoint');
+    if (!m || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      this.error(res, 404, 'NAME_UNKNOWN', 'no such endpoint');
+      return;
+    }
     const [, repository, reference] = m;
     const opts = this.repos.get(repository);
-    if (!opts) return this.error(res, 401, 'UNAUTHORIZED', 'authentication required', () => this.challenge(res, repository));
+    if (!opts) {
+      this.error(res, 401, 'UNAUTHORIZED', 'authentication required', () => this.challenge(res, repository));
+      return;
+    }
     if (opts.redirectTo) return void res.writeHead(307, { Location: `${opts.redirectTo.base}/v2/${opts.redirectTo.repository}/manifests/${reference}` }).end();
-    if (!this.authorized(req, repository, opts))
-      return this.error(res, 401, 'UNAUTHORIZED', 'authentication required', () => this.challenge(res, repository, opts));
+    if (!this.authorized(req, repository, opts)) {
+      this.error(res, 401, 'UNAUTHORIZED', 'authentication required', () => this.challenge(res, repository, opts));
+      return;
+    }
     const blob = this.manifests.get(`${repository}@${decodeURIComponent(reference)}`);
-    if (!blob) return this.error(res, 404, 'MANIFEST_UNKNOWN', `manifest unknown: ${reference}`);
+    if (!blob) {
+      this.error(res, 404, 'MANIFEST_UNKNOWN', `manifest unknown: ${reference}`);
+      return;
+    }
     const accepted = (req.headers.accept ?? '').split(',').map((t) => t.trim().split(';')[0]);
     // As registries do: a client that does not accept an index gets no index.
-    if (!opts.contentType && !accepted.includes(blob.mediaType))
-      return this.error(res, 404, 'MANIFEST_UNKNOWN', `no manifest in an accepted media type (${blob.mediaType})`);
+    if (!opts.contentType && !accepted.includes(blob.mediaType)) {
+      this.error(res, 404, 'MANIFEST_UNKNOWN', `no manifest in an accepted media type (${blob.mediaType})`);
+      return;
+    }
     const headers: Record<string, string | number> = { 'Content-Type': opts.contentType ?? blob.mediaType, 'Content-Length': blob.body.length };
     const digest = opts.wrongDigestHeader ? sha256('something else') : sha256(blob.body);
     if (!(opts.omitDigestHeader && req.method === 'HEAD')) headers['Docker-Content-Digest'] = digest;
@@ -154,12 +170,17 @@ export class FakeOciRegistry {
 
   private token(req: http.IncomingMessage, url: URL, res: http.ServerResponse): void {
     this.tokenRequests.push(url.searchParams);
-    if (url.searchParams.get('service') !== this.service) return this.error(res, 400, 'DENIED', 'unknown service');
+    if (url.searchParams.get('service') !== this.service) {
+      this.error(res, 400, 'DENIED', 'unknown service');
+      return;
+    }
     const scope = /^repository:(.+):pull$/.exec(url.searchParams.get('scope') ?? '');
     const repository = scope?.[1];
     const opts = repository ? this.repos.get(repository) : undefined;
-    if (opts?.auth === 'private' && req.headers.authorization !== basicHeader(opts.login!))
-      return this.error(res, 401, 'UNAUTHORIZED', 'login required for a private repository');
+    if (opts?.auth === 'private' && req.headers.authorization !== basicHeader(opts.login!)) {
+      this.error(res, 401, 'UNAUTHORIZED', 'login required for a private repository');
+      return;
+    }
     const token = randomBytes(16).toString('hex');
     // Anonymous clients get a token for what they may pull; one for an unknown repository grants nothing.
     if (repository && opts) this.tokens.set(token, repository);

@@ -13,8 +13,8 @@ function startServe(args: string[]): Promise<{ child: ChildProcess; url: string;
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => {
       out += d;
       const line = out.split('\n').find((l) => l.includes('"inference server listening"'));
       if (line) resolve({ child, url: JSON.parse(line).url, exited });

@@ -40,8 +40,8 @@ describe('mlops serve --listeners (node:cluster)', () => {
     // 'close', not 'exit': the listeners' last log lines are read by then.
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
     const lines = () =>
       out
         .split('\n')
@@ -49,7 +49,7 @@ describe('mlops serve --listeners (node:cluster)', () => {
         .map((l) => JSON.parse(l) as Record<string, unknown>);
     try {
       const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
-        child.stdout!.on('data', () => {
+        child.stdout.on('data', () => {
           const l = lines().find((x) => x.msg === 'inference server listening');
           if (l) resolve(l);
         });

@@ -70,7 +70,10 @@ const FINAL = [400, 401, 403, 404, 409, 413, 501];
 /** Per key `s<status>[-ra]`: that status once (with `Retry-After: 0` for -ra), then 200. */
 const statusOnce: Handler = (attempt, req, res) => {
   const m = /run_id=s(\d+)(-ra)?/.exec(req.url ?? '');
-  if (m && attempt === 1) return send(res, Number(m[1]), { error_code: 'X', message: 'scripted' }, m[2] ? { 'retry-after': '0' } : {});
+  if (m && attempt === 1) {
+    send(res, Number(m[1]), { error_code: 'X', message: 'scripted' }, m[2] ? { 'retry-after': '0' } : {});
+    return;
+  }
   send(res, 200);
 };
 
@@ -134,7 +137,10 @@ describe('MlflowClient retry policy (MLflow rest_utils / urllib3 Retry), against
   test('Retry-After (seconds or an HTTP date) replaces the backoff; MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER=false ignores it', async () => {
     const inThirty = new Date(Date.now() + 30_000).toUTCString();
     server = await new ScriptedServer((n, req, res) => {
-      if (n > 1) return send(res, 200);
+      if (n > 1) {
+        send(res, 200);
+        return;
+      }
       send(res, 429, {}, { 'retry-after': req.url?.includes('date') ? inThirty : '7' });
     }).start();
     const honoured = recordingClient(server.url);

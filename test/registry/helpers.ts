@@ -30,7 +30,10 @@ export async function runClientsAtOnce(script: string, clients: { python: string
     });
     const done = new Promise<any>((resolve, reject) => {
       child.on('exit', (code) => {
-        if (code !== 0) return reject(new Error(`${script} ${args.join(' ')} failed (exit ${code}):\n${stderr}\n${stdout}`));
+        if (code !== 0) {
+          reject(new Error(`${script} ${args.join(' ')} failed (exit ${code}):\n${stderr}\n${stdout}`));
+          return;
+        }
         const lines = stdout.trim().split('\n');
         try {
           resolve(JSON.parse(lines[lines.length - 1]));

@@ -140,7 +140,8 @@ export async function upload(url: string, who: Credentials, uri: string, rel: st
 /** Every file under `dir` (relative paths, sorted): what a test compares before and after an attack. */
 export function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
     .sort();

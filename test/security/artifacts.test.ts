@@ -201,7 +201,7 @@ for (const kind of storeKinds()) {
           `file://${wide}/%252e%252e/outside`,
           `file://${wide}/a/./b`,
           `file://${wide}/links/to-outside/x`,
-          `${teamA.artifactUri}`,
+          teamA.artifactUri,
           `${teamA.artifactUri}/sub`,
           'mlflow-artifacts:/',
           'mlflow-artifacts:/../x',

@@ -201,7 +201,7 @@ for (const kind of storeKinds()) {
       test('a version whose source is a path inside the artifact store itself needs READ on the experiment it names', async () => {
         // s3:// roots are never contacted here: registering records the source, nothing is read.
         for (const layout of [{ artifactsDestination: 's3://artifacts/proxied' }, { serveArtifacts: false, defaultArtifactRoot: 's3://artifacts/direct' }]) {
-          const root = layout.artifactsDestination ?? layout.defaultArtifactRoot!;
+          const root = layout.artifactsDestination ?? layout.defaultArtifactRoot;
           const auth = basicAuth({ adminUsername: ADMIN.username, adminPassword: ADMIN.password });
           const store = await startTestServer(kind, { beforeRoutes: auth.beforeRoutes, plugins: auth.plugins, ...layout });
           try {
@@ -324,7 +324,7 @@ for (const kind of storeKinds()) {
           for (const username of ['dup', 'DUP', 'du\u200bp', 'other']) {
             await connection.db
               .insertInto('users' as never)
-              .values({ username, password_hash: hash, is_admin: 0 } as never)
+              .values({ username, password_hash: hash, is_admin: 0 })
               .execute();
           }
           await migrateToLatest(connection.db);

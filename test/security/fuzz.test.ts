@@ -180,12 +180,7 @@ for (const kind of storeKinds()) {
                 : rng.chance(0.5)
                   ? fuzzValue(rng, ctx)
                   : rng.pick(['{', '[1,]', '{"a":1}{', '"\\ud800"', 'null', '{"a": NaN}', '\u0000']);
-          const r = await server.call(
-            ADMIN,
-            route.method,
-            `${path}`,
-            route.method !== 'GET' && typeof payload !== 'string' ? JSON.stringify(payload) : payload,
-          );
+          const r = await server.call(ADMIN, route.method, path, route.method !== 'GET' && typeof payload !== 'string' ? JSON.stringify(payload) : payload);
           const p = problem(SEED + 1, `${route.method} ${route.url} #${i}`, route.method, path, payload, r, isMlflowError);
           if (p) failures.push(p);
         }
@@ -220,7 +215,7 @@ describe('fuzz: inference server /invocations and v2 infer', () => {
   /** A near-valid table or tensor: the fixture's rows with some values, shapes or names broken. */
   function tableLike(rng: Rng): unknown[] {
     const rows = expected.rows.slice(0, 1 + rng.int(expected.rows.length)).map((r) => r.map((v) => (rng.chance(0.1) ? fuzzValue(rng, NO_CTX) : v)));
-    if (rng.chance(0.2)) rows.push(rng.pick([[], [1], [[1, 2, 3, 4]], expected.rows[0].concat(5)]) as number[]);
+    if (rng.chance(0.2)) rows.push(rng.pick([[], [1], [[1, 2, 3, 4]], expected.rows[0].concat(5)]));
     return rows;
   }
   const NO_CTX: FuzzContext = { experimentId: '0', runId: 'r', modelName: 'churn-logreg', modelId: 'm' };

@@ -125,7 +125,10 @@ export function runPythonScript(python: string, scriptPath: string, args: string
       [scriptPath, ...args],
       { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...MLFLOW_CLIENT_ENV, ...env } },
       (err, stdout, stderr) => {
-        if (err) return reject(new Error(`${script} failed (${err.message}):\n${stderr}\n${stdout}`));
+        if (err) {
+          reject(new Error(`${script} failed (${err.message}):\n${stderr}\n${stdout}`));
+          return;
+        }
         const lines = stdout.trim().split('\n');
         try {
           resolve(JSON.parse(lines[lines.length - 1]));

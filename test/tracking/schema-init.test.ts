@@ -34,7 +34,7 @@ async function serve(backendStoreUri: string, dir: string): Promise<Served> {
     },
   );
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
   return { child, url: `http://127.0.0.1:${port}`, exited };
 }
@@ -136,8 +136,8 @@ for (const kind of storeKinds()) {
     test('four replicas and the migration Job started at once on one empty database all succeed; each migration is applied once', async () => {
       const job = spawn(process.execPath, [mlopsBin, 'tracking', 'db', 'upgrade', '--backend-store-uri', store.uri], { stdio: ['ignore', 'pipe', 'pipe'] });
       let jobOut = '';
-      job.stdout!.on('data', (d: Buffer) => (jobOut += d.toString()));
-      job.stderr!.on('data', (d: Buffer) => (jobOut += d.toString()));
+      job.stdout.on('data', (d: Buffer) => (jobOut += d.toString()));
+      job.stderr.on('data', (d: Buffer) => (jobOut += d.toString()));
       const jobDone = new Promise<number | null>((resolve) => job.once('exit', resolve));
       const replicas = await Promise.all([0, 1, 2, 3].map(() => serve(store.uri, dir)));
       servers.push(...replicas);

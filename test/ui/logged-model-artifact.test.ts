@@ -74,7 +74,7 @@ describe('GET logged-models/<id>/artifacts/files', () => {
     ['an unknown model', 404, 'RESOURCE_DOES_NOT_EXIST', `m-${'0'.repeat(32)}`, { artifact_file_path: 'MLmodel' }],
     ['a malformed model id', 404, 'RESOURCE_DOES_NOT_EXIST', '..%2F..%2Fetc', { artifact_file_path: 'MLmodel' }],
   ])('%s → %i %s', async (_name, status, code, model, query) => {
-    const res = await get(model === 'MODEL' ? proxiedModel : model, query as Record<string, string>);
+    const res = await get(model === 'MODEL' ? proxiedModel : model, query);
     expect(res.status).toBe(status);
     expect(((await res.json()) as { error_code: string }).error_code).toBe(code);
   });

@@ -70,7 +70,7 @@ function splitToFrame(split: unknown): Frame {
     const values = Array.isArray(row) ? row : [row];
     for (let c = 0; c < width; c++) cols[c][r] = values[c];
   });
-  return { names: (columns as string[] | undefined) ?? null, columns: cols, rows: data.length };
+  return { names: columns ?? null, columns: cols, rows: data.length };
 }
 
 /** Named columns ({"age": [..], ...}) for column-signature models, named tensors otherwise. */

@@ -59,7 +59,7 @@ export function parseInferRequest(model: LoadedModel, body: unknown): ParsedInfe
       return o.name;
     });
   }
-  const id = body.id as string | undefined;
+  const id = body.id;
   const inputNames = new Set(model.inputs.map((i) => i.name));
   // Column-signature models also take one [N] or [N,1] tensor per column, named like the column (MLServer's pandas codec).
   const columnNames = model.layout?.kind === 'matrix' ? model.layout.columns : null;

@@ -83,7 +83,7 @@ export function basicAuth(options: BasicAuthOptions): BasicAuth {
 
   return {
     beforeRoutes,
-    plugins: [authRoutes(current) as TrackingPlugin],
+    plugins: [authRoutes(current)],
     get state() {
       return current();
     },

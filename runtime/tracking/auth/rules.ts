@@ -161,7 +161,7 @@ export const ROOT_RULES: Record<string, MethodRules> = {
 export function ruleFor(table: Record<string, MethodRules>, route: string, method: string): Rule | undefined {
   const entry = table[route];
   if (!entry) return undefined;
-  if ('kind' in entry) return entry as Rule;
+  if ('kind' in entry) return entry;
   const m = (method === 'HEAD' ? 'GET' : method) as keyof typeof entry;
   return (entry as Record<string, Rule>)[m];
 }

@@ -64,8 +64,7 @@ export async function openStore<DB = Database>(uri: string = DEFAULT_BACKEND_STO
       // A backstop behind the request caps: no statement holds a backend longer (0 = none). Schema set-up lifts it.
       statement_timeout: statementTimeoutMs(),
       types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === 20 ? int8 : types.getTypeParser(oid, format as 'text')) as typeof types.getTypeParser,
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? int8 : types.getTypeParser(oid, format))) as typeof types.getTypeParser,
       },
     });
     // An idle client whose server went away emits 'error' on the pool; without a listener Node would crash.

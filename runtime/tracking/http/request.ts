@@ -98,7 +98,7 @@ export function runIdOf(req: { run_id?: string; run_uuid?: string }): string {
  */
 export function parseBodyAndQuery<S extends z.ZodType>(request: FastifyRequest, schema: S, listFields: readonly string[] = []): z.output<S> {
   if (request.method === 'DELETE' && request.body && typeof request.body === 'object' && !Array.isArray(request.body)) {
-    const merged = { ...(request.query as object), ...(request.body as object) };
+    const merged = { ...(request.query as object), ...request.body };
     const result = schema.safeParse(merged);
     if (result.success) return result.data;
   }

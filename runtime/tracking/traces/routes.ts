@@ -99,7 +99,7 @@ function startTrace(store: TraceStore, request: FastifyRequest) {
     state: info.state,
     metadata: info.trace_metadata,
     tags: info.tags,
-    assessments: info.assessments as AssessmentInput[],
+    assessments: info.assessments,
   });
 }
 
@@ -156,7 +156,7 @@ function assessmentRoutes(app: Parameters<TrackingPlugin>[0], store: TraceStore)
   app.post('/traces/:trace_id/assessments', async (request) => {
     const a = parse(request, createAssessmentSchema).assessment;
     if (a.trace_id && a.trace_id !== traceId(request)) throw MlflowError.invalid(`The assessment's trace_id '${a.trace_id}' does not match the path's.`);
-    return { assessment: await store.assessments.create(traceId(request), a as AssessmentInput, (db) => store.exists(db, traceId(request))) };
+    return { assessment: await store.assessments.create(traceId(request), a, (db) => store.exists(db, traceId(request))) };
   });
   app.get('/traces/:trace_id/assessments/:assessment_id', async (request) => {
     await store.getInfo(traceId(request));

@@ -51,7 +51,10 @@ export async function webUi(app: FastifyInstance, opts: WebUiOptions): Promise<v
   });
   app.get('/*', async (request: FastifyRequest, reply: FastifyReply) => {
     const wantsPage = (request.headers.accept ?? '').includes('text/html');
-    if (!wantsPage || API_PATH.test(request.url)) return reply.callNotFound();
+    if (!wantsPage || API_PATH.test(request.url)) {
+      reply.callNotFound();
+      return;
+    }
     reply.header('cache-control', 'no-cache');
     return reply.sendFile('index.html');
   });

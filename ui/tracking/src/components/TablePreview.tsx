@@ -64,10 +64,10 @@ export function TablePreview({ table }: { table: LoggedTable }) {
               {table.columns.map((c, i) => {
                 const active = sort?.col === i;
                 return (
-                  <th key={i} aria-sort={active ? (sort!.desc ? 'descending' : 'ascending') : 'none'}>
-                    <button type="button" class="sort" onClick={() => setSort({ col: i, desc: active ? !sort!.desc : false })}>
+                  <th key={i} aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
+                    <button type="button" class="sort" onClick={() => setSort({ col: i, desc: active ? !sort.desc : false })}>
                       {c}
-                      {active ? (sort!.desc ? ' ▼' : ' ▲') : ''}
+                      {active ? (sort.desc ? ' ▼' : ' ▲') : ''}
                     </button>
                   </th>
                 );

@@ -29,7 +29,7 @@ export function scaleFor(values: Value[], tickCount = 5): Scale {
   const shown = values.filter(present);
   const numbers = shown.map(toNumber);
   if (shown.length > 0 && numbers.every((n) => n !== undefined)) {
-    const ns = numbers as number[];
+    const ns = numbers;
     let min = Infinity;
     let max = -Infinity;
     for (const n of ns) {

@@ -110,7 +110,7 @@ export function ModelPage({ name }: { name: string }) {
               <th>Source</th>
             </tr>
           }
-          onOpen={(i) => list[i].run_id && navigate(href(['runs', list[i].run_id!]))}
+          onOpen={(i) => list[i].run_id && navigate(href(['runs', list[i].run_id]))}
         >
           {list.map((v) => (
             <tr data-row tabIndex={0} key={v.version} data-version={v.version}>
