@@ -32,6 +32,12 @@ export default tseslint.config(
     },
   },
   {
+    // Kysely's documented pattern: a migration is typed against no schema (Kysely<any>), because it must keep
+    // compiling, and meaning the same thing, after the current schema types move on.
+    files: ['runtime/tracking/db/migrations/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
     // Tests and benchmarks read JSON replies and YAML documents as loose values and assert them with
     // expect(): the any-safety rules would only add casts there. Everything else applies to them too.
     files: ['test/**/*.ts', 'bench/**/*.ts'],
