@@ -94,7 +94,7 @@ export function resources(
   extraLimits: Record<string, string> = {},
   ephemeral: { request: string; limit: string } = DEFAULT_EPHEMERAL_STORAGE,
 ): k8s.ResourceRequirements {
-  const q = k8s.Quantity.fromString;
+  const q = (v: string) => k8s.Quantity.fromString(v);
   const limits: Record<string, k8s.Quantity> = { memory: q(r.limits.memory) };
   if (r.limits.cpu) limits.cpu = q(r.limits.cpu);
   limits['ephemeral-storage'] = q(ephemeral.limit);

@@ -125,7 +125,7 @@ function privilegedNamespace(scope: Construct, env: EnvironmentConfig, ns: strin
 
 /** The plugin's pod: node-critical, on GPU nodes only, uid 0 without capabilities, the kubelet's socket directory mounted. */
 function devicePluginPodSpec(env: EnvironmentConfig, r: NonNullable<GpuDevicePluginProps['resources']>): k8s.PodSpec {
-  const q = k8s.Quantity.fromString;
+  const q = (v: string) => k8s.Quantity.fromString(v);
   return {
     serviceAccountName: DEVICE_PLUGIN_NAME,
     automountServiceAccountToken: false,

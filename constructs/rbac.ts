@@ -129,7 +129,7 @@ export class PlatformRbac extends Construct {
 /** Rejects wildcards and Secret access in a role definition: both would defeat the point of these roles. */
 function validateRole(role: PlatformRoleDefinition): void {
   for (const [which, rules] of Object.entries(role.rules)) {
-    for (const r of rules ?? []) {
+    for (const r of rules) {
       for (const k of ['apiGroups', 'resources', 'verbs'] as const) {
         if (r[k].includes('*')) throw new Error(`role "${role.name}" (${which}): "*" in ${k} is not allowed; list what the role needs`);
       }

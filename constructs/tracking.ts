@@ -128,15 +128,12 @@ export function serviceUserEnv(id: string, secret: string): k8s.EnvVar[] {
   return [secretEnv(`MLOPS_AUTH_USER_${id}_USERNAME`, secret, 'username'), secretEnv(`MLOPS_AUTH_USER_${id}_PASSWORD`, secret, 'password')];
 }
 
-/** Postgres + object storage: state lives outside the pods, so replicas are interchangeable and may scale. */
-export function hasSharedStore(env: EnvironmentConfig): boolean {
-  const pg = env.metadataStore.kind === 'in-cluster-postgres' || env.metadataStore.kind === 'external-postgres';
-  return pg && (env.artifactStore.kind === 'minio' || env.artifactStore.kind === 's3');
-}
-
 export interface TrackingServerProps {
   readonly ctx: PlatformContext;
-  /** Scale with an HPA between tracking.replicas.min and max. @default true when the store is shared (Postgres + S3/MinIO) */
+  /**
+   * Scale with an HPA between tracking.replicas.min and max. Every environment's stores are shared (the schema only
+   * has PostgreSQL and object-storage kinds), so replicas are interchangeable. @default true
+   */
   readonly autoscale?: boolean;
   /** Target average CPU utilization of the HPA, percent of requests. @default 70 */
   readonly targetCPUUtilization?: number;
@@ -272,7 +269,7 @@ export class TrackingServer extends Construct {
     const name = TRACKING_NAME;
     const version = imageVersion(env.tracking.image);
     const wiring = storeWiring(ctx);
-    const autoscale = props.autoscale ?? hasSharedStore(env);
+    const autoscale = props.autoscale ?? true;
     const basicAuth = props.basicAuthApp ?? true;
     const labels = standardLabels(env, name, 'tracking', version);
     const admin = adminPasswordFile();

@@ -245,7 +245,7 @@ export function inferenceUrl(env: EnvironmentConfig, model: InferenceModel): str
 /** The served model whose drift decides retraining: the first one serving the registered model on CPU, else any serving it. */
 export function driftSource(env: EnvironmentConfig, registeredModel: string = CHURN.registeredModel): InferenceModel {
   const candidates = env.inference.models.filter((m) => m.registeredModel === registeredModel);
-  const model = candidates.find((m) => !m.gpuPool) ?? candidates[0];
+  const model = candidates.find((m) => !m.gpuPool) ?? candidates.at(0);
   if (!model) {
     throw new Error(
       `environment "${env.name}": training.retrainSchedule needs an inference model serving "${registeredModel}" (retraining reads drift from its /metrics)`,

@@ -32,8 +32,8 @@ export function asRecord(v: unknown): Record<string, unknown> {
 
 /** `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects (and objects without a namespace). */
 export function objectRef(obj: KubeObject): string {
-  const ns = obj.metadata?.namespace;
-  return ns ? `${obj.kind}/${ns}/${obj.metadata?.name}` : `${obj.kind}/${obj.metadata?.name}`;
+  const ns = obj.metadata.namespace;
+  return ns ? `${obj.kind}/${ns}/${obj.metadata.name}` : `${obj.kind}/${obj.metadata.name}`;
 }
 
 /** A pod template found inside a workload, with the field path it lives at. */
@@ -64,9 +64,9 @@ export function stringMap(v: unknown): Record<string, string> {
 
 /** The pod template of a workload object, or undefined for other kinds. */
 export function podTemplate(obj: KubeObject): PodTemplate | undefined {
-  const ns = obj.metadata?.namespace;
+  const ns = obj.metadata.namespace;
   const spec = asRecord(obj.spec);
-  if (obj.kind === 'Pod') return { path: 'spec', spec, labels: stringMap(obj.metadata?.labels), namespace: ns };
+  if (obj.kind === 'Pod') return { path: 'spec', spec, labels: stringMap(obj.metadata.labels), namespace: ns };
   if (obj.kind === 'CronJob') {
     const tpl = asRecord(asRecord(asRecord(spec.jobTemplate).spec).template);
     if (!isRecord(tpl.spec)) return undefined;
@@ -143,5 +143,5 @@ export function mapSelectorMatches(selector: Record<string, string>, labels: Rec
 
 /** The object named `kind/name` in a namespace, if the set has it. */
 export function findObject(objects: readonly KubeObject[], kind: string, name: string, namespace: string | undefined): KubeObject | undefined {
-  return objects.find((o) => o.kind === kind && o.metadata?.name === name && (o.metadata?.namespace ?? undefined) === namespace);
+  return objects.find((o) => o.kind === kind && o.metadata.name === name && (o.metadata.namespace ?? undefined) === namespace);
 }

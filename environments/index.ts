@@ -10,8 +10,18 @@ import { prod } from './prod';
 export * from './schema';
 
 /** The environments this repository ships, by name. */
-export const builtInEnvironments: Readonly<Record<string, EnvironmentInput>> = { dev, staging, prod };
-export const ENVIRONMENT_NAMES: readonly string[] = Object.freeze(Object.keys(builtInEnvironments));
+export const builtInEnvironments: Readonly<Record<'dev' | 'staging' | 'prod', EnvironmentInput>> = { dev, staging, prod };
+
+/** The built-in environment of that name (a listed name only, so `constructor` or `__proto__` are not environments). */
+export function builtInEnvironment(name: string): EnvironmentInput | undefined {
+  return isBuiltInEnvironmentName(name) ? builtInEnvironments[name] : undefined;
+}
+export type BuiltInEnvironmentName = keyof typeof builtInEnvironments;
+export const ENVIRONMENT_NAMES: readonly BuiltInEnvironmentName[] = Object.freeze(['dev', 'staging', 'prod'] as const);
+
+export function isBuiltInEnvironmentName(name: string): name is BuiltInEnvironmentName {
+  return (ENVIRONMENT_NAMES as readonly string[]).includes(name);
+}
 
 /** One configuration problem: the dotted field path (`inference.models[0].alias`) and what is wrong. */
 export interface ConfigProblem {
@@ -51,7 +61,7 @@ export function validateEnvironment(input: unknown, source = '(inline)'): Enviro
 
 /** Loads a built-in environment by name (`dev`, `staging`, `prod`), validated. */
 export function loadEnvironment(name: string, overrides?: Record<string, unknown>): EnvironmentConfig {
-  const input = builtInEnvironments[name];
+  const input = builtInEnvironment(name);
   if (!input) throw new Error(`unknown environment "${name}" (known: ${ENVIRONMENT_NAMES.join(', ')})`);
   return validateEnvironment(overrides ? deepMerge(input, overrides) : input, `"${name}"`);
 }
@@ -79,9 +89,9 @@ export class EnvironmentSyntaxError extends Error {
 /** `  12 | the line` and a caret line below it; the end of the file when the parser points past it. */
 function excerpt(text: string, line: number, col: number): string {
   const lines = text.split(/\r?\n/);
-  const shown = lines[line - 1];
+  const shown = lines.at(line - 1);
   const gutter = String(line).length;
-  if (shown === undefined || (shown.trim() === '' && line >= lines.length)) return `  ${' '.repeat(gutter)} | (end of file)`;
+  if (line < 1 || shown === undefined || (shown.trim() === '' && line >= lines.length)) return `  ${' '.repeat(gutter)} | (end of file)`;
   return `  ${line} | ${shown}\n  ${' '.repeat(gutter)} | ${' '.repeat(Math.max(0, col - 1))}^`;
 }
 
@@ -112,7 +122,7 @@ export function loadEnvironmentFile(file: string): EnvironmentConfig {
 
 /** Resolves a CLI argument that is either a built-in environment name or a path to an environment file. */
 export function resolveEnvironment(nameOrFile: string): EnvironmentConfig {
-  return builtInEnvironments[nameOrFile] ? loadEnvironment(nameOrFile) : loadEnvironmentFile(nameOrFile);
+  return builtInEnvironment(nameOrFile) ? loadEnvironment(nameOrFile) : loadEnvironmentFile(nameOrFile);
 }
 
 /**

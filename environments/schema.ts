@@ -57,9 +57,6 @@ const storage = z
   })
   .strict();
 
-/** A reference to one key of a Kubernetes Secret (which Pulumi or External Secrets creates). */
-const secretKeyRef = z.object({ name: dnsLabel, key: z.string().min(1) }).strict();
-
 const namespaces = z
   .object({
     /** Tracking server, its stores and the ingress auth proxy. */
@@ -179,7 +176,7 @@ const secrets = z.discriminatedUnion('mode', [
         .strict()
         .refine((s) => !s.aws || s.kind === 'ClusterSecretStore', {
           path: ['aws'],
-          message: 'is only emitted as a ClusterSecretStore: with kind SecretStore, create the stores in each namespace yourself',
+          error: 'is only emitted as a ClusterSecretStore: with kind SecretStore, create the stores in each namespace yourself',
         }),
       /** Prefix of the remote keys, e.g. `mlops/prod` → `mlops/prod/postgres`. */
       remoteKeyPrefix: z.string().min(1),
@@ -263,7 +260,7 @@ const tracking = z
     resources: resourceRequirements.default({ requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } }),
   })
   .strict()
-  .refine((t) => t.replicas.min <= t.replicas.max, { path: ['replicas', 'max'], message: 'must be ≥ replicas.min' });
+  .refine((t) => t.replicas.min <= t.replicas.max, { path: ['replicas', 'max'], error: 'must be ≥ replicas.min' });
 
 const canary = z
   .object({
@@ -295,7 +292,7 @@ const inferenceModel = z
         targetRequestsInFlight: z.number().int().min(1).optional(),
       })
       .strict()
-      .refine((a) => a.minReplicas <= a.maxReplicas, { path: ['maxReplicas'], message: 'must be ≥ minReplicas' }),
+      .refine((a) => a.minReplicas <= a.maxReplicas, { path: ['maxReplicas'], error: 'must be ≥ minReplicas' }),
     resources: resourceRequirements.default({ requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '1Gi' } }),
     /** GPU pool (from `gpu.pools`) to schedule on; default: CPU nodes. */
     gpuPool: dnsLabel.optional(),

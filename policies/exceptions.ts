@@ -19,7 +19,7 @@ export const exceptionsFileSchema = z.array(z.object({ rule: z.string().min(1), 
 
 /** Reads the annotation; a malformed one is itself reported (an unreadable waiver must not silently waive). */
 export function annotationExceptions(obj: KubeObject): { exceptions: PolicyException[]; problem?: Violation } {
-  const raw = obj.metadata?.annotations?.[EXCEPTIONS_ANNOTATION];
+  const raw = obj.metadata.annotations?.[EXCEPTIONS_ANNOTATION];
   if (raw === undefined) return { exceptions: [] };
   let parsed: unknown;
   try {

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ownValue } from '../core/records';
 
 /*
  * Cross-checks of the synthesized manifests with independent linters, kube-score and kube-linter (both
@@ -79,7 +80,7 @@ export function runKubeScore(dir: string, extraFlags: readonly string[] = []): L
   if (r.error) throw r.error;
   let out: KubeScoreObject[];
   try {
-    out = JSON.parse(r.stdout);
+    out = JSON.parse(r.stdout) as KubeScoreObject[];
   } catch {
     throw new Error(`kube-score failed (exit ${r.status}): ${r.stderr.trim().split('\n')[0]}`);
   }
@@ -108,7 +109,7 @@ export function runKubeScore(dir: string, extraFlags: readonly string[] = []): L
 export function auditKubeScoreIgnores(dir: string): LinterFinding[] {
   return runKubeScore(dir, ['--disable-ignore-checks-annotations']).filter((f) => {
     if (!f.ignoredByObject?.includes(f.check)) return true;
-    const scope = KUBE_SCORE_IGNORE_SCOPE[f.check];
+    const scope = ownValue(KUBE_SCORE_IGNORE_SCOPE, f.check);
     return scope !== undefined && (f.summaries ?? []).some((s) => !scope.includes(s));
   });
 }
@@ -125,7 +126,7 @@ export function runKubeLinter(dir: string): LinterFinding[] {
     }> | null;
   };
   try {
-    out = JSON.parse(r.stdout);
+    out = JSON.parse(r.stdout) as typeof out;
   } catch {
     throw new Error(`kube-linter failed (exit ${r.status}): ${r.stderr.trim().split('\n')[0]}`);
   }

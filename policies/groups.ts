@@ -36,14 +36,15 @@ export function checkGroups(inputs: string[], opts: GroupCheckOptions = {}): Che
   for (const file of manifestFiles(inputs)) {
     const record = recordFor(file, cache);
     const key = record?.dir ?? '';
-    if (!byDir.has(key)) byDir.set(key, { record, files: [] });
-    byDir.get(key)!.files.push(file);
+    const group = byDir.get(key) ?? { record, files: [] };
+    group.files.push(file);
+    byDir.set(key, group);
   }
   return [...byDir.values()].map(({ record, files }) => {
     const dir = record ? path.relative(process.cwd(), record.dir) || '.' : undefined;
-    if (record && opts.environment && opts.environment.name !== record.environment.name) {
+    if (record && dir !== undefined && opts.environment && opts.environment.name !== record.environment.name) {
       throw new Error(
-        `--env ${opts.environment.name}, but ${dir} was synthesized for "${record.environment.name}" (${path.join(dir!, ENVIRONMENT_RECORD)}); check them separately`,
+        `--env ${opts.environment.name}, but ${dir} was synthesized for "${record.environment.name}" (${path.join(dir, ENVIRONMENT_RECORD)}); check them separately`,
       );
     }
     const environment = record?.environment ?? opts.environment;

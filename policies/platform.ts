@@ -19,7 +19,7 @@ export function platformSynth(): SynthEnvironment | undefined {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require(modulePath) as { synthEnvironment?: SynthEnvironment }).synthEnvironment;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((err as Error).message).includes('stacks/gitops')) return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && (err as Error).message.includes('stacks/gitops')) return undefined;
     throw err;
   }
 }

@@ -38,7 +38,12 @@ export function importGraph(root: string, folders: readonly string[]): Map<strin
     const visit = (node: ts.Node): void => {
       if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier))
         specifiers.push(node.moduleSpecifier.text);
-      else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0]))
+      else if (
+        ts.isCallExpression(node) &&
+        node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+        node.arguments.length > 0 &&
+        ts.isStringLiteral(node.arguments[0])
+      )
         specifiers.push(node.arguments[0].text);
       ts.forEachChild(node, visit);
     };
@@ -60,6 +65,8 @@ export function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][
   const stack: string[] = [];
   const onStack = new Set<string>();
   const out: string[][] = [];
+  // Every module on the stack has an index and a low-link, so the lookups below always find one.
+  const get = (m: Map<string, number>, k: string): number => m.get(k) ?? Number.NaN;
   const connect = (v: string): void => {
     indices.set(v, index);
     low.set(v, index++);
@@ -69,17 +76,15 @@ export function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][
       if (!graph.has(w)) continue;
       if (!indices.has(w)) {
         connect(w);
-        low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, indices.get(w)!));
+        low.set(v, Math.min(get(low, v), get(low, w)));
+      } else if (onStack.has(w)) low.set(v, Math.min(get(low, v), get(indices, w)));
     }
     if (low.get(v) !== indices.get(v)) return;
     const component: string[] = [];
-    let w: string;
-    do {
-      w = stack.pop()!;
+    for (let w = stack.pop(); w !== undefined; w = w === v ? undefined : stack.pop()) {
       onStack.delete(w);
       component.push(w);
-    } while (w !== v);
+    }
     if (component.length > 1 || (graph.get(v) ?? []).includes(v)) out.push(component.sort());
   };
   for (const v of graph.keys()) if (!indices.has(v)) connect(v);

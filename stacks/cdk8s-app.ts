@@ -3,13 +3,13 @@
  * CLI. It writes exactly what `mlops synth --env all --out dist` writes, through the same schema and
  * policy gates, into the directory the CLI passes in CDK8S_OUTDIR.
  */
-import { ENVIRONMENT_NAMES, loadEnvironment } from '../environments';
+import { ENVIRONMENT_NAMES, isBuiltInEnvironmentName, loadEnvironment } from '../environments';
 import { writeSynth } from './gitops';
 
 function main(): void {
   const out = process.env.CDK8S_OUTDIR || 'dist';
   const which = process.env.MLOPS_SYNTH_ENV || 'all';
-  if (which !== 'all' && !ENVIRONMENT_NAMES.includes(which)) {
+  if (which !== 'all' && !isBuiltInEnvironmentName(which)) {
     throw new Error(`MLOPS_SYNTH_ENV must be all or one of ${ENVIRONMENT_NAMES.join(', ')}, got "${which}"`);
   }
   const names = which === 'all' ? ENVIRONMENT_NAMES : [which];

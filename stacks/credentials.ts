@@ -29,19 +29,25 @@ export interface PlatformCredentialsArgs {
    * `mlops:credentialSource: config`), by PlatformSecretId then key: used as they are, and nothing is
    * generated (no `@pulumi/random` resource). Default: none, every value generated.
    */
-  supplied?: pulumi.Output<Record<string, Record<string, string>>>;
+  supplied?: pulumi.Output<SuppliedCredentials>;
 }
 
+/** Stack config `mlops:credentials`: Secret id → key → value, as the operator wrote it (entries may be missing). */
+export type SuppliedCredentials = Partial<Record<string, Partial<Record<string, unknown>>>>;
+
 /** The values of one supplied Secret, or an error naming the missing config entry. */
-function suppliedSecret(
-  supplied: pulumi.Output<Record<string, Record<string, string>>>,
-  id: string,
-  keys: readonly string[],
-): pulumi.Output<Record<string, string>> {
+function suppliedSecret(supplied: pulumi.Output<SuppliedCredentials>, id: string, keys: readonly string[]): pulumi.Output<Record<string, string>> {
   return supplied.apply((all) => {
-    const missing = keys.filter((k) => typeof all?.[id]?.[k] !== 'string');
-    if (missing.length) throw new Error(`mlops:credentials lacks ${missing.map((k) => `${id}.${k}`).join(', ')} (mlops:credentialSource is "config")`);
-    return Object.fromEntries(keys.map((k) => [k, all[id][k]]));
+    const entry = all[id] ?? {};
+    const values: Record<string, string> = {};
+    const missing: string[] = [];
+    for (const k of keys) {
+      const v = entry[k];
+      if (typeof v === 'string') values[k] = v;
+      else missing.push(`${id}.${k}`);
+    }
+    if (missing.length) throw new Error(`mlops:credentials lacks ${missing.join(', ')} (mlops:credentialSource is "config")`);
+    return values;
   });
 }
 
@@ -71,14 +77,7 @@ export class PlatformCredentials extends pulumi.ComponentResource {
       return;
     }
     const parent = { parent: this };
-    // Letters and digits only: the values end up in connection URLs and env vars unescaped.
-    // Memoized by id: a Secret that copies another (the tracking server's copy of a client login) gets the same values.
-    const passwords = new Map<string, random.RandomPassword>();
-    const password = (id: string, length: number) => {
-      if (!passwords.has(id))
-        passwords.set(id, new random.RandomPassword(`${name}-${id}`, { length, special: false, minUpper: 1, minLower: 1, minNumeric: 1 }, parent));
-      return passwords.get(id)!;
-    };
+    const password = passwordsOf(name, parent);
     this.databasePassword = pulumi.secret(password('tracking-db-password', 32).result);
 
     let admin: random.RandomPassword | undefined;
@@ -86,7 +85,7 @@ export class PlatformCredentials extends pulumi.ComponentResource {
     const htpasswd = () => pulumi.secret(pulumi.interpolate`${this.adminUser}:${adminPassword().bcryptHash}\n`);
 
     // Keyed by PlatformSecretId; a plain record so an id added to PLATFORM_SECRETS falls back to random values.
-    const values: Record<string, () => Record<string, pulumi.Input<string>>> = {
+    const values: Partial<Record<string, () => Record<string, pulumi.Input<string>>>> = {
       trackingDb: () => ({ username: this.databaseUsername, password: this.databasePassword }),
       trackingDbHost: () => {
         if (args.databaseHost === undefined) throw new Error('the chart needs the tracking-db-host Secret but the stack knows no database host');
@@ -117,7 +116,7 @@ export class PlatformCredentials extends pulumi.ComponentResource {
       },
     };
 
-    const known = PLATFORM_SECRETS as Record<string, PlatformSecret>;
+    const known: Partial<Record<string, PlatformSecret>> = PLATFORM_SECRETS;
     this.secrets = args.secretIds.map((id) => {
       const spec = known[id];
       if (!spec) throw new Error(`unknown platform secret "${id}"`);
@@ -144,7 +143,7 @@ function suppliedCredentials(
   args: PlatformCredentialsArgs,
   supplied: NonNullable<PlatformCredentialsArgs['supplied']>,
 ): { secrets: GeneratedSecret[]; databasePassword: pulumi.Output<string>; adminPassword?: pulumi.Output<string> } {
-  const known = PLATFORM_SECRETS as Record<string, PlatformSecret>;
+  const known: Partial<Record<string, PlatformSecret>> = PLATFORM_SECRETS;
   const secrets = args.secretIds.map((id) => {
     const spec = known[id];
     if (!spec) throw new Error(`unknown platform secret "${id}"`);
@@ -155,4 +154,20 @@ function suppliedCredentials(
     ? pulumi.secret(suppliedSecret(supplied, 'trackingAdmin', ['password']).apply((v) => v.password))
     : undefined;
   return { secrets, databasePassword, adminPassword };
+}
+
+/**
+ * Random passwords by id, letters and digits only (the values end up in connection URLs and env vars unescaped),
+ * memoized: a Secret that copies another (the tracking server's copy of a client login) gets the same values.
+ */
+function passwordsOf(name: string, parent: pulumi.CustomResourceOptions): (id: string, length: number) => random.RandomPassword {
+  const passwords = new Map<string, random.RandomPassword>();
+  return (id, length) => {
+    let memo = passwords.get(id);
+    if (!memo) {
+      memo = new random.RandomPassword(`${name}-${id}`, { length, special: false, minUpper: 1, minLower: 1, minNumeric: 1 }, parent);
+      passwords.set(id, memo);
+    }
+    return memo;
+  };
 }

@@ -117,7 +117,7 @@ export function validateObjects(files: SynthesizedFile[], environment = '(unname
   const seen = new Set<string>();
   for (const f of files) {
     for (const o of f.objects) {
-      if (!o.apiVersion || !o.kind || !o.metadata?.name) {
+      if (!o.apiVersion || !o.kind || !(o.metadata as Partial<KubeObject['metadata']> | undefined)?.name) {
         problems.push(`${f.name}: object without apiVersion/kind/metadata.name`);
         continue;
       }

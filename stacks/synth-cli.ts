@@ -4,11 +4,12 @@ import type { EnvironmentConfig } from '../environments';
 
 /** Resolves `--env`: a built-in name, `all`, or an environment file; one-line errors naming the field. */
 export async function resolveSynthEnvironments(arg: string): Promise<EnvironmentConfig[]> {
-  const { ENVIRONMENT_NAMES, loadEnvironment, resolveEnvironment, EnvironmentValidationError, EnvironmentSyntaxError } = await import('../environments');
+  const { ENVIRONMENT_NAMES, isBuiltInEnvironmentName, loadEnvironment, resolveEnvironment, EnvironmentValidationError, EnvironmentSyntaxError } =
+    await import('../environments');
   const names = arg === 'all' ? [...ENVIRONMENT_NAMES] : [arg];
   return names.map((name) => {
     try {
-      return name === arg && !ENVIRONMENT_NAMES.includes(name) ? resolveEnvironment(name) : loadEnvironment(name);
+      return name === arg && !isBuiltInEnvironmentName(name) ? resolveEnvironment(name) : loadEnvironment(name);
     } catch (err) {
       if (err instanceof EnvironmentValidationError) {
         throw new CliError(`invalid environment ${err.source}: ${err.problems.map((p) => `${p.path || '(root)'}: ${p.message}`).join('; ')}`);

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../../core/errors';
 import type { EnvironmentConfig } from '../schema';
+import { ownValue } from '../../core/records';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -74,7 +75,7 @@ async function lockAction(opts: LockOptions): Promise<void> {
   }
   const images = opts.prune ? {} : { ...lock.images };
   for (const [name, digest] of resolved) {
-    const before = lock.images[name];
+    const before = ownValue(lock.images, name);
     process.stdout.write(`${before === undefined ? 'added    ' : before === digest ? 'unchanged' : 'changed  '}  ${name}  ${digest}\n`);
     images[name] = digest;
   }

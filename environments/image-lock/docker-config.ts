@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Credentials } from './registry-client';
+import { ownValue } from '../../core/records';
 
 /*
  * Registry logins from Docker's client configuration (`$DOCKER_CONFIG/config.json`, default
@@ -32,7 +33,7 @@ export function dockerConfigCredentials(file = dockerConfigFile()): (registry: s
   const auths = config.auths ?? {};
   return (registry) => {
     for (const key of [registry, `https://${registry}`, ...(ALIASES[registry] ?? [])]) {
-      const entry = auths[key];
+      const entry = ownValue(auths, key);
       if (!entry) continue;
       if (entry.username && entry.password) return { username: entry.username, password: entry.password };
       if (entry.auth) {

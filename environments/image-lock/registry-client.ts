@@ -62,17 +62,19 @@ export class RegistryError extends Error {
 
 interface Challenge {
   scheme: string;
-  params: Record<string, string>;
+  params: Partial<Record<string, string>>;
 }
 
 /** `Bearer realm="…",service="…",scope="a b"` (RFC 7235 auth-params; quoted values may hold commas). */
 export function parseChallenge(header: string): Challenge | undefined {
   const m = /^\s*([A-Za-z][A-Za-z0-9._~+/-]*)(?:\s+(.*))?$/s.exec(header);
   if (!m) return undefined;
-  const params: Record<string, string> = {};
-  for (const p of (m[2] ?? '').matchAll(/([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))/g)) {
+  const params: Partial<Record<string, string>> = {};
+  for (const p of (m.at(2) ?? '').matchAll(/([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))/g)) {
     const key = p[1].toLowerCase();
-    if (!(key in params)) params[key] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3];
+    // Exactly one of the quoted (2) and bare (3) groups takes part in a match.
+    const quoted = p.at(2);
+    if (!(key in params)) params[key] = quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : p[3];
   }
   return { scheme: m[1].toLowerCase(), params };
 }
@@ -89,7 +91,7 @@ async function readCapped(res: Response, max: number, what: string): Promise<Buf
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of res.body ?? []) {
+  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
     if (size > max) throw new Error(`${what} is over the ${max}-byte limit`);
     chunks.push(Buffer.from(chunk));

@@ -54,5 +54,6 @@ export function policyStatements(doc: unknown): PolicyStatement[] | undefined {
 }
 
 export function list(v: unknown): string[] {
-  return Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)];
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v.map(String) : [typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v)];
 }

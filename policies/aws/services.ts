@@ -141,7 +141,7 @@ export const awsServiceRules: AwsRule[] = [
     remediation: 'Set imageTagMutability: IMMUTABLE.',
     types: ECR,
     check: (r) =>
-      String(r.props.imageTagMutability ?? 'MUTABLE').startsWith('IMMUTABLE')
+      typeof r.props.imageTagMutability === 'string' && r.props.imageTagMutability.startsWith('IMMUTABLE')
         ? []
         : [{ field: 'imageTagMutability', message: `repository "${r.name}" allows tags to be overwritten` }],
   },

@@ -61,7 +61,7 @@ export const metadataRules: KubeRule[] = [
     remediation: 'Set metadata.namespace to the platform namespace the object belongs to.',
     check: (obj) => {
       if (CLUSTER_SCOPED_KINDS.has(obj.kind)) return [];
-      const ns = obj.metadata?.namespace;
+      const ns = obj.metadata.namespace;
       if (ns && ns !== 'default') return [];
       return [{ field: 'metadata.namespace', message: ns ? 'object is in the default namespace' : 'object has no namespace (it would land in default)' }];
     },
@@ -85,7 +85,7 @@ export const metadataRules: KubeRule[] = [
     description: `Recommended labels on every object (${RECOMMENDED_LABELS.map((l) => l.replace('app.kubernetes.io/', '')).join(', ')})`,
     remediation: 'Add the missing app.kubernetes.io/* labels to metadata.labels.',
     check: (obj) => {
-      const labels = obj.metadata?.labels ?? {};
+      const labels = obj.metadata.labels ?? {};
       const missing = RECOMMENDED_LABELS.filter((l) => !labels[l]);
       return missing.length ? [{ field: `metadata.labels`, message: `missing label${missing.length > 1 ? 's' : ''} ${missing.join(', ')}` }] : [];
     },

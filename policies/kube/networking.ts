@@ -99,7 +99,7 @@ export const networkingRules: KubeRule[] = [
     description: 'Every pod is selected by a NetworkPolicy',
     remediation: 'Add a NetworkPolicy for the pods (a namespace default-deny selects them all).',
     check: (obj, set) => {
-      const [entry] = podTemplates([obj]);
+      const entry = podTemplates([obj]).at(0);
       if (!entry) return [];
       const covered = set.objects.some(
         (o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === entry.tpl.namespace && selectorMatches(asRecord(o.spec).podSelector, entry.tpl.labels),
@@ -151,7 +151,9 @@ export const networkingRules: KubeRule[] = [
       const rules = asArray(spec.rules).map(asRecord);
       if (tlsHosts.size === 0) return [{ field: 'spec.tls', message: 'Ingress has no TLS section' }];
       const i = rules.findIndex((r) => typeof r.host !== 'string' || !tlsHosts.has(r.host));
-      return i < 0 ? [] : [{ field: `spec.rules[${i}].host`, message: `host ${String(rules[i].host ?? '(any)')} is not covered by spec.tls` }];
+      return i < 0
+        ? []
+        : [{ field: `spec.rules[${i}].host`, message: `host ${typeof rules[i].host === 'string' ? rules[i].host : '(any)'} is not covered by spec.tls` }];
     },
   },
   {

@@ -87,7 +87,7 @@ export const podSecurityRules: KubeRule[] = [
         ? undefined
         : {
             field: `${c.path}.securityContext.seccompProfile.type`,
-            message: `container "${containerName(c)}" has seccomp profile ${type === undefined ? '(unset)' : `"${String(type)}"`}`,
+            message: `container "${containerName(c)}" has seccomp profile ${type === undefined ? '(unset)' : JSON.stringify(type)}`,
           };
     }),
   },

@@ -1,6 +1,6 @@
 import type { EnforcementLevel, PolicyResource, ReportViolation, StackValidationPolicy } from '@pulumi/policy';
 import { awsRules, checkAwsResources, checkManifests, kubeRules, type AwsRule, type KubeObject, type KubeRule, type PolicyContext } from '../index';
-import { builtInEnvironments, loadEnvironment } from '../../environments';
+import { builtInEnvironment, loadEnvironment } from '../../environments';
 import { pulumiToKubeObject, stackFromUrn } from './convert';
 
 /*
@@ -17,7 +17,7 @@ function enforcement(severity: 'error' | 'warning'): EnforcementLevel {
 /** The environment of the stack (stack name = environment name), for its allowances (LoadBalancer, plain HTTP locally). */
 function contextFor(resources: PolicyResource[]): PolicyContext {
   const stack = resources.map((r) => stackFromUrn(r.urn)).find(Boolean);
-  return { mode: 'pulumi', environment: stack && builtInEnvironments[stack] ? loadEnvironment(stack) : undefined };
+  return { mode: 'pulumi', environment: stack && builtInEnvironment(stack) ? loadEnvironment(stack) : undefined };
 }
 
 interface Converted {

@@ -140,9 +140,9 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterInfo 
 
     this.name = this.cluster.name;
     this.endpoint = this.cluster.endpoint;
-    this.certificateAuthorityData = this.cluster.certificateAuthority.apply((ca) => ca.data ?? '');
+    this.certificateAuthorityData = this.cluster.certificateAuthority.apply((ca) => ca.data);
     this.oidcIssuerUrl = this.cluster.identities.apply((ids) => {
-      const issuer = ids?.[0]?.oidcs?.[0]?.issuer;
+      const issuer = ids.at(0)?.oidcs.at(0)?.issuer;
       if (!issuer) throw new Error(`cluster "${args.name}" reports no OIDC issuer`);
       return issuer;
     });

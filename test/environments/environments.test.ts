@@ -6,6 +6,7 @@ import {
   ENVIRONMENT_NAMES,
   EnvironmentValidationError,
   builtInEnvironments,
+  type BuiltInEnvironmentName,
   deepMerge,
   loadEnvironment,
   loadEnvironmentFile,
@@ -13,7 +14,7 @@ import {
 } from '../../environments';
 
 /** Validates `dev` with `patch` merged in and returns the problems (field path → message). */
-function problemsOf(patch: Record<string, unknown>, base = 'dev'): Record<string, string> {
+function problemsOf(patch: Record<string, unknown>, base: BuiltInEnvironmentName = 'dev'): Record<string, string> {
   try {
     validateEnvironment(deepMerge(builtInEnvironments[base], patch));
   } catch (err) {
