@@ -118,7 +118,8 @@ async function servingVersion(
     }
   }
   const training = await runTraining({ experiment: opts.experiment ?? 'churn', registeredModel: s.modelName, alias: s.alias, client, log });
-  return { version: training.version!, training };
+  if (!training.version) throw new Error(`training registered no version of ${s.modelName}`);
+  return { version: training.version, training };
 }
 
 async function startLocalInference(

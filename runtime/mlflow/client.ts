@@ -152,7 +152,7 @@ export class MlflowClient {
         path,
       );
     }
-    const { artifact_uri } = await this.api<{ artifact_uri: string }>('GET', 'model-versions/get-download-uri', { name: mv.name, version: String(mv.version) });
-    return { name: mv.name, version: String(mv.version), artifactUri: artifact_uri || mv.source || '', runId: mv.run_id };
+    const { artifact_uri } = await this.api<{ artifact_uri: string }>('GET', 'model-versions/get-download-uri', { name: mv.name, version: mv.version });
+    return { name: mv.name, version: mv.version, artifactUri: artifact_uri || mv.source || '', runId: mv.run_id };
   }
 }

@@ -154,7 +154,7 @@ export class MlflowHttp {
 
   private url(req: MlflowRequest): string {
     const entries = Object.entries(req.query ?? {}).filter((e): e is [string, string | number | boolean] => e[1] !== undefined);
-    const query = entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)]))}` : '';
+    const query = entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString()}` : '';
     return `${this.connection.trackingUri}${req.path}${query}`;
   }
 

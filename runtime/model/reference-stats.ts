@@ -1,3 +1,4 @@
+import { ownValue } from '../../core/records';
 /**
  * Reference statistics: the training data's feature distributions, written next to the model
  * (`reference_stats.json` in the MLflow model directory) by training and read by drift monitoring.
@@ -83,7 +84,7 @@ export function parseReferenceStats(value: unknown): ReferenceStats {
   if (!Array.isArray(v.columns) || v.columns.some((c) => typeof c !== 'string')) throw new Error('reference stats: columns must be an array of names');
   if (!v.features || typeof v.features !== 'object') throw new Error('reference stats: features missing');
   for (const c of v.columns) {
-    const f = v.features[c];
+    const f = ownValue(v.features, c);
     if (!f || !Array.isArray(f.edges) || !Array.isArray(f.proportions) || f.proportions.length !== f.edges.length + 1) {
       throw new Error(`reference stats: features.${c} needs edges and proportions (edges.length + 1 values)`);
     }

@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { bucketOf, type ReferenceStats } from '../model';
 import { populationStabilityIndex } from './psi';
+import { ownValue } from '../../core/records';
 
 export interface DriftMonitorOptions {
   /** Registry the gauges are registered on (the inference server's, so they appear on its /metrics). */
@@ -54,7 +55,7 @@ class Window {
     const d = this.reference.columns.length;
     const base = this.next * d;
     for (let j = 0; j < d; j++) {
-      const v = Number(row[j]);
+      const v = row[j];
       this.values[base + j] = v;
       this.buckets[base + j] = bucketOf(this.reference.features[this.reference.columns[j]].edges, v);
     }
@@ -106,69 +107,44 @@ export class DriftMonitor {
 
   constructor(opts: DriftMonitorOptions) {
     ({ psiThreshold: this.psiThreshold, windowSize: this.windowSize, minRows: this.minRows } = resolveDriftOptions(opts));
-    const monitor = this;
-    const labelNames = ['model', 'version', 'feature'] as const;
-    new Gauge({
-      name: 'mlops_feature_mean',
-      help: 'Mean of a model input feature over the recent prediction window',
-      labelNames,
-      registers: [opts.registry],
-      collect() {
-        this.reset();
-        for (const s of monitor.statuses())
-          for (const [f, v] of Object.entries(s.features)) if (Number.isFinite(v.mean)) this.set({ model: s.model, version: s.version, feature: f }, v.mean);
-      },
+    this.registerGauges(opts.registry);
+  }
+
+  /** The drift gauges, filled from the windows at each scrape (prom-client calls collect before it reads). */
+  private registerGauges(registry: Registry): void {
+    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (g: Gauge<L>) => void): void => {
+      const g: Gauge<L> = new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect: () => {
+          g.reset();
+          fill(g);
+        },
+      });
+    };
+    const features = ['model', 'version', 'feature'] as const;
+    const versions = ['model', 'version'] as const;
+    gauge('mlops_feature_mean', 'Mean of a model input feature over the recent prediction window', features, (g) => {
+      for (const s of this.statuses())
+        for (const [f, v] of Object.entries(s.features)) if (Number.isFinite(v.mean)) g.set({ model: s.model, version: s.version, feature: f }, v.mean);
     });
-    new Gauge({
-      name: 'mlops_feature_std',
-      help: 'Standard deviation of a model input feature over the recent prediction window',
-      labelNames,
-      registers: [opts.registry],
-      collect() {
-        this.reset();
-        for (const s of monitor.statuses())
-          for (const [f, v] of Object.entries(s.features)) if (Number.isFinite(v.std)) this.set({ model: s.model, version: s.version, feature: f }, v.std);
-      },
+    gauge('mlops_feature_std', 'Standard deviation of a model input feature over the recent prediction window', features, (g) => {
+      for (const s of this.statuses())
+        for (const [f, v] of Object.entries(s.features)) if (Number.isFinite(v.std)) g.set({ model: s.model, version: s.version, feature: f }, v.std);
     });
-    new Gauge({
-      name: 'mlops_feature_psi',
-      help: 'Population stability index of a model input feature: recent window against the training data',
-      labelNames,
-      registers: [opts.registry],
-      collect() {
-        this.reset();
-        for (const s of monitor.statuses())
-          if (s.ready) for (const [f, v] of Object.entries(s.features)) this.set({ model: s.model, version: s.version, feature: f }, v.psi);
-      },
+    gauge('mlops_feature_psi', 'Population stability index of a model input feature: recent window against the training data', features, (g) => {
+      for (const s of this.statuses())
+        if (s.ready) for (const [f, v] of Object.entries(s.features)) g.set({ model: s.model, version: s.version, feature: f }, v.psi);
     });
-    new Gauge({
-      name: 'mlops_drift_window_rows',
-      help: 'Prediction rows in the drift window of a model version',
-      labelNames: ['model', 'version'],
-      registers: [opts.registry],
-      collect() {
-        this.reset();
-        for (const s of monitor.statuses()) this.set({ model: s.model, version: s.version }, s.rows);
-      },
+    gauge('mlops_drift_window_rows', 'Prediction rows in the drift window of a model version', versions, (g) => {
+      for (const s of this.statuses()) g.set({ model: s.model, version: s.version }, s.rows);
     });
-    new Gauge({
-      name: 'mlops_drift_detected',
-      help: '1 when any input feature PSI exceeds the drift threshold (after the minimum window rows), else 0',
-      labelNames: ['model', 'version'],
-      registers: [opts.registry],
-      collect() {
-        this.reset();
-        for (const s of monitor.statuses()) this.set({ model: s.model, version: s.version }, s.drifted ? 1 : 0);
-      },
+    gauge('mlops_drift_detected', '1 when any input feature PSI exceeds the drift threshold (after the minimum window rows), else 0', versions, (g) => {
+      for (const s of this.statuses()) g.set({ model: s.model, version: s.version }, s.drifted ? 1 : 0);
     });
-    new Gauge({
-      name: 'mlops_drift_psi_threshold',
-      help: 'PSI above which a feature counts as drifted',
-      registers: [opts.registry],
-      collect() {
-        this.set(monitor.psiThreshold);
-      },
-    });
+    gauge('mlops_drift_psi_threshold', 'PSI above which a feature counts as drifted', [], (g) => g.set(this.psiThreshold));
   }
 
   /** Starts (or restarts, for a new version) monitoring a model version against its training reference. */
@@ -226,7 +202,7 @@ export class DriftMonitor {
   }
 
   statuses(): DriftStatus[] {
-    return [...this.windows.values()].map((e) => this.status(e.key)!);
+    return [...this.windows.values()].flatMap((e) => this.status(e.key) ?? []);
   }
 }
 
@@ -235,9 +211,9 @@ export type ColumnInputs = Record<string, ArrayLike<number>>;
 
 /** Records rows given column-wise; columns the reference lacks are ignored, missing ones skip the batch. */
 export function observeColumns(monitor: DriftMonitor, key: ModelKey, reference: ReferenceStats, inputs: ColumnInputs): void {
-  const cols = reference.columns.map((c) => inputs[c]);
-  if (cols.some((c) => c === undefined)) return;
-  const n = cols[0].length;
+  const cols: Array<ArrayLike<number> | undefined> = reference.columns.map((c) => ownValue(inputs, c));
+  if (!cols.every((c): c is ArrayLike<number> => c !== undefined)) return;
+  const n = cols.at(0)?.length ?? 0;
   const d = cols.length;
   const data = new Float64Array(n * d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) data[i * d + j] = cols[j][i];

@@ -1,6 +1,7 @@
 import { MlflowApiError, MlflowClient } from '../mlflow';
 import { runTraining, type TrainingOptions, type TrainingResult } from '../training';
 import { promote } from '../promotion';
+import { ownValue } from '../../core/records';
 
 /** One sample of a Prometheus text exposition. */
 export interface PromSample {
@@ -47,8 +48,9 @@ export function driftFromMetrics(samples: readonly PromSample[], model: string, 
     return r;
   };
   for (const s of samples) {
-    if (s.labels.model !== model || s.labels.version === undefined) continue;
-    if (s.name === 'mlops_drift_window_rows') get(s.labels.version).rows = s.value;
+    const version = ownValue(s.labels, 'version');
+    if (s.labels.model !== model || version === undefined) continue;
+    if (s.name === 'mlops_drift_window_rows') get(version).rows = s.value;
     if (s.name === 'mlops_feature_psi' && s.labels.feature) {
       const r = get(s.labels.version);
       r.psi[s.labels.feature] = s.value;
@@ -112,17 +114,21 @@ export async function retrainIfDrifted(opts: RetrainOptions): Promise<RetrainOut
     if (!(err instanceof MlflowApiError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST')) throw err;
   }
   // The alias's version when the server reports it; otherwise whatever version of the model it serves.
-  const drift = readings.find((r) => r.version === servingVersion) ?? readings[0];
+  const drift = readings.find((r) => r.version === servingVersion) ?? readings.at(0);
   if (drift && servingVersion !== undefined && drift.version !== servingVersion) {
     // Just after a promotion the server still serves the previous version until its next alias check.
     log(
       `${opts.registeredModel}@${alias} is version ${servingVersion}, not yet in ${metricsUrl}; reading version ${drift.version}, which sees the same traffic`,
     );
   }
+  const worst =
+    drift &&
+    Object.entries(drift.psi)
+      .sort((a, b) => b[1] - a[1])
+      .at(0);
   if (!drift) log(`no drift summary for ${opts.registeredModel} on ${metricsUrl} (no traffic yet, or the model has no reference stats)`);
-  else if (Object.keys(drift.psi).length === 0) log(`${opts.registeredModel} version ${drift.version}: ${drift.rows} rows in the window, too few for PSI yet`);
+  else if (!worst) log(`${opts.registeredModel} version ${drift.version}: ${drift.rows} rows in the window, too few for PSI yet`);
   else {
-    const worst = Object.entries(drift.psi).sort((a, b) => b[1] - a[1])[0];
     log(`${opts.registeredModel} version ${drift.version}: max PSI ${worst[1].toFixed(4)} (${worst[0]}) over ${drift.rows} rows; threshold ${threshold}`);
   }
   const drifted = !!drift && drift.drifted.length > 0;

@@ -1,3 +1,4 @@
+import { ownValue } from '../../core/records';
 /**
  * Promotion gates: conditions on the run that produced a model version, written like MLflow's search
  * filters — `metrics.auc >= 0.8`, `params.model_type = 'logistic_regression'`, `tags.validated != 'false'`.
@@ -56,7 +57,7 @@ export interface GateRunData {
 
 function compare(actual: number | string, op: GateOperator, expected: number | string): boolean {
   const numeric = typeof actual === 'number' || (Number.isFinite(Number(actual)) && Number.isFinite(Number(expected)) && actual !== '');
-  const a = numeric ? Number(actual) : String(actual);
+  const a = numeric ? Number(actual) : actual;
   const e = numeric ? Number(expected) : String(expected);
   switch (op) {
     case '>=':
@@ -85,7 +86,7 @@ export interface GateFailure {
 export function evaluateGate(conditions: readonly GateCondition[], run: GateRunData): GateFailure[] {
   const failures: GateFailure[] = [];
   for (const c of conditions) {
-    const actual = run[c.scope][c.key];
+    const actual = ownValue<string | number>(run[c.scope], c.key);
     if (actual === undefined) {
       failures.push({ condition: c, reason: `${c.scope}.${c.key} is not logged on the run` });
       continue;
