@@ -28,6 +28,11 @@ interface MetricsMessage {
   error?: string;
 }
 
+/** IPC carries every message on one channel (prom-client's own among them): tell ours apart by their type. */
+function isMessage<M extends ListeningMessage | MetricsMessage>(msg: unknown, type: M['type']): msg is M {
+  return typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === type;
+}
+
 export interface ListenerPrimary {
   url: string;
   /** Listener process ids (for logs and tests). */
@@ -53,22 +58,24 @@ export async function startListeners(opts: PrimaryOptions): Promise<ListenerPrim
   const fork = (index: number): Promise<string> => {
     const worker = cluster.fork({ MLOPS_LISTENER_INDEX: String(index) });
     workers.add(worker);
-    worker.on('message', (msg: MetricsMessage) => {
-      if (msg?.type !== METRICS) return;
+    worker.on('message', (msg: unknown) => {
+      if (!isMessage<MetricsMessage>(msg, METRICS)) return;
       aggregator.clusterMetrics().then(
         (text) => worker.send({ type: METRICS, id: msg.id, text } satisfies MetricsMessage),
-        (err: Error) => worker.send({ type: METRICS, id: msg.id, error: err.message } satisfies MetricsMessage),
+        (err: unknown) => worker.send({ type: METRICS, id: msg.id, error: err instanceof Error ? err.message : String(err) } satisfies MetricsMessage),
       );
     });
     return new Promise((resolve, reject) => {
-      worker.on('message', (msg: ListeningMessage) => msg?.type === LISTENING && resolve(msg.url));
+      worker.on('message', (msg: unknown) => {
+        if (isMessage<ListeningMessage>(msg, LISTENING)) resolve(msg.url);
+      });
       worker.once('exit', (code, signal) => {
         workers.delete(worker);
-        reject(new Error(`listener ${index} exited with ${code ?? signal} before listening`));
+        reject(new Error(`listener ${index} exited with ${signal ? `signal ${signal}` : `code ${code}`} before listening`));
         if (stopping || !url) return;
         // Like a crashed session worker: replace it, so capacity recovers.
         opts.log.error({ listener: index, code, signal }, 'inference listener died; replaced');
-        fork(index).catch((err: Error) => opts.log.error({ err: err.message }, 'replacement listener failed'));
+        fork(index).catch((err: unknown) => opts.log.error({ err: err instanceof Error ? err.message : String(err) }, 'replacement listener failed'));
       });
     });
   };
@@ -95,7 +102,7 @@ export async function startListeners(opts: PrimaryOptions): Promise<ListenerPrim
     await stop();
     throw err;
   }
-  return { url, pids: () => [...workers].map((w) => w.process.pid!), stop };
+  return { url, pids: () => [...workers].flatMap((w) => w.process.pid ?? []), stop };
 }
 
 /** In a listener: the index the primary gave it, or undefined when this process is not a listener. */
@@ -119,8 +126,8 @@ export function clusterMetrics(registry: Registry): () => Promise<string> {
   // Constructing one is what makes prom-client answer the primary's collection requests in a worker.
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([registry]);
-  process.on('message', (msg: MetricsMessage) => {
-    if (msg?.type !== METRICS) return;
+  process.on('message', (msg: unknown) => {
+    if (!isMessage<MetricsMessage>(msg, METRICS)) return;
     const w = waiting.get(msg.id);
     waiting.delete(msg.id);
     if (msg.error !== undefined) w?.reject(new Error(msg.error));
@@ -130,6 +137,7 @@ export function clusterMetrics(registry: Registry): () => Promise<string> {
     new Promise((resolve, reject) => {
       const id = nextId++;
       waiting.set(id, { resolve, reject });
-      process.send!({ type: METRICS, id } satisfies MetricsMessage);
+      if (!process.send) throw new Error('clusterMetrics runs in a listener process (forked with an IPC channel)');
+      process.send({ type: METRICS, id } satisfies MetricsMessage);
     });
 }
