@@ -89,8 +89,8 @@ async function runProfiled(dir: string, target: Target): Promise<Window> {
   );
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
       const line = out.split('\n').find((l) => l.includes('"inference server listening"'));
       if (line) resolve(Number(new URL(JSON.parse(line).url).port));
     });
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

@@ -45,8 +45,8 @@ async function ready(
 ): Promise<number> {
   let out = '';
   let exited: string | undefined;
-  child.stdout?.on('data', (d) => (out = (out + d).slice(-20_000)));
-  child.stderr?.on('data', (d) => (out = (out + d).slice(-20_000)));
+  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.once('exit', (code, signal) => (exited = `exited with ${code ?? signal}`));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -178,7 +178,7 @@ export function preparePeers(log: (s: string) => void): { mlflow?: string; mlser
       if (venv.status !== 0) return { mlflow: `python3 -m venv failed: ${venv.stderr || venv.error}`, mlserver: 'no venv' };
     }
     const pip = spawnSync(venvBin('pip'), ['install', '-q', ...PEER_PACKAGES], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
-    if (pip.status !== 0) log(`pip install failed: ${(pip.stderr ?? '').slice(-1000)}\n`);
+    if (pip.status !== 0) log(`pip install failed: ${pip.stderr.slice(-1000)}\n`);
   }
   const reasons: { mlflow?: string; mlserver?: string; models?: string } = {};
   if (!canImport('mlflow.pyfunc.scoring_server, uvicorn, sklearn')) reasons.mlflow = `mlflow (with uvicorn, scikit-learn) cannot be imported from ${PEER_VENV}`;

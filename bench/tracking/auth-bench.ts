@@ -104,12 +104,15 @@ async function start(label: Side['label'], backendStoreUri: string, dir: string)
   return { label, url, child, authorization, runs, latencies: [], errors: 0 };
 }
 
+/** Whether the child has neither exited nor been killed (read fresh: exit events change it across awaits). */
+const stillRunning = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null;
+
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (!stillRunning(child)) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  if (stillRunning(child)) child.kill('SIGKILL');
 }
 
 /** One round: REQUESTS log_batch calls (10 metrics each) from CONCURRENCY clients, each on its own run. */
@@ -178,12 +181,12 @@ interface PairResult {
   ratioCpu?: number;
 }
 
-async function pair(store: string, uriFor: (label: string) => Promise<string>, dir: string): Promise<PairResult> {
+async function pair(store: string, uriFor: (label: string) => string, dir: string): Promise<PairResult> {
   console.log(`\n${store}: log_batch(10 metrics), ${CONCURRENCY} clients, ${ROUNDS} alternating rounds × ${REQUESTS} requests per side`);
-  const off = await start('no auth', await uriFor('off'), dir);
+  const off = await start('no auth', uriFor('off'), dir);
   let on: Side | undefined;
   try {
-    on = await start('basic-auth', await uriFor('on'), dir);
+    on = await start('basic-auth', uriFor('on'), dir);
     // Warm-up: JIT, connection pools, the credential cache (one KDF run), the run → experiment cache.
     for (const side of [off, on])
       await Promise.all(
@@ -313,13 +316,13 @@ async function main(): Promise<void> {
   let injected: Awaited<ReturnType<typeof inProcess>> | undefined;
   try {
     injected = await inProcess(dir);
-    results.push(await pair('SQLite', async (label) => `sqlite:///${path.join(dir, `${label}.db`)}`, dir));
+    results.push(await pair('SQLite', (label) => `sqlite:///${path.join(dir, `${label}.db`)}`, dir));
     const unreachable = await pgReachable();
     if (unreachable) console.log(`\nPostgreSQL skipped: ${unreachable}`);
     else {
       await withDatabase('mlops_auth_bench_off', (offUrl) =>
         withDatabase('mlops_auth_bench_on', async (onUrl) => {
-          results.push(await pair('PostgreSQL', async (label) => (label === 'off' ? offUrl : onUrl), dir));
+          results.push(await pair('PostgreSQL', (label) => (label === 'off' ? offUrl : onUrl), dir));
         }),
       );
     }
@@ -350,7 +353,7 @@ async function main(): Promise<void> {
   console.log(`\nresults: ${path.relative(repoRoot, file)}`);
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

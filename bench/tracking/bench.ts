@@ -33,7 +33,7 @@ interface Result {
 async function call(url: string, method: string, route: string, body?: unknown): Promise<any> {
   let target = `${url}/api/2.0/mlflow${route}`;
   const init: RequestInit = { method };
-  if (method === 'GET') target += `?${new URLSearchParams(body as Record<string, string>)}`;
+  if (method === 'GET') target += `?${new URLSearchParams(body as Record<string, string>).toString()}`;
   else {
     init.headers = { 'content-type': 'application/json' };
     init.body = JSON.stringify(body ?? {});
@@ -208,12 +208,15 @@ function mlflowExecutable(): string | undefined {
   return candidates.find((c) => fs.existsSync(c));
 }
 
+/** Whether the child has neither exited nor been killed (read fresh: exit events change it across awaits). */
+const stillRunning = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null;
+
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (!stillRunning(child)) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  if (stillRunning(child)) child.kill('SIGKILL');
 }
 
 async function main(): Promise<void> {
@@ -307,7 +310,7 @@ async function main(): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

@@ -3,6 +3,7 @@ import { describeWithTool } from '../helpers/tools';
 import { ensureUiBuilt } from '../ui/build';
 import { storeAvailability, storeKinds } from '../tracking/helpers';
 import { ADMIN, as, call, createUser, startAuthServer, type AuthTestServer, type Credentials } from './helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 const LEVELS = ['READ', 'EDIT', 'MANAGE', 'NO_PERMISSIONS'] as const;
 type Level = (typeof LEVELS)[number];
@@ -39,7 +40,7 @@ for (const kind of storeKinds()) {
       alice = await createUser(server, 'alice');
       bob = await createUser(server, 'bob');
     });
-    afterAll(async () => server?.stop());
+    afterAll(async () => ifStarted(server)?.stop());
 
     describe('authentication', () => {
       test('no, wrong or malformed credentials get 401 with a Basic challenge', async () => {
@@ -516,7 +517,7 @@ describe('basic-auth with default permission NO_PERMISSIONS', () => {
   beforeAll(async () => {
     server = await startAuthServer('sqlite', { defaultPermission: 'NO_PERMISSIONS' });
   });
-  afterAll(async () => server?.stop());
+  afterAll(async () => ifStarted(server)?.stop());
 
   test('users see only what they created or were granted', async () => {
     const alice = await createUser(server, 'alice');

@@ -45,7 +45,7 @@ export async function call<T = any>(
   if (method === 'GET' && payload && typeof payload === 'object') {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(payload as Record<string, unknown>)) for (const item of Array.isArray(v) ? v : [v]) qs.append(k, String(item));
-    url += `?${qs}`;
+    url += `?${qs.toString()}`;
   } else if (payload !== undefined) {
     headers['content-type'] = 'application/json';
     init.body = typeof payload === 'string' ? payload : JSON.stringify(payload);

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { describeWithTool } from '../helpers/tools';
 import { mlflowClients, storeAvailability, storeKinds } from '../tracking/helpers';
 import { ADMIN, call, createUser, startAuthServer, type AuthTestServer, type Credentials } from './helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 /** Runs python/auth_client.py with the given credentials in the environment (none: no MLFLOW_TRACKING_* at all). */
 function client(python: string, url: string, mode: string, experiment: string, who: Credentials | null): Promise<any> {
@@ -37,7 +38,7 @@ for (const kind of storeKinds()) {
       alice = await createUser(server, 'alice');
       bob = await createUser(server, 'bob');
     });
-    afterAll(async () => server?.stop());
+    afterAll(async () => ifStarted(server)?.stop());
 
     for (const mlflowClient of mlflowClients) {
       describeWithTool(mlflowClient.name, mlflowClient.availability, () => {

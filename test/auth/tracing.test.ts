@@ -1,6 +1,7 @@
 import { describeWithTool } from '../helpers/tools';
 import { runPython, storeAvailability, storeKinds, tracingClients } from '../tracking/helpers';
 import { ADMIN, as, createUser, startAuthServer, type AuthTestServer, type Credentials } from './helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 /**
  * MLflow 3 traces under `--app-name basic-auth` (issue 15 item 4): the official client traces with
@@ -36,7 +37,7 @@ for (const kind of storeKinds()) {
       await as(server, ADMIN)('POST', '/experiments/permissions/create', { experiment_id: exp, username: carol.username, permission: 'NO_PERMISSIONS' });
       expect((await as(server, alice)('POST', '/traces', startBody(exp, id), V3)).status).toBe(200);
     });
-    afterAll(async () => server?.stop());
+    afterAll(async () => ifStarted(server)?.stop());
 
     for (const client of tracingClients)
       describeWithTool(client.name, client.availability, () => {

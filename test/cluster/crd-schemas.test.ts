@@ -11,8 +11,8 @@ function crds(set: string): Crd[] {
   return fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJSON() as Crd))
-    .filter((d) => d?.spec?.versions);
+    .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJSON() as Partial<Crd> | null))
+    .filter((d): d is Crd => d?.spec?.versions !== undefined);
 }
 
 describeWithTool('upstream CRD facts the synth-time schema check relies on', cacheAvailability([], true), () => {

@@ -15,6 +15,7 @@ import { startControlPlane, type ControlPlane } from './control-plane';
 import { applyFile, createNodes, createVolumes, eventually, FIELD_MANAGER, installCrds, list, outputFiles, type Nodes } from './cluster-setup';
 import { providedObjects, unresolvedReferences } from './references';
 import { startupOrderProblems } from './startup-order';
+import { ifStarted } from '../helpers/lifecycle';
 
 /** The environment's `mlops synth` output (the same writer the CLI uses), in a temporary directory. */
 function synthesize(env: EnvironmentConfig): { dir: string; files: Array<{ file: string; objects: KubeObject[] }> } {
@@ -52,7 +53,7 @@ function expectedWarnings(fileObjects: KubeObject[], all: KubeObject[]): { podSe
     all
       .filter((o) => o.kind === 'Namespace')
       .filter((n) => {
-        const l = n.metadata.labels ?? {};
+        const l: Partial<Record<string, string>> = n.metadata.labels ?? {};
         return l['pod-security.kubernetes.io/warn'] !== undefined && l['pod-security.kubernetes.io/warn'] !== l['pod-security.kubernetes.io/enforce'];
       })
       .map((n) => n.metadata.name),
@@ -124,7 +125,7 @@ export function environmentSuite(name: string): void {
         for (const f of synth.files) warnings.set(path.basename(f.file), await applyFile(cp, f.file));
       }, 900_000);
       afterAll(async () => {
-        await cp?.stop();
+        await ifStarted(cp)?.stop();
       }, 60_000);
       // Each check waits on controllers and kwok; on two busy cores that takes a while.
       const T = 300_000;

@@ -12,6 +12,7 @@ import { describeWithTool } from '../helpers/tools';
 import { cacheAvailability, componentDirs, pulumiKubernetesPluginVersion } from './cache';
 import { startControlPlane, type ControlPlane } from './control-plane';
 import { createNodes, createVolumes, list } from './cluster-setup';
+import { ifStarted } from '../helpers/lifecycle';
 
 /**
  * The dev stack through the real Pulumi engine (the CLI built from github.com/pulumi/pulumi/pkg/v3) and the real
@@ -138,7 +139,7 @@ describeWithTool('dev through the real Pulumi engine (pulumi up / up / destroy o
 
   afterAll(async () => {
     stopIngress();
-    await cp?.stop();
+    await ifStarted(cp)?.stop();
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   }, 120_000);
 

@@ -115,7 +115,8 @@ export function providedObjects(objects: readonly KubeObject[], env: Environment
     }
     if (o.kind === 'ExternalSecret') {
       const spec = asRecord(o.spec);
-      const target = String(asRecord(spec.target).name ?? o.metadata.name);
+      const named = asRecord(spec.target).name;
+      const target = typeof named === 'string' ? named : o.metadata.name;
       out.push({
         kind: 'Secret',
         namespace: ns,

@@ -99,7 +99,7 @@ describe.each(ENVIRONMENT_NAMES)('%s: full output', (name) => {
     const c = container(dep);
     expect(c.env.map((e: any) => e.name)).not.toContain('MLFLOW_AUTH_ADMIN_PASSWORD');
     expect(c.env.filter((e: any) => e.valueFrom?.secretKeyRef?.name === 'tracking-admin')).toEqual([]);
-    expect(c.args[c.args.indexOf('--auth-admin-password-file') + 1]).toBe('/run/secrets/tracking-admin/password');
+    expect(c.args[(c.args as string[]).indexOf('--auth-admin-password-file') + 1]).toBe('/run/secrets/tracking-admin/password');
     const volume = dep.spec.template.spec.volumes.find((v: any) => v.secret?.secretName === 'tracking-admin');
     expect(volume.secret).toEqual({ secretName: 'tracking-admin', items: [{ key: 'password', path: 'password' }], defaultMode: 0o440 });
     expect(c.volumeMounts).toContainEqual({ name: volume.name, mountPath: '/run/secrets/tracking-admin', readOnly: true });

@@ -5,6 +5,7 @@ import { podTemplates } from '../../policies/kube/workloads';
 import { synthEnvironment } from '../../stacks/gitops';
 import { pinnedEnvironment } from '../helpers/image-lock';
 import { startTestServer, type TestServer } from '../tracking/helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 /**
  * The tracking Deployment's Host allow-list (its DNS-rebinding guard) must admit every name the
@@ -62,7 +63,7 @@ describe.each(ENVIRONMENT_NAMES)('%s: the tracking server admits the hosts its c
   beforeAll(async () => {
     server = await startTestServer('sqlite', { browserGuards: { allowedHosts: allowed } });
   });
-  afterAll(() => server?.stop());
+  afterAll(() => ifStarted(server)?.stop());
 
   test('every client host gets 200, kubectl port-forward too; a foreign name gets 403', async () => {
     const hosts = clientHosts(objects);

@@ -42,7 +42,7 @@ export function policyErrors(objects: KubeObject[], environment: EnvironmentConf
 export const CLEAN = '0 error(s), 0 warning(s), 0 excepted\n';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
-const MODELS: Record<string, () => new (data: unknown) => { validate(): void }> = {
+const MODELS: Partial<Record<string, () => new (data: unknown) => { validate(): void }>> = {
   'v1/Namespace': () => require('kubernetes-models/v1/Namespace').Namespace,
   'v1/Service': () => require('kubernetes-models/v1/Service').Service,
   'v1/ServiceAccount': () => require('kubernetes-models/v1/ServiceAccount').ServiceAccount,

@@ -24,6 +24,7 @@ import { repoRoot } from '../helpers/cli';
 import { adminUrl, createTestDatabase, postgresAvailability } from '../helpers/postgres';
 import { freePort } from '../helpers/ports';
 import { commandAvailable, describeWithTool, inCI, type Availability } from '../helpers/tools';
+import { ifStarted } from '../helpers/lifecycle';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => { run(): Promise<{ address: string; port: number }>; close(): Promise<void> };
@@ -60,7 +61,7 @@ function parseDockerfile(text: string): Stage[] {
     const [, op, args] = /^(\S+)\s+(.*)$/.exec(line)!;
     if (op.toUpperCase() === 'FROM') {
       const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args)!;
-      stages.push({ base: m[1], name: m[2] ?? String(stages.length), body: [] });
+      stages.push({ base: m[1], name: m.at(2) ?? String(stages.length), body: [] });
     } else if (stages.length) stages[stages.length - 1].body.push({ op: op.toUpperCase(), args });
   }
   return stages;
@@ -341,7 +342,7 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
   let s3server: InstanceType<typeof S3rver>;
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   const services: Record<string, string> = {};
-  const secrets: Record<string, string> = {};
+  const secrets: Partial<Record<string, string>> = {};
 
   const listing = (dir: string): string[] =>
     readdirSync(dir, { recursive: true, withFileTypes: false })
@@ -421,8 +422,8 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
 
   afterAll(async () => {
     for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await db?.drop();
-    await s3server?.close();
+    await ifStarted(db)?.drop();
+    await ifStarted(s3server)?.close();
     await new Promise((r) => setTimeout(r, 200));
     if (root) rmSync(root, { recursive: true, force: true });
   });

@@ -52,6 +52,9 @@ function waitFor(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promi
  * The README's first command on a fresh clone of this repository's committed HEAD, as a new user runs it:
  * `npm install && npm start` in an empty directory, then the printed tracking URL in a browser.
  */
+/** Whether the child has neither exited nor been killed (read fresh: exit events change it across awaits). */
+const stillRunning = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null;
+
 describeWithTool('README set-up on a fresh clone', freshCloneAvailability(), () => {
   let dir: string;
   let child: ChildProcess | undefined;
@@ -60,11 +63,11 @@ describeWithTool('README set-up on a fresh clone', freshCloneAvailability(), () 
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-fresh-clone-'));
   });
   afterAll(async () => {
-    if (child?.pid && child.exitCode === null && child.signalCode === null) {
+    if (child?.pid && stillRunning(child)) {
       const exited = new Promise((r) => child!.once('exit', r));
       process.kill(-child.pid, 'SIGINT');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid, 'SIGKILL');
+      if (stillRunning(child)) process.kill(-child.pid, 'SIGKILL');
     }
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -1,5 +1,6 @@
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startTrackingServer, type RunningTrackingServer } from '../../runtime/tracking';
@@ -12,6 +13,7 @@ import { promote, PromotionRejected } from '../../runtime/promotion';
 import { createTestDatabase, postgresAvailability } from '../helpers/postgres';
 import { describeWithTool } from '../helpers/tools';
 import { ortRun } from './ort';
+import { ifStarted } from '../helpers/lifecycle';
 
 // s3rver ships no type declarations; this is the part of its API the suite uses.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -60,7 +62,7 @@ function expectSamePredictions(actual: { probabilities: number[] }[], expected: 
  * experiment → train → track → register → promote (gated) → serve (hot swap under load) → monitor
  * (drift) → retrain, against one tracking-store setup.
  */
-function fullLoop(storeName: string, makeStore: () => Promise<Store>): void {
+function fullLoop(storeName: string, makeStore: () => Store | Promise<Store>): void {
   let store: Store;
   let tracking: RunningTrackingServer;
   let inference: RunningInferenceServer;
@@ -82,9 +84,9 @@ function fullLoop(storeName: string, makeStore: () => Promise<Store>): void {
     cacheDir = mkdtempSync(path.join(tmpdir(), 'mlops-e2e-cache-'));
   });
   afterAll(async () => {
-    await inference?.close();
-    await tracking?.close();
-    await store?.cleanup();
+    await ifStarted(inference)?.close();
+    await ifStarted(tracking)?.close();
+    await ifStarted(store)?.cleanup();
     rmSync(cacheDir, { recursive: true, force: true });
   });
 
@@ -145,12 +147,15 @@ function fullLoop(storeName: string, makeStore: () => Promise<Store>): void {
     const [p1, p2] = [await reference(v1, probe), await reference(v2, probe)];
     let sent = 0;
     const failures: string[] = [];
-    let swappedAt: number | undefined;
+    let swappedAt: number | undefined = undefined;
     let stop = false;
     const versionsSeen = new Set<string>();
     const clients = Array.from({ length: 16 }, async (_, c) => {
       for (let i = c; !stop; i = (i + 16) % (traffic.length - 4)) {
-        const res = await invoke(inference.url, traffic.slice(i, i + 4)).catch((err: Error) => ({ status: 0, body: { message: err.message } }));
+        const res = await invoke(inference.url, traffic.slice(i, i + 4)).catch((err: unknown) => ({
+          status: 0,
+          body: { message: err instanceof Error ? err.message : String(err) },
+        }));
         sent++;
         if (res.status !== 200) failures.push(`${res.status} ${res.body.message}`);
         versionsSeen.add(inference.model().version);
@@ -199,7 +204,8 @@ function fullLoop(storeName: string, makeStore: () => Promise<Store>): void {
     expect(psi.monthly_charges).toBeGreaterThan(0.2);
     expect(psi.age).toBeGreaterThan(0.2);
     const mean = samples.find((s) => s.name === 'mlops_feature_mean' && s.labels.feature === 'age')!.value;
-    expect(mean).toBeGreaterThan(JSON.parse(v2.files.get('reference_stats.json')!.toString()).features.age.mean + 8);
+    const reference = JSON.parse(v2.files.get('reference_stats.json')!.toString()) as { features: Record<string, { mean: number }> };
+    expect(mean).toBeGreaterThan(reference.features.age.mean + 8);
 
     const lines: string[] = [];
     const outcome = await retrainIfDrifted({
@@ -229,12 +235,12 @@ function fullLoop(storeName: string, makeStore: () => Promise<Store>): void {
 }
 
 describe('the MLOps loop on the embedded store (SQLite + local artifacts)', () => {
-  fullLoop('sqlite', async () => {
+  fullLoop('sqlite', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mlops-e2e-'));
     return {
       backendStoreUri: `sqlite:///${path.join(dir, 'mlflow.db')}`,
       artifactsDestination: path.join(dir, 'artifacts'),
-      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      cleanup: () => rm(dir, { recursive: true, force: true }),
     };
   });
 });

@@ -196,7 +196,7 @@ describe('environment files', () => {
 
   test('a team environment in YAML loads with defaults', () => {
     const file = path.join(dir, 'team.yaml');
-    const { stringify } = jest.requireActual('yaml') as typeof import('yaml');
+    const { stringify } = jest.requireActual<typeof import('yaml')>('yaml');
     fs.writeFileSync(file, stringify({ ...builtInEnvironments.dev, name: 'team-a' }));
     expect(loadEnvironmentFile(file).name).toBe('team-a');
   });

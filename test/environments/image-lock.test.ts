@@ -178,7 +178,10 @@ describe('pinning environments', () => {
       expect(unpinnedImages(pinned)).toEqual([]);
       const { files } = renderEnvironment(pinned);
       const images = podTemplates(files.flatMap((f) => f.objects)).flatMap(({ tpl }) =>
-        [...((tpl.spec.containers as Array<{ image: string }>) ?? []), ...((tpl.spec.initContainers as Array<{ image: string }>) ?? [])].map((c) => c.image),
+        [
+          ...((tpl.spec.containers as Array<{ image: string }> | undefined) ?? []),
+          ...((tpl.spec.initContainers as Array<{ image: string }> | undefined) ?? []),
+        ].map((c) => c.image),
       );
       expect(images.length).toBeGreaterThan(0);
       for (const image of images) {
@@ -204,8 +207,8 @@ describe('pinning environments', () => {
       expect((error as Error).message).toContain('  tracking.image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-blueprint/tracking:0.1.0');
       expect((error as Error).message).toContain(`mlops images lock --env ${name}`);
       // One image missing from an otherwise full lock is enough to refuse.
-      const lock = testImageLock(env);
-      delete lock.images[env.gpu.devicePluginImage];
+      const full = testImageLock(env);
+      const lock = { ...full, images: Object.fromEntries(Object.entries(full.images).filter(([image]) => image !== env.gpu.devicePluginImage)) };
       expect(() => resolveImages(env, lock, 'x')).toThrow(/gpu\.devicePluginImage: nvcr\.io\/nvidia\/k8s-device-plugin:v0\.16\.2/);
       // An operator's inline digest counts as pinned.
       expect(() =>

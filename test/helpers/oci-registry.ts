@@ -118,7 +118,11 @@ export class FakeOciRegistry {
       this.token(req, url, res);
       return;
     }
-    if (url.pathname === '/v2/') return void (req.headers.authorization ? res.writeHead(200).end('{}') : this.challenge(res, undefined));
+    if (url.pathname === '/v2/') {
+      if (req.headers.authorization) res.writeHead(200).end('{}');
+      else this.challenge(res, undefined);
+      return;
+    }
     const m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname);
     if (!m || (req.method !== 'GET' && req.method !== 'HEAD')) {
       this.error(res, 404, 'NAME_UNKNOWN', 'no such endpoint');

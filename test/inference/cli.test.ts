@@ -13,9 +13,9 @@ function startServe(args: string[]): Promise<{ child: ChildProcess; url: string;
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.stdout.on('data', (d) => {
-      out += d;
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
       const line = out.split('\n').find((l) => l.includes('"inference server listening"'));
       if (line) resolve({ child, url: JSON.parse(line).url, exited });
     });

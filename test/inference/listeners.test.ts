@@ -12,7 +12,7 @@ function inferOnNewConnection(url: string, body: string): Promise<{ status: numb
       (res) => {
         let text = '';
         res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
+        res.on('data', (d: string) => (text += d));
         res.on('end', () => resolve({ status: res.statusCode!, text }));
       },
     );
@@ -40,8 +40,8 @@ describe('mlops serve --listeners (node:cluster)', () => {
     // 'close', not 'exit': the listeners' last log lines are read by then.
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const lines = () =>
       out
         .split('\n')

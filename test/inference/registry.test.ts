@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { RunningInferenceServer } from '../../runtime/inference';
 import { startTestServer, tmpDir, type TestServer } from '../tracking/helpers';
 import { expectClose, expected, get, metricValue, model, post, serve } from './helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 const rows = expected.rows;
 const cols = expected.columns;
@@ -86,7 +87,7 @@ describe('registry-backed serving against a real tracking server with the model 
   afterAll(async () => {
     delete process.env.MLFLOW_TRACKING_USERNAME;
     delete process.env.MLFLOW_TRACKING_PASSWORD;
-    await tracking?.stop();
+    await ifStarted(tracking)?.stop();
     fs.rmSync(cacheDir, { recursive: true, force: true });
   });
 
@@ -154,7 +155,7 @@ describe('registry-backed serving against a real tracking server with the model 
           const want = version === '1' ? v1 : v2;
           const probs = r.body.outputs.find((o: any) => o.name === 'probabilities').data;
           if (Math.abs(probs[1] - want.probabilities[row][1]) > 1e-6)
-            failures.push(`row ${row}: version ${version} answered ${probs} instead of ${want.probabilities[row]}`);
+            failures.push(`row ${row}: version ${version} answered ${probs.join(',')} instead of ${want.probabilities[row].join(',')}`);
           if (seen[seen.length - 1] !== version) seen.push(version);
         }
       };

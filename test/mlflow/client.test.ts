@@ -9,6 +9,7 @@ import { MlflowApiError, MlflowClient, type MlflowClientOptions } from '../../ru
 import { freePort } from '../helpers/ports';
 import { commandAvailable, describeWithTool } from '../helpers/tools';
 import { mlflowClients, runPythonScript } from '../tracking/helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 type Handler = (attempt: number, req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -59,7 +60,16 @@ function send(res: http.ServerResponse, status: number, body: unknown = RUN, hea
 /** A client whose waits between attempts are recorded instead of slept (jitter fixed at half its range). */
 function recordingClient(url: string, env: NodeJS.ProcessEnv = {}, extra: Partial<MlflowClientOptions> = {}) {
   const waits: number[] = [];
-  const client = new MlflowClient({ trackingUri: url, env, sleep: async (ms) => void waits.push(ms), random: () => 0.5, ...extra });
+  const client = new MlflowClient({
+    trackingUri: url,
+    env,
+    sleep: (ms) => {
+      waits.push(ms);
+      return Promise.resolve();
+    },
+    random: () => 0.5,
+    ...extra,
+  });
   return { client, waits };
 }
 
@@ -83,7 +93,7 @@ describe('MlflowClient retry policy (MLflow rest_utils / urllib3 Retry), against
   afterEach(async () => {
     hold.forEach((r) => r.destroy());
     hold = [];
-    await server?.stop();
+    await ifStarted(server)?.stop();
   });
 
   test('429 then 503 then 200: three attempts, the first retry at once, the second after factor·2 + jitter', async () => {
@@ -230,7 +240,7 @@ describe('MlflowClient authorization header: MLflow precedence', () => {
   beforeAll(async () => {
     server = await new ScriptedServer((_n, _req, res) => send(res, 200)).start();
   });
-  afterAll(async () => server?.stop());
+  afterAll(async () => ifStarted(server)?.stop());
 
   test.each(AUTH_CASES)('$id', async ({ id, env, expected }) => {
     await new MlflowClient({ trackingUri: server.url, env }).getRun(id);
@@ -257,7 +267,7 @@ for (const mlflow of mlflowClients) {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-http-'));
     });
     afterAll(async () => {
-      await server?.stop();
+      await ifStarted(server)?.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
@@ -315,7 +325,7 @@ describeWithTool('MlflowClient TLS settings (MLFLOW_TRACKING_INSECURE_TLS, MLFLO
     server = await new ScriptedServer((_n, _req, res) => send(res, 200)).start({ key: fs.readFileSync(keyPath), cert: fs.readFileSync(certPath) });
   });
   afterAll(async () => {
-    await server?.stop();
+    await ifStarted(server)?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

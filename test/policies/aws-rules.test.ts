@@ -5,8 +5,10 @@ type Res = ReturnType<typeof compliantAws>;
 const find = (rs: Res, name: string) => rs.find((r) => r.name === name)!;
 const drop = (rs: Res, name: string) => rs.filter((r) => r.name !== name);
 const prod = { mode: 'pulumi' as const, production: true };
+/** Deletes a field in place: how a break removes something the rule requires. */
+const unset = (obj: object, key: string): undefined => void Reflect.deleteProperty(obj, key);
 
-const cases: Array<{ rule: string; break: (rs: Res) => void | Res; object: string; field?: string }> = [
+const cases: Array<{ rule: string; break: (rs: Res) => Res | undefined; object: string; field?: string }> = [
   { rule: 'aws-s3-encryption', break: (rs) => drop(rs, 'artifacts-sse'), object: 'aws:s3/bucket:Bucket/artifacts', field: 'serverSideEncryptionConfiguration' },
   {
     rule: 'aws-s3-versioning',
@@ -35,7 +37,7 @@ const cases: Array<{ rule: string; break: (rs: Res) => void | Res; object: strin
   },
   {
     rule: 'aws-eks-secrets-encryption',
-    break: (rs) => void delete find(rs, 'cluster').props.encryptionConfig,
+    break: (rs) => unset(find(rs, 'cluster').props, 'encryptionConfig'),
     object: 'aws:eks/cluster:Cluster/cluster',
     field: 'encryptionConfig',
   },
@@ -59,7 +61,7 @@ const cases: Array<{ rule: string; break: (rs: Res) => void | Res; object: strin
   },
   {
     rule: 'aws-rds-deletion-protection',
-    break: (rs) => void delete find(rs, 'mlflow-db').props.deletionProtection,
+    break: (rs) => unset(find(rs, 'mlflow-db').props, 'deletionProtection'),
     object: 'aws:rds/instance:Instance/mlflow-db',
     field: 'deletionProtection',
   },
@@ -81,6 +83,7 @@ const cases: Array<{ rule: string; break: (rs: Res) => void | Res; object: strin
       const doc = JSON.parse(find(rs, 'tracking-irsa').props.assumeRolePolicy);
       doc.Statement[0].Condition = { StringLike: { [`${OIDC}:sub`]: 'system:serviceaccount:*:*' } };
       find(rs, 'tracking-irsa').props.assumeRolePolicy = JSON.stringify(doc);
+      return rs;
     },
     object: 'aws:iam/role:Role/tracking-irsa',
     field: 'assumeRolePolicy.Statement[0].Condition',
@@ -93,7 +96,7 @@ const cases: Array<{ rule: string; break: (rs: Res) => void | Res; object: strin
   },
   {
     rule: 'aws-ecr-scan-on-push',
-    break: (rs) => void delete find(rs, 'tracking').props.imageScanningConfiguration,
+    break: (rs) => unset(find(rs, 'tracking').props, 'imageScanningConfiguration'),
     object: 'aws:ecr/repository:Repository/tracking',
     field: 'imageScanningConfiguration.scanOnPush',
   },

@@ -3,6 +3,8 @@ import { loadEnvironment } from '../../environments';
 import { compliantSet, get, labels, securePodSpec } from './fixtures';
 
 const gitops: PolicyContext = { mode: 'gitops' };
+/** Deletes a field in place: how a break removes something the rule requires. */
+const unset = (obj: object, key: string): undefined => void Reflect.deleteProperty(obj, key);
 
 type Objs = KubeObject[];
 const deploy = (o: Objs) => get(o, 'Deployment', 'web');
@@ -12,7 +14,7 @@ const pod = (o: Objs) => deploy(o).spec.template.spec;
 /** For every rule: how to break the compliant set so that rule (and the object named) reports it. */
 interface Case {
   rule: string;
-  break: (objects: Objs) => void | Objs;
+  break: (objects: Objs) => Objs | undefined;
   object: string;
   field?: string;
   ctx?: PolicyContext;
@@ -27,7 +29,7 @@ const cases: Case[] = [
   },
   {
     rule: 'no-privilege-escalation',
-    break: (o) => void delete container(o).securityContext.allowPrivilegeEscalation,
+    break: (o) => unset(container(o).securityContext, 'allowPrivilegeEscalation'),
     object: 'Deployment/apps/web',
     field: 'spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation',
   },
@@ -66,7 +68,7 @@ const cases: Case[] = [
   },
   {
     rule: 'no-default-service-account',
-    break: (o) => void delete pod(o).serviceAccountName,
+    break: (o) => unset(pod(o), 'serviceAccountName'),
     object: 'Deployment/apps/web',
     field: 'spec.template.spec.serviceAccountName',
   },
@@ -76,6 +78,7 @@ const cases: Case[] = [
     break: (o) => {
       delete pod(o).automountServiceAccountToken;
       delete get(o, 'ServiceAccount', 'web').automountServiceAccountToken;
+      return o;
     },
     object: 'Deployment/apps/web',
   },
@@ -115,20 +118,20 @@ const cases: Case[] = [
   { rule: 'image-digest', break: (o) => void (container(o).image = 'localhost:5001/acme/web:1.2.3'), object: 'Deployment/apps/web' },
   {
     rule: 'resource-requests',
-    break: (o) => void delete container(o).resources.requests.cpu,
+    break: (o) => unset(container(o).resources.requests, 'cpu'),
     object: 'Deployment/apps/web',
     field: 'spec.template.spec.containers[0].resources.requests.cpu',
   },
-  { rule: 'memory-limit', break: (o) => void delete container(o).resources.limits, object: 'Deployment/apps/web' },
+  { rule: 'memory-limit', break: (o) => unset(container(o).resources, 'limits'), object: 'Deployment/apps/web' },
   {
     rule: 'cpu-limit',
-    break: (o) => void delete container(o).resources.limits.cpu,
+    break: (o) => unset(container(o).resources.limits, 'cpu'),
     object: 'Deployment/apps/web',
     field: 'spec.template.spec.containers[0].resources.limits.cpu',
   },
   {
     rule: 'serving-probes',
-    break: (o) => void delete container(o).readinessProbe,
+    break: (o) => unset(container(o), 'readinessProbe'),
     object: 'Deployment/apps/web',
     field: 'spec.template.spec.containers[0].readinessProbe',
   },
@@ -151,7 +154,7 @@ const cases: Case[] = [
     break: (o) => void (get(o, 'PodDisruptionBudget', 'web').spec = { selector: { matchLabels: { 'app.kubernetes.io/name': 'web' } }, minAvailable: 2 }),
     object: 'Deployment/apps/web',
   },
-  { rule: 'pod-spread', break: (o) => void delete pod(o).topologySpreadConstraints, object: 'Deployment/apps/web' },
+  { rule: 'pod-spread', break: (o) => unset(pod(o), 'topologySpreadConstraints'), object: 'Deployment/apps/web' },
   {
     rule: 'selector-matches-template',
     break: (o) => void (deploy(o).spec.selector.matchLabels = { 'app.kubernetes.io/name': 'api' }),
@@ -223,20 +226,20 @@ const cases: Case[] = [
   },
   {
     rule: 'job-ttl',
-    break: (o) => void delete get(o, 'CronJob', 'retrain').spec.jobTemplate.spec.ttlSecondsAfterFinished,
+    break: (o) => unset(get(o, 'CronJob', 'retrain').spec.jobTemplate.spec, 'ttlSecondsAfterFinished'),
     object: 'CronJob/apps/retrain',
     field: 'spec.jobTemplate.spec.ttlSecondsAfterFinished',
   },
-  { rule: 'job-backoff-limit', break: (o) => void delete get(o, 'Job', 'train').spec.backoffLimit, object: 'Job/apps/train', field: 'spec.backoffLimit' },
+  { rule: 'job-backoff-limit', break: (o) => unset(get(o, 'Job', 'train').spec, 'backoffLimit'), object: 'Job/apps/train', field: 'spec.backoffLimit' },
   {
     rule: 'cronjob-deadline',
-    break: (o) => void delete get(o, 'CronJob', 'retrain').spec.startingDeadlineSeconds,
+    break: (o) => unset(get(o, 'CronJob', 'retrain').spec, 'startingDeadlineSeconds'),
     object: 'CronJob/apps/retrain',
     field: 'spec.startingDeadlineSeconds',
   },
   {
     rule: 'no-default-namespace',
-    break: (o) => void delete get(o, 'ConfigMap', 'settings').metadata.namespace,
+    break: (o) => unset(get(o, 'ConfigMap', 'settings').metadata, 'namespace'),
     object: 'ConfigMap/settings',
     field: 'metadata.namespace',
   },
@@ -248,7 +251,7 @@ const cases: Case[] = [
   },
   {
     rule: 'recommended-labels',
-    break: (o) => void delete get(o, 'ConfigMap', 'settings').metadata.labels!['app.kubernetes.io/version'],
+    break: (o) => unset(get(o, 'ConfigMap', 'settings').metadata.labels!, 'app.kubernetes.io/version'),
     object: 'ConfigMap/apps/settings',
     field: 'metadata.labels',
   },

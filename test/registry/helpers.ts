@@ -20,10 +20,10 @@ export async function runClientsAtOnce(script: string, clients: { python: string
     });
     let stdout = '';
     let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const ready = new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        stdout += d;
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
         if (/^ready$/m.test(stdout)) resolve();
       });
       child.on('exit', (code) => reject(new Error(`${script} ${args.join(' ')} exited (${code}) before it was ready:\n${stderr}`)));
@@ -98,7 +98,7 @@ export function expectWorkflow(out: any, major: 2 | 3): void {
 /** The audit trail the workflow leaves: every creation, transition (incl. the archived one) and alias change, read as `user`. */
 export async function expectAudit(url: string, name: string, runIds: string[], user: { username: string; password: string } | null = null): Promise<void> {
   const headers: Record<string, string> = user ? { authorization: `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}` } : {};
-  const res = await fetch(`${url}/api/2.0/mlflow/model-versions/audit?${new URLSearchParams({ name })}`, { headers });
+  const res = await fetch(`${url}/api/2.0/mlflow/model-versions/audit?${new URLSearchParams({ name }).toString()}`, { headers });
   expect(res.status).toBe(200);
   const body = (await res.json()) as { entries: any[] };
   const summary = body.entries.map((e: any) => [e.action, e.version, e.from_stage, e.to_stage, e.alias]);

@@ -2,6 +2,7 @@ import { as, createUser, startAuthServer, type AuthTestServer } from '../auth/he
 import { commandAvailable, describeWithTool } from '../helpers/tools';
 import { api, mlflowClients, startTestServer, storeAvailability, storeKinds, type TestServer } from '../tracking/helpers';
 import { expectAudit, expectWorkflow, runClientsAtOnce, runRegistryScript } from './helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 jest.setTimeout(300_000);
 
@@ -18,7 +19,7 @@ for (const kind of storeKinds()) {
     beforeAll(async () => {
       server = await startTestServer(kind);
     });
-    afterAll(async () => server?.stop());
+    afterAll(async () => ifStarted(server)?.stop());
 
     for (const client of clients) {
       describeWithTool(client.name, client.availability, () => {
@@ -143,7 +144,7 @@ for (const kind of storeKinds()) {
     beforeAll(async () => {
       server = await startAuthServer(kind);
     });
-    afterAll(async () => server?.stop());
+    afterAll(async () => ifStarted(server)?.stop());
 
     describeWithTool('MLflow 3.x client', mlflow3.availability, () => {
       test('a user logs, registers, promotes and loads by alias with their credentials; the audit trail records them', async () => {

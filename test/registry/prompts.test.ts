@@ -2,6 +2,7 @@ import { ADMIN, as, createUser, startAuthServer, type AuthTestServer } from '../
 import { describeWithTool } from '../helpers/tools';
 import { api, mlflowClients, startTestServer, storeAvailability, storeKinds, type TestServer } from '../tracking/helpers';
 import { runRegistryScript } from './helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 jest.setTimeout(300_000);
 
@@ -52,7 +53,7 @@ for (const kind of storeKinds()) {
     beforeAll(async () => {
       server = await startTestServer(kind);
     });
-    afterAll(async () => server?.stop());
+    afterAll(async () => ifStarted(server)?.stop());
 
     describeWithTool(mlflow3.name, mlflow3.availability, () => {
       test('register two versions, move an alias, load by version and alias, format, tags, search, run link', async () => {
@@ -96,7 +97,7 @@ for (const kind of storeKinds()) {
     beforeAll(async () => {
       server = await startAuthServer(kind);
     });
-    afterAll(async () => server?.stop());
+    afterAll(async () => ifStarted(server)?.stop());
 
     describeWithTool(mlflow3.name, mlflow3.availability, () => {
       test('the prompt workflow as a non-admin user; another user (READ) cannot add versions or move aliases', async () => {

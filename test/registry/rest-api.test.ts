@@ -1,5 +1,6 @@
 import { describeWithTool } from '../helpers/tools';
 import { api, startTestServer, storeAvailability, storeKinds, type ApiResponse, type TestServer } from '../tracking/helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 jest.setTimeout(60_000);
 
@@ -19,7 +20,7 @@ for (const kind of storeKinds()) {
       runId = run.run_id;
       runArtifacts = run.artifact_uri;
     });
-    afterAll(async () => server?.stop());
+    afterAll(async () => ifStarted(server)?.stop());
 
     const expectError = (r: { status: number; body: any }, status: number, code: string, message?: RegExp) => {
       expect(r.status).toBe(status);

@@ -2,6 +2,7 @@ import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/cl
 import { commandAvailable, describeWithTool } from '../helpers/tools';
 import { mlflowClients, startTestServer, storeAvailability, storeKinds, tmpDir, type TestServer } from '../tracking/helpers';
 import { expectAudit, expectWorkflow, runRegistryScript } from './helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 // s3rver ships no type declarations; this is the part of its API the suite uses.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -36,8 +37,8 @@ describeWithTool('model registry with s3:// artifacts and the MLflow 3 client', 
     await s3.send(new CreateBucketCommand({ Bucket: 'models' }));
   });
   afterAll(async () => {
-    s3?.destroy();
-    await s3server?.close();
+    ifStarted(s3)?.destroy();
+    await ifStarted(s3server)?.close();
     // s3rver logs each request when its socket closes; let those late lines flush inside the suite.
     await new Promise((r) => setTimeout(r, 200));
     process.env = saved;
@@ -49,7 +50,7 @@ describeWithTool('model registry with s3:// artifacts and the MLflow 3 client', 
       beforeAll(async () => {
         server = await startTestServer(kind, { artifactsDestination: `s3://models/${kind}` });
       });
-      afterAll(async () => server?.stop());
+      afterAll(async () => ifStarted(server)?.stop());
 
       test('log, register, promote, alias, load by alias from the bucket and predict', async () => {
         const out = await runRegistryScript(client.python, 'registry_workflow.py', [server.url, 's3-registry', 'churn-predictor']);

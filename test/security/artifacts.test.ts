@@ -16,6 +16,7 @@ import {
   upload,
   type ArtifactServer,
 } from './artifacts-helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 /**
  * Issue 14, findings 1–3 and the artifact part of 5, replayed as an attacker would against a real
@@ -66,8 +67,8 @@ beforeAll(async () => {
   await putObject('other-bucket', 'x/secret.txt', SECRET);
 });
 afterAll(async () => {
-  s3?.destroy();
-  await s3server?.close();
+  ifStarted(s3)?.destroy();
+  await ifStarted(s3server)?.close();
   // s3rver logs each request when its socket closes; let those late lines flush inside the suite.
   await new Promise((r) => setTimeout(r, 200));
   fs.rmSync(s3dir, { recursive: true, force: true });
@@ -108,7 +109,7 @@ for (const kind of storeKinds()) {
       own = await experimentWithRun(s.url, mallory, 'mallory-exp');
       await upload(s.url, mallory, own.artifactUri, 'mine.txt', 'mallory\n');
     });
-    afterAll(() => s?.stop());
+    afterAll(() => ifStarted(s)?.stop());
 
     describe('finding 1: artifact_location', () => {
       test('a location with a query, fragment or params is 400 INVALID_PARAMETER_VALUE, for admins too', async () => {
@@ -165,7 +166,7 @@ for (const kind of storeKinds()) {
 
         // Her own, server-assigned directory works end to end.
         expect(own.artifactUri).toBe(`mlflow-artifacts:/${own.exp}/${own.run}/artifacts`);
-        const res = await fetch(`${s.url}/get-artifact?${new URLSearchParams({ run_id: own.run, path: 'mine.txt' })}`, {
+        const res = await fetch(`${s.url}/get-artifact?${new URLSearchParams({ run_id: own.run, path: 'mine.txt' }).toString()}`, {
           headers: { authorization: `Basic ${Buffer.from(`${mallory.username}:${mallory.password}`).toString('base64')}` },
         });
         expect([res.status, await res.text()]).toEqual([200, 'mallory\n']);
@@ -485,7 +486,7 @@ for (const kind of storeKinds()) {
     beforeAll(async () => {
       s = await startArtifactServer(kind, { auth: false });
     });
-    afterAll(() => s?.stop());
+    afterAll(() => ifStarted(s)?.stop());
 
     test('single-user mode accepts the configured roots and the allow-list, nothing else', async () => {
       for (const location of [`file://${s.layout.wide}/team`, 'mlflow-artifacts:/team/x', 's3://shared/prefix/x']) {
@@ -527,7 +528,7 @@ for (const kind of storeKinds()) {
         },
       });
     });
-    afterAll(() => s?.stop());
+    afterAll(() => ifStarted(s)?.stop());
 
     test('the operator’s link is resolved once at start: PUT, GET, LIST and DELETE work', async () => {
       const exp = await experimentWithRun(s.url, ADMIN, uniqueName('linked-root'));
@@ -561,7 +562,7 @@ for (const kind of storeKinds()) {
       await putObject('shared', `prefix-evil/${own.run}/artifacts/secret.txt`, SECRET);
       await putObject('other-bucket', `x/${own.run}/artifacts/secret.txt`, SECRET);
     });
-    afterAll(() => s?.stop());
+    afterAll(() => ifStarted(s)?.stop());
 
     test('an upload lands under the run prefix, and a key never leaves it', async () => {
       await upload(s.url, mallory, own.artifactUri, 'a/b.txt', 'b');
@@ -638,7 +639,7 @@ for (const kind of storeKinds()) {
       });
       mallory = await createUser(s, 'mallory');
     });
-    afterAll(() => s?.stop());
+    afterAll(() => ifStarted(s)?.stop());
 
     test('a non-admin may name a fresh directory under it; numbered ones, the root itself and other runs are refused', async () => {
       const assigned = await experimentWithRun(s.url, mallory, uniqueName('assigned'));

@@ -51,7 +51,7 @@ export function metricSample(text: string, name: string, labels: Record<string, 
     const m = /^[^{ ]+(?:\{([^}]*)\})? (\S+)$/.exec(line);
     if (!m) continue;
     const found: Record<string, string> = {};
-    for (const pair of (m[1] ?? '').match(/[a-zA-Z_]+="[^"]*"/g) ?? []) {
+    for (const pair of (m.at(1) ?? '').match(/[a-zA-Z_]+="[^"]*"/g) ?? []) {
       const eq = pair.indexOf('=');
       found[pair.slice(0, eq)] = pair.slice(eq + 2, -1);
     }

@@ -10,6 +10,7 @@ import { createTestDatabase } from '../helpers/postgres';
 import { describeWithTool } from '../helpers/tools';
 import { startTestServer, storeAvailability, storeKinds, tmpDir, type StoreKind } from '../tracking/helpers';
 import { loginFrom, metricSample, metricsText, type RawResponse } from './auth-helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 /**
  * Attacker replays of issue 14's findings 4, 6 and 7 against a real tracking server with
@@ -100,7 +101,7 @@ for (const kind of storeKinds()) {
         own.registered = 'mallory-model';
         expectOk(await m('POST', '/registered-models/create', { name: own.registered }), 'mallory registers');
       });
-      afterAll(async () => server?.stop());
+      afterAll(async () => ifStarted(server)?.stop());
 
       test("a user cannot register, link or derive from a run or logged model it cannot read; nothing of the victim's changes", async () => {
         const m = as(server, mallory);
@@ -239,7 +240,7 @@ for (const kind of storeKinds()) {
       beforeAll(async () => {
         server = await startAuthServer(kind);
       });
-      afterAll(async () => server?.stop());
+      afterAll(async () => ifStarted(server)?.stop());
       const create = (username: string) => call(server.url, ADMIN, 'POST', '/users/create', { username, password: 'a-long-password-0001' });
 
       test('names with surrounding or unusual whitespace, invisible, format or control characters, NFKC variants or mixed scripts are refused', async () => {
@@ -349,7 +350,7 @@ for (const kind of storeKinds()) {
       beforeAll(async () => {
         server = await startAuthServer(kind, EXACT_COUNTS);
       });
-      afterAll(async () => server?.stop());
+      afterAll(async () => ifStarted(server)?.stop());
 
       test('200 concurrent bad logins from 8 addresses get 429/503 while a first legitimate login is served without queuing behind them', async () => {
         const target = await createUser(server, 'flood-target');
@@ -521,5 +522,5 @@ async function scratchDatabase(kind: StoreKind): Promise<{ uri: string; drop: ()
     const db = await createTestDatabase('mlops_security');
     return { uri: db.url, drop: db.drop };
   }
-  return { uri: `sqlite:///${path.join(tmpDir('security-migration'), 'mlflow.db')}`, drop: async () => undefined };
+  return { uri: `sqlite:///${path.join(tmpDir('security-migration'), 'mlflow.db')}`, drop: () => Promise.resolve() };
 }

@@ -5,6 +5,7 @@ import { chromiumAvailability, launchBrowser } from '../ui/browser';
 import { describeWithTool } from '../helpers/tools';
 import { startTestServer, type TestServer } from '../tracking/helpers';
 import { ADMIN, startSecureServer, type SecureServer } from './limits-helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 /**
  * The Host / Origin / framing guards against a real server: raw HTTP requests (a browser cannot be
@@ -48,7 +49,7 @@ describe('Host header (DNS rebinding)', () => {
   beforeAll(async () => {
     server = await startTestServer('sqlite');
   });
-  afterAll(() => server?.stop());
+  afterAll(() => ifStarted(server)?.stop());
 
   test.each(['127.0.0.1', 'localhost:5000', '[::1]:80', '10.1.2.3:5000', '172.31.0.9', '192.168.4.4', '[fd12::1]:5000', '0.0.0.0'])(
     'served by default: Host %s',
@@ -105,7 +106,7 @@ describe('an explicit --allowed-hosts list replaces the defaults', () => {
   beforeAll(async () => {
     server = await startTestServer('sqlite', { browserGuards: guards });
   });
-  afterAll(() => server?.stop());
+  afterAll(() => ifStarted(server)?.stop());
 
   test.each([
     ['tracking.mlops-platform.svc:5000', 200],
@@ -131,7 +132,7 @@ describe('Origin (cross-site requests carrying the browser’s login)', () => {
   beforeAll(async () => {
     server = await startSecureServer('sqlite');
   });
-  afterAll(() => server?.stop());
+  afterAll(() => ifStarted(server)?.stop());
 
   const create = (name: string, origin?: string) =>
     raw(
@@ -199,7 +200,7 @@ describe('--cors-allowed-origins', () => {
   beforeAll(async () => {
     server = await startTestServer('sqlite', { browserGuards: { corsAllowedOrigins: ['https://notebook.corp.example', 'https://*.apps.corp.example'] } });
   });
-  afterAll(() => server?.stop());
+  afterAll(() => ifStarted(server)?.stop());
 
   test('a listed origin gets its preflight and may write; an unlisted one gets neither', async () => {
     const pre = await raw(server.url, 'OPTIONS', '/api/2.0/mlflow/experiments/create', {
@@ -248,7 +249,7 @@ describeWithTool('DNS rebinding in a real browser', chromiumAvailability(), () =
   beforeAll(async () => {
     server = await startTestServer('sqlite');
   });
-  afterAll(() => server?.stop());
+  afterAll(() => ifStarted(server)?.stop());
 
   test('a page whose name resolves to the server gets the 403, not the UI; the server’s own address still gets the UI', async () => {
     const port = new URL(server.url).port;

@@ -5,7 +5,6 @@ import { storeAvailability, storeKinds } from '../tracking/helpers';
 import {
   ADMIN,
   Rng,
-  call,
   fuzzFilter,
   fuzzObject,
   fuzzOrderBy,
@@ -18,6 +17,7 @@ import {
   type Route,
   type SecureServer,
 } from './limits-helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 /**
  * A bounded, seeded fuzz of the filter DSL and of every JSON endpoint in the tracking server's route
@@ -37,6 +37,11 @@ const BODIES = 8 * SCALE;
 const QUERIES = 3 * SCALE;
 const INVOCATIONS = 150 * SCALE;
 
+/** JSON text of a value, or undefined for those JSON has no text for (undefined itself): lib.d.ts types it as always a string. */
+function jsonText(value: unknown): string | undefined {
+  return JSON.stringify(value);
+}
+
 /** What went wrong with one request, with what is needed to replay it. */
 function problem(
   seed: number,
@@ -48,7 +53,7 @@ function problem(
   errorShape: (body: unknown) => boolean,
 ): string | undefined {
   if (r.status < 500 && (r.status < 400 || errorShape(r.body))) return undefined;
-  const sent = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const sent = typeof payload === 'string' ? payload : jsonText(payload);
   return `seed ${seed}, ${what}: ${method} ${path} ${sent?.slice(0, 300)} → ${r.status} ${r.text.slice(0, 300)}`;
 }
 
@@ -94,7 +99,7 @@ for (const kind of storeKinds()) {
         trace: { trace_info: { trace_id: FUZZ_TRACE, trace_location: location, request_time: '2025-01-01T00:00:00Z', state: 'OK', tags: { t: 'x' } } },
       });
     });
-    afterAll(() => server?.stop());
+    afterAll(() => ifStarted(server)?.stop());
 
     test(`filter and order_by strings on the six search endpoints (${FILTERS} each, seed ${SEED})`, async () => {
       const rng = new Rng(SEED);
@@ -196,7 +201,7 @@ describe('fuzz: inference server /invocations and v2 infer', () => {
   beforeAll(async () => {
     server = await startInferenceServer({ model: model('churn-logreg'), port: 0, workers: 1, logger: false, defaultMetrics: false });
   });
-  afterAll(() => server?.close());
+  afterAll(() => ifStarted(server)?.close());
 
   const send = async (path: string, body: string, contentType: string): Promise<Reply> => {
     const started = performance.now();
@@ -237,7 +242,7 @@ describe('fuzz: inference server /invocations and v2 infer', () => {
         fuzzObject(rng, NO_CTX),
         fuzzValue(rng, NO_CTX),
       ]);
-      const r = await send('/invocations', JSON.stringify(body) ?? 'null', rng.chance(0.95) ? 'application/json' : 'application/json; charset=latin-1');
+      const r = await send('/invocations', jsonText(body) ?? 'null', rng.chance(0.95) ? 'application/json' : 'application/json; charset=latin-1');
       const p = problem(SEED + 2, `/invocations #${i}`, 'POST', '/invocations', body, r, isMlflowError);
       if (p) failures.push(p);
 
@@ -264,7 +269,7 @@ describe('fuzz: inference server /invocations and v2 infer', () => {
           }
         : fuzzValue(rng, NO_CTX);
       const name = server.model().name;
-      const v = await send(`/v2/models/${name}/infer`, JSON.stringify(v2) ?? 'null', 'application/json');
+      const v = await send(`/v2/models/${name}/infer`, jsonText(v2) ?? 'null', 'application/json');
       const pv = problem(SEED + 2, `v2 infer #${i}`, 'POST', `/v2/models/${name}/infer`, v2, v, v2Error);
       if (pv) failures.push(pv);
     }

@@ -357,7 +357,8 @@ export function watchHealth(url: string, hangMs = 30_000, ok = 'OK'): HealthWatc
   let answered = 0;
   let maxGapMs = 0;
   const failures: string[] = [];
-  const loop = (async () => {
+  // A named function rather than an IIFE: TS would follow the IIFE's flow and take `running` as always true.
+  const poll = async () => {
     let last = performance.now();
     while (running) {
       try {
@@ -372,7 +373,8 @@ export function watchHealth(url: string, hangMs = 30_000, ok = 'OK'): HealthWatc
       maxGapMs = Math.max(maxGapMs, now - last);
       last = now;
     }
-  })();
+  };
+  const loop = poll();
   return {
     stop: async () => {
       running = false;

@@ -17,6 +17,7 @@ import {
   type SecureServer,
   type Who,
 } from './limits-helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 /**
  * Replays of issue 14 finding 5 against a real tracking server (basic-auth on, both stores) and a real
@@ -52,7 +53,7 @@ for (const kind of storeKinds()) {
       runId = (await user('POST', '/runs/create', { experiment_id: exp })).body.run.info.run_id;
       expect((await user('POST', '/runs/log-metric', { run_id: runId, key: 'm', value: 1, timestamp: 1, step: 0 })).status).toBe(200);
     });
-    afterAll(() => server?.stop());
+    afterAll(() => ifStarted(server)?.stop());
 
     test('every request of the finding is a 400 INVALID_PARAMETER_VALUE naming the cap, and /health answers throughout', async () => {
       const health = watchHealth(server.url);
@@ -213,7 +214,7 @@ describe('inference server: over-deep and over-large input is the protocol’s 4
   beforeAll(async () => {
     server = await startInferenceServer({ model: model('churn-logreg'), port: 0, workers: 1, logger: false, defaultMetrics: false });
   });
-  afterAll(() => server?.close());
+  afterAll(() => ifStarted(server)?.close());
 
   const post = async (path: string, body: string, contentType = 'application/json') => {
     const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });

@@ -33,11 +33,11 @@ function awsState(type: string, name: string, inputs: Record<string, unknown>): 
   let id = `${name}-id`;
   switch (type) {
     case 'aws:s3/bucket:Bucket':
-      id = String(inputs.bucket ?? name);
+      id = typeof inputs.bucket === 'string' ? inputs.bucket : name;
       Object.assign(state, { bucket: id, arn: `arn:aws:s3:::${id}` });
       break;
     case 'aws:iam/role:Role':
-      id = String(inputs.name ?? `${name}-role`);
+      id = typeof inputs.name === 'string' ? inputs.name : `${name}-role`;
       Object.assign(state, { name: id, arn: `arn:aws:iam::${ACCOUNT}:role/${id}` });
       break;
     case 'aws:kms/key:Key':

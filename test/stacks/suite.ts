@@ -116,7 +116,7 @@ export function describeStack(stack: string, expect_: StackExpectations, config:
       if (result.outputs.adminPassword) expect(await pulumi.isSecret(result.outputs.adminPassword)).toBe(true);
     });
 
-    it('gives the tracking server the same logins the training and inference pods use (it creates those users)', async () => {
+    it('gives the tracking server the same logins the training and inference pods use (it creates those users)', () => {
       const secrets = ofType(recorded, 'kubernetes:core/v1:Secret');
       const values = (name: string, namespace: string) => {
         const s = secrets.find(
@@ -217,8 +217,8 @@ export function describeStack(stack: string, expect_: StackExpectations, config:
 
     it('the artifact bucket has SSE-KMS, versioning, a full public access block and a TLS-only policy', () => {
       const [bucket] = ofType(recorded, 'aws:s3/bucket:Bucket');
-      const name = bucket.inputs.bucket;
-      expect(name).toBe(result.planned.artifactBucket);
+      const name = result.planned.artifactBucket!;
+      expect(bucket.inputs.bucket).toBe(name);
       const of = (type: string) => ofType(recorded, type).filter((r) => r.inputs.bucket === name);
       const [sse] = of('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration');
       expect((sse.inputs.rules as Array<{ applyServerSideEncryptionByDefault: Record<string, string> }>)[0].applyServerSideEncryptionByDefault).toMatchObject({

@@ -6,6 +6,7 @@ import { describeWithTool } from '../helpers/tools';
 import { api, startTestServer, storeAvailability, storeKinds, tmpDir, type TestServer } from './helpers';
 import { freePort } from '../helpers/ports';
 import { createPrivatePostgres, privatePostgresAvailability, type PrivatePostgres } from './private-postgres';
+import { ifStarted } from '../helpers/lifecycle';
 
 async function waitForHealth(url: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -46,7 +47,7 @@ for (const kind of storeKinds()) {
     test('leaves every batch either complete or absent', async () => {
       const dir = tmpDir('crash');
       let uri = `sqlite:///${path.join(dir, 'mlflow.db')}`;
-      let drop = async () => undefined as void;
+      let drop: () => Promise<void> = () => Promise.resolve();
       if (kind === 'postgres') {
         const db = await createTestDatabase('mlops_crash');
         uri = db.url;
@@ -124,8 +125,8 @@ describeWithTool('PostgreSQL restart under a running server', privatePostgresAva
     server = await startTestServer('sqlite', { backendStoreUri: pg.url, upgradeDb: true });
   }, 120_000);
   afterAll(async () => {
-    await server?.close();
-    pg?.destroy();
+    await ifStarted(server)?.close();
+    ifStarted(pg)?.destroy();
   });
 
   test('requests fail with 503 TEMPORARILY_UNAVAILABLE while it is down, then recover without a restart', async () => {

@@ -27,7 +27,7 @@ export interface TestServer extends RunningTrackingServer {
 export async function startTestServer(kind: StoreKind, opts: Partial<TrackingServerOptions> = {}): Promise<TestServer> {
   const dir = tmpDir(`tracking-${kind}`);
   let backendStoreUri = `sqlite:///${path.join(dir, 'mlflow.db')}`;
-  let drop = async () => undefined as void;
+  let drop: () => Promise<void> = () => Promise.resolve();
   if (kind === 'postgres') {
     const db = await createTestDatabase('mlops_tracking');
     backendStoreUri = db.url;
@@ -67,7 +67,7 @@ export async function api<T = any>(baseUrl: string, method: string, route: strin
     for (const [k, v] of Object.entries(payload as Record<string, unknown>)) {
       for (const item of Array.isArray(v) ? v : [v]) qs.append(k, String(item));
     }
-    url += `?${qs}`;
+    url += `?${qs.toString()}`;
   } else if (payload !== undefined) {
     init.headers = { 'content-type': 'application/json' };
     init.body = typeof payload === 'string' ? payload : JSON.stringify(payload);

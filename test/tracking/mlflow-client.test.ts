@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { describeWithTool } from '../helpers/tools';
 import { mlflowClients, runPython, startTestServer, storeAvailability, storeKinds, tmpDir, type TestServer } from './helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 /**
  * The official MLflow Python client (3.x and 2.x), unchanged, runs a training-style script against the
@@ -12,7 +13,7 @@ for (const kind of storeKinds()) {
     beforeAll(async () => {
       server = await startTestServer(kind);
     });
-    afterAll(async () => server?.stop());
+    afterAll(async () => ifStarted(server)?.stop());
 
     for (const client of mlflowClients) {
       describeWithTool(client.name, client.availability, () => {

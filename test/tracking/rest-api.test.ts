@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { describeWithTool } from '../helpers/tools';
 import { api, startTestServer, storeAvailability, storeKinds, type TestServer } from './helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 /** Sends a request with the path exactly as given (fetch would normalise `..` and `%2e%2e` away). */
 function rawRequest(url: string, method: string, rawPath: string, body?: string): Promise<{ status: number; body: any }> {
@@ -10,7 +11,7 @@ function rawRequest(url: string, method: string, rawPath: string, body?: string)
   return new Promise((resolve, reject) => {
     const req = http.request({ hostname, port, method, path: rawPath, headers: body ? { 'content-type': 'application/octet-stream' } : {} }, (res) => {
       let text = '';
-      res.on('data', (c) => (text += c));
+      res.on('data', (c: Buffer) => (text += c.toString()));
       res.on('end', () => {
         let parsed: any = text;
         try {
@@ -46,7 +47,7 @@ for (const kind of storeKinds()) {
       const r = await api(url, 'POST', '/experiments/create', { name: 'rest-api', tags: [{ key: 'owner', value: 'team-a' }] });
       experimentId = r.body.experiment_id;
     });
-    afterAll(async () => server?.stop());
+    afterAll(async () => ifStarted(server)?.stop());
 
     test('health, PEP 440 version and Prometheus metrics by route', async () => {
       expect(await api(url, 'GET', '/health', undefined, '')).toEqual({ status: 200, body: 'OK' });
@@ -434,7 +435,9 @@ describe('--no-serve-artifacts', () => {
     server = await startTestServer('sqlite', { serveArtifacts: false });
     root = path.join(server.dir, 'direct');
   });
-  afterAll(async () => fs.rmSync(server.dir, { recursive: true, force: true }));
+  afterAll(() => {
+    fs.rmSync(server.dir, { recursive: true, force: true });
+  });
 
   test('runs get direct artifact URIs, artifacts/list reads them, the proxy is not mounted', async () => {
     await server.close();

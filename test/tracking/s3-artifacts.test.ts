@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pythonModulesAvailability } from '../helpers/python';
 import { describeWithTool } from '../helpers/tools';
 import { api, mlflowClients, runPython, startTestServer, tmpDir, type TestServer } from './helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 // s3rver ships no type declarations; this is the part of its API the suite uses.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -41,9 +42,9 @@ describe('proxied artifacts on s3://', () => {
     return `${exp}/${run.run_id}/artifacts`;
   };
   afterAll(async () => {
-    await server?.stop();
-    s3?.destroy();
-    await s3server?.close();
+    await ifStarted(server)?.stop();
+    ifStarted(s3)?.destroy();
+    await ifStarted(s3server)?.close();
     // s3rver logs each request when its socket closes; let those late lines flush inside the suite.
     await new Promise((r) => setTimeout(r, 200));
     process.env = saved;

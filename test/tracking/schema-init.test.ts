@@ -76,7 +76,7 @@ async function recordedMigrations(uri: string): Promise<string[]> {
 }
 
 async function freshStore(kind: StoreKind, dir: string): Promise<{ uri: string; drop: () => Promise<void> }> {
-  if (kind === 'sqlite') return { uri: `sqlite:///${path.join(dir, 'mlflow.db')}`, drop: async () => undefined };
+  if (kind === 'sqlite') return { uri: `sqlite:///${path.join(dir, 'mlflow.db')}`, drop: () => Promise.resolve() };
   const db = await createTestDatabase('mlops_schema_init');
   return { uri: db.url, drop: db.drop };
 }

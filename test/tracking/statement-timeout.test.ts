@@ -5,6 +5,7 @@ import { prepareSchema, SCHEMA_LOCK_KEY } from '../../runtime/tracking/db/migrat
 import { createTestDatabase } from '../helpers/postgres';
 import { describeWithTool } from '../helpers/tools';
 import { storeAvailability } from './helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 /**
  * PostgreSQL's statement_timeout as a backstop behind the request caps (a 2,001-clause filter once held
@@ -23,8 +24,8 @@ describeWithTool('PostgreSQL statement timeout', storeAvailability('postgres'), 
   afterAll(async () => {
     if (saved === undefined) delete process.env.MLOPS_TRACKING_DB_STATEMENT_TIMEOUT_MS;
     else process.env.MLOPS_TRACKING_DB_STATEMENT_TIMEOUT_MS = saved;
-    await store?.close();
-    await db?.drop();
+    await ifStarted(store)?.close();
+    await ifStarted(db)?.drop();
   });
 
   test('a statement longer than the timeout is canceled and answered as TEMPORARILY_UNAVAILABLE (503)', async () => {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeWithTool } from '../helpers/tools';
 import { api, runPython, startTestServer, storeAvailability, storeKinds, tracingClients, type TestServer } from './helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 /**
  * MLflow 3 tracing (issue 15): the official 3.x client, unchanged, traces nested calls and reads them
@@ -40,7 +41,7 @@ for (const kind of storeKinds()) {
       server = await startTestServer(kind);
       exp = (await api(server.url, 'POST', '/experiments/create', { name: 'rest-traces' })).body.experiment_id;
     });
-    afterAll(async () => server?.stop());
+    afterAll(async () => ifStarted(server)?.stop());
 
     for (const client of tracingClients)
       describeWithTool(client.name, client.availability, () => {

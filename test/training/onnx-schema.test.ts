@@ -49,7 +49,7 @@ describeWithTool('the ONNX exporter against the onnx package', pythonModulesAvai
         continue;
       }
       for (const field of def.fieldsArray) {
-        const other = (theirs as protobuf.Type).fields[field.name];
+        const other = (theirs as protobuf.Type).fields[field.name] as protobuf.Field | undefined;
         expect({ field: `${def.fullName}.${field.name}`, ...(other ? wire(other) : {}) }).toEqual({ field: `${def.fullName}.${field.name}`, ...wire(field) });
       }
     }

@@ -57,7 +57,7 @@ export function screenshotPath(name: string): string {
 }
 
 /** Polls until `check` stops throwing (the UI loads and re-renders asynchronously). */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {

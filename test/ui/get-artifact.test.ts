@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { contentTypeOf } from '../../runtime/tracking/web/get-artifact';
 import { api, startTestServer, tmpDir, type TestServer } from '../tracking/helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 // GET /get-artifact on the real server: proxied (mlflow-artifacts:) and direct (file://) artifact roots.
 describe('GET /get-artifact', () => {
@@ -33,11 +34,11 @@ describe('GET /get-artifact', () => {
     fs.writeFileSync(path.join(runDir, 'eval', 'report.json'), '{"f1": 0.8}');
   });
   afterAll(async () => {
-    await server?.stop();
+    await ifStarted(server)?.stop();
     fs.rmSync(directRoot, { recursive: true, force: true });
   });
 
-  const get = (query: Record<string, string>) => fetch(`${server.url}/get-artifact?${new URLSearchParams(query)}`);
+  const get = (query: Record<string, string>) => fetch(`${server.url}/get-artifact?${new URLSearchParams(query).toString()}`);
 
   test('serves a proxied text artifact inline as UTF-8 text', async () => {
     const res = await get({ run_id: proxiedRun, path: 'notes.txt' });

@@ -1,5 +1,6 @@
 import { MAX_RESULTS_PER_RUN, sampleSteps } from '../../runtime/tracking/web/history-bulk-interval';
 import { api, startTestServer, type TestServer } from '../tracking/helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 describe('sampleSteps', () => {
   test('keeps every step when the range holds no more than max_results', () => {
@@ -71,7 +72,7 @@ describe('GET metrics/get-history-bulk-interval', () => {
     expect((await api(server.url, 'POST', '/runs/log-batch', { run_id: runB, metrics: metricsB.slice(0, 1000) })).status).toBe(200);
     expect((await api(server.url, 'POST', '/runs/log-batch', { run_id: runB, metrics: metricsB.slice(1000) })).status).toBe(200);
   });
-  afterAll(() => server?.stop());
+  afterAll(() => ifStarted(server)?.stop());
 
   test('downsamples both runs at shared steps, with their real values, first and last steps kept', async () => {
     const res = await api(server.url, 'GET', route, { run_ids: [runA, runB], metric_key: 'loss', max_results: 100 });
@@ -82,7 +83,7 @@ describe('GET metrics/get-history-bulk-interval', () => {
     expect(a.length).toBeLessThanOrEqual(103);
     expect(a[0]).toEqual({ key: 'loss', value: 1, timestamp: 1_700_000_000_000, step: 0, run_id: runA });
     expect(a[a.length - 1].step).toBe(4999);
-    for (const m of a) expect(m.value).toBeCloseTo(1 / (m.step + 1), 12);
+    for (const m of a as Array<{ value: number; step: number }>) expect(m.value).toBeCloseTo(1 / (m.step + 1), 12);
     expect(b[b.length - 1].step).toBe(2000);
     for (const m of b) expect(m.value).toBe(m.step);
     // Sorted by step within each run; the runs are sampled at the same steps where both have one.

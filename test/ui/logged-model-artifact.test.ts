@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ADMIN, as, createUser, startAuthServer, type AuthTestServer } from '../auth/helpers';
 import { api, startTestServer, tmpDir, type TestServer } from '../tracking/helpers';
+import { ifStarted } from '../helpers/lifecycle';
 
 // GET logged-models/<id>/artifacts/files on the real server: the files of an MLflow 3 logged model,
 // under a proxied (mlflow-artifacts:) and a direct (file://) location, and what bad requests get.
@@ -38,10 +39,10 @@ describe('GET logged-models/<id>/artifacts/files', () => {
     fs.mkdirSync(path.join(modelDir, 'metadata'), { recursive: true });
     fs.writeFileSync(path.join(modelDir, 'metadata', 'requirements.txt'), 'scikit-learn==1.9.1\n');
   });
-  afterAll(() => server?.stop());
+  afterAll(() => ifStarted(server)?.stop());
 
   const get = (modelId: string, query: Record<string, string>, prefix = '/ajax-api/2.0/mlflow') =>
-    fetch(`${server.url}${prefix}/logged-models/${modelId}/artifacts/files?${new URLSearchParams(query)}`);
+    fetch(`${server.url}${prefix}/logged-models/${modelId}/artifacts/files?${new URLSearchParams(query).toString()}`);
 
   test('serves a proxied model file as text, and binary files byte for byte', async () => {
     const text = await get(proxiedModel, { artifact_file_path: 'MLmodel' });
@@ -101,7 +102,7 @@ describe("logged-model files with the server's basic auth", () => {
     });
     expect(put.status).toBe(200);
   });
-  afterAll(() => server?.stop());
+  afterAll(() => ifStarted(server)?.stop());
 
   const read = (who: { username: string; password: string } | null) =>
     as(server, who)('GET', `/logged-models/${modelId}/artifacts/files`, { artifact_file_path: 'MLmodel' }, '/ajax-api/2.0/mlflow');

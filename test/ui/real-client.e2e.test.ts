@@ -12,6 +12,7 @@ import { describeWithTool, type Availability } from '../helpers/tools';
 import { runPythonScript, tmpDir } from '../tracking/helpers';
 import { chromiumAvailability, eventually, launchBrowser, screenshotPath, type TestBrowser } from './browser';
 import { ensureUiBuilt } from './build';
+import { ifStarted } from '../helpers/lifecycle';
 
 jest.setTimeout(300_000);
 
@@ -73,8 +74,8 @@ describeWithTool('web UI with runs from the real MLflow 3.x client', needs, () =
     });
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await ifStarted(browser)?.close();
+    await ifStarted(server)?.stop();
   });
 
   const runUrl = (runId: string, query = '') => `${server.url}/#/runs/${runId}${query}`;
@@ -140,7 +141,11 @@ describeWithTool('web UI with runs from the real MLflow 3.x client', needs, () =
       const table = await page.locator('table[aria-label="Metrics"]').boundingBox();
       const main = await page
         .locator('main')
-        .evaluate((m: any) => ({ right: m.getBoundingClientRect().left + m.clientWidth, scroll: m.scrollWidth, client: m.clientWidth }));
+        .evaluate((m: { getBoundingClientRect(): { left: number }; clientWidth: number; scrollWidth: number }) => ({
+          right: m.getBoundingClientRect().left + m.clientWidth,
+          scroll: m.scrollWidth,
+          client: m.clientWidth,
+        }));
       const name = await cell.boundingBox();
       const value = await cell.locator('xpath=following-sibling::td[1]').boundingBox();
       expect(table!.x + table!.width).toBeLessThanOrEqual(main.right + 1);

@@ -6,6 +6,7 @@ import { describeWithTool } from '../helpers/tools';
 import { api, startTestServer, type TestServer } from '../tracking/helpers';
 import { chromiumAvailability, eventually, launchBrowser, screenshotPath, type TestBrowser } from './browser';
 import { ensureUiBuilt } from './build';
+import { ifStarted } from '../helpers/lifecycle';
 
 jest.setTimeout(120_000);
 
@@ -52,8 +53,8 @@ describeWithTool('web UI model registry in headless Chromium', chromiumAvailabil
     page = await browser.context.newPage();
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await ifStarted(browser)?.close();
+    await ifStarted(server)?.stop();
   });
 
   test('the registered models list shows each model with its alias and searches by name', async () => {
@@ -84,7 +85,7 @@ describeWithTool('web UI model registry in headless Chromium', chromiumAvailabil
     await page.screenshot({ path: screenshotPath('11-model'), fullPage: true });
 
     await v2.locator('a').first().click();
-    await eventually(async () => expect(page.url()).toContain(`#/runs/${runId}`));
+    await eventually(() => expect(page.url()).toContain(`#/runs/${runId}`));
     await eventually(async () => expect(await page.locator('h1').textContent()).toBe('gbm-v2'));
   });
 

@@ -15,7 +15,7 @@ describe('web UI static serving', () => {
     root = ensureUiBuilt();
     app = Fastify();
     app.setNotFoundHandler((req, reply) => reply.code(404).send({ error_code: 'ENDPOINT_NOT_FOUND', message: `No API route for ${req.url}` }));
-    app.get('/api/2.0/mlflow/experiments/get', async () => ({ experiment: { experiment_id: '0' } }));
+    app.get('/api/2.0/mlflow/experiments/get', () => ({ experiment: { experiment_id: '0' } }));
     await app.register(webUi, { root });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
   });

@@ -76,7 +76,7 @@ async function shoot(page: Page, url: string, file: string, then?: (page: Page) 
   await page.goto(url);
   await page.waitForLoadState('networkidle').catch(() => undefined);
   await page.waitForTimeout(2500);
-  if (then) await then(page).catch((e: Error) => process.stdout.write(`  (${file}: ${e.message.split('\n')[0]})\n`));
+  if (then) await then(page).catch((e: unknown) => process.stdout.write(`  (${file}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]})\n`));
   await page.waitForTimeout(1500);
   await page.screenshot({ path: path.join(OUT, file), fullPage: true });
   process.stdout.write(`  ${path.relative(repoRoot, path.join(OUT, file))}\n`);
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
+main().catch((e: unknown) => {
   process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
   process.exit(1);
 });

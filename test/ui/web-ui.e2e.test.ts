@@ -8,6 +8,7 @@ import { ADMIN, as, createUser, startAuthServer, type AuthTestServer, type Crede
 import { chromiumAvailability, eventually, launchBrowser, screenshotPath, type TestBrowser } from './browser';
 import { ensureUiBuilt } from './build';
 import { seedTracking, type Seeded } from './seed';
+import { ifStarted } from '../helpers/lifecycle';
 
 jest.setTimeout(180_000);
 
@@ -54,8 +55,8 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
   });
   afterAll(async () => {
     fs.writeFileSync(screenshotPath('timings').replace(/\.png$/, '.json'), JSON.stringify(timings, null, 2));
-    await browser?.close();
-    await server?.stop();
+    await ifStarted(browser)?.close();
+    await ifStarted(server)?.stop();
   });
 
   test('experiments list shows both experiments and searches by name', async () => {
@@ -101,7 +102,7 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
     const third = await runRows(page).nth(2).getAttribute('data-run-id');
     expect(await page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute('data-run-id'))).toBe(third);
     await page.keyboard.press('Enter');
-    await eventually(async () => expect(page.url()).toContain(`#/runs/${third}`));
+    await eventually(() => expect(page.url()).toContain(`#/runs/${third}`));
   });
 
   test('runs are paged with the server’s page tokens, forward and back', async () => {
@@ -136,7 +137,7 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
     expect(await page.locator('table[aria-label="Tags"]').textContent()).toContain('cifar-mini');
     // A metric's name opens its chart at full size (an old `?metric=` link lands there too).
     await page.click('table[aria-label="Metrics"] a:has-text("loss")');
-    await eventually(async () => expect(page.url()).toContain('tab=metrics&metric=loss'));
+    await eventually(() => expect(page.url()).toContain('tab=metrics&metric=loss'));
     const chart = page.locator('.chart[data-metric="loss"]');
     await eventually(async () => expect(await chart.getAttribute('data-points')).toBe(String(run.steps)));
     await eventually(async () => expect(await seriesPixels(page, BLUE)).toBeGreaterThan(100));
@@ -144,7 +145,7 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
 
     // The time axis is one click away and lands in the URL.
     await page.click('text=relative time');
-    await eventually(async () => expect(page.url()).toContain('x=relative'));
+    await eventually(() => expect(page.url()).toContain('x=relative'));
     await eventually(async () => expect(await seriesPixels(page, BLUE)).toBeGreaterThan(100));
   });
 
@@ -202,7 +203,7 @@ describeWithTool('web UI in headless Chromium', chromiumAvailability(), () => {
     await page.mouse.down();
     await page.mouse.move(over!.x + over!.width * 0.305, over!.y + over!.height / 2, { steps: 5 });
     await page.mouse.up();
-    await eventually(async () => expect(page.url()).toMatch(/from=\d+&to=\d+/));
+    await eventually(() => expect(page.url()).toMatch(/from=\d+&to=\d+/));
     const q = new URLSearchParams(new URL(page.url()).hash.split('?')[1]);
     const from = Number(q.get('from'));
     const to = Number(q.get('to'));
@@ -244,7 +245,7 @@ describeWithTool("web UI with the server's own basic auth", chromiumAvailability
     browser = undefined;
   });
   afterAll(async () => {
-    await server?.stop();
+    await ifStarted(server)?.stop();
   });
 
   test("with a user's credentials the page and its API calls pass, and the list holds only what that user may read", async () => {
@@ -265,7 +266,7 @@ describeWithTool("web UI with the server's own basic auth", chromiumAvailability
     // Headless Chromium has no one to ask for credentials, so it abandons the navigation: the page never renders.
     const outcome = await page.goto(`${server.url}/#/experiments`).then(
       () => 'loaded',
-      (err: Error) => err.message,
+      (err: unknown) => (err instanceof Error ? err.message : String(err)),
     );
     expect(outcome).toContain('ERR_INVALID_AUTH_CREDENTIALS');
     expect(responses[0]).toEqual({ status: 401, challenge: 'Basic realm="mlflow"' });
@@ -321,9 +322,10 @@ describeWithTool('web UI under an ingress path prefix', chromiumAvailability(), 
     proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/mlflow/`;
   });
   afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => proxy?.close(resolve));
-    await server?.stop();
+    await ifStarted(browser)?.close();
+    const started = ifStarted(proxy);
+    if (started) await new Promise((resolve) => started.close(resolve));
+    await ifStarted(server)?.stop();
   });
 
   test('assets, API calls and charts all resolve under the prefix', async () => {
