@@ -279,8 +279,8 @@ async function serve(opts: ServeFlags & AuthFlags): Promise<void> {
     await server.close();
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
 }
 
 async function dbUpgrade(opts: { backendStoreUri: string }): Promise<void> {

@@ -56,6 +56,18 @@ export interface TrackingContext {
 export type TrackingPlugin = FastifyPluginAsync<TrackingContext>;
 
 /**
+ * A TrackingPlugin whose registration is synchronous (routes, hooks, parsers): Fastify still gets the
+ * promise it waits on, and a throw while registering rejects it, as it would from an async plugin.
+ */
+export function syncPlugin(register: (app: FastifyInstance, ctx: TrackingContext) => void): TrackingPlugin {
+  return (app, ctx) =>
+    new Promise<void>((resolve) => {
+      register(app, ctx);
+      resolve();
+    });
+}
+
+/**
  * A search route's handler as a function of the page: `page` overrides the request's page_token and
  * max_results. Search routes put it in their route config (`searchPage`) so that a hook can ask for
  * following pages in process (basic auth refills a page it filtered) without a request to itself.

@@ -95,7 +95,7 @@ function fileLocation(filePath: string, uri: string): ArtifactLocation {
 function parseS3(rest: string, uri: string): ArtifactLocation {
   const m = /^\/\/([^/]*)(\/.*)?$/s.exec(rest);
   if (!m || !S3_BUCKET.test(m[1]) || m[1].includes('..')) throw invalid(uri, 'expected s3://<bucket>[/<key prefix>] with a valid bucket name');
-  return { scheme: 's3', bucket: m[1], segments: splitChecked((m[2] ?? '').replace(/^\//, ''), uri, { dropEmpty: false }) };
+  return { scheme: 's3', bucket: m[1], segments: splitChecked((m.at(2) ?? '').replace(/^\//, ''), uri, { dropEmpty: false }) };
 }
 
 function parseProxied(rest: string, uri: string): ArtifactLocation {

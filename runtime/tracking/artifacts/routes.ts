@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { TrackingContext, TrackingFeature, TrackingPlugin } from '../plugin';
+import { syncPlugin, type TrackingContext, type TrackingFeature, type TrackingPlugin } from '../plugin';
 import { MlflowError } from '../http/errors';
 import {
   findArtifactOwner,
@@ -42,7 +42,7 @@ async function ownerOfProxiedPath(ctx: TrackingContext, rel: string): Promise<Ar
 const listSchema = z.object({ run_id: z.string().optional(), run_uuid: z.string().optional(), path: z.string().optional(), page_token: z.string().optional() });
 
 /** GET /artifacts/list: a run's artifacts, paths relative to the run's artifact root (service.proto ListArtifacts). */
-export const artifactRoutes: TrackingPlugin = async (app, ctx) => {
+export const artifactRoutes: TrackingPlugin = syncPlugin((app, ctx) => {
   app.get('/artifacts/list', async (request) => {
     const req = parseRequest(request, listSchema);
     const rel = safeArtifactPath(req.path);
@@ -50,7 +50,7 @@ export const artifactRoutes: TrackingPlugin = async (app, ctx) => {
     const rootUri = await ctx.store.runArtifactUri(runId);
     return { root_uri: rootUri, files: await listBelow(await runArtifactRoot(ctx, runId), rel) };
   });
-};
+});
 
 /**
  * /api/2.0/mlflow-artifacts: the artifact proxy MLflow clients use for `mlflow-artifacts:` URIs.
@@ -58,7 +58,7 @@ export const artifactRoutes: TrackingPlugin = async (app, ctx) => {
  * Every method needs a path inside one run's or logged model's artifact directory: the destination's
  * root, an experiment's directory or a stray path is a 400, so no request acts above one owner.
  */
-export const proxiedArtifactRoutes: TrackingPlugin = async (app, ctx) => {
+export const proxiedArtifactRoutes: TrackingPlugin = syncPlugin((app, ctx) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
@@ -74,11 +74,11 @@ export const proxiedArtifactRoutes: TrackingPlugin = async (app, ctx) => {
     const req = parseRequest(request, z.object({ path: z.string().optional() }));
     const files = await requireArtifacts(ctx).list(await ownedPath(req.path));
     // This endpoint returns names relative to the listed directory (MLflow's handler takes the basename).
-    return { files: files.map((f) => ({ ...f, path: f.path.split('/').pop()! })) };
+    return { files: files.map((f) => ({ ...f, path: f.path.slice(f.path.lastIndexOf('/') + 1) })) };
   });
   // The bare collection path has no artifact to write or delete.
   for (const method of ['PUT', 'POST', 'DELETE'] as const) {
-    app.route({ method, url: '/artifacts', handler: async () => requiredArtifactPath('') });
+    app.route({ method, url: '/artifacts', handler: () => requiredArtifactPath('') });
   }
 
   app.get('/artifacts/*', async (request, reply: FastifyReply) => {
@@ -101,7 +101,7 @@ export const proxiedArtifactRoutes: TrackingPlugin = async (app, ctx) => {
     await requireArtifacts(ctx).delete(rel);
     return {};
   });
-};
+});
 
 /** Run artifacts under the API prefixes, and the proxied artifact store (`mlflow-artifacts:`) under its own. */
 export const artifactsFeature: TrackingFeature = { plugins: [artifactRoutes], artifactPlugins: [proxiedArtifactRoutes] };

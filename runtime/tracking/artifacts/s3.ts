@@ -75,11 +75,14 @@ export class S3ArtifactRepository implements ArtifactRepository {
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: dirPrefix, Delimiter: '/', ContinuationToken: token }),
       );
       for (const p of page.CommonPrefixes ?? []) {
-        const name = p.Prefix!.slice(dirPrefix.length).replace(/\/$/, '');
+        // The SDK types every field optional; S3 always sends Prefix and Key, so one missing is skipped.
+        if (p.Prefix === undefined) continue;
+        const name = p.Prefix.slice(dirPrefix.length).replace(/\/$/, '');
         out.push({ path: rel ? `${rel}/${name}` : name, is_dir: true });
       }
       for (const o of page.Contents ?? []) {
-        const name = o.Key!.slice(dirPrefix.length);
+        if (o.Key === undefined) continue;
+        const name = o.Key.slice(dirPrefix.length);
         if (name === '') continue;
         out.push({ path: rel ? `${rel}/${name}` : name, is_dir: false, file_size: o.Size });
       }
@@ -99,7 +102,7 @@ export class S3ArtifactRepository implements ArtifactRepository {
       const page: ListObjectsV2CommandOutput = await this.client.send(
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key ? `${key}/` : '', ContinuationToken: token }),
       );
-      keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+      keys.push(...(page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key])));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     for (let i = 0; i < keys.length; i += 1000) {

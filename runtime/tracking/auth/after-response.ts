@@ -17,9 +17,12 @@ type Item = Record<string, unknown>;
  * deletes carried into the permission table, and search pages filtered to readable items.
  */
 export function afterResponse(identities: Identities, permissions: Permissions, store: AuthStore) {
-  const apply = async (after: AfterAction, request: FastifyRequest, user: UserRow, body: Record<string, any>): Promise<void> => {
-    if (after === 'grant_experiment' && body.experiment_id) await store.grantExperiment(user.id, String(body.experiment_id), 'MANAGE');
-    if (after === 'grant_registered_model' && body.registered_model?.name) await store.grantRegisteredModel(user.id, body.registered_model.name, 'MANAGE');
+  const apply = async (after: AfterAction, request: FastifyRequest, user: UserRow, body: Item): Promise<void> => {
+    // The replies of this server's own CreateExperiment / CreateRegisteredModel (ids are strings in service.proto).
+    const experimentId = body.experiment_id;
+    if (after === 'grant_experiment' && typeof experimentId === 'string' && experimentId) await store.grantExperiment(user.id, experimentId, 'MANAGE');
+    const modelName = (body.registered_model as Item | undefined)?.name;
+    if (after === 'grant_registered_model' && typeof modelName === 'string' && modelName) await store.grantRegisteredModel(user.id, modelName, 'MANAGE');
     if (after === 'rename_registered_model') await store.renameRegisteredModel(requiredField(request, 'name'), requiredField(request, 'new_name'));
     if (after === 'forget_registered_model') await store.forgetRegisteredModel(requiredField(request, 'name'));
   };
@@ -31,7 +34,7 @@ export function afterResponse(identities: Identities, permissions: Permissions, 
     if (!user || !place || place.table !== API_RULES) return payload;
     const after = AFTER_ACTIONS[`${request.method} ${place.key}`];
     if (after) {
-      await apply(after, request, user, JSON.parse(payload));
+      await apply(after, request, user, JSON.parse(payload) as Item);
       return payload;
     }
     const rule = ruleFor(API_RULES, place.key, request.method);
@@ -41,7 +44,7 @@ export function afterResponse(identities: Identities, permissions: Permissions, 
       rule.by === 'experiment'
         ? await permissions.readableExperiments(user).then((can) => (item: Item) => can(String(item.experiment_id)))
         : await permissions.readableModels(user).then((can) => (item: Item) => can(String(item.name)));
-    return JSON.stringify(await filterPage(request, pager, JSON.parse(payload), rule.list, readable));
+    return JSON.stringify(await filterPage(request, pager, JSON.parse(payload) as Item, rule.list, readable));
   };
 }
 

@@ -80,7 +80,7 @@ export function authorize(identities: Identities, permissions: Permissions, opti
     if (!ids.length || !body || typeof body !== 'object') return;
     const canRead = await permissions.readableExperiments(user);
     const narrowed = ids.filter((id) => canRead(canonicalExperimentId(id)));
-    if (!narrowed.length) return reply.send(routeOf(request)!.includes('logged-models') ? { models: [] } : { runs: [] });
+    if (!narrowed.length) return reply.send(routeOf(request)?.includes('logged-models') ? { models: [] } : { runs: [] });
     body.experiment_ids = narrowed;
   };
 

@@ -84,7 +84,7 @@ function modelVersionReferences(fields: Record<string, unknown>, roots: readonly
 }
 
 /** Route (`METHOD key`, key as in rules.ts) → the references in its request. */
-const EXTRACTORS: Record<string, (fields: Record<string, unknown>, roots: readonly string[]) => Reference[]> = {
+const EXTRACTORS: Partial<Record<string, (fields: Record<string, unknown>, roots: readonly string[]) => Reference[]>> = {
   'POST /model-versions/create': modelVersionReferences,
   'POST /logged-models': (f) => run(text(f.source_run_id), 'read'),
   'POST /runs/outputs': (f) => modelIdsOf(f.models, 'read'),
@@ -130,7 +130,7 @@ export class ReferenceResolver {
         throw err;
       }
       if (this.experiments.size >= MAX_CACHED) this.experiments.delete(this.experiments.keys().next().value as string);
-      this.experiments.set(key, String(experiment));
+      this.experiments.set(key, experiment);
     }
     return { experiment };
   }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { MlflowError } from '../http/errors';
 import { boolish, parseBodyAndQuery as parse } from '../http/request';
+import { syncPlugin } from '../plugin';
 import type { AuthState } from './state';
 
 /** Fields as every route parses them (http/request.ts): user names and passwords are JSON strings, ids may be numbers. */
@@ -23,10 +24,10 @@ const modelGrantSchema = z.object({ name: id, username, permission: id });
  * Who may call each is decided by the auth hooks before these run (rules.ts).
  */
 export function authRoutes(state: () => AuthState) {
-  return async (app: FastifyInstance): Promise<void> => {
+  return syncPlugin((app) => {
     userRoutes(app, state);
     permissionRoutes(app, () => state().store);
-  };
+  });
 }
 
 function userRoutes(app: FastifyInstance, state: () => AuthState): void {

@@ -51,7 +51,7 @@ const logged = { type: 'logged_model' } as const;
 const trace = (from: TraceRequestSource) => ({ type: 'trace', from }) as const;
 
 /** Routes under /api/2.0/mlflow and /ajax-api/2.0/mlflow (and the 3.0 prefixes, whose routes share these keys). */
-export const API_RULES: Record<string, MethodRules> = {
+export const API_RULES: Partial<Record<string, MethodRules>> = {
   // experiments
   '/experiments/create': { kind: 'authenticated' },
   '/experiments/get': check('read', exp),
@@ -142,7 +142,7 @@ export const API_RULES: Record<string, MethodRules> = {
 };
 
 /** Routes under /api/2.0/mlflow-artifacts (MLflow: read to download/list, update to upload, manage to delete). */
-export const ARTIFACT_RULES: Record<string, MethodRules> = {
+export const ARTIFACT_RULES: Partial<Record<string, MethodRules>> = {
   '/artifacts': check('read', { type: 'artifact_path' }),
   '/artifacts/*': {
     GET: check('read', { type: 'artifact_path' }),
@@ -153,12 +153,12 @@ export const ARTIFACT_RULES: Record<string, MethodRules> = {
 };
 
 /** Routes at the root that carry data (the UI's downloads). */
-export const ROOT_RULES: Record<string, MethodRules> = {
+export const ROOT_RULES: Partial<Record<string, MethodRules>> = {
   '/get-artifact': check('read', run),
   '/model-versions/get-artifact': check('read', model),
 };
 
-export function ruleFor(table: Record<string, MethodRules>, route: string, method: string): Rule | undefined {
+export function ruleFor(table: Partial<Record<string, MethodRules>>, route: string, method: string): Rule | undefined {
   const entry = table[route];
   if (!entry) return undefined;
   if ('kind' in entry) return entry;
@@ -169,7 +169,7 @@ export function ruleFor(table: Record<string, MethodRules>, route: string, metho
 /** What happens after a successful write: the creator's MANAGE grant and registry renames/deletes. */
 export type AfterAction = 'grant_experiment' | 'grant_registered_model' | 'rename_registered_model' | 'forget_registered_model';
 
-export const AFTER_ACTIONS: Record<string, AfterAction> = {
+export const AFTER_ACTIONS: Partial<Record<string, AfterAction>> = {
   'POST /experiments/create': 'grant_experiment',
   'POST /registered-models/create': 'grant_registered_model',
   'POST /registered-models/rename': 'rename_registered_model',

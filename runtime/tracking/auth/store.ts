@@ -1,6 +1,6 @@
 import { MlflowError } from '../http/errors';
 import { parseExperimentId } from '../http/validation';
-import type { Database, TrackingDb } from '../db/schema';
+import type { TrackingDb } from '../db/schema';
 import { hashPassword } from './passwords';
 import { parsePermission, type PermissionName } from './permissions';
 import { MAX_USERNAME_LENGTH, usernameKey, validateUsername } from './usernames';

@@ -60,7 +60,11 @@ const MARK = /^\p{M}$/u;
 const INVISIBLE = /^[\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}]$/u;
 const WHITESPACE = /^[\s\p{Z}]$/u;
 
-const codePoint = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+function codePoint(c: string): string {
+  const cp = c.codePointAt(0);
+  if (cp === undefined) throw new Error('codePoint: empty string');
+  return `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+}
 
 function invalid(username: string, why: string): MlflowError {
   return MlflowError.invalid(`Invalid username ${JSON.stringify(username)}: ${why}.`);
@@ -98,7 +102,7 @@ function checkCharacters(username: string): void {
 
 export function validateUsername(username: unknown): string {
   if (typeof username !== 'string' || username.trim() === '') throw MlflowError.invalid('Username cannot be empty.');
-  if ([...username].length > MAX_USERNAME_LENGTH) throw MlflowError.invalid(`Username must be at most ${MAX_USERNAME_LENGTH} characters.`);
+  if (Array.from(username).length > MAX_USERNAME_LENGTH) throw MlflowError.invalid(`Username must be at most ${MAX_USERNAME_LENGTH} characters.`);
   checkCharacters(username);
   if (username.normalize('NFKC') !== username) throw invalid(username, 'it changes under Unicode NFKC normalisation (send the composed, plain form)');
   const sets: Set<string>[] = [];
@@ -160,7 +164,11 @@ const LOOK_ALIKES: Record<string, string> = {
  * Changing this function needs a migration that recomputes users.username_key.
  */
 export function usernameKey(username: string): string {
-  const visible = [...username.normalize('NFKC')].filter((c) => !INVISIBLE.test(c)).join('');
+  const visible = Array.from(username.normalize('NFKC'))
+    .filter((c) => !INVISIBLE.test(c))
+    .join('');
   const folded = visible.replace(/\s+/gu, ' ').trim().toLowerCase().toUpperCase().toLowerCase().normalize('NFKC');
-  return [...folded].map((c) => LOOK_ALIKES[c] ?? c).join('');
+  return Array.from(folded)
+    .map((c) => LOOK_ALIKES[c] ?? c)
+    .join('');
 }

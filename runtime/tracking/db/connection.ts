@@ -64,7 +64,8 @@ export async function openStore<DB = Database>(uri: string = DEFAULT_BACKEND_STO
       // A backstop behind the request caps: no statement holds a backend longer (0 = none). Schema set-up lifts it.
       statement_timeout: statementTimeoutMs(),
       types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? int8 : types.getTypeParser(oid, format))) as typeof types.getTypeParser,
+        getTypeParser: (oid: Parameters<typeof types.getTypeParser>[0], format?: 'text' | 'binary'): unknown =>
+          oid === types.builtins.INT8 ? int8 : types.getTypeParser(oid, format),
       },
     });
     // An idle client whose server went away emits 'error' on the pool; without a listener Node would crash.

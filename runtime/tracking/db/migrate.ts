@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { Migrator, sql, type Kysely, type Migration, type MigrationResult } from 'kysely';
 import { migrations as trackingMigrations } from './migrations';
 import type { DialectName } from './connection';
@@ -7,20 +8,22 @@ export interface MigrationOutcome {
   current: string | undefined;
 }
 
+// Schema set-up runs raw SQL and kysely's Migrator only, so it takes a Kysely over any schema (`DB`).
+
 /**
  * Brings the schema to the latest version; safe to run repeatedly. Concurrent callers should go through
  * `prepareSchema`, which holds the schema lock across its decision and the migration.
  */
-export async function migrateToLatest(
-  db: Kysely<any>,
+export async function migrateToLatest<DB>(
+  db: Kysely<DB>,
   migrations: Record<string, Migration> = trackingMigrations,
   opts: { disableTransactions?: boolean } = {},
 ): Promise<MigrationOutcome> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, disableTransactions: opts.disableTransactions });
+  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) }, disableTransactions: opts.disableTransactions });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r: MigrationResult) => r.status === 'Error');
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : inspect(error)}`);
   }
   const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   const all = await migrator.getMigrations();
@@ -29,8 +32,8 @@ export async function migrateToLatest(
 }
 
 /** Names of migrations not yet applied (empty when the schema is current). */
-export async function pendingMigrations(db: Kysely<any>, migrations: Record<string, Migration> = trackingMigrations): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+export async function pendingMigrations<DB>(db: Kysely<DB>, migrations: Record<string, Migration> = trackingMigrations): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
   return (await migrator.getMigrations()).filter((m) => !m.executedAt).map((m) => m.name);
 }
 
@@ -45,7 +48,7 @@ export const SCHEMA_LOCK_KEY = 0x6d6c6f7073; // "mlops"
  * lock (`BEGIN IMMEDIATE`, committed when `fn` succeeds, so the set-up is all or nothing). Replicas starting at
  * once on one database then take turns: the first initializes it, the others find it current.
  */
-export async function withSchemaLock<T>(db: Kysely<any>, dialect: DialectName, fn: (conn: Kysely<any>) => Promise<T>): Promise<T> {
+export async function withSchemaLock<T, DB>(db: Kysely<DB>, dialect: DialectName, fn: (conn: Kysely<DB>) => Promise<T>): Promise<T> {
   return db.connection().execute(async (conn) => {
     if (dialect === 'postgres') {
       // Waiting for another replica's migration, and the migration itself, may outlast the pool's statement timeout.
@@ -78,7 +81,7 @@ export async function withSchemaLock<T>(db: Kysely<any>, dialect: DialectName, f
  * `mlflow server` initializes. kysely creates those two tables before its migration transaction, so an
  * interrupted first start leaves them behind; the next start should still initialize, not report "outdated".
  */
-export async function isEmptyDatabase(db: Kysely<any>, dialect: DialectName): Promise<boolean> {
+export async function isEmptyDatabase<DB>(db: Kysely<DB>, dialect: DialectName): Promise<boolean> {
   const query =
     dialect === 'postgres'
       ? sql<{
@@ -88,7 +91,7 @@ export async function isEmptyDatabase(db: Kysely<any>, dialect: DialectName): Pr
           n: number;
         }>`select count(*) as n from sqlite_master where type = 'table' and substr(name, 1, 7) <> 'sqlite_' and name not in ('kysely_migration', 'kysely_migration_lock')`;
   const { rows } = await query.execute(db);
-  return Number(rows[0]?.n ?? 0) === 0;
+  return (rows[0]?.n ?? 0) === 0;
 }
 
 export type SchemaState =
@@ -106,8 +109,8 @@ export type SchemaState =
  * an empty database is initialized; a current one is left alone; an older, non-empty one is upgraded only
  * when `upgrade` is set (a release's migration Job, or SQLite's zero-config default), else reported outdated.
  */
-export async function prepareSchema(
-  db: Kysely<any>,
+export async function prepareSchema<DB>(
+  db: Kysely<DB>,
   dialect: DialectName,
   opts: { upgrade: boolean; migrations?: Record<string, Migration> },
 ): Promise<SchemaState> {

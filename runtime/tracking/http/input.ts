@@ -63,8 +63,12 @@ export function installJsonBodyParser(app: FastifyInstance): void {
 
 /** NUL in the query string or a path parameter (only possible as `%00`): refused on every route. */
 export function installNulGuard(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request) => {
-    if (/%00/.test(request.url)) throw MlflowError.invalid(NUL_MESSAGE);
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (/%00/.test(request.url)) {
+      done(MlflowError.invalid(NUL_MESSAGE));
+      return;
+    }
+    done();
   });
 }
 

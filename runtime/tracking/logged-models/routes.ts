@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { safeArtifactPath } from '../artifacts';
 import { listBelow } from '../artifacts/routes';
 import { int64, parseBodyAndQuery as parse, protoEnum } from '../http/request';
-import type { TrackingFeature, TrackingPlugin } from '../plugin';
+import { syncPlugin, type TrackingFeature, type TrackingPlugin } from '../plugin';
 import { LOGGED_MODEL_STATUSES } from './entities';
 
 /** MLflow 3 logged models (service.proto) and 2.x's /runs/log-model. Requests are validated before any store call. */
@@ -38,7 +38,7 @@ const listArtifactsSchema = z.object({ artifact_directory_path: z.string().optio
 const logModelSchema = z.object({ run_id: z.string(), model_json: z.string() });
 
 /** /logged-models/* (MLflow 3) and /runs/log-model (2.x). */
-export const loggedModelRoutes: TrackingPlugin = async (app, ctx) => {
+export const loggedModelRoutes: TrackingPlugin = syncPlugin((app, ctx) => {
   const store = ctx.loggedModels;
 
   app.post('/logged-models', async (request) => {
@@ -109,7 +109,7 @@ export const loggedModelRoutes: TrackingPlugin = async (app, ctx) => {
     await store.recordLoggedModel(req.run_id, req.model_json);
     return {};
   });
-};
+});
 
 /** Logged models, under each MLflow API prefix. */
 export const loggedModelsFeature: TrackingFeature = { plugins: [loggedModelRoutes] };

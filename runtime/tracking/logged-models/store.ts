@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { MlflowError } from '../http/errors';
 import { jsonShapeProblem } from '../../json-shape';
 import { jsonDouble, type KeyValue } from '../runs/entities';
@@ -60,7 +60,10 @@ export function registrationsIn(tagValue: string | undefined): { name: string; v
   }
   if (!Array.isArray(parsed)) return [];
   return parsed
-    .filter((r): r is { name: string; version: string } => typeof r?.name === 'string' && typeof r?.version === 'string')
+    .filter((r: unknown): r is { name: string; version: string } => {
+      const entry = r as { name?: unknown; version?: unknown } | null | undefined;
+      return typeof entry?.name === 'string' && typeof entry.version === 'string';
+    })
     .map((r) => ({ name: r.name, version: r.version }));
 }
 
@@ -368,8 +371,8 @@ export class LoggedModelStore {
             .map((m) => ({
               key: m.metric_name,
               value: m.is_nan ? 'NaN' : jsonDouble(m.metric_value),
-              timestamp: Number(m.metric_timestamp_ms),
-              step: Number(m.metric_step),
+              timestamp: m.metric_timestamp_ms,
+              step: m.metric_step,
               run_id: m.run_id,
               model_id: m.model_id,
               ...(m.dataset_name ? { dataset_name: m.dataset_name } : {}),

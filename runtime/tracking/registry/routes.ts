@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { boolish, int64, parseBodyAndQuery as parse } from '../http/request';
-import type { SearchPager, TrackingFeature, TrackingPlugin } from '../plugin';
+import { syncPlugin, type SearchPager, type TrackingFeature, type TrackingPlugin } from '../plugin';
 import type { RegistryStore } from './store';
 
 /**
@@ -187,10 +187,10 @@ function aliasAndAuditRoutes(app: FastifyInstance, store: RegistryStore): void {
 }
 
 /** /registered-models/* and /model-versions/*: MLflow's ModelRegistryService, plus /model-versions/audit. */
-export const registryRoutes: TrackingPlugin = async (app, ctx) => {
+export const registryRoutes: TrackingPlugin = syncPlugin((app, ctx) => {
   registeredModelRoutes(app, ctx.registry);
   modelVersionRoutes(app, ctx.registry);
   aliasAndAuditRoutes(app, ctx.registry);
-};
+});
 /** The model registry and its audit trail, under each MLflow API prefix. */
 export const registryFeature: TrackingFeature = { plugins: [registryRoutes] };

@@ -48,6 +48,13 @@ function isUniqueViolation(err: unknown): boolean {
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
 
+/** Appends to the list under `key`, creating it on first use. */
+function appendTo<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 /** True for a source that names a path on the server's file system (file: URIs and bare paths). */
 function isLocalUri(uri: string): boolean {
   const m = SCHEME.exec(uri);
@@ -63,7 +70,7 @@ function localPath(uri: string): string {
 export function uriSegments(uri: string): { scheme: string; authority: string; parts: string[] } {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(?:\/\/([^/]*))?(.*)$/.exec(uri);
   const scheme = m ? m[1].toLowerCase() : '';
-  const authority = m ? (m[2] ?? '').toLowerCase() : '';
+  const authority = m ? (m.at(2) ?? '').toLowerCase() : '';
   const rest = m ? m[3] : uri;
   const parts = rest
     .split('/')
@@ -173,7 +180,7 @@ export class RegistryStore {
     if (version !== undefined && version !== '') q = q.where('version', '=', parseVersion(version));
     const rows = await q.orderBy('id').execute();
     return rows.map((r) => ({
-      id: Number(r.id),
+      id: r.id,
       timestamp: r.timestamp,
       user_id: r.user_id,
       action: r.action as AuditAction,
@@ -402,7 +409,10 @@ export class RegistryStore {
       throw MlflowError.invalid(
         `Invalid model version source: '${source}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.`,
       );
-    const scheme = SCHEME.exec(source)![1].toLowerCase();
+    // A source without a scheme is local (isLocalUri), handled above.
+    const schemeMatch = SCHEME.exec(source);
+    if (!schemeMatch) throw MlflowError.invalid(`Invalid model version source: '${excerpt(source)}'.`);
+    const scheme = schemeMatch[1].toLowerCase();
 
     if (scheme === 'models') {
       if (source.startsWith('models://'))
@@ -427,7 +437,7 @@ export class RegistryStore {
       if (!m || source.startsWith('runs://')) throw invalidSource(source, 'run_id');
       if (modelId || !runId || m[1] !== runId) throw invalidSource(source, 'run_id');
       const r = await run(runId);
-      return { source, storage: joinUri(r.artifact_uri ?? '', m[2] ?? ''), runId, modelId };
+      return { source, storage: joinUri(r.artifact_uri ?? '', m.at(2) ?? ''), runId, modelId };
     }
     if (scheme === 'mlflow-artifacts') {
       if (modelId) {
@@ -444,7 +454,9 @@ export class RegistryStore {
   }
 
   private async resolveModelsUri(db: Db, p: { name?: string; version?: string; stage?: string; alias?: string }): Promise<ModelVersionsTable> {
-    const name = p.name!;
+    const name = p.name;
+    // parseModelsUri gives a name to every URI without a model id (the only ones resolved here).
+    if (name === undefined) throw MlflowError.invalid('Not a valid models:/ URI: it names no registered model.');
     await this.modelRow(db, name);
     if (p.version) return this.versionRow(db, name, p.version);
     if (p.alias !== undefined) return this.aliasRow(db, name, p.alias);
@@ -470,7 +482,7 @@ export class RegistryStore {
         .returning('last_version')
         .executeTakeFirst();
       if (!bumped) throw MlflowError.notFound(`Registered Model with name=${req.name} not found`);
-      const version = Number(bumped.last_version);
+      const version = bumped.last_version;
       await tx
         .insertInto('model_versions')
         .values({
@@ -733,14 +745,9 @@ export class RegistryStore {
     }
     const keyOf = (n: string, v: number) => `${n}\u0000${v}`;
     const tagsBy = new Map<string, KeyValue[]>();
-    for (const t of tags)
-      (tagsBy.get(keyOf(t.name, t.version)) ?? tagsBy.set(keyOf(t.name, t.version), []).get(keyOf(t.name, t.version))!).push({
-        key: t.key,
-        value: t.value ?? '',
-      });
+    for (const t of tags) appendTo(tagsBy, keyOf(t.name, t.version), { key: t.key, value: t.value ?? '' });
     const aliasesBy = new Map<string, string[]>();
-    for (const a of aliases)
-      (aliasesBy.get(keyOf(a.name, a.version)) ?? aliasesBy.set(keyOf(a.name, a.version), []).get(keyOf(a.name, a.version))!).push(a.alias);
+    for (const a of aliases) appendTo(aliasesBy, keyOf(a.name, a.version), a.alias);
     return rows.map((r) => versionJson(r, tagsBy.get(keyOf(r.name, r.version)) ?? [], aliasesBy.get(keyOf(r.name, r.version)) ?? []));
   }
 
@@ -760,11 +767,12 @@ export class RegistryStore {
           .selectFrom('model_versions as mv')
           .selectAll('mv')
           .where('mv.name', 'in', chunk)
-          .where(({ eb, selectFrom }) =>
+          .where((eb) =>
             eb(
               'mv.version',
               '=',
-              selectFrom('model_versions as o')
+              eb
+                .selectFrom('model_versions as o')
                 .select((e) => e.fn.max('o.version').as('v'))
                 .whereRef('o.name', '=', 'mv.name')
                 .whereRef('o.current_stage', '=', 'mv.current_stage'),

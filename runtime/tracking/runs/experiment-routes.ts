@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { SearchPager, TrackingPlugin } from '../plugin';
+import { syncPlugin, type SearchPager, type TrackingPlugin } from '../plugin';
 import { findArtifactOwner } from '../artifacts';
 import { VIEW_TYPES } from './entities';
 import { int64, parseRequest, protoEnum } from '../http/request';
@@ -23,7 +23,7 @@ const setTagSchema = z.object({ experiment_id: experimentId, key: z.string(), va
 const deleteTagSchema = z.object({ experiment_id: experimentId, key: z.string() });
 
 /** /experiments/*: MLflow's experiment endpoints (service.proto: CreateExperiment … DeleteExperimentTag). */
-export const experimentRoutes: TrackingPlugin = async (app, { store, connection, artifactRoots }) => {
+export const experimentRoutes: TrackingPlugin = syncPlugin((app, { store, connection, artifactRoots }) => {
   app.post('/experiments/create', async (request) => {
     const req = parseRequest(request, createSchema);
     // A chosen location is checked against the server's artifact roots and stored canonical; without
@@ -87,4 +87,4 @@ export const experimentRoutes: TrackingPlugin = async (app, { store, connection,
     await store.deleteExperimentTag(req.experiment_id, req.key);
     return {};
   });
-};
+});

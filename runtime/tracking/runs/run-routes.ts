@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { TrackingPlugin } from '../plugin';
+import { syncPlugin, type TrackingPlugin } from '../plugin';
 import { MlflowError } from '../http/errors';
 import { LIMITS, REQUEST_LIMITS } from '../http/limits';
 import { RUN_STATUSES, VIEW_TYPES } from './entities';
@@ -182,7 +182,7 @@ function runDataRoutes(app: FastifyInstance, store: TrackingStore): void {
 }
 
 /** /runs/* and /metrics/*: MLflow's run endpoints (service.proto: CreateRun … LogOutputs, GetMetricHistory). */
-export const runRoutes: TrackingPlugin = async (app, { store }) => {
+export const runRoutes: TrackingPlugin = syncPlugin((app, { store }) => {
   runLifecycleRoutes(app, store);
   runDataRoutes(app, store);
-};
+});

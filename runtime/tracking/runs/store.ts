@@ -123,7 +123,7 @@ export class TrackingStore {
             .execute();
         return String(id);
       })
-      .catch((err) => {
+      .catch((err: unknown) => {
         // Two concurrent creates with one name: the unique constraint decides, reported as MLflow does.
         if (isUniqueViolation(err)) throw MlflowError.alreadyExists(`Experiment(name=${name}) already exists.`);
         throw err;
@@ -767,7 +767,11 @@ export class TrackingStore {
     });
     const group = <T extends { run_uuid: string }>(items: T[]) => {
       const m = new Map<string, T[]>();
-      for (const it of items) (m.get(it.run_uuid) ?? m.set(it.run_uuid, []).get(it.run_uuid)!).push(it);
+      for (const it of items) {
+        const list = m.get(it.run_uuid);
+        if (list) list.push(it);
+        else m.set(it.run_uuid, [it]);
+      }
       return m;
     };
     const byRunMetrics = group(metrics);

@@ -104,7 +104,7 @@ function tokenize(input: string): Token[] {
       }
       const v = parts.join('');
       // Backticks always quote identifiers; double quotes quote an identifier right after a '.', else a string.
-      const prev = tokens[tokens.length - 1];
+      const prev = tokens.at(-1);
       if (c === '`' || (c === '"' && prev?.t === 'punct' && prev.v === '.')) tokens.push({ t: 'ident', v, quoted: true });
       else tokens.push({ t: 'string', v });
       i = j + 1;
@@ -113,7 +113,7 @@ function tokenize(input: string): Token[] {
       tokens.push({ t: 'number', v: Number(m) });
       i += m.length;
     } else if (/[\p{L}_]/u.test(c)) {
-      const m = matchAt(IDENT, input, i)!;
+      const m = matchAt(IDENT, input, i) ?? fail(`bad identifier at position ${i}`);
       tokens.push({ t: 'ident', v: m, quoted: false });
       i += m.length;
     } else if (c === '.' || c === '(' || c === ')' || c === ',') {
@@ -129,7 +129,7 @@ function tokenize(input: string): Token[] {
 }
 
 function isIdentEnd(tokens: Token[]): boolean {
-  const prev = tokens[tokens.length - 1];
+  const prev = tokens.at(-1);
   return prev?.t === 'ident';
 }
 

@@ -30,8 +30,7 @@ export function stringPredicate(column: RawBuilder<unknown>, c: Comparison, what
     if (!opts.list) throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}.`);
     return listPredicate(column, c);
   }
-  if (typeof c.value !== 'string')
-    throw MlflowError.invalid(`${what} must be compared with a quoted string, got ${excerpt(JSON.stringify(c.value) ?? String(c.value))}.`);
+  if (typeof c.value !== 'string') throw MlflowError.invalid(`${what} must be compared with a quoted string, got ${excerpt(JSON.stringify(c.value))}.`);
   switch (c.comparator) {
     case '=':
       return sql<boolean>`${column} = ${c.value}`;
@@ -93,8 +92,7 @@ export function numericPredicate(
   opts: NumericPredicateOptions = {},
 ): RawBuilder<boolean> {
   const value = typeof c.value === 'string' && c.value.trim() !== '' && Number.isFinite(Number(c.value)) ? Number(c.value) : c.value;
-  if (typeof value !== 'number')
-    throw MlflowError.invalid(`${what} must be compared with a number, got ${excerpt(JSON.stringify(c.value) ?? String(c.value))}.`);
+  if (typeof value !== 'number') throw MlflowError.invalid(`${what} must be compared with a number, got ${excerpt(JSON.stringify(c.value))}.`);
   if (opts.integer && !Number.isInteger(value)) throw MlflowError.invalid(`${what} must be compared with an integer, got ${excerpt(JSON.stringify(c.value))}.`);
   if (!NUMERIC_OPS.has(c.comparator))
     throw MlflowError.invalid(`Invalid comparator '${c.comparator}' for ${what}; expected one of ${[...NUMERIC_OPS].join(', ')}.`);
@@ -125,4 +123,9 @@ export function keyValuePredicate(t: KeyValueTable, c: Comparison, what: string)
     if (c.comparator === 'IS NOT NULL') return sql<boolean>`EXISTS (SELECT 1 FROM ${match})`;
   }
   return sql<boolean>`EXISTS (SELECT 1 FROM ${match} AND ${stringPredicate(sql.ref(`kv.${t.valueColumn ?? 'value'}`), c, what, { list: t.list })})`;
+}
+
+/** A table's own entry for a key taken from a filter: never an Object.prototype member such as `constructor`. */
+export function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
 }

@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { MlflowError } from '../http/errors';
 import { excerpt } from '../http/limits';
 import { parseFilter, parseOrderByList, type Comparison, type EntityAliases } from './filter';
-import { keyValuePredicate, listPredicate, numericPredicate, stringPredicate } from './predicates';
+import { keyValuePredicate, listPredicate, lookup, numericPredicate, stringPredicate } from './predicates';
 
 /**
  * Trace searches (MLflow 3 SearchTracesV3, mlflow/utils/search_utils.py SearchTraceUtils): the
@@ -61,10 +61,13 @@ function runIdPredicate(c: Comparison, filter: string): RawBuilder<boolean> {
 
 function attributePredicate(c: Comparison, filter: string): RawBuilder<boolean> {
   const key = c.key.toLowerCase();
-  if (KEY_TO_TAG[key]) return keyValuePredicate(TAGS, { ...c, key: KEY_TO_TAG[key] }, `attribute '${c.key}'`);
+  const tag = lookup(KEY_TO_TAG, key);
+  if (tag) return keyValuePredicate(TAGS, { ...c, key: tag }, `attribute '${c.key}'`);
   if (key === 'run_id') return runIdPredicate(c, filter);
-  if (NUMERIC[key]) return numericPredicate(NUMERIC[key], c, `attribute '${c.key}'`, 'int64');
-  if (STRINGS[key]) return stringPredicate(STRINGS[key], c, `attribute '${c.key}'`, { list: true });
+  const numeric = lookup(NUMERIC, key);
+  if (numeric) return numericPredicate(numeric, c, `attribute '${c.key}'`, 'int64');
+  const text = lookup(STRINGS, key);
+  if (text) return stringPredicate(text, c, `attribute '${c.key}'`, { list: true });
   if (key === 'text') throw unsupported(filter, 'full-text search over span content is not supported (spans are stored as artifacts)');
   throw unsupported(
     filter,

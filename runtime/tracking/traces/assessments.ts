@@ -89,8 +89,8 @@ export function assessmentJson(row: AssessmentsTable): AssessmentJson {
     assessment_name: row.name,
     trace_id: row.trace_id,
     source: { source_type: row.source_type, ...(row.source_id ? { source_id: row.source_id } : {}) },
-    create_time: msToTimestamp(Number(row.created_timestamp)),
-    last_update_time: msToTimestamp(Number(row.last_updated_timestamp)),
+    create_time: msToTimestamp(row.created_timestamp),
+    last_update_time: msToTimestamp(row.last_updated_timestamp),
     [row.assessment_type]: JSON.parse(row.value) as Record<string, unknown>,
     valid: row.valid === 1,
   };

@@ -72,7 +72,7 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9
 /** A protobuf JSON Timestamp ("2025-01-02T03:04:05.678Z") as epoch milliseconds; 400 if malformed. */
 export function timestampToMs(value: string, field: string): number {
   const m = RFC3339.exec(value);
-  const ms = m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${(m[7] ?? '0').slice(0, 3).padEnd(3, '0')}${m[8].toUpperCase()}`) : Number.NaN;
+  const ms = m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${(m.at(7) ?? '0').slice(0, 3).padEnd(3, '0')}${m[8].toUpperCase()}`) : Number.NaN;
   if (!Number.isSafeInteger(ms) || ms < 0)
     throw MlflowError.invalid(`Invalid value '${excerpt(value)}' for parameter '${field}': expected an RFC 3339 timestamp after 1970.`);
   return ms;
@@ -88,7 +88,7 @@ const DURATION = /^(\d{1,12})(?:\.(\d{1,9}))?s$/;
 export function durationToMs(value: string, field: string): number {
   const m = DURATION.exec(value);
   if (!m) throw MlflowError.invalid(`Invalid value '${excerpt(value)}' for parameter '${field}': expected a duration such as "1.5s".`);
-  return Number(m[1]) * 1000 + Math.round(Number(`0.${m[2] ?? '0'}`) * 1000);
+  return Number(m[1]) * 1000 + Math.round(Number(`0.${m.at(2) ?? '0'}`) * 1000);
 }
 
 export function msToDuration(ms: number): string {

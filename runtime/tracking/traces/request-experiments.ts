@@ -25,6 +25,12 @@ function experimentOfLocation(location: unknown): string {
   return id;
 }
 
+/** StartTrace's `experiment_id`: a string or number, as the route's handler parses it; anything else is its 400. */
+function experimentIdField(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  throw MlflowError.invalid("Invalid value for parameter 'experiment_id' supplied: expected a string.");
+}
+
 function stringList(value: unknown, field: string): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
@@ -57,7 +63,7 @@ export async function experimentsOfTraceRequest(
       const info = record(record(body.trace).trace_info);
       const named = [
         ...(body.trace !== undefined ? [experimentOfLocation(info.trace_location)] : []),
-        ...(body.experiment_id !== undefined ? [String(body.experiment_id)] : []),
+        ...(body.experiment_id !== undefined ? [experimentIdField(body.experiment_id)] : []),
       ];
       if (!named.length) throw MlflowError.invalid("Missing value for required parameter 'experiment_id'.");
       const existing = typeof info.trace_id === 'string' ? await traces.experimentIdsOf([info.trace_id], { allowMissing: true }) : [];

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { int64, parseBodyAndQuery as parse, protoEnum } from '../http/request';
-import type { TrackingPlugin } from '../plugin';
+import { syncPlugin, type TrackingPlugin } from '../plugin';
 import { timestampToMs, type TraceInfoV3, type TraceState } from './entities';
 import type { TraceStore } from './store';
 
@@ -61,7 +61,7 @@ function start(store: TraceStore, request: FastifyRequest) {
   });
 }
 
-export const traceV2CompatRoutes: TrackingPlugin = async (app, ctx) => {
+export const traceV2CompatRoutes: TrackingPlugin = syncPlugin((app, ctx) => {
   const store = ctx.traces;
   app.post('/traces', async (request) => ({ trace_info: traceInfoV2(await start(store, request)) }));
   app.patch('/traces/:request_id', async (request) => {
@@ -86,4 +86,4 @@ export const traceV2CompatRoutes: TrackingPlugin = async (app, ctx) => {
     });
     return { traces: page.traces.map(traceInfoV2), ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}) };
   });
-};
+});

@@ -2,8 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { MlflowError } from '../http/errors';
 import { int64, parseBodyAndQuery as parse, protoEnum } from '../http/request';
-import type { TrackingFeature, TrackingPlugin } from '../plugin';
-import type { AssessmentInput } from './assessments';
+import { syncPlugin, type TrackingFeature, type TrackingPlugin } from '../plugin';
 import { durationToMs, timestampToMs, TRACE_STATES } from './entities';
 import { traceV2CompatRoutes } from './routes-v2';
 import type { TraceStore } from './store';
@@ -120,7 +119,7 @@ function maskedUpdate(req: z.infer<typeof updateAssessmentSchema>) {
 }
 
 /** /api/3.0/mlflow/traces…: the MLflow 3 client's trace API. */
-export const traceV3Routes: TrackingPlugin = async (app, ctx) => {
+export const traceV3Routes: TrackingPlugin = syncPlugin((app, ctx) => {
   const store = ctx.traces;
 
   app.post('/traces', async (request) => ({ trace: { trace_info: await startTrace(store, request) } }));
@@ -136,7 +135,7 @@ export const traceV3Routes: TrackingPlugin = async (app, ctx) => {
   tagRoutes(app, store);
   app.post('/traces/delete-traces', async (request) => deleteTraces(store, request));
   assessmentRoutes(app, store);
-};
+});
 
 /** Set/DeleteTraceTag: `/traces/<id>/tags` on both prefixes (the 3.x client calls the 2.0 one). */
 function tagRoutes(app: Parameters<TrackingPlugin>[0], store: TraceStore): void {
@@ -184,7 +183,7 @@ async function deleteTraces(store: TraceStore, request: FastifyRequest) {
 }
 
 /** /api/2.0/mlflow/traces…: the endpoints the 3.x client still calls on the 2.0 prefix. */
-export const traceV2Routes: TrackingPlugin = async (app, ctx) => {
+export const traceV2Routes: TrackingPlugin = syncPlugin((app, ctx) => {
   app.post('/traces/delete-traces', async (request) => deleteTraces(ctx.traces, request));
   tagRoutes(app, ctx.traces);
   app.post('/traces/link-to-run', async (request) => {
@@ -192,7 +191,7 @@ export const traceV2Routes: TrackingPlugin = async (app, ctx) => {
     await ctx.traces.linkToRun(req.trace_ids, req.run_id);
     return {};
   });
-};
+});
 
 /** MLflow 3 tracing: the v3 trace API, the 2.0-prefixed endpoints 3.x clients call, and the 2.x clients' trace API. */
 export const tracesFeature: TrackingFeature = { plugins: [traceV2Routes, traceV2CompatRoutes], v3Plugins: [traceV3Routes] };

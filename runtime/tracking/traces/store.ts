@@ -89,7 +89,9 @@ export class TraceStore {
       rows.push(...(await this.db.selectFrom('trace_info').select(['request_id', 'experiment_id']).where('request_id', 'in', part).execute()));
     if (!opts.allowMissing && rows.length < ids.length) {
       const found = new Set(rows.map((r) => r.request_id));
-      throw MlflowError.notFound(`Trace with ID '${excerpt(ids.find((id) => !found.has(id))!)}' not found.`);
+      // A list naming one trace twice is short of rows without any trace missing.
+      const missing = ids.find((id) => !found.has(id));
+      if (missing !== undefined) throw MlflowError.notFound(`Trace with ID '${excerpt(missing)}' not found.`);
     }
     return [...new Set(rows.map((r) => String(r.experiment_id)))];
   }
@@ -159,7 +161,7 @@ export class TraceStore {
     const metadata = entries(req.metadata, 'request_metadata', 'metadata');
     await this.db.transaction().execute(async (tx) => {
       const row = await this.row(tx, traceId);
-      const executionTimeMs = Math.max(0, req.endTimeMs - Number(row.timestamp_ms));
+      const executionTimeMs = Math.max(0, req.endTimeMs - row.timestamp_ms);
       await tx.updateTable('trace_info').set({ execution_time_ms: executionTimeMs, status: req.state }).where('request_id', '=', traceId).execute();
       await this.upsert(tx, 'trace_tags', traceId, tags);
       await this.upsert(tx, 'trace_request_metadata', traceId, metadata);
@@ -197,10 +199,15 @@ export class TraceStore {
   private async infos(rows: TraceInfoTable[]): Promise<TraceInfoV3[]> {
     const out = new Map<string, TraceInfoV3>(rows.map((r) => [r.request_id, this.info(r)]));
     for (const ids of chunks([...out.keys()])) {
-      for (const t of await this.db.selectFrom('trace_tags').selectAll().where('request_id', 'in', ids).execute())
-        out.get(t.request_id)!.tags[t.key] = t.value ?? '';
-      for (const m of await this.db.selectFrom('trace_request_metadata').selectAll().where('request_id', 'in', ids).execute())
-        out.get(m.request_id)!.trace_metadata[m.key] = m.value ?? '';
+      // Child rows are selected by these ids, so each finds its trace.
+      for (const t of await this.db.selectFrom('trace_tags').selectAll().where('request_id', 'in', ids).execute()) {
+        const info = out.get(t.request_id);
+        if (info) info.tags[t.key] = t.value ?? '';
+      }
+      for (const m of await this.db.selectFrom('trace_request_metadata').selectAll().where('request_id', 'in', ids).execute()) {
+        const info = out.get(m.request_id);
+        if (info) info.trace_metadata[m.key] = m.value ?? '';
+      }
       const assessments = await this.db
         .selectFrom('assessments')
         .selectAll()
@@ -208,7 +215,7 @@ export class TraceStore {
         .orderBy('created_timestamp')
         .orderBy('assessment_id')
         .execute();
-      for (const a of assessments) out.get(a.trace_id)!.assessments.push(assessmentJson(a));
+      for (const a of assessments) out.get(a.trace_id)?.assessments.push(assessmentJson(a));
     }
     return [...out.values()];
   }
@@ -217,7 +224,7 @@ export class TraceStore {
     const info: TraceInfoV3 = {
       trace_id: r.request_id,
       trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: String(r.experiment_id) } },
-      request_time: msToTimestamp(Number(r.timestamp_ms)),
+      request_time: msToTimestamp(r.timestamp_ms),
       state: r.status as TraceState,
       trace_metadata: {},
       assessments: [],
@@ -226,7 +233,7 @@ export class TraceStore {
     if (r.client_request_id !== null) info.client_request_id = r.client_request_id;
     if (r.request_preview !== null) info.request_preview = r.request_preview;
     if (r.response_preview !== null) info.response_preview = r.response_preview;
-    if (r.execution_time_ms !== null) info.execution_duration = msToDuration(Number(r.execution_time_ms));
+    if (r.execution_time_ms !== null) info.execution_duration = msToDuration(r.execution_time_ms);
     return info;
   }
 
@@ -294,6 +301,8 @@ export class TraceStore {
       const r = await this.db.deleteFrom('trace_info').where('experiment_id', '=', experimentId).where('request_id', 'in', ids).executeTakeFirst();
       return Number(r.numDeletedRows);
     }
+    const maxTimestamp = req.maxTimestampMillis;
+    if (maxTimestamp === undefined) throw MlflowError.invalid('Either `max_timestamp_millis` or `trace_ids` must be specified.');
     let deleted = 0;
     const max = req.maxTraces ?? Number.POSITIVE_INFINITY;
     while (deleted < max) {
@@ -303,7 +312,7 @@ export class TraceStore {
           .selectFrom('trace_info')
           .select('request_id')
           .where('experiment_id', '=', experimentId)
-          .where('timestamp_ms', '<=', req.maxTimestampMillis!)
+          .where('timestamp_ms', '<=', maxTimestamp)
           .orderBy('timestamp_ms')
           .orderBy('request_id')
           .limit(take)

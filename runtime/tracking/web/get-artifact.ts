@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { TrackingPlugin } from '../plugin';
+import { syncPlugin, type TrackingPlugin } from '../plugin';
 import { joinArtifactPath, safeArtifactPath, type ResolvedRoot } from '../artifacts';
 import { MlflowError } from '../http/errors';
 import { runArtifactRoot } from '../artifacts/routes';
@@ -57,14 +57,14 @@ export function contentTypeOf(file: string): string {
 const schema = z.object({ run_id: z.string().optional(), run_uuid: z.string().optional(), path: z.string().optional() });
 
 /** A root plugin (mount with `rootPlugins`): MLflow serves this path outside /api. */
-export const getArtifactRoute: TrackingPlugin = async (app, ctx) => {
+export const getArtifactRoute: TrackingPlugin = syncPlugin((app, ctx) => {
   app.get('/get-artifact', async (request, reply) => {
     const req = parseRequest(request, schema);
     const rel = safeArtifactPath(req.path);
     if (!rel) throw MlflowError.invalid("Missing value for required parameter 'path'.");
     return sendArtifactFile(reply, await runArtifactRoot(ctx, runIdOf(req)), rel);
   });
-};
+});
 
 /** Sends `rel` under a resolved (containment-checked) root: the content type by name, markup as plain text, nosniff. */
 export async function sendArtifactFile(reply: FastifyReply, root: ResolvedRoot, rel: string): Promise<FastifyReply> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TrackingPlugin } from '../plugin';
+import { syncPlugin, type TrackingPlugin } from '../plugin';
 import { MlflowError } from '../http/errors';
 import { LIMITS } from '../http/limits';
 import { int64, parseRequest } from '../http/request';
@@ -92,7 +92,7 @@ export async function historyBulkInterval(store: MetricHistoryReader, req: BulkI
   const runIds = [...new Set(req.run_ids)];
   // An unknown run id fails the whole request (RESOURCE_DOES_NOT_EXIST from the store), as MLflow's does.
   const histories = await Promise.all(runIds.map(async (runId) => (await store.getMetricHistory({ runId, key: req.metric_key })).metrics));
-  const stepsPerRun = histories.map((h) => h.map((m) => Number(m.step)));
+  const stepsPerRun = histories.map((h) => h.map((m) => m.step));
   // Without a range, the whole history (MLflow starts at 0; negative steps are legal, so start at the smallest).
   const { min, max } = extremes(stepsPerRun);
   const start = req.start_step ?? Math.min(0, min);
@@ -100,17 +100,17 @@ export async function historyBulkInterval(store: MetricHistoryReader, req: BulkI
   const keep = new Set(sampleSteps(stepsPerRun, start, end, maxResults));
   return runIds.flatMap((runId, i) =>
     histories[i]
-      .filter((m) => keep.has(Number(m.step)))
-      .sort((a, b) => Number(a.step) - Number(b.step) || Number(a.timestamp) - Number(b.timestamp))
-      .map((m) => ({ key: m.key, value: m.value, timestamp: Number(m.timestamp), step: Number(m.step), run_id: runId })),
+      .filter((m) => keep.has(m.step))
+      .sort((a, b) => a.step - b.step || a.timestamp - b.timestamp)
+      .map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp, step: m.step, run_id: runId })),
   );
 }
 
 /** A tracking-app resource plugin: mounted under each API prefix (`/api/2.0/mlflow`, `/ajax-api/2.0/mlflow`). */
-export const historyBulkIntervalRoutes: TrackingPlugin = async (app, { store }) => {
+export const historyBulkIntervalRoutes: TrackingPlugin = syncPlugin((app, { store }) => {
   app.get('/metrics/get-history-bulk-interval', async (request) => {
     const req = parseRequest(request, requestSchema, ['run_ids']);
     if (!req.metric_key.trim()) throw MlflowError.invalid("Missing value for required parameter 'metric_key'.");
     return { metrics: await historyBulkInterval(store, req) };
   });
-};
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TrackingPlugin } from '../plugin';
+import { syncPlugin, type TrackingPlugin } from '../plugin';
 import { safeArtifactPath } from '../artifacts';
 import { MlflowError } from '../http/errors';
 import { parseRequest } from '../http/request';
@@ -15,7 +15,7 @@ import { sendArtifactFile } from './get-artifact';
 const schema = z.object({ artifact_file_path: z.string().optional() });
 
 /** A tracking-app resource plugin: mounted under each API prefix, beside logged-models/<id>/artifacts/directories. */
-export const loggedModelArtifactRoute: TrackingPlugin = async (app, ctx) => {
+export const loggedModelArtifactRoute: TrackingPlugin = syncPlugin((app, ctx) => {
   const store = ctx.loggedModels;
   app.get('/logged-models/:model_id/artifacts/files', async (request, reply) => {
     const req = parseRequest(request, schema);
@@ -26,4 +26,4 @@ export const loggedModelArtifactRoute: TrackingPlugin = async (app, ctx) => {
     const root = ctx.artifactRoots.resolveStored(await store.artifactLocation(modelId), { kind: 'logged_model', id: modelId });
     return sendArtifactFile(reply, root, rel);
   });
-};
+});

@@ -7,9 +7,11 @@ export interface KeyValue {
   key: string;
   value: string;
 }
+/** A double as MLflow's JSON carries it: NaN and the infinities are strings. */
+export type JsonDouble = number | 'NaN' | 'Infinity' | '-Infinity';
 export interface Metric {
   key: string;
-  value: number;
+  value: JsonDouble;
   timestamp: number;
   step: number;
   run_id?: string;

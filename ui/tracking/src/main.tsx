@@ -33,7 +33,8 @@ function stepsOf(q: URLSearchParams): StepRange | undefined {
 
 function Page() {
   const { segments, query } = useLocation();
-  const [section, id] = segments;
+  const section = segments.at(0);
+  const id = segments.at(1);
   const q = (k: string) => query.get(k) ?? undefined;
   switch (section ?? 'experiments') {
     case 'experiments':

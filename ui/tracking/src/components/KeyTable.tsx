@@ -1,4 +1,4 @@
-import type { ComponentChildren, JSX } from 'preact';
+import type { ComponentChildren, TargetedKeyboardEvent } from 'preact';
 import { useRef } from 'preact/hooks';
 
 /**
@@ -14,7 +14,7 @@ export function KeyTable(props: {
   class?: string;
 }) {
   const body = useRef<HTMLTableSectionElement>(null);
-  const onKeyDown = (e: JSX.TargetedKeyboardEvent<HTMLTableSectionElement>) => {
+  const onKeyDown = (e: TargetedKeyboardEvent<HTMLTableSectionElement>) => {
     const rows = Array.from(body.current?.querySelectorAll<HTMLTableRowElement>('tr[data-row]') ?? []);
     if (!rows.length) return;
     const current = rows.findIndex((r) => r === document.activeElement || r.contains(document.activeElement));

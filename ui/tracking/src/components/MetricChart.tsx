@@ -13,18 +13,18 @@ export interface Series {
 const COLORS = ['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#db2777', '#0891b2', '#65a30d', '#475569', '#ea580c'];
 
 function xOf(m: Metric, axis: XAxis, t0: number): number {
-  if (axis === 'step') return Number(m.step);
-  if (axis === 'time') return Number(m.timestamp) / 1000; // uPlot's time scale is in seconds
-  return (Number(m.timestamp) - t0) / 1000;
+  if (axis === 'step') return m.step;
+  if (axis === 'time') return m.timestamp / 1000; // uPlot's time scale is in seconds
+  return (m.timestamp - t0) / 1000;
 }
 
 /** Aligned columns for uPlot: one shared sorted x column, one y column per series (null where a series has no point). */
 export function alignSeries(series: Series[], axis: XAxis): uPlot.AlignedData {
   const tables: uPlot.AlignedData[] = series.map((s) => {
-    const t0 = Math.min(...s.points.map((p) => Number(p.timestamp)));
+    const t0 = Math.min(...s.points.map((p) => p.timestamp));
     // Several values at one x (a metric re-logged at a step) keep the last one, as the run page's latest value does.
     const byX = new Map<number, number>();
-    for (const p of [...s.points].sort((a, b) => Number(a.timestamp) - Number(b.timestamp))) byX.set(xOf(p, axis, t0), Number(p.value));
+    for (const p of [...s.points].sort((a, b) => a.timestamp - b.timestamp)) byX.set(xOf(p, axis, t0), Number(p.value));
     const xs = [...byX.keys()].sort((a, b) => a - b);
     return [xs, xs.map((x) => byX.get(x) as number)];
   });

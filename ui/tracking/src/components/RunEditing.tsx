@@ -53,7 +53,14 @@ export function RunTitle({ runId, name, onSaved }: { runId: string; name: string
     return (
       <div class="title-row">
         <h1>{name || runId}</h1>
-        <button type="button" class="link" onClick={() => (setText(name), setEditing(true))}>
+        <button
+          type="button"
+          class="link"
+          onClick={() => {
+            setText(name);
+            setEditing(true);
+          }}
+        >
           Rename
         </button>
       </div>
@@ -67,12 +74,18 @@ export function RunTitle({ runId, name, onSaved }: { runId: string; name: string
     }
   };
   return (
-    <form class="title-row" onSubmit={submit}>
+    <form class="title-row" onSubmit={(e) => void submit(e)}>
       <input class="title-input" aria-label="Run name" value={text} maxLength={250} onInput={(e) => setText((e.target as HTMLInputElement).value)} autoFocus />
       <button type="submit" disabled={save.busy || !text.trim()}>
         Save
       </button>
-      <button type="button" onClick={() => (save.clear(), setEditing(false))}>
+      <button
+        type="button"
+        onClick={() => {
+          save.clear();
+          setEditing(false);
+        }}
+      >
         Cancel
       </button>
       <SaveError error={save.error} />
@@ -99,20 +112,33 @@ export function Description({ runId, note, onSaved }: { runId: string; note: str
     return (
       <div class="description">
         {note ? <p class="note">{note}</p> : <p class="muted">No description.</p>}
-        <button type="button" class="link" onClick={() => (setText(note), setEditing(true))}>
+        <button
+          type="button"
+          class="link"
+          onClick={() => {
+            setText(note);
+            setEditing(true);
+          }}
+        >
           {note ? 'Edit description' : 'Add a description'}
         </button>
       </div>
     );
   }
   return (
-    <form class="description" onSubmit={submit}>
+    <form class="description" onSubmit={(e) => void submit(e)}>
       <textarea aria-label="Description" rows={5} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} autoFocus />
       <div class="toolbar">
         <button type="submit" disabled={save.busy}>
           Save
         </button>
-        <button type="button" onClick={() => (save.clear(), setEditing(false))}>
+        <button
+          type="button"
+          onClick={() => {
+            save.clear();
+            setEditing(false);
+          }}
+        >
           Cancel
         </button>
       </div>
@@ -165,7 +191,7 @@ export function TagEditor({ runId, tags, onSaved }: { runId: string; tags: KeyVa
                   <button type="button" class="link" aria-label={`Edit tag ${t.key}`} onClick={() => setDraft({ key: t.key, value: t.value, original: t.key })}>
                     Edit
                   </button>{' '}
-                  <button type="button" class="link" aria-label={`Delete tag ${t.key}`} disabled={save.busy} onClick={() => remove(t.key)}>
+                  <button type="button" class="link" aria-label={`Delete tag ${t.key}`} disabled={save.busy} onClick={() => void remove(t.key)}>
                     Delete
                   </button>
                 </td>
@@ -176,7 +202,7 @@ export function TagEditor({ runId, tags, onSaved }: { runId: string; tags: KeyVa
       )}
       {!sorted.length && !draft && <p class="muted">No tags.</p>}
       {draft ? (
-        <form class="toolbar tag-form" onSubmit={submit}>
+        <form class="toolbar tag-form" onSubmit={(e) => void submit(e)}>
           <input
             aria-label="Tag key"
             placeholder="key"
@@ -194,7 +220,13 @@ export function TagEditor({ runId, tags, onSaved }: { runId: string; tags: KeyVa
           <button type="submit" disabled={save.busy || !draft.key.trim()}>
             Save tag
           </button>
-          <button type="button" onClick={() => (save.clear(), setDraft(undefined))}>
+          <button
+            type="button"
+            onClick={() => {
+              save.clear();
+              setDraft(undefined);
+            }}
+          >
             Cancel
           </button>
         </form>

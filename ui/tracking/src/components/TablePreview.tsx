@@ -1,4 +1,5 @@
 import { useMemo, useState } from 'preact/hooks';
+import { cellText } from '../format';
 
 /** MLflow's `log_table` file: pandas' `to_json(orient="split")` without the index. */
 export interface LoggedTable {
@@ -21,11 +22,6 @@ export function parseLoggedTable(text: string): LoggedTable | undefined {
   const { columns, data } = json as { columns?: unknown; data?: unknown };
   if (!Array.isArray(columns) || !Array.isArray(data) || !data.every((row) => Array.isArray(row))) return undefined;
   return { columns: columns.map(String), data: data as unknown[][] };
-}
-
-function cellText(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
 const isEmpty = (v: unknown) => v === null || v === undefined || v === '';

@@ -4,7 +4,7 @@ import { KeyTable } from '../components/KeyTable';
 import { MetricChart, type XAxis } from '../components/MetricChart';
 import { MetricGrid } from '../components/MetricGrid';
 import { Empty, ErrorState, Loading } from '../components/states';
-import { formatNumber } from '../format';
+import { formatNumber, numberOf } from '../format';
 import { useLoad } from '../hooks';
 import { href, navigate } from '../router';
 import { AxisPicker, CHART_POINTS, useExperimentName, ZoomNote, type StepRange } from '../components/ChartControls';
@@ -91,7 +91,10 @@ export function ComparePage(props: { runIds: string[]; metric?: string; axis: XA
         runs={gridRuns}
         keys={modelKeys}
         axis={axis}
-        onExpand={(k) => (go({ metric: k }), window.scrollTo(0, 0))}
+        onExpand={(k) => {
+          go({ metric: k });
+          window.scrollTo(0, 0);
+        }}
         label="Compared metrics"
         emptyText="These runs have no metrics to chart."
       />
@@ -116,7 +119,7 @@ export function ComparePage(props: { runIds: string[]; metric?: string; axis: XA
               <th class="mono">{k}</th>
               {list.map((r) => (
                 <td class="num" key={r.info.run_id}>
-                  {formatNumber(r.data.metrics?.find((m) => m.key === k)?.value)}
+                  {formatNumber(numberOf(r.data.metrics?.find((m) => m.key === k)?.value))}
                 </td>
               ))}
             </tr>

@@ -60,7 +60,10 @@ export function ExperimentsPage({ q, page }: { q: string; page?: string }) {
                   <th>Artifact location</th>
                 </tr>
               }
-              onOpen={(i) => navigate(href(['experiments', result.data.experiments![i].experiment_id]))}
+              onOpen={(i) => {
+                const x = result.data.experiments?.[i];
+                if (x) navigate(href(['experiments', x.experiment_id]));
+              }}
             >
               {result.data.experiments.map((x) => (
                 <tr data-row tabIndex={0} key={x.experiment_id}>

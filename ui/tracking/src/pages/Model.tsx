@@ -1,7 +1,7 @@
 import { api, type AuditEntry } from '../api';
 import { KeyTable } from '../components/KeyTable';
 import { Empty, ErrorState, Loading } from '../components/states';
-import { formatTime } from '../format';
+import { cellText, formatTime } from '../format';
 import { useLoad } from '../hooks';
 import { href, navigate } from '../router';
 
@@ -14,7 +14,7 @@ function AuditTrail({ name }: { name: string }) {
   }, [name]);
   if (result.state === 'loading') return <Loading what="the audit trail" />;
   if (result.state === 'error') return <ErrorState error={result.error} what="the audit trail" />;
-  const entries: AuditEntry[] = [...result.data].sort((a, b) => Number(b.timestamp ?? 0) - Number(a.timestamp ?? 0));
+  const entries: AuditEntry[] = [...result.data].sort((a, b) => (b.timestamp ?? 0) - (a.timestamp ?? 0));
   if (!entries.length) return <Empty>No registry changes recorded for this model yet.</Empty>;
   return (
     <KeyTable
@@ -33,13 +33,13 @@ function AuditTrail({ name }: { name: string }) {
       {entries.map((e, i) => (
         <tr data-row tabIndex={0} key={i}>
           <td>{formatTime(e.timestamp as number)}</td>
-          <td>{String(e.user_id ?? e.user ?? '—')}</td>
-          <td class="mono">{String(e.action ?? '—')}</td>
+          <td>{e.user_id ?? e.user ?? '—'}</td>
+          <td class="mono">{e.action ?? '—'}</td>
           <td class="num">{e.version ? `v${e.version}` : '—'}</td>
           <td class="mono wrap">
             {Object.entries(e)
               .filter(([k, v]) => !AUDIT_KNOWN.has(k) && v !== undefined && v !== null && v !== '')
-              .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+              .map(([k, v]) => `${k}=${cellText(v)}`)
               .join('  ')}
           </td>
         </tr>
@@ -69,19 +69,19 @@ export function ModelPage({ name }: { name: string }) {
         <dd>{formatTime(m.last_updated_timestamp)}</dd>
         <dt>Aliases</dt>
         <dd class="aliases">
-          {(m.aliases ?? []).length === 0
+          {!m.aliases?.length
             ? '—'
-            : m.aliases!.map((a) => (
+            : m.aliases.map((a) => (
                 <span class="badge alias" key={a.alias}>
                   @{a.alias} → v{a.version}
                 </span>
               ))}
         </dd>
-        {(m.tags ?? []).length > 0 && (
+        {m.tags !== undefined && m.tags.length > 0 && (
           <>
             <dt>Tags</dt>
             <dd>
-              {m.tags!.map((t) => (
+              {m.tags.map((t) => (
                 <span class="badge" key={t.key}>
                   {t.key}={t.value}
                 </span>

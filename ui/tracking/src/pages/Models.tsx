@@ -56,7 +56,10 @@ export function ModelsPage({ q, page }: { q: string; page?: string }) {
                   <th>Description</th>
                 </tr>
               }
-              onOpen={(i) => navigate(href(['models', result.data.registered_models![i].name]))}
+              onOpen={(i) => {
+                const m = result.data.registered_models?.[i];
+                if (m) navigate(href(['models', m.name]));
+              }}
             >
               {result.data.registered_models.map((m) => {
                 const latest = (m.latest_versions ?? []).reduce((a, v) => Math.max(a, Number(v.version)), 0);

@@ -242,7 +242,7 @@ export function RunsPage({ experimentId, state }: { experimentId: string; state:
                         class="expander"
                         aria-expanded={open}
                         aria-label={`${open ? 'Hide' : 'Show'} child runs of ${r.info.run_name || r.info.run_id}`}
-                        onClick={() => toggleChildren(r.info.run_id)}
+                        onClick={() => void toggleChildren(r.info.run_id)}
                       >
                         {open ? '−' : '+'}
                       </button>
