@@ -1,6 +1,7 @@
 import { parseFilter, parseOrderBy } from '../../runtime/tracking/search/filter';
 import { safeArtifactPath } from '../../runtime/tracking/artifacts/paths';
 import { normpath } from '../../runtime/tracking/http/validation';
+import { runFilterPredicates } from '../../runtime/tracking/search/runs';
 
 describe('search filter parser (MLflow DSL)', () => {
   test('comparisons, entity aliases, quoting and IN lists', () => {
@@ -35,6 +36,15 @@ describe('search filter parser (MLflow DSL)', () => {
   ])('rejects %p with INVALID_PARAMETER_VALUE', (filter) => {
     expect(() => parseFilter(filter)).toThrow(expect.objectContaining({ errorCode: 'INVALID_PARAMETER_VALUE' }));
   });
+
+  // Attribute names index tables of columns: an inherited name must be an unknown key (400), not a TypeError (500)
+  // for `constructor` nor a numeric attribute for `toString`.
+  test.each(['attributes.constructor = 1', "attributes.toString = 'x'", "attributes.__proto__ = 'x'", 'attributes.hasOwnProperty > 0'])(
+    'rejects the inherited attribute name in %p',
+    (filter) => {
+      expect(() => runFilterPredicates(parseFilter(filter))).toThrow(expect.objectContaining({ errorCode: 'INVALID_PARAMETER_VALUE' }));
+    },
+  );
 
   test('order_by clauses', () => {
     expect(parseOrderBy('metrics.`val loss` DESC')).toEqual({ type: 'metric', key: 'val loss', ascending: false });

@@ -2,7 +2,8 @@ import { sql, type RawBuilder } from 'kysely';
 import { MlflowError } from '../http/errors';
 import { excerpt } from '../http/limits';
 import { parseFilter } from './filter';
-import { keyValuePredicate, lookup, numericPredicate, stringPredicate } from './predicates';
+import { keyValuePredicate, numericPredicate, stringPredicate } from './predicates';
+import { ownValue } from '../../../core/records';
 
 /** Logged-model searches (MLflow 3 SearchLoggedModels): the columns of `logged_models` for the shared compiler (predicates.ts). */
 
@@ -52,7 +53,7 @@ export function loggedModelFilter(
       return sql<boolean>`EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = logged_models.model_id AND x.metric_name = ${c.key} AND x.is_nan = 0 AND ${cmp} AND ${onDatasets})`;
     }
     if (c.type === 'tag' || c.type === 'param') return keyValuePredicate(KEY_VALUES[c.type], c, `${c.type} '${c.key}'`);
-    const attr = c.type === 'attribute' ? lookup(ATTRIBUTES, c.key) : undefined;
+    const attr = c.type === 'attribute' ? ownValue(ATTRIBUTES, c.key) : undefined;
     if (!attr)
       throw MlflowError.invalid(
         `Invalid filter '${excerpt(filter ?? '')}': logged models can be filtered by ${Object.keys(ATTRIBUTES).join(', ')}, metrics.<key>, tags.<key> and params.<key>.`,
@@ -82,7 +83,7 @@ export function loggedModelOrder(
         ORDER BY x.metric_timestamp_ms DESC, x.metric_step DESC, x.metric_value DESC LIMIT 1)`;
       return [sql`CASE WHEN ${latest} IS NULL THEN 1 ELSE 0 END`, sql`${latest} ${dir}`];
     }
-    const attr = lookup(ATTRIBUTES, o.field_name.replace(/^attributes?\./, ''));
+    const attr = ownValue(ATTRIBUTES, o.field_name.replace(/^attributes?\./, ''));
     if (!attr)
       throw MlflowError.invalid(`Invalid order_by field '${excerpt(o.field_name)}': use one of ${Object.keys(ATTRIBUTES).join(', ')} or metrics.<key>.`);
     return [sql`${attr.column} ${dir}`];

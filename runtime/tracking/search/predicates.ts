@@ -124,8 +124,3 @@ export function keyValuePredicate(t: KeyValueTable, c: Comparison, what: string)
   }
   return sql<boolean>`EXISTS (SELECT 1 FROM ${match} AND ${stringPredicate(sql.ref(`kv.${t.valueColumn ?? 'value'}`), c, what, { list: t.list })})`;
 }
-
-/** A table's own entry for a key taken from a filter: never an Object.prototype member such as `constructor`. */
-export function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.hasOwn(table, key) ? table[key] : undefined;
-}

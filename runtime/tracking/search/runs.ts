@@ -1,7 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
 import { MlflowError } from '../http/errors';
 import type { Comparison, OrderBy } from './filter';
-import { keyValuePredicate, lookup, numericPredicate, stringPredicate } from './predicates';
+import { keyValuePredicate, numericPredicate, stringPredicate } from './predicates';
+import { ownValue } from '../../../core/records';
 
 /** Run and experiment searches: their columns for the shared compiler (predicates.ts), and their orderings. */
 
@@ -21,9 +22,9 @@ const RUN_NUMERIC_ATTRIBUTES: Record<string, RawBuilder<unknown>> = {
 };
 
 function runAttributePredicate(c: Comparison): RawBuilder<boolean> {
-  const numeric = lookup(RUN_NUMERIC_ATTRIBUTES, c.key);
+  const numeric = ownValue(RUN_NUMERIC_ATTRIBUTES, c.key);
   if (numeric) return numericPredicate(numeric, c, `attribute '${c.key}'`, 'int64');
-  const column = lookup(RUN_STRING_ATTRIBUTES, c.key);
+  const column = ownValue(RUN_STRING_ATTRIBUTES, c.key);
   if (!column) {
     throw MlflowError.invalid(
       `Invalid attribute key '${c.key}' specified. Valid keys are ${[...Object.keys(RUN_STRING_ATTRIBUTES), ...Object.keys(RUN_NUMERIC_ATTRIBUTES)].join(', ')}`,
@@ -75,7 +76,7 @@ export function runOrderTerms(orderBy: OrderBy[]): RawBuilder<unknown>[] {
     else if (o.type === 'param') expr = sql`(SELECT p.value FROM params p WHERE p.run_uuid = runs.run_uuid AND p.key = ${o.key})`;
     else if (o.type === 'tag') expr = sql`(SELECT t.value FROM tags t WHERE t.run_uuid = runs.run_uuid AND t.key = ${o.key})`;
     else if (o.type === 'attribute') {
-      const column = lookup(RUN_NUMERIC_ATTRIBUTES, o.key) ?? lookup(RUN_STRING_ATTRIBUTES, o.key);
+      const column = ownValue(RUN_NUMERIC_ATTRIBUTES, o.key) ?? ownValue(RUN_STRING_ATTRIBUTES, o.key);
       if (!column) throw MlflowError.invalid(`Invalid order_by attribute '${o.key}'.`);
       expr = column;
     } else throw MlflowError.invalid(`Ordering by ${o.type} is not supported.`);
@@ -96,9 +97,9 @@ export function experimentFilterPredicates(comparisons: Comparison[]): RawBuilde
   return comparisons.map((c) => {
     if (c.type === 'tag') return keyValuePredicate({ table: 'experiment_tags', owner: sql`kv.experiment_id = experiments.experiment_id` }, c, `tag '${c.key}'`);
     if (c.type !== 'attribute') throw MlflowError.invalid(`Invalid entity type '${c.type}' for an experiment search; use attribute or tag.`);
-    const numeric = lookup(EXPERIMENT_NUMERIC_ATTRIBUTES, c.key);
+    const numeric = ownValue(EXPERIMENT_NUMERIC_ATTRIBUTES, c.key);
     if (numeric) return numericPredicate(numeric, c, `attribute '${c.key}'`, c.key === 'experiment_id' ? 'int32' : 'int64');
-    const column = lookup(EXPERIMENT_STRING_ATTRIBUTES, c.key);
+    const column = ownValue(EXPERIMENT_STRING_ATTRIBUTES, c.key);
     if (!column) throw MlflowError.invalid(`Invalid attribute key '${c.key}' specified. Valid keys are name, creation_time, last_update_time`);
     return stringPredicate(column, c, `attribute '${c.key}'`);
   });
@@ -106,7 +107,7 @@ export function experimentFilterPredicates(comparisons: Comparison[]): RawBuilde
 
 export function experimentOrderTerms(orderBy: OrderBy[]): RawBuilder<unknown>[] {
   return orderBy.map((o) => {
-    const column = o.type === 'attribute' ? (lookup(EXPERIMENT_NUMERIC_ATTRIBUTES, o.key) ?? lookup(EXPERIMENT_STRING_ATTRIBUTES, o.key)) : undefined;
+    const column = o.type === 'attribute' ? (ownValue(EXPERIMENT_NUMERIC_ATTRIBUTES, o.key) ?? ownValue(EXPERIMENT_STRING_ATTRIBUTES, o.key)) : undefined;
     if (!column) throw MlflowError.invalid(`Invalid order_by clause: experiments can be ordered by name, experiment_id, creation_time, last_update_time.`);
     return sql`${column} ${sql.raw(o.ascending ? 'ASC' : 'DESC')}`;
   });

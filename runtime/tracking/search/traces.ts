@@ -2,7 +2,8 @@ import { sql, type RawBuilder } from 'kysely';
 import { MlflowError } from '../http/errors';
 import { excerpt } from '../http/limits';
 import { parseFilter, parseOrderByList, type Comparison, type EntityAliases } from './filter';
-import { keyValuePredicate, listPredicate, lookup, numericPredicate, stringPredicate } from './predicates';
+import { keyValuePredicate, listPredicate, numericPredicate, stringPredicate } from './predicates';
+import { ownValue } from '../../../core/records';
 
 /**
  * Trace searches (MLflow 3 SearchTracesV3, mlflow/utils/search_utils.py SearchTraceUtils): the
@@ -61,12 +62,12 @@ function runIdPredicate(c: Comparison, filter: string): RawBuilder<boolean> {
 
 function attributePredicate(c: Comparison, filter: string): RawBuilder<boolean> {
   const key = c.key.toLowerCase();
-  const tag = lookup(KEY_TO_TAG, key);
+  const tag = ownValue(KEY_TO_TAG, key);
   if (tag) return keyValuePredicate(TAGS, { ...c, key: tag }, `attribute '${c.key}'`);
   if (key === 'run_id') return runIdPredicate(c, filter);
-  const numeric = lookup(NUMERIC, key);
+  const numeric = ownValue(NUMERIC, key);
   if (numeric) return numericPredicate(numeric, c, `attribute '${c.key}'`, 'int64');
-  const text = lookup(STRINGS, key);
+  const text = ownValue(STRINGS, key);
   if (text) return stringPredicate(text, c, `attribute '${c.key}'`, { list: true });
   if (key === 'text') throw unsupported(filter, 'full-text search over span content is not supported (spans are stored as artifacts)');
   throw unsupported(
