@@ -139,13 +139,11 @@ describeWithTool('web UI with runs from the real MLflow 3.x client', needs, () =
       await page.locator('table[aria-label="Metrics"]').waitFor();
       const cell = page.locator('table[aria-label="Metrics"] td', { hasText: seeded.long_metric });
       const table = await page.locator('table[aria-label="Metrics"]').boundingBox();
-      const main = await page
-        .locator('main')
-        .evaluate((m: { getBoundingClientRect(): { left: number }; clientWidth: number; scrollWidth: number }) => ({
-          right: m.getBoundingClientRect().left + m.clientWidth,
-          scroll: m.scrollWidth,
-          client: m.clientWidth,
-        }));
+      const main = await page.locator('main').evaluate((m: { getBoundingClientRect(): { left: number }; clientWidth: number; scrollWidth: number }) => ({
+        right: m.getBoundingClientRect().left + m.clientWidth,
+        scroll: m.scrollWidth,
+        client: m.clientWidth,
+      }));
       const name = await cell.boundingBox();
       const value = await cell.locator('xpath=following-sibling::td[1]').boundingBox();
       expect(table!.x + table!.width).toBeLessThanOrEqual(main.right + 1);
