@@ -10,6 +10,7 @@ import { frameToFeeds, type LoadedModel } from './model';
 import { inferResponseJson, predictionsJson } from './protocols/encode';
 import { FORMATS, parseCsv, parseJsonInvocation } from './protocols/mlflow';
 import { modelMetadata, parseInferRequest } from './protocols/v2';
+import { startGrpcFront, type RunningGrpcFront } from './grpc/server';
 import type { PredictionHook } from './prediction-hook';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -29,6 +30,8 @@ export interface InferenceServerOptions extends DataPlaneOptions {
   host?: string;
   /** Port; 0 picks a free one. Default 8080. */
   port?: number;
+  /** Port of the Open Inference Protocol's gRPC service on the same host; 0 picks a free one. @default no gRPC listener */
+  grpcPort?: number;
   /** Worker threads running onnxruntime sessions. Default os.availableParallelism(). */
   workers?: number;
   /** Rows per merged session run; 1 disables adaptive batching. Default 32. */
@@ -64,6 +67,8 @@ export interface InferenceServerOptions extends DataPlaneOptions {
 
 export interface RunningInferenceServer {
   url: string;
+  /** host:port of the gRPC service, when grpcPort was given. */
+  grpcAddress?: string;
   app: FastifyInstance;
   metrics: InferenceMetrics;
   /** The prom-client registry /metrics exports. */
@@ -247,17 +252,21 @@ function listeningUrl(server: http.Server, host: string, fallbackPort: number | 
  * connections and waits for in-flight requests; answers sent while closing carry Connection: close, and
  * idle keep-alive sockets are swept so the wait ends as soon as the last in-flight answer is out.
  */
-async function drain(app: FastifyInstance, plane: DataPlane, stopPolling: () => void): Promise<void> {
+async function drain(app: FastifyInstance, grpcFront: RunningGrpcFront | undefined, plane: DataPlane, stopPolling: () => void): Promise<void> {
   plane.closing = true;
   stopPolling();
   plane.manager.stop();
   const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
   try {
-    await app.close();
+    await Promise.all([app.close(), grpcFront?.close()]);
   } finally {
     clearInterval(sweep);
   }
   await plane.close();
+}
+
+function grpcOptions(opts: InferenceServerOptions, host: string, bodyLimit: number) {
+  return { host, port: opts.grpcPort ?? 0, maxMessageBytes: bodyLimit, serverName: 'mlops-inference', serverVersion: INFERENCE_SERVER_VERSION };
 }
 
 /** Builds and starts the inference server: loads the model into the worker pool first, then listens. */
@@ -281,9 +290,12 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
   registerInvocations(app, plane);
   registerV2Routes(app, plane);
   const host = opts.host ?? '127.0.0.1';
+  let grpcFront: RunningGrpcFront | undefined;
   try {
     await app.listen({ host, port: opts.port ?? 8080 });
+    if (opts.grpcPort !== undefined) grpcFront = await startGrpcFront(plane, grpcOptions(opts, host, bodyLimit), app.log);
   } catch (err) {
+    await app.close();
     await plane.pool.close();
     throw err;
   }
@@ -291,12 +303,13 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
   let closed: Promise<void> | undefined;
   return {
     url: listeningUrl(app.server, host, opts.port),
+    grpcAddress: grpcFront?.address,
     app,
     metrics: plane.metrics,
     registry: plane.metrics.registry,
     model: () => plane.current,
     leanRequests: () => hot.taken,
     checkForUpdate: () => plane.manager.checkForUpdate(),
-    close: () => (closed ??= drain(app, plane, stopPolling)),
+    close: () => (closed ??= drain(app, grpcFront, plane, stopPolling)),
   };
 }
