@@ -152,7 +152,14 @@ export function namespacePeer(namespace: string, podLabels?: Record<string, stri
  * A ServiceAccount that mounts no API token: no platform workload talks to the Kubernetes API. cdk8s-plus's
  * L2 ServiceAccount: it writes exactly these fields (metadata and `automountServiceAccountToken`).
  */
-export function serviceAccount(scope: Construct, env: EnvironmentConfig, name: string, namespace: string, component: string, annotations?: Record<string, string>): kplus.ServiceAccount {
+export function serviceAccount(
+  scope: Construct,
+  env: EnvironmentConfig,
+  name: string,
+  namespace: string,
+  component: string,
+  annotations?: Record<string, string>,
+): kplus.ServiceAccount {
   return new kplus.ServiceAccount(scope, `sa-${name}`, {
     metadata: { name, namespace, labels: standardLabels(env, name, component), ...(annotations && Object.keys(annotations).length ? { annotations } : {}) },
     automountToken: false,
@@ -186,7 +193,12 @@ export function findGpuPool(env: EnvironmentConfig, name: string | undefined): G
 export function customObject(
   scope: Construct,
   id: string,
-  props: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> },
+  props: {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; labels: Record<string, string>; annotations?: Record<string, string> };
+    spec: Record<string, unknown>;
+  },
 ): ApiObject {
   return new ApiObject(scope, id, props);
 }
@@ -202,6 +214,8 @@ export function trackingUrl(env: EnvironmentConfig): string {
 export const TRACKING_NAME = 'tracking';
 export const TRACKING_PORT = 5000;
 export const INFERENCE_PORT = 8080;
+/** The inference server's Open Inference Protocol gRPC port (KServe's default gRPC port). */
+export const INFERENCE_GRPC_PORT = 8081;
 export const POSTGRES_NAME = 'postgres';
 export const MINIO_NAME = 'minio';
 export const OAUTH2_PROXY_NAME = 'oauth2-proxy';

@@ -7,6 +7,7 @@ import {
   findGpuPool,
   gpuScheduling,
   imageVersion,
+  INFERENCE_GRPC_PORT,
   INFERENCE_PORT,
   k8s,
   OAUTH2_PROXY_NAME,
@@ -148,7 +149,12 @@ export class ModelTrack extends Construct {
       containers: [serverContainer(env, model, track, credentials, res)],
       volumes: [emptyDir('model-cache', cacheSize), emptyDir('tmp', '256Mi')],
     });
-    workload.exposeViaService({ ports: [{ name: 'http', port: INFERENCE_PORT, protocol: 'TCP' }] });
+    workload.exposeViaService({
+      ports: [
+        { name: 'http', port: INFERENCE_PORT, protocol: 'TCP' },
+        { name: 'grpc', port: INFERENCE_GRPC_PORT, protocol: 'TCP' },
+      ],
+    });
 
     const a = model.autoscaling;
     const [minReplicas, maxReplicas] = track === 'stable' ? [a.minReplicas, a.maxReplicas] : canaryReplicaRange(model);
@@ -156,9 +162,18 @@ export class ModelTrack extends Construct {
       minReplicas,
       maxReplicas,
       targetCPUUtilization: a.targetCPUUtilization,
-      metrics: a.targetRequestsInFlight === undefined
-        ? []
-        : [{ type: 'Pods', pods: { metric: { name: REQUESTS_IN_FLIGHT_METRIC }, target: { type: 'AverageValue', averageValue: k8s.Quantity.fromString(String(a.targetRequestsInFlight)) } } }],
+      metrics:
+        a.targetRequestsInFlight === undefined
+          ? []
+          : [
+              {
+                type: 'Pods',
+                pods: {
+                  metric: { name: REQUESTS_IN_FLIGHT_METRIC },
+                  target: { type: 'AverageValue', averageValue: k8s.Quantity.fromString(String(a.targetRequestsInFlight)) },
+                },
+              },
+            ],
       // Scale up at once, down slowly: a brief lull must not drop capacity a burst needs again.
       scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] },
       // One replica is the environment's explicit choice (a canary's default size, a local cluster).
@@ -170,26 +185,47 @@ export class ModelTrack extends Construct {
 }
 
 /** The inference server container of one track: `mlops serve` on the track's alias, model cache on an emptyDir. */
-function serverContainer(env: EnvironmentConfig, model: InferenceModel, track: Track, credentials: string | null, res: k8s.ResourceRequirements): k8s.Container {
+function serverContainer(
+  env: EnvironmentConfig,
+  model: InferenceModel,
+  track: Track,
+  credentials: string | null,
+  res: k8s.ResourceRequirements,
+): k8s.Container {
   const { maxBatchSize, maxBatchDelayMs, maxQueue } = model.batching;
   const http = k8s.IntOrString.fromString('http');
   return {
     name: 'server',
     image: env.inference.image,
     command: [
-      'mlops', 'serve',
-      '-m', modelUri(model, track),
+      'mlops',
+      'serve',
+      '-m',
+      modelUri(model, track),
       // Both tracks answer to the model's name, so v2 URLs do not depend on which one served.
-      '--name', model.name,
-      '--host', '0.0.0.0',
-      '--port', String(INFERENCE_PORT),
-      '--workers', String(workerCount(model.resources.requests.cpu)),
-      '--max-batch-size', String(maxBatchSize),
-      '--max-batch-delay-ms', String(maxBatchDelayMs),
-      '--max-queue', String(maxQueue),
-      '--drift-psi-threshold', String(env.monitoring.driftPsiThreshold),
+      '--name',
+      model.name,
+      '--host',
+      '0.0.0.0',
+      '--port',
+      String(INFERENCE_PORT),
+      '--grpc-port',
+      String(INFERENCE_GRPC_PORT),
+      '--workers',
+      String(workerCount(model.resources.requests.cpu)),
+      '--max-batch-size',
+      String(maxBatchSize),
+      '--max-batch-delay-ms',
+      String(maxBatchDelayMs),
+      '--max-queue',
+      String(maxQueue),
+      '--drift-psi-threshold',
+      String(env.monitoring.driftPsiThreshold),
     ],
-    ports: [{ name: 'http', containerPort: INFERENCE_PORT, protocol: 'TCP' }],
+    ports: [
+      { name: 'http', containerPort: INFERENCE_PORT, protocol: 'TCP' },
+      { name: 'grpc', containerPort: INFERENCE_GRPC_PORT, protocol: 'TCP' },
+    ],
     env: [
       ...trackingClientEnv(env, credentials),
       { name: 'MLOPS_MODEL_CACHE', value: MODEL_CACHE_DIR },
@@ -200,7 +236,8 @@ function serverContainer(env: EnvironmentConfig, model: InferenceModel, track: T
     securityContext: restrictedContainerSecurity(),
     // Startup: the first model download may take a while; liveness only after it.
     startupProbe: { httpGet: { path: '/v2/health/live', port: http }, periodSeconds: 5, failureThreshold: 60 },
-    livenessProbe: { httpGet: { path: '/v2/health/live', port: http }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+    // Liveness through gRPC health (grpc.health.v1): a dead gRPC listener restarts the pod as a dead HTTP one would.
+    livenessProbe: { grpc: { port: INFERENCE_GRPC_PORT }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
     readinessProbe: { httpGet: { path: '/v2/health/ready', port: http }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
     volumeMounts: [
       { name: 'model-cache', mountPath: MODEL_CACHE_DIR },
@@ -337,11 +374,21 @@ export class Inference extends Construct {
     }
 
     new k8s.KubeIngress(this, 'ingress', {
-      metadata: { name: SERVING_INGRESS, namespace: ns, labels: standardLabels(env, SERVING_INGRESS, INFERENCE_COMPONENT), annotations: { ...routing, ...issuer } },
+      metadata: {
+        name: SERVING_INGRESS,
+        namespace: ns,
+        labels: standardLabels(env, SERVING_INGRESS, INFERENCE_COMPONENT),
+        annotations: { ...routing, ...issuer },
+      },
       spec: {
         ingressClassName: env.ingress.className,
         ...(tls.length ? { tls } : {}),
-        rules: [ingressRule(host, models.map((m) => ({ model: m, service: trackName(m, 'stable') })))],
+        rules: [
+          ingressRule(
+            host,
+            models.map((m) => ({ model: m, service: trackName(m, 'stable') })),
+          ),
+        ],
       },
     });
   }

@@ -1,7 +1,21 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../environments';
 import { EXCEPTIONS_ANNOTATION, KUBE_SCORE_IGNORE } from '../core/annotations';
-import { INFERENCE_PORT, k8s, MINIO_NAME, namespacePeer, OAUTH2_PROXY_NAME, POSTGRES_NAME, selectorLabels, standardLabels, tcp, TRACKING_NAME, TRACKING_PORT, type PlatformContext } from './common';
+import {
+  INFERENCE_GRPC_PORT,
+  INFERENCE_PORT,
+  k8s,
+  MINIO_NAME,
+  namespacePeer,
+  OAUTH2_PROXY_NAME,
+  POSTGRES_NAME,
+  selectorLabels,
+  standardLabels,
+  tcp,
+  TRACKING_NAME,
+  TRACKING_PORT,
+  type PlatformContext,
+} from './common';
 import { OAUTH2_PROXY_METRICS_PORT, OAUTH2_PROXY_PORT } from './ingress';
 import { MINIO_BUCKET_JOB, MINIO_PORT } from './minio';
 import { POSTGRES_PORT } from './postgres';
@@ -144,16 +158,28 @@ export class PlatformNetworkPolicies extends Construct {
           { from: [prometheus], ports: [tcp(OAUTH2_PROXY_METRICS_PORT)] },
         ],
         // The upstream, and the OIDC issuer (discovery, JWKS, token endpoint) over HTTPS.
-        egress: [{ to: [pods(TRACKING_NAME)], ports: [tcp(TRACKING_PORT)] }, { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [tcp(443)] }],
+        egress: [
+          { to: [pods(TRACKING_NAME)], ports: [tcp(TRACKING_PORT)] },
+          { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [tcp(443)] },
+        ],
       });
     }
     const t = env.ingress.tls;
     if (t.mode === 'cert-manager' && t.acme) {
       // cert-manager creates the HTTP-01 solver pods on demand; the controller must reach them to pass a challenge.
-      this.policy('acme-http01-solver', ns, ACME_SOLVER_SELECTOR, { ingress: [{ from: [controller], ports: [tcp(ACME_SOLVER_PORT)] }], egress: [] }, {
-        [EXCEPTIONS_ANNOTATION]: JSON.stringify({ 'networkpolicy-selects-pods': 'selects the ACME HTTP-01 solver pods cert-manager creates during a certificate challenge; they are not in the manifests' }),
-        [KUBE_SCORE_IGNORE]: 'networkpolicy-targets-pod',
-      });
+      this.policy(
+        'acme-http01-solver',
+        ns,
+        ACME_SOLVER_SELECTOR,
+        { ingress: [{ from: [controller], ports: [tcp(ACME_SOLVER_PORT)] }], egress: [] },
+        {
+          [EXCEPTIONS_ANNOTATION]: JSON.stringify({
+            'networkpolicy-selects-pods':
+              'selects the ACME HTTP-01 solver pods cert-manager creates during a certificate challenge; they are not in the manifests',
+          }),
+          [KUBE_SCORE_IGNORE]: 'networkpolicy-targets-pod',
+        },
+      );
     }
   }
 
@@ -161,19 +187,30 @@ export class PlatformNetworkPolicies extends Construct {
   private workloadPolicies(props: PlatformNetworkPoliciesProps, { controller, prometheus, trackingPods }: Peers): void {
     const env = this.env;
     if (props.trainingPods) {
-      this.policy('training', env.namespaces.training, { ...TRAINING_POD_SELECTOR }, {
-        ingress: [],
-        egress: [{ to: [trackingPods], ports: [tcp(TRACKING_PORT)] }],
-      });
+      this.policy(
+        'training',
+        env.namespaces.training,
+        { ...TRAINING_POD_SELECTOR },
+        {
+          ingress: [],
+          egress: [{ to: [trackingPods], ports: [tcp(TRACKING_PORT)] }],
+        },
+      );
     }
     if (props.inferencePods) {
-      this.policy('inference', env.namespaces.serving, { ...INFERENCE_POD_SELECTOR }, {
-        ingress: [
-          { from: [controller], ports: [tcp(INFERENCE_PORT)] },
-          { from: [prometheus], ports: [tcp(INFERENCE_PORT)] },
-        ],
-        egress: [{ to: [trackingPods], ports: [tcp(TRACKING_PORT)] }],
-      });
+      this.policy(
+        'inference',
+        env.namespaces.serving,
+        { ...INFERENCE_POD_SELECTOR },
+        {
+          ingress: [
+            // REST and gRPC clients come in through the ingress controller (nginx proxies gRPC with backend-protocol GRPC).
+            { from: [controller], ports: [tcp(INFERENCE_PORT), tcp(INFERENCE_GRPC_PORT)] },
+            { from: [prometheus], ports: [tcp(INFERENCE_PORT)] },
+          ],
+          egress: [{ to: [trackingPods], ports: [tcp(TRACKING_PORT)] }],
+        },
+      );
     }
   }
 }

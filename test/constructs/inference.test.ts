@@ -15,14 +15,18 @@ describe.each(ENVIRONMENT_NAMES)('Inference in %s', (name) => {
   it('one Deployment per model and canary, each with its Service, HPA and PDB', () => {
     const expected = e.inference.models.flatMap((m) => (m.canary ? [m.name, `${m.name}-canary`] : [m.name]));
     expect(deployments.map((d) => d.metadata.name)).toEqual(expected);
-    for (const kind of ['Service', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']) expect(ofKind(objects, kind).map((o) => o.metadata.name)).toEqual(expected);
+    for (const kind of ['Service', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'])
+      expect(ofKind(objects, kind).map((o) => o.metadata.name)).toEqual(expected);
   });
 
   it('every Service selects exactly its own Deployment’s pods (the canary is not behind the stable Service)', () => {
     for (const svc of ofKind(objects, 'Service')) {
       const selected = deployments.filter((d) => mapSelectorMatches(spec(svc).selector, podLabels(d)));
       expect(selected.map((d) => d.metadata.name)).toEqual([svc.metadata.name]);
-      expect(spec(svc).ports).toEqual([{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' }]);
+      expect(spec(svc).ports).toEqual([
+        { name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' },
+        { name: 'grpc', port: 8081, targetPort: 'grpc', protocol: 'TCP' },
+      ]);
     }
   });
 
@@ -33,11 +37,14 @@ describe.each(ENVIRONMENT_NAMES)('Inference in %s', (name) => {
       const target = named(objects, ref.kind, ref.name);
       expect(target.metadata.namespace).toBe(hpa.metadata.namespace);
       expect(spec(target).replicas).toBeUndefined();
-      expect(spec(hpa).metrics[0]).toEqual({ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: expect.any(Number) } } });
+      expect(spec(hpa).metrics[0]).toEqual({
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: expect.any(Number) } },
+      });
     }
   });
 
-  it('pods: component label, restricted, read-only root with emptyDirs for the model cache and /tmp, v2 health probes', () => {
+  it('pods: component label, restricted, read-only root with emptyDirs for the model cache and /tmp, v2 health probes (liveness over gRPC health), HTTP and gRPC ports', () => {
     for (const d of deployments) {
       const p = podSpec(d);
       const c = p.containers[0];
@@ -45,9 +52,16 @@ describe.each(ENVIRONMENT_NAMES)('Inference in %s', (name) => {
       expect(p.serviceAccountName).toBe('inference');
       expect(p.automountServiceAccountToken).toBe(false);
       expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-      expect(c.volumeMounts).toEqual([{ name: 'model-cache', mountPath: '/var/cache/mlops' }, { name: 'tmp', mountPath: '/tmp' }]);
+      expect(c.volumeMounts).toEqual([
+        { name: 'model-cache', mountPath: '/var/cache/mlops' },
+        { name: 'tmp', mountPath: '/tmp' },
+      ]);
       expect(p.volumes.map((v: { emptyDir?: unknown }) => v.emptyDir !== undefined)).toEqual([true, true]);
-      expect(c.livenessProbe.httpGet).toEqual({ path: '/v2/health/live', port: 'http' });
+      expect(c.livenessProbe.grpc).toEqual({ port: 8081 });
+      expect(c.ports).toEqual([
+        { name: 'http', containerPort: 8080, protocol: 'TCP' },
+        { name: 'grpc', containerPort: 8081, protocol: 'TCP' },
+      ]);
       expect(c.readinessProbe.httpGet).toEqual({ path: '/v2/health/ready', port: 'http' });
       expect(p.topologySpreadConstraints.map((t: { topologyKey: string }) => t.topologyKey)).toContain('kubernetes.io/hostname');
       expect(c.env).toContainEqual({ name: 'MLFLOW_TRACKING_URI', value: `http://tracking.${e.namespaces.platform}.svc:5000` });
@@ -61,7 +75,11 @@ describe.each(ENVIRONMENT_NAMES)('Inference in %s', (name) => {
       {
         host: servingHost(e),
         http: {
-          paths: e.inference.models.map((m) => ({ path: `/${m.name}(/|$)(.*)`, pathType: 'ImplementationSpecific', backend: { service: { name: m.name, port: { number: 8080 } } } })),
+          paths: e.inference.models.map((m) => ({
+            path: `/${m.name}(/|$)(.*)`,
+            pathType: 'ImplementationSpecific',
+            backend: { service: { name: m.name, port: { number: 8080 } } },
+          })),
         },
       },
     ]);
@@ -101,8 +119,28 @@ describe('Inference details', () => {
   it('serves models:/<name>@<alias> with the batching settings; the canary serves its own alias', () => {
     const stable = podSpec(named(objects, 'Deployment', 'churn-predictor')).containers[0];
     expect(stable.command).toEqual([
-      'mlops', 'serve', '-m', 'models:/churn-predictor@champion', '--name', 'churn-predictor', '--host', '0.0.0.0', '--port', '8080',
-      '--workers', '1', '--max-batch-size', '32', '--max-batch-delay-ms', '2', '--max-queue', '256', '--drift-psi-threshold', '0.2',
+      'mlops',
+      'serve',
+      '-m',
+      'models:/churn-predictor@champion',
+      '--name',
+      'churn-predictor',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '8080',
+      '--grpc-port',
+      '8081',
+      '--workers',
+      '1',
+      '--max-batch-size',
+      '32',
+      '--max-batch-delay-ms',
+      '2',
+      '--max-queue',
+      '256',
+      '--drift-psi-threshold',
+      '0.2',
     ]);
     const canary = podSpec(named(objects, 'Deployment', 'churn-predictor-canary')).containers[0];
     expect(canary.command.slice(0, 6)).toEqual(['mlops', 'serve', '-m', 'models:/churn-predictor@challenger', '--name', 'churn-predictor']);
@@ -128,14 +166,21 @@ describe('Inference details', () => {
   it('the canary scales from its own replicas up to its share of the stable maximum', () => {
     expect(spec(named(objects, 'HorizontalPodAutoscaler', 'churn-predictor-canary'))).toMatchObject({ minReplicas: 2, maxReplicas: 2 });
     const staging = env('staging');
-    const hpa = named(synth(staging, (s) => new Inference(s, 'i', { ctx: context(staging) })), 'HorizontalPodAutoscaler', 'churn-predictor-canary');
+    const hpa = named(
+      synth(staging, (s) => new Inference(s, 'i', { ctx: context(staging) })),
+      'HorizontalPodAutoscaler',
+      'churn-predictor-canary',
+    );
     expect(spec(hpa)).toMatchObject({ minReplicas: 1, maxReplicas: 1 });
     expect(hpa.metadata.annotations?.['kube-score/ignore']).toBe('horizontalpodautoscaler-replicas');
   });
 
   it('adds the requests-in-flight Pods metric only where the model sets a target', () => {
     const metrics = (n: string) => spec(named(objects, 'HorizontalPodAutoscaler', n)).metrics;
-    expect(metrics('churn-predictor')).toContainEqual({ type: 'Pods', pods: { metric: { name: REQUESTS_IN_FLIGHT_METRIC }, target: { type: 'AverageValue', averageValue: '32' } } });
+    expect(metrics('churn-predictor')).toContainEqual({
+      type: 'Pods',
+      pods: { metric: { name: REQUESTS_IN_FLIGHT_METRIC }, target: { type: 'AverageValue', averageValue: '32' } },
+    });
     expect(metrics('churn-predictor-gpu')).toHaveLength(1);
   });
 
@@ -164,7 +209,13 @@ describe('Inference details', () => {
 
   it('without tracking auth no login is injected; an environment without models is an error', () => {
     const dev = env('dev');
-    const c = podSpec(named(synth(dev, (s) => new Inference(s, 'i', { ctx: context(dev), trackingCredentialsSecret: null })), 'Deployment', 'churn-predictor')).containers[0];
+    const c = podSpec(
+      named(
+        synth(dev, (s) => new Inference(s, 'i', { ctx: context(dev), trackingCredentialsSecret: null })),
+        'Deployment',
+        'churn-predictor',
+      ),
+    ).containers[0];
     expect(c.env.map((v: { name: string }) => v.name)).toEqual(['MLFLOW_TRACKING_URI', 'MLOPS_MODEL_CACHE', 'TMPDIR', 'HOME']);
     const none = env('dev', { inference: { image: dev.inference.image, models: [] } });
     expect(() => synth(none, (s) => new Inference(s, 'i', { ctx: context(none) }))).toThrow(/inference\.models is empty/);

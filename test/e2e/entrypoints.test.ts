@@ -1,5 +1,18 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -10,6 +23,7 @@ import { FEATURES, featureMatrix, generateChurnData } from '../../runtime/traini
 import { repoRoot } from '../helpers/cli';
 import { adminUrl, createTestDatabase, postgresAvailability } from '../helpers/postgres';
 import { freePort } from '../helpers/ports';
+import { grpcHealthServing } from '../helpers/grpc-health';
 import { commandAvailable, describeWithTool, inCI, type Availability } from '../helpers/tools';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -64,7 +78,10 @@ function lineage(name: string): Instruction[] {
   const s = stage(name);
   return [...(stages.some((x) => x.name === s.base) ? lineage(s.base) : []), ...s.body];
 }
-const last = (name: string, op: string): string | undefined => lineage(name).filter((i) => i.op === op).pop()?.args;
+const last = (name: string, op: string): string | undefined =>
+  lineage(name)
+    .filter((i) => i.op === op)
+    .pop()?.args;
 const jsonArgs = (name: string, op: string): string[] => {
   const v = last(name, op);
   if (!v) throw new Error(`stage ${name} has no ${op}`);
@@ -102,6 +119,7 @@ interface EnvVar {
 }
 interface Probe {
   httpGet?: { path: string; port: number | string };
+  grpc?: { port: number; service?: string };
 }
 interface Container {
   image: string;
@@ -133,7 +151,9 @@ function workloads(): Workload[] {
   const out: Workload[] = [];
   for (const file of synthEnvironment(env)) {
     for (const o of file.objects as unknown as { kind: string; metadata: { name: string }; spec: Record<string, any> }[]) {
-      const pod = (o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template.spec : ['Deployment', 'Job', 'StatefulSet'].includes(o.kind) ? o.spec.template.spec : undefined) as PodSpec | undefined;
+      const pod = (
+        o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template.spec : ['Deployment', 'Job', 'StatefulSet'].includes(o.kind) ? o.spec.template.spec : undefined
+      ) as PodSpec | undefined;
       for (const c of pod?.containers ?? []) out.push({ kind: o.kind, name: o.metadata.name, pod: pod!, container: c });
     }
   }
@@ -190,7 +210,10 @@ describe('runtime/Dockerfile against the synthesized manifests', () => {
     }
     const trackingW = find((w) => w.kind === 'Deployment' && argvOf(w)[1] === 'tracking', 'tracking Deployment');
     const inferenceW = find((w) => w.kind === 'Deployment' && argvOf(w)[1] === 'serve', 'inference Deployment');
-    for (const [t, w] of [['tracking', trackingW], ['inference', inferenceW]] as const) {
+    for (const [t, w] of [
+      ['tracking', trackingW],
+      ['inference', inferenceW],
+    ] as const) {
       expect(targetOf(w.container.image)).toBe(t);
       const cmd = jsonArgs(t, 'CMD');
       const argv = argvOf(w).slice(1);
@@ -261,7 +284,9 @@ const podLike = asRoot || inCI;
 const availability = allOf(
   postgresAvailability(),
   builtAvailability(),
-  ...(podLike ? [commandAvailable('/usr/bin/tini', ['--version'], 'tini'), commandAvailable('unshare', ['--version']), commandAvailable('setpriv', ['--version'])] : []),
+  ...(podLike
+    ? [commandAvailable('/usr/bin/tini', ['--version'], 'tini'), commandAvailable('unshare', ['--version']), commandAvailable('setpriv', ['--version'])]
+    : []),
 );
 
 interface Proc {
@@ -386,7 +411,12 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
     // The MinIO bucket Job's work: the artifact bucket the tracking server writes to.
     const tracking = find((w) => w.kind === 'Deployment' && argvOf(w)[1] === 'tracking', 'tracking Deployment');
     const bucket = /s3:\/\/([^/\s]+)/.exec(argvOf(tracking).join(' '))![1];
-    const s3 = new S3Client({ endpoint: `http://${services.minio}`, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const s3 = new S3Client({
+      endpoint: `http://${services.minio}`,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     s3.destroy();
   });
@@ -411,7 +441,7 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
   }
 
   /** Starts one container: its command through the image's `mlops` on PATH, the pod's env and emptyDirs. */
-  function run(w: Workload, pod: string, opts: { port?: string } = {}): Proc {
+  function run(w: Workload, pod: string, opts: { port?: string; grpcPort?: string } = {}): Proc {
     const mounts = new Map<string, string>();
     for (const m of emptyDirMounts(w)) {
       const dir = path.join(root, 'pods', pod, m.replace(/\//g, '_'));
@@ -438,7 +468,11 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
     const env: Record<string, string> = { PATH: `${binDir}:${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin` };
     for (const [k, v] of Object.entries(imageEnv(targetOf(w.container.image)))) env[k] = localize(v, mounts);
     for (const e of w.container.env ?? []) {
-      if (e.value !== undefined) env[e.name] = localize(e.value.replace(/\$\(([A-Z_]+)\)/g, (_m, n: string) => env[n] ?? ''), mounts);
+      if (e.value !== undefined)
+        env[e.name] = localize(
+          e.value.replace(/\$\(([A-Z_]+)\)/g, (_m, n: string) => env[n] ?? ''),
+          mounts,
+        );
       else if (e.valueFrom?.secretKeyRef) {
         const ref = `${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`;
         if (secrets[ref] === undefined) throw new Error(`${w.kind} ${w.name}: no test value for Secret key ${ref}`);
@@ -448,6 +482,7 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
     let argv = argvOf(w).map((a) => localize(a, mounts));
     // The container port → a free loopback port (what the Service DNS names were mapped to).
     if (opts.port) argv = argv.map((a, i) => (argv[i - 1] === '--port' ? opts.port! : a));
+    if (opts.grpcPort) argv = argv.map((a, i) => (argv[i - 1] === '--grpc-port' ? opts.grpcPort! : a));
     const [cmd, ...args] = argv;
     const wrap = podLike
       ? ['unshare', ['--pid', '--fork', '--kill-child', 'setpriv', `--reuid=${RUNTIME_UID}`, `--regid=${RUNTIME_UID}`, '--clear-groups', '--', cmd, ...args]]
@@ -462,12 +497,18 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
     return p;
   }
 
-  /** Every HTTP probe the container declares, on the port its `--port` was mapped to. */
-  async function probesPass(w: Workload, p: Proc, local: string): Promise<string[]> {
+  /** Every HTTP probe the container declares, on the port its `--port` was mapped to; gRPC probes on `--grpc-port`'s. */
+  async function probesPass(w: Workload, p: Proc, local: string, localGrpc?: string): Promise<string[]> {
     const checked: string[] = [];
     const argv = argvOf(w);
     for (const kind of ['startupProbe', 'livenessProbe', 'readinessProbe'] as const) {
       const probe = w.container[kind];
+      if (probe?.grpc) {
+        expect(String(probe.grpc.port)).toBe(argv[argv.indexOf('--grpc-port') + 1]);
+        expect(await grpcHealthServing(localGrpc!, probe.grpc.service ?? '')).toBe(true);
+        checked.push(`${kind} grpc`);
+        continue;
+      }
       if (!probe?.httpGet) continue;
       // The probe targets the port the server listens on.
       expect(String(probePort(w.container, probe))).toBe(argv[argv.indexOf('--port') + 1]);
@@ -484,7 +525,10 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
   }
 
   test('migration Job, tracking server, training Job, promotion, inference server and retraining CronJob', async () => {
-    const migrate = run(find((w) => w.kind === 'Job' && argvOf(w).slice(1, 4).join(' ') === 'tracking db upgrade', 'migration Job'), 'migrate');
+    const migrate = run(
+      find((w) => w.kind === 'Job' && argvOf(w).slice(1, 4).join(' ') === 'tracking db upgrade', 'migration Job'),
+      'migrate',
+    );
     await exitedCleanly(migrate);
     expect(migrate.output()).toMatch(/applied|schema already/);
 
@@ -509,13 +553,27 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
     expect(train.output()).toMatch(/registered churn-predictor version 1/);
 
     // A deployer promotes with the same image and login (`mlops promote` as a CI step).
-    const promote = run({ ...trainW, container: { ...trainW.container, command: ['mlops', 'promote', 'churn-predictor', '--version', '1', '--alias', 'champion', '--require', 'metrics.auc >= 0.8'] } }, 'promote');
+    const promote = run(
+      {
+        ...trainW,
+        container: {
+          ...trainW.container,
+          command: ['mlops', 'promote', 'churn-predictor', '--version', '1', '--alias', 'champion', '--require', 'metrics.auc >= 0.8'],
+        },
+      },
+      'promote',
+    );
     await exitedCleanly(promote);
     expect(promote.output()).toContain('churn-predictor@champion → version 1');
 
     const inferenceW = find((w) => w.kind === 'Deployment' && argvOf(w)[1] === 'serve', 'inference Deployment');
-    const inference = run(inferenceW, 'inference', { port: services['churn-predictor'].split(':')[1] });
-    expect(await probesPass(inferenceW, inference, services['churn-predictor'])).toEqual(['startupProbe /v2/health/live', 'livenessProbe /v2/health/live', 'readinessProbe /v2/health/ready']);
+    const grpcLocal = `127.0.0.1:${await freePort()}`;
+    const inference = run(inferenceW, 'inference', { port: services['churn-predictor'].split(':')[1], grpcPort: grpcLocal.split(':')[1] });
+    expect(await probesPass(inferenceW, inference, services['churn-predictor'], grpcLocal)).toEqual([
+      'startupProbe /v2/health/live',
+      'livenessProbe grpc',
+      'readinessProbe /v2/health/ready',
+    ]);
     const rows = featureMatrix(generateChurnData({ rows: 3, seed: 5 }));
     const res = await fetch(`http://${services['churn-predictor']}/invocations`, {
       method: 'POST',
@@ -525,9 +583,16 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
     expect(res.status).toBe(200);
     expect(((await res.json()) as { predictions: unknown[] }).predictions).toHaveLength(3);
     // The model was downloaded into the model-cache emptyDir.
-    expect(readdirSync(path.join(root, 'pods', 'inference'), { recursive: true }).map(String).some((f) => f.endsWith('.onnx'))).toBe(true);
+    expect(
+      readdirSync(path.join(root, 'pods', 'inference'), { recursive: true })
+        .map(String)
+        .some((f) => f.endsWith('.onnx')),
+    ).toBe(true);
 
-    const retrain = run(find((w) => argvOf(w)[1] === 'retrain', 'retraining CronJob'), 'retrain');
+    const retrain = run(
+      find((w) => argvOf(w)[1] === 'retrain', 'retraining CronJob'),
+      'retrain',
+    );
     await exitedCleanly(retrain);
     expect(retrain.output()).toContain('retrained: no');
 
@@ -543,14 +608,22 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
       kind: 'docker run',
       name: 'tracking',
       pod: { containers: [], volumes: [{ name: 'tmp', emptyDir: {} }] },
-      container: { image, command: [...jsonArgs('tracking', 'ENTRYPOINT'), ...jsonArgs('tracking', 'CMD')], volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }] },
+      container: {
+        image,
+        command: [...jsonArgs('tracking', 'ENTRYPOINT'), ...jsonArgs('tracking', 'CMD')],
+        volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+      },
     };
     const local = `127.0.0.1:${await freePort()}`;
     const p = run(w, 'docker-run-tracking', { port: local.split(':')[1] });
     const health = /fetch\('http:\/\/127\.0\.0\.1:\d+(\/[^']*)'\)/.exec(last('tracking', 'HEALTHCHECK')!)![1];
     await waitFor(`http://${local}${health}`, p);
     // The embedded store works end to end: an experiment round-trips.
-    const created = await fetch(`http://${local}/api/2.0/mlflow/experiments/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'image-default' }) });
+    const created = await fetch(`http://${local}/api/2.0/mlflow/experiments/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'image-default' }),
+    });
     expect(created.status).toBe(200);
     const tmp = path.join(root, 'pods', 'docker-run-tracking', '_tmp');
     const dbFile = pathIn(imageEnv('tracking').MLFLOW_BACKEND_STORE_URI)!.replace(/^\/tmp/, tmp);

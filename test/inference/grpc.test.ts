@@ -7,6 +7,7 @@ import * as protobuf from 'protobufjs';
 import type { RunningInferenceServer } from '../../runtime/inference';
 import { PREDICT_V2_PROTO } from '../../runtime/inference/grpc/service-proto';
 import { repoRoot } from '../helpers/cli';
+import { grpcHealthServing } from '../helpers/grpc-health';
 import { commandAvailable, describeWithTool } from '../helpers/tools';
 import { expected, get, metricValue, model, post, serve } from './helpers';
 
@@ -215,5 +216,18 @@ describe('inference server: hostile gRPC requests get a fast error and the serve
     const r = await call(client, { model_name: 'churn-logreg', inputs: [tensor([1, 4])], raw_input_contents: [f32(rows[0])] });
     expect('code' in r ? r.code : -1).toBe(grpc.status.UNAVAILABLE);
     await drained;
+  });
+});
+
+describe('inference server: grpc.health.v1 for Kubernetes probes', () => {
+  test('the server is SERVING; the inference service too while it takes requests; an unknown service is NOT_FOUND', async () => {
+    const server = await serve({ model: model('churn-logreg'), grpcPort: 0 });
+    try {
+      expect(await grpcHealthServing(server.grpcAddress!)).toBe(true);
+      expect(await grpcHealthServing(server.grpcAddress!, 'inference.GRPCInferenceService')).toBe(true);
+      expect(await grpcHealthServing(server.grpcAddress!, 'other.Service')).toBe(false);
+    } finally {
+      await server.close();
+    }
   });
 });

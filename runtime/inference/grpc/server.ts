@@ -112,12 +112,15 @@ function handlers(plane: DataPlane, opts: GrpcFrontOptions, log: FastifyBaseLogg
   };
 }
 
-/** grpc.health.v1: SERVING while the server takes requests, NOT_SERVING while it drains. */
+/**
+ * grpc.health.v1: the server as a whole ("", what a Kubernetes liveness probe asks) is SERVING while the
+ * process answers, so draining never looks like a hang; the inference service is NOT_SERVING while it drains.
+ */
 function health(plane: DataPlane, log: FastifyBaseLogger): grpc.UntypedServiceImplementation {
-  const known = new Set(['', 'inference.GRPCInferenceService']);
   return {
     Check: unary(log, (req: { service: string }) => {
-      if (!known.has(req.service)) throw Object.assign(new Error(`unknown service '${req.service}'`), { statusCode: 404 });
+      if (req.service === '') return { status: 'SERVING' };
+      if (req.service !== 'inference.GRPCInferenceService') throw Object.assign(new Error(`unknown service '${req.service}'`), { statusCode: 404 });
       return { status: plane.ready() ? 'SERVING' : 'NOT_SERVING' };
     }),
   };
