@@ -214,6 +214,8 @@ export function trackingUrl(env: EnvironmentConfig): string {
 export const TRACKING_NAME = 'tracking';
 export const TRACKING_PORT = 5000;
 export const INFERENCE_PORT = 8080;
+/** The inference server's Open Inference Protocol gRPC port (KServe's default gRPC port). */
+export const INFERENCE_GRPC_PORT = 8081;
 export const POSTGRES_NAME = 'postgres';
 export const MINIO_NAME = 'minio';
 export const OAUTH2_PROXY_NAME = 'oauth2-proxy';

@@ -7,6 +7,7 @@ import {
   findGpuPool,
   gpuScheduling,
   imageVersion,
+  INFERENCE_GRPC_PORT,
   INFERENCE_PORT,
   k8s,
   OAUTH2_PROXY_NAME,
@@ -148,7 +149,12 @@ export class ModelTrack extends Construct {
       containers: [serverContainer(env, model, track, credentials, res)],
       volumes: [emptyDir('model-cache', cacheSize), emptyDir('tmp', '256Mi')],
     });
-    workload.exposeViaService({ ports: [{ name: 'http', port: INFERENCE_PORT, protocol: 'TCP' }] });
+    workload.exposeViaService({
+      ports: [
+        { name: 'http', port: INFERENCE_PORT, protocol: 'TCP' },
+        { name: 'grpc', port: INFERENCE_GRPC_PORT, protocol: 'TCP' },
+      ],
+    });
 
     const a = model.autoscaling;
     const [minReplicas, maxReplicas] = track === 'stable' ? [a.minReplicas, a.maxReplicas] : canaryReplicaRange(model);
@@ -203,6 +209,8 @@ function serverContainer(
       '0.0.0.0',
       '--port',
       String(INFERENCE_PORT),
+      '--grpc-port',
+      String(INFERENCE_GRPC_PORT),
       '--workers',
       String(workerCount(model.resources.requests.cpu)),
       '--max-batch-size',
@@ -214,7 +222,10 @@ function serverContainer(
       '--drift-psi-threshold',
       String(env.monitoring.driftPsiThreshold),
     ],
-    ports: [{ name: 'http', containerPort: INFERENCE_PORT, protocol: 'TCP' }],
+    ports: [
+      { name: 'http', containerPort: INFERENCE_PORT, protocol: 'TCP' },
+      { name: 'grpc', containerPort: INFERENCE_GRPC_PORT, protocol: 'TCP' },
+    ],
     env: [
       ...trackingClientEnv(env, credentials),
       { name: 'MLOPS_MODEL_CACHE', value: MODEL_CACHE_DIR },
@@ -225,7 +236,8 @@ function serverContainer(
     securityContext: restrictedContainerSecurity(),
     // Startup: the first model download may take a while; liveness only after it.
     startupProbe: { httpGet: { path: '/v2/health/live', port: http }, periodSeconds: 5, failureThreshold: 60 },
-    livenessProbe: { httpGet: { path: '/v2/health/live', port: http }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+    // Liveness through gRPC health (grpc.health.v1): a dead gRPC listener restarts the pod as a dead HTTP one would.
+    livenessProbe: { grpc: { port: INFERENCE_GRPC_PORT }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
     readinessProbe: { httpGet: { path: '/v2/health/ready', port: http }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
     volumeMounts: [
       { name: 'model-cache', mountPath: MODEL_CACHE_DIR },

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../environments';
 import { EXCEPTIONS_ANNOTATION, KUBE_SCORE_IGNORE } from '../core/annotations';
 import {
+  INFERENCE_GRPC_PORT,
   INFERENCE_PORT,
   k8s,
   MINIO_NAME,
@@ -203,7 +204,8 @@ export class PlatformNetworkPolicies extends Construct {
         { ...INFERENCE_POD_SELECTOR },
         {
           ingress: [
-            { from: [controller], ports: [tcp(INFERENCE_PORT)] },
+            // REST and gRPC clients come in through the ingress controller (nginx proxies gRPC with backend-protocol GRPC).
+            { from: [controller], ports: [tcp(INFERENCE_PORT), tcp(INFERENCE_GRPC_PORT)] },
             { from: [prometheus], ports: [tcp(INFERENCE_PORT)] },
           ],
           egress: [{ to: [trackingPods], ports: [tcp(TRACKING_PORT)] }],

@@ -26,6 +26,7 @@ interface ServeOptions {
   name?: string;
   host: string;
   port: number;
+  grpcPort?: number;
   workers?: number;
   maxBatchSize: number;
   maxBatchDelayMs: number;
@@ -49,6 +50,14 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--name <name>', 'name to serve the model under (default: registered model or file name)'))
     .addOption(new Option('-h, --host <host>', 'interface to bind').env('MLOPS_SERVE_HOST').default('127.0.0.1'))
     .addOption(new Option('-p, --port <port>', 'port (0 = any free port)').env('MLOPS_SERVE_PORT').default(8080).argParser(integer(0, 65535)))
+    .addOption(
+      new Option(
+        '--grpc-port <port>',
+        'port of the Open Inference Protocol gRPC service (inference.GRPCInferenceService; 0 = any free port; default: no gRPC listener)',
+      )
+        .env('MLOPS_SERVE_GRPC_PORT')
+        .argParser(integer(0, 65535)),
+    )
     .addOption(
       new Option('-w, --workers <n>', 'worker threads running onnxruntime sessions (default: CPU cores)').env('MLOPS_SERVE_WORKERS').argParser(integer(1, 256)),
     )
@@ -98,65 +107,72 @@ export function registerServeCommand(program: Command): void {
         .default(0.2)
         .argParser(positive),
     )
-    .action(async (opts: ServeOptions) => {
-      const listeners = await import('./listeners');
-      const index = listeners.listenerIndex();
-      if (opts.listeners > 1 && index === undefined) return servePrimary(opts);
-      const { startInferenceServer } = await import('./server');
-      const { default: os } = await import('node:os');
-      const workers = index === undefined ? opts.workers : Math.max(1, Math.ceil((opts.workers ?? os.availableParallelism()) / opts.listeners));
-      // Drift monitoring against the reference stats `mlops train` logs with the model (runtime/monitoring).
-      const { PredictionMonitor } = await import('../monitoring');
-      const monitor = new PredictionMonitor({ psiThreshold: opts.driftPsiThreshold });
-      let server;
-      let clusterText: (() => Promise<string>) | undefined;
-      try {
-        server = await startInferenceServer({
-          model: opts.modelUri,
-          modelName: opts.name,
-          host: opts.host,
-          port: opts.port,
-          workers,
-          maxBatchSize: opts.maxBatchSize,
-          maxBatchDelayMs: opts.maxBatchDelayMs,
-          maxQueue: opts.maxQueue,
-          bodyLimit: opts.maxBodyBytes,
-          trackingUri: opts.trackingUri,
-          pollIntervalMs: opts.pollInterval * 1000,
-          registerMetrics: monitor.registerMetrics,
-          onPrediction: monitor.onPrediction,
-          // A listener's /metrics is the primary's aggregate of all listeners.
-          metricsText: index === undefined ? undefined : () => clusterText!(),
-        });
-        if (index !== undefined) clusterText = listeners.clusterMetrics(server.registry);
-        const running = server;
-        monitor.attach(() => running.model());
-      } catch (err) {
-        throw new CliError(`cannot serve ${opts.modelUri}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      const model = server.model();
-      if (index === undefined)
-        server.app.log.info({ url: server.url, model: model.name, version: model.version, source: opts.modelUri }, 'inference server listening');
-      else {
-        server.app.log.info({ listener: index, pid: process.pid, workers }, 'inference listener ready');
-        listeners.reportListening(server.url);
-      }
-      // SIGTERM (Kubernetes) and SIGINT: stop accepting, answer what is in flight, then exit.
-      const running = server;
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        running.app.log.info({ signal }, 'draining');
-        await running.close();
-        if (index !== undefined) running.app.log.info({ listener: index, answered: running.metrics.answered }, 'inference listener stopped');
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop('SIGINT'));
-      process.once('SIGTERM', () => void stop('SIGTERM'));
-      // A listener whose primary went away stops too.
-      if (index !== undefined) process.once('disconnect', () => void stop('disconnect'));
+    .action(serveAction);
+}
+
+/** One server (or, with --listeners N > 1 in the primary, the supervisor of N listener processes). */
+async function serveAction(opts: ServeOptions): Promise<void> {
+  const listeners = await import('./listeners');
+  const index = listeners.listenerIndex();
+  if (opts.listeners > 1 && index === undefined) return servePrimary(opts);
+  const { startInferenceServer } = await import('./server');
+  const { default: os } = await import('node:os');
+  const workers = index === undefined ? opts.workers : Math.max(1, Math.ceil((opts.workers ?? os.availableParallelism()) / opts.listeners));
+  // Drift monitoring against the reference stats `mlops train` logs with the model (runtime/monitoring).
+  const { PredictionMonitor } = await import('../monitoring');
+  const monitor = new PredictionMonitor({ psiThreshold: opts.driftPsiThreshold });
+  let server;
+  let clusterText: (() => Promise<string>) | undefined;
+  try {
+    server = await startInferenceServer({
+      model: opts.modelUri,
+      modelName: opts.name,
+      host: opts.host,
+      port: opts.port,
+      grpcPort: opts.grpcPort,
+      workers,
+      maxBatchSize: opts.maxBatchSize,
+      maxBatchDelayMs: opts.maxBatchDelayMs,
+      maxQueue: opts.maxQueue,
+      bodyLimit: opts.maxBodyBytes,
+      trackingUri: opts.trackingUri,
+      pollIntervalMs: opts.pollInterval * 1000,
+      registerMetrics: monitor.registerMetrics,
+      onPrediction: monitor.onPrediction,
+      // A listener's /metrics is the primary's aggregate of all listeners.
+      metricsText: index === undefined ? undefined : () => (clusterText ? clusterText() : Promise.reject(new Error('cluster metrics are not set up yet'))),
     });
+    if (index !== undefined) clusterText = listeners.clusterMetrics(server.registry);
+    const running = server;
+    monitor.attach(() => running.model());
+  } catch (err) {
+    throw new CliError(`cannot serve ${opts.modelUri}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const model = server.model();
+  if (index === undefined)
+    server.app.log.info(
+      { url: server.url, grpc: server.grpcAddress, model: model.name, version: model.version, source: opts.modelUri },
+      'inference server listening',
+    );
+  else {
+    server.app.log.info({ listener: index, pid: process.pid, workers }, 'inference listener ready');
+    listeners.reportListening(server.url);
+  }
+  // SIGTERM (Kubernetes) and SIGINT: stop accepting, answer what is in flight, then exit.
+  const running = server;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    running.app.log.info({ signal }, 'draining');
+    await running.close();
+    if (index !== undefined) running.app.log.info({ listener: index, answered: running.metrics.answered }, 'inference listener stopped');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  // A listener whose primary went away stops too.
+  if (index !== undefined) process.once('disconnect', () => void stop('disconnect'));
 }
 
 /** `--listeners N` (N > 1): this process only forks and supervises the listeners. */

@@ -1,21 +1,17 @@
 import * as http from 'node:http';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Registry } from 'prom-client';
-import { Batcher } from './batcher';
+import { DataPlane, batchSettings, type DataPlaneOptions } from './data-plane';
 import { errorBody, errorStatus, type Protocol } from './errors';
 import { hotPath, type HotPath } from './hot-path';
 import { parseJsonBody } from './json-body';
-import { InferenceMetrics } from './metrics';
-import { describeModel, frameToFeeds, readModelFiles, type LoadedModel } from './model';
-import { MlflowClient, parseModelUri, type ModelUri } from '../mlflow';
-import { cachedDownload, defaultCacheDir, modelLocationIn } from './model-source';
-import { SessionPool } from './pool';
-import { PredictionNotifier, type PredictionHook } from './prediction-hook';
+import type { InferenceMetrics } from './metrics';
+import { frameToFeeds, type LoadedModel } from './model';
 import { inferResponseJson, predictionsJson } from './protocols/encode';
 import { FORMATS, parseCsv, parseJsonInvocation } from './protocols/mlflow';
 import { modelMetadata, parseInferRequest } from './protocols/v2';
+import { startGrpcFront, type RunningGrpcFront } from './grpc/server';
+import type { PredictionHook } from './prediction-hook';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const INFERENCE_SERVER_VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -25,7 +21,7 @@ export type { PredictionHook, PredictionInputs } from './prediction-hook';
 /** Fastify's defaults for the server it would create itself (the factory below creates it instead). */
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
-export interface InferenceServerOptions {
+export interface InferenceServerOptions extends DataPlaneOptions {
   /** `models:/name@alias`, `models:/name/<version>`, `models:/name/<Stage>`, `runs:/<id>/<path>`, a `.onnx` file or an MLflow model directory. */
   model: string;
   /** Name the model is served under (v2 paths, metrics). Default: the registered model name, or the file/dir name. */
@@ -34,6 +30,8 @@ export interface InferenceServerOptions {
   host?: string;
   /** Port; 0 picks a free one. Default 8080. */
   port?: number;
+  /** Port of the Open Inference Protocol's gRPC service on the same host; 0 picks a free one. @default no gRPC listener */
+  grpcPort?: number;
   /** Worker threads running onnxruntime sessions. Default os.availableParallelism(). */
   workers?: number;
   /** Rows per merged session run; 1 disables adaptive batching. Default 32. */
@@ -69,6 +67,8 @@ export interface InferenceServerOptions {
 
 export interface RunningInferenceServer {
   url: string;
+  /** host:port of the gRPC service, when grpcPort was given. */
+  grpcAddress?: string;
   app: FastifyInstance;
   metrics: InferenceMetrics;
   /** The prom-client registry /metrics exports. */
@@ -83,123 +83,6 @@ export interface RunningInferenceServer {
   close(): Promise<void>;
 }
 
-interface Located {
-  name: string;
-  version: string;
-  location: string;
-}
-
-/** Resolves and loads model versions and swaps them in, keeping the old one until its requests finish. */
-class ModelManager {
-  current!: LoadedModel;
-  private loads = 0;
-  private updating: Promise<boolean> | undefined;
-  private readonly uri: ModelUri;
-  private client?: MlflowClient;
-  /** Cuts short registry calls still retrying when the server closes. */
-  private readonly abort = new AbortController();
-
-  constructor(
-    private readonly opts: InferenceServerOptions,
-    private readonly pool: SessionPool,
-    private readonly batcher: Batcher,
-    private readonly metrics: InferenceMetrics,
-    private readonly log: FastifyInstance['log'] | undefined,
-  ) {
-    this.uri = parseModelUri(opts.model);
-    if (this.uri.kind !== 'local') {
-      const trackingUri = opts.trackingUri ?? process.env.MLFLOW_TRACKING_URI;
-      if (!trackingUri) throw new Error(`${opts.model} needs a tracking server: set MLFLOW_TRACKING_URI or --tracking-uri`);
-      // Credentials, retries, timeout and TLS fall back to MLflow's environment variables.
-      this.client = new MlflowClient({
-        trackingUri,
-        username: opts.trackingUsername,
-        password: opts.trackingPassword,
-        token: opts.trackingToken,
-        signal: this.abort.signal,
-      });
-    }
-  }
-
-  /** Alias, stage and latest URIs can move to another version; fixed versions, runs and files cannot. */
-  get moving(): boolean {
-    return ['alias', 'stage', 'latest'].includes(this.uri.kind);
-  }
-
-  private async locate(): Promise<Located> {
-    const u = this.uri;
-    const cacheDir = this.opts.cacheDir ?? defaultCacheDir();
-    if (u.kind === 'local') {
-      const base = path.basename(u.path.replace(/\/+$/, ''));
-      return { name: this.opts.modelName ?? base.replace(/\.onnx$/, ''), version: '1', location: u.path };
-    }
-    const client = this.client!;
-    const trackingUri = this.opts.trackingUri ?? process.env.MLFLOW_TRACKING_URI!;
-    if (u.kind === 'run') {
-      const dir = await cachedDownload(client, trackingUri, u.uri, cacheDir);
-      return { name: this.opts.modelName ?? path.posix.basename(u.path), version: u.runId, location: modelLocationIn(dir) };
-    }
-    const resolved = await client.resolveModelVersion(u);
-    if (this.current && resolved.version === this.current.version && resolved.name === this.current.name)
-      return { name: resolved.name, version: resolved.version, location: '' };
-    const dir = await cachedDownload(client, trackingUri, resolved.artifactUri, cacheDir);
-    return { name: this.opts.modelName ?? resolved.name, version: resolved.version, location: modelLocationIn(dir) };
-  }
-
-  private async load(found: Located): Promise<LoadedModel> {
-    const files = readModelFiles(found.location);
-    const key = `${found.name}@${found.version}#${++this.loads}`;
-    const io = await this.pool.load(key, files.onnxPath);
-    try {
-      return describeModel(found.name, found.version, this.opts.model, key, files, io);
-    } catch (err) {
-      this.pool.unload(key);
-      throw err;
-    }
-  }
-
-  /** Stops registry calls in flight (a poll retrying against a tracking server that went away). */
-  stop(): void {
-    this.abort.abort();
-  }
-
-  async loadInitial(): Promise<LoadedModel> {
-    this.current = await this.load(await this.locate());
-    this.metrics.modelVersion.set({ model: this.current.name, version: this.current.version, source: this.opts.model }, 1);
-    return this.current;
-  }
-
-  checkForUpdate(): Promise<boolean> {
-    // One check at a time: a slow download must not start a second one for the same version.
-    this.updating ??= this.update().finally(() => (this.updating = undefined));
-    return this.updating;
-  }
-
-  private async update(): Promise<boolean> {
-    const found = await this.locate();
-    if (found.version === this.current.version) return false;
-    const next = await this.load(found);
-    const old = this.current;
-    // The swap is one assignment: requests already holding `old` finish on its sessions.
-    this.current = next;
-    this.metrics.swaps.inc({ model: next.name });
-    this.metrics.modelVersion.remove({ model: old.name, version: old.version, source: this.opts.model });
-    this.metrics.modelVersion.set({ model: next.name, version: next.version, source: this.opts.model }, 1);
-    this.log?.info({ model: next.name, from: old.version, to: next.version }, 'swapped to a new model version');
-    this.retire(old);
-    return true;
-  }
-
-  /** Unloads a swapped-out version once nothing queued or running still uses it. */
-  private retire(old: LoadedModel): void {
-    const check = () => {
-      if (this.batcher.pending(old.key) > 0) return void setTimeout(check, 50).unref();
-      this.pool.unload(old.key);
-    };
-    check();
-  }
-}
-
 class CsvBody {
   constructor(readonly text: string) {}
 }
@@ -208,23 +91,12 @@ interface RouteConfig {
   protocol?: Protocol;
 }
 
-/** Builds and starts the inference server: loads the model into the worker pool first, then listens. */
-export async function startInferenceServer(opts: InferenceServerOptions): Promise<RunningInferenceServer> {
-  const maxBatchSize = opts.maxBatchSize ?? 32;
-  const maxQueue = opts.maxQueue ?? 256;
-  const maxBatchDelayMs = opts.maxBatchDelayMs ?? 0;
-  if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new Error(`max batch size must be a positive integer, got ${maxBatchSize}`);
-  if (!Number.isInteger(maxQueue) || maxQueue < 1) throw new Error(`max queue must be a positive integer, got ${maxQueue}`);
-  if (!(maxBatchDelayMs >= 0)) throw new Error(`max batch delay must be >= 0 ms, got ${maxBatchDelayMs}`);
-  const retryAfter = String(opts.retryAfterSeconds ?? 1);
-
-  const bodyLimit = opts.bodyLimit ?? 10 * 1024 * 1024;
-  // The prediction endpoints' lean path answers first; what it does not take goes to Fastify.
-  let hot: HotPath | undefined;
-  const app = Fastify({
+/** Fastify on a node:http server whose listener offers each request to the lean path first. */
+function createHttpApp(opts: InferenceServerOptions, bodyLimit: number, lean: () => HotPath | undefined): FastifyInstance {
+  return Fastify({
     serverFactory: (handler) => {
       const server = http.createServer((req, res) => {
-        if (!hot?.take(req, res)) handler(req, res);
+        if (!lean()?.take(req, res)) handler(req, res);
       });
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
       server.requestTimeout = 0;
@@ -237,27 +109,10 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
   });
-  let batcher!: Batcher;
-  const metrics = new InferenceMetrics(() => batcher?.depth ?? 0, { defaultMetrics: opts.defaultMetrics });
-  const pool = new SessionPool({
-    size: opts.workers ?? os.availableParallelism(),
-    onIdle: () => (maxBatchSize > 1 ? batcher.schedule() : batcher.pump()),
-    onWorkerError: (err) => app.log.error({ err }, 'inference worker died; replaced'),
-  });
-  batcher = new Batcher(pool, { maxBatchSize, maxBatchDelayMs, maxQueue, onBatch: (m, rows) => metrics.batchSize.observe({ model: m.name }, rows) });
-  let manager: ModelManager;
-  try {
-    manager = new ModelManager(opts, pool, batcher, metrics, app.log);
-    await manager.loadInitial();
-    opts.registerMetrics?.(metrics.registry);
-  } catch (err) {
-    await pool.close();
-    await app.close();
-    throw err;
-  }
-  let closing = false;
+}
 
-  // Only JSON and CSV (Fastify's default text/plain parser would turn 415s into 400s).
+/** Only JSON and CSV (Fastify's default text/plain parser would turn 415s into 400s). */
+function installBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     try {
@@ -267,11 +122,14 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
     }
   });
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, new CsvBody(body as string)));
+}
 
+/** Errors in each protocol's shape, request metrics, and Connection: close while draining. */
+function installHooks(app: FastifyInstance, plane: DataPlane): void {
   app.setErrorHandler((err, request, reply) => {
     const { status, code, message } = errorStatus(err);
     if (status >= 500 && status !== 503) request.log.error({ err }, 'request failed');
-    if (status === 503) reply.header('retry-after', retryAfter);
+    if (status === 503) reply.header('retry-after', plane.retryAfter);
     reply.status(status).send(errorBody(request.url.startsWith('/v2') ? 'v2' : 'mlflow', code, message));
   });
   app.setNotFoundHandler((request, reply) => {
@@ -280,40 +138,43 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
   });
   app.addHook('onResponse', (request, reply, done) => {
     const protocol = (request.routeOptions.config as RouteConfig | undefined)?.protocol;
-    if (protocol) metrics.recordRequest(manager.current.name, protocol, reply.statusCode, reply.elapsedTime / 1000);
+    if (protocol) plane.metrics.recordRequest(plane.current.name, protocol, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-
   app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
+    if (plane.closing) reply.header('connection', 'close');
     done(null, payload);
   });
+}
 
-  const notifier = new PredictionNotifier(opts.onPrediction, (err) => app.log.warn({ err }, 'onPrediction hook failed'));
-  const notify = notifier.notify.bind(notifier);
-  hot = hotPath({
+/** The lean path in front of Fastify for the two prediction endpoints (hot-path.ts). */
+function leanPath(app: FastifyInstance, plane: DataPlane, bodyLimit: number): HotPath {
+  return hotPath({
     bodyLimit,
-    retryAfter,
-    batcher,
-    notifier,
-    current: () => manager.current,
-    closing: () => closing,
-    record: (model, protocol, status, seconds) => metrics.recordRequest(model.name, protocol, status, seconds),
+    retryAfter: plane.retryAfter,
+    batcher: plane.batcher,
+    notifier: plane.notifier,
+    current: () => plane.current,
+    closing: () => plane.closing,
+    record: (model, protocol, status, seconds) => plane.metrics.recordRequest(model.name, protocol, status, seconds),
     logError: (err) => app.log.error({ err }, 'request failed'),
   });
+}
 
-  // Health, as MLflow's scoring server and Kubernetes probes use it: 200 once the model is loaded.
-  const ready = () => !closing;
+/** Health, as MLflow's scoring server and Kubernetes probes use it (200 once the model is loaded), version and metrics. */
+function registerServiceRoutes(app: FastifyInstance, plane: DataPlane, metricsText: () => Promise<string>): void {
   const ping = async (_req: FastifyRequest, reply: FastifyReply) =>
-    ready() ? reply.type('text/plain').send('\n') : reply.status(503).type('text/plain').send('shutting down\n');
+    plane.ready() ? reply.type('text/plain').send('\n') : reply.status(503).type('text/plain').send('shutting down\n');
   app.get('/ping', ping);
   app.get('/health', ping);
   app.get('/version', async (_req, reply) => reply.type('text/plain').send(INFERENCE_SERVER_VERSION));
-  const metricsText = opts.metricsText ?? (() => metrics.registry.metrics());
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metricsText()));
+  app.get('/metrics', async (_req, reply) => reply.type(plane.metrics.registry.contentType).send(await metricsText()));
+}
 
+/** MLflow's scoring endpoint: JSON in any of MLflow's formats, or CSV. */
+function registerInvocations(app: FastifyInstance, plane: DataPlane): void {
   app.post('/invocations', { config: { protocol: 'mlflow' } satisfies RouteConfig }, async (request, reply) => {
-    const model = manager.current;
+    const model = plane.current;
     const contentType = request.headers['content-type'] ?? '';
     const [, ...params] = contentType.split(';').map((s) => s.trim());
     for (const p of params) {
@@ -327,93 +188,128 @@ export async function startInferenceServer(opts: InferenceServerOptions): Promis
     }
     const parsed =
       request.body instanceof CsvBody ? { feeds: frameToFeeds(model, parseCsv(request.body.text)), tabular: true } : parseJsonInvocation(model, request.body);
-    const outputs = await batcher.submit(model, parsed.feeds);
-    notify(model, parsed.feeds, outputs);
+    const outputs = await plane.predict(model, parsed.feeds);
     return reply.type('application/json').send(predictionsJson(outputs, parsed.tabular));
   });
+}
 
-  // Open Inference Protocol v2.
-  const modelFor = (params: { name: string; version?: string }): LoadedModel => {
-    const model = manager.current;
-    if (params.name !== model.name)
-      throw Object.assign(new Error(`model '${params.name}' is not served here (this server serves '${model.name}')`), { statusCode: 404 });
-    if (params.version !== undefined && params.version !== model.version)
-      throw Object.assign(new Error(`model '${model.name}' version ${params.version} is not loaded (serving version ${model.version})`), { statusCode: 404 });
-    return model;
+/** Open Inference Protocol v2 over REST. */
+function registerV2Routes(app: FastifyInstance, plane: DataPlane): void {
+  const modelFor = (params: unknown): LoadedModel => {
+    const { name, version } = params as { name: string; version?: string };
+    return plane.modelFor(name, version);
   };
-  app.get('/v2', async () => ({ name: 'mlops-inference', version: INFERENCE_SERVER_VERSION, extensions: [] }));
-  app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async (_req, reply) => reply.status(ready() ? 200 : 503).send({ ready: ready() }));
+  app.get('/v2', () => ({ name: 'mlops-inference', version: INFERENCE_SERVER_VERSION, extensions: [] }));
+  app.get('/v2/health/live', () => ({ live: true }));
+  app.get('/v2/health/ready', async (_req, reply) => reply.status(plane.ready() ? 200 : 503).send({ ready: plane.ready() }));
   for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
-    app.get(prefix, async (request) => modelMetadata(modelFor(request.params as { name: string })));
+    app.get(prefix, (request) => modelMetadata(modelFor(request.params)));
     app.get(`${prefix}/ready`, async (request, reply) => {
-      const model = modelFor(request.params as { name: string });
-      return reply.status(ready() ? 200 : 503).send({ name: model.name, ready: ready() });
+      const model = modelFor(request.params);
+      return reply.status(plane.ready() ? 200 : 503).send({ name: model.name, ready: plane.ready() });
     });
     app.post(`${prefix}/infer`, { config: { protocol: 'v2' } satisfies RouteConfig }, async (request, reply) => {
-      const model = modelFor(request.params as { name: string; version?: string });
+      const model = modelFor(request.params);
       if (request.body instanceof CsvBody) return reply.status(415).send({ error: 'the v2 protocol takes application/json' });
       const parsed = parseInferRequest(model, request.body);
-      const outputs = await batcher.submit(model, parsed.feeds, parsed.outputs);
-      notify(model, parsed.feeds, outputs);
+      const outputs = await plane.predict(model, parsed.feeds, parsed.outputs);
       return reply.type('application/json').send(inferResponseJson(model, parsed.id, outputs));
     });
   }
+}
 
-  let pollTimer: NodeJS.Timeout | undefined;
+/** Re-resolves a moving model URI every `pollMs` and hot-swaps; returns the function that stops polling. */
+function startPolling(plane: DataPlane, pollMs: number, log: FastifyInstance['log']): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const manager = plane.manager;
+  if (!manager.moving || pollMs <= 0) return () => undefined;
+  const poll = () => {
+    manager
+      .checkForUpdate()
+      .catch((err: unknown) => {
+        // The registry being away must not take serving down: keep the current version, retry next time.
+        plane.metrics.swapFailures.inc({ model: manager.current.name });
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'model update check failed; still serving the current version');
+      })
+      .finally(() => {
+        if (!plane.closing) timer = setTimeout(poll, pollMs);
+      });
+  };
+  timer = setTimeout(poll, pollMs);
+  return () => clearTimeout(timer);
+}
+
+/** The URL clients reach a listening server at (a wildcard bind is reached on loopback). */
+function listeningUrl(server: http.Server, host: string, fallbackPort: number | undefined): string {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : fallbackPort;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${urlHost}:${port}`;
+}
+
+/**
+ * Stops accepting, answers what is in flight, then stops the workers. Fastify answers 503 on kept-alive
+ * connections and waits for in-flight requests; answers sent while closing carry Connection: close, and
+ * idle keep-alive sockets are swept so the wait ends as soon as the last in-flight answer is out.
+ */
+async function drain(app: FastifyInstance, grpcFront: RunningGrpcFront | undefined, plane: DataPlane, stopPolling: () => void): Promise<void> {
+  plane.closing = true;
+  stopPolling();
+  plane.manager.stop();
+  const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
   try {
-    await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+    await Promise.all([app.close(), grpcFront?.close()]);
+  } finally {
+    clearInterval(sweep);
+  }
+  await plane.close();
+}
+
+function grpcOptions(opts: InferenceServerOptions, host: string, bodyLimit: number) {
+  return { host, port: opts.grpcPort ?? 0, maxMessageBytes: bodyLimit, serverName: 'mlops-inference', serverVersion: INFERENCE_SERVER_VERSION };
+}
+
+/** Builds and starts the inference server: loads the model into the worker pool first, then listens. */
+export async function startInferenceServer(opts: InferenceServerOptions): Promise<RunningInferenceServer> {
+  batchSettings(opts);
+  const bodyLimit = opts.bodyLimit ?? 10 * 1024 * 1024;
+  // The prediction endpoints' lean path answers first; what it does not take goes to Fastify.
+  const front: { hot?: HotPath } = {};
+  const app = createHttpApp(opts, bodyLimit, () => front.hot);
+  let plane: DataPlane;
+  try {
+    plane = await DataPlane.start(opts, app.log);
   } catch (err) {
-    await pool.close();
+    await app.close();
     throw err;
   }
-  const pollMs = opts.pollIntervalMs ?? 30_000;
-  if (manager.moving && pollMs > 0) {
-    const poll = () => {
-      manager
-        .checkForUpdate()
-        .catch((err) => {
-          // The registry being away must not take serving down: keep the current version, retry next time.
-          metrics.swapFailures.inc({ model: manager.current.name });
-          app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'model update check failed; still serving the current version');
-        })
-        .finally(() => {
-          if (!closing) pollTimer = setTimeout(poll, pollMs);
-        });
-    };
-    pollTimer = setTimeout(poll, pollMs);
-  }
-
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
+  installBodyParsers(app);
+  installHooks(app, plane);
+  const hot = (front.hot = leanPath(app, plane, bodyLimit));
+  registerServiceRoutes(app, plane, opts.metricsText ?? (() => plane.metrics.registry.metrics()));
+  registerInvocations(app, plane);
+  registerV2Routes(app, plane);
   const host = opts.host ?? '127.0.0.1';
-  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  let grpcFront: RunningGrpcFront | undefined;
+  try {
+    await app.listen({ host, port: opts.port ?? 8080 });
+    if (opts.grpcPort !== undefined) grpcFront = await startGrpcFront(plane, grpcOptions(opts, host, bodyLimit), app.log);
+  } catch (err) {
+    await app.close();
+    await plane.pool.close();
+    throw err;
+  }
+  const stopPolling = startPolling(plane, opts.pollIntervalMs ?? 30_000, app.log);
   let closed: Promise<void> | undefined;
   return {
-    url: `http://${urlHost}:${port}`,
+    url: listeningUrl(app.server, host, opts.port),
+    grpcAddress: grpcFront?.address,
     app,
-    metrics,
-    registry: metrics.registry,
-    model: () => manager.current,
+    metrics: plane.metrics,
+    registry: plane.metrics.registry,
+    model: () => plane.current,
     leanRequests: () => hot.taken,
-    checkForUpdate: () => manager.checkForUpdate(),
-    close: () =>
-      (closed ??= (async () => {
-        closing = true;
-        if (pollTimer) clearTimeout(pollTimer);
-        manager.stop();
-        // Fastify stops accepting, answers 503 on kept-alive connections and waits for in-flight requests;
-        // answers sent while closing carry Connection: close, and idle keep-alive sockets are swept so
-        // the wait ends as soon as the last in-flight answer is out.
-        const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
-        try {
-          await app.close();
-        } finally {
-          clearInterval(sweep);
-        }
-        await batcher.drained();
-        batcher.close();
-        await pool.close();
-      })()),
+    checkForUpdate: () => plane.manager.checkForUpdate(),
+    close: () => (closed ??= drain(app, grpcFront, plane, stopPolling)),
   };
 }

@@ -22,7 +22,10 @@ describe.each(ENVIRONMENT_NAMES)('Inference in %s', (name) => {
     for (const svc of ofKind(objects, 'Service')) {
       const selected = deployments.filter((d) => mapSelectorMatches(spec(svc).selector, podLabels(d)));
       expect(selected.map((d) => d.metadata.name)).toEqual([svc.metadata.name]);
-      expect(spec(svc).ports).toEqual([{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' }]);
+      expect(spec(svc).ports).toEqual([
+        { name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' },
+        { name: 'grpc', port: 8081, targetPort: 'grpc', protocol: 'TCP' },
+      ]);
     }
   });
 
@@ -40,7 +43,7 @@ describe.each(ENVIRONMENT_NAMES)('Inference in %s', (name) => {
     }
   });
 
-  it('pods: component label, restricted, read-only root with emptyDirs for the model cache and /tmp, v2 health probes', () => {
+  it('pods: component label, restricted, read-only root with emptyDirs for the model cache and /tmp, v2 health probes (liveness over gRPC health), HTTP and gRPC ports', () => {
     for (const d of deployments) {
       const p = podSpec(d);
       const c = p.containers[0];
@@ -53,7 +56,11 @@ describe.each(ENVIRONMENT_NAMES)('Inference in %s', (name) => {
         { name: 'tmp', mountPath: '/tmp' },
       ]);
       expect(p.volumes.map((v: { emptyDir?: unknown }) => v.emptyDir !== undefined)).toEqual([true, true]);
-      expect(c.livenessProbe.httpGet).toEqual({ path: '/v2/health/live', port: 'http' });
+      expect(c.livenessProbe.grpc).toEqual({ port: 8081 });
+      expect(c.ports).toEqual([
+        { name: 'http', containerPort: 8080, protocol: 'TCP' },
+        { name: 'grpc', containerPort: 8081, protocol: 'TCP' },
+      ]);
       expect(c.readinessProbe.httpGet).toEqual({ path: '/v2/health/ready', port: 'http' });
       expect(p.topologySpreadConstraints.map((t: { topologyKey: string }) => t.topologyKey)).toContain('kubernetes.io/hostname');
       expect(c.env).toContainEqual({ name: 'MLFLOW_TRACKING_URI', value: `http://tracking.${e.namespaces.platform}.svc:5000` });
@@ -124,6 +131,8 @@ describe('Inference details', () => {
       '0.0.0.0',
       '--port',
       '8080',
+      '--grpc-port',
+      '8081',
       '--workers',
       '1',
       '--max-batch-size',

@@ -336,7 +336,7 @@ describe('NetworkPolicies: exactly the seed flows', () => {
     expect(p['mlops-platform/minio']).toBeUndefined();
   });
 
-  it('training and inference pods reach the tracking server, and only it; the controller reaches inference:8080', () => {
+  it('training and inference pods reach the tracking server, and only it; the controller reaches inference:8080 (REST) and :8081 (gRPC)', () => {
     for (const name of ENVIRONMENT_NAMES) {
       const env = loadEnvironment(name);
       const objects = all(env);
@@ -369,7 +369,10 @@ describe('NetworkPolicies: exactly the seed flows', () => {
         expect(inference.egress).toEqual(toTracking);
         expect(inference.ingress[0]).toEqual({
           from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }],
-          ports: [{ protocol: 'TCP', port: 8080 }],
+          ports: [
+            { protocol: 'TCP', port: 8080 },
+            { protocol: 'TCP', port: 8081 },
+          ],
         });
         expect(trackingPeers).toContainEqual({
           namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': env.namespaces.serving } },

@@ -23,6 +23,7 @@ import { FEATURES, featureMatrix, generateChurnData } from '../../runtime/traini
 import { repoRoot } from '../helpers/cli';
 import { adminUrl, createTestDatabase, postgresAvailability } from '../helpers/postgres';
 import { freePort } from '../helpers/ports';
+import { grpcHealthServing } from '../helpers/grpc-health';
 import { commandAvailable, describeWithTool, inCI, type Availability } from '../helpers/tools';
 import { ifStarted } from '../helpers/lifecycle';
 
@@ -119,6 +120,7 @@ interface EnvVar {
 }
 interface Probe {
   httpGet?: { path: string; port: number | string };
+  grpc?: { port: number; service?: string };
 }
 interface Container {
   image: string;
@@ -440,7 +442,7 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
   }
 
   /** Starts one container: its command through the image's `mlops` on PATH, the pod's env and emptyDirs. */
-  function run(w: Workload, pod: string, opts: { port?: string } = {}): Proc {
+  function run(w: Workload, pod: string, opts: { port?: string; grpcPort?: string } = {}): Proc {
     const mounts = new Map<string, string>();
     for (const m of emptyDirMounts(w)) {
       const dir = path.join(root, 'pods', pod, m.replace(/\//g, '_'));
@@ -481,6 +483,7 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
     let argv = argvOf(w).map((a) => localize(a, mounts));
     // The container port → a free loopback port (what the Service DNS names were mapped to).
     if (opts.port) argv = argv.map((a, i) => (argv[i - 1] === '--port' ? opts.port! : a));
+    if (opts.grpcPort) argv = argv.map((a, i) => (argv[i - 1] === '--grpc-port' ? opts.grpcPort! : a));
     const [cmd, ...args] = argv;
     const wrap = podLike
       ? ['unshare', ['--pid', '--fork', '--kill-child', 'setpriv', `--reuid=${RUNTIME_UID}`, `--regid=${RUNTIME_UID}`, '--clear-groups', '--', cmd, ...args]]
@@ -495,12 +498,18 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
     return p;
   }
 
-  /** Every HTTP probe the container declares, on the port its `--port` was mapped to. */
-  async function probesPass(w: Workload, p: Proc, local: string): Promise<string[]> {
+  /** Every HTTP probe the container declares, on the port its `--port` was mapped to; gRPC probes on `--grpc-port`'s. */
+  async function probesPass(w: Workload, p: Proc, local: string, localGrpc?: string): Promise<string[]> {
     const checked: string[] = [];
     const argv = argvOf(w);
     for (const kind of ['startupProbe', 'livenessProbe', 'readinessProbe'] as const) {
       const probe = w.container[kind];
+      if (probe?.grpc) {
+        expect(String(probe.grpc.port)).toBe(argv[argv.indexOf('--grpc-port') + 1]);
+        expect(await grpcHealthServing(localGrpc!, probe.grpc.service ?? '')).toBe(true);
+        checked.push(`${kind} grpc`);
+        continue;
+      }
       if (!probe?.httpGet) continue;
       // The probe targets the port the server listens on.
       expect(String(probePort(w.container, probe))).toBe(argv[argv.indexOf('--port') + 1]);
@@ -559,10 +568,11 @@ describeWithTool('runtime image entrypoints as the manifests run them', availabi
     expect(promote.output()).toContain('churn-predictor@champion → version 1');
 
     const inferenceW = find((w) => w.kind === 'Deployment' && argvOf(w)[1] === 'serve', 'inference Deployment');
-    const inference = run(inferenceW, 'inference', { port: services['churn-predictor'].split(':')[1] });
-    expect(await probesPass(inferenceW, inference, services['churn-predictor'])).toEqual([
+    const grpcLocal = `127.0.0.1:${await freePort()}`;
+    const inference = run(inferenceW, 'inference', { port: services['churn-predictor'].split(':')[1], grpcPort: grpcLocal.split(':')[1] });
+    expect(await probesPass(inferenceW, inference, services['churn-predictor'], grpcLocal)).toEqual([
       'startupProbe /v2/health/live',
-      'livenessProbe /v2/health/live',
+      'livenessProbe grpc',
       'readinessProbe /v2/health/ready',
     ]);
     const rows = featureMatrix(generateChurnData({ rows: 3, seed: 5 }));
