@@ -20,6 +20,7 @@ import { TRACKING_CLIENT_ENV_ONLY } from './training';
 import { MINIO_ENV_ONLY } from './minio';
 import { OAUTH2_PROXY_ENV_ONLY_SECRETS } from './ingress';
 import { CustomMetricsAdapter, needsCustomMetrics } from './metrics-adapter';
+import { PlatformAlerts } from './monitoring/alerts';
 import { runsPods, type IdentityBinding, type PlatformEndpoints, type PodGroup } from './facts';
 
 export interface MlopsPlatformProps {
@@ -35,7 +36,21 @@ export interface MlopsPlatformProps {
  * start (Secrets, RBAC, NetworkPolicies), the stores before the tracking server, the edge after it, and the
  * workloads that call the tracking server last. Parts not listed keep their construction order, after these.
  */
-export const PART_ORDER = ['namespaces', 'secrets', 'rbac', 'network-policies', 'gpu', 'postgres', 'minio', 'tracking', 'ingress', 'training', 'metrics-adapter', 'inference'];
+export const PART_ORDER = [
+  'namespaces',
+  'secrets',
+  'rbac',
+  'network-policies',
+  'gpu',
+  'postgres',
+  'minio',
+  'tracking',
+  'ingress',
+  'training',
+  'metrics-adapter',
+  'inference',
+  'monitoring',
+];
 
 /**
  * The whole platform for one environment, as one cdk8s Chart per part (so GitOps output is one file
@@ -75,6 +90,7 @@ export class MlopsPlatform extends Construct {
     const training = new Training(chart('training'), 'training', { ctx });
     const inference = env.inference.models.length > 0 ? new Inference(chart('inference'), 'inference', { ctx }) : undefined;
     if (needsCustomMetrics(env)) new CustomMetricsAdapter(chart('metrics-adapter'), 'metrics-adapter', { env });
+    if (env.monitoring.alerts.enabled) new PlatformAlerts(chart('monitoring'), 'alerts', { env });
 
     // ---- Workload charts (gpu, rbac, training, inference) go above this line, their pods below. ----
     const parts = [postgres, minio, tracking, edge, gpu, training, inference];

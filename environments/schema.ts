@@ -18,15 +18,10 @@ const dnsLabel = z
 const hostname = z
   .string()
   .max(253)
-  .regex(
-    /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
-    'must be a lowercase DNS hostname, e.g. mlflow.example.com',
-  );
+  .regex(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase DNS hostname, e.g. mlflow.example.com');
 
 /** A Kubernetes resource quantity ("500m", "2", "512Mi", "10Gi"). */
-const quantity = z
-  .string()
-  .regex(/^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/, 'must be a Kubernetes quantity, e.g. "500m", "1Gi"');
+const quantity = z.string().regex(/^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/, 'must be a Kubernetes quantity, e.g. "500m", "1Gi"');
 
 /**
  * A container image reference pinned by tag or digest: `registry/repo:tag`, `registry/repo@sha256:…`
@@ -146,7 +141,10 @@ const ingress = z
      * Default: the VPC CIDR on EKS (pods take VPC addresses; NetworkPolicies admit only platform peers),
      * none on a local cluster (the limits then count the controller as one client).
      */
-    trustedProxies: z.array(z.union([z.cidrv4(), z.ipv4()])).max(64).optional(),
+    trustedProxies: z
+      .array(z.union([z.cidrv4(), z.ipv4()]))
+      .max(64)
+      .optional(),
   })
   .strict();
 
@@ -170,16 +168,25 @@ const secrets = z.discriminatedUnion('mode', [
             .object({
               service: z.enum(['SecretsManager', 'ParameterStore']).default('SecretsManager'),
               region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-[0-9]$/, 'must be an AWS region, e.g. eu-west-1'),
-              role: z.string().regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/.+$/, 'must be an IAM role ARN').optional(),
+              role: z
+                .string()
+                .regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/.+$/, 'must be an IAM role ARN')
+                .optional(),
             })
             .strict()
             .optional(),
         })
         .strict()
-        .refine((s) => !s.aws || s.kind === 'ClusterSecretStore', { path: ['aws'], message: 'is only emitted as a ClusterSecretStore: with kind SecretStore, create the stores in each namespace yourself' }),
+        .refine((s) => !s.aws || s.kind === 'ClusterSecretStore', {
+          path: ['aws'],
+          message: 'is only emitted as a ClusterSecretStore: with kind SecretStore, create the stores in each namespace yourself',
+        }),
       /** Prefix of the remote keys, e.g. `mlops/prod` → `mlops/prod/postgres`. */
       remoteKeyPrefix: z.string().min(1),
-      refreshInterval: z.string().regex(/^[0-9]+(s|m|h)$/, 'must be a duration such as "1h"').default('1h'),
+      refreshInterval: z
+        .string()
+        .regex(/^[0-9]+(s|m|h)$/, 'must be a duration such as "1h"')
+        .default('1h'),
     })
     .strict(),
 ]);
@@ -220,7 +227,10 @@ const artifactStore = z.discriminatedUnion('kind', [
       kind: z.literal('minio'),
       image: imageRef.default('quay.io/minio/minio:RELEASE.2024-10-13T13-34-11Z'),
       clientImage: imageRef.default('quay.io/minio/mc:RELEASE.2024-10-08T09-37-26Z'),
-      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').default('mlflow-artifacts'),
+      bucket: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+        .default('mlflow-artifacts'),
       storage: storage.default({ size: '50Gi' }),
       resources: resourceRequirements.default({ requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } }),
     })
@@ -230,8 +240,14 @@ const artifactStore = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('s3'),
       /** Bucket name; default: `<project>-<env>-artifacts`, created by the cloud stack. */
-      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').optional(),
-      prefix: z.string().regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'must be an S3 key prefix').default('mlflow'),
+      bucket: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+        .optional(),
+      prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'must be an S3 key prefix')
+        .default('mlflow'),
     })
     .strict(),
 ]);
@@ -240,7 +256,10 @@ const tracking = z
   .object({
     image: imageRef,
     /** Replicas; with a shared store (Postgres + object storage) an HPA scales between these bounds. */
-    replicas: z.object({ min: z.number().int().min(1), max: z.number().int().min(1) }).strict().default({ min: 2, max: 4 }),
+    replicas: z
+      .object({ min: z.number().int().min(1), max: z.number().int().min(1) })
+      .strict()
+      .default({ min: 2, max: 4 }),
     resources: resourceRequirements.default({ requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } }),
   })
   .strict()
@@ -263,7 +282,10 @@ const inferenceModel = z
     /** Registered model name in the registry. */
     registeredModel: z.string().min(1),
     /** Alias followed by the serving Deployment (hot-swapped when it moves). */
-    alias: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a registry alias').default('champion'),
+    alias: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'must be a registry alias')
+      .default('champion'),
     autoscaling: z
       .object({
         minReplicas: z.number().int().min(1),
@@ -279,7 +301,11 @@ const inferenceModel = z
     gpuPool: dnsLabel.optional(),
     canary: canary.optional(),
     batching: z
-      .object({ maxBatchSize: z.number().int().min(1).default(32), maxBatchDelayMs: z.number().min(0).default(2), maxQueue: z.number().int().min(1).default(256) })
+      .object({
+        maxBatchSize: z.number().int().min(1).default(32),
+        maxBatchDelayMs: z.number().min(0).default(2),
+        maxQueue: z.number().int().min(1).default(256),
+      })
       .strict()
       .default({ maxBatchSize: 32, maxBatchDelayMs: 2, maxQueue: 256 }),
   })
@@ -332,7 +358,84 @@ const training = z
     /** GPUs per training pod when `gpuPool` is set. */
     gpus: z.number().int().min(1).default(1),
     /** Retraining CronJob schedule (cron syntax); omitted: no CronJob. */
-    retrainSchedule: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron expression').optional(),
+    retrainSchedule: z
+      .string()
+      .regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron expression')
+      .optional(),
+  })
+  .strict();
+
+/** A Prometheus duration (`30s`, `15m`, `6h`, `2d`): what `for:` and range selectors take. */
+const promDuration = z.string().regex(/^[1-9][0-9]*(s|m|h|d|w)$/, 'must be a Prometheus duration such as "15m" or "6h"');
+const ratio = z.number().positive().max(1);
+
+/** Thresholds of the platform's alerts (constructs/monitoring); every field has a documented default. */
+const alerts = z
+  .object({
+    /** Emit the PrometheusRules (alerts and the recording rules they and the dashboards share). */
+    enabled: z.boolean().default(true),
+    /** Extra labels on each PrometheusRule, for the Prometheus `ruleSelector` (e.g. `release: kube-prometheus-stack`). */
+    ruleLabels: z.record(z.string(), z.string()).default({}),
+    /** The runbook each alert links to (`#<alert name, lowercased>` is appended): this repository's docs/runbook.md where your clone is hosted. */
+    runbookUrl: z.url().default('https://github.com/mlops-blueprint/mlops-blueprint/blob/main/docs/runbook.md'),
+    /** How long a feature's PSI stays above `driftPsiThreshold` before the drift alert fires. */
+    driftFor: promDuration.default('30m'),
+    inference: z
+      .object({
+        /** Share of prediction requests answered 5xx (503s excluded: they have their own alert). */
+        errorRatio: ratio.default(0.05),
+        /** p99 request latency objective, in seconds. */
+        p99Seconds: z.number().positive().default(0.5),
+        /** Queue depth, as a share of the model's `batching.maxQueue`, that counts as saturated. */
+        queueSaturation: ratio.default(0.8),
+        /** Share of requests refused with 503 (queue full or draining). */
+        unavailableRatio: ratio.default(0.01),
+      })
+      .strict()
+      .default({ errorRatio: 0.05, p99Seconds: 0.5, queueSaturation: 0.8, unavailableRatio: 0.01 }),
+    tracking: z
+      .object({
+        /** Share of tracking requests answered 5xx (503 excluded). */
+        errorRatio: ratio.default(0.05),
+        /** Share of tracking requests answered 503 (backend store unavailable) that pages. */
+        unavailableRatio: ratio.default(0.01),
+        /** p99 latency objective of writes (POST/PATCH/DELETE), in seconds. */
+        writeP99Seconds: z.number().positive().default(1),
+      })
+      .strict()
+      .default({ errorRatio: 0.05, unavailableRatio: 0.01, writeP99Seconds: 1 }),
+    training: z
+      .object({
+        /** A training Job or pipeline step running (or pending) longer than this is stuck. */
+        stuckAfter: promDuration.default('6h'),
+        /** A model version drifted for this long was not replaced by retraining. */
+        retrainWithin: promDuration.default('2d'),
+      })
+      .strict()
+      .default({ stuckAfter: '6h', retrainWithin: '2d' }),
+    platform: z
+      .object({
+        /** Days before a cert-manager Certificate expires that the alert fires. */
+        certificateExpiryDays: z.number().int().min(1).default(14),
+        /** Share of a PersistentVolumeClaim's capacity in use that counts as nearly full. */
+        pvcFullRatio: ratio.default(0.85),
+        /** Container restarts within 15 minutes that count as crash-looping (besides CrashLoopBackOff itself). */
+        restartsPer15m: z.number().int().min(1).default(3),
+      })
+      .strict()
+      .default({ certificateExpiryDays: 14, pvcFullRatio: 0.85, restartsPer15m: 3 }),
+  })
+  .strict();
+
+/** The `monitoring.alerts` defaults (what an environment that writes no `alerts:` block gets). */
+export const ALERT_DEFAULTS: z.output<typeof alerts> = alerts.parse({});
+
+/** Grafana dashboards as ConfigMaps for Grafana's dashboard sidecar (`grafana_dashboard: "1"`). */
+const dashboards = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Grafana folder the sidecar files the dashboards in (its folder annotation). */
+    folder: z.string().min(1).max(100).default('MLOps'),
   })
   .strict();
 
@@ -343,8 +446,10 @@ const monitoring = z
     /** Namespace and pod labels of Prometheus, for the NetworkPolicies that let it scrape. */
     prometheusNamespace: dnsLabel.default('monitoring'),
     prometheusPodLabels: z.record(z.string(), z.string()).default({ 'app.kubernetes.io/name': 'prometheus' }),
-    /** Population stability index above which a feature is considered drifted. */
+    /** Population stability index above which a feature is considered drifted (the servers' flag and the drift alert). */
     driftPsiThreshold: z.number().positive().max(10).default(0.2),
+    alerts: alerts.default(ALERT_DEFAULTS),
+    dashboards: dashboards.default({ enabled: true, folder: 'MLOps' }),
   })
   .strict();
 
@@ -392,7 +497,10 @@ const cluster = z.discriminatedUnion('kind', [
         .object({
           instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'must be an RDS instance class'),
           allocatedStorageGiB: z.number().int().min(20),
-          engineVersion: z.string().regex(/^[0-9]+(\.[0-9]+)?$/).default('16.4'),
+          engineVersion: z
+            .string()
+            .regex(/^[0-9]+(\.[0-9]+)?$/)
+            .default('16.4'),
           multiAz: z.boolean().default(true),
           backupRetentionDays: z.number().int().min(7, 'must be at least 7 days').max(35),
           deletionProtection: z.boolean().default(true),
@@ -405,11 +513,13 @@ const cluster = z.discriminatedUnion('kind', [
     .strict()
     .superRefine((c, ctx) => {
       for (const [i, block] of c.publicAccessCidrs.entries()) {
-        if (block.endsWith('/0')) ctx.addIssue({ code: 'custom', path: ['publicAccessCidrs', i], message: 'must not open the API endpoint to the whole internet' });
+        if (block.endsWith('/0'))
+          ctx.addIssue({ code: 'custom', path: ['publicAccessCidrs', i], message: 'must not open the API endpoint to the whole internet' });
       }
       const s = c.systemPool;
       if (s.minSize > s.maxSize) ctx.addIssue({ code: 'custom', path: ['systemPool', 'maxSize'], message: 'must be ≥ minSize' });
-      if (s.desiredSize < s.minSize || s.desiredSize > s.maxSize) ctx.addIssue({ code: 'custom', path: ['systemPool', 'desiredSize'], message: 'must be between minSize and maxSize' });
+      if (s.desiredSize < s.minSize || s.desiredSize > s.maxSize)
+        ctx.addIssue({ code: 'custom', path: ['systemPool', 'desiredSize'], message: 'must be between minSize and maxSize' });
     }),
 ]);
 
@@ -457,6 +567,8 @@ export const environmentSchema = z
       prometheusNamespace: 'monitoring',
       prometheusPodLabels: { 'app.kubernetes.io/name': 'prometheus' },
       driftPsiThreshold: 0.2,
+      alerts: ALERT_DEFAULTS,
+      dashboards: { enabled: true, folder: 'MLOps' },
     }),
     rbac: rbac.default({ groups: { mlEngineers: [], dataScientists: [], deployers: [] } }),
     images: z
@@ -488,12 +600,20 @@ export const environmentSchema = z
       ctx.addIssue({ code: 'custom', path: ['gpu', 'pools'], message: 'GPU node pools need cluster.kind "eks"' });
     }
     if (env.training.gpuPool && !pools.has(env.training.gpuPool)) {
-      ctx.addIssue({ code: 'custom', path: ['training', 'gpuPool'], message: `unknown GPU pool "${env.training.gpuPool}" (defined: ${[...pools].join(', ') || 'none'})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['training', 'gpuPool'],
+        message: `unknown GPU pool "${env.training.gpuPool}" (defined: ${[...pools].join(', ') || 'none'})`,
+      });
     }
     const modelNames = new Set<string>();
     env.inference.models.forEach((m, i) => {
       if (m.gpuPool && !pools.has(m.gpuPool)) {
-        ctx.addIssue({ code: 'custom', path: ['inference', 'models', i, 'gpuPool'], message: `unknown GPU pool "${m.gpuPool}" (defined: ${[...pools].join(', ') || 'none'})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inference', 'models', i, 'gpuPool'],
+          message: `unknown GPU pool "${m.gpuPool}" (defined: ${[...pools].join(', ') || 'none'})`,
+        });
       }
       if (modelNames.has(m.name)) ctx.addIssue({ code: 'custom', path: ['inference', 'models', i, 'name'], message: `duplicate model name "${m.name}"` });
       modelNames.add(m.name);
@@ -535,3 +655,4 @@ export type EnvironmentConfig = z.output<typeof environmentSchema>;
 export type ResourceRequirements = z.output<typeof resourceRequirements>;
 export type GpuPool = EnvironmentConfig['gpu']['pools'][number];
 export type InferenceModel = EnvironmentConfig['inference']['models'][number];
+export type AlertThresholds = EnvironmentConfig['monitoring']['alerts'];
