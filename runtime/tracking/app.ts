@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { installBrowserGuards, type BrowserGuardOptions } from './http/browser-guards';
 import { MlflowError, toMlflowError } from './http/errors';
-import { registerRequestMetrics } from './http/observability';
+import { registerRequestMetrics, registerPoolMetrics } from './http/observability';
 import { API_PREFIXES, API_V3_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingFeature, type TrackingPlugin } from './plugin';
 import { clientErrorHandler, installJsonBodyParser, installNulGuard } from './http/input';
 import { REQUEST_LIMITS } from './http/limits';
@@ -54,9 +54,12 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
     let mlflowError: MlflowError;
     const e = error as { statusCode?: number; code?: string; message?: string };
     if (error instanceof MlflowError) mlflowError = error;
-    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') mlflowError = MlflowError.invalid(`Request body exceeds the ${request.routeOptions.bodyLimit}-byte limit of this endpoint.`);
-    else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') mlflowError = MlflowError.invalid(`Unsupported Content-Type '${request.headers['content-type']}'; send application/json.`);
-    else if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) mlflowError = new MlflowError('BAD_REQUEST', e.message ?? 'Bad request');
+    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      mlflowError = MlflowError.invalid(`Request body exceeds the ${request.routeOptions.bodyLimit}-byte limit of this endpoint.`);
+    else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      mlflowError = MlflowError.invalid(`Unsupported Content-Type '${request.headers['content-type']}'; send application/json.`);
+    else if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
+      mlflowError = new MlflowError('BAD_REQUEST', e.message ?? 'Bad request');
     else mlflowError = toMlflowError(error);
     if (mlflowError.status >= 500) request.log.error({ err: error }, 'request failed');
     reply.status(mlflowError.status).send(mlflowError.toJSON());
@@ -67,6 +70,8 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
 
   const registry = registerRequestMetrics(app);
   app.decorate('metricsRegistry', registry);
+  const { poolStats } = options.context.connection;
+  if (poolStats) registerPoolMetrics(registry, poolStats);
   if (options.browserGuards !== false) installBrowserGuards(app, options.browserGuards);
   for (const feature of options.features) if (feature.beforeRoutes) await feature.beforeRoutes(app, options.context);
 
