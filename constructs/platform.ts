@@ -20,6 +20,8 @@ import { TRACKING_CLIENT_ENV_ONLY } from './training';
 import { MINIO_ENV_ONLY } from './minio';
 import { OAUTH2_PROXY_ENV_ONLY_SECRETS } from './ingress';
 import { CustomMetricsAdapter, needsCustomMetrics } from './metrics-adapter';
+import { PlatformAlerts } from './monitoring/alerts';
+import { PlatformDashboards } from './monitoring/dashboard-configmaps';
 import { runsPods, type IdentityBinding, type PlatformEndpoints, type PodGroup } from './facts';
 
 export interface MlopsPlatformProps {
@@ -48,6 +50,7 @@ export const PART_ORDER = [
   'training',
   'metrics-adapter',
   'inference',
+  'monitoring',
 ];
 
 /**
@@ -88,6 +91,9 @@ export class MlopsPlatform extends Construct {
     const training = new Training(chart('training'), 'training', { ctx });
     const inference = env.inference.models.length > 0 ? new Inference(chart('inference'), 'inference', { ctx }) : undefined;
     if (needsCustomMetrics(env)) new CustomMetricsAdapter(chart('metrics-adapter'), 'metrics-adapter', { env });
+    const monitoring = env.monitoring.alerts.enabled || env.monitoring.dashboards.enabled ? chart('monitoring') : undefined;
+    if (monitoring && env.monitoring.alerts.enabled) new PlatformAlerts(monitoring, 'alerts', { env });
+    if (monitoring && env.monitoring.dashboards.enabled) new PlatformDashboards(monitoring, 'dashboards', { env });
 
     // ---- Workload charts (gpu, rbac, training, inference) go above this line, their pods below. ----
     const parts = [postgres, minio, tracking, edge, gpu, training, inference];

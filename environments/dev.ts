@@ -38,5 +38,6 @@ export const dev: EnvironmentInput = {
     image: trackingImage('localhost:5001'),
     resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } },
   },
-  monitoring: { serviceMonitors: false },
+  // No prometheus-operator on a laptop cluster: no ServiceMonitors or PrometheusRules (the dashboards' ConfigMaps stay).
+  monitoring: { serviceMonitors: false, alerts: { enabled: false } },
 };

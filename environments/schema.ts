@@ -176,7 +176,7 @@ const secrets = z.discriminatedUnion('mode', [
         .strict()
         .refine((s) => !s.aws || s.kind === 'ClusterSecretStore', {
           path: ['aws'],
-          error: 'is only emitted as a ClusterSecretStore: with kind SecretStore, create the stores in each namespace yourself',
+          message: 'is only emitted as a ClusterSecretStore: with kind SecretStore, create the stores in each namespace yourself',
         }),
       /** Prefix of the remote keys, e.g. `mlops/prod` → `mlops/prod/postgres`. */
       remoteKeyPrefix: z.string().min(1),
@@ -362,6 +362,80 @@ const training = z
   })
   .strict();
 
+/** A Prometheus duration (`30s`, `15m`, `6h`, `2d`): what `for:` and range selectors take. */
+const promDuration = z.string().regex(/^[1-9][0-9]*(s|m|h|d|w)$/, 'must be a Prometheus duration such as "15m" or "6h"');
+const ratio = z.number().positive().max(1);
+
+/** Thresholds of the platform's alerts (constructs/monitoring); every field has a documented default. */
+const alerts = z
+  .object({
+    /** Emit the PrometheusRules (alerts and the recording rules they and the dashboards share). */
+    enabled: z.boolean().default(true),
+    /** Extra labels on each PrometheusRule, for the Prometheus `ruleSelector` (e.g. `release: kube-prometheus-stack`). */
+    ruleLabels: z.record(z.string(), z.string()).default({}),
+    /** The runbook each alert links to (`#<alert name, lowercased>` is appended): this repository's docs/runbook.md where your clone is hosted. */
+    runbookUrl: z.url().default('https://github.com/mlops-blueprint/mlops-blueprint/blob/main/docs/runbook.md'),
+    /** How long a feature's PSI stays above `driftPsiThreshold` before the drift alert fires. */
+    driftFor: promDuration.default('30m'),
+    inference: z
+      .object({
+        /** Share of prediction requests answered 5xx (503s excluded: they have their own alert). */
+        errorRatio: ratio.default(0.05),
+        /** p99 request latency objective, in seconds. */
+        p99Seconds: z.number().positive().default(0.5),
+        /** Queue depth, as a share of the model's `batching.maxQueue`, that counts as saturated. */
+        queueSaturation: ratio.default(0.8),
+        /** Share of requests refused with 503 (queue full or draining). */
+        unavailableRatio: ratio.default(0.01),
+      })
+      .strict()
+      .default({ errorRatio: 0.05, p99Seconds: 0.5, queueSaturation: 0.8, unavailableRatio: 0.01 }),
+    tracking: z
+      .object({
+        /** Share of tracking requests answered 5xx (503 excluded). */
+        errorRatio: ratio.default(0.05),
+        /** Share of tracking requests answered 503 (backend store unavailable) that pages. */
+        unavailableRatio: ratio.default(0.01),
+        /** p99 latency objective of writes (POST/PATCH/DELETE), in seconds. */
+        writeP99Seconds: z.number().positive().default(1),
+      })
+      .strict()
+      .default({ errorRatio: 0.05, unavailableRatio: 0.01, writeP99Seconds: 1 }),
+    training: z
+      .object({
+        /** A training Job or pipeline step running (or pending) longer than this is stuck. */
+        stuckAfter: promDuration.default('6h'),
+        /** A model version drifted for this long was not replaced by retraining. */
+        retrainWithin: promDuration.default('2d'),
+      })
+      .strict()
+      .default({ stuckAfter: '6h', retrainWithin: '2d' }),
+    platform: z
+      .object({
+        /** Days before a cert-manager Certificate expires that the alert fires. */
+        certificateExpiryDays: z.number().int().min(1).default(14),
+        /** Share of a PersistentVolumeClaim's capacity in use that counts as nearly full. */
+        pvcFullRatio: ratio.default(0.85),
+        /** Container restarts within 15 minutes that count as crash-looping (besides CrashLoopBackOff itself). */
+        restartsPer15m: z.number().int().min(1).default(3),
+      })
+      .strict()
+      .default({ certificateExpiryDays: 14, pvcFullRatio: 0.85, restartsPer15m: 3 }),
+  })
+  .strict();
+
+/** The `monitoring.alerts` defaults (what an environment that writes no `alerts:` block gets). */
+export const ALERT_DEFAULTS: z.output<typeof alerts> = alerts.parse({});
+
+/** Grafana dashboards as ConfigMaps for Grafana's dashboard sidecar (`grafana_dashboard: "1"`). */
+const dashboards = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Grafana folder the sidecar files the dashboards in (its folder annotation). */
+    folder: z.string().min(1).max(100).default('MLOps'),
+  })
+  .strict();
+
 const monitoring = z
   .object({
     /** Emit prometheus-operator ServiceMonitors. */
@@ -369,8 +443,10 @@ const monitoring = z
     /** Namespace and pod labels of Prometheus, for the NetworkPolicies that let it scrape. */
     prometheusNamespace: dnsLabel.default('monitoring'),
     prometheusPodLabels: z.record(z.string(), z.string()).default({ 'app.kubernetes.io/name': 'prometheus' }),
-    /** Population stability index above which a feature is considered drifted. */
+    /** Population stability index above which a feature is considered drifted (the servers' flag and the drift alert). */
     driftPsiThreshold: z.number().positive().max(10).default(0.2),
+    alerts: alerts.default(ALERT_DEFAULTS),
+    dashboards: dashboards.default({ enabled: true, folder: 'MLOps' }),
   })
   .strict();
 
@@ -488,6 +564,8 @@ export const environmentSchema = z
       prometheusNamespace: 'monitoring',
       prometheusPodLabels: { 'app.kubernetes.io/name': 'prometheus' },
       driftPsiThreshold: 0.2,
+      alerts: ALERT_DEFAULTS,
+      dashboards: { enabled: true, folder: 'MLOps' },
     }),
     rbac: rbac.default({ groups: { mlEngineers: [], dataScientists: [], deployers: [] } }),
     images: z
@@ -574,3 +652,4 @@ export type EnvironmentConfig = z.output<typeof environmentSchema>;
 export type ResourceRequirements = z.output<typeof resourceRequirements>;
 export type GpuPool = EnvironmentConfig['gpu']['pools'][number];
 export type InferenceModel = EnvironmentConfig['inference']['models'][number];
+export type AlertThresholds = EnvironmentConfig['monitoring']['alerts'];

@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { installBrowserGuards, type BrowserGuardOptions } from './http/browser-guards';
 import { MlflowError, toMlflowError } from './http/errors';
-import { registerRequestMetrics } from './http/observability';
+import { registerRequestMetrics, registerPoolMetrics } from './http/observability';
 import { API_PREFIXES, API_V3_PREFIXES, ARTIFACT_PREFIXES, type TrackingContext, type TrackingFeature, type TrackingPlugin } from './plugin';
 import { clientErrorHandler, installJsonBodyParser, installNulGuard } from './http/input';
 import { REQUEST_LIMITS } from './http/limits';
@@ -70,6 +70,8 @@ export async function createTrackingApp(options: TrackingAppOptions): Promise<Fa
 
   const registry = registerRequestMetrics(app);
   app.decorate('metricsRegistry', registry);
+  const { poolStats } = options.context.connection;
+  if (poolStats) registerPoolMetrics(registry, poolStats);
   if (options.browserGuards !== false) installBrowserGuards(app, options.browserGuards);
   for (const feature of options.features) if (feature.beforeRoutes) await feature.beforeRoutes(app, options.context);
 

@@ -63,6 +63,7 @@ export function componentDirs(): Record<string, string> {
     pulumi: path.join(root, `pulumi-${v.PULUMI_VERSION}`),
     'pulumi-kubernetes': path.join(root, `pulumi-resource-kubernetes-v${pulumiKubernetesPluginVersion()}`),
     promtool: path.join(root, `promtool-${v.PROMETHEUS_VERSION}`),
+    prometheus: path.join(root, `prometheus-${v.PROMETHEUS_VERSION}`),
   };
 }
 

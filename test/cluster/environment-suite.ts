@@ -15,7 +15,6 @@ import { startControlPlane, type ControlPlane } from './control-plane';
 import { applyFile, createNodes, createVolumes, eventually, FIELD_MANAGER, installCrds, list, outputFiles, type Nodes } from './cluster-setup';
 import { providedObjects, unresolvedReferences } from './references';
 import { startupOrderProblems } from './startup-order';
-import { ifStarted } from '../helpers/lifecycle';
 
 /** The environment's `mlops synth` output (the same writer the CLI uses), in a temporary directory. */
 function synthesize(env: EnvironmentConfig): { dir: string; files: Array<{ file: string; objects: KubeObject[] }> } {
@@ -53,7 +52,7 @@ function expectedWarnings(fileObjects: KubeObject[], all: KubeObject[]): { podSe
     all
       .filter((o) => o.kind === 'Namespace')
       .filter((n) => {
-        const l: Partial<Record<string, string>> = n.metadata.labels ?? {};
+        const l = n.metadata.labels ?? {};
         return l['pod-security.kubernetes.io/warn'] !== undefined && l['pod-security.kubernetes.io/warn'] !== l['pod-security.kubernetes.io/enforce'];
       })
       .map((n) => n.metadata.name),
@@ -125,7 +124,7 @@ export function environmentSuite(name: string): void {
         for (const f of synth.files) warnings.set(path.basename(f.file), await applyFile(cp, f.file));
       }, 900_000);
       afterAll(async () => {
-        await ifStarted(cp)?.stop();
+        await cp?.stop();
       }, 60_000);
       // Each check waits on controllers and kwok; on two busy cores that takes a while.
       const T = 300_000;
@@ -141,6 +140,27 @@ export function environmentSuite(name: string): void {
             const items = got.items ?? [got];
             expect(items.map(ref)).toEqual(f.objects.map(ref));
           }
+        },
+        T,
+      );
+
+      test(
+        'the PrometheusRules (prometheus-operator CRD) and the Grafana dashboard ConfigMaps are admitted as synthesized',
+        async () => {
+          const rules = objects.filter((o) => o.kind === 'PrometheusRule');
+          const dashboards = objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1');
+          // dev has no prometheus-operator (monitoring.alerts.enabled false); every environment ships the dashboards.
+          expect([rules.length > 0, dashboards.length]).toEqual([env.monitoring.alerts.enabled, env.inference.models.length > 0 ? 4 : 3]);
+          for (const r of rules) {
+            const got = JSON.parse((await cp.kubectl(['get', 'prometheusrule', r.metadata.name, ...nsArgs(r), '-o', 'json'])).stdout) as KubeObject;
+            expect(asRecord(got.spec).groups).toEqual(asRecord(r.spec).groups);
+          }
+          const { items } = JSON.parse((await cp.kubectl(['get', 'configmaps', '-A', '-l', 'grafana_dashboard=1', '-o', 'json'])).stdout) as {
+            items: KubeObject[];
+          };
+          expect(items.map(ref).sort()).toEqual(dashboards.map(ref).sort());
+          for (const d of items)
+            expect(Object.values(asRecord(d.data)).map((j) => (JSON.parse(String(j)) as { schemaVersion: number }).schemaVersion)).toEqual([39]);
         },
         T,
       );

@@ -12,7 +12,18 @@ export interface StoreConnection<DB = Database> {
   displayUri: string;
   /** The SQLite database file (absolute); undefined for PostgreSQL and in-memory SQLite. */
   file?: string;
+  /** PostgreSQL only: the connection pool's state now (node-postgres counters), for /metrics. */
+  poolStats?: () => PoolStats;
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  /** Connections open (idle or in use). */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+  max: number;
 }
 
 /** Zero-config default: an SQLite file in the working directory's `.mlops/`, as `mlflow server` defaults to `mlruns/`. */
@@ -50,6 +61,7 @@ export async function openStore<DB = Database>(uri: string = DEFAULT_BACKEND_STO
   let dialect: Dialect;
   let name: DialectName;
   let sqliteFile: string | undefined;
+  let poolStats: (() => PoolStats) | undefined;
   if (/^postgres(ql)?(\+\w+)?:\/\//.test(uri)) {
     const { Pool, types } = await import('pg');
     const connectionString = uri.replace(/^postgres(ql)?\+\w+:/, 'postgresql:');
@@ -70,6 +82,7 @@ export async function openStore<DB = Database>(uri: string = DEFAULT_BACKEND_STO
     });
     // An idle client whose server went away emits 'error' on the pool; without a listener Node would crash.
     pool.on('error', () => undefined);
+    poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max });
     dialect = new PostgresDialect({ pool });
     name = 'postgres';
   } else {
@@ -90,5 +103,12 @@ export async function openStore<DB = Database>(uri: string = DEFAULT_BACKEND_STO
     name = 'sqlite';
   }
   const db = new Kysely<DB>({ dialect });
-  return { db, dialect: name, displayUri: maskUri(uri), ...(sqliteFile ? { file: sqliteFile } : {}), close: () => db.destroy() };
+  return {
+    db,
+    dialect: name,
+    displayUri: maskUri(uri),
+    ...(sqliteFile ? { file: sqliteFile } : {}),
+    ...(poolStats ? { poolStats } : {}),
+    close: () => db.destroy(),
+  };
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PoolStats } from '../db/connection';
 
 /** Per-app Prometheus registry (no global state): request counts and latency by route template. */
 export function registerRequestMetrics(app: FastifyInstance): Registry {
@@ -25,4 +26,35 @@ export function registerRequestMetrics(app: FastifyInstance): Registry {
     latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
   return registry;
+}
+
+/** The PostgreSQL connection pool's state, read at scrape time: what the tracking dashboard's DB pool panel draws. */
+export function registerPoolMetrics(registry: Registry, poolStats: () => PoolStats): void {
+  new Gauge({
+    name: 'mlflow_db_pool_connections',
+    help: 'Backend store (PostgreSQL) pool connections, by state (idle, in_use).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const s = poolStats();
+      this.set({ state: 'idle' }, s.idle);
+      this.set({ state: 'in_use' }, s.total - s.idle);
+    },
+  });
+  new Gauge({
+    name: 'mlflow_db_pool_waiting_queries',
+    help: 'Queries waiting for a pooled connection.',
+    registers: [registry],
+    collect() {
+      this.set(poolStats().waiting);
+    },
+  });
+  new Gauge({
+    name: 'mlflow_db_pool_max_connections',
+    help: 'Size limit of the pool (MLOPS_TRACKING_DB_POOL_SIZE).',
+    registers: [registry],
+    collect() {
+      this.set(poolStats().max);
+    },
+  });
 }

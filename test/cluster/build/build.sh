@@ -9,6 +9,7 @@
 #
 #   bash test/cluster/build/build.sh                 # everything
 #   bash test/cluster/build/build.sh kubernetes etcd # some components (names: see `components` below)
+#   bash test/cluster/build/build.sh prometheus      # the Prometheus server (not built by default)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -114,6 +115,13 @@ build_promtool() {
   (cd "$here/prometheus" && go build -p "$parallel" -trimpath -ldflags "$ld" -o "$1/bin/promtool" github.com/prometheus/prometheus/cmd/promtool)
 }
 
+# --- prometheus (the README's dashboard screenshot scrapes our real servers with it; no web UI assets needed) -----
+build_prometheus() {
+  local src; src=$(GOFLAGS= module_dir github.com/prometheus/prometheus "$PROMETHEUS_VERSION")
+  local ld="-s -w -X github.com/prometheus/common/version.Version=$(cat "$src/VERSION")"
+  (cd "$here/prometheus-server" && go build -p "$parallel" -trimpath -ldflags "$ld" -o "$1/bin/prometheus" github.com/prometheus/prometheus/cmd/prometheus)
+}
+
 # --- upstream CRDs from the operators' module zips (crds.tsv), one directory per operator and version ----------
 fetch_crds() {
   local out=$1 module=$2 version=$3 path=$4 src
@@ -136,8 +144,10 @@ ensure_crds() {
 }
 fetch_crds_row() { fetch_crds "$1" "$module" "$version" "$path"; }
 
-components=(kubernetes etcd kwok pulumi pulumi-kubernetes promtool crds)
-selected=("$@"); [[ ${#selected[@]} -eq 0 ]] && selected=("${components[@]}")
+components=(kubernetes etcd kwok pulumi pulumi-kubernetes promtool prometheus crds)
+# prometheus only on request: no suite needs it (scripts/dashboard-screenshot.ts does), so CI does not build it.
+defaults=(kubernetes etcd kwok pulumi pulumi-kubernetes promtool crds)
+selected=("$@"); [[ ${#selected[@]} -eq 0 ]] && selected=("${defaults[@]}")
 for c in "${selected[@]}"; do
   case $c in
     kubernetes) ensure "kubernetes-$KUBERNETES_VERSION" build_kubernetes "$KUBERNETES_VERSION" "$(sum_of kubernetes)" "$(k8s_ldflags)" ;;
@@ -148,6 +158,7 @@ for c in "${selected[@]}"; do
       v=$(pulumi_kubernetes_plugin_version)
       ensure "pulumi-resource-kubernetes-v$v" build_pulumi_kubernetes "$v" "$PULUMI_KUBERNETES_PROVIDER_MODULE" "$(sum_of pulumi-kubernetes)" ;;
     promtool) ensure "promtool-$PROMETHEUS_VERSION" build_promtool "$PROMETHEUS_VERSION" "$(sum_of prometheus)" ;;
+    prometheus) ensure "prometheus-$PROMETHEUS_VERSION" build_prometheus "$PROMETHEUS_VERSION" "$(sum_of prometheus-server)" ;;
     crds) ensure_crds ;;
     *) echo "build.sh: unknown component '$c' (one of: ${components[*]})" >&2; exit 2 ;;
   esac
