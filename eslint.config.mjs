@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['lib/**', 'node_modules/**', 'ui/tracking/dist/**', 'constructs/imports/**', 'test-artifacts/**', 'examples/**/node_modules/**', '**/*.js', '**/*.mjs', '**/*.cjs'],
+    ignores: ['lib/**', 'node_modules/**', 'ui/tracking/dist/**', 'constructs/imports/**', 'test-artifacts/**', 'examples/**', '**/*.js', '**/*.mjs', '**/*.cjs'],
   },
   ...tseslint.configs.strictTypeChecked,
   {
