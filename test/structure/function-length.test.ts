@@ -8,7 +8,7 @@ import { functionLengths, longFunctions } from '../../scripts/long-functions';
  * over 80 lines. runtime/ is only reported (`npm run report:functions`) while it is being restructured.
  */
 const BOUND = 80;
-const BOUNDED = ['constructs', 'stacks', 'policies', 'environments', 'core'];
+const BOUNDED = ['constructs', 'stacks', 'policies', 'environments', 'core', 'testing', 'api'];
 const ROOT = path.resolve(__dirname, '../..');
 const at = (...dirs: string[]) => dirs.map((d) => path.join(ROOT, d));
 
@@ -22,7 +22,10 @@ describe('function length', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'long-functions-'));
     try {
       const body = (n: number) => Array.from({ length: n }, (_, i) => `  // line ${i}`).join('\n');
-      fs.writeFileSync(path.join(dir, 'a.ts'), `export function short() {\n${body(3)}\n}\n\nexport class C {\n  method() {\n    [1].map(() => {\n${body(90)}\n    });\n  }\n}\n`);
+      fs.writeFileSync(
+        path.join(dir, 'a.ts'),
+        `export function short() {\n${body(3)}\n}\n\nexport class C {\n  method() {\n    [1].map(() => {\n${body(90)}\n    });\n  }\n}\n`,
+      );
       fs.mkdirSync(path.join(dir, 'imports'));
       fs.writeFileSync(path.join(dir, 'imports', 'k8s.ts'), `export function generated() {\n${body(200)}\n}\n`);
       const lengths = functionLengths(path.join(dir, 'a.ts'));
