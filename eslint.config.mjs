@@ -10,7 +10,7 @@ export default tseslint.config(
       'ui/tracking/dist/**',
       'constructs/imports/**',
       'test-artifacts/**',
-      'examples/**/node_modules/**',
+      'examples/**',
       '**/*.js',
       '**/*.mjs',
       '**/*.cjs',

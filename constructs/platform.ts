@@ -23,6 +23,7 @@ import { CustomMetricsAdapter, needsCustomMetrics } from './metrics-adapter';
 import { PlatformAlerts } from './monitoring/alerts';
 import { PlatformDashboards } from './monitoring/dashboard-configmaps';
 import { runsPods, type IdentityBinding, type PlatformEndpoints, type PodGroup } from './facts';
+import { buildExtensions, type ConstructExtension } from './extensions';
 
 export interface MlopsPlatformProps {
   readonly env: EnvironmentConfig;
@@ -30,6 +31,8 @@ export interface MlopsPlatformProps {
   readonly secretsMode?: PlatformContext['secretsMode'];
   /** Cloud stack outputs; default: none (GitOps). */
   readonly cloud?: PlatformContext['cloud'];
+  /** A team's own parts, each in a chart of its own after the built-in parts (constructs/extensions.ts). @default none */
+  readonly extensions?: readonly ConstructExtension[];
 }
 
 /**
@@ -79,17 +82,17 @@ export class MlopsPlatform extends Construct {
     };
     const ctx: PlatformContext = { env: props.env, secretsMode: props.secretsMode ?? props.env.secrets.mode, cloud: props.cloud ?? {} };
     const { env } = ctx;
-    const namespaces = new Namespaces(chart('namespaces'), 'namespaces', { env });
+    const namespaces = new Namespaces(chart('namespaces'), 'namespaces', { ...env.parts?.namespaces, env });
     if (ctx.secretsMode === 'external-secrets') new PlatformSecrets(chart('secrets'), 'secrets', { ctx });
     const postgres = env.metadataStore.kind === 'in-cluster-postgres' ? new Postgres(chart('postgres'), 'postgres', { ctx }) : undefined;
-    const minio = env.artifactStore.kind === 'minio' ? new Minio(chart('minio'), 'minio', { ctx }) : undefined;
+    const minio = env.artifactStore.kind === 'minio' ? new Minio(chart('minio'), 'minio', { ...env.parts?.minio, ctx }) : undefined;
     const tracking = new TrackingServer(chart('tracking'), 'tracking', { ctx });
-    const edge = new TrackingIngress(chart('ingress'), 'ingress', { ctx });
+    const edge = new TrackingIngress(chart('ingress'), 'ingress', { ...env.parts?.ingress, ctx });
 
     new PlatformRbac(chart('rbac'), 'rbac', { env });
-    const gpu = env.gpu.pools.length > 0 ? new GpuDevicePlugin(chart('gpu'), 'gpu', { env }) : undefined;
+    const gpu = env.gpu.pools.length > 0 ? new GpuDevicePlugin(chart('gpu'), 'gpu', { ...env.parts?.gpu, env }) : undefined;
     const training = new Training(chart('training'), 'training', { ctx });
-    const inference = env.inference.models.length > 0 ? new Inference(chart('inference'), 'inference', { ctx }) : undefined;
+    const inference = env.inference.models.length > 0 ? new Inference(chart('inference'), 'inference', { ...env.parts?.inference, ctx }) : undefined;
     if (needsCustomMetrics(env)) new CustomMetricsAdapter(chart('metrics-adapter'), 'metrics-adapter', { env });
     const monitoring = env.monitoring.alerts.enabled || env.monitoring.dashboards.enabled ? chart('monitoring') : undefined;
     if (monitoring && env.monitoring.alerts.enabled) new PlatformAlerts(monitoring, 'alerts', { env });
@@ -97,9 +100,12 @@ export class MlopsPlatform extends Construct {
 
     // ---- Workload charts (gpu, rbac, training, inference) go above this line, their pods below. ----
     const parts = [postgres, minio, tracking, edge, gpu, training, inference];
-    this.pods = parts.flatMap((p) => p?.pods ?? []);
+    const builtInPods = parts.flatMap((p) => p?.pods ?? []);
     this.identities = [tracking.identity, training.identity, inference?.identity].flatMap((i) => (i ? [i] : []));
     this.endpoints = { tracking: edge.url, inference: inference?.endpoints ?? {} };
+    // A team's parts see the built-in parts' facts; the pods they report join the platform's.
+    const facts = { pods: builtInPods, identities: this.identities, endpoints: this.endpoints };
+    this.pods = [...builtInPods, ...buildExtensions(props.extensions ?? [], { ctx, facts, newChart: chart }, PART_ORDER)];
 
     // Last: the NetworkPolicies open flows only for the pods the charts above actually run.
     for (const ns of namespaces.names) if (!runsPods(this.pods, ns)) namespaces.markEmpty(ns);

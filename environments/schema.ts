@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseImageReference, type ImageReference } from '../core/image-reference';
+import { partOverridesSchema } from './parts';
 
 /*
  * The typed, validated configuration of one platform environment. Everything the constructs, the
@@ -582,6 +583,8 @@ export const environmentSchema = z
     /** Allow Services of type LoadBalancer (policy `no-load-balancer`). */
     allowLoadBalancer: z.boolean().default(false),
     gitops: gitops.optional(),
+    /** Overrides of the built-in parts' optional props (environments/parts.ts); default: each construct's own defaults. */
+    parts: partOverridesSchema.optional(),
   })
   .strict()
   .superRefine((env, ctx) => {

@@ -10,13 +10,18 @@ import { MlopsPlatform } from '../constructs/platform';
 import type { CloudOutputs } from '../constructs/common';
 import { DEFAULT_IMAGE_LOCK, readImageLock, resolveImages } from '../environments/image-lock';
 import { ENVIRONMENT_RECORD, renderEnvironmentRecord } from '../environments/record';
+import { extensionPolicy, type PlatformExtension } from './extensions';
 
 /** Values the Pulumi stack fills in (the one type the constructs take); GitOps synth uses environment defaults. */
 export type { CloudOutputs } from '../constructs/common';
 
 export interface SynthOptions {
+  /** Where Secrets come from. @default the environment's `secrets.mode` */
   secretsMode?: 'pulumi' | 'external-secrets';
+  /** Cloud stack outputs. @default none (GitOps: the environment's settings) */
   cloud?: CloudOutputs;
+  /** A team's own parts, rules and exceptions (stacks/extensions.ts). @default none */
+  extensions?: readonly PlatformExtension[];
 }
 
 export interface SynthesizedFile {
@@ -34,7 +39,7 @@ export type PlatformFacts = Pick<MlopsPlatform, 'pods' | 'identities' | 'endpoin
 /** Synthesizes one environment in memory: its files and the constructs' facts. Pure. */
 export function synthPlatform(env: EnvironmentConfig, opts: SynthOptions = {}): { files: SynthesizedFile[]; facts: PlatformFacts } {
   const app = new App();
-  const platform = new MlopsPlatform(app, env.name, { env, secretsMode: opts.secretsMode, cloud: opts.cloud });
+  const platform = new MlopsPlatform(app, env.name, { env, secretsMode: opts.secretsMode, cloud: opts.cloud, extensions: opts.extensions });
   const files = platform.charts.map(({ part, chart }, i) => ({
     name: `${String(i).padStart(2, '0')}-${part}.k8s.yaml`,
     objects: chart.toJson() as KubeObject[],
@@ -117,7 +122,9 @@ export function validateObjects(files: SynthesizedFile[], environment = '(unname
   const seen = new Set<string>();
   for (const f of files) {
     for (const o of f.objects) {
-      if (!o.apiVersion || !o.kind || !(o.metadata as Partial<KubeObject['metadata']> | undefined)?.name) {
+      // Objects from a team's construct may be malformed: metadata is not guaranteed at run time.
+      const metadata = o.metadata as KubeObject['metadata'] | undefined;
+      if (!o.apiVersion || !o.kind || !metadata?.name) {
         problems.push(`${f.name}: object without apiVersion/kind/metadata.name`);
         continue;
       }
@@ -161,6 +168,7 @@ export function renderEnvironment(input: EnvironmentConfig, opts: RenderOptions 
     files.flatMap((f) => f.objects),
     env,
     'gitops',
+    extensionPolicy(opts.extensions),
   );
   return { env, files, violations };
 }

@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
-import { deepMerge, loadEnvironment, type EnvironmentConfig } from '../environments';
+import { deepMerge, loadEnvironment, validateEnvironment, type EnvironmentConfig } from '../environments';
 import { DEFAULT_IMAGE_LOCK, readImageLock, resolveImages } from '../environments/image-lock';
 import type { KubeObject } from '../core/kube-objects';
 import { assertPolicyClean } from '../policies/synth-gate';
@@ -10,6 +10,7 @@ import { synthPlatform, type CloudOutputs, type SynthesizedFile } from './gitops
 import { CloudStack, defaultBucketName, type ServiceAccountRef, type WorkloadIdentity } from './cluster';
 import { PlatformCredentials } from './credentials';
 import { Platform, deployedByPulumi, generatedSecretMetadata } from './platform';
+import { extensionPolicy, type PlatformExtension } from './extensions';
 
 /** The annotation EKS reads to give a ServiceAccount's pods an IAM role (the constructs write it). */
 export { IRSA_ANNOTATION } from '../constructs/facts';
@@ -108,6 +109,24 @@ export function deployedEnvironment(settings: StackSettings): EnvironmentConfig 
   return resolveImages(stackEnvironment(settings), readImageLock(lockFile, { missingOk: settings.imageLock === undefined }), lockFile);
 }
 
+/** A team's own environment and extensions, for a Pulumi program in the team's repository. */
+export interface DefineStackOptions {
+  /**
+   * The environment to deploy (a team's own, from `defineEnvironment`); stack config `mlops:overrides` and the
+   * image settings still apply on top. @default the built-in environment named by the stack (or `mlops:environment`)
+   */
+  environment?: EnvironmentConfig;
+  /** A team's own parts, rules and exceptions (stacks/extensions.ts). @default none */
+  extensions?: readonly PlatformExtension[];
+}
+
+/** A given environment with the stack's overrides merged and its images pinned by the lock, as `deployedEnvironment` does for a built-in one. */
+function resolveImagesOf(base: EnvironmentConfig, settings: StackSettings): EnvironmentConfig {
+  const merged = Object.keys(settings.overrides).length ? validateEnvironment(deepMerge(base, settings.overrides), `"${base.name}" with mlops:overrides`) : base;
+  const lockFile = settings.imageLock ?? DEFAULT_IMAGE_LOCK;
+  return resolveImages(merged, readImageLock(lockFile, { missingOk: settings.imageLock === undefined }), lockFile);
+}
+
 /** The ServiceAccounts each cloud identity's role must trust, from the constructs' identity bindings. */
 export function identityServiceAccounts(identities: readonly IdentityBinding[]): Record<WorkloadIdentity, ServiceAccountRef[]> {
   const of = (identity: WorkloadIdentity) => identities.filter((i) => i.identity === identity).map((i) => ({ namespace: i.namespace, name: i.serviceAccount }));
@@ -166,14 +185,14 @@ export interface StackResult {
  * once (placeholders for cloud values), the AWS side for EKS environments, generated credentials, and
  * the chart deployed with the cloud values substituted.
  */
-export function defineStack(stack = pulumi.getStack(), cfg = new pulumi.Config('mlops')): StackResult {
+export function defineStack(stack = pulumi.getStack(), cfg = new pulumi.Config('mlops'), opts: DefineStackOptions = {}): StackResult {
   const settings = readSettings(stack, cfg);
-  const env = deployedEnvironment(settings);
+  const env = opts.environment ? resolveImagesOf(opts.environment, settings) : deployedEnvironment(settings);
   const eks = env.cluster.kind === 'eks' ? env.cluster : undefined;
   const project = pulumi.getProject();
   const rds = env.metadataStore.kind === 'external-postgres' && env.metadataStore.rds;
   const planned = plannedCloud(env, project);
-  const { files, facts } = synthPlatform(env, { secretsMode: settings.secretsMode, cloud: planned });
+  const { files, facts } = synthPlatform(env, { secretsMode: settings.secretsMode, cloud: planned, extensions: opts.extensions });
   const objects = files.filter(deployedByPulumi).flatMap((f) => f.objects);
 
   const credentials = new PlatformCredentials('credentials', {
@@ -184,7 +203,7 @@ export function defineStack(stack = pulumi.getStack(), cfg = new pulumi.Config('
     supplied: settings.credentials,
   });
   // The policies see exactly what is about to be deployed: the chart plus the Secrets Pulumi creates.
-  assertPolicyClean([...objects, ...credentials.secrets.map((s) => secretStub(env, s))], env, 'pulumi');
+  assertPolicyClean([...objects, ...credentials.secrets.map((s) => secretStub(env, s))], env, 'pulumi', extensionPolicy(opts.extensions));
 
   let cloud: CloudStack | undefined;
   const substitutions: Record<string, pulumi.Input<string>> = {};

@@ -1,6 +1,7 @@
 import { ENVIRONMENT_NAMES, loadEnvironment, type EnvironmentConfig } from '../../environments';
 import { environmentVariants } from '../../policies/platform';
-import { podTemplates, selectorMatches, mapSelectorMatches, stringMap } from '../../policies/kube/workloads';
+import { podTemplates } from '../../policies/kube/workloads';
+import { hpaTargetProblems, platformProperties, secretsWithData, servicesWithoutPods, unselectedPods } from '../../api/testing';
 import type { KubeObject } from '../../policies';
 import { renderEnvironment, schemaProblems, synthEnvironment, validateObjects, SynthValidationError, ARGOCD_FILE } from '../../stacks/gitops';
 import { bucketScript } from '../../constructs/minio';
@@ -14,7 +15,6 @@ const find = (objects: KubeObject[], kind: string, name: string) => {
   return o as KubeObject & { spec: any };
 };
 const container = (o: KubeObject & { spec: any }) => o.spec.template.spec.containers[0];
-const isEmptySelector = (sel: any) => !sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0);
 
 describe.each(ENVIRONMENT_NAMES)('%s: full output', (name) => {
   // As synth renders it: images pinned by the lock (here the loopback registry's test digests).
@@ -42,38 +42,23 @@ describe.each(ENVIRONMENT_NAMES)('%s: full output', (name) => {
     expect(() => validateObjects(files, env.name)).not.toThrow();
   });
 
+  // The property checks live in the package's `testing` entry (testing/properties.ts), which teams run on their own output.
   it('every pod is selected by a NetworkPolicy written for it (not only the namespace default deny)', () => {
-    const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as Array<KubeObject & { spec: any }>;
-    for (const { obj, tpl } of podTemplates(objects)) {
-      const specific = policies.filter(
-        (p) => p.metadata.namespace === tpl.namespace && !isEmptySelector(p.spec.podSelector) && selectorMatches(p.spec.podSelector, tpl.labels),
-      );
-      const anyPolicy = policies.some((p) => p.metadata.namespace === tpl.namespace && selectorMatches(p.spec.podSelector ?? {}, tpl.labels));
-      expect([`${obj.kind}/${obj.metadata.name}`, anyPolicy]).toEqual([`${obj.kind}/${obj.metadata.name}`, true]);
-      // The GPU device plugin needs no network at all: its namespace's deny-all is its policy.
-      if (obj.kind !== 'DaemonSet') expect([`${obj.kind}/${obj.metadata.name}`, specific.length > 0]).toEqual([`${obj.kind}/${obj.metadata.name}`, true]);
-    }
+    // The GPU device plugin needs no network at all: its namespace's deny-all is its policy.
+    expect(unselectedPods(objects, { namespaceDefaultSuffices: (o) => o.kind === 'DaemonSet' })).toEqual([]);
   });
 
   it('every Service selects a pod template in its namespace', () => {
-    for (const svc of objects.filter((o) => o.kind === 'Service') as Array<KubeObject & { spec: any }>) {
-      const selector = stringMap(svc.spec.selector);
-      const hit = podTemplates(objects).some(({ tpl }) => tpl.namespace === svc.metadata.namespace && mapSelectorMatches(selector, tpl.labels));
-      expect([svc.metadata.name, hit]).toEqual([svc.metadata.name, true]);
-    }
+    expect(servicesWithoutPods(objects)).toEqual([]);
   });
 
   it('every HPA targets a workload that exists and leaves its replicas alone', () => {
-    for (const hpa of objects.filter((o) => o.kind === 'HorizontalPodAutoscaler') as Array<KubeObject & { spec: any }>) {
-      const ref = hpa.spec.scaleTargetRef;
-      const target = objects.find((o) => o.kind === ref.kind && o.metadata.name === ref.name && o.metadata.namespace === hpa.metadata.namespace) as
-        (KubeObject & { spec: any }) | undefined;
-      expect([hpa.metadata.name, !!target]).toEqual([hpa.metadata.name, true]);
-      expect(target!.spec.replicas).toBeUndefined();
-    }
+    expect(objects.some((o) => o.kind === 'HorizontalPodAutoscaler')).toBe(true);
+    expect(hpaTargetProblems(objects)).toEqual([]);
   });
 
   it('carries no Secret data: Secrets are referenced by name only', () => {
+    expect(secretsWithData(objects)).toEqual([]);
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
     const referenced = new Set(
       podTemplates(objects).flatMap(({ tpl }) =>
@@ -81,6 +66,10 @@ describe.each(ENVIRONMENT_NAMES)('%s: full output', (name) => {
       ),
     );
     expect(referenced.size).toBeGreaterThan(0);
+  });
+
+  it('holds every property of the testing entry at once (Pod Security restricted and the policies included)', () => {
+    expect(platformProperties(objects, env)).toEqual({ networkPolicies: [], services: [], hpaTargets: [], secretData: [], podSecurity: [], policies: [] });
   });
 
   it('runs the tracking server with its stores by reference: no credential in any URI', () => {

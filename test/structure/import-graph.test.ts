@@ -3,10 +3,11 @@ import { cycles, importGraph } from '../../scripts/import-graph';
 
 /*
  * The infrastructure folders import one way: core (the ground floor) ← environments ← constructs and
- * policies ← stacks ← cli (the composition root, which nothing imports). No cycles among them.
+ * policies ← stacks ← testing ← api (the package's entries) and cli (the composition root, which nothing
+ * imports). The package's entries never reach cli/ or runtime/. No cycles among them.
  */
 const ROOT = path.resolve(__dirname, '../..');
-const FOLDERS = ['core', 'environments', 'constructs', 'policies', 'stacks', 'cli'];
+const FOLDERS = ['core', 'environments', 'constructs', 'policies', 'stacks', 'testing', 'api', 'cli'];
 /** The folders each may import (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
   core: [],
@@ -14,6 +15,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   constructs: ['core', 'environments'],
   policies: ['core', 'environments'],
   stacks: ['core', 'environments', 'constructs', 'policies'],
+  testing: ['core', 'environments', 'constructs', 'policies', 'stacks'],
+  api: ['core', 'environments', 'constructs', 'policies', 'stacks', 'testing'],
   cli: ['core', 'environments', 'constructs', 'policies', 'stacks', 'runtime'],
 };
 const folderOf = (file: string) => file.split(path.sep)[0];
