@@ -37,6 +37,8 @@ export function formatPath(p: ReadonlyArray<PropertyKey>): string {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  // A record key (a pipeline or step name) that fails its schema: say why, not just "Invalid key in record".
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) return `name ${issue.issues[0].message}`;
   if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.discriminator) return `${issue.message}`;
   return issue.message;
 }
@@ -87,7 +89,8 @@ function excerpt(text: string, line: number, col: number): string {
 
 function syntaxError(file: string, text: string, err: unknown): EnvironmentSyntaxError {
   const e = err as Error & { linePos?: Array<{ line: number; col: number }> };
-  if (e.linePos?.[0]) return new EnvironmentSyntaxError(file, e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, ''), e.linePos[0].line, e.linePos[0].col, text);
+  if (e.linePos?.[0])
+    return new EnvironmentSyntaxError(file, e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, ''), e.linePos[0].line, e.linePos[0].col, text);
   const position = /at position (\d+)/.exec(e.message);
   if (position) {
     const before = text.slice(0, Number(position[1])).split('\n');
