@@ -2,6 +2,7 @@ import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { EXCEPTIONS_ANNOTATION, KUBE_SCORE_IGNORE } from '../core/annotations';
 import { asArray, asRecord, containers, podTemplate, type KubeObject } from '../core/kube-objects';
+import { workflowStepPods } from '../core/argo-pods';
 
 /*
  * The platform's deliberate departures from scanner defaults, written into the objects themselves so
@@ -65,14 +66,24 @@ export function deviationAnnotations(deviations: readonly Deviation[], existing:
   deviations.forEach(checkReason);
   const out: Record<string, string> = Object.fromEntries(Object.entries(existing).filter(([k]) => !CHECKOV_SKIP.test(k)));
   const exceptions: Record<string, string> = existing[EXCEPTIONS_ANNOTATION] ? (JSON.parse(existing[EXCEPTIONS_ANNOTATION]) as Record<string, string>) : {};
-  const ignores = new Set((existing[KUBE_SCORE_IGNORE] ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-  const skips = new Map(Object.entries(existing).filter(([k]) => CHECKOV_SKIP.test(k)).map(([, v]) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)]));
+  const ignores = new Set(
+    (existing[KUBE_SCORE_IGNORE] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  const skips = new Map(
+    Object.entries(existing)
+      .filter(([k]) => CHECKOV_SKIP.test(k))
+      .map(([, v]) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)]),
+  );
   for (const d of deviations) {
     if (d.rule) exceptions[d.rule] = exceptions[d.rule] && exceptions[d.rule] !== d.reason ? `${exceptions[d.rule]} ${d.reason}` : d.reason;
     for (const id of d.kubeScore ?? []) ignores.add(id);
     for (const id of d.checkov ?? []) skips.set(id, skips.has(id) && skips.get(id) !== d.reason ? `${skips.get(id)} ${d.reason}` : d.reason);
   }
-  if (Object.keys(exceptions).length) out[EXCEPTIONS_ANNOTATION] = JSON.stringify(Object.fromEntries(Object.entries(exceptions).sort(([a], [b]) => a.localeCompare(b))));
+  if (Object.keys(exceptions).length)
+    out[EXCEPTIONS_ANNOTATION] = JSON.stringify(Object.fromEntries(Object.entries(exceptions).sort(([a], [b]) => a.localeCompare(b))));
   if (ignores.size) out[KUBE_SCORE_IGNORE] = [...ignores].sort().join(',');
   [...skips].sort(([a], [b]) => a.localeCompare(b)).forEach(([id, why], i) => (out[`checkov.io/skip${i + 1}`] = `${id}=${why}`));
   return out;
@@ -83,8 +94,12 @@ function secretEnvNames(obj: KubeObject): string[] {
   const tpl = podTemplate(obj);
   if (!tpl) return [];
   return containers(tpl).flatMap((c) => [
-    ...asArray(c.container.env).filter((e) => asRecord(asRecord(e).valueFrom).secretKeyRef).map((e) => String(asRecord(e).name)),
-    ...asArray(c.container.envFrom).filter((e) => asRecord(e).secretRef).map((e) => `envFrom:${String(asRecord(asRecord(e).secretRef).name)}`),
+    ...asArray(c.container.env)
+      .filter((e) => asRecord(asRecord(e).valueFrom).secretKeyRef)
+      .map((e) => String(asRecord(e).name)),
+    ...asArray(c.container.envFrom)
+      .filter((e) => asRecord(e).secretRef)
+      .map((e) => `envFrom:${String(asRecord(asRecord(e).secretRef).name)}`),
   ]);
 }
 
@@ -94,6 +109,12 @@ function secretEnvNames(obj: KubeObject): string[] {
  * for variables `envOnly` gives a reason for (any other stays a finding: mount it with `secretFiles`).
  */
 export function workloadDeviations(obj: KubeObject, envOnly: EnvOnlySecrets): Deviation[] {
+  // An Argo WorkflowTemplate deviates where the pods it makes do (written once on the template).
+  const stepPods = workflowStepPods([obj]);
+  if (stepPods.length) {
+    const all = stepPods.flatMap((p) => workloadDeviations(p, envOnly));
+    return all.filter((d, i) => all.findIndex((o) => JSON.stringify(o) === JSON.stringify(d)) === i);
+  }
   const tpl = podTemplate(obj);
   if (!tpl) return [];
   const cs = containers(tpl);
@@ -101,7 +122,12 @@ export function workloadDeviations(obj: KubeObject, envOnly: EnvOnlySecrets): De
   if (cs.some((c) => asRecord(asRecord(c.container.resources).limits).cpu === undefined)) out.push(NO_CPU_LIMIT);
   if (cs.some((c) => c.container.imagePullPolicy !== 'Always')) out.push(CACHED_PULLS);
   const spread = asArray(tpl.spec.topologySpreadConstraints).some((t) => asRecord(t).topologyKey === 'kubernetes.io/hostname');
-  if ((obj.kind === 'Deployment' || obj.kind === 'StatefulSet') && spread && !asRecord(asRecord(tpl.spec.affinity).podAntiAffinity).requiredDuringSchedulingIgnoredDuringExecution) out.push(hostnameSpread(obj.kind));
+  if (
+    (obj.kind === 'Deployment' || obj.kind === 'StatefulSet') &&
+    spread &&
+    !asRecord(asRecord(tpl.spec.affinity).podAntiAffinity).requiredDuringSchedulingIgnoredDuringExecution
+  )
+    out.push(hostnameSpread(obj.kind));
   const names = [...new Set(secretEnvNames(obj))];
   if (names.length && names.every((n) => envOnly[n])) {
     const byReason = new Map<string, string[]>();

@@ -1,7 +1,20 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../environments';
 import { EXCEPTIONS_ANNOTATION, KUBE_SCORE_IGNORE } from '../core/annotations';
-import { INFERENCE_PORT, k8s, MINIO_NAME, namespacePeer, OAUTH2_PROXY_NAME, POSTGRES_NAME, selectorLabels, standardLabels, tcp, TRACKING_NAME, TRACKING_PORT, type PlatformContext } from './common';
+import {
+  INFERENCE_PORT,
+  k8s,
+  MINIO_NAME,
+  namespacePeer,
+  OAUTH2_PROXY_NAME,
+  POSTGRES_NAME,
+  selectorLabels,
+  standardLabels,
+  tcp,
+  TRACKING_NAME,
+  TRACKING_PORT,
+  type PlatformContext,
+} from './common';
 import { OAUTH2_PROXY_METRICS_PORT, OAUTH2_PROXY_PORT } from './ingress';
 import { MINIO_BUCKET_JOB, MINIO_PORT } from './minio';
 import { POSTGRES_PORT } from './postgres';
@@ -23,7 +36,12 @@ export interface PlatformNetworkPoliciesProps {
   readonly trainingPods?: boolean;
   /** Inference pods (`app.kubernetes.io/component: inference`) exist in the serving namespace. @default false */
   readonly inferencePods?: boolean;
+  /** Pipeline step pods (label `mlops-blueprint.io/pipeline`) in the training namespace store artifacts in MinIO. @default false */
+  readonly pipelinePods?: boolean;
 }
+
+/** Label of Argo step pods (constructs/pipelines); MinIO admits them when they exist. */
+export const PIPELINE_POD_LABEL = 'mlops-blueprint.io/pipeline';
 
 /** Egress to an S3 endpoint (HTTPS) anywhere outside the cluster network. */
 export function s3Egress(env: EnvironmentConfig): k8s.NetworkPolicyEgressRule {
@@ -74,7 +92,7 @@ export class PlatformNetworkPolicies extends Construct {
       trackingPods: namespacePeer(env.namespaces.platform, selectorLabels(env, TRACKING_NAME)),
     };
     this.trackingPolicies(props, peers);
-    this.storePolicies(peers);
+    this.storePolicies(props, peers);
     this.edgePolicies(peers);
     this.workloadPolicies(props, peers);
   }
@@ -112,7 +130,7 @@ export class PlatformNetworkPolicies extends Construct {
   }
 
   /** The in-cluster stores: PostgreSQL, MinIO and its bucket Job. */
-  private storePolicies({ prometheus, pods }: Peers): void {
+  private storePolicies(props: PlatformNetworkPoliciesProps, { prometheus, pods }: Peers): void {
     const env = this.env;
     const ns = env.namespaces.platform;
     if (env.metadataStore.kind === 'in-cluster-postgres') {
@@ -126,6 +144,20 @@ export class PlatformNetworkPolicies extends Construct {
         ingress: [
           { from: [pods(TRACKING_NAME), pods(MINIO_BUCKET_JOB)], ports: [tcp(MINIO_PORT)] },
           { from: [prometheus], ports: [tcp(MINIO_PORT)] },
+          // Argo's artifact repository: the pipeline step pods' executor uploads and downloads artifacts.
+          ...(props.pipelinePods
+            ? [
+                {
+                  from: [
+                    {
+                      namespaceSelector: namespacePeer(env.namespaces.training).namespaceSelector,
+                      podSelector: { matchExpressions: [{ key: PIPELINE_POD_LABEL, operator: 'Exists' }] },
+                    },
+                  ],
+                  ports: [tcp(MINIO_PORT)],
+                },
+              ]
+            : []),
         ],
         egress: [],
       });
@@ -144,16 +176,28 @@ export class PlatformNetworkPolicies extends Construct {
           { from: [prometheus], ports: [tcp(OAUTH2_PROXY_METRICS_PORT)] },
         ],
         // The upstream, and the OIDC issuer (discovery, JWKS, token endpoint) over HTTPS.
-        egress: [{ to: [pods(TRACKING_NAME)], ports: [tcp(TRACKING_PORT)] }, { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [tcp(443)] }],
+        egress: [
+          { to: [pods(TRACKING_NAME)], ports: [tcp(TRACKING_PORT)] },
+          { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [tcp(443)] },
+        ],
       });
     }
     const t = env.ingress.tls;
     if (t.mode === 'cert-manager' && t.acme) {
       // cert-manager creates the HTTP-01 solver pods on demand; the controller must reach them to pass a challenge.
-      this.policy('acme-http01-solver', ns, ACME_SOLVER_SELECTOR, { ingress: [{ from: [controller], ports: [tcp(ACME_SOLVER_PORT)] }], egress: [] }, {
-        [EXCEPTIONS_ANNOTATION]: JSON.stringify({ 'networkpolicy-selects-pods': 'selects the ACME HTTP-01 solver pods cert-manager creates during a certificate challenge; they are not in the manifests' }),
-        [KUBE_SCORE_IGNORE]: 'networkpolicy-targets-pod',
-      });
+      this.policy(
+        'acme-http01-solver',
+        ns,
+        ACME_SOLVER_SELECTOR,
+        { ingress: [{ from: [controller], ports: [tcp(ACME_SOLVER_PORT)] }], egress: [] },
+        {
+          [EXCEPTIONS_ANNOTATION]: JSON.stringify({
+            'networkpolicy-selects-pods':
+              'selects the ACME HTTP-01 solver pods cert-manager creates during a certificate challenge; they are not in the manifests',
+          }),
+          [KUBE_SCORE_IGNORE]: 'networkpolicy-targets-pod',
+        },
+      );
     }
   }
 
@@ -161,19 +205,29 @@ export class PlatformNetworkPolicies extends Construct {
   private workloadPolicies(props: PlatformNetworkPoliciesProps, { controller, prometheus, trackingPods }: Peers): void {
     const env = this.env;
     if (props.trainingPods) {
-      this.policy('training', env.namespaces.training, { ...TRAINING_POD_SELECTOR }, {
-        ingress: [],
-        egress: [{ to: [trackingPods], ports: [tcp(TRACKING_PORT)] }],
-      });
+      this.policy(
+        'training',
+        env.namespaces.training,
+        { ...TRAINING_POD_SELECTOR },
+        {
+          ingress: [],
+          egress: [{ to: [trackingPods], ports: [tcp(TRACKING_PORT)] }],
+        },
+      );
     }
     if (props.inferencePods) {
-      this.policy('inference', env.namespaces.serving, { ...INFERENCE_POD_SELECTOR }, {
-        ingress: [
-          { from: [controller], ports: [tcp(INFERENCE_PORT)] },
-          { from: [prometheus], ports: [tcp(INFERENCE_PORT)] },
-        ],
-        egress: [{ to: [trackingPods], ports: [tcp(TRACKING_PORT)] }],
-      });
+      this.policy(
+        'inference',
+        env.namespaces.serving,
+        { ...INFERENCE_POD_SELECTOR },
+        {
+          ingress: [
+            { from: [controller], ports: [tcp(INFERENCE_PORT)] },
+            { from: [prometheus], ports: [tcp(INFERENCE_PORT)] },
+          ],
+          egress: [{ to: [trackingPods], ports: [tcp(TRACKING_PORT)] }],
+        },
+      );
     }
   }
 }

@@ -14,6 +14,8 @@ import { GpuDevicePlugin } from './gpu';
 import { PlatformRbac } from './rbac';
 import { Training } from './training';
 import { Inference } from './inference';
+import { Pipelines } from './pipelines';
+import { hasPipelines } from './secrets';
 import { recordDeviations } from './deviations';
 import { TRACKING_ENV_ONLY } from './tracking';
 import { TRACKING_CLIENT_ENV_ONLY } from './training';
@@ -35,7 +37,21 @@ export interface MlopsPlatformProps {
  * start (Secrets, RBAC, NetworkPolicies), the stores before the tracking server, the edge after it, and the
  * workloads that call the tracking server last. Parts not listed keep their construction order, after these.
  */
-export const PART_ORDER = ['namespaces', 'secrets', 'rbac', 'network-policies', 'gpu', 'postgres', 'minio', 'tracking', 'ingress', 'training', 'metrics-adapter', 'inference'];
+export const PART_ORDER = [
+  'namespaces',
+  'secrets',
+  'rbac',
+  'network-policies',
+  'gpu',
+  'postgres',
+  'minio',
+  'tracking',
+  'ingress',
+  'training',
+  'pipelines',
+  'metrics-adapter',
+  'inference',
+];
 
 /**
  * The whole platform for one environment, as one cdk8s Chart per part (so GitOps output is one file
@@ -73,13 +89,14 @@ export class MlopsPlatform extends Construct {
     new PlatformRbac(chart('rbac'), 'rbac', { env });
     const gpu = env.gpu.pools.length > 0 ? new GpuDevicePlugin(chart('gpu'), 'gpu', { env }) : undefined;
     const training = new Training(chart('training'), 'training', { ctx });
+    const pipelines = hasPipelines(env) ? new Pipelines(chart('pipelines'), 'pipelines', { ctx }) : undefined;
     const inference = env.inference.models.length > 0 ? new Inference(chart('inference'), 'inference', { ctx }) : undefined;
     if (needsCustomMetrics(env)) new CustomMetricsAdapter(chart('metrics-adapter'), 'metrics-adapter', { env });
 
     // ---- Workload charts (gpu, rbac, training, inference) go above this line, their pods below. ----
-    const parts = [postgres, minio, tracking, edge, gpu, training, inference];
+    const parts = [postgres, minio, tracking, edge, gpu, training, pipelines, inference];
     this.pods = parts.flatMap((p) => p?.pods ?? []);
-    this.identities = [tracking.identity, training.identity, inference?.identity].flatMap((i) => (i ? [i] : []));
+    this.identities = [tracking.identity, training.identity, pipelines?.identity, inference?.identity].flatMap((i) => (i ? [i] : []));
     this.endpoints = { tracking: edge.url, inference: inference?.endpoints ?? {} };
 
     // Last: the NetworkPolicies open flows only for the pods the charts above actually run.
@@ -88,6 +105,7 @@ export class MlopsPlatform extends Construct {
       ctx,
       trainingPods: runsPods(this.pods, env.namespaces.training, TRAINING_POD_SELECTOR),
       inferencePods: runsPods(this.pods, env.namespaces.serving, INFERENCE_POD_SELECTOR),
+      pipelinePods: !!pipelines,
     });
 
     // Every workload records the platform's deliberate departures from scanner defaults, with reasons.

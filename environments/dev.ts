@@ -1,5 +1,6 @@
 import type { EnvironmentInput } from './schema';
 import { inferenceImage, trackingImage } from './images';
+import { churnPipeline } from './pipelines';
 
 /**
  * dev: a local cluster (kind or minikube) with everything in-cluster — PostgreSQL StatefulSet, MinIO,
@@ -39,4 +40,6 @@ export const dev: EnvironmentInput = {
     resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } },
   },
   monitoring: { serviceMonitors: false },
+  // The default pipeline on Argo Workflows (prepare data → train → evaluate → register → gated promote).
+  pipelines: { churn: churnPipeline() },
 };

@@ -2,6 +2,7 @@ import type { KubeObject, PolicyContext, Violation } from './types';
 import type { KubeRule, ObjectSet } from './rule';
 import { severityOf } from './rule';
 import { objectRef } from '../core/kube-objects';
+import { workflowStepPods } from '../core/argo-pods';
 import { kubeRules } from './kube';
 import { annotationExceptions, applyExceptions, type PolicyException } from './exceptions';
 import { s3Rules } from './aws/s3';
@@ -30,7 +31,9 @@ export interface CheckOptions {
  * Checks Kubernetes objects as one set (cross-object rules see them all). Every violation is returned;
  * those an exception covers carry `exception.reason` and do not count as failures.
  */
-export function checkManifests(objects: KubeObject[], ctx: PolicyContext, opts: CheckOptions = {}): Violation[] {
+export function checkManifests(manifests: KubeObject[], ctx: PolicyContext, opts: CheckOptions = {}): Violation[] {
+  // Argo step pods are checked as the Pods the workflow controller creates from their templates.
+  const objects = [...manifests, ...workflowStepPods(manifests)];
   const set: ObjectSet = { objects, ctx };
   const violations: Violation[] = [];
   const exceptions: PolicyException[] = [...(opts.exceptions ?? [])];
@@ -40,7 +43,14 @@ export function checkManifests(objects: KubeObject[], ctx: PolicyContext, opts: 
     if (fromAnnotation.problem) violations.push(fromAnnotation.problem);
     for (const rule of opts.rules ?? kubeRules) {
       for (const f of rule.check(obj, set)) {
-        violations.push({ ruleId: rule.id, severity: severityOf(rule, ctx), object: objectRef(obj), field: f.field, message: f.message, remediation: rule.remediation });
+        violations.push({
+          ruleId: rule.id,
+          severity: severityOf(rule, ctx),
+          object: objectRef(obj),
+          field: f.field,
+          message: f.message,
+          remediation: rule.remediation,
+        });
       }
     }
   }
@@ -48,13 +58,24 @@ export function checkManifests(objects: KubeObject[], ctx: PolicyContext, opts: 
 }
 
 /** Checks the cloud resources of one stack together (S3 companions are separate resources in AWS provider v7). */
-export function checkAwsResources(resources: AwsResource[], ctx: AwsContext = { mode: 'pulumi' }, opts: { exceptions?: PolicyException[]; rules?: readonly AwsRule[] } = {}): Violation[] {
+export function checkAwsResources(
+  resources: AwsResource[],
+  ctx: AwsContext = { mode: 'pulumi' },
+  opts: { exceptions?: PolicyException[]; rules?: readonly AwsRule[] } = {},
+): Violation[] {
   const violations: Violation[] = [];
   for (const r of resources) {
     for (const rule of opts.rules ?? awsRules) {
       if (!rule.types.includes(r.type)) continue;
       for (const f of rule.check(r, resources, ctx)) {
-        violations.push({ ruleId: rule.id, severity: rule.severity, object: `${r.type}/${r.name}`, field: f.field, message: f.message, remediation: rule.remediation });
+        violations.push({
+          ruleId: rule.id,
+          severity: rule.severity,
+          object: `${r.type}/${r.name}`,
+          field: f.field,
+          message: f.message,
+          remediation: rule.remediation,
+        });
       }
     }
   }

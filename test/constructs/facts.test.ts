@@ -2,6 +2,7 @@ import { App } from 'cdk8s';
 import { validateEnvironment, type EnvironmentConfig } from '../../environments';
 import { environmentVariants } from '../../policies/platform';
 import { podTemplates, type KubeObject } from '../../core/kube-objects';
+import { workflowStepPods } from '../../core/argo-pods';
 import { MlopsPlatform } from '../../constructs/platform';
 import { IRSA_ANNOTATION } from '../../constructs/facts';
 
@@ -25,9 +26,11 @@ const STORES = { artifactStore: { kind: 'minio' }, metadataStore: { kind: 'in-cl
 function variants(): Array<[string, EnvironmentConfig]> {
   return environmentVariants().flatMap(({ label, env }) => {
     const more: Array<[string, EnvironmentConfig]> = [[label, env]];
-    if (env.ingress.auth.mode !== 'oidc') more.push([`${label} + oidc`, validateEnvironment({ ...env, ingress: { ...env.ingress, auth: OIDC } } as unknown, label)]);
+    if (env.ingress.auth.mode !== 'oidc')
+      more.push([`${label} + oidc`, validateEnvironment({ ...env, ingress: { ...env.ingress, auth: OIDC } } as unknown, label)]);
     if (env.artifactStore.kind !== 'minio') more.push([`${label} + in-cluster stores`, validateEnvironment({ ...env, ...STORES } as unknown, label)]);
-    if (env.inference.models.length > 0 && !env.training.retrainSchedule) more.push([`${label} without models`, validateEnvironment({ ...env, inference: { ...env.inference, models: [] } } as unknown, label)]);
+    if (env.inference.models.length > 0 && !env.training.retrainSchedule)
+      more.push([`${label} without models`, validateEnvironment({ ...env, inference: { ...env.inference, models: [] } } as unknown, label)]);
     return more;
   });
 }
@@ -40,7 +43,8 @@ function ingressUrls(env: EnvironmentConfig, objects: readonly KubeObject[]): Re
   const scheme = env.ingress.tls.mode === 'none' ? 'http' : 'https';
   const out: Record<string, string> = {};
   for (const o of objects) {
-    if (o.kind !== 'Ingress' || o.metadata.namespace !== env.namespaces.serving || o.metadata.annotations?.['nginx.ingress.kubernetes.io/canary'] === 'true') continue;
+    if (o.kind !== 'Ingress' || o.metadata.namespace !== env.namespaces.serving || o.metadata.annotations?.['nginx.ingress.kubernetes.io/canary'] === 'true')
+      continue;
     const spec = o.spec as { rules: Array<{ host: string; http: { paths: Array<{ path: string; backend: { service: { name: string } } }> } }> };
     for (const rule of spec.rules) for (const p of rule.http.paths) out[p.backend.service.name] ??= `${scheme}://${rule.host}${p.path.replace(/\(.*$/, '')}`;
   }
@@ -48,18 +52,27 @@ function ingressUrls(env: EnvironmentConfig, objects: readonly KubeObject[]): Re
 }
 
 describe.each(variants())('%s: typed facts match the objects', (_label, env) => {
-  for (const [cloudLabel, cloud] of [['no cloud values', {}], ['cloud values', CLOUD]] as const) {
+  for (const [cloudLabel, cloud] of [
+    ['no cloud values', {}],
+    ['cloud values', CLOUD],
+  ] as const) {
     test(cloudLabel, () => {
       const platform = new MlopsPlatform(new App(), env.name, { env, cloud });
       const objects = platform.charts.flatMap(({ chart }) => chart.toJson() as KubeObject[]);
 
-      const scannedPods = podTemplates(objects).map(({ tpl }) => ({ namespace: tpl.namespace, labels: sortedLabels(tpl.labels) }));
+      // Argo step pods as the workflow controller creates them from the WorkflowTemplates' container templates.
+      const scannedPods = podTemplates([...objects, ...workflowStepPods(objects)]).map(({ tpl }) => ({
+        namespace: tpl.namespace,
+        labels: sortedLabels(tpl.labels),
+      }));
       expect(canonical(platform.pods.map((p) => ({ namespace: p.namespace, labels: sortedLabels(p.labels) })))).toEqual(canonical(scannedPods));
 
       const annotated = objects
         .filter((o) => o.kind === 'ServiceAccount' && o.metadata.annotations?.[IRSA_ANNOTATION])
         .map((o) => ({ namespace: o.metadata.namespace, serviceAccount: o.metadata.name, roleArn: o.metadata.annotations?.[IRSA_ANNOTATION] }));
-      expect(canonical(platform.identities.map(({ namespace, serviceAccount, roleArn }) => ({ namespace, serviceAccount, roleArn })))).toEqual(canonical(annotated));
+      expect(canonical(platform.identities.map(({ namespace, serviceAccount, roleArn }) => ({ namespace, serviceAccount, roleArn })))).toEqual(
+        canonical(annotated),
+      );
       for (const i of platform.identities) expect(i.roleArn).toBe(CLOUD[`${i.identity}RoleArn`]);
 
       expect(platform.endpoints.inference).toEqual(ingressUrls(env, objects));

@@ -45,7 +45,9 @@ describe.each(ENVIRONMENT_NAMES)('%s: full output', (name) => {
   it('every pod is selected by a NetworkPolicy written for it (not only the namespace default deny)', () => {
     const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as Array<KubeObject & { spec: any }>;
     for (const { obj, tpl } of podTemplates(objects)) {
-      const specific = policies.filter((p) => p.metadata.namespace === tpl.namespace && !isEmptySelector(p.spec.podSelector) && selectorMatches(p.spec.podSelector, tpl.labels));
+      const specific = policies.filter(
+        (p) => p.metadata.namespace === tpl.namespace && !isEmptySelector(p.spec.podSelector) && selectorMatches(p.spec.podSelector, tpl.labels),
+      );
       const anyPolicy = policies.some((p) => p.metadata.namespace === tpl.namespace && selectorMatches(p.spec.podSelector ?? {}, tpl.labels));
       expect([`${obj.kind}/${obj.metadata.name}`, anyPolicy]).toEqual([`${obj.kind}/${obj.metadata.name}`, true]);
       // The GPU device plugin needs no network at all: its namespace's deny-all is its policy.
@@ -64,7 +66,8 @@ describe.each(ENVIRONMENT_NAMES)('%s: full output', (name) => {
   it('every HPA targets a workload that exists and leaves its replicas alone', () => {
     for (const hpa of objects.filter((o) => o.kind === 'HorizontalPodAutoscaler') as Array<KubeObject & { spec: any }>) {
       const ref = hpa.spec.scaleTargetRef;
-      const target = objects.find((o) => o.kind === ref.kind && o.metadata.name === ref.name && o.metadata.namespace === hpa.metadata.namespace) as (KubeObject & { spec: any }) | undefined;
+      const target = objects.find((o) => o.kind === ref.kind && o.metadata.name === ref.name && o.metadata.namespace === hpa.metadata.namespace) as
+        (KubeObject & { spec: any }) | undefined;
       expect([hpa.metadata.name, !!target]).toEqual([hpa.metadata.name, true]);
       expect(target!.spec.replicas).toBeUndefined();
     }
@@ -104,7 +107,11 @@ describe.each(ENVIRONMENT_NAMES)('%s: full output', (name) => {
   });
 
   it('migrates the schema with a Job named after the release, not an init container', () => {
-    const version = env.tracking.image.split('@')[0].split(':').pop()!.replace(/[^a-z0-9-]+/g, '-');
+    const version = env.tracking.image
+      .split('@')[0]
+      .split(':')
+      .pop()!
+      .replace(/[^a-z0-9-]+/g, '-');
     const job = objects.find((o) => o.kind === 'Job' && o.metadata.name.startsWith('tracking-db-upgrade-')) as KubeObject & { spec: any };
     expect(job.metadata.name).toBe(`tracking-db-upgrade-${version}`);
     expect(container(job).args.slice(0, 3)).toEqual(['tracking', 'db', 'upgrade']);
@@ -127,17 +134,37 @@ describe('wiring per environment', () => {
     expect(pgc.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/var/lib/postgresql/data', '/var/run/postgresql', '/tmp', '/run/secrets/tracking-db']);
     // The image's entrypoint reads the login from files (its *_FILE variables): no Secret in the env.
     expect(pgc.env.filter((e: any) => e.valueFrom)).toEqual([]);
-    expect(pgc.env).toEqual(expect.arrayContaining([{ name: 'POSTGRES_USER_FILE', value: '/run/secrets/tracking-db/username' }, { name: 'POSTGRES_PASSWORD_FILE', value: '/run/secrets/tracking-db/password' }]));
-    expect(pg.spec.template.spec.volumes).toContainEqual({ name: 'secret-tracking-db', secret: { secretName: 'tracking-db', items: [{ key: 'username', path: 'username' }, { key: 'password', path: 'password' }], defaultMode: 0o440 } });
+    expect(pgc.env).toEqual(
+      expect.arrayContaining([
+        { name: 'POSTGRES_USER_FILE', value: '/run/secrets/tracking-db/username' },
+        { name: 'POSTGRES_PASSWORD_FILE', value: '/run/secrets/tracking-db/password' },
+      ]),
+    );
+    expect(pg.spec.template.spec.volumes).toContainEqual({
+      name: 'secret-tracking-db',
+      secret: {
+        secretName: 'tracking-db',
+        items: [
+          { key: 'username', path: 'username' },
+          { key: 'password', path: 'password' },
+        ],
+        defaultMode: 0o440,
+      },
+    });
     expect(find(objects, 'PodDisruptionBudget', 'postgres').spec.maxUnavailable).toBe(1);
 
-    const trackingEnv = Object.fromEntries(container(find(objects, 'Deployment', 'tracking')).env.map((e: any) => [e.name, e.value ?? e.valueFrom.secretKeyRef]));
+    const trackingEnv = Object.fromEntries(
+      container(find(objects, 'Deployment', 'tracking')).env.map((e: any) => [e.name, e.value ?? e.valueFrom.secretKeyRef]),
+    );
     expect(trackingEnv.MLFLOW_S3_ENDPOINT_URL).toBe('http://minio.mlops-platform.svc:9000');
     expect(trackingEnv.AWS_ACCESS_KEY_ID).toEqual({ name: 'minio-tracking', key: 'access-key' });
     expect(find(objects, 'StatefulSet', 'minio').spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('10Gi');
 
     const ing = find(objects, 'Ingress', 'tracking');
-    expect(ing.metadata.annotations).toMatchObject({ 'nginx.ingress.kubernetes.io/auth-type': 'basic', 'nginx.ingress.kubernetes.io/auth-secret': 'ingress-basic-auth' });
+    expect(ing.metadata.annotations).toMatchObject({
+      'nginx.ingress.kubernetes.io/auth-type': 'basic',
+      'nginx.ingress.kubernetes.io/auth-secret': 'ingress-basic-auth',
+    });
     expect(ing.spec.ingressClassName).toBe('nginx');
     expect(ing.spec.rules[0].host).toBe('mlflow.127.0.0.1.nip.io');
     expect(ing.spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'tracking', port: { number: 5000 } });
@@ -148,7 +175,10 @@ describe('wiring per environment', () => {
   it('the MinIO bucket Job creates a private bucket and a user limited to it', () => {
     const objects = all(loadEnvironment('dev'));
     const script: string = container(find(objects, 'Job', 'minio-bucket')).command[2];
-    expect(script).toBe(bucketScript('mlflow-artifacts'));
+    // dev runs pipelines: the bucket Job also creates their user, limited to the bucket's pipelines/ prefix.
+    expect(script).toBe(bucketScript('mlflow-artifacts', { pipelines: true }));
+    const pipelinesPolicy = JSON.parse(/pipelines-policy.json <<'EOF'\n(.*)\nEOF/.exec(script)![1]);
+    expect(pipelinesPolicy.Statement.flatMap((s: any) => s.Resource)).toEqual(['arn:aws:s3:::mlflow-artifacts', 'arn:aws:s3:::mlflow-artifacts/pipelines/*']);
     expect(script).toContain('mc mb --ignore-existing "platform/mlflow-artifacts"');
     expect(script).toContain('mc anonymous set none "platform/mlflow-artifacts"');
     expect(script).not.toMatch(/anonymous set (download|public|upload)/);
@@ -194,14 +224,25 @@ describe('wiring per environment', () => {
     expect(objects.some((o) => o.metadata.name === 'postgres')).toBe(false);
     let args: string[] = container(find(objects, 'Deployment', 'tracking')).args;
     expect(args[args.indexOf('--backend-store-uri') + 1]).toBe('postgresql://$(PGHOST):5432/mlflow?sslmode=require');
-    expect(container(find(objects, 'Deployment', 'tracking')).env[0]).toEqual({ name: 'PGHOST', valueFrom: { secretKeyRef: { name: 'tracking-db-host', key: 'host' } } });
+    expect(container(find(objects, 'Deployment', 'tracking')).env[0]).toEqual({
+      name: 'PGHOST',
+      valueFrom: { secretKeyRef: { name: 'tracking-db-host', key: 'host' } },
+    });
     expect(requiredSecrets(env)).toContain('trackingDbHost');
 
-    objects = all(env, { cloud: { databaseHost: 'mlflow.abc.eu-west-1.rds.amazonaws.com', trackingRoleArn: 'arn:aws:iam::123456789012:role/tracking', artifactBucket: 'acme-prod-artifacts' } });
+    objects = all(env, {
+      cloud: {
+        databaseHost: 'mlflow.abc.eu-west-1.rds.amazonaws.com',
+        trackingRoleArn: 'arn:aws:iam::123456789012:role/tracking',
+        artifactBucket: 'acme-prod-artifacts',
+      },
+    });
     args = container(find(objects, 'Deployment', 'tracking')).args;
     expect(args[args.indexOf('--backend-store-uri') + 1]).toBe('postgresql://mlflow.abc.eu-west-1.rds.amazonaws.com:5432/mlflow?sslmode=require');
     expect(args[args.indexOf('--artifacts-destination') + 1]).toBe('s3://acme-prod-artifacts/mlflow');
-    expect(find(objects, 'ServiceAccount', 'tracking').metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/tracking' });
+    expect(find(objects, 'ServiceAccount', 'tracking').metadata.annotations).toEqual({
+      'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/tracking',
+    });
     const trackingEnv = container(find(objects, 'Deployment', 'tracking')).env.map((e: any) => e.name);
     expect(trackingEnv).not.toContain('AWS_ACCESS_KEY_ID');
     expect(trackingEnv).toContain('AWS_REGION');
@@ -223,7 +264,12 @@ describe('wiring per environment', () => {
 });
 
 describe('NetworkPolicies: exactly the seed flows', () => {
-  const policies = (env: EnvironmentConfig) => Object.fromEntries(all(env).filter((o) => o.kind === 'NetworkPolicy').map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, (p as any).spec]));
+  const policies = (env: EnvironmentConfig) =>
+    Object.fromEntries(
+      all(env)
+        .filter((o) => o.kind === 'NetworkPolicy')
+        .map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, (p as any).spec]),
+    );
 
   it('dev: controller → tracking:5000; tracking → postgres:5432 and minio:9000; bucket Job → minio; nothing reaches PostgreSQL but the tracking pods', () => {
     const p = policies(loadEnvironment('dev'));
@@ -232,8 +278,14 @@ describe('NetworkPolicies: exactly the seed flows', () => {
     expect(tracking.ingress[0].from[0]).toEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } });
     expect(tracking.ingress.every((r: any) => r.ports.every((x: any) => x.port === 5000))).toBe(true);
     expect(tracking.egress).toEqual([
-      { to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres', 'app.kubernetes.io/instance': 'dev' } } }], ports: [{ protocol: 'TCP', port: 5432 }] },
-      { to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'minio', 'app.kubernetes.io/instance': 'dev' } } }], ports: [{ protocol: 'TCP', port: 9000 }] },
+      {
+        to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres', 'app.kubernetes.io/instance': 'dev' } } }],
+        ports: [{ protocol: 'TCP', port: 5432 }],
+      },
+      {
+        to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'minio', 'app.kubernetes.io/instance': 'dev' } } }],
+        ports: [{ protocol: 'TCP', port: 9000 }],
+      },
     ]);
     expect(p['mlops-platform/postgres'].ingress).toEqual([
       {
@@ -250,10 +302,20 @@ describe('NetworkPolicies: exactly the seed flows', () => {
     expect(p['mlops-platform/postgres']).not.toHaveProperty('egress');
     expect(p['mlops-platform/tracking-db-upgrade']).toEqual(expect.objectContaining({ policyTypes: ['Ingress', 'Egress'] }));
     expect(p['mlops-platform/tracking-db-upgrade']).not.toHaveProperty('ingress');
-    expect(p['mlops-platform/minio-bucket'].egress).toEqual([{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'minio', 'app.kubernetes.io/instance': 'dev' } } }], ports: [{ protocol: 'TCP', port: 9000 }] }]);
+    expect(p['mlops-platform/minio-bucket'].egress).toEqual([
+      {
+        to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'minio', 'app.kubernetes.io/instance': 'dev' } } }],
+        ports: [{ protocol: 'TCP', port: 9000 }],
+      },
+    ]);
     // Prometheus may scrape the metrics ports, from its own namespace and pods only.
     expect(tracking.ingress[1]).toEqual({
-      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
+      from: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+        },
+      ],
       ports: [{ protocol: 'TCP', port: 5000 }],
     });
   });
@@ -261,9 +323,14 @@ describe('NetworkPolicies: exactly the seed flows', () => {
   it('prod: controller → oauth2-proxy → tracking; tracking → RDS:5432 in the VPC and S3:443 outside it', () => {
     const env = loadEnvironment('prod');
     const p = policies(env);
-    expect(p['mlops-platform/oauth2-proxy'].ingress[0]).toEqual({ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }], ports: [{ protocol: 'TCP', port: 4180 }] });
+    expect(p['mlops-platform/oauth2-proxy'].ingress[0]).toEqual({
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }],
+      ports: [{ protocol: 'TCP', port: 4180 }],
+    });
     const tracking = p['mlops-platform/tracking'];
-    expect(tracking.ingress[0].from[0]).toEqual({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'oauth2-proxy', 'app.kubernetes.io/instance': 'prod' } } });
+    expect(tracking.ingress[0].from[0]).toEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'oauth2-proxy', 'app.kubernetes.io/instance': 'prod' } },
+    });
     expect(tracking.egress).toEqual([
       { to: [{ ipBlock: { cidr: '10.30.0.0/16' } }], ports: [{ protocol: 'TCP', port: 5432 }] },
       { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.30.0.0/16'] } }], ports: [{ protocol: 'TCP', port: 443 }] },
@@ -278,19 +345,39 @@ describe('NetworkPolicies: exactly the seed flows', () => {
       const objects = all(env);
       const p = policies(env);
       const trackingPeers = p[`${env.namespaces.platform}/tracking`].ingress[0].from;
-      const toTracking = [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': env.namespaces.platform } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'tracking', 'app.kubernetes.io/instance': name } } }], ports: [{ protocol: 'TCP', port: 5000 }] }];
-      const hasPods = (ns: string, component: string) => podTemplates(objects).some(({ tpl }) => tpl.namespace === ns && tpl.labels['app.kubernetes.io/component'] === component);
+      const toTracking = [
+        {
+          to: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': env.namespaces.platform } },
+              podSelector: { matchLabels: { 'app.kubernetes.io/name': 'tracking', 'app.kubernetes.io/instance': name } },
+            },
+          ],
+          ports: [{ protocol: 'TCP', port: 5000 }],
+        },
+      ];
+      const hasPods = (ns: string, component: string) =>
+        podTemplates(objects).some(({ tpl }) => tpl.namespace === ns && tpl.labels['app.kubernetes.io/component'] === component);
       if (hasPods(env.namespaces.training, 'training')) {
         expect(p[`${env.namespaces.training}/training`].egress).toEqual(toTracking);
-        expect(trackingPeers).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': env.namespaces.training } }, podSelector: { matchLabels: { 'app.kubernetes.io/component': 'training' } } });
+        expect(trackingPeers).toContainEqual({
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': env.namespaces.training } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/component': 'training' } },
+        });
       } else {
         expect(p[`${env.namespaces.training}/training`]).toBeUndefined();
       }
       if (hasPods(env.namespaces.serving, 'inference')) {
         const inference = p[`${env.namespaces.serving}/inference`];
         expect(inference.egress).toEqual(toTracking);
-        expect(inference.ingress[0]).toEqual({ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }], ports: [{ protocol: 'TCP', port: 8080 }] });
-        expect(trackingPeers).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': env.namespaces.serving } }, podSelector: { matchLabels: { 'app.kubernetes.io/component': 'inference' } } });
+        expect(inference.ingress[0]).toEqual({
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }],
+          ports: [{ protocol: 'TCP', port: 8080 }],
+        });
+        expect(trackingPeers).toContainEqual({
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': env.namespaces.serving } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/component': 'inference' } },
+        });
       }
     }
   });
@@ -327,13 +414,17 @@ describe('gates', () => {
   it('the ClusterSecretStore the ExternalSecrets read is in the output when the environment describes it', () => {
     const objects = all(loadEnvironment('staging'));
     const stores = objects.filter((o) => o.kind === 'ClusterSecretStore') as Array<KubeObject & { spec: any }>;
-    expect(stores.map((o) => [o.apiVersion, o.metadata.name, o.spec])).toEqual([[EXTERNAL_SECRETS_API, 'aws-secrets-manager', { provider: { aws: { service: 'SecretsManager', region: 'eu-west-1' } } }]]);
+    expect(stores.map((o) => [o.apiVersion, o.metadata.name, o.spec])).toEqual([
+      [EXTERNAL_SECRETS_API, 'aws-secrets-manager', { provider: { aws: { service: 'SecretsManager', region: 'eu-west-1' } } }],
+    ]);
     const refs = new Set(objects.filter((o) => o.kind === 'ExternalSecret').map((o) => JSON.stringify((o as any).spec.secretStoreRef)));
     expect([...refs]).toEqual([JSON.stringify({ kind: 'ClusterSecretStore', name: 'aws-secrets-manager' })]);
     // Without secrets.store.aws the store is a prerequisite: nothing is emitted.
     const prereq = loadEnvironment('staging', { secrets: { store: { aws: undefined } } });
     expect(all(prereq).some((o) => o.kind === 'ClusterSecretStore')).toBe(false);
-    expect(() => loadEnvironment('staging', { secrets: { store: { kind: 'SecretStore' } } })).toThrow(/secrets\.store\.aws: is only emitted as a ClusterSecretStore/);
+    expect(() => loadEnvironment('staging', { secrets: { store: { kind: 'SecretStore' } } })).toThrow(
+      /secrets\.store\.aws: is only emitted as a ClusterSecretStore/,
+    );
   });
 
   it('GitOps output of an Argo CD environment with Pulumi-made Secrets is refused, naming why', () => {
@@ -344,6 +435,8 @@ describe('gates', () => {
   });
 
   it('schema validation fails closed on a kind without a published schema', () => {
-    expect(schemaProblems({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } })).toEqual(['no published schema for example.com/v1 Widget']);
+    expect(schemaProblems({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } })).toEqual([
+      'no published schema for example.com/v1 Widget',
+    ]);
   });
 });
