@@ -63,6 +63,7 @@ export function componentDirs(): Record<string, string> {
     pulumi: path.join(root, `pulumi-${v.PULUMI_VERSION}`),
     'pulumi-kubernetes': path.join(root, `pulumi-resource-kubernetes-v${pulumiKubernetesPluginVersion()}`),
     promtool: path.join(root, `promtool-${v.PROMETHEUS_VERSION}`),
+    'argo-workflows': path.join(root, `argo-workflows-${v.ARGO_WORKFLOWS_VERSION}`),
   };
 }
 
@@ -90,7 +91,12 @@ const built = (dir: string) => fs.existsSync(path.join(dir, '.stamp'));
 export function cacheAvailability(components: string[], crds = false): Availability {
   const dirs = componentDirs();
   const missing = components.filter((c) => !built(dirs[c]));
-  if (crds) missing.push(...crdSources().filter((s) => !built(crdDir(s.name))).map((s) => `crds-${s.name}`));
+  if (crds)
+    missing.push(
+      ...crdSources()
+        .filter((s) => !built(crdDir(s.name)))
+        .map((s) => `crds-${s.name}`),
+    );
   if (missing.length === 0) return { ok: true, reason: '' };
   return { ok: false, reason: `${missing.join(', ')} not built in ${cacheRoot()} (run \`${BUILD_COMMAND}\`; cold: ~30 min on 2 cores)` };
 }

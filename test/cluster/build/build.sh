@@ -114,6 +114,14 @@ build_promtool() {
   (cd "$here/prometheus" && go build -p "$parallel" -trimpath -ldflags "$ld" -o "$1/bin/promtool" github.com/prometheus/prometheus/cmd/promtool)
 }
 
+# --- Argo Workflows' workflow-controller, built inside its own module (its go.mod pins its dependencies) -----------
+build_argo_workflows() {
+  local src; src=$(GOFLAGS= module_dir github.com/argoproj/argo-workflows/v4 "$ARGO_WORKFLOWS_VERSION")
+  local ld="-s -w -X github.com/argoproj/argo-workflows/v4.version=$ARGO_WORKFLOWS_VERSION"
+  # -mod=mod: the module zip is the main module here; its go.sum is used as shipped (this is the command that ran).
+  (cd "$src" && GOFLAGS="-mod=mod -buildvcs=false" go build -p "$parallel" -trimpath -ldflags "$ld" -o "$1/bin/workflow-controller" ./cmd/workflow-controller)
+}
+
 # --- upstream CRDs from the operators' module zips (crds.tsv), one directory per operator and version ----------
 fetch_crds() {
   local out=$1 module=$2 version=$3 path=$4 src
@@ -136,7 +144,7 @@ ensure_crds() {
 }
 fetch_crds_row() { fetch_crds "$1" "$module" "$version" "$path"; }
 
-components=(kubernetes etcd kwok pulumi pulumi-kubernetes promtool crds)
+components=(kubernetes etcd kwok pulumi pulumi-kubernetes promtool argo-workflows crds)
 selected=("$@"); [[ ${#selected[@]} -eq 0 ]] && selected=("${components[@]}")
 for c in "${selected[@]}"; do
   case $c in
@@ -148,6 +156,7 @@ for c in "${selected[@]}"; do
       v=$(pulumi_kubernetes_plugin_version)
       ensure "pulumi-resource-kubernetes-v$v" build_pulumi_kubernetes "$v" "$PULUMI_KUBERNETES_PROVIDER_MODULE" "$(sum_of pulumi-kubernetes)" ;;
     promtool) ensure "promtool-$PROMETHEUS_VERSION" build_promtool "$PROMETHEUS_VERSION" "$(sum_of prometheus)" ;;
+    argo-workflows) ensure "argo-workflows-$ARGO_WORKFLOWS_VERSION" build_argo_workflows "$ARGO_WORKFLOWS_VERSION" ;;
     crds) ensure_crds ;;
     *) echo "build.sh: unknown component '$c' (one of: ${components[*]})" >&2; exit 2 ;;
   esac
