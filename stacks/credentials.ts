@@ -33,11 +33,7 @@ export interface PlatformCredentialsArgs {
 }
 
 /** The values of one supplied Secret, or an error naming the missing config entry. */
-function suppliedSecret(
-  supplied: pulumi.Output<Record<string, Record<string, string>>>,
-  id: string,
-  keys: readonly string[],
-): pulumi.Output<Record<string, string>> {
+function suppliedSecret(supplied: pulumi.Output<Record<string, Record<string, string>>>, id: string, keys: readonly string[]): pulumi.Output<Record<string, string>> {
   return supplied.apply((all) => {
     const missing = keys.filter((k) => typeof all?.[id]?.[k] !== 'string');
     if (missing.length) throw new Error(`mlops:credentials lacks ${missing.map((k) => `${id}.${k}`).join(', ')} (mlops:credentialSource is "config")`);
@@ -67,17 +63,10 @@ export class PlatformCredentials extends pulumi.ComponentResource {
       this.secrets = args.secretIds.map((id) => {
         const spec = known[id];
         if (!spec) throw new Error(`unknown platform secret "${id}"`);
-        return {
-          id,
-          name: spec.name,
-          namespace: secretNamespace(args.env, spec),
-          keys: spec.keys,
-          data: pulumi.secret(suppliedSecret(args.supplied!, id, spec.keys)),
-        };
+        return { id, name: spec.name, namespace: secretNamespace(args.env, spec), keys: spec.keys, data: pulumi.secret(suppliedSecret(args.supplied!, id, spec.keys)) };
       });
       this.databasePassword = pulumi.secret(suppliedSecret(args.supplied, 'trackingDb', ['password']).apply((v) => v.password));
-      if (args.secretIds.includes('trackingAdmin'))
-        this.adminPassword = pulumi.secret(suppliedSecret(args.supplied, 'trackingAdmin', ['password']).apply((v) => v.password));
+      if (args.secretIds.includes('trackingAdmin')) this.adminPassword = pulumi.secret(suppliedSecret(args.supplied, 'trackingAdmin', ['password']).apply((v) => v.password));
       this.registerOutputs({});
       return;
     }
@@ -86,14 +75,14 @@ export class PlatformCredentials extends pulumi.ComponentResource {
     // Memoized by id: a Secret that copies another (the tracking server's copy of a client login) gets the same values.
     const passwords = new Map<string, random.RandomPassword>();
     const password = (id: string, length: number) => {
-      if (!passwords.has(id))
-        passwords.set(id, new random.RandomPassword(`${name}-${id}`, { length, special: false, minUpper: 1, minLower: 1, minNumeric: 1 }, parent));
+      if (!passwords.has(id)) passwords.set(id, new random.RandomPassword(`${name}-${id}`, { length, special: false, minUpper: 1, minLower: 1, minNumeric: 1 }, parent));
       return passwords.get(id)!;
     };
     this.databasePassword = pulumi.secret(password('tracking-db-password', 32).result);
 
     let admin: random.RandomPassword | undefined;
     const adminPassword = () => (admin ??= password('admin-password', 24));
+    const pipelinesLogin = () => ({ 'access-key': password('pipeline-artifacts-access-key', 20).result, 'secret-key': password('pipeline-artifacts-secret-key', 40).result });
     const htpasswd = () => pulumi.secret(pulumi.interpolate`${this.adminUser}:${adminPassword().bcryptHash}\n`);
 
     // Keyed by PlatformSecretId; a plain record so an id added to PLATFORM_SECRETS falls back to random values.
@@ -108,15 +97,9 @@ export class PlatformCredentials extends pulumi.ComponentResource {
         'access-key': new random.RandomString(`${name}-minio-tracking-access-key`, { length: 20, special: false, lower: false }, parent).result,
         'secret-key': password('minio-tracking-secret-key', 40).result,
       }),
-      // The pipelines' MinIO user, and the bucket Job's copy of it (the same values: memoized by id).
-      pipelineArtifacts: () => ({
-        'access-key': password('pipeline-artifacts-access-key', 20).result,
-        'secret-key': password('pipeline-artifacts-secret-key', 40).result,
-      }),
-      minioPipelines: () => ({
-        'access-key': password('pipeline-artifacts-access-key', 20).result,
-        'secret-key': password('pipeline-artifacts-secret-key', 40).result,
-      }),
+      // The pipelines' MinIO user and the bucket Job's copy of it: the same values (passwords are memoized by id).
+      pipelineArtifacts: () => pipelinesLogin(),
+      minioPipelines: () => pipelinesLogin(),
       basicAuth: () => ({ auth: htpasswd() }),
       basicAuthServing: () => ({ auth: htpasswd() }),
       // The same admin password as the edge: nginx forwards the Authorization header to the tracking server.
@@ -128,9 +111,7 @@ export class PlatformCredentials extends pulumi.ComponentResource {
       trackingAdmin: () => ({ password: pulumi.secret(adminPassword().result) }),
       oauth2Proxy: () => {
         if (args.oidcClientSecret === undefined) {
-          throw new Error(
-            'ingress.auth.mode is "oidc": set the identity provider client secret with `pulumi config set --secret mlops:oidcClientSecret <value>`',
-          );
+          throw new Error('ingress.auth.mode is "oidc": set the identity provider client secret with `pulumi config set --secret mlops:oidcClientSecret <value>`');
         }
         // oauth2-proxy wants a 16, 24 or 32 byte cookie secret.
         return { 'client-secret': args.oidcClientSecret, 'cookie-secret': password('oauth2-proxy-cookie-secret', 32).result };
@@ -146,13 +127,7 @@ export class PlatformCredentials extends pulumi.ComponentResource {
       const data = generate();
       const missing = spec.keys.filter((k) => !(k in data));
       if (missing.length) throw new Error(`generated Secret "${spec.name}" lacks ${missing.join(', ')}`);
-      return {
-        id,
-        name: spec.name,
-        namespace: secretNamespace(args.env, spec),
-        keys: spec.keys,
-        data: pulumi.secret(pulumi.output(data)) as pulumi.Output<Record<string, string>>,
-      };
+      return { id, name: spec.name, namespace: secretNamespace(args.env, spec), keys: spec.keys, data: pulumi.secret(pulumi.output(data)) as pulumi.Output<Record<string, string>> };
     });
     if (admin) this.adminPassword = pulumi.secret(admin.result);
     this.registerOutputs({});
