@@ -2,6 +2,7 @@ import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { EXCEPTIONS_ANNOTATION, KUBE_SCORE_IGNORE } from '../core/annotations';
 import { asArray, asRecord, containers, podTemplate, type KubeObject } from '../core/kube-objects';
+import { workflowStepPods } from '../core/argo-pods';
 
 /*
  * The platform's deliberate departures from scanner defaults, written into the objects themselves so
@@ -108,6 +109,12 @@ function secretEnvNames(obj: KubeObject): string[] {
  * for variables `envOnly` gives a reason for (any other stays a finding: mount it with `secretFiles`).
  */
 export function workloadDeviations(obj: KubeObject, envOnly: EnvOnlySecrets): Deviation[] {
+  // An Argo WorkflowTemplate deviates where the pods it makes do (written once on the template).
+  const stepPods = workflowStepPods([obj]);
+  if (stepPods.length) {
+    const all = stepPods.flatMap((p) => workloadDeviations(p, envOnly));
+    return all.filter((d, i) => all.findIndex((o) => JSON.stringify(o) === JSON.stringify(d)) === i);
+  }
   const tpl = podTemplate(obj);
   if (!tpl) return [];
   const cs = containers(tpl);

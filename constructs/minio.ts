@@ -17,7 +17,7 @@ import {
 import { httpProbe, podMetadata, restricted } from './platform-pods';
 import { StatefulWorkload } from './serving-workload';
 import { podGroup, type PodGroup } from './facts';
-import { PLATFORM_SECRETS } from './secrets';
+import { hasPipelines, PLATFORM_SECRETS } from './secrets';
 
 type MinioStore = Extract<EnvironmentConfig['artifactStore'], { kind: 'minio' }>;
 
@@ -44,6 +44,8 @@ export const MINIO_ENV_ONLY: EnvOnlySecrets = {
   MINIO_ROOT_PASSWORD: MINIO_ROOT_ENV_ONLY,
   TRACKING_ACCESS_KEY: MC_ENV_ONLY,
   TRACKING_SECRET_KEY: MC_ENV_ONLY,
+  PIPELINES_ACCESS_KEY: MC_ENV_ONLY,
+  PIPELINES_SECRET_KEY: MC_ENV_ONLY,
 };
 
 /** The in-cluster S3 endpoint the tracking server uses (MLFLOW_S3_ENDPOINT_URL). */
@@ -56,7 +58,7 @@ export function minioEndpoint(env: EnvironmentConfig): string {
  * is created private (`mc anonymous set none`: no anonymous policy at all, unlike charts that make it
  * downloadable), and the tracking server gets its own user whose policy covers that bucket only.
  */
-export function bucketScript(bucket: string): string {
+export function bucketScript(bucket: string, opts: { pipelines?: boolean } = {}): string {
   const policy = JSON.stringify({
     Version: '2012-10-17',
     Statement: [
@@ -78,8 +80,33 @@ export function bucketScript(bucket: string): string {
     'mc admin user add platform "$TRACKING_ACCESS_KEY" "$TRACKING_SECRET_KEY"',
     // Attaching an already attached policy is an error in mc; check first so a re-run succeeds.
     `mc admin user info platform "$TRACKING_ACCESS_KEY" | grep -q "${MINIO_TRACKING_POLICY}" || mc admin policy attach platform ${MINIO_TRACKING_POLICY} --user "$TRACKING_ACCESS_KEY"`,
+    ...(opts.pipelines ? pipelinesUserScript(bucket) : []),
     `echo "bucket ${bucket} ready (private), user attached to ${MINIO_TRACKING_POLICY}"`,
   ].join('\n');
+}
+
+/** MinIO policy granting the pipeline steps (Argo's artifact repository) the bucket's `pipelines/` prefix only. */
+export const MINIO_PIPELINES_POLICY = 'pipeline-artifacts';
+
+/** The bucket Job's lines creating the pipelines' user, limited to `pipelines/` of the bucket. */
+function pipelinesUserScript(bucket: string): string[] {
+  const policy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [`arn:aws:s3:::${bucket}`], Condition: { StringLike: { 's3:prefix': ['pipelines/*'] } } },
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        Resource: [`arn:aws:s3:::${bucket}/pipelines/*`],
+      },
+    ],
+  });
+  return [
+    `cat > /tmp/pipelines-policy.json <<'EOF'\n${policy}\nEOF`,
+    `mc admin policy create platform ${MINIO_PIPELINES_POLICY} /tmp/pipelines-policy.json`,
+    'mc admin user add platform "$PIPELINES_ACCESS_KEY" "$PIPELINES_SECRET_KEY"',
+    `mc admin user info platform "$PIPELINES_ACCESS_KEY" | grep -q "${MINIO_PIPELINES_POLICY}" || mc admin policy attach platform ${MINIO_PIPELINES_POLICY} --user "$PIPELINES_ACCESS_KEY"`,
+  ];
 }
 
 /**
@@ -167,7 +194,7 @@ function bucketJob(scope: Construct, env: EnvironmentConfig, cfg: MinioStore, tt
               name: 'mc',
               image: cfg.clientImage,
               imagePullPolicy: 'IfNotPresent',
-              command: ['/bin/sh', '-c', bucketScript(cfg.bucket)],
+              command: ['/bin/sh', '-c', bucketScript(cfg.bucket, { pipelines: hasPipelines(env) })],
               env: [
                 { name: 'MINIO_URL', value: minioEndpoint(env) },
                 { name: 'MC_CONFIG_DIR', value: '/tmp/mc' },
@@ -175,6 +202,12 @@ function bucketJob(scope: Construct, env: EnvironmentConfig, cfg: MinioStore, tt
                 secretEnv('MINIO_ROOT_PASSWORD', root, 'root-password'),
                 secretEnv('TRACKING_ACCESS_KEY', tracking, 'access-key'),
                 secretEnv('TRACKING_SECRET_KEY', tracking, 'secret-key'),
+                ...(hasPipelines(env)
+                  ? [
+                      secretEnv('PIPELINES_ACCESS_KEY', PLATFORM_SECRETS.minioPipelines.name, 'access-key'),
+                      secretEnv('PIPELINES_SECRET_KEY', PLATFORM_SECRETS.minioPipelines.name, 'secret-key'),
+                    ]
+                  : []),
               ],
               securityContext: sec.container,
               resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } }),

@@ -37,7 +37,12 @@ export interface PlatformNetworkPoliciesProps {
   readonly trainingPods?: boolean;
   /** Inference pods (`app.kubernetes.io/component: inference`) exist in the serving namespace. @default false */
   readonly inferencePods?: boolean;
+  /** Pipeline step pods (label `mlops-blueprint.io/pipeline`) in the training namespace store artifacts in MinIO. @default false */
+  readonly pipelinePods?: boolean;
 }
+
+/** Label of Argo step pods (constructs/pipelines); MinIO admits them when they exist. */
+export const PIPELINE_POD_LABEL = 'mlops-blueprint.io/pipeline';
 
 /** Egress to an S3 endpoint (HTTPS) anywhere outside the cluster network. */
 export function s3Egress(env: EnvironmentConfig): k8s.NetworkPolicyEgressRule {
@@ -88,7 +93,7 @@ export class PlatformNetworkPolicies extends Construct {
       trackingPods: namespacePeer(env.namespaces.platform, selectorLabels(env, TRACKING_NAME)),
     };
     this.trackingPolicies(props, peers);
-    this.storePolicies(peers);
+    this.storePolicies(props, peers);
     this.edgePolicies(peers);
     this.workloadPolicies(props, peers);
   }
@@ -126,7 +131,7 @@ export class PlatformNetworkPolicies extends Construct {
   }
 
   /** The in-cluster stores: PostgreSQL, MinIO and its bucket Job. */
-  private storePolicies({ prometheus, pods }: Peers): void {
+  private storePolicies(props: PlatformNetworkPoliciesProps, { prometheus, pods }: Peers): void {
     const env = this.env;
     const ns = env.namespaces.platform;
     if (env.metadataStore.kind === 'in-cluster-postgres') {
@@ -140,6 +145,20 @@ export class PlatformNetworkPolicies extends Construct {
         ingress: [
           { from: [pods(TRACKING_NAME), pods(MINIO_BUCKET_JOB)], ports: [tcp(MINIO_PORT)] },
           { from: [prometheus], ports: [tcp(MINIO_PORT)] },
+          // Argo's artifact repository: the pipeline step pods' executor uploads and downloads artifacts.
+          ...(props.pipelinePods
+            ? [
+                {
+                  from: [
+                    {
+                      namespaceSelector: namespacePeer(env.namespaces.training).namespaceSelector,
+                      podSelector: { matchExpressions: [{ key: PIPELINE_POD_LABEL, operator: 'Exists' }] },
+                    },
+                  ],
+                  ports: [tcp(MINIO_PORT)],
+                },
+              ]
+            : []),
         ],
         egress: [],
       });

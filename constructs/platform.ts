@@ -14,6 +14,8 @@ import { GpuDevicePlugin } from './gpu';
 import { PlatformRbac } from './rbac';
 import { Training } from './training';
 import { Inference } from './inference';
+import { Pipelines } from './pipelines';
+import { hasPipelines } from './secrets';
 import { recordDeviations } from './deviations';
 import { TRACKING_ENV_ONLY } from './tracking';
 import { TRACKING_CLIENT_ENV_ONLY } from './training';
@@ -51,6 +53,7 @@ export const PART_ORDER = [
   'tracking',
   'ingress',
   'training',
+  'pipelines',
   'metrics-adapter',
   'inference',
   'monitoring',
@@ -92,6 +95,7 @@ export class MlopsPlatform extends Construct {
     new PlatformRbac(chart('rbac'), 'rbac', { env });
     const gpu = env.gpu.pools.length > 0 ? new GpuDevicePlugin(chart('gpu'), 'gpu', { ...env.parts?.gpu, env }) : undefined;
     const training = new Training(chart('training'), 'training', { ctx });
+    const pipelines = hasPipelines(env) ? new Pipelines(chart('pipelines'), 'pipelines', { ctx }) : undefined;
     const inference = env.inference.models.length > 0 ? new Inference(chart('inference'), 'inference', { ...env.parts?.inference, ctx }) : undefined;
     if (needsCustomMetrics(env)) new CustomMetricsAdapter(chart('metrics-adapter'), 'metrics-adapter', { env });
     const monitoring = env.monitoring.alerts.enabled || env.monitoring.dashboards.enabled ? chart('monitoring') : undefined;
@@ -99,9 +103,9 @@ export class MlopsPlatform extends Construct {
     if (monitoring && env.monitoring.dashboards.enabled) new PlatformDashboards(monitoring, 'dashboards', { env });
 
     // ---- Workload charts (gpu, rbac, training, inference) go above this line, their pods below. ----
-    const parts = [postgres, minio, tracking, edge, gpu, training, inference];
+    const parts = [postgres, minio, tracking, edge, gpu, training, pipelines, inference];
     const builtInPods = parts.flatMap((p) => p?.pods ?? []);
-    this.identities = [tracking.identity, training.identity, inference?.identity].flatMap((i) => (i ? [i] : []));
+    this.identities = [tracking.identity, training.identity, pipelines?.identity, inference?.identity].flatMap((i) => (i ? [i] : []));
     this.endpoints = { tracking: edge.url, inference: inference?.endpoints ?? {} };
     // A team's parts see the built-in parts' facts; the pods they report join the platform's.
     const facts = { pods: builtInPods, identities: this.identities, endpoints: this.endpoints };
@@ -113,6 +117,7 @@ export class MlopsPlatform extends Construct {
       ctx,
       trainingPods: runsPods(this.pods, env.namespaces.training, TRAINING_POD_SELECTOR),
       inferencePods: runsPods(this.pods, env.namespaces.serving, INFERENCE_POD_SELECTOR),
+      pipelinePods: !!pipelines,
     });
 
     // Every workload records the platform's deliberate departures from scanner defaults, with reasons.

@@ -93,6 +93,19 @@ export const PLATFORM_SECRETS = {
     description:
       "The inference pods' login (the same values as tracking-client in the serving namespace), for the tracking server to create that user at start (MLOPS_AUTH_USER_SERVING_*).",
   },
+  pipelineArtifacts: {
+    name: 'pipeline-artifacts',
+    namespace: 'training',
+    keys: ['access-key', 'secret-key'],
+    description: "MinIO login of the pipeline step pods (Argo's artifact repository), limited by policy to the bucket's pipelines/ prefix.",
+  },
+  minioPipelines: {
+    name: 'minio-pipelines',
+    namespace: 'platform',
+    keys: ['access-key', 'secret-key'],
+    remoteName: 'pipeline-artifacts',
+    description: 'The same MinIO login as pipeline-artifacts, for the bucket Job to create that user and attach its policy.',
+  },
   oauth2Proxy: {
     name: 'oauth2-proxy',
     namespace: 'platform',
@@ -119,11 +132,17 @@ export function requiredSecrets(env: EnvironmentConfig, cloud: PlatformContext['
   if (env.inference.models.length > 0) ids.push('trackingClientServing', 'trackingUserServing');
   if (needsDbHostSecret(env, cloud)) ids.push('trackingDbHost');
   if (env.artifactStore.kind === 'minio') ids.push('minioRoot', 'minioTracking');
+  if (env.artifactStore.kind === 'minio' && hasPipelines(env)) ids.push('pipelineArtifacts', 'minioPipelines');
   if (env.ingress.auth.mode === 'basic-auth') {
     ids.push('basicAuth');
     if (env.inference.models.length > 0) ids.push('basicAuthServing');
   } else ids.push('oauth2Proxy');
   return ids;
+}
+
+/** The environment runs pipelines on Argo Workflows. */
+export function hasPipelines(env: EnvironmentConfig): boolean {
+  return Object.keys(env.pipelines ?? {}).length > 0;
 }
 
 /** An RDS database whose host neither the environment nor the cloud outputs give: read it from a Secret. */

@@ -47,6 +47,8 @@ export function formatPath(p: ReadonlyArray<PropertyKey>): string {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  // A record key (a pipeline or step name) that fails its schema: say why, not just "Invalid key in record".
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) return `name ${issue.issues[0].message}`;
   if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.discriminator) return issue.message;
   return issue.message;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseImageReference, type ImageReference } from '../core/image-reference';
 import { partOverridesSchema } from './parts';
+import { pipelines } from './pipelines';
 
 /*
  * The typed, validated configuration of one platform environment. Everything the constructs, the
@@ -585,6 +586,8 @@ export const environmentSchema = z
     gitops: gitops.optional(),
     /** Overrides of the built-in parts' optional props (environments/parts.ts); default: each construct's own defaults. */
     parts: partOverridesSchema.optional(),
+    /** Pipelines on Argo Workflows (environments/pipelines.ts); omitted: none, and retraining stays a CronJob. */
+    pipelines: pipelines.optional(),
   })
   .strict()
   .superRefine((env, ctx) => {
@@ -643,10 +646,36 @@ export const environmentSchema = z
       // Argo CD syncs only what Git holds; Pulumi-generated Secrets live in Pulumi state, so pods would wait forever.
       ctx.addIssue({ code: 'custom', path: ['gitops'], message: GITOPS_NEEDS_EXTERNAL_SECRETS });
     }
+    checkPipelines(env, pools, ctx);
     if (env.ingress.servingHost && env.ingress.servingHost === env.ingress.host) {
       ctx.addIssue({ code: 'custom', path: ['ingress', 'servingHost'], message: 'must differ from ingress.host' });
     }
   });
+
+/** Pipeline steps' pools and images resolve against the rest of the environment. */
+function checkPipelines(
+  env: { pipelines?: z.output<typeof pipelines>; training: { retrainSchedule?: string } },
+  pools: Set<string>,
+  ctx: z.RefinementCtx,
+): void {
+  for (const [pipeline, def] of Object.entries(env.pipelines ?? {})) {
+    for (const [step, s] of Object.entries(def.steps)) {
+      const at = ['pipelines', pipeline, 'steps', step];
+      if (s.gpuPool && !pools.has(s.gpuPool))
+        ctx.addIssue({ code: 'custom', path: [...at, 'gpuPool'], message: `unknown GPU pool "${s.gpuPool}" (defined: ${[...pools].join(', ') || 'none'})` });
+      const image = s.image === undefined ? undefined : imageRef.safeParse(s.image);
+      if (image && !image.success) ctx.addIssue({ code: 'custom', path: [...at, 'image'], message: image.error.issues[0].message });
+    }
+  }
+  if (env.pipelines?.churn && env.training.retrainSchedule) {
+    // The churn pipeline replaces the retraining CronJob: one schedule, not two competing ones.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['training', 'retrainSchedule'],
+      message: 'the churn pipeline replaces the retraining CronJob: set pipelines.churn.schedule instead',
+    });
+  }
+}
 
 /** What an environment file writes (defaults may be left out). */
 export type EnvironmentInput = z.input<typeof environmentSchema>;

@@ -2,6 +2,7 @@ import type { KubeObject, PolicyContext, Violation } from './types';
 import type { KubeRule, ObjectSet } from './rule';
 import { severityOf } from './rule';
 import { objectRef } from '../core/kube-objects';
+import { workflowStepPods } from '../core/argo-pods';
 import { kubeRules } from './kube';
 import { annotationExceptions, applyExceptions, type PolicyException } from './exceptions';
 import { s3Rules } from './aws/s3';
@@ -30,7 +31,9 @@ export interface CheckOptions {
  * Checks Kubernetes objects as one set (cross-object rules see them all). Every violation is returned;
  * those an exception covers carry `exception.reason` and do not count as failures.
  */
-export function checkManifests(objects: KubeObject[], ctx: PolicyContext, opts: CheckOptions = {}): Violation[] {
+export function checkManifests(manifests: KubeObject[], ctx: PolicyContext, opts: CheckOptions = {}): Violation[] {
+  // Argo step pods are checked as the Pods the workflow controller creates from their templates.
+  const objects = [...manifests, ...workflowStepPods(manifests)];
   const set: ObjectSet = { objects, ctx };
   const violations: Violation[] = [];
   const exceptions: PolicyException[] = [...(opts.exceptions ?? [])];

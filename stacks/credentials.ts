@@ -82,6 +82,7 @@ export class PlatformCredentials extends pulumi.ComponentResource {
 
     let admin: random.RandomPassword | undefined;
     const adminPassword = () => (admin ??= password('admin-password', 24));
+    const pipelinesLogin = () => ({ 'access-key': password('pipeline-artifacts-access-key', 20).result, 'secret-key': password('pipeline-artifacts-secret-key', 40).result });
     const htpasswd = () => pulumi.secret(pulumi.interpolate`${this.adminUser}:${adminPassword().bcryptHash}\n`);
 
     // Keyed by PlatformSecretId; a plain record so an id added to PLATFORM_SECRETS falls back to random values.
@@ -96,6 +97,9 @@ export class PlatformCredentials extends pulumi.ComponentResource {
         'access-key': new random.RandomString(`${name}-minio-tracking-access-key`, { length: 20, special: false, lower: false }, parent).result,
         'secret-key': password('minio-tracking-secret-key', 40).result,
       }),
+      // The pipelines' MinIO user and the bucket Job's copy of it: the same values (passwords are memoized by id).
+      pipelineArtifacts: () => pipelinesLogin(),
+      minioPipelines: () => pipelinesLogin(),
       basicAuth: () => ({ auth: htpasswd() }),
       basicAuthServing: () => ({ auth: htpasswd() }),
       // The same admin password as the edge: nginx forwards the Authorization header to the tracking server.

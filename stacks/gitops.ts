@@ -8,6 +8,7 @@ import type { Violation } from '../policies/types';
 import { assertPolicyClean } from '../policies/synth-gate';
 import { MlopsPlatform } from '../constructs/platform';
 import type { CloudOutputs } from '../constructs/common';
+import { argoSchemaProblems, isArgoWorkflowsKind } from '../constructs/pipelines/argo-schema';
 import { DEFAULT_IMAGE_LOCK, readImageLock, resolveImages } from '../environments/image-lock';
 import { ENVIRONMENT_RECORD, renderEnvironmentRecord } from '../environments/record';
 import { extensionPolicy, type PlatformExtension } from './extensions';
@@ -90,6 +91,8 @@ const SCHEMA_STAND_INS: Record<string, string> = { 'external-secrets.io/v1': 'ex
 
 /** Validates one object against its OpenAPI schema; returns the problems (empty when valid). */
 export function schemaProblems(obj: KubeObject): string[] {
+  // Argo Workflows kinds: no published model for v4, so the upstream CRD schema itself (constructs/pipelines/argo-schema.ts).
+  if (isArgoWorkflowsKind(obj.apiVersion, obj.kind)) return argoSchemaProblems(obj);
   const standIn = SCHEMA_STAND_INS[obj.apiVersion];
   const checked = standIn ? { ...obj, apiVersion: standIn } : obj;
   const Model = schemaModel(checked.apiVersion, checked.kind);

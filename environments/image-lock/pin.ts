@@ -22,6 +22,10 @@ export function environmentImages(env: EnvironmentConfig): ImageUse[] {
   }
   if (env.ingress.auth.mode === 'oidc') uses.push({ field: 'ingress.auth.image', image: env.ingress.auth.image });
   if (env.gpu.pools.length > 0) uses.push({ field: 'gpu.devicePluginImage', image: env.gpu.devicePluginImage });
+  // Pipeline steps without their own image run training.image, pinned above.
+  for (const [p, def] of Object.entries(env.pipelines ?? {})) {
+    for (const [s, step] of Object.entries(def.steps)) if (step.image) uses.push({ field: `pipelines.${p}.steps.${s}.image`, image: step.image });
+  }
   return uses;
 }
 

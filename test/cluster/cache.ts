@@ -64,6 +64,7 @@ export function componentDirs(): Record<string, string> {
     'pulumi-kubernetes': path.join(root, `pulumi-resource-kubernetes-v${pulumiKubernetesPluginVersion()}`),
     promtool: path.join(root, `promtool-${v.PROMETHEUS_VERSION}`),
     prometheus: path.join(root, `prometheus-${v.PROMETHEUS_VERSION}`),
+    'argo-workflows': path.join(root, `argo-workflows-${v.ARGO_WORKFLOWS_VERSION}`),
   };
 }
 

@@ -2,6 +2,7 @@ import { App } from 'cdk8s';
 import { validateEnvironment, type EnvironmentConfig } from '../../environments';
 import { environmentVariants } from '../../policies/platform';
 import { podTemplates, type KubeObject } from '../../core/kube-objects';
+import { workflowStepPods } from '../../core/argo-pods';
 import { MlopsPlatform } from '../../constructs/platform';
 import { IRSA_ANNOTATION } from '../../constructs/facts';
 
@@ -25,10 +26,11 @@ const STORES = { artifactStore: { kind: 'minio' }, metadataStore: { kind: 'in-cl
 function variants(): Array<[string, EnvironmentConfig]> {
   return environmentVariants().flatMap(({ label, env }) => {
     const more: Array<[string, EnvironmentConfig]> = [[label, env]];
-    if (env.ingress.auth.mode !== 'oidc') more.push([`${label} + oidc`, validateEnvironment({ ...env, ingress: { ...env.ingress, auth: OIDC } }, label)]);
-    if (env.artifactStore.kind !== 'minio') more.push([`${label} + in-cluster stores`, validateEnvironment({ ...env, ...STORES }, label)]);
+    if (env.ingress.auth.mode !== 'oidc')
+      more.push([`${label} + oidc`, validateEnvironment({ ...env, ingress: { ...env.ingress, auth: OIDC } } as unknown, label)]);
+    if (env.artifactStore.kind !== 'minio') more.push([`${label} + in-cluster stores`, validateEnvironment({ ...env, ...STORES } as unknown, label)]);
     if (env.inference.models.length > 0 && !env.training.retrainSchedule)
-      more.push([`${label} without models`, validateEnvironment({ ...env, inference: { ...env.inference, models: [] } }, label)]);
+      more.push([`${label} without models`, validateEnvironment({ ...env, inference: { ...env.inference, models: [] } } as unknown, label)]);
     return more;
   });
 }
@@ -58,7 +60,11 @@ describe.each(variants())('%s: typed facts match the objects', (_label, env) => 
       const platform = new MlopsPlatform(new App(), env.name, { env, cloud });
       const objects = platform.charts.flatMap(({ chart }) => chart.toJson() as KubeObject[]);
 
-      const scannedPods = podTemplates(objects).map(({ tpl }) => ({ namespace: tpl.namespace, labels: sortedLabels(tpl.labels) }));
+      // Argo step pods as the workflow controller creates them from the WorkflowTemplates' container templates.
+      const scannedPods = podTemplates([...objects, ...workflowStepPods(objects)]).map(({ tpl }) => ({
+        namespace: tpl.namespace,
+        labels: sortedLabels(tpl.labels),
+      }));
       expect(canonical(platform.pods.map((p) => ({ namespace: p.namespace, labels: sortedLabels(p.labels) })))).toEqual(canonical(scannedPods));
 
       const annotated = objects

@@ -164,7 +164,10 @@ describe('wiring per environment', () => {
   it('the MinIO bucket Job creates a private bucket and a user limited to it', () => {
     const objects = all(loadEnvironment('dev'));
     const script: string = container(find(objects, 'Job', 'minio-bucket')).command[2];
-    expect(script).toBe(bucketScript('mlflow-artifacts'));
+    // dev runs pipelines: the bucket Job also creates their user, limited to the bucket's pipelines/ prefix.
+    expect(script).toBe(bucketScript('mlflow-artifacts', { pipelines: true }));
+    const pipelinesPolicy = JSON.parse(/pipelines-policy.json <<'EOF'\n(.*)\nEOF/.exec(script)![1]);
+    expect(pipelinesPolicy.Statement.flatMap((s: any) => s.Resource)).toEqual(['arn:aws:s3:::mlflow-artifacts', 'arn:aws:s3:::mlflow-artifacts/pipelines/*']);
     expect(script).toContain('mc mb --ignore-existing "platform/mlflow-artifacts"');
     expect(script).toContain('mc anonymous set none "platform/mlflow-artifacts"');
     expect(script).not.toMatch(/anonymous set (download|public|upload)/);

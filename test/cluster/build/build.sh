@@ -120,6 +120,12 @@ build_prometheus() {
   local src; src=$(GOFLAGS= module_dir github.com/prometheus/prometheus "$PROMETHEUS_VERSION")
   local ld="-s -w -X github.com/prometheus/common/version.Version=$(cat "$src/VERSION")"
   (cd "$here/prometheus-server" && go build -p "$parallel" -trimpath -ldflags "$ld" -o "$1/bin/prometheus" github.com/prometheus/prometheus/cmd/prometheus)
+# --- Argo Workflows' workflow-controller, built inside its own module (its go.mod pins its dependencies) -----------
+build_argo_workflows() {
+  local src; src=$(GOFLAGS= module_dir github.com/argoproj/argo-workflows/v4 "$ARGO_WORKFLOWS_VERSION")
+  local ld="-s -w -X github.com/argoproj/argo-workflows/v4.version=$ARGO_WORKFLOWS_VERSION"
+  # -mod=mod: the module zip is the main module here; its go.sum is used as shipped (this is the command that ran).
+  (cd "$src" && GOFLAGS="-mod=mod -buildvcs=false" go build -p "$parallel" -trimpath -ldflags "$ld" -o "$1/bin/workflow-controller" ./cmd/workflow-controller)
 }
 
 # --- upstream CRDs from the operators' module zips (crds.tsv), one directory per operator and version ----------
@@ -144,8 +150,10 @@ ensure_crds() {
 }
 fetch_crds_row() { fetch_crds "$1" "$module" "$version" "$path"; }
 
-components=(kubernetes etcd kwok pulumi pulumi-kubernetes promtool prometheus crds)
-# prometheus only on request: no suite needs it (scripts/dashboard-screenshot.ts does), so CI does not build it.
+components=(kubernetes etcd kwok pulumi pulumi-kubernetes promtool prometheus argo-workflows crds)
+# prometheus and argo-workflows only on request: no suite needs them (scripts/dashboard-screenshot.ts runs
+# Prometheus; the workflow-controller is for trying pipelines by hand, and its cold build takes about an hour here),
+# so CI does not build them.
 defaults=(kubernetes etcd kwok pulumi pulumi-kubernetes promtool crds)
 selected=("$@"); [[ ${#selected[@]} -eq 0 ]] && selected=("${defaults[@]}")
 for c in "${selected[@]}"; do
@@ -159,6 +167,7 @@ for c in "${selected[@]}"; do
       ensure "pulumi-resource-kubernetes-v$v" build_pulumi_kubernetes "$v" "$PULUMI_KUBERNETES_PROVIDER_MODULE" "$(sum_of pulumi-kubernetes)" ;;
     promtool) ensure "promtool-$PROMETHEUS_VERSION" build_promtool "$PROMETHEUS_VERSION" "$(sum_of prometheus)" ;;
     prometheus) ensure "prometheus-$PROMETHEUS_VERSION" build_prometheus "$PROMETHEUS_VERSION" "$(sum_of prometheus-server)" ;;
+    argo-workflows) ensure "argo-workflows-$ARGO_WORKFLOWS_VERSION" build_argo_workflows "$ARGO_WORKFLOWS_VERSION" ;;
     crds) ensure_crds ;;
     *) echo "build.sh: unknown component '$c' (one of: ${components[*]})" >&2; exit 2 ;;
   esac

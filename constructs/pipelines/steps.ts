@@ -1,0 +1,127 @@
+import type { EnvironmentConfig } from '../../environments';
+import type { PipelineDefinition, PipelineStep } from '../../environments/pipelines';
+import { emptyDir, findGpuPool, gpuScheduling, k8s, resources, restrictedContainerSecurity } from '../common';
+import { mebibytes, trackingClientEnv, TRACKING_CLIENT_SECRET } from '../training';
+import { ARTIFACTS_DIR, inputParameterName, OUTPUTS_DIR, stepReferences, toArgo } from './placeholders';
+
+import { PIPELINE_POD_LABEL } from '../network-policies';
+
+/** Pod label naming the pipeline (and the step) of an Argo step pod; the NetworkPolicies select on it. */
+export const PIPELINE_LABEL = PIPELINE_POD_LABEL;
+export const PIPELINE_STEP_LABEL = 'mlops-blueprint.io/pipeline-step';
+
+/** Size of a step's /tmp (scratch, outputs, artifacts). */
+const SCRATCH = '2Gi';
+
+/** The JSON of a generated L1 type (Quantity and IntOrString rendered as Kubernetes writes them). */
+type Json = Record<string, unknown>;
+const json = <T>(fn: (o: T | undefined) => Record<string, unknown> | undefined, o: T): Json => fn(o) ?? {};
+
+/** One Argo template (a container template here); typed against the v4.0.5 CRD by the schema tests. */
+export type ArgoTemplate = Json & { name: string };
+/** One task of the DAG template. */
+export type ArgoDagTask = Json & { name: string; template: string };
+
+/** Template of a step (`step-<name>`: never the DAG's `main`, whatever the step is called). */
+export function stepTemplateName(step: string): string {
+  return `step-${step}`;
+}
+
+/** Input parameters a step takes: one per upstream output it refers to. */
+function upstreamInputs(step: PipelineStep): Array<[string, string]> {
+  const seen = new Map<string, [string, string]>();
+  for (const text of [...step.command, ...step.args]) for (const [s, o] of stepReferences(text)) seen.set(inputParameterName(s, o), [s, o]);
+  return [...seen.values()];
+}
+
+/** The container of a step: the pinned image, restricted security, resources and GPUs of its pool, the tracking login. */
+function stepContainer(env: EnvironmentConfig, pipeline: string, name: string, step: PipelineStep): Json {
+  const pool = findGpuPool(env, step.gpuPool);
+  const container: k8s.Container = {
+    name: 'main',
+    image: step.image ?? env.training.image,
+    command: step.command.map(toArgo),
+    ...(step.args.length ? { args: step.args.map(toArgo) } : {}),
+    env: [
+      ...trackingClientEnv(env, TRACKING_CLIENT_SECRET),
+      { name: 'TMPDIR', value: '/tmp' },
+      { name: 'HOME', value: '/tmp' },
+      // Each step's run in the tracking server is tagged with these, so one pipeline run's steps group together.
+      { name: 'MLOPS_PIPELINE', value: pipeline },
+      { name: 'MLOPS_PIPELINE_RUN', value: '{{workflow.name}}' },
+      { name: 'MLOPS_PIPELINE_STEP', value: name },
+    ],
+    resources: resources(step.resources ?? env.training.resources, pool ? { 'nvidia.com/gpu': String(step.gpus) } : {}, {
+      request: '256Mi',
+      limit: `${mebibytes(SCRATCH) + 512}Mi`,
+    }),
+    securityContext: restrictedContainerSecurity(),
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+  };
+  return json(k8s.toJson_Container, container);
+}
+
+/**
+ * A step as an Argo container template. This is the seam for distributed steps: a step rendered as a
+ * `resource` template (creating a PyTorchJob) instead plugs in here, keeping the DAG task below unchanged.
+ */
+export function stepTemplate(env: EnvironmentConfig, pipeline: string, name: string, step: PipelineStep, labels: Record<string, string>): ArgoTemplate {
+  const pool = findGpuPool(env, step.gpuPool);
+  const scheduling = pool ? gpuScheduling(pool) : undefined;
+  const inputs = upstreamInputs(step);
+  const inputArtifacts = Object.keys(step.inputArtifacts);
+  return {
+    name: stepTemplateName(name),
+    metadata: { labels: { ...labels, [PIPELINE_STEP_LABEL]: name } },
+    ...(inputs.length || inputArtifacts.length
+      ? {
+          inputs: {
+            ...(inputs.length ? { parameters: inputs.map(([s, o]) => ({ name: inputParameterName(s, o) })) } : {}),
+            ...(inputArtifacts.length ? { artifacts: inputArtifacts.map((a) => ({ name: a, path: `${ARTIFACTS_DIR}/${a}` })) } : {}),
+          },
+        }
+      : {}),
+    ...(step.outputs.length || step.artifacts.length
+      ? {
+          outputs: {
+            ...(step.outputs.length ? { parameters: step.outputs.map((o) => ({ name: o, valueFrom: { path: `${OUTPUTS_DIR}/${o}` } })) } : {}),
+            ...(step.artifacts.length ? { artifacts: step.artifacts.map((a) => ({ name: a, path: `${ARTIFACTS_DIR}/${a}`, archive: { tar: {} } })) } : {}),
+          },
+        }
+      : {}),
+    activeDeadlineSeconds: step.timeoutSeconds,
+    // Retries on any failure of the step (error or non-zero exit), with backoff; not counting the first attempt.
+    ...(step.retries ? { retryStrategy: { limit: step.retries, retryPolicy: 'Always', backoff: { duration: '30s', factor: 2, maxDuration: '10m' } } } : {}),
+    ...(scheduling ? { nodeSelector: scheduling.nodeSelector, tolerations: scheduling.tolerations.map((t) => json(k8s.toJson_Toleration, t)) } : {}),
+    container: stepContainer(env, pipeline, name, step),
+    volumes: [json(k8s.toJson_Volume, emptyDir('tmp', SCRATCH))],
+  };
+}
+
+/** The DAG task of a step: its dependencies, the upstream outputs and artifacts it takes as arguments. */
+export function dagTask(name: string, step: PipelineStep): ArgoDagTask {
+  const inputs = upstreamInputs(step);
+  const artifacts = Object.entries(step.inputArtifacts);
+  return {
+    name,
+    template: stepTemplateName(name),
+    ...(step.dependsOn.length ? { dependencies: [...step.dependsOn] } : {}),
+    ...(inputs.length || artifacts.length
+      ? {
+          arguments: {
+            ...(inputs.length
+              ? { parameters: inputs.map(([s, o]) => ({ name: inputParameterName(s, o), value: `{{tasks.${s}.outputs.parameters.${o}}}` })) }
+              : {}),
+            ...(artifacts.length ? { artifacts: artifacts.map(([a, from]) => ({ name: a, from: `{{tasks.${from}.outputs.artifacts.${a}}}` })) } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** Every step's template and the DAG that runs them. */
+export function pipelineTemplates(env: EnvironmentConfig, pipeline: string, def: PipelineDefinition, labels: Record<string, string>): ArgoTemplate[] {
+  const steps = Object.entries(def.steps);
+  const dag: ArgoTemplate = { name: 'main', dag: { tasks: steps.map(([n, s]) => dagTask(n, s)) } };
+  return [dag, ...steps.map(([n, s]) => stepTemplate(env, pipeline, n, s, labels))];
+}

@@ -1,0 +1,227 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App } from 'cdk8s';
+import { parse } from 'yaml';
+import { builtInEnvironments, loadEnvironment, validateEnvironment, type EnvironmentConfig } from '../../environments';
+import { churnPipeline } from '../../environments/pipelines';
+import { MlopsPlatform } from '../../constructs/platform';
+import { argoSchemaProblems } from '../../constructs/pipelines/argo-schema';
+import { workflowStepPods } from '../../core/argo-pods';
+import type { KubeObject } from '../../core/kube-objects';
+import { checkManifests } from '../../policies';
+import { describeWithTool } from '../helpers/tools';
+import { cacheAvailability, crdDir } from '../cluster/cache';
+
+const objectsOf = (env: EnvironmentConfig, cloud = {}): KubeObject[] =>
+  new MlopsPlatform(new App(), env.name, { env, cloud }).charts.flatMap(({ chart }) => chart.toJson() as KubeObject[]);
+const find = (objects: KubeObject[], kind: string, name: string) => {
+  const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind}/${name}`);
+  return o as KubeObject & { spec: any; data?: Record<string, string>; rules?: any[]; subjects?: any[] };
+};
+
+/** prod (GPU pools, S3, IRSA) with a pipeline whose train step runs on the training GPU pool, scheduled nightly. */
+function prodWithGpuPipeline(): EnvironmentConfig {
+  const churn = churnPipeline({ schedule: '0 3 * * *' });
+  const steps = churn.steps as Record<string, Record<string, unknown>>;
+  steps.train = { ...steps.train, gpuPool: 'gpu-training', gpus: 2 };
+  // Digests not required here: the repository's image lock pins none of prod's images (image-digest stays a warning).
+  return validateEnvironment(
+    {
+      ...builtInEnvironments.prod,
+      images: { requireDigests: false },
+      training: { ...builtInEnvironments.prod.training, retrainSchedule: undefined },
+      pipelines: { churn },
+    },
+    'prod+pipelines',
+  );
+}
+
+describe('pipelines: rendered objects', () => {
+  const dev = objectsOf(loadEnvironment('dev'));
+
+  test('environments without pipelines render none of it (staging and prod output unchanged)', () => {
+    for (const name of ['staging', 'prod']) {
+      const objects = objectsOf(loadEnvironment(name));
+      expect(objects.filter((o) => o.apiVersion.startsWith('argoproj.io/') && o.kind !== 'Application')).toEqual([]);
+      expect(objects.some((o) => o.metadata.name === 'pipeline-steps' || o.metadata.name === 'artifact-repositories')).toBe(false);
+    }
+  });
+
+  test('the churn WorkflowTemplate: a DAG of the five steps passing run ids, model URIs and the dataset artifact', () => {
+    const wt = find(dev, 'WorkflowTemplate', 'churn');
+    expect(wt.metadata.namespace).toBe('ml-training');
+    const dag = wt.spec.templates[0];
+    expect(dag.name).toBe('main');
+    expect(dag.dag.tasks.map((t: any) => [t.name, t.dependencies ?? []])).toEqual([
+      ['prepare-data', []],
+      ['train', ['prepare-data']],
+      ['evaluate', ['train']],
+      ['register', ['evaluate']],
+      ['promote', ['register']],
+    ]);
+    const evaluate = dag.dag.tasks.find((t: any) => t.name === 'evaluate');
+    expect(evaluate.arguments).toEqual({
+      parameters: [{ name: 'train-run-id', value: '{{tasks.train.outputs.parameters.run-id}}' }],
+      artifacts: [{ name: 'dataset', from: '{{tasks.prepare-data.outputs.artifacts.dataset}}' }],
+    });
+    const train = wt.spec.templates.find((t: any) => t.name === 'step-train');
+    expect(train.outputs.parameters).toEqual([
+      { name: 'run-id', valueFrom: { path: '/tmp/outputs/run-id' } },
+      { name: 'model-uri', valueFrom: { path: '/tmp/outputs/model-uri' } },
+    ]);
+    expect(train.inputs.artifacts).toEqual([{ name: 'dataset', path: '/tmp/artifacts/dataset' }]);
+    expect(train.retryStrategy).toMatchObject({ limit: 1 });
+    expect(train.activeDeadlineSeconds).toBe(3600);
+    const promote = wt.spec.templates.find((t: any) => t.name === 'step-promote');
+    expect(promote.container.args).toEqual(
+      expect.arrayContaining(['--version', '{{inputs.parameters.register-version}}', '--require', 'metrics.eval_auc >= {{workflow.parameters.min-auc}}']),
+    );
+    expect(wt.spec.arguments.parameters).toContainEqual({ name: 'registered-model', value: 'churn-predictor' });
+  });
+
+  test('every step pod: restricted security, the training image, the tracking login from the training Secret, no CronWorkflow unscheduled', () => {
+    const wt = find(dev, 'WorkflowTemplate', 'churn');
+    const job = find(dev, 'CronJob', 'train-churn').spec.jobTemplate.spec.template.spec;
+    expect(wt.spec.securityContext).toEqual(job.securityContext);
+    expect(wt.spec.serviceAccountName).toBe('pipeline');
+    for (const t of wt.spec.templates.slice(1)) {
+      expect(t.container.image).toBe(job.containers[0].image);
+      expect(t.container.securityContext).toEqual(job.containers[0].securityContext);
+      expect(t.container.env.slice(0, 3)).toEqual(job.containers[0].env.slice(0, 3));
+      expect(t.container.env).toContainEqual({ name: 'MLOPS_PIPELINE_RUN', value: '{{workflow.name}}' });
+    }
+    expect(dev.some((o) => o.kind === 'CronWorkflow')).toBe(false);
+  });
+
+  test('the executor ServiceAccount holds exactly what Argo v4 emissary needs: workflowtaskresults create and patch', () => {
+    const role = find(dev, 'Role', 'pipeline-executor');
+    expect(role.rules).toEqual([{ apiGroups: ['argoproj.io'], resources: ['workflowtaskresults'], verbs: ['create', 'patch'] }]);
+    expect(find(dev, 'RoleBinding', 'pipeline-executor').subjects).toEqual([{ kind: 'ServiceAccount', name: 'pipeline', namespace: 'ml-training' }]);
+  });
+
+  test("the artifact repository is the platform's MinIO bucket under pipelines/, with the pipelines' own login (no anonymous access)", () => {
+    const cm = find(dev, 'ConfigMap', 'artifact-repositories');
+    expect(cm.metadata.annotations).toEqual({ 'workflows.argoproj.io/default-artifact-repository': 'default-v1' });
+    expect(parse(cm.data!['default-v1'])).toEqual({
+      s3: {
+        bucket: 'mlflow-artifacts',
+        endpoint: 'minio.mlops-platform.svc:9000',
+        insecure: true,
+        keyFormat: 'pipelines/{{workflow.name}}/{{pod.name}}',
+        accessKeySecret: { name: 'pipeline-artifacts', key: 'access-key' },
+        secretKeySecret: { name: 'pipeline-artifacts', key: 'secret-key' },
+      },
+    });
+  });
+
+  test('NetworkPolicies: step pods reach MinIO and the API server (tracking through the training policy); MinIO admits them', () => {
+    const np = find(dev, 'NetworkPolicy', 'pipeline-steps');
+    expect(np.spec.egress).toEqual([
+      {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'mlops-platform' } },
+            podSelector: { matchLabels: expect.objectContaining({ 'app.kubernetes.io/name': 'minio' }) },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 9000 }],
+      },
+      {
+        ports: [
+          { protocol: 'TCP', port: 443 },
+          { protocol: 'TCP', port: 6443 },
+        ],
+      },
+    ]);
+    expect(np.spec.ingress).toBeUndefined();
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    const pods = workflowStepPods(dev);
+    expect(pods.map((p) => p.metadata.labels?.['app.kubernetes.io/component'])).toEqual(Array(5).fill('training'));
+    const minio = find(dev, 'NetworkPolicy', 'minio');
+    expect(JSON.stringify(minio.spec.ingress)).toContain('mlops-blueprint.io/pipeline');
+  });
+
+  test('a GPU step gets its pool toleration, node selector and GPU limit; a scheduled pipeline a CronWorkflow; S3 through IRSA', () => {
+    const cloud = { trainingRoleArn: 'arn:aws:iam::000000000000:role/training' };
+    const objects = objectsOf(prodWithGpuPipeline(), cloud);
+    const wt = find(objects, 'WorkflowTemplate', 'churn');
+    const train = wt.spec.templates.find((t: any) => t.name === 'step-train');
+    expect(train.nodeSelector).toEqual({ 'mlops.example.com/pool': 'gpu-training' });
+    expect(train.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
+    expect(train.container.resources.limits['nvidia.com/gpu']).toBe('2');
+    const cpuSteps = wt.spec.templates.filter((t: any) => t.name !== 'step-train' && t.container);
+    for (const t of cpuSteps)
+      expect([t.nodeSelector, t.tolerations, t.container.resources.limits['nvidia.com/gpu']]).toEqual([undefined, undefined, undefined]);
+    const cron = find(objects, 'CronWorkflow', 'churn');
+    expect(cron.spec).toMatchObject({ schedules: ['0 3 * * *'], concurrencyPolicy: 'Forbid', workflowSpec: { workflowTemplateRef: { name: 'churn' } } });
+    expect(find(objects, 'ServiceAccount', 'pipeline').metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': cloud.trainingRoleArn });
+    const repo = parse(find(objects, 'ConfigMap', 'artifact-repositories').data!['default-v1']);
+    expect(repo.s3).toMatchObject({ useSDKCreds: true, keyFormat: 'mlflow/pipelines/{{workflow.name}}/{{pod.name}}' });
+    expect(repo.s3.accessKeySecret).toBeUndefined();
+    // The retraining CronJob is replaced by the pipeline.
+    expect(objects.some((o) => o.kind === 'CronJob' && o.metadata.name === 'retrain-churn')).toBe(false);
+  });
+
+  test('every policy passes on the output, step pods included (checked as the Pods Argo creates)', () => {
+    for (const env of [loadEnvironment('dev'), prodWithGpuPipeline()]) {
+      const objects = objectsOf(env, {});
+      const errors = checkManifests(objects, { mode: 'gitops', environment: env }).filter((v) => v.severity === 'error' && !v.exception);
+      expect(errors).toEqual([]);
+      expect(checkManifests(objects, { mode: 'gitops', environment: env }).some((v) => v.object.startsWith('Pod/ml-training/churn-step-'))).toBe(true);
+    }
+  });
+
+  test('a step pod that breaks Pod Security restricted is an error (the expansion is checked, not skipped)', () => {
+    const env = loadEnvironment('dev');
+    const objects = objectsOf(env).map((o) => (o.kind === 'WorkflowTemplate' ? (JSON.parse(JSON.stringify(o)) as KubeObject) : o));
+    const wt = find(objects, 'WorkflowTemplate', 'churn');
+    wt.spec.templates[1].container.securityContext.allowPrivilegeEscalation = true;
+    const errors = checkManifests(objects, { mode: 'gitops', environment: env }).filter((v) => v.severity === 'error' && !v.exception);
+    expect(errors.map((e) => [e.object, e.field])).toContainEqual([
+      'Pod/ml-training/churn-step-prepare-data',
+      'spec.containers[0].securityContext.allowPrivilegeEscalation',
+    ]);
+  });
+
+  test('the vendored v4.0.5 schema rejects an unknown field and a wrong type, naming the field', () => {
+    const wt = find(dev, 'WorkflowTemplate', 'churn');
+    expect(argoSchemaProblems(wt)).toEqual([]);
+    const bad = JSON.parse(JSON.stringify(wt));
+    bad.spec.templates[1].retryStrategy = { limit: 1, retryPolicy: 'Always', backof: {} };
+    expect(argoSchemaProblems(bad)).toEqual(['spec.templates.1.retryStrategy: must NOT have additional properties "backof"']);
+    bad.spec.templates[1].retryStrategy = { limit: 1 };
+    bad.spec.activeDeadlineSeconds = 'soon';
+    expect(argoSchemaProblems(bad)[0]).toMatch(/^spec\.activeDeadlineSeconds: /);
+  });
+});
+
+describeWithTool('pipelines: the upstream v4.0.5 CRDs judge the rendered objects', cacheAvailability([], true), () => {
+  const crdSchema = (file: string) => {
+    const crd = parse(fs.readFileSync(path.join(crdDir('argo-workflows'), file), 'utf8'));
+    return crd.spec.versions.find((v: any) => v.storage).schema.openAPIV3Schema;
+  };
+
+  test('the vendored schema is the CRD schema with its descriptions dropped, and every WorkflowTemplate and CronWorkflow passes it', () => {
+    const vendored = JSON.parse(fs.readFileSync(path.join(__dirname, '../../constructs/imports/argo-workflows.json'), 'utf8'));
+    const strip = (n: unknown, inProps = false): unknown =>
+      Array.isArray(n)
+        ? n.map((x) => strip(x))
+        : n && typeof n === 'object'
+          ? Object.fromEntries(
+              Object.entries(n)
+                .filter(([k]) => inProps || k !== 'description')
+                .map(([k, v]) => [k, strip(v, k === 'properties' && !inProps)]),
+            )
+          : n;
+    // Descriptions never change what validates: checking against the vendored schema is checking against the CRD's.
+    expect(vendored.kinds.WorkflowTemplate.schema).toEqual(strip(crdSchema('argoproj.io_workflowtemplates.yaml')));
+    expect(vendored.kinds.CronWorkflow.schema).toEqual(strip(crdSchema('argoproj.io_cronworkflows.yaml')));
+    const objects = [...objectsOf(loadEnvironment('dev')), ...objectsOf(prodWithGpuPipeline())].filter(
+      (o) => o.kind === 'WorkflowTemplate' || o.kind === 'CronWorkflow',
+    );
+    expect(objects.map((o) => o.kind).sort()).toEqual(['CronWorkflow', 'WorkflowTemplate', 'WorkflowTemplate']);
+    for (const o of objects)
+      expect({ object: `${o.kind}/${o.metadata.name}`, problems: argoSchemaProblems(o) }).toEqual({ object: `${o.kind}/${o.metadata.name}`, problems: [] });
+  });
+});
