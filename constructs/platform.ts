@@ -13,6 +13,7 @@ import { ArgoCdApplication } from './argocd';
 import { GpuDevicePlugin } from './gpu';
 import { PlatformRbac } from './rbac';
 import { Training } from './training';
+import { orchestratedTraining } from './training-orchestrated';
 import { Inference } from './inference';
 import { recordDeviations } from './deviations';
 import { TRACKING_ENV_ONLY } from './tracking';
@@ -35,7 +36,20 @@ export interface MlopsPlatformProps {
  * start (Secrets, RBAC, NetworkPolicies), the stores before the tracking server, the edge after it, and the
  * workloads that call the tracking server last. Parts not listed keep their construction order, after these.
  */
-export const PART_ORDER = ['namespaces', 'secrets', 'rbac', 'network-policies', 'gpu', 'postgres', 'minio', 'tracking', 'ingress', 'training', 'metrics-adapter', 'inference'];
+export const PART_ORDER = [
+  'namespaces',
+  'secrets',
+  'rbac',
+  'network-policies',
+  'gpu',
+  'postgres',
+  'minio',
+  'tracking',
+  'ingress',
+  'training',
+  'metrics-adapter',
+  'inference',
+];
 
 /**
  * The whole platform for one environment, as one cdk8s Chart per part (so GitOps output is one file
@@ -72,13 +86,15 @@ export class MlopsPlatform extends Construct {
 
     new PlatformRbac(chart('rbac'), 'rbac', { env });
     const gpu = env.gpu.pools.length > 0 ? new GpuDevicePlugin(chart('gpu'), 'gpu', { env }) : undefined;
-    const training = new Training(chart('training'), 'training', { ctx });
+    const trainingChart = chart('training');
+    const training = new Training(trainingChart, 'training', { ctx });
+    const orchestrated = orchestratedTraining(trainingChart, { ctx });
     const inference = env.inference.models.length > 0 ? new Inference(chart('inference'), 'inference', { ctx }) : undefined;
     if (needsCustomMetrics(env)) new CustomMetricsAdapter(chart('metrics-adapter'), 'metrics-adapter', { env });
 
     // ---- Workload charts (gpu, rbac, training, inference) go above this line, their pods below. ----
     const parts = [postgres, minio, tracking, edge, gpu, training, inference];
-    this.pods = parts.flatMap((p) => p?.pods ?? []);
+    this.pods = [...parts.flatMap((p) => p?.pods ?? []), ...orchestrated];
     this.identities = [tracking.identity, training.identity, inference?.identity].flatMap((i) => (i ? [i] : []));
     this.endpoints = { tracking: edge.url, inference: inference?.endpoints ?? {} };
 

@@ -40,8 +40,10 @@ export const TRACKING_CLIENT_SECRET = PLATFORM_SECRETS.trackingClientTraining.na
  * which mirror it) reads it only from MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD.
  */
 export const TRACKING_CLIENT_ENV_ONLY: EnvOnlySecrets = {
-  MLFLOW_TRACKING_USERNAME: 'the MLflow client (training scripts, mlops train and mlops serve) reads the tracking login only from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD.',
-  MLFLOW_TRACKING_PASSWORD: 'the MLflow client (training scripts, mlops train and mlops serve) reads the tracking login only from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD.',
+  MLFLOW_TRACKING_USERNAME:
+    'the MLflow client (training scripts, mlops train and mlops serve) reads the tracking login only from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD.',
+  MLFLOW_TRACKING_PASSWORD:
+    'the MLflow client (training scripts, mlops train and mlops serve) reads the tracking login only from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD.',
 };
 
 /** What the tracking client in a pod needs: the in-cluster tracking URL and, unless disabled, the login. */
@@ -74,6 +76,8 @@ export interface TrainingWorkloadProps {
   readonly activeDeadlineSeconds?: number;
   /** Size limit of the scratch directory (/tmp: datasets, ONNX export). @default "2Gi" */
   readonly scratchSize?: string;
+  /** GPUs per pod on `training.gpuPool`; 0 schedules on CPU nodes. @default training.gpus */
+  readonly gpus?: number;
 }
 
 /** A size given in Mi or Gi, in MiB (emptyDir sizes, to derive ephemeral-storage limits from). */
@@ -98,7 +102,8 @@ function validateName(name: string, max: number): void {
 export function trainingJobSpec(props: TrainingWorkloadProps): { spec: k8s.JobSpec; labels: Record<string, string> } {
   const { env } = props.ctx;
   const t = env.training;
-  const pool = findGpuPool(env, t.gpuPool);
+  const gpus = props.gpus ?? t.gpus;
+  const pool = gpus > 0 ? findGpuPool(env, t.gpuPool) : undefined;
   const labels = standardLabels(env, props.name, TRAINING_COMPONENT, imageVersion(t.image));
   const scheduling = pool ? gpuScheduling(pool) : undefined;
   const scratch = props.scratchSize ?? '2Gi';
@@ -129,7 +134,7 @@ export function trainingJobSpec(props: TrainingWorkloadProps): { spec: k8s.JobSp
             ],
             ...(props.envFromSecrets?.length ? { envFrom: props.envFromSecrets.map((name) => ({ secretRef: { name } })) } : {}),
             // Scratch lives on the node's disk: the ephemeral-storage limit covers it plus logs.
-            resources: resources(t.resources, pool ? { 'nvidia.com/gpu': String(t.gpus) } : {}, { request: '256Mi', limit: `${mebibytes(scratch) + 512}Mi` }),
+            resources: resources(t.resources, pool ? { 'nvidia.com/gpu': String(gpus) } : {}, { request: '256Mi', limit: `${mebibytes(scratch) + 512}Mi` }),
             securityContext: restrictedContainerSecurity(),
             volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
           },
@@ -220,12 +225,18 @@ export function trainCommand(experiment: string = CHURN.experiment, registeredMo
  */
 export function retrainCommand(env: EnvironmentConfig, model: InferenceModel, experiment: string = CHURN.experiment): string[] {
   return [
-    'mlops', 'retrain',
-    '--experiment', experiment,
-    '--register', model.registeredModel,
-    '--alias', model.alias,
-    '--inference-url', inferenceUrl(env, model),
-    '--drift-threshold', String(env.monitoring.driftPsiThreshold),
+    'mlops',
+    'retrain',
+    '--experiment',
+    experiment,
+    '--register',
+    model.registeredModel,
+    '--alias',
+    model.alias,
+    '--inference-url',
+    inferenceUrl(env, model),
+    '--drift-threshold',
+    String(env.monitoring.driftPsiThreshold),
   ];
 }
 
@@ -239,7 +250,9 @@ export function driftSource(env: EnvironmentConfig, registeredModel: string = CH
   const candidates = env.inference.models.filter((m) => m.registeredModel === registeredModel);
   const model = candidates.find((m) => !m.gpuPool) ?? candidates[0];
   if (!model) {
-    throw new Error(`environment "${env.name}": training.retrainSchedule needs an inference model serving "${registeredModel}" (retraining reads drift from its /metrics)`);
+    throw new Error(
+      `environment "${env.name}": training.retrainSchedule needs an inference model serving "${registeredModel}" (retraining reads drift from its /metrics)`,
+    );
   }
   return model;
 }
@@ -283,21 +296,41 @@ export class Training extends Construct {
     serviceAccount(this, env, TRAINING_SERVICE_ACCOUNT, env.namespaces.training, TRAINING_COMPONENT, roleArn ? { [IRSA_ANNOTATION]: roleArn } : undefined);
     if (roleArn) this.identity = { identity: 'training', namespace: env.namespaces.training, serviceAccount: TRAINING_SERVICE_ACCOUNT, roleArn };
     const common = { ctx, trackingCredentialsSecret: props.trackingCredentialsSecret };
-    this.pods.push(new TrainingCronJob(this, 'train', { ...common, name: `train-${CHURN.experiment}`, schedule: NEVER, suspend: true, command: trainCommand() }).pods);
+    this.pods.push(
+      new TrainingCronJob(this, 'train', { ...common, name: `train-${CHURN.experiment}`, schedule: NEVER, suspend: true, command: trainCommand() }).pods,
+    );
     if (env.training.retrainSchedule) {
       const model = driftSource(env);
       const name = `retrain-${CHURN.experiment}`;
-      this.pods.push(new TrainingCronJob(this, 'retrain', { ...common, name, schedule: env.training.retrainSchedule, command: retrainCommand(env, model) }).pods);
+      this.pods.push(
+        new TrainingCronJob(this, 'retrain', { ...common, name, schedule: env.training.retrainSchedule, command: retrainCommand(env, model) }).pods,
+      );
       // The one flow retraining adds to the platform's: retrain pods → the model's inference pods (/metrics).
       const retrainPods = selectorLabels(env, name);
       const inferencePods = selectorLabels(env, model.name);
       new k8s.KubeNetworkPolicy(this, 'retrain-egress', {
-        metadata: { name: `${name}-to-${model.name}`, namespace: env.namespaces.training, labels: standardLabels(env, `${name}-to-${model.name}`, 'network-policy') },
-        spec: { podSelector: { matchLabels: retrainPods }, policyTypes: ['Egress'], egress: [{ to: [namespacePeer(env.namespaces.serving, inferencePods)], ports: [tcp(INFERENCE_PORT)] }] },
+        metadata: {
+          name: `${name}-to-${model.name}`,
+          namespace: env.namespaces.training,
+          labels: standardLabels(env, `${name}-to-${model.name}`, 'network-policy'),
+        },
+        spec: {
+          podSelector: { matchLabels: retrainPods },
+          policyTypes: ['Egress'],
+          egress: [{ to: [namespacePeer(env.namespaces.serving, inferencePods)], ports: [tcp(INFERENCE_PORT)] }],
+        },
       });
       new k8s.KubeNetworkPolicy(this, 'retrain-ingress', {
-        metadata: { name: `${model.name}-from-${name}`, namespace: env.namespaces.serving, labels: standardLabels(env, `${model.name}-from-${name}`, 'network-policy') },
-        spec: { podSelector: { matchLabels: inferencePods }, policyTypes: ['Ingress'], ingress: [{ from: [namespacePeer(env.namespaces.training, retrainPods)], ports: [tcp(INFERENCE_PORT)] }] },
+        metadata: {
+          name: `${model.name}-from-${name}`,
+          namespace: env.namespaces.serving,
+          labels: standardLabels(env, `${model.name}-from-${name}`, 'network-policy'),
+        },
+        spec: {
+          podSelector: { matchLabels: inferencePods },
+          policyTypes: ['Ingress'],
+          ingress: [{ from: [namespacePeer(env.namespaces.training, retrainPods)], ports: [tcp(INFERENCE_PORT)] }],
+        },
       });
     }
     if (props.initialJobName) this.pods.push(new TrainingJob(this, 'initial-job', { ...common, name: props.initialJobName, command: trainCommand() }).pods);

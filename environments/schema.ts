@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseImageReference, type ImageReference } from '../core/image-reference';
+import { checkDistributedTraining, distributedTraining, hyperparameterTuning } from './training-distributed';
 
 /*
  * The typed, validated configuration of one platform environment. Everything the constructs, the
@@ -18,15 +19,10 @@ const dnsLabel = z
 const hostname = z
   .string()
   .max(253)
-  .regex(
-    /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
-    'must be a lowercase DNS hostname, e.g. mlflow.example.com',
-  );
+  .regex(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase DNS hostname, e.g. mlflow.example.com');
 
 /** A Kubernetes resource quantity ("500m", "2", "512Mi", "10Gi"). */
-const quantity = z
-  .string()
-  .regex(/^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/, 'must be a Kubernetes quantity, e.g. "500m", "1Gi"');
+const quantity = z.string().regex(/^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/, 'must be a Kubernetes quantity, e.g. "500m", "1Gi"');
 
 /**
  * A container image reference pinned by tag or digest: `registry/repo:tag`, `registry/repo@sha256:…`
@@ -146,7 +142,10 @@ const ingress = z
      * Default: the VPC CIDR on EKS (pods take VPC addresses; NetworkPolicies admit only platform peers),
      * none on a local cluster (the limits then count the controller as one client).
      */
-    trustedProxies: z.array(z.union([z.cidrv4(), z.ipv4()])).max(64).optional(),
+    trustedProxies: z
+      .array(z.union([z.cidrv4(), z.ipv4()]))
+      .max(64)
+      .optional(),
   })
   .strict();
 
@@ -170,16 +169,25 @@ const secrets = z.discriminatedUnion('mode', [
             .object({
               service: z.enum(['SecretsManager', 'ParameterStore']).default('SecretsManager'),
               region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-[0-9]$/, 'must be an AWS region, e.g. eu-west-1'),
-              role: z.string().regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/.+$/, 'must be an IAM role ARN').optional(),
+              role: z
+                .string()
+                .regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/.+$/, 'must be an IAM role ARN')
+                .optional(),
             })
             .strict()
             .optional(),
         })
         .strict()
-        .refine((s) => !s.aws || s.kind === 'ClusterSecretStore', { path: ['aws'], message: 'is only emitted as a ClusterSecretStore: with kind SecretStore, create the stores in each namespace yourself' }),
+        .refine((s) => !s.aws || s.kind === 'ClusterSecretStore', {
+          path: ['aws'],
+          message: 'is only emitted as a ClusterSecretStore: with kind SecretStore, create the stores in each namespace yourself',
+        }),
       /** Prefix of the remote keys, e.g. `mlops/prod` → `mlops/prod/postgres`. */
       remoteKeyPrefix: z.string().min(1),
-      refreshInterval: z.string().regex(/^[0-9]+(s|m|h)$/, 'must be a duration such as "1h"').default('1h'),
+      refreshInterval: z
+        .string()
+        .regex(/^[0-9]+(s|m|h)$/, 'must be a duration such as "1h"')
+        .default('1h'),
     })
     .strict(),
 ]);
@@ -220,7 +228,10 @@ const artifactStore = z.discriminatedUnion('kind', [
       kind: z.literal('minio'),
       image: imageRef.default('quay.io/minio/minio:RELEASE.2024-10-13T13-34-11Z'),
       clientImage: imageRef.default('quay.io/minio/mc:RELEASE.2024-10-08T09-37-26Z'),
-      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').default('mlflow-artifacts'),
+      bucket: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+        .default('mlflow-artifacts'),
       storage: storage.default({ size: '50Gi' }),
       resources: resourceRequirements.default({ requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } }),
     })
@@ -230,8 +241,14 @@ const artifactStore = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('s3'),
       /** Bucket name; default: `<project>-<env>-artifacts`, created by the cloud stack. */
-      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').optional(),
-      prefix: z.string().regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'must be an S3 key prefix').default('mlflow'),
+      bucket: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+        .optional(),
+      prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'must be an S3 key prefix')
+        .default('mlflow'),
     })
     .strict(),
 ]);
@@ -240,7 +257,10 @@ const tracking = z
   .object({
     image: imageRef,
     /** Replicas; with a shared store (Postgres + object storage) an HPA scales between these bounds. */
-    replicas: z.object({ min: z.number().int().min(1), max: z.number().int().min(1) }).strict().default({ min: 2, max: 4 }),
+    replicas: z
+      .object({ min: z.number().int().min(1), max: z.number().int().min(1) })
+      .strict()
+      .default({ min: 2, max: 4 }),
     resources: resourceRequirements.default({ requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } }),
   })
   .strict()
@@ -263,7 +283,10 @@ const inferenceModel = z
     /** Registered model name in the registry. */
     registeredModel: z.string().min(1),
     /** Alias followed by the serving Deployment (hot-swapped when it moves). */
-    alias: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a registry alias').default('champion'),
+    alias: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'must be a registry alias')
+      .default('champion'),
     autoscaling: z
       .object({
         minReplicas: z.number().int().min(1),
@@ -279,7 +302,11 @@ const inferenceModel = z
     gpuPool: dnsLabel.optional(),
     canary: canary.optional(),
     batching: z
-      .object({ maxBatchSize: z.number().int().min(1).default(32), maxBatchDelayMs: z.number().min(0).default(2), maxQueue: z.number().int().min(1).default(256) })
+      .object({
+        maxBatchSize: z.number().int().min(1).default(32),
+        maxBatchDelayMs: z.number().min(0).default(2),
+        maxQueue: z.number().int().min(1).default(256),
+      })
       .strict()
       .default({ maxBatchSize: 32, maxBatchDelayMs: 2, maxQueue: 256 }),
   })
@@ -332,7 +359,14 @@ const training = z
     /** GPUs per training pod when `gpuPool` is set. */
     gpus: z.number().int().min(1).default(1),
     /** Retraining CronJob schedule (cron syntax); omitted: no CronJob. */
-    retrainSchedule: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron expression').optional(),
+    retrainSchedule: z
+      .string()
+      .regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron expression')
+      .optional(),
+    /** Multi-node training as a Training Operator PyTorchJob (environments/training-distributed.ts); omitted: one pod. */
+    distributed: distributedTraining.optional(),
+    /** Hyperparameter search as a Katib Experiment over the training step; omitted: none. */
+    tuning: hyperparameterTuning.optional(),
   })
   .strict();
 
@@ -392,7 +426,10 @@ const cluster = z.discriminatedUnion('kind', [
         .object({
           instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'must be an RDS instance class'),
           allocatedStorageGiB: z.number().int().min(20),
-          engineVersion: z.string().regex(/^[0-9]+(\.[0-9]+)?$/).default('16.4'),
+          engineVersion: z
+            .string()
+            .regex(/^[0-9]+(\.[0-9]+)?$/)
+            .default('16.4'),
           multiAz: z.boolean().default(true),
           backupRetentionDays: z.number().int().min(7, 'must be at least 7 days').max(35),
           deletionProtection: z.boolean().default(true),
@@ -405,11 +442,13 @@ const cluster = z.discriminatedUnion('kind', [
     .strict()
     .superRefine((c, ctx) => {
       for (const [i, block] of c.publicAccessCidrs.entries()) {
-        if (block.endsWith('/0')) ctx.addIssue({ code: 'custom', path: ['publicAccessCidrs', i], message: 'must not open the API endpoint to the whole internet' });
+        if (block.endsWith('/0'))
+          ctx.addIssue({ code: 'custom', path: ['publicAccessCidrs', i], message: 'must not open the API endpoint to the whole internet' });
       }
       const s = c.systemPool;
       if (s.minSize > s.maxSize) ctx.addIssue({ code: 'custom', path: ['systemPool', 'maxSize'], message: 'must be ≥ minSize' });
-      if (s.desiredSize < s.minSize || s.desiredSize > s.maxSize) ctx.addIssue({ code: 'custom', path: ['systemPool', 'desiredSize'], message: 'must be between minSize and maxSize' });
+      if (s.desiredSize < s.minSize || s.desiredSize > s.maxSize)
+        ctx.addIssue({ code: 'custom', path: ['systemPool', 'desiredSize'], message: 'must be between minSize and maxSize' });
     }),
 ]);
 
@@ -488,12 +527,21 @@ export const environmentSchema = z
       ctx.addIssue({ code: 'custom', path: ['gpu', 'pools'], message: 'GPU node pools need cluster.kind "eks"' });
     }
     if (env.training.gpuPool && !pools.has(env.training.gpuPool)) {
-      ctx.addIssue({ code: 'custom', path: ['training', 'gpuPool'], message: `unknown GPU pool "${env.training.gpuPool}" (defined: ${[...pools].join(', ') || 'none'})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['training', 'gpuPool'],
+        message: `unknown GPU pool "${env.training.gpuPool}" (defined: ${[...pools].join(', ') || 'none'})`,
+      });
     }
+    checkDistributedTraining(env.training, env.gpu.pools, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
     const modelNames = new Set<string>();
     env.inference.models.forEach((m, i) => {
       if (m.gpuPool && !pools.has(m.gpuPool)) {
-        ctx.addIssue({ code: 'custom', path: ['inference', 'models', i, 'gpuPool'], message: `unknown GPU pool "${m.gpuPool}" (defined: ${[...pools].join(', ') || 'none'})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inference', 'models', i, 'gpuPool'],
+          message: `unknown GPU pool "${m.gpuPool}" (defined: ${[...pools].join(', ') || 'none'})`,
+        });
       }
       if (modelNames.has(m.name)) ctx.addIssue({ code: 'custom', path: ['inference', 'models', i, 'name'], message: `duplicate model name "${m.name}"` });
       modelNames.add(m.name);

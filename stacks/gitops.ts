@@ -4,6 +4,7 @@ import { App } from 'cdk8s';
 import { stringify } from 'yaml';
 import { GITOPS_NEEDS_EXTERNAL_SECRETS, type EnvironmentConfig } from '../environments';
 import { objectRef, type KubeObject } from '../core/kube-objects';
+import { crdSchemaProblems, hasCrdSchema } from '../constructs/crd-schema';
 import type { Violation } from '../policies/types';
 import { assertPolicyClean } from '../policies/synth-gate';
 import { MlopsPlatform } from '../constructs/platform';
@@ -87,6 +88,8 @@ const SCHEMA_STAND_INS: Record<string, string> = { 'external-secrets.io/v1': 'ex
 export function schemaProblems(obj: KubeObject): string[] {
   const standIn = SCHEMA_STAND_INS[obj.apiVersion];
   const checked = standIn ? { ...obj, apiVersion: standIn } : obj;
+  // Kinds without a published model (Kubeflow's) are checked against their committed upstream CRD schema.
+  if (hasCrdSchema(checked.apiVersion, checked.kind)) return crdSchemaProblems(checked);
   const Model = schemaModel(checked.apiVersion, checked.kind);
   if (!Model) return [`no published schema for ${obj.apiVersion} ${obj.kind}`];
   try {
@@ -151,7 +154,8 @@ export interface RenderedEnvironment {
  * policies. Throws on any error.
  */
 export function renderEnvironment(input: EnvironmentConfig, opts: RenderOptions = {}): RenderedEnvironment {
-  if (input.gitops && (opts.secretsMode ?? input.secrets.mode) === 'pulumi') throw new SynthValidationError(input.name, [`gitops: ${GITOPS_NEEDS_EXTERNAL_SECRETS}`]);
+  if (input.gitops && (opts.secretsMode ?? input.secrets.mode) === 'pulumi')
+    throw new SynthValidationError(input.name, [`gitops: ${GITOPS_NEEDS_EXTERNAL_SECRETS}`]);
   const lockFile = opts.imageLock ?? DEFAULT_IMAGE_LOCK;
   const env = resolveImages(input, readImageLock(lockFile, { missingOk: opts.imageLock === undefined }), lockFile);
   const files = synthEnvironment(env, opts);
