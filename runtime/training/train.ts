@@ -27,6 +27,23 @@ export interface TrainingOptions extends LogisticRegressionParams {
   /** Skip the tracking server entirely (with outputDir). Default false. */
   offline?: boolean;
   log?: (line: string) => void;
+  /** Extra tags of the run (e.g. `mlflow.parentRunId` of a tuning trial). */
+  tags?: Record<string, string>;
+  /**
+   * Rank of this process in a distributed job (the `RANK` the Training Operator sets; see `processRank`).
+   * Only rank 0 logs and registers: the others train and return without touching the tracking server.
+   * @default 0
+   */
+  rank?: number;
+}
+
+/** The process's rank in a distributed job: `RANK` (Training Operator, torchrun), 0 when unset. */
+export function processRank(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.RANK;
+  if (raw === undefined || raw === '') return 0;
+  const rank = Number(raw);
+  if (!Number.isInteger(rank) || rank < 0) throw new Error(`RANK must be a non-negative integer (got "${raw}")`);
+  return rank;
 }
 
 export interface TrainingResult {
@@ -91,12 +108,19 @@ async function startRun(client: MlflowClient, opts: TrainingOptions): Promise<St
     'mlflow.source.name': 'mlops train',
     'mlflow.source.type': 'JOB',
     'mlflow.user': process.env.USER ?? 'mlops',
+    ...opts.tags,
   });
   return { experimentId, runId: info.run_id, artifactUri: info.artifact_uri };
 }
 
 /** Params, metrics, the model directory under `model/` and the log-model tag; the run ends FINISHED or FAILED. */
-async function logModelRun(client: MlflowClient, run: StartedRun, params: TrainingParams, metrics: TrainingResult['metrics'], files: Map<string, Buffer>): Promise<void> {
+async function logModelRun(
+  client: MlflowClient,
+  run: StartedRun,
+  params: TrainingParams,
+  metrics: TrainingResult['metrics'],
+  files: Map<string, Buffer>,
+): Promise<void> {
   const { runId, artifactUri } = run;
   try {
     await client.logBatch(runId, { params: { ...params, model_type: 'logistic_regression', features: FEATURES.join(',') }, metrics });
@@ -104,7 +128,9 @@ async function logModelRun(client: MlflowClient, run: StartedRun, params: Traini
     await client.logBatch(runId, {
       tags: {
         // What MLflow 2.x clients record for log_model, so the UI lists the model under the run.
-        'mlflow.log-model.history': JSON.stringify([{ run_id: runId, artifact_path: 'model', utc_time_created: new Date().toISOString(), flavors: { onnx: {}, python_function: {} } }]),
+        'mlflow.log-model.history': JSON.stringify([
+          { run_id: runId, artifact_path: 'model', utc_time_created: new Date().toISOString(), flavors: { onnx: {}, python_function: {} } },
+        ]),
       },
     });
     await client.finishRun(runId, 'FINISHED');
@@ -114,7 +140,13 @@ async function logModelRun(client: MlflowClient, run: StartedRun, params: Traini
   }
 }
 
-async function registerModel(client: MlflowClient, name: string, alias: string | undefined, run: StartedRun, log: (line: string) => void): Promise<ModelVersion> {
+async function registerModel(
+  client: MlflowClient,
+  name: string,
+  alias: string | undefined,
+  run: StartedRun,
+  log: (line: string) => void,
+): Promise<ModelVersion> {
   await client.ensureRegisteredModel(name, 'Churn prediction (age, tenure, monthly_charges, total_charges → probability of churn)');
   const version = await client.createModelVersion(name, `${run.artifactUri.replace(/\/+$/, '')}/model`, run.runId);
   log(`registered ${name} version ${version.version}`);
@@ -132,10 +164,18 @@ export async function runTraining(opts: TrainingOptions = {}): Promise<TrainingR
   const params = trainingParams(opts);
   const { model, metrics, reference, example } = fitChurnModel(params, log);
 
+  const rank = opts.rank ?? 0;
+  if (rank > 0) {
+    log(`rank ${rank}: trained; rank 0 logs the run`);
+    return { modelUri: '', metrics, params, files: new Map() };
+  }
   const client = (opts.offline ?? false) ? undefined : (opts.client ?? new MlflowClient());
   const run = client ? await startRun(client, opts) : undefined;
   const runId = run?.runId;
-  const onnx = exportLogisticRegressionToOnnx(model, { docString: `Churn logistic regression${runId ? ` (run ${runId})` : ''}`, metadata: runId ? { run_id: runId } : {} });
+  const onnx = exportLogisticRegressionToOnnx(model, {
+    docString: `Churn logistic regression${runId ? ` (run ${runId})` : ''}`,
+    metadata: runId ? { run_id: runId } : {},
+  });
   const files = mlflowModelFiles({
     onnx,
     onnxInput: INPUT_NAME,
