@@ -7,6 +7,7 @@ import { ENVIRONMENT_NAMES, loadEnvironment } from '../environments';
 import { UnpinnedImagesError } from '../environments/image-lock';
 import { awsRules, kubeRules } from '../policies';
 import { renderEnvironment } from '../stacks/gitops';
+import { distributedTraining, hyperparameterTuning } from '../environments/training-distributed';
 import { repoRoot } from './helpers/cli';
 import { testImageLockFile } from './helpers/image-lock';
 
@@ -75,11 +76,19 @@ describe('README figures from the code', () => {
   });
 
   test('the policy rules tables (Kubernetes, AWS) list every rule once, with its severity and description', () => {
-    const rows = new Map([...section('Policies').matchAll(/^\| `([a-z0-9-]+)` \| ((?:error|warning)[^|]*) \| ([^|]+) \|$/gm)].map((m) => [m[1], { severity: m[2].trim(), description: m[3].trim() }]));
+    const rows = new Map(
+      [...section('Policies').matchAll(/^\| `([a-z0-9-]+)` \| ((?:error|warning)[^|]*) \| ([^|]+) \|$/gm)].map((m) => [
+        m[1],
+        { severity: m[2].trim(), description: m[3].trim() },
+      ]),
+    );
     const rules = [...kubeRules, ...awsRules];
     for (const rule of rules) {
       const row = rows.get(rule.id);
-      expect({ id: rule.id, row: row && { severity: /^(error|warning)/.exec(row.severity)![0], description: row.description } }).toEqual({ id: rule.id, row: { severity: rule.severity, description: rule.description } });
+      expect({ id: rule.id, row: row && { severity: /^(error|warning)/.exec(row.severity)![0], description: row.description } }).toEqual({
+        id: rule.id,
+        row: { severity: rule.severity, description: rule.description },
+      });
     }
     const tableIds = [...section('Policies').matchAll(/^\| `([a-z0-9-]+)` \| (error|warning)\b/gm)].map((m) => m[1]);
     expect(tableIds.sort()).toEqual(rules.map((r) => r.id).sort());
@@ -100,7 +109,10 @@ describe('README figures from the code', () => {
 
   test("mlops serve: the flag table is exactly the command's options, with their env vars", () => {
     const serve = command(['serve']);
-    const rows = [...section('Inference server').matchAll(/^\| `(?:-\w, )?(--[a-z-]+)` \| (`[A-Z_]+`|—) \|/gm)].map((m) => [m[1], m[2] === '—' ? undefined : m[2].slice(1, -1)]);
+    const rows = [...section('Inference server').matchAll(/^\| `(?:-\w, )?(--[a-z-]+)` \| (`[A-Z_]+`|—) \|/gm)].map((m) => [
+      m[1],
+      m[2] === '—' ? undefined : m[2].slice(1, -1),
+    ]);
     expect(rows).toEqual(serve.options.filter((o) => o.long !== '--help').map((o) => [o.long, o.envVar]));
   });
 
@@ -108,7 +120,11 @@ describe('README figures from the code', () => {
     const m = /^npx jest --maxWorkers=1 (test\/registry) +# (\d+) tests,/m.exec(readme);
     expect(m).not.toBeNull();
     // A name no test has: jest collects (and skips) every test without running one.
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'jest', 'bin', 'jest.js'), m![1], '-t', 'no test is named this', '--json'], { cwd: repoRoot, encoding: 'utf8', timeout: 170_000 });
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'jest', 'bin', 'jest.js'), m![1], '-t', 'no test is named this', '--json'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 170_000,
+    });
     expect(JSON.parse(r.stdout).numTotalTests).toBe(Number(m![2]));
   }, 180_000);
 
@@ -117,5 +133,25 @@ describe('README figures from the code', () => {
     const sentence = /Options: [\s\S]*?\.\n/.exec(local)![0];
     expect([...flagsIn(sentence), '--train'].sort()).toEqual(longFlags(command(['local'])).sort());
     expect(local).toContain('`--train` trains a new');
+  });
+
+  test('distributed training and tuning: the fields table lists every field of both schemas; the tune transcript uses real flags and agrees with itself', () => {
+    const text = section('Distributed training and hyperparameter search');
+    const documented = new Set([...text.matchAll(/`training\.(distributed|tuning)\.([a-zA-Z]+)`/g)].map((m) => `${m[1]}.${m[2]}`));
+    for (const name of ['maxTrials', 'parallelTrials', 'maxFailedTrials']) if (text.includes(`\`${name}\``)) documented.add(`tuning.${name}`);
+    const fields = [
+      ...Object.keys(distributedTraining.shape).map((k) => `distributed.${k}`),
+      ...Object.keys(hyperparameterTuning.shape).map((k) => `tuning.${k}`),
+    ];
+    expect([...documented].sort()).toEqual(fields.sort());
+    const transcript = /^\$ npx mlops (tune run .*)$([\s\S]*?)^```/m.exec(text);
+    expect(transcript).not.toBeNull();
+    const run = command(['tune', 'run']);
+    for (const flag of flagsIn(transcript![1])) expect(longFlags(run)).toContain(flag);
+    const trials = Number(/--trials (\d+)/.exec(transcript![1])![1]);
+    expect(transcript![2].match(/^trial \d+: .* → auc=0\.\d{4}$/gm)).toHaveLength(trials);
+    const best = Math.max(...[...transcript![2].matchAll(/→ auc=(0\.\d{4})$/gm)].map((m) => Number(m[1])));
+    expect(transcript![2]).toContain(`best of ${trials} trials (0 failed): run `);
+    expect(transcript![2]).toMatch(new RegExp(`\\(0 failed\\): run [0-9a-f]{32} auc=${best.toFixed(4)}\n`));
   });
 });
