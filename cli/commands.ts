@@ -6,6 +6,7 @@ import { registerPolicyCommands } from '../policies/cli';
 import { registerSynthCommand } from '../stacks/synth-cli';
 import { registerServeCommand } from '../runtime/inference/cli';
 import { registerTrainingCommands } from '../runtime/training/cli';
+import { registerTuneCommands } from '../runtime/training/tune-cli';
 import { registerPromotionCommands } from '../runtime/promotion/cli';
 import { registerMonitoringCommands } from '../runtime/monitoring/cli';
 import { registerLocalCommands } from '../runtime/local/cli';
@@ -22,6 +23,7 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerTrackingCommands,
   registerPolicyCommands,
   registerTrainingCommands,
+  registerTuneCommands,
   registerPromotionCommands,
   registerMonitoringCommands,
   registerLocalCommands,

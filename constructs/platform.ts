@@ -13,6 +13,7 @@ import { ArgoCdApplication } from './argocd';
 import { GpuDevicePlugin } from './gpu';
 import { PlatformRbac } from './rbac';
 import { Training } from './training';
+import { orchestratedTraining } from './training-orchestrated';
 import { Inference } from './inference';
 import { Pipelines } from './pipelines';
 import { hasPipelines } from './secrets';
@@ -94,7 +95,9 @@ export class MlopsPlatform extends Construct {
 
     new PlatformRbac(chart('rbac'), 'rbac', { env });
     const gpu = env.gpu.pools.length > 0 ? new GpuDevicePlugin(chart('gpu'), 'gpu', { ...env.parts?.gpu, env }) : undefined;
-    const training = new Training(chart('training'), 'training', { ctx });
+    const trainingChart = chart('training');
+    const training = new Training(trainingChart, 'training', { ctx });
+    const orchestrated = orchestratedTraining(trainingChart, { ctx });
     const pipelines = hasPipelines(env) ? new Pipelines(chart('pipelines'), 'pipelines', { ctx }) : undefined;
     const inference = env.inference.models.length > 0 ? new Inference(chart('inference'), 'inference', { ...env.parts?.inference, ctx }) : undefined;
     if (needsCustomMetrics(env)) new CustomMetricsAdapter(chart('metrics-adapter'), 'metrics-adapter', { env });
@@ -104,7 +107,7 @@ export class MlopsPlatform extends Construct {
 
     // ---- Workload charts (gpu, rbac, training, inference) go above this line, their pods below. ----
     const parts = [postgres, minio, tracking, edge, gpu, training, pipelines, inference];
-    const builtInPods = parts.flatMap((p) => p?.pods ?? []);
+    const builtInPods = [...parts.flatMap((p) => p?.pods ?? []), ...orchestrated];
     this.identities = [tracking.identity, training.identity, pipelines?.identity, inference?.identity].flatMap((i) => (i ? [i] : []));
     this.endpoints = { tracking: edge.url, inference: inference?.endpoints ?? {} };
     // A team's parts see the built-in parts' facts; the pods they report join the platform's.

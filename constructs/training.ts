@@ -76,6 +76,8 @@ export interface TrainingWorkloadProps {
   readonly activeDeadlineSeconds?: number;
   /** Size limit of the scratch directory (/tmp: datasets, ONNX export). @default "2Gi" */
   readonly scratchSize?: string;
+  /** GPUs per pod on `training.gpuPool`; 0 schedules on CPU nodes. @default training.gpus */
+  readonly gpus?: number;
 }
 
 /** A size given in Mi or Gi, in MiB (emptyDir sizes, to derive ephemeral-storage limits from). */
@@ -100,7 +102,8 @@ function validateName(name: string, max: number): void {
 export function trainingJobSpec(props: TrainingWorkloadProps): { spec: k8s.JobSpec; labels: Record<string, string> } {
   const { env } = props.ctx;
   const t = env.training;
-  const pool = findGpuPool(env, t.gpuPool);
+  const gpus = props.gpus ?? t.gpus;
+  const pool = gpus > 0 ? findGpuPool(env, t.gpuPool) : undefined;
   const labels = standardLabels(env, props.name, TRAINING_COMPONENT, imageVersion(t.image));
   const scheduling = pool ? gpuScheduling(pool) : undefined;
   const scratch = props.scratchSize ?? '2Gi';
@@ -131,7 +134,7 @@ export function trainingJobSpec(props: TrainingWorkloadProps): { spec: k8s.JobSp
             ],
             ...(props.envFromSecrets?.length ? { envFrom: props.envFromSecrets.map((name) => ({ secretRef: { name } })) } : {}),
             // Scratch lives on the node's disk: the ephemeral-storage limit covers it plus logs.
-            resources: resources(t.resources, pool ? { 'nvidia.com/gpu': String(t.gpus) } : {}, { request: '256Mi', limit: `${mebibytes(scratch) + 512}Mi` }),
+            resources: resources(t.resources, pool ? { 'nvidia.com/gpu': String(gpus) } : {}, { request: '256Mi', limit: `${mebibytes(scratch) + 512}Mi` }),
             securityContext: restrictedContainerSecurity(),
             volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
           },

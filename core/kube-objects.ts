@@ -78,12 +78,46 @@ export function podTemplate(obj: KubeObject): PodTemplate | undefined {
   return { path: 'spec.template.spec', spec: tpl.spec, labels: stringMap(asRecord(tpl.metadata).labels), namespace: ns };
 }
 
+/**
+ * The pod templates of the Kubeflow kinds the platform renders: one per PyTorchJob replica type
+ * (`spec.pytorchReplicaSpecs.<Master|Worker>.template`), and those of a Katib Experiment's trial object
+ * (`spec.trialTemplate.trialSpec`, a Job or a PyTorchJob), with paths from the owner's root.
+ */
+function kubeflowPodTemplates(obj: KubeObject, prefix = ''): PodTemplate[] {
+  const ns = obj.metadata?.namespace;
+  const spec = asRecord(obj.spec);
+  if (obj.kind === 'PyTorchJob') {
+    return Object.entries(asRecord(spec.pytorchReplicaSpecs)).flatMap(([type, r]) => {
+      const tpl = asRecord(asRecord(r).template);
+      if (!isRecord(tpl.spec)) return [];
+      return [
+        { path: `${prefix}spec.pytorchReplicaSpecs.${type}.template.spec`, spec: tpl.spec, labels: stringMap(asRecord(tpl.metadata).labels), namespace: ns },
+      ];
+    });
+  }
+  if (obj.kind === 'Experiment' && obj.apiVersion.startsWith('kubeflow.org/')) {
+    const trial = asRecord(asRecord(spec.trialTemplate).trialSpec);
+    if (typeof trial.kind !== 'string' || typeof trial.apiVersion !== 'string') return [];
+    const owned: KubeObject = {
+      ...trial,
+      kind: trial.kind,
+      apiVersion: trial.apiVersion,
+      metadata: { name: 'trial', ...asRecord(trial.metadata), namespace: ns },
+    };
+    const path = `${prefix}spec.trialTemplate.trialSpec.`;
+    const single = podTemplate(owned);
+    return single ? [{ ...single, path: `${path}${single.path}` }] : kubeflowPodTemplates(owned, path);
+  }
+  return [];
+}
+
 /** Every pod template in the set, paired with its owner object. */
 export function podTemplates(objects: readonly KubeObject[]): Array<{ obj: KubeObject; tpl: PodTemplate }> {
   const out: Array<{ obj: KubeObject; tpl: PodTemplate }> = [];
   for (const obj of objects) {
     const tpl = podTemplate(obj);
     if (tpl) out.push({ obj, tpl });
+    for (const t of kubeflowPodTemplates(obj)) out.push({ obj, tpl: t });
   }
   return out;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseImageReference, type ImageReference } from '../core/image-reference';
 import { partOverridesSchema } from './parts';
 import { pipelines } from './pipelines';
+import { checkDistributedTraining, distributedTraining, hyperparameterTuning } from './training-distributed';
 
 /*
  * The typed, validated configuration of one platform environment. Everything the constructs, the
@@ -361,6 +362,10 @@ const training = z
       .string()
       .regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron expression')
       .optional(),
+    /** Multi-node training as a Training Operator PyTorchJob (environments/training-distributed.ts); omitted: one pod. */
+    distributed: distributedTraining.optional(),
+    /** Hyperparameter search as a Katib Experiment over the training step; omitted: none. */
+    tuning: hyperparameterTuning.optional(),
   })
   .strict();
 
@@ -609,6 +614,7 @@ export const environmentSchema = z
         message: `unknown GPU pool "${env.training.gpuPool}" (defined: ${[...pools].join(', ') || 'none'})`,
       });
     }
+    checkDistributedTraining(env.training, env.gpu.pools, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
     const modelNames = new Set<string>();
     env.inference.models.forEach((m, i) => {
       if (m.gpuPool && !pools.has(m.gpuPool)) {

@@ -4,6 +4,7 @@ import { App } from 'cdk8s';
 import { stringify } from 'yaml';
 import { GITOPS_NEEDS_EXTERNAL_SECRETS, type EnvironmentConfig } from '../environments';
 import { objectRef, type KubeObject } from '../core/kube-objects';
+import { crdSchemaProblems, hasCrdSchema } from '../constructs/crd-schema';
 import type { Violation } from '../policies/types';
 import { assertPolicyClean } from '../policies/synth-gate';
 import { MlopsPlatform } from '../constructs/platform';
@@ -95,6 +96,8 @@ export function schemaProblems(obj: KubeObject): string[] {
   if (isArgoWorkflowsKind(obj.apiVersion, obj.kind)) return argoSchemaProblems(obj);
   const standIn = SCHEMA_STAND_INS[obj.apiVersion];
   const checked = standIn ? { ...obj, apiVersion: standIn } : obj;
+  // Kinds without a published model (Kubeflow's) are checked against their committed upstream CRD schema.
+  if (hasCrdSchema(checked.apiVersion, checked.kind)) return crdSchemaProblems(checked);
   const Model = schemaModel(checked.apiVersion, checked.kind);
   if (!Model) return [`no published schema for ${obj.apiVersion} ${obj.kind}`];
   try {

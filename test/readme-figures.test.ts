@@ -7,6 +7,7 @@ import { ENVIRONMENT_NAMES, loadEnvironment } from '../environments';
 import { UnpinnedImagesError } from '../environments/image-lock';
 import { awsRules, kubeRules } from '../policies';
 import { renderEnvironment } from '../stacks/gitops';
+import { distributedTraining, hyperparameterTuning } from '../environments/training-distributed';
 import { repoRoot } from './helpers/cli';
 import { testImageLockFile } from './helpers/image-lock';
 
@@ -132,5 +133,25 @@ describe('README figures from the code', () => {
     const sentence = /Options: [\s\S]*?\.\n/.exec(local)![0];
     expect([...flagsIn(sentence), '--train'].sort()).toEqual(longFlags(command(['local'])).sort());
     expect(local).toContain('`--train` trains a new');
+  });
+
+  test('distributed training and tuning: the fields table lists every field of both schemas; the tune transcript uses real flags and agrees with itself', () => {
+    const text = section('Distributed training and hyperparameter search');
+    const documented = new Set([...text.matchAll(/`training\.(distributed|tuning)\.([a-zA-Z]+)`/g)].map((m) => `${m[1]}.${m[2]}`));
+    for (const name of ['maxTrials', 'parallelTrials', 'maxFailedTrials']) if (text.includes(`\`${name}\``)) documented.add(`tuning.${name}`);
+    const fields = [
+      ...Object.keys(distributedTraining.shape).map((k) => `distributed.${k}`),
+      ...Object.keys(hyperparameterTuning.shape).map((k) => `tuning.${k}`),
+    ];
+    expect([...documented].sort()).toEqual(fields.sort());
+    const transcript = /^\$ npx mlops (tune run .*)$([\s\S]*?)^```/m.exec(text);
+    expect(transcript).not.toBeNull();
+    const run = command(['tune', 'run']);
+    for (const flag of flagsIn(transcript![1])) expect(longFlags(run)).toContain(flag);
+    const trials = Number(/--trials (\d+)/.exec(transcript![1])![1]);
+    expect(transcript![2].match(/^trial \d+: .* → auc=0\.\d{4}$/gm)).toHaveLength(trials);
+    const best = Math.max(...[...transcript![2].matchAll(/→ auc=(0\.\d{4})$/gm)].map((m) => Number(m[1])));
+    expect(transcript![2]).toContain(`best of ${trials} trials (0 failed): run `);
+    expect(transcript![2]).toMatch(new RegExp(`\\(0 failed\\): run [0-9a-f]{32} auc=${best.toFixed(4)}\n`));
   });
 });

@@ -48,7 +48,7 @@ export function registerTrainingCommands(program: Command): void {
       .option('--output <dir>', 'also write the MLflow model directory here')
       .option('--offline', 'no tracking server: only write --output'),
   ).action(async (opts: TrainingFlags & { experiment: string; register?: string; alias?: string; runName?: string; output?: string; offline?: boolean }) => {
-    const { runTraining } = await import('./train');
+    const { processRank, runTraining } = await import('./train');
     const { MlflowClient } = await import('../mlflow');
     try {
       const client = opts.offline ? undefined : new MlflowClient({ trackingUri: opts.trackingUri });
@@ -66,8 +66,10 @@ export function registerTrainingCommands(program: Command): void {
         outputDir: opts.output,
         offline: opts.offline,
         client,
+        rank: processRank(),
         log: (line) => process.stdout.write(`${line}\n`),
       });
+      if (!result.modelUri) return;
       const parts = [
         result.runId ? `run_id=${result.runId}` : undefined,
         `model_uri=${result.modelUri}`,

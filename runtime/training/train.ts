@@ -27,6 +27,23 @@ export interface TrainingOptions extends LogisticRegressionParams {
   /** Skip the tracking server entirely (with outputDir). Default false. */
   offline?: boolean;
   log?: (line: string) => void;
+  /** Extra tags of the run (e.g. `mlflow.parentRunId` of a tuning trial). */
+  tags?: Record<string, string>;
+  /**
+   * Rank of this process in a distributed job (the `RANK` the Training Operator sets; see `processRank`).
+   * Only rank 0 logs and registers: the others train and return without touching the tracking server.
+   * @default 0
+   */
+  rank?: number;
+}
+
+/** The process's rank in a distributed job: `RANK` (Training Operator, torchrun), 0 when unset. */
+export function processRank(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.RANK;
+  if (raw === undefined || raw === '') return 0;
+  const rank = Number(raw);
+  if (!Number.isInteger(rank) || rank < 0) throw new Error(`RANK must be a non-negative integer (got "${raw}")`);
+  return rank;
 }
 
 export interface TrainingResult {
@@ -91,6 +108,7 @@ async function startRun(client: MlflowClient, opts: TrainingOptions): Promise<St
     'mlflow.source.name': 'mlops train',
     'mlflow.source.type': 'JOB',
     'mlflow.user': process.env.USER ?? 'mlops',
+    ...opts.tags,
   });
   return { experimentId, runId: info.run_id, artifactUri: info.artifact_uri };
 }
@@ -146,6 +164,11 @@ export async function runTraining(opts: TrainingOptions = {}): Promise<TrainingR
   const params = trainingParams(opts);
   const { model, metrics, reference, example } = fitChurnModel(params, log);
 
+  const rank = opts.rank ?? 0;
+  if (rank > 0) {
+    log(`rank ${rank}: trained; rank 0 logs the run`);
+    return { modelUri: '', metrics, params, files: new Map() };
+  }
   const client = (opts.offline ?? false) ? undefined : (opts.client ?? new MlflowClient());
   const run = client ? await startRun(client, opts) : undefined;
   const runId = run?.runId;
