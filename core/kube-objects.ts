@@ -84,7 +84,7 @@ export function podTemplate(obj: KubeObject): PodTemplate | undefined {
  * (`spec.trialTemplate.trialSpec`, a Job or a PyTorchJob), with paths from the owner's root.
  */
 function kubeflowPodTemplates(obj: KubeObject, prefix = ''): PodTemplate[] {
-  const ns = obj.metadata?.namespace;
+  const ns = obj.metadata.namespace;
   const spec = asRecord(obj.spec);
   if (obj.kind === 'PyTorchJob') {
     return Object.entries(asRecord(spec.pytorchReplicaSpecs)).flatMap(([type, r]) => {

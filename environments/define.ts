@@ -28,7 +28,8 @@ export function defineEnvironment(input: EnvironmentInput, source = `"${input.na
  * Returns the input, for `defineEnvironment`.
  */
 export function extendEnvironment(base: string | EnvironmentInput, overrides: EnvironmentOverrides): EnvironmentInput {
-  const input = typeof base === 'string' ? builtInEnvironment(base) : base;
-  if (!input) throw new Error(`unknown environment "${String(base)}" (known: ${ENVIRONMENT_NAMES.join(', ')})`);
+  if (typeof base !== 'string') return deepMerge(base, overrides as Record<string, unknown>);
+  const input = builtInEnvironment(base);
+  if (!input) throw new Error(`unknown environment "${base}" (known: ${ENVIRONMENT_NAMES.join(', ')})`);
   return deepMerge(input, overrides as Record<string, unknown>);
 }

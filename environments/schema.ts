@@ -179,7 +179,7 @@ const secrets = z.discriminatedUnion('mode', [
         .strict()
         .refine((s) => !s.aws || s.kind === 'ClusterSecretStore', {
           path: ['aws'],
-          message: 'is only emitted as a ClusterSecretStore: with kind SecretStore, create the stores in each namespace yourself',
+          error: 'is only emitted as a ClusterSecretStore: with kind SecretStore, create the stores in each namespace yourself',
         }),
       /** Prefix of the remote keys, e.g. `mlops/prod` → `mlops/prod/postgres`. */
       remoteKeyPrefix: z.string().min(1),

@@ -22,7 +22,11 @@ const KINDS = { WorkflowTemplate: 'argoproj.io_workflowtemplates.yaml', CronWork
 function moduleDir() {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'argo-crds-'));
   try {
-    const json = execFileSync('go', ['mod', 'download', '-json', `github.com/argoproj/argo-workflows/v4@${version}`], { cwd: scratch, encoding: 'utf8', env: { ...process.env, GO111MODULE: 'on', GOFLAGS: '' } });
+    const json = execFileSync('go', ['mod', 'download', '-json', `github.com/argoproj/argo-workflows/v4@${version}`], {
+      cwd: scratch,
+      encoding: 'utf8',
+      env: { ...process.env, GO111MODULE: 'on', GOFLAGS: '' },
+    });
     return JSON.parse(json).Dir;
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });

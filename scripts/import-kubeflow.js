@@ -29,7 +29,11 @@ const cliDir = path.join(root, 'node_modules', 'cdk8s-cli');
 function moduleDir([module, version]) {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeflow-mod-'));
   try {
-    const out = execFileSync('go', ['mod', 'download', '-json', `${module}@${version}`], { cwd: scratch, encoding: 'utf8', env: { ...process.env, GO111MODULE: 'on' } });
+    const out = execFileSync('go', ['mod', 'download', '-json', `${module}@${version}`], {
+      cwd: scratch,
+      encoding: 'utf8',
+      env: { ...process.env, GO111MODULE: 'on' },
+    });
     return JSON.parse(out).Dir;
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
@@ -58,7 +62,17 @@ function katibExperimentSchema(swagger) {
 }
 
 function crd(group, kind, plural, version, schema) {
-  return { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `${plural}.${group}` }, spec: { group, names: { kind, plural }, scope: 'Namespaced', versions: [{ name: version, served: true, storage: true, schema: { openAPIV3Schema: schema } }] } };
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      names: { kind, plural },
+      scope: 'Namespaced',
+      versions: [{ name: version, served: true, storage: true, schema: { openAPIV3Schema: schema } }],
+    },
+  };
 }
 
 async function main() {
@@ -74,7 +88,10 @@ async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeflow-crds-'));
   try {
     const file = path.join(tmp, 'kubeflow.yaml');
-    const docs = [crd('kubeflow.org', 'PyTorchJob', 'pytorchjobs', 'v1', pytorchSchema), crd('kubeflow.org', 'Experiment', 'experiments', 'v1beta1', experimentSchema)];
+    const docs = [
+      crd('kubeflow.org', 'PyTorchJob', 'pytorchjobs', 'v1', pytorchSchema),
+      crd('kubeflow.org', 'Experiment', 'experiments', 'v1beta1', experimentSchema),
+    ];
     fs.writeFileSync(file, docs.map((d) => YAML.stringify(d)).join('---\n'));
     const util = require(path.join(cliDir, 'lib', 'util.js'));
     const { importDispatch } = require(path.join(cliDir, 'lib', 'import', 'dispatch.js'));

@@ -82,7 +82,10 @@ export class PlatformCredentials extends pulumi.ComponentResource {
 
     let admin: random.RandomPassword | undefined;
     const adminPassword = () => (admin ??= password('admin-password', 24));
-    const pipelinesLogin = () => ({ 'access-key': password('pipeline-artifacts-access-key', 20).result, 'secret-key': password('pipeline-artifacts-secret-key', 40).result });
+    const pipelinesLogin = () => ({
+      'access-key': password('pipeline-artifacts-access-key', 20).result,
+      'secret-key': password('pipeline-artifacts-secret-key', 40).result,
+    });
     const htpasswd = () => pulumi.secret(pulumi.interpolate`${this.adminUser}:${adminPassword().bcryptHash}\n`);
 
     // Keyed by PlatformSecretId; a plain record so an id added to PLATFORM_SECRETS falls back to random values.

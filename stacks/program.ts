@@ -122,7 +122,9 @@ export interface DefineStackOptions {
 
 /** A given environment with the stack's overrides merged and its images pinned by the lock, as `deployedEnvironment` does for a built-in one. */
 function resolveImagesOf(base: EnvironmentConfig, settings: StackSettings): EnvironmentConfig {
-  const merged = Object.keys(settings.overrides).length ? validateEnvironment(deepMerge(base, settings.overrides), `"${base.name}" with mlops:overrides`) : base;
+  const merged = Object.keys(settings.overrides).length
+    ? validateEnvironment(deepMerge(base, settings.overrides), `"${base.name}" with mlops:overrides`)
+    : base;
   const lockFile = settings.imageLock ?? DEFAULT_IMAGE_LOCK;
   return resolveImages(merged, readImageLock(lockFile, { missingOk: settings.imageLock === undefined }), lockFile);
 }

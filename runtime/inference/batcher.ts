@@ -140,7 +140,8 @@ export class Batcher {
           return;
         }
       }
-      const batch: Job[] = [this.queue.shift()!];
+      this.queue.shift();
+      const batch: Job[] = [head];
       let rows = head.rows;
       if (mergeable) {
         for (let i = 0; i < this.queue.length && rows < this.opts.maxBatchSize;) {

@@ -91,9 +91,9 @@ export class BoundHistogram {
   }
 
   /** As prom-client's get(): the series' labels merged into each value's. */
-  async get(): Promise<Exported> {
+  get(): Promise<Exported> {
     const data = this.getForPromString();
     data.values = data.values.map(({ sharedLabels, ...v }) => ({ ...v, labels: { ...v.labels, ...sharedLabels } }));
-    return data;
+    return Promise.resolve(data);
   }
 }

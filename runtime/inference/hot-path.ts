@@ -75,7 +75,7 @@ class HotRequest implements Completion {
     this.model = this.opts.current();
     let body: unknown;
     try {
-      const raw = this.chunks ? Buffer.concat(this.chunks) : this.chunk!;
+      const raw = this.chunks ? Buffer.concat(this.chunks) : (this.chunk ?? Buffer.alloc(0));
       body = parseJsonBody(raw.toString('utf8'));
     } catch (err) {
       // As Fastify after a body parser error: the connection closes (the client may still be sending).
@@ -134,11 +134,12 @@ class HotRequest implements Completion {
 }
 
 function onData(this: HotIncoming, chunk: Buffer): void {
-  this[STATE]!.add(chunk);
+  this[STATE]?.add(chunk);
 }
 
 function onEnd(this: HotIncoming): void {
-  const state = this[STATE]!;
+  const state = this[STATE];
+  if (!state) return;
   this[STATE] = undefined;
   state.run();
 }

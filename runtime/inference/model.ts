@@ -83,8 +83,8 @@ export function readModelFiles(location: string): ModelFiles {
   let columns: ColumnSpec[] | undefined;
   if (mlmodel.signature?.inputs) {
     const raw = JSON.parse(mlmodel.signature.inputs) as Array<{ name?: string; type: string; required?: boolean }>;
-    if (raw.length && raw.every((c) => c.type !== 'tensor' && typeof c.name === 'string')) {
-      columns = raw.map((c) => ({ name: c.name!, type: c.type, required: c.required ?? true }));
+    if (raw.length && raw.every((c): c is { name: string; type: string; required?: boolean } => c.type !== 'tensor' && typeof c.name === 'string')) {
+      columns = raw.map((c) => ({ name: c.name, type: c.type, required: c.required ?? true }));
     }
   }
   return { onnxPath, columns };
@@ -237,7 +237,8 @@ export function frameToFeeds(model: LoadedModel, frame: Frame): Record<string, T
   }
   const feeds: Record<string, TensorData> = {};
   for (const input of model.inputs) {
-    const s = sources.find((x) => x.name === input.name)!;
+    const s = sources.find((x) => x.name === input.name);
+    if (!s) throw new Error(`internal: model input '${input.name}' has no source column`);
     feeds[input.name] = {
       type: input.type,
       dims: input.shape.length === 1 ? [frame.rows] : [frame.rows, 1],

@@ -109,10 +109,12 @@ export class SessionPool {
       const fresh = this.spawn();
       this.workers = this.workers.map((w) => (w === dead ? fresh : w));
       fresh.busy = true;
-      Promise.all([...this.models].map(([key, file]) => fresh.request({ op: 'load', key, path: file }))).finally(() => {
-        fresh.busy = false;
-        this.opts.onIdle?.();
-      });
+      Promise.all([...this.models].map(([key, file]) => fresh.request({ op: 'load', key, path: file })))
+        .catch((reloadErr: unknown) => this.opts.onWorkerError?.(reloadErr instanceof Error ? reloadErr : new Error(String(reloadErr))))
+        .finally(() => {
+          fresh.busy = false;
+          this.opts.onIdle?.();
+        });
     });
   }
 
@@ -120,7 +122,7 @@ export class SessionPool {
   async load(key: string, file: string): Promise<{ inputs: TensorSpecWire[]; outputs: TensorSpecWire[] }> {
     const replies = await Promise.all(this.workers.map((w) => w.request({ op: 'load', key, path: file })));
     const bad = replies.find((r) => r.op === 'error');
-    if (bad && bad.op === 'error') {
+    if (bad) {
       this.unload(key);
       throw new Error(`onnxruntime cannot load ${file}: ${bad.message}`);
     }
@@ -145,8 +147,8 @@ export class SessionPool {
 
   /** Runs one batch on the given idle worker. The worker is busy until the promise settles. */
   async run(index: number, key: string, feeds: Record<string, TensorData>, outputs?: string[]): Promise<Record<string, TensorData>> {
-    const w = this.workers[index];
-    if (!w || w.busy) throw new Error('internal: worker not idle');
+    const w = this.workers.at(index);
+    if (index < 0 || !w || w.busy) throw new Error('internal: worker not idle');
     w.busy = true;
     try {
       const reply = await w.request({ op: 'run', key, feeds, outputs });

@@ -78,9 +78,11 @@ export class PredictionNotifier {
     this.scheduled = false;
     const queue = this.queue;
     this.queue = [];
+    const hook = this.hook;
+    if (!hook) return;
     for (const p of queue) {
       try {
-        this.hook!({ name: p.model.name, version: p.model.version }, hookInputs(p.model, p.feeds), p.outputs);
+        hook({ name: p.model.name, version: p.model.version }, hookInputs(p.model, p.feeds), p.outputs);
       } catch (err) {
         this.warn(err);
       }

@@ -93,7 +93,8 @@ function describe(v: unknown): string {
   if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  return `${typeof v} ${typeof v === 'object' ? '' : String(v)}`.trim();
+  const shown = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+  return `${typeof v} ${shown}`.trim();
 }
 
 /**
@@ -155,7 +156,9 @@ export function encodeValues(type: OnnxType, values: unknown[], what: string): T
       return out;
     }
     default: {
-      const [lo, hi] = INT_RANGES[type]!;
+      const range = INT_RANGES[type];
+      if (!range) throw new InputError(`cannot encode values as ${type}`);
+      const [lo, hi] = range;
       const Ctor = { int8: Int8Array, int16: Int16Array, int32: Int32Array, uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array }[type];
       const out = new Ctor(n);
       for (let i = 0; i < n; i++) {

@@ -10,8 +10,11 @@ import type { ToWorker, FromWorker, TensorSpecWire } from './pool';
 const sessions = new Map<string, ort.InferenceSession>();
 const intraOpNumThreads: number = (workerData as { intraOpNumThreads?: number } | undefined)?.intraOpNumThreads ?? 1;
 
+if (!parentPort) throw new Error('runtime/inference/worker.ts runs as a worker thread (new Worker), not as a script');
+const port = parentPort;
+
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
-  parentPort!.postMessage(msg, transfer);
+  port.postMessage(msg, transfer);
 }
 
 function specs(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorSpecWire[] {
@@ -69,6 +72,6 @@ async function handle(msg: ToWorker): Promise<void> {
   }
 }
 
-parentPort!.on('message', (msg: ToWorker) => {
+port.on('message', (msg: ToWorker) => {
   void handle(msg);
 });

@@ -9,6 +9,7 @@ import { podTemplate } from '../../policies/kube/workloads';
 import { writeSynth } from '../../stacks/gitops';
 import { DEVICE_PLUGIN_NAME } from '../../constructs/gpu';
 import { describeWithTool } from '../helpers/tools';
+import { ifStarted } from '../helpers/lifecycle';
 import { testImageLockFile } from '../helpers/image-lock';
 import { cacheAvailability } from './cache';
 import { startControlPlane, type ControlPlane } from './control-plane';
@@ -52,7 +53,7 @@ function expectedWarnings(fileObjects: KubeObject[], all: KubeObject[]): { podSe
     all
       .filter((o) => o.kind === 'Namespace')
       .filter((n) => {
-        const l = n.metadata.labels ?? {};
+        const l: Partial<Record<string, string>> = n.metadata.labels ?? {};
         return l['pod-security.kubernetes.io/warn'] !== undefined && l['pod-security.kubernetes.io/warn'] !== l['pod-security.kubernetes.io/enforce'];
       })
       .map((n) => n.metadata.name),
@@ -124,7 +125,7 @@ export function environmentSuite(name: string): void {
         for (const f of synth.files) warnings.set(path.basename(f.file), await applyFile(cp, f.file));
       }, 900_000);
       afterAll(async () => {
-        await cp?.stop();
+        await ifStarted(cp)?.stop();
       }, 60_000);
       // Each check waits on controllers and kwok; on two busy cores that takes a while.
       const T = 300_000;

@@ -26,11 +26,10 @@ const STORES = { artifactStore: { kind: 'minio' }, metadataStore: { kind: 'in-cl
 function variants(): Array<[string, EnvironmentConfig]> {
   return environmentVariants().flatMap(({ label, env }) => {
     const more: Array<[string, EnvironmentConfig]> = [[label, env]];
-    if (env.ingress.auth.mode !== 'oidc')
-      more.push([`${label} + oidc`, validateEnvironment({ ...env, ingress: { ...env.ingress, auth: OIDC } } as unknown, label)]);
-    if (env.artifactStore.kind !== 'minio') more.push([`${label} + in-cluster stores`, validateEnvironment({ ...env, ...STORES } as unknown, label)]);
+    if (env.ingress.auth.mode !== 'oidc') more.push([`${label} + oidc`, validateEnvironment({ ...env, ingress: { ...env.ingress, auth: OIDC } }, label)]);
+    if (env.artifactStore.kind !== 'minio') more.push([`${label} + in-cluster stores`, validateEnvironment({ ...env, ...STORES }, label)]);
     if (env.inference.models.length > 0 && !env.training.retrainSchedule)
-      more.push([`${label} without models`, validateEnvironment({ ...env, inference: { ...env.inference, models: [] } } as unknown, label)]);
+      more.push([`${label} without models`, validateEnvironment({ ...env, inference: { ...env.inference, models: [] } }, label)]);
     return more;
   });
 }

@@ -6,6 +6,7 @@
  */
 import type { LoadedModel } from '../model';
 import { fromFloat16Bits, ONNX_TO_V2, type TensorData } from '../tensors';
+import { ownValue } from '../../../core/records';
 import { formatPredictions } from './mlflow';
 
 /** One element as JSON, with decodeValues' conversions (bool as boolean, 64-bit as number, float16 decoded). */
@@ -105,7 +106,7 @@ export function inferResponseJson(model: LoadedModel, id: string | undefined, ou
   for (const name in outputs) {
     if (!Object.prototype.hasOwnProperty.call(outputs, name)) continue;
     const t = outputs[name];
-    const datatype = ONNX_TO_V2[t.type];
+    const datatype: string | undefined = ownValue(ONNX_TO_V2, t.type);
     s += `${first ? '' : ','}{"name":${JSON.stringify(name)},${datatype === undefined ? '' : `"datatype":"${datatype}",`}"shape":[${t.dims.join(',')}],"data":${flat(t, 0, t.data.length)}}`;
     first = false;
   }

@@ -65,7 +65,7 @@ function splitToFrame(split: unknown): Frame {
     const n = Array.isArray(row) ? row.length : 1;
     if (n !== width) throw new InputError(`dataframe_split.data[${r}] has ${n} values for ${width} columns`);
   });
-  const cols: unknown[][] = Array.from({ length: width }, () => new Array(data.length));
+  const cols: unknown[][] = Array.from({ length: width }, () => new Array<unknown>(data.length));
   data.forEach((row, r) => {
     const values = Array.isArray(row) ? row : [row];
     for (let c = 0; c < width; c++) cols[c][r] = values[c];
@@ -81,7 +81,7 @@ function namedInputs(model: LoadedModel, named: Record<string, unknown>, what: s
     const names = Object.keys(named);
     const columns = names.map((n) => {
       const v = named[n];
-      return Array.isArray(v) ? v.map((x) => (Array.isArray(x) && x.length === 1 ? x[0] : x)) : [v];
+      return Array.isArray(v) ? (v as unknown[]).map((x) => (Array.isArray(x) && x.length === 1 ? (x[0] as unknown) : x)) : [v];
     });
     const rows = columns[0]?.length ?? 0;
     columns.forEach((c, i) => {
@@ -149,7 +149,9 @@ export function parseJsonInvocation(model: LoadedModel, body: unknown): ParsedIn
 function csvRecords(text: string): string[][] {
   try {
     // Row lengths are checked below, with a message naming the row; blank lines are not rows (pandas writes none).
-    return parseCsvText(text, { relax_column_count: true, skip_empty_lines: true }) as string[][];
+    // Without a `columns` option csv-parse yields each record as an array of strings.
+    const records: unknown = parseCsvText(text, { relax_column_count: true, skip_empty_lines: true });
+    return records as string[][];
   } catch (err) {
     if (err instanceof CsvError) throw new InputError(`CSV: ${err.message}`);
     throw err;
@@ -168,7 +170,7 @@ export function parseCsv(text: string): Frame {
   data.forEach((r, ri) => {
     if (r.length !== header.length) throw new InputError(`CSV: row ${ri + 1} has ${r.length} fields, the header has ${header.length}`);
   });
-  const columns: unknown[][] = names.map(() => new Array(data.length));
+  const columns: unknown[][] = names.map(() => new Array<unknown>(data.length));
   data.forEach((r, ri) => {
     for (let c = 0; c < names.length; c++) {
       const s = r[c + skipIndex];
@@ -191,7 +193,7 @@ export function formatPredictions(outputs: Record<string, TensorData>, tabular: 
   const decoded = names.map((n) => decodeValues(outputs[n]));
   if (!tabular) return Object.fromEntries(names.map((n, i) => [n, nest(decoded[i], outputs[n].dims)]));
   const rows = outputs[names[0]].dims[0] ?? 1;
-  const records: Array<Record<string, unknown>> = new Array(rows);
+  const records = new Array<Record<string, unknown>>(rows);
   for (let r = 0; r < rows; r++) {
     const rec: Record<string, unknown> = {};
     names.forEach((n, i) => (rec[n] = rowValue(outputs[n], decoded[i], r)));

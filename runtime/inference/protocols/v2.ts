@@ -64,9 +64,9 @@ export function parseInferRequest(model: LoadedModel, body: unknown): ParsedInfe
   // Column-signature models also take one [N] or [N,1] tensor per column, named like the column (MLServer's pandas codec).
   const columnNames = model.layout?.kind === 'matrix' ? model.layout.columns : null;
   if (columnNames && ![...tensors.keys()].some((k) => inputNames.has(k)) && [...tensors.keys()].some((k) => columnNames.includes(k))) {
-    const names = [...tensors.keys()];
-    const columns = names.map((n) => {
-      const t = tensors.get(n)!;
+    const entries = [...tensors];
+    const names = entries.map(([n]) => n);
+    const columns = entries.map(([n, t]) => {
       if (t.dims.length > 2 || (t.dims.length === 2 && t.dims[1] !== 1))
         throw new InputError(`input '${n}': a column must have shape [N] or [N, 1], got [${t.dims.join(', ')}]`);
       const col = columnNames.includes(n) ? model.columns?.find((c) => c.name === n) : undefined;
