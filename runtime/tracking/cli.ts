@@ -141,11 +141,25 @@ export function registerTrackingCommands(program: Command): void {
     .action(dbUpgrade);
 }
 
-/** The flags of `mlops tracking serve` (MLflow's names and env vars where MLflow has the flag). */
+/**
+ * The flags of `mlops tracking serve` (MLflow's names and env vars where MLflow has the flag), in groups. The
+ * order is the order of `--help` and of the README's flag table: add new flags where they belong, not at the end.
+ */
 function addServeOptions(command: Command): Command {
+  for (const addGroup of [addListenOptions, addArtifactOptions, addAuthOptions, addHttpGuardOptions]) addGroup(command);
+  return command;
+}
+
+/** Where the server listens. */
+function addListenOptions(command: Command): Command {
   return command
     .addOption(new Option('--host <host>', 'interface to bind').env('MLFLOW_HOST').default('127.0.0.1'))
-    .addOption(new Option('-p, --port <port>', 'port to listen on (0 = any free port)').env('MLFLOW_PORT').default(5000).argParser(port))
+    .addOption(new Option('-p, --port <port>', 'port to listen on (0 = any free port)').env('MLFLOW_PORT').default(5000).argParser(port));
+}
+
+/** The backend store and where artifacts go. */
+function addArtifactOptions(command: Command): Command {
+  return command
     .addOption(storeOption())
     .addOption(
       new Option('--default-artifact-root <uri>', 'artifact root for new experiments (default mlflow-artifacts:/ when serving artifacts)').env(
@@ -167,7 +181,12 @@ function addServeOptions(command: Command): Command {
     )
     .option('--serve-artifacts', 'proxy artifact uploads/downloads through this server (default)')
     .option('--no-serve-artifacts', 'do not proxy artifacts; clients access the artifact store directly')
-    .option('--upgrade-db', 'apply pending schema migrations before serving (default for SQLite)')
+    .option('--upgrade-db', 'apply pending schema migrations before serving (default for SQLite)');
+}
+
+/** The basic-auth app: admin account, default permission and login limits. */
+function addAuthOptions(command: Command): Command {
+  return command
     .addOption(
       new Option(
         '--app-name <name>',
@@ -211,7 +230,12 @@ function addServeOptions(command: Command): Command {
         .env('MLOPS_AUTH_LOGIN_QUEUE')
         .default(32)
         .argParser(positiveCount),
-    )
+    );
+}
+
+/** Which proxies, hosts, origins and framings the server trusts. */
+function addHttpGuardOptions(command: Command): Command {
+  return command
     .addOption(
       new Option(
         '--forwarded-allow-ips <list>',

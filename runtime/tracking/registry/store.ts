@@ -135,6 +135,85 @@ function isPromptVersion(tags: readonly KeyValue[]): boolean {
   return (value ?? 'false').toLowerCase() === 'true';
 }
 
+/** Where a new version's artifacts are, as resolveSource works it out. */
+interface ResolvedSource {
+  source: string;
+  storage: string;
+  runId: string | null;
+  modelId: string | null;
+}
+
+/** A create-model-version source and the run and logged model the request names (null when not named). */
+interface NamedSource {
+  db: Db;
+  source: string;
+  runId: string | null;
+  modelId: string | null;
+}
+
+/** The active logged model `id`; naming any other is an invalid source. */
+async function sourceLoggedModel({ db, source }: Pick<NamedSource, 'db' | 'source'>, id: string) {
+  const m = await db.selectFrom('logged_models').selectAll().where('model_id', '=', id).where('lifecycle_stage', '=', 'active').executeTakeFirst();
+  if (!m) throw invalidSource(source, 'model_id');
+  return m;
+}
+
+/** The run `id`; naming a missing one is an invalid source. */
+async function sourceRun({ db, source }: Pick<NamedSource, 'db' | 'source'>, id: string) {
+  const r = await db.selectFrom('runs').select(['run_uuid', 'artifact_uri']).where('run_uuid', '=', id).executeTakeFirst();
+  if (!r) throw invalidSource(source, 'run_id');
+  return r;
+}
+
+/** A prompt version has no artifacts: only MLflow's placeholders are accepted, and nothing is resolved. */
+function promptSource(source: string, runId: string | null, modelId: string | null): ResolvedSource {
+  if (!PROMPT_SOURCE_PLACEHOLDERS.has(source))
+    throw MlflowError.invalid(`Invalid prompt source: '${excerpt(source)}'. Prompt sources must use an MLflow placeholder.`);
+  if (modelId) throw MlflowError.invalid('A prompt version cannot name a logged model (model_id).');
+  if (runId) validateRunId(runId);
+  return { source, storage: source, runId, modelId: null };
+}
+
+/** A server-side path is only accepted inside the artifact directory of the run (or logged model) named. */
+async function localSource(named: NamedSource): Promise<ResolvedSource> {
+  const { source, runId, modelId } = named;
+  const owner = modelId
+    ? (await sourceLoggedModel(named, modelId)).artifact_location
+    : runId
+      ? ((await sourceRun(named, runId)).artifact_uri ?? '')
+      : undefined;
+  if (owner && isLocalUri(owner)) {
+    const dir = path.resolve(localPath(owner));
+    const target = path.resolve(localPath(source));
+    if (target === dir || target.startsWith(dir + path.sep)) return { source, storage: source, runId, modelId };
+  }
+  throw MlflowError.invalid(
+    `Invalid model version source: '${source}'. To use a local path as a model version source, the ${modelId ? 'model_id' : 'run_id'} request parameter has to be specified and the local path has to be contained within the artifact directory of the ${modelId ? 'model' : 'run'} specified by the ${modelId ? 'model_id' : 'run_id'}.`,
+  );
+}
+
+/** A `runs:/<run_id>/<path>` source: the run must be the one the request names (and no logged model). */
+async function runsSource(named: NamedSource): Promise<ResolvedSource> {
+  const { source, runId, modelId } = named;
+  const m = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(source);
+  if (!m || source.startsWith('runs://')) throw invalidSource(source, 'run_id');
+  if (modelId || !runId || m[1] !== runId) throw invalidSource(source, 'run_id');
+  const r = await sourceRun(named, runId);
+  return { source, storage: joinUri(r.artifact_uri ?? '', m.at(2) ?? ''), runId, modelId };
+}
+
+/** An `mlflow-artifacts:` source: it must lie inside the named logged model's (or else run's) artifacts. */
+async function mlflowArtifactsSource(named: NamedSource): Promise<ResolvedSource> {
+  const { source, runId, modelId } = named;
+  if (modelId) {
+    const m = await sourceLoggedModel(named, modelId);
+    if (isUriWithinRoot(source, m.artifact_location)) return { source, storage: source, runId: runId ?? m.source_run_id, modelId };
+    throw invalidSource(source, 'model_id');
+  }
+  if (runId && isUriWithinRoot(source, (await sourceRun(named, runId)).artifact_uri ?? '')) return { source, storage: source, runId, modelId };
+  throw invalidSource(source, 'run_id');
+}
+
 export interface CreateModelVersionInput {
   name: string;
   source: string;
@@ -366,45 +445,14 @@ export class RegistryStore {
    * Checks a version's source as MLflow's server does (a caller must not register artifacts it cannot
    * name through its own run or logged model) and works out where the artifacts are.
    */
-  private async resolveSource(
-    db: Db,
-    req: CreateModelVersionInput,
-  ): Promise<{ source: string; storage: string; runId: string | null; modelId: string | null }> {
+  private async resolveSource(db: Db, req: CreateModelVersionInput): Promise<ResolvedSource> {
     const { source } = req;
     let runId = req.runId || null;
     const modelId = req.modelId || null;
     if (!source) throw MlflowError.invalid("Missing value for required parameter 'source'.");
-    if (isPromptVersion(req.tags)) {
-      // A prompt version has no artifacts: only MLflow's placeholders are accepted, and nothing is resolved.
-      if (!PROMPT_SOURCE_PLACEHOLDERS.has(source))
-        throw MlflowError.invalid(`Invalid prompt source: '${excerpt(source)}'. Prompt sources must use an MLflow placeholder.`);
-      if (modelId) throw MlflowError.invalid('A prompt version cannot name a logged model (model_id).');
-      if (runId) validateRunId(runId);
-      return { source, storage: source, runId, modelId: null };
-    }
-    const loggedModel = async (id: string) => {
-      const m = await db.selectFrom('logged_models').selectAll().where('model_id', '=', id).where('lifecycle_stage', '=', 'active').executeTakeFirst();
-      if (!m) throw invalidSource(source, 'model_id');
-      return m;
-    };
-    const run = async (id: string) => {
-      const r = await db.selectFrom('runs').select(['run_uuid', 'artifact_uri']).where('run_uuid', '=', id).executeTakeFirst();
-      if (!r) throw invalidSource(source, 'run_id');
-      return r;
-    };
-
-    if (isLocalUri(source)) {
-      // A server-side path is only accepted inside the artifact directory of the run (or logged model) named.
-      const owner = modelId ? (await loggedModel(modelId)).artifact_location : runId ? ((await run(runId)).artifact_uri ?? '') : undefined;
-      if (owner && isLocalUri(owner)) {
-        const dir = path.resolve(localPath(owner));
-        const target = path.resolve(localPath(source));
-        if (target === dir || target.startsWith(dir + path.sep)) return { source, storage: source, runId, modelId };
-      }
-      throw MlflowError.invalid(
-        `Invalid model version source: '${source}'. To use a local path as a model version source, the ${modelId ? 'model_id' : 'run_id'} request parameter has to be specified and the local path has to be contained within the artifact directory of the ${modelId ? 'model' : 'run'} specified by the ${modelId ? 'model_id' : 'run_id'}.`,
-      );
-    }
+    if (isPromptVersion(req.tags)) return promptSource(source, runId, modelId);
+    const named: NamedSource = { db, source, runId, modelId };
+    if (isLocalUri(source)) return localSource(named);
     if (uriSegments(source).parts.includes('..'))
       throw MlflowError.invalid(
         `Invalid model version source: '${source}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.`,
@@ -413,44 +461,32 @@ export class RegistryStore {
     const schemeMatch = SCHEME.exec(source);
     if (!schemeMatch) throw MlflowError.invalid(`Invalid model version source: '${excerpt(source)}'.`);
     const scheme = schemeMatch[1].toLowerCase();
-
-    if (scheme === 'models') {
-      if (source.startsWith('models://'))
-        throw MlflowError.invalid(`Invalid model version source: '${source}'. Registered model sources must use the active model registry.`);
-      const parsed = parseModelsUri(source);
-      if (parsed.modelId) {
-        if (modelId !== parsed.modelId) throw invalidSource(source, 'model_id');
-        const m = await loggedModel(parsed.modelId);
-        return { source, storage: m.artifact_location, runId: runId ?? m.source_run_id, modelId };
-      }
-      // models:/<name>/<version|stage> or @alias: a new version of (or copy from) an existing one.
-      const from = await this.resolveModelsUri(db, parsed);
-      return {
-        source: `models:/${from.name}/${from.version}`,
-        storage: from.storage_location ?? from.source,
-        runId: runId ?? from.run_id,
-        modelId: modelId ?? from.model_id,
-      };
-    }
-    if (scheme === 'runs') {
-      const m = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(source);
-      if (!m || source.startsWith('runs://')) throw invalidSource(source, 'run_id');
-      if (modelId || !runId || m[1] !== runId) throw invalidSource(source, 'run_id');
-      const r = await run(runId);
-      return { source, storage: joinUri(r.artifact_uri ?? '', m.at(2) ?? ''), runId, modelId };
-    }
-    if (scheme === 'mlflow-artifacts') {
-      if (modelId) {
-        const m = await loggedModel(modelId);
-        if (isUriWithinRoot(source, m.artifact_location)) return { source, storage: source, runId: runId ?? m.source_run_id, modelId };
-        throw invalidSource(source, 'model_id');
-      }
-      if (runId && isUriWithinRoot(source, (await run(runId)).artifact_uri ?? '')) return { source, storage: source, runId, modelId };
-      throw invalidSource(source, 'run_id');
-    }
+    if (scheme === 'models') return this.modelsSource(named);
+    if (scheme === 'runs') return runsSource(named);
+    if (scheme === 'mlflow-artifacts') return mlflowArtifactsSource(named);
     // Object stores and other remote URIs: the store cannot look inside; recorded as given.
-    if (modelId) runId = runId ?? (await loggedModel(modelId)).source_run_id;
+    if (modelId) runId = runId ?? (await sourceLoggedModel(named, modelId)).source_run_id;
     return { source, storage: source, runId, modelId };
+  }
+
+  /** A `models:/` source: a logged model's (`models:/m-<id>`), or a new version of (or copy from) a registered one. */
+  private async modelsSource({ db, source, runId, modelId }: NamedSource): Promise<ResolvedSource> {
+    if (source.startsWith('models://'))
+      throw MlflowError.invalid(`Invalid model version source: '${source}'. Registered model sources must use the active model registry.`);
+    const parsed = parseModelsUri(source);
+    if (parsed.modelId) {
+      if (modelId !== parsed.modelId) throw invalidSource(source, 'model_id');
+      const m = await sourceLoggedModel({ db, source }, parsed.modelId);
+      return { source, storage: m.artifact_location, runId: runId ?? m.source_run_id, modelId };
+    }
+    // models:/<name>/<version|stage> or @alias: a new version of (or copy from) an existing one.
+    const from = await this.resolveModelsUri(db, parsed);
+    return {
+      source: `models:/${from.name}/${from.version}`,
+      storage: from.storage_location ?? from.source,
+      runId: runId ?? from.run_id,
+      modelId: modelId ?? from.model_id,
+    };
   }
 
   private async resolveModelsUri(db: Db, p: { name?: string; version?: string; stage?: string; alias?: string }): Promise<ModelVersionsTable> {

@@ -710,101 +710,8 @@ export class TrackingStore {
     for (let i = 0; i < ids.length; i += 500) chunks.push(ids.slice(i, i + 500));
     // One pooled connection, queries in sequence: a search holds one connection, so 20 concurrent
     // searches cannot exhaust the pool (parallel per-table queries would take five each).
-    const { metrics, params, tags, datasetInputs, modelLinks, inputTags } = await this.db.connection().execute(async (db) => {
-      const all = async <T>(f: (chunk: string[]) => Promise<T[]>) => {
-        const out: T[] = [];
-        for (const c of chunks) out.push(...(await f(c)));
-        return out;
-      };
-      const metrics = await all((c) =>
-        db.selectFrom('latest_metrics').select(['run_uuid', 'key', 'value', 'timestamp', 'step', 'is_nan']).where('run_uuid', 'in', c).execute(),
-      );
-      const params = await all((c) => db.selectFrom('params').select(['run_uuid', 'key', 'value']).where('run_uuid', 'in', c).execute());
-      const tags = await all((c) => db.selectFrom('tags').select(['run_uuid', 'key', 'value']).where('run_uuid', 'in', c).execute());
-      const datasetInputs = await all((c) =>
-        db
-          .selectFrom('inputs')
-          .innerJoin('datasets', 'datasets.dataset_uuid', 'inputs.source_id')
-          .select([
-            'inputs.destination_id as run_uuid',
-            'inputs.input_uuid',
-            'datasets.name',
-            'datasets.digest',
-            'datasets.dataset_source_type',
-            'datasets.dataset_source',
-            'datasets.dataset_schema',
-            'datasets.dataset_profile',
-          ])
-          .where('inputs.source_type', '=', 'DATASET')
-          .where('inputs.destination_type', '=', 'RUN')
-          .where('inputs.destination_id', 'in', c)
-          .execute(),
-      );
-      const modelLinks = await all((c) =>
-        db
-          .selectFrom('inputs')
-          .select(['source_type', 'source_id', 'destination_id', 'step'])
-          .where((eb) =>
-            eb.or([
-              eb.and([eb('source_type', '=', 'RUN_INPUT'), eb('destination_id', 'in', c)]),
-              eb.and([eb('source_type', '=', 'RUN_OUTPUT'), eb('source_id', 'in', c)]),
-            ]),
-          )
-          .execute(),
-      );
-      const inputTags = datasetInputs.length
-        ? await db
-            .selectFrom('input_tags')
-            .select(['input_uuid', 'name', 'value'])
-            .where(
-              'input_uuid',
-              'in',
-              datasetInputs.map((d) => d.input_uuid),
-            )
-            .execute()
-        : [];
-      return { metrics, params, tags, datasetInputs, modelLinks, inputTags };
-    });
-    const group = <T extends { run_uuid: string }>(items: T[]) => {
-      const m = new Map<string, T[]>();
-      for (const it of items) {
-        const list = m.get(it.run_uuid);
-        if (list) list.push(it);
-        else m.set(it.run_uuid, [it]);
-      }
-      return m;
-    };
-    const byRunMetrics = group(metrics);
-    const byRunParams = group(params);
-    const byRunTags = group(tags);
-    const byRunDatasets = group(datasetInputs);
-    return rows.map((row) => ({
-      info: runInfoJson(row),
-      data: {
-        metrics: (byRunMetrics.get(row.run_uuid) ?? []).map(metricJson),
-        params: (byRunParams.get(row.run_uuid) ?? []).map((p) => ({ key: p.key, value: p.value })),
-        tags: (byRunTags.get(row.run_uuid) ?? []).map((t) => ({ key: t.key, value: t.value ?? '' })),
-      },
-      inputs: {
-        dataset_inputs: (byRunDatasets.get(row.run_uuid) ?? []).map((d) => ({
-          tags: inputTags.filter((t) => t.input_uuid === d.input_uuid).map((t) => ({ key: t.name, value: t.value })),
-          dataset: {
-            name: d.name,
-            digest: d.digest,
-            source_type: d.dataset_source_type,
-            source: d.dataset_source,
-            ...(d.dataset_schema != null ? { schema: d.dataset_schema } : {}),
-            ...(d.dataset_profile != null ? { profile: d.dataset_profile } : {}),
-          },
-        })),
-        model_inputs: modelLinks.filter((l) => l.source_type === 'RUN_INPUT' && l.destination_id === row.run_uuid).map((l) => ({ model_id: l.source_id })),
-      },
-      outputs: {
-        model_outputs: modelLinks
-          .filter((l) => l.source_type === 'RUN_OUTPUT' && l.source_id === row.run_uuid)
-          .map((l) => ({ model_id: l.destination_id, step: l.step ?? 0 })),
-      },
-    }));
+    const children = await this.db.connection().execute((db) => fetchRunChildren(db, chunks));
+    return assembleRuns(rows, children);
   }
 
   /** The artifact URI of a run (for artifacts/list and run-relative artifact access). */
@@ -861,4 +768,122 @@ function runInfoJson(row: RunsTable): RunInfo {
     artifact_uri: row.artifact_uri ?? '',
     lifecycle_stage: row.lifecycle_stage,
   };
+}
+
+// ── run hydration (TrackingStore.hydrateRuns) ─────────────────────────────────────────────────────
+
+/** The rows `f` gives for each chunk of run ids, one chunk after another (never in parallel). */
+async function inChunks<T>(chunks: string[][], f: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for (const c of chunks) out.push(...(await f(c)));
+  return out;
+}
+
+/** Dataset inputs of the runs named, with their datasets. */
+function selectDatasetInputs(db: TrackingDb, runIds: string[]) {
+  return db
+    .selectFrom('inputs')
+    .innerJoin('datasets', 'datasets.dataset_uuid', 'inputs.source_id')
+    .select([
+      'inputs.destination_id as run_uuid',
+      'inputs.input_uuid',
+      'datasets.name',
+      'datasets.digest',
+      'datasets.dataset_source_type',
+      'datasets.dataset_source',
+      'datasets.dataset_schema',
+      'datasets.dataset_profile',
+    ])
+    .where('inputs.source_type', '=', 'DATASET')
+    .where('inputs.destination_type', '=', 'RUN')
+    .where('inputs.destination_id', 'in', runIds)
+    .execute();
+}
+
+/** Logged-model links of the runs named: models they took as input and models they output. */
+function selectModelLinks(db: TrackingDb, runIds: string[]) {
+  return db
+    .selectFrom('inputs')
+    .select(['source_type', 'source_id', 'destination_id', 'step'])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('source_type', '=', 'RUN_INPUT'), eb('destination_id', 'in', runIds)]),
+        eb.and([eb('source_type', '=', 'RUN_OUTPUT'), eb('source_id', 'in', runIds)]),
+      ]),
+    )
+    .execute();
+}
+
+/** Everything hydrateRuns attaches to run rows, queried in sequence on the one connection given. */
+async function fetchRunChildren(db: TrackingDb, chunks: string[][]) {
+  const metrics = await inChunks(chunks, (c) =>
+    db.selectFrom('latest_metrics').select(['run_uuid', 'key', 'value', 'timestamp', 'step', 'is_nan']).where('run_uuid', 'in', c).execute(),
+  );
+  const params = await inChunks(chunks, (c) => db.selectFrom('params').select(['run_uuid', 'key', 'value']).where('run_uuid', 'in', c).execute());
+  const tags = await inChunks(chunks, (c) => db.selectFrom('tags').select(['run_uuid', 'key', 'value']).where('run_uuid', 'in', c).execute());
+  const datasetInputs = await inChunks(chunks, (c) => selectDatasetInputs(db, c));
+  const modelLinks = await inChunks(chunks, (c) => selectModelLinks(db, c));
+  const inputTags = datasetInputs.length
+    ? await db
+        .selectFrom('input_tags')
+        .select(['input_uuid', 'name', 'value'])
+        .where(
+          'input_uuid',
+          'in',
+          datasetInputs.map((d) => d.input_uuid),
+        )
+        .execute()
+    : [];
+  return { metrics, params, tags, datasetInputs, modelLinks, inputTags };
+}
+
+type RunChildren = Awaited<ReturnType<typeof fetchRunChildren>>;
+
+function groupByRun<T extends { run_uuid: string }>(items: T[]): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const list = m.get(it.run_uuid);
+    if (list) list.push(it);
+    else m.set(it.run_uuid, [it]);
+  }
+  return m;
+}
+
+function datasetInputJson(d: RunChildren['datasetInputs'][number], inputTags: RunChildren['inputTags']): DatasetInput {
+  return {
+    tags: inputTags.filter((t) => t.input_uuid === d.input_uuid).map((t) => ({ key: t.name, value: t.value })),
+    dataset: {
+      name: d.name,
+      digest: d.digest,
+      source_type: d.dataset_source_type,
+      source: d.dataset_source,
+      ...(d.dataset_schema != null ? { schema: d.dataset_schema } : {}),
+      ...(d.dataset_profile != null ? { profile: d.dataset_profile } : {}),
+    },
+  };
+}
+
+/** Run rows and their children as MLflow's Run messages, in the rows' order. */
+function assembleRuns(rows: RunsTable[], { metrics, params, tags, datasetInputs, modelLinks, inputTags }: RunChildren): Run[] {
+  const byRunMetrics = groupByRun(metrics);
+  const byRunParams = groupByRun(params);
+  const byRunTags = groupByRun(tags);
+  const byRunDatasets = groupByRun(datasetInputs);
+  return rows.map((row) => ({
+    info: runInfoJson(row),
+    data: {
+      metrics: (byRunMetrics.get(row.run_uuid) ?? []).map(metricJson),
+      params: (byRunParams.get(row.run_uuid) ?? []).map((p) => ({ key: p.key, value: p.value })),
+      tags: (byRunTags.get(row.run_uuid) ?? []).map((t) => ({ key: t.key, value: t.value ?? '' })),
+    },
+    inputs: {
+      dataset_inputs: (byRunDatasets.get(row.run_uuid) ?? []).map((d) => datasetInputJson(d, inputTags)),
+      model_inputs: modelLinks.filter((l) => l.source_type === 'RUN_INPUT' && l.destination_id === row.run_uuid).map((l) => ({ model_id: l.source_id })),
+    },
+    outputs: {
+      model_outputs: modelLinks
+        .filter((l) => l.source_type === 'RUN_OUTPUT' && l.source_id === row.run_uuid)
+        .map((l) => ({ model_id: l.destination_id, step: l.step ?? 0 })),
+    },
+  }));
 }
