@@ -120,6 +120,8 @@ build_prometheus() {
   local src; src=$(GOFLAGS= module_dir github.com/prometheus/prometheus "$PROMETHEUS_VERSION")
   local ld="-s -w -X github.com/prometheus/common/version.Version=$(cat "$src/VERSION")"
   (cd "$here/prometheus-server" && go build -p "$parallel" -trimpath -ldflags "$ld" -o "$1/bin/prometheus" github.com/prometheus/prometheus/cmd/prometheus)
+}
+
 # --- Argo Workflows' workflow-controller, built inside its own module (its go.mod pins its dependencies) -----------
 build_argo_workflows() {
   local src; src=$(GOFLAGS= module_dir github.com/argoproj/argo-workflows/v4 "$ARGO_WORKFLOWS_VERSION")
