@@ -1,6 +1,5 @@
 import type { EnvironmentInput } from './schema';
 import { inferenceImage, trackingImage } from './images';
-import { churnPipeline } from './pipelines';
 
 /**
  * dev: a local cluster (kind or minikube) with everything in-cluster — PostgreSQL StatefulSet, MinIO,
@@ -41,6 +40,4 @@ export const dev: EnvironmentInput = {
   },
   // No prometheus-operator on a laptop cluster: no ServiceMonitors or PrometheusRules (the dashboards' ConfigMaps stay).
   monitoring: { serviceMonitors: false, alerts: { enabled: false } },
-  // The default pipeline on Argo Workflows (prepare data → train → evaluate → register → gated promote).
-  pipelines: { churn: churnPipeline() },
 };

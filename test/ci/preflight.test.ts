@@ -14,7 +14,8 @@ const requiredGo = (() => {
   const mods = spawnSync('find', ['test', '-name', 'go.mod'], { cwd: repoRoot, encoding: 'utf8' }).stdout.trim().split('\n');
   const versions = mods.map((m) => [m, /^go (\S+)$/m.exec(fs.readFileSync(path.join(repoRoot, m), 'utf8'))![1]] as const);
   const cmp = (a: string, b: string) => a.localeCompare(b, undefined, { numeric: true });
-  return versions.sort((a, b) => cmp(a[1], b[1])).pop()!;
+  // Equal versions: the greatest path, as preflight.sh's `sort -V | tail -1` breaks ties on the whole line.
+  return versions.sort((a, b) => cmp(a[1], b[1]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).pop()!;
 })();
 
 let fakes: string;

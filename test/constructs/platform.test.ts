@@ -1,4 +1,5 @@
 import { ENVIRONMENT_NAMES, loadEnvironment, type EnvironmentConfig } from '../../environments';
+import { churnPipeline } from '../../environments/pipelines';
 import { environmentVariants } from '../../policies/platform';
 import { podTemplates } from '../../policies/kube/workloads';
 import { hpaTargetProblems, platformProperties, secretsWithData, servicesWithoutPods, unselectedPods } from '../../api/testing';
@@ -162,9 +163,9 @@ describe('wiring per environment', () => {
   });
 
   it('the MinIO bucket Job creates a private bucket and a user limited to it', () => {
-    const objects = all(loadEnvironment('dev'));
+    const objects = all(loadEnvironment('dev', { pipelines: { churn: churnPipeline() } }));
     const script: string = container(find(objects, 'Job', 'minio-bucket')).command[2];
-    // dev runs pipelines: the bucket Job also creates their user, limited to the bucket's pipelines/ prefix.
+    // With pipelines the bucket Job also creates their user, limited to the bucket's pipelines/ prefix.
     expect(script).toBe(bucketScript('mlflow-artifacts', { pipelines: true }));
     const pipelinesPolicy = JSON.parse(/pipelines-policy.json <<'EOF'\n(.*)\nEOF/.exec(script)![1]);
     expect(pipelinesPolicy.Statement.flatMap((s: any) => s.Resource)).toEqual(['arn:aws:s3:::mlflow-artifacts', 'arn:aws:s3:::mlflow-artifacts/pipelines/*']);

@@ -133,6 +133,12 @@ describe('the packed package', () => {
     test('its synth writes the team environment through the gates, its own part included', () => {
       const out = ok(run('npm', ['run', 'synth'], team), 'npm run synth');
       expect(out).toMatch(/team-prod: \d+ objects in \d+ files/);
+      // The README's "Use it in your repository" transcript is this output.
+      const transcript = out
+        .split('\n')
+        .filter((l) => /^(team-prod: |  dist\/)/.test(l))
+        .join('\n');
+      expect(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain(`$ npm run synth\n${transcript}\n\`\`\``);
       const written = fs.readdirSync(path.join(team, 'dist', 'team-prod'));
       expect(written).toEqual(expect.arrayContaining(['00-namespaces.k8s.yaml', 'mlops-environment']));
       expect(written.some((f) => /^\d\d-team-ingress\.k8s\.yaml$/.test(f))).toBe(true);

@@ -20,6 +20,9 @@ const find = (objects: KubeObject[], kind: string, name: string) => {
   return o as KubeObject & { spec: any; data?: Record<string, string>; rules?: any[]; subjects?: any[] };
 };
 
+/** dev with the default pipeline (no built-in environment turns one on while its step commands are unbuilt). */
+const devWithPipeline = (): EnvironmentConfig => loadEnvironment('dev', { pipelines: { churn: churnPipeline() } });
+
 /** prod (GPU pools, S3, IRSA) with a pipeline whose train step runs on the training GPU pool, scheduled nightly. */
 function prodWithGpuPipeline(): EnvironmentConfig {
   const churn = churnPipeline({ schedule: '0 3 * * *' });
@@ -38,7 +41,8 @@ function prodWithGpuPipeline(): EnvironmentConfig {
 }
 
 describe('pipelines: rendered objects', () => {
-  const dev = objectsOf(loadEnvironment('dev'));
+  // dev with the default pipeline turned on (no built-in environment turns it on while its step commands are unbuilt).
+  const dev = objectsOf(devWithPipeline());
 
   test('environments without pipelines render none of it (staging and prod output unchanged)', () => {
     for (const name of ['staging', 'prod']) {
@@ -164,7 +168,7 @@ describe('pipelines: rendered objects', () => {
   });
 
   test('every policy passes on the output, step pods included (checked as the Pods Argo creates)', () => {
-    for (const env of [loadEnvironment('dev'), prodWithGpuPipeline()]) {
+    for (const env of [devWithPipeline(), prodWithGpuPipeline()]) {
       const objects = objectsOf(env, {});
       const errors = checkManifests(objects, { mode: 'gitops', environment: env }).filter((v) => v.severity === 'error' && !v.exception);
       expect(errors).toEqual([]);
@@ -173,7 +177,7 @@ describe('pipelines: rendered objects', () => {
   });
 
   test('a step pod that breaks Pod Security restricted is an error (the expansion is checked, not skipped)', () => {
-    const env = loadEnvironment('dev');
+    const env = devWithPipeline();
     const objects = objectsOf(env).map((o) => (o.kind === 'WorkflowTemplate' ? (JSON.parse(JSON.stringify(o)) as KubeObject) : o));
     const wt = find(objects, 'WorkflowTemplate', 'churn');
     wt.spec.templates[1].container.securityContext.allowPrivilegeEscalation = true;
@@ -217,7 +221,7 @@ describeWithTool('pipelines: the upstream v4.0.5 CRDs judge the rendered objects
     // Descriptions never change what validates: checking against the vendored schema is checking against the CRD's.
     expect(vendored.kinds.WorkflowTemplate.schema).toEqual(strip(crdSchema('argoproj.io_workflowtemplates.yaml')));
     expect(vendored.kinds.CronWorkflow.schema).toEqual(strip(crdSchema('argoproj.io_cronworkflows.yaml')));
-    const objects = [...objectsOf(loadEnvironment('dev')), ...objectsOf(prodWithGpuPipeline())].filter(
+    const objects = [...objectsOf(devWithPipeline()), ...objectsOf(prodWithGpuPipeline())].filter(
       (o) => o.kind === 'WorkflowTemplate' || o.kind === 'CronWorkflow',
     );
     expect(objects.map((o) => o.kind).sort()).toEqual(['CronWorkflow', 'WorkflowTemplate', 'WorkflowTemplate']);
