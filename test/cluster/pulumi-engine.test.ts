@@ -150,6 +150,7 @@ describeWithTool('dev through the real Pulumi engine (pulumi up / up / destroy o
     const live = new Set<string>();
     for (const ns of Object.values(env.namespaces)) {
       for (const kind of [
+        'configmaps',
         'deployments',
         'statefulsets',
         'jobs',
