@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ownValue } from '../core/records';
 
 /*
  * Pipelines: named DAGs of steps, rendered as Argo Workflows WorkflowTemplates (constructs/pipelines/) and
@@ -89,7 +90,7 @@ export const pipelines = z.record(name, pipelineDefinition).refine((p) => Object
 
 /** A step by name, or undefined for a name the definition does not have (an unknown dependency). */
 function stepOf(p: Pick<PipelineDefinition, 'steps'>, name: string): PipelineStep | undefined {
-  return Object.hasOwn(p.steps, name) ? p.steps[name] : undefined;
+  return ownValue(p.steps, name);
 }
 
 /** Steps reachable backwards from `step` through dependsOn (its ancestors). */

@@ -1,5 +1,6 @@
 import { MlflowError } from '../http/errors';
 import { checkCount, checkLength, excerpt, REQUEST_LIMITS } from '../http/limits';
+import { ownValue } from '../../../core/records';
 
 /**
  * MLflow's search filter DSL (mlflow/utils/search_utils.py): an AND of comparisons such as
@@ -168,7 +169,7 @@ function readIdentifier(cur: Cursor, allowBare: boolean, what: string, aliases: 
   const dot = cur.peek();
   if (dot?.t === 'punct' && dot.v === '.') {
     cur.next();
-    const entity = Object.hasOwn(aliases, first.v.toLowerCase()) ? aliases[first.v.toLowerCase()] : undefined;
+    const entity = ownValue(aliases, first.v.toLowerCase());
     if (!entity) cur.fail(`invalid entity type '${excerpt(first.v)}'. Valid values are ${Object.keys(aliases).join(', ')}`);
     // Unquoted keys may themselves contain dots (tags.mlflow.runName).
     let key = '';
