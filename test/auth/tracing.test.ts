@@ -42,7 +42,7 @@ for (const kind of storeKinds()) {
     for (const client of tracingClients)
       describeWithTool(client.name, client.availability, () => {
         test('the tracing script runs unchanged with MLFLOW_TRACKING_USERNAME/PASSWORD', async () => {
-          const out = await runPython(client.python, 'tracing_workflow.py', [server.url, `traced-auth-${kind}-${client.early ? '31' : '3x'}`], {
+          const out = await runPython(client.python, 'tracing_workflow.py', [server.url, `traced-auth-${kind}-${client.tag}`], {
             MLFLOW_TRACKING_USERNAME: alice.username,
             MLFLOW_TRACKING_PASSWORD: alice.password,
           });

@@ -154,12 +154,24 @@ export function storeAvailability(kind: StoreKind): Availability {
   return kind === 'postgres' ? postgres : { ok: true, reason: '' };
 }
 
-/** The current 3.x client (the v3 trace API) and an early one (3.1: StartTrace/EndTrace v2, no OSS assessments or run links). */
+/**
+ * The clients the tracing suites run `tracing_workflow.py` with. `early`: the v2 trace API (StartTrace/EndTrace),
+ * no assessments outside Databricks and no link_traces_to_run — 3.1 and 2.x.
+ */
 export const tracingClients = [
-  { name: 'MLflow 3.x client', early: false, python: pythonExecutable(), availability: mlflowClientAvailability(pythonExecutable(), 3) },
+  {
+    name: 'MLflow 3.x client',
+    early: false,
+    prefix: '3.',
+    tag: '3x',
+    python: pythonExecutable(),
+    availability: mlflowClientAvailability(pythonExecutable(), 3),
+  },
   {
     name: 'MLflow 3.1 client',
     early: true,
+    prefix: '3.1.',
+    tag: '31',
     python: mlflow31Python(),
     availability: commandAvailable(
       mlflow31Python(),
@@ -167,4 +179,5 @@ export const tracingClients = [
       `MLflow 3.1 client (${mlflow31Python()})`,
     ),
   },
+  { name: 'MLflow 2.x client', early: true, prefix: '2.', tag: '2x', python: mlflow2Python(), availability: mlflowClientAvailability(mlflow2Python(), 2) },
 ];

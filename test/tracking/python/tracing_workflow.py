@@ -157,9 +157,26 @@ bad_filter = error_code(lambda: client.search_traces(**where(client.search_trace
 bad_order = error_code(lambda: client.search_traces(**where(client.search_traces), order_by=["nonsense DESC"]))
 missing_trace = error_code(lambda: client.get_trace("tr-00000000000000000000000000000000"))
 
-deleted_by_id = client.delete_traces(exp_id, trace_ids=[trace_ids(errors)[0]])
+# 2.x names the ids `request_ids`.
+ids_kw = "trace_ids" if "trace_ids" in inspect.signature(client.delete_traces).parameters else "request_ids"
+deleted_by_id = client.delete_traces(exp_id, **{ids_kw: [trace_ids(errors)[0]]})
 deleted_by_time = client.delete_traces(exp_id, max_timestamp_millis=int(time.time() * 1000), max_traces=2)
 remaining = trace_ids(search())
+
+
+def info_state(info):
+    """3.x TraceInfo.state; 2.x TraceInfo.status."""
+    state = info.state if hasattr(info, "state") else info.status
+    return state.value if hasattr(state, "value") else str(state)
+
+
+def info_preview(info):
+    """3.x request_preview; 2.x keeps the inputs in request_metadata."""
+    return info.request_preview if hasattr(info, "request_preview") else info.request_metadata.get("mlflow.traceInputs")
+
+
+def info_duration(info):
+    return info.execution_duration if hasattr(info, "execution_duration") else info.execution_time_ms
 
 
 def span_view(s):
@@ -189,12 +206,12 @@ print(json.dumps({
     "format_attribute": spans["format"].attributes.get("chars"),
     "root_inputs": root.inputs,
     "root_outputs": root.outputs,
-    "state": trace.info.state.value if hasattr(trace.info.state, "value") else str(trace.info.state),
+    "state": info_state(trace.info),
     "tags": {k: v for k, v in trace.info.tags.items() if k in ("team", "question_kind")},
     "artifact_location": trace.info.tags.get("mlflow.artifactLocation"),
-    "request_preview": trace.info.request_preview,
-    "execution_ms_nonnegative": trace.info.execution_duration is not None and trace.info.execution_duration >= 0,
-    "failing_state": str(failing_trace.info.state),
+    "request_preview": info_preview(trace.info),
+    "execution_ms_nonnegative": info_duration(trace.info) is not None and info_duration(trace.info) >= 0,
+    "failing_state": info_state(failing_trace.info),
     "failing_events": [e.name for s in failing_trace.data.spans for e in s.events],
     "tag_after_set": tag_after_set,
     "tag_after_delete": tag_after_delete,
