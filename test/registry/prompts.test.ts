@@ -1,6 +1,6 @@
 import { ADMIN, as, createUser, startAuthServer, type AuthTestServer } from '../auth/helpers';
 import { describeWithTool } from '../helpers/tools';
-import { api, mlflowClients, startTestServer, storeAvailability, storeKinds, type TestServer } from '../tracking/helpers';
+import { api, mlflowClients, startTestServer, storeAvailability, storeKinds, tracingClients, type TestServer } from '../tracking/helpers';
 import { runRegistryScript } from './helpers';
 import { ifStarted } from '../helpers/lifecycle';
 
@@ -13,8 +13,14 @@ jest.setTimeout(300_000);
  * placeholders as prompt sources.
  */
 const mlflow3 = mlflowClients.find((c) => c.name.includes('3.x'))!;
+const mlflow31 = tracingClients.find((c) => c.tag === '31')!;
+/** The current client and an early 3.x one (3.1: text prompts only, prompt tags on MlflowClient). */
+const promptClients = [
+  { ...mlflow3, early: false, tag: '3x' },
+  { ...mlflow31, early: true },
+];
 
-function expectPromptWorkflow(out: any, name: string): void {
+function expectPromptWorkflow(out: any, name: string, early: boolean): void {
   expect(out.versions).toEqual([1, 2, 1]);
   expect(out.v1_template).toBe('Hello {{name}}!');
   expect(out.v1_formatted).toBe('Hello Ann!');
@@ -23,19 +29,26 @@ function expectPromptWorkflow(out: any, name: string): void {
   expect(out.alias_variables).toEqual(['name', 'place']);
   expect(out.latest).toBe(2);
   expect(out.commit_message).toBe('second');
-  expect(out.chat_formatted).toEqual([
-    { role: 'system', content: 'You answer about maps.' },
-    { role: 'user', content: 'Where is Oslo?' },
-  ]);
+  if (early) {
+    // 3.1 has text prompts only: a message list is kept as its text, and formatting fills that text in.
+    expect(out.chat_formatted).toContain("'content': 'Where is Oslo?'");
+  } else {
+    expect(out.chat_formatted).toEqual([
+      { role: 'system', content: 'You answer about maps.' },
+      { role: 'user', content: 'Where is Oslo?' },
+    ]);
+  }
   expect(out.prompt_tags).toMatchObject({ owner: 'alice', team: 'genai' });
   expect(out.tags_after_delete).not.toHaveProperty('owner');
-  expect(out.version_tag).toBe('yes');
+  // 3.1's set_prompt_version_tag fails client-side (an int into a string proto field) before any request.
+  expect(out.version_tag).toBe(early ? null : 'yes');
   expect(out.found).toEqual(expect.arrayContaining([name, `${name}-chat`]));
   expect(out.found_filtered).toEqual([name]);
   expect(out.models).not.toContain(name);
   expect(out.linked_to_run).toEqual([{ name, version: '2' }]);
   expect(out.alias_gone).toBe(true);
-  expect(out.missing).toBe('RESOURCE_DOES_NOT_EXIST');
+  if (early) expect(out.missing_message).toMatch(/^RESOURCE_DOES_NOT_EXIST: Prompt with name=.* not found/);
+  else expect(out.missing).toBe('RESOURCE_DOES_NOT_EXIST');
 }
 
 const promptVersion = (name: string, source: string, isPrompt = 'true') => ({
@@ -55,12 +68,14 @@ for (const kind of storeKinds()) {
     });
     afterAll(async () => ifStarted(server)?.stop());
 
-    describeWithTool(mlflow3.name, mlflow3.availability, () => {
-      test('register two versions, move an alias, load by version and alias, format, tags, search, run link', async () => {
-        const out = await runRegistryScript(mlflow3.python, 'prompts_workflow.py', [server.url, 'greeting']);
-        expectPromptWorkflow(out, 'greeting');
+    for (const client of promptClients)
+      describeWithTool(client.name, client.availability, () => {
+        test('register two versions, move an alias, load by version and alias, format, tags, search, run link', async () => {
+          const out = await runRegistryScript(client.python, 'prompts_workflow.py', [server.url, `greeting-${client.tag}`]);
+          expect(out.mlflow_version.startsWith(client.early ? '3.1.' : '3.')).toBe(true);
+          expectPromptWorkflow(out, `greeting-${client.tag}`, client.early);
+        });
       });
-    });
 
     test('a prompt version takes only MLflow placeholder sources and resolves nothing', async () => {
       await api(server.url, 'POST', '/registered-models/create', { name: 'p-rest', tags: [{ key: 'mlflow.prompt.is_prompt', value: 'true' }] });
@@ -99,20 +114,22 @@ for (const kind of storeKinds()) {
     });
     afterAll(async () => ifStarted(server)?.stop());
 
-    describeWithTool(mlflow3.name, mlflow3.availability, () => {
-      test('the prompt workflow as a non-admin user; another user (READ) cannot add versions or move aliases', async () => {
-        const alice = await createUser(server, 'alice');
-        const bob = await createUser(server, 'bob');
-        const out = await runRegistryScript(mlflow3.python, 'prompts_workflow.py', [server.url, 'auth-greeting'], {
-          MLFLOW_TRACKING_USERNAME: alice.username,
-          MLFLOW_TRACKING_PASSWORD: alice.password,
+    for (const client of promptClients)
+      describeWithTool(client.name, client.availability, () => {
+        test('the prompt workflow as a non-admin user; another user (READ) cannot add versions or move aliases', async () => {
+          const prompt = `auth-greeting-${client.tag}`;
+          const alice = await createUser(server, `alice-${client.tag}`);
+          const bob = await createUser(server, `bob-${client.tag}`);
+          const out = await runRegistryScript(client.python, 'prompts_workflow.py', [server.url, prompt], {
+            MLFLOW_TRACKING_USERNAME: alice.username,
+            MLFLOW_TRACKING_PASSWORD: alice.password,
+          });
+          expectPromptWorkflow(out, prompt, client.early);
+          expect((await as(server, bob)('POST', '/model-versions/create', promptVersion(prompt, 'dummy-source'))).status).toBe(403);
+          expect((await as(server, bob)('POST', '/registered-models/alias', { name: prompt, alias: 'x', version: '1' })).status).toBe(403);
+          expect((await as(server, bob)('GET', '/registered-models/get', { name: prompt })).status).toBe(200);
+          expect((await as(server, ADMIN)('GET', '/registered-models/get', { name: prompt })).body.registered_model.name).toBe(prompt);
         });
-        expectPromptWorkflow(out, 'auth-greeting');
-        expect((await as(server, bob)('POST', '/model-versions/create', promptVersion('auth-greeting', 'dummy-source'))).status).toBe(403);
-        expect((await as(server, bob)('POST', '/registered-models/alias', { name: 'auth-greeting', alias: 'x', version: '1' })).status).toBe(403);
-        expect((await as(server, bob)('GET', '/registered-models/get', { name: 'auth-greeting' })).status).toBe(200);
-        expect((await as(server, ADMIN)('GET', '/registered-models/get', { name: 'auth-greeting' })).body.registered_model.name).toBe('auth-greeting');
       });
-    });
   });
 }

@@ -1,4 +1,4 @@
-"""The prompt registry through the official MLflow 3.x client (mlflow.genai), run by test/registry.
+"""The prompt registry through the official MLflow 3.x client (mlflow.genai; 3.1 where it has it), run by test/registry.
 
 Usage: python prompts_workflow.py <tracking_uri> <prompt_name>
 Registers two versions of a text prompt and a chat prompt, moves an alias, loads by version and by
@@ -17,6 +17,16 @@ uri, name = sys.argv[1], sys.argv[2]
 mlflow.set_tracking_uri(uri)
 client = MlflowClient(uri)
 
+
+def prompt_api(fn):
+    """mlflow.genai's function, else the client's (3.1 keeps prompt tags on MlflowClient only)."""
+    return getattr(genai, fn, None) or getattr(client, fn)
+
+
+def get_prompt_tags(prompt):
+    return genai.get_prompt_tags(prompt) if hasattr(genai, "get_prompt_tags") else client.get_prompt(prompt).tags
+
+
 v1 = genai.register_prompt(name=name, template="Hello {{name}}!", commit_message="first", tags={"team": "genai"})
 v2 = genai.register_prompt(name=name, template="Hi {{name}}, welcome to {{place}}.", commit_message="second")
 chat = genai.register_prompt(
@@ -31,11 +41,15 @@ by_alias = genai.load_prompt(f"prompts:/{name}@production")
 by_version = genai.load_prompt(f"prompts:/{name}/1")
 latest = genai.load_prompt(f"prompts:/{name}@latest")
 
-genai.set_prompt_tag(name, "owner", "alice")
-genai.set_prompt_version_tag(name, 1, "reviewed", "yes")
-prompt_tags = genai.get_prompt_tags(name)
-genai.delete_prompt_tag(name, "owner")
-tags_after_delete = genai.get_prompt_tags(name)
+prompt_api("set_prompt_tag")(name, "owner", "alice")
+try:
+    prompt_api("set_prompt_version_tag")(name, 1, "reviewed", "yes")
+except TypeError:
+    # 3.1's client passes the version as an int into SetModelVersionTag's string field and fails before any request.
+    pass
+prompt_tags = get_prompt_tags(name)
+prompt_api("delete_prompt_tag")(name, "owner")
+tags_after_delete = get_prompt_tags(name)
 version_tag = genai.load_prompt(f"prompts:/{name}/1").tags.get("reviewed")
 
 found = sorted(p.name for p in genai.search_prompts())
@@ -55,11 +69,12 @@ try:
 except MlflowException:
     alias_gone = True
 
-missing = None
+missing = missing_message = None
 try:
     genai.load_prompt(f"prompts:/{name}-nope/1")
 except MlflowException as e:
-    missing = e.error_code
+    # 3.1 re-raises the server's error with its code in the message (and INTERNAL_ERROR as the code).
+    missing, missing_message = e.error_code, e.message
 
 print(json.dumps({
     "mlflow_version": mlflow.__version__,
@@ -81,4 +96,5 @@ print(json.dumps({
     "linked_to_run": json.loads(linked_tag) if linked_tag else None,
     "alias_gone": alias_gone,
     "missing": missing,
+    "missing_message": missing_message,
 }))
