@@ -6,6 +6,7 @@
 // locations the server assigned, as any writer to the experiment could.
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
+import { ADMIN, as, createUser, startAuthServer, type AuthTestServer, type Credentials } from '../auth/helpers';
 import { repoRoot } from '../helpers/cli';
 import { ifStarted } from '../helpers/lifecycle';
 import { pythonExecutable, pythonModulesAvailability } from '../helpers/python';
@@ -22,6 +23,7 @@ interface Seeded {
   error_trace_id: string;
   trace_count: number;
   rag_span_names: string[];
+  artifact_location: string;
   prompt: string;
   chat_prompt: string;
 }
@@ -290,5 +292,63 @@ describeWithTool('web UI traces and prompts with data from the real MLflow 3.x c
     await ok(api(server.url, 'POST', '/registered-models/create', { name: 'plain-model' }), 'registered-models/create');
     await page.goto(`${server.url}/#/prompts/plain-model`);
     await eventually(async () => expect(await page.locator('.state.empty').textContent()).toContain('is a registered model, not a prompt'));
+  });
+});
+
+// Under `--app-name basic-auth` the pages make the same calls as the client, so the experiment's
+// permission decides: READ sees the list, the spans (read through the artifact proxy) and the
+// assessments; NO_PERMISSIONS gets the server's 403 on screen.
+describeWithTool('web UI traces under basic auth', needs, () => {
+  let server: AuthTestServer;
+  let browser: TestBrowser;
+  let seeded: Seeded;
+  let viewer: Credentials;
+  let outsider: Credentials;
+
+  beforeAll(async () => {
+    ensureUiBuilt();
+    server = await startAuthServer('sqlite');
+    seeded = await runPythonScript(pythonExecutable(), path.join(__dirname, 'python', 'seed_traces_prompts.py'), [server.url, 'guarded', 'guarded-prompt'], {
+      MLFLOW_TRACKING_USERNAME: ADMIN.username,
+      MLFLOW_TRACKING_PASSWORD: ADMIN.password,
+    });
+    viewer = await createUser(server, 'viewer');
+    outsider = await createUser(server, 'outsider');
+    const admin = as(server, ADMIN);
+    for (const [username, permission] of [
+      ['viewer', 'READ'],
+      ['outsider', 'NO_PERMISSIONS'],
+    ])
+      await ok(admin('POST', '/experiments/permissions/create', { experiment_id: seeded.experiment_id, username, permission }), 'permissions/create');
+  });
+  afterAll(async () => {
+    await ifStarted(browser)?.close();
+    await ifStarted(server)?.stop();
+  });
+
+  test('a READ user sees the traces and the spans of one', async () => {
+    browser = await launchBrowser({ httpCredentials: viewer });
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/#/experiments/${seeded.experiment_id}/traces`);
+    await eventually(async () => expect(await page.locator('table[aria-label="Traces"] tbody tr').count()).toBe(3));
+    await page.goto(`${server.url}/#/traces/${seeded.rag_trace_id}`);
+    await eventually(async () => expect((await treeRows(page)).map(([n]) => n)).toEqual(['rag_pipeline', 'retrieve', 'generate', 'render_prompt']));
+    expect(await page.locator('table[aria-label="Assessments"]').textContent()).toContain('helpful');
+    await browser.close();
+  });
+
+  test("a user without permission gets the server's 403 on the list and on the trace", async () => {
+    browser = await launchBrowser({ httpCredentials: outsider });
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/#/experiments/${seeded.experiment_id}/traces`);
+    await eventually(async () => expect(await page.locator('.state.error').allTextContents()).toContainEqual(expect.stringContaining('PERMISSION_DENIED')));
+    expect(await page.locator('table[aria-label="Traces"]').count()).toBe(0);
+    await page.goto(`${server.url}/#/traces/${seeded.rag_trace_id}`);
+    await eventually(async () => expect(await page.locator('[role="alert"]').textContent()).toContain('PERMISSION_DENIED'));
+    expect(await page.locator('table[aria-label="Spans"]').count()).toBe(0);
+    // The spans the page would read are refused too: the artifact proxy checks the same experiment permission.
+    const rel = seeded.artifact_location.replace(/^mlflow-artifacts:\//, '');
+    const status = await page.evaluate(async (u) => (await fetch(u)).status, `ajax-api/2.0/mlflow-artifacts/artifacts/${rel}/traces.json`);
+    expect(status).toBe(403);
   });
 });
