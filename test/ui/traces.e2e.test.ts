@@ -253,6 +253,12 @@ describeWithTool('web UI traces and prompts with data from the real MLflow 3.x c
     expect(await page.locator('.state.empty').first().textContent()).toContain('2 entries of traces.json are not spans');
   });
 
+  test('a trace whose traces.json was never uploaded says so', async () => {
+    await page.goto(`${server.url}/#/traces/tr-${(100).toString(16).padStart(32, '0')}`);
+    await eventually(async () => expect(await page.locator('.state.empty').first().textContent()).toContain('No span data has been uploaded for this trace'));
+    expect(await page.locator('h1').textContent()).toBe('call-100');
+  });
+
   test('an unknown trace says so', async () => {
     await page.goto(`${server.url}/#/traces/tr-${'0'.repeat(32)}`);
     await eventually(async () => expect(await page.locator('[role="alert"]').textContent()).toContain('RESOURCE_DOES_NOT_EXIST'));

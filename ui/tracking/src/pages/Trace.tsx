@@ -225,6 +225,8 @@ function SpanData({ info }: { info: TraceInfo }) {
     }
   }, [info.trace_id]);
   if (data.state === 'loading') return <Loading what="the spans" />;
+  if (data.state === 'error' && data.error.status === 404 && data.error.errorCode === 'RESOURCE_DOES_NOT_EXIST')
+    return <Empty>No span data has been uploaded for this trace (traces.json is missing): the client may still be sending it, or never did.</Empty>;
   if (data.state === 'error') return <ErrorState error={data.error} what="the span data (traces.json)" />;
   if (!data.data.ok)
     return (
