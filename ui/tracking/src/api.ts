@@ -113,7 +113,44 @@ export class ApiError extends Error {
   }
 }
 
+/** MLflow 3 trace info (service.proto TraceInfoV3) in protobuf JSON: times as RFC 3339, durations as "<seconds>s". */
+export interface TraceInfo {
+  trace_id: string;
+  client_request_id?: string;
+  trace_location?: { type?: string; mlflow_experiment?: { experiment_id: string } };
+  request_preview?: string;
+  response_preview?: string;
+  request_time?: string;
+  execution_duration?: string;
+  state?: string;
+  trace_metadata?: Record<string, string>;
+  assessments?: Assessment[];
+  tags?: Record<string, string>;
+}
+/** A feedback or expectation on a trace (assessments.proto Assessment). */
+export interface Assessment {
+  assessment_id: string;
+  assessment_name: string;
+  trace_id?: string;
+  span_id?: string;
+  source?: { source_type?: string; source_id?: string };
+  create_time?: string;
+  last_update_time?: string;
+  feedback?: { value?: unknown; error?: { error_code?: string; error_message?: string } };
+  expectation?: { value?: unknown; serialized_value?: { serialization_format?: string; value?: string } };
+  rationale?: string;
+  metadata?: Record<string, string>;
+  overrides?: string;
+  valid?: boolean;
+}
+
+/** Registered-model tag marking a prompt (mlflow/prompt/constants.py IS_PROMPT_TAG_KEY). */
+export const IS_PROMPT_TAG = 'mlflow.prompt.is_prompt';
+
 const API = 'ajax-api/2.0/mlflow';
+const API_V3 = 'ajax-api/3.0/mlflow';
+/** The artifact proxy (`mlflow-artifacts:` locations), where the client uploads a trace's spans. */
+export const ARTIFACTS_API = 'ajax-api/2.0/mlflow-artifacts/artifacts';
 
 type Query = Record<string, string | number | string[] | undefined>;
 
@@ -252,6 +289,35 @@ export const api = {
   searchModelVersions: (name: string) =>
     request<{ model_versions?: ModelVersion[] }>('GET', `${API}/model-versions/search`, {
       filter: `name='${quote(name)}'`,
+      max_results: 200,
+      order_by: ['version_number DESC'],
+    }),
+  /** SearchTracesV3 over one experiment, newest first; `filter` is MLflow's trace filter syntax, passed as typed. */
+  searchTraces: (experimentId: string, filter: string, pageToken?: string, maxResults = 25) =>
+    request<{ traces?: TraceInfo[]; next_page_token?: string }>(
+      'POST',
+      `${API_V3}/traces/search`,
+      {},
+      {
+        locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } }],
+        filter: filter || undefined,
+        max_results: maxResults,
+        order_by: ['timestamp_ms DESC'],
+        page_token: pageToken || undefined,
+      },
+    ),
+  getTraceInfo: (traceId: string) => request<{ trace: { trace_info: TraceInfo } }>('GET', `${API_V3}/traces/${encodeURIComponent(traceId)}`),
+  /** Prompts as the client's search_prompts finds them: registered models tagged as prompts, `filter` ANDed on. */
+  searchPrompts: (filter: string, pageToken?: string) =>
+    request<{ registered_models?: RegisteredModel[]; next_page_token?: string }>('GET', `${API}/registered-models/search`, {
+      filter: [`tags.\`${IS_PROMPT_TAG}\` = 'true'`, filter].filter(Boolean).join(' AND '),
+      max_results: 50,
+      page_token: pageToken,
+    }),
+  /** A prompt's versions, newest first, as the client's search_prompt_versions asks for them. */
+  searchPromptVersions: (name: string) =>
+    request<{ model_versions?: ModelVersion[] }>('GET', `${API}/model-versions/search`, {
+      filter: `name = '${quote(name)}' AND tag.\`${IS_PROMPT_TAG}\` = 'true'`,
       max_results: 200,
       order_by: ['version_number DESC'],
     }),

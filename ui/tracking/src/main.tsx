@@ -5,10 +5,14 @@ import { ComparePage } from './pages/Compare';
 import { ExperimentsPage } from './pages/Experiments';
 import { ModelPage } from './pages/Model';
 import { ModelsPage } from './pages/Models';
+import { PromptPage } from './pages/Prompt';
+import { PromptsPage } from './pages/Prompts';
 import type { StepRange } from './components/ChartControls';
 import { RunPage } from './pages/Run';
 import type { RunTab } from './pages/RunMetrics';
 import { RunsPage } from './pages/Runs';
+import { TracePage } from './pages/Trace';
+import { TracesPage } from './pages/Traces';
 import { href, useLocation } from './router';
 import './styles.css';
 
@@ -38,6 +42,7 @@ function Page() {
   const q = (k: string) => query.get(k) ?? undefined;
   switch (section ?? 'experiments') {
     case 'experiments':
+      if (id && segments.at(2) === 'traces') return <TracesPage key={`${id}/traces`} experimentId={id} filter={q('filter') ?? ''} page={q('page')} />;
       return id ? (
         <RunsPage key={id} experimentId={id} state={{ filter: q('filter') ?? '', order: q('order') ?? '', cols: q('cols'), page: q('page') }} />
       ) : (
@@ -59,6 +64,10 @@ function Page() {
           steps={stepsOf(query)}
         />
       );
+    case 'traces':
+      return id ? <TracePage key={id} traceId={id} /> : <Empty>Open a trace from an experiment's Traces tab.</Empty>;
+    case 'prompts':
+      return id ? <PromptPage key={id} name={id} /> : <PromptsPage key={q('q') ?? ''} q={q('q') ?? ''} page={q('page')} />;
     case 'models':
       return id ? <ModelPage key={id} name={id} /> : <ModelsPage key={q('q') ?? ''} q={q('q') ?? ''} page={q('page')} />;
     default:
@@ -84,8 +93,9 @@ function App() {
       <header class="top">
         <span class="brand">mlops tracking</span>
         <nav>
-          {tab('experiments', 'Experiments', ['experiments', 'runs', 'compare'])}
+          {tab('experiments', 'Experiments', ['experiments', 'runs', 'compare', 'traces'])}
           {tab('models', 'Models', ['models'])}
+          {tab('prompts', 'Prompts', ['prompts'])}
         </nav>
       </header>
       <main>

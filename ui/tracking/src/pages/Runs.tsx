@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { api, type Run } from '../api';
 import { visibleRows, type RunRow } from '../run-tree';
+import { ExperimentTabs } from '../components/ExperimentTabs';
 import { KeyTable } from '../components/KeyTable';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { formatDuration, formatNumber, formatTime } from '../format';
@@ -138,6 +139,7 @@ export function RunsPage({ experimentId, state }: { experimentId: string; state:
         <a href={href(['experiments'])}>Experiments</a> / {name}
       </nav>
       <h1>{name}</h1>
+      <ExperimentTabs experimentId={experimentId} current="runs" />
       {experiment.state === 'error' && <ErrorState error={experiment.error} what="the experiment" />}
       <form
         class="toolbar"
