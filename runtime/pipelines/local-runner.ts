@@ -122,7 +122,7 @@ async function runStep(s: Scheduler, name: string, step: PipelineStep): Promise<
     const seconds = (Date.now() - started) / 1000;
     if (r.outputs) return { step: name, status: 'succeeded', attempts: i, seconds, outputs: r.outputs };
     message = r.message;
-    s.opts.out(`[${name}] attempt ${i}/${attempts} failed: ${message}`, 'stderr');
+    if (attempts > 1) s.opts.out(`[${name}] attempt ${i}/${attempts} failed: ${message}`, 'stderr');
     if (i < attempts) await delay(Math.min((s.opts.retryBackoffMs ?? 1000) * 2 ** (i - 1), 30_000));
   }
   return { step: name, status: 'failed', attempts, seconds: (Date.now() - started) / 1000, outputs: {}, message };
