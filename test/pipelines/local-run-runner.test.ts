@@ -9,6 +9,8 @@ import { runPipelineLocally, type LocalRunOptions } from '../../runtime/pipeline
 import { readDataset, writeDataset, DATASET_CSV, DATASET_META } from '../../runtime/pipelines/dataset';
 import { currentMlopsCommand } from '../../runtime/pipelines/cli';
 import { generateChurnData } from '../../runtime/training/data';
+import { buildProgram } from '../../cli/main';
+import { churnPipeline } from '../../environments/pipelines';
 
 jest.setTimeout(120_000);
 
@@ -162,6 +164,27 @@ describe('the local runner', () => {
     });
     expect(r.succeeded).toBe(true);
     expect(lines).toContain('stdout: [s] cli got pipeline step x --flag 1');
+  });
+});
+
+describe('the step commands and the churn definition agree', () => {
+  const group = buildProgram()
+    .commands.find((c) => c.name() === 'pipeline')
+    ?.commands.find((c) => c.name() === 'step');
+  const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
+  test.each(Object.entries(pipelineDefinition.parse(churnPipeline()).steps))('%s: every flag it passes exists, every required one is passed', (name, step) => {
+    expect(step.command.slice(0, 3)).toEqual(['mlops', 'pipeline', 'step']);
+    const cmd = group?.commands.find((c) => c.name() === step.command[3]);
+    expect(cmd?.name()).toBe(name);
+    const passed = step.args.filter((a) => a.startsWith('--'));
+    const known = cmd?.options.map((o) => o.long) ?? [];
+    expect(passed.filter((f) => !known.includes(f))).toEqual([]);
+    expect((cmd?.options ?? []).filter((o) => o.mandatory && !passed.includes(o.long ?? '')).map((o) => o.long)).toEqual([]);
+    // The README's table row of the command names only flags it has.
+    const row = readme.split('\n').find((l) => l.startsWith(`| \`mlops pipeline step ${name} `));
+    expect(row).toBeDefined();
+    const flags = [...(row ?? '').matchAll(/(?<![\w-])--[a-z][a-z0-9-]*/g)].map((m) => m[0]);
+    expect(flags.filter((f) => !known.includes(f))).toEqual([]);
   });
 });
 
