@@ -45,6 +45,16 @@ function summary(r: LocalRunResult): string[] {
   ];
 }
 
+/** Fails fast, in one line, when the tracking server does not answer (the steps would each retry for minutes). */
+async function checkTrackingServer(trackingUri: string): Promise<void> {
+  if (!/^https?:\/\//.test(trackingUri)) throw new Error(`the tracking URI must be an http(s) URL of a tracking server (got ${trackingUri})`);
+  const url = `${trackingUri.replace(/\/+$/, '')}/health`;
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) }).catch((err: unknown) => {
+    throw new Error(`tracking server ${trackingUri} does not answer (${errorMessage(err)}); npm start runs one`);
+  });
+  if (!res.ok) throw new Error(`tracking server ${trackingUri} answers ${url} with HTTP ${res.status}`);
+}
+
 async function runLocal(name: string, opts: RunFlags): Promise<void> {
   const { resolveEnvironment } = await import('../../environments');
   const { choosePipeline, newRunId, resolveParams } = await import('./definition');
@@ -55,6 +65,7 @@ async function runLocal(name: string, opts: RunFlags): Promise<void> {
   const params = resolveParams(definition, opts.param);
   const trackingUri = opts.trackingUri ?? process.env.MLFLOW_TRACKING_URI;
   if (!trackingUri) throw new Error('no tracking server: set MLFLOW_TRACKING_URI or pass --tracking-uri (npm start runs one on http://127.0.0.1:5000)');
+  await checkTrackingServer(trackingUri);
   const runId = newRunId(name);
   const workDir = path.resolve(opts.workDir, runId);
   say(`pipeline ${name} (${source}), run ${runId}: ${Object.keys(definition.steps).length} steps, at most ${opts.parallel} at once`);

@@ -268,6 +268,15 @@ describe('inputs the steps refuse', () => {
     expect(r.stderr).toContain(message);
   });
 
+  test.each([
+    ['http://127.0.0.1:9', 'mlops: pipeline run: tracking server http://127.0.0.1:9 does not answer (fetch failed); npm start runs one'],
+    ['file:///tmp', 'mlops: pipeline run: the tracking URI must be an http(s) URL of a tracking server (got file:///tmp)'],
+  ])('pipeline run refuses tracking server %s before starting any step', async (uri, message) => {
+    const work = path.join(dir, 'work-unreachable');
+    const r = await runMlopsAsync(['pipeline', 'run', 'churn', '--local', '--work-dir', work, '--tracking-uri', uri]);
+    expect([r.status, r.stderr.trim(), fs.existsSync(work)]).toEqual([1, message, false]);
+  });
+
   test('evaluate refuses a model run that is not a run id (before reading the dataset)', async () => {
     const good = path.join(dir, 'for-evaluate');
     await writeDataset(good, generateChurnData({ rows: 20, seed: 1 }), { seed: 1, shift: 0 });
