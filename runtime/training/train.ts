@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { FEATURES, featureMatrix, generateChurnData, trainTestSplit } from './data';
+import { FEATURES, featureMatrix, generateChurnData, trainTestSplit, type ChurnRow } from './data';
 import { accuracy, logLoss, predictProba, rocAuc, trainLogisticRegression, type LogisticRegressionParams } from './logistic';
 import { exportLogisticRegressionToOnnx, INPUT_NAME, OUTPUT_NAME } from './onnx';
 import { MlflowClient, type ModelVersion } from '../mlflow';
@@ -35,6 +35,12 @@ export interface TrainingOptions extends LogisticRegressionParams {
    * @default 0
    */
   rank?: number;
+  /**
+   * Rows of a prepared data set (the pipeline's prepare-data step) to train on instead of generating them;
+   * `rows`, `seed` and `shift` then only describe it in the run's params.
+   * @default generated from rows, seed and shift
+   */
+  data?: readonly ChurnRow[];
 }
 
 /** The process's rank in a distributed job: `RANK` (Training Operator, torchrun), 0 when unset. */
@@ -78,8 +84,8 @@ function trainingParams(opts: TrainingOptions): TrainingParams {
 }
 
 /** Generates the data, fits the model, scores it on the held-out rows, summarizes the training features. */
-function fitChurnModel(params: TrainingParams, log: (line: string) => void) {
-  const data = generateChurnData({ rows: params.rows, seed: params.seed, shift: params.shift });
+function fitChurnModel(params: TrainingParams, log: (line: string) => void, given?: readonly ChurnRow[]) {
+  const data = given ?? generateChurnData({ rows: params.rows, seed: params.seed, shift: params.shift });
   const { train, test } = trainTestSplit(data);
   const xTrain = featureMatrix(train);
   const yTrain = train.map((r) => r.churn);
@@ -162,7 +168,7 @@ export async function runTraining(opts: TrainingOptions = {}): Promise<TrainingR
   const log = opts.log ?? (() => undefined);
   if (opts.alias && !opts.registeredModel) throw new Error('--alias needs --register <model name>');
   const params = trainingParams(opts);
-  const { model, metrics, reference, example } = fitChurnModel(params, log);
+  const { model, metrics, reference, example } = fitChurnModel(params, log, opts.data);
 
   const rank = opts.rank ?? 0;
   if (rank > 0) {
