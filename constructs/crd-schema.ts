@@ -1,6 +1,8 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import pytorchJobSchema from './imports/schemas/kubeflow.org_v1_PyTorchJob.json';
 import experimentSchema from './imports/schemas/kubeflow.org_v1beta1_Experiment.json';
+import inferenceServiceSchema from './imports/schemas/serving.kserve.io_v1beta1_InferenceService.json';
+import servingRuntimeSchema from './imports/schemas/serving.kserve.io_v1alpha1_ServingRuntime.json';
 
 /**
  * Validation of custom resources against a CRD's `openAPIV3Schema` (structural schema), for the kinds no
@@ -38,6 +40,9 @@ export function toJsonSchema(node: unknown): unknown {
 const SCHEMA_FILES: Record<string, unknown> = {
   'kubeflow.org/v1 PyTorchJob': pytorchJobSchema,
   'kubeflow.org/v1beta1 Experiment': experimentSchema,
+  // KServe's: derived from the official Python SDK's models (scripts/import-kserve-schema.py; no CRD is served here).
+  'serving.kserve.io/v1beta1 InferenceService': inferenceServiceSchema,
+  'serving.kserve.io/v1alpha1 ServingRuntime': servingRuntimeSchema,
 };
 const compiled = new Map<string, ValidateFunction>();
 

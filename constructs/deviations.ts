@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { EXCEPTIONS_ANNOTATION, KUBE_SCORE_IGNORE } from '../core/annotations';
-import { asArray, asRecord, containers, podTemplate, type KubeObject } from '../core/kube-objects';
+import { asArray, asRecord, containers, objectPodTemplates, type KubeObject } from '../core/kube-objects';
 import { workflowStepPods } from '../core/argo-pods';
 
 /*
@@ -91,16 +91,16 @@ export function deviationAnnotations(deviations: readonly Deviation[], existing:
 
 /** Names of the Secret values a workload's containers take from env (`secretKeyRef`, or `envFrom` a Secret). */
 function secretEnvNames(obj: KubeObject): string[] {
-  const tpl = podTemplate(obj);
-  if (!tpl) return [];
-  return containers(tpl).flatMap((c) => [
-    ...asArray(c.container.env)
-      .filter((e) => asRecord(asRecord(e).valueFrom).secretKeyRef)
-      .map((e) => String(asRecord(e).name)),
-    ...asArray(c.container.envFrom)
-      .filter((e) => asRecord(e).secretRef)
-      .map((e) => `envFrom:${String(asRecord(asRecord(e).secretRef).name)}`),
-  ]);
+  return objectPodTemplates(obj)
+    .flatMap(containers)
+    .flatMap((c) => [
+      ...asArray(c.container.env)
+        .filter((e) => asRecord(asRecord(e).valueFrom).secretKeyRef)
+        .map((e) => String(asRecord(e).name)),
+      ...asArray(c.container.envFrom)
+        .filter((e) => asRecord(e).secretRef)
+        .map((e) => `envFrom:${String(asRecord(asRecord(e).secretRef).name)}`),
+    ]);
 }
 
 /**
@@ -115,9 +115,11 @@ export function workloadDeviations(obj: KubeObject, envOnly: EnvOnlySecrets): De
     const all = stepPods.flatMap((p) => workloadDeviations(p, envOnly));
     return all.filter((d, i) => all.findIndex((o) => JSON.stringify(o) === JSON.stringify(d)) === i);
   }
-  const tpl = podTemplate(obj);
-  if (!tpl) return [];
-  const cs = containers(tpl);
+  // A workload's pod template, or a KServe InferenceService's predictors and a ServingRuntime's containers.
+  const tpls = objectPodTemplates(obj);
+  if (tpls.length === 0) return [];
+  const tpl = tpls[0];
+  const cs = tpls.flatMap(containers);
   const out: Deviation[] = [];
   if (cs.some((c) => asRecord(asRecord(c.container.resources).limits).cpu === undefined)) out.push(NO_CPU_LIMIT);
   if (cs.some((c) => c.container.imagePullPolicy !== 'Always')) out.push(CACHED_PULLS);

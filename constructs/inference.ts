@@ -25,18 +25,37 @@ import { ServingWorkload } from './serving-workload';
 import { edgeScheme, IRSA_ANNOTATION, type IdentityBinding, type PodGroup } from './facts';
 import { ingressTls, OAUTH2_PROXY_PORT } from './ingress';
 import { PLATFORM_SECRETS } from './secrets';
-import { mebibytes, TRACKING_CLIENT_SECRET, trackingClientEnv } from './training';
+import { mebibytes, TRACKING_CLIENT_SECRET } from './training';
+import { KServeInference, kserveBackend } from './inference-kserve';
+import {
+  driftArgs,
+  INFERENCE_COMPONENT,
+  INFERENCE_SERVICE_ACCOUNT,
+  listenArgs,
+  MODEL_LABEL,
+  modelArgs,
+  serverEnv,
+  serverMounts,
+  serverPorts,
+  serverProbes,
+  TRACK_LABEL,
+  trackName,
+  tuningArgs,
+  type Track,
+} from './inference-server';
 
-/** ServiceAccount of every inference pod (the IRSA role, if any, is bound to exactly this name). */
-export const INFERENCE_SERVICE_ACCOUNT = 'inference';
-/** Pod label value the NetworkPolicies select inference pods by (`app.kubernetes.io/component`). */
-export const INFERENCE_COMPONENT = 'inference';
-/** Label naming the model (environment `inference.models[].name`) on pods, Services and monitors. */
-export const MODEL_LABEL = 'mlops-blueprint.io/model';
-/** Label telling the stable Deployment's pods from the canary's. */
-export const TRACK_LABEL = 'mlops-blueprint.io/track';
-/** Where the inference server caches downloaded model artifacts (an emptyDir: the root FS is read-only). */
-export const MODEL_CACHE_DIR = '/var/cache/mlops';
+export {
+  INFERENCE_COMPONENT,
+  INFERENCE_SERVICE_ACCOUNT,
+  MODEL_CACHE_DIR,
+  MODEL_LABEL,
+  modelUri,
+  TRACK_LABEL,
+  trackName,
+  workerCount,
+  type Track,
+} from './inference-server';
+
 /**
  * Per-pod custom metric for the HPA's requests-in-flight target, served by prometheus-adapter. By
  * Little's law the mean number of requests in flight is the rate of the latency histogram's sum, so
@@ -50,31 +69,9 @@ export const SERVING_INGRESS = 'inference';
 /** The TLS Secret cert-manager fills for the serving host (or the environment's existing Secret, which must then exist in the serving namespace too). */
 export const SERVING_TLS_SECRET = 'inference-tls';
 
-export type Track = 'stable' | 'canary';
-
 /** The serving host: `ingress.servingHost`, else `serving.<ingress.host>`. */
 export function servingHost(env: EnvironmentConfig): string {
   return env.ingress.servingHost ?? `serving.${env.ingress.host}`;
-}
-
-/** Name of a model's Deployment/Service/HPA/PDB for one track. */
-export function trackName(model: InferenceModel, track: Track): string {
-  return track === 'stable' ? model.name : `${model.name}-canary`;
-}
-
-/** The registry URI a track serves: the stable alias, or the canary's own alias. */
-export function modelUri(model: InferenceModel, track: Track): string {
-  const alias = track === 'stable' ? model.alias : model.canary?.alias;
-  if (!alias) throw new Error(`model "${model.name}" has no canary`);
-  return `models:/${model.registeredModel}@${alias}`;
-}
-
-/** Inference worker threads: one per requested CPU core (at least one), not the node's core count. */
-export function workerCount(cpuRequest: string): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(m?)$/.exec(cpuRequest);
-  if (!m) return 1;
-  const cores = parseFloat(m[1]) / (m[2] ? 1000 : 1);
-  return Math.max(1, Math.ceil(cores));
 }
 
 /** The path prefix of a model on the serving host: `/<model>/…` reaches the server's `/…`. */
@@ -192,57 +189,16 @@ function serverContainer(
   credentials: string | null,
   res: k8s.ResourceRequirements,
 ): k8s.Container {
-  const { maxBatchSize, maxBatchDelayMs, maxQueue } = model.batching;
-  const http = k8s.IntOrString.fromString('http');
   return {
     name: 'server',
     image: env.inference.image,
-    command: [
-      'mlops',
-      'serve',
-      '-m',
-      modelUri(model, track),
-      // Both tracks answer to the model's name, so v2 URLs do not depend on which one served.
-      '--name',
-      model.name,
-      '--host',
-      '0.0.0.0',
-      '--port',
-      String(INFERENCE_PORT),
-      '--grpc-port',
-      String(INFERENCE_GRPC_PORT),
-      '--workers',
-      String(workerCount(model.resources.requests.cpu)),
-      '--max-batch-size',
-      String(maxBatchSize),
-      '--max-batch-delay-ms',
-      String(maxBatchDelayMs),
-      '--max-queue',
-      String(maxQueue),
-      '--drift-psi-threshold',
-      String(env.monitoring.driftPsiThreshold),
-    ],
-    ports: [
-      { name: 'http', containerPort: INFERENCE_PORT, protocol: 'TCP' },
-      { name: 'grpc', containerPort: INFERENCE_GRPC_PORT, protocol: 'TCP' },
-    ],
-    env: [
-      ...trackingClientEnv(env, credentials),
-      { name: 'MLOPS_MODEL_CACHE', value: MODEL_CACHE_DIR },
-      { name: 'TMPDIR', value: '/tmp' },
-      { name: 'HOME', value: '/tmp' },
-    ],
+    command: ['mlops', 'serve', ...modelArgs(model, track), ...listenArgs(), ...tuningArgs(model), ...driftArgs(env)],
+    ports: serverPorts(),
+    env: serverEnv(env, credentials),
     resources: res,
     securityContext: restrictedContainerSecurity(),
-    // Startup: the first model download may take a while; liveness only after it.
-    startupProbe: { httpGet: { path: '/v2/health/live', port: http }, periodSeconds: 5, failureThreshold: 60 },
-    // Liveness through gRPC health (grpc.health.v1): a dead gRPC listener restarts the pod as a dead HTTP one would.
-    livenessProbe: { grpc: { port: INFERENCE_GRPC_PORT }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-    readinessProbe: { httpGet: { path: '/v2/health/ready', port: http }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
-    volumeMounts: [
-      { name: 'model-cache', mountPath: MODEL_CACHE_DIR },
-      { name: 'tmp', mountPath: '/tmp' },
-    ],
+    ...serverProbes(),
+    volumeMounts: serverMounts(),
   };
 }
 
@@ -275,18 +231,29 @@ export function servingAuthAnnotations(env: EnvironmentConfig): Record<string, s
   };
 }
 
-/** One rule on the serving host with a path per (model, Service) pair. */
-function ingressRule(host: string, routes: Array<{ model: InferenceModel; service: string }>): k8s.IngressRule {
+/** The Service (and its port) a model track is reached on. */
+interface Backend {
+  readonly service: string;
+  readonly port: number;
+}
+
+/** One rule on the serving host with a path per (model, backend) pair. */
+function ingressRule(host: string, routes: Array<{ model: InferenceModel; backend: Backend }>): k8s.IngressRule {
   return {
     host,
     http: {
-      paths: routes.map(({ model, service }) => ({
+      paths: routes.map(({ model, backend }) => ({
         path: modelPath(model),
         pathType: 'ImplementationSpecific',
-        backend: { service: { name: service, port: { number: INFERENCE_PORT } } },
+        backend: { service: { name: backend.service, port: { number: backend.port } } },
       })),
     },
   };
+}
+
+/** The platform's own Service of a track: the track's name, the server's REST port. */
+function ownBackend(model: InferenceModel, track: Track): Backend {
+  return { service: trackName(model, track), port: INFERENCE_PORT };
 }
 
 export interface InferenceProps {
@@ -302,7 +269,9 @@ export interface InferenceProps {
  * model (and a canary track when the model has one), a ServiceMonitor per model when the environment
  * has monitoring, and the serving Ingress routing `https://<servingHost>/<model>/…` to each model
  * behind the edge auth. A canary gets its own nginx canary Ingress on the same host and path with
- * `canary-weight`, so that share of the model's requests reaches the canary Service.
+ * `canary-weight`, so that share of the model's requests reaches the canary Service. With
+ * `inference.delivery: kserve` the tracks are KServe's (constructs/inference-kserve.ts) instead of
+ * ModelTracks, and the Ingresses route to KServe's predictor Services.
  */
 export class Inference extends Construct {
   readonly tracks: ModelTrack[] = [];
@@ -311,10 +280,12 @@ export class Inference extends Construct {
   /** Model name → its public URL, `http(s)://<servingHost>/<model>`. */
   readonly endpoints: Readonly<Record<string, string>>;
 
-  /** The pods of every model track. */
+  /** The pods of every model track (KServe's predictor pods under KServe delivery). */
   get pods(): readonly PodGroup[] {
-    return this.tracks.map((t) => t.pods);
+    return [...this.tracks.map((t) => t.pods), ...(this.kserve?.pods ?? [])];
   }
+  /** The ServingRuntime and InferenceServices, under `inference.delivery: kserve`. */
+  readonly kserve?: KServeInference;
 
   constructor(scope: Construct, id: string, props: InferenceProps) {
     super(scope, id);
@@ -338,39 +309,34 @@ export class Inference extends Construct {
       ...servingAuthAnnotations(env),
     };
 
+    const kserve = env.inference.delivery === 'kserve';
+    if (kserve) this.kserve = new KServeInference(this, 'kserve', props);
+    const backend = kserve ? kserveBackend : ownBackend;
     for (const model of models) {
       const common = { ctx, model, trackingCredentialsSecret: props.trackingCredentialsSecret, modelCacheSize: props.modelCacheSize };
-      const stable = new ModelTrack(this, `${model.name}-stable`, { ...common, track: 'stable' });
-      this.tracks.push(stable);
+      if (!kserve) this.tracks.push(new ModelTrack(this, `${model.name}-stable`, { ...common, track: 'stable' }));
       if (model.canary) {
-        const canary = new ModelTrack(this, `${model.name}-canary`, { ...common, track: 'canary' });
-        this.tracks.push(canary);
+        if (!kserve) this.tracks.push(new ModelTrack(this, `${model.name}-canary`, { ...common, track: 'canary' }));
+        const canaryName = trackName(model, 'canary');
         new k8s.KubeIngress(this, `${model.name}-canary-ingress`, {
           metadata: {
-            name: canary.name,
+            name: canaryName,
             namespace: ns,
-            labels: standardLabels(env, canary.name, INFERENCE_COMPONENT),
+            labels: standardLabels(env, canaryName, INFERENCE_COMPONENT),
             annotations: {
               ...routing,
               'nginx.ingress.kubernetes.io/canary': 'true',
               'nginx.ingress.kubernetes.io/canary-weight': String(model.canary.weight),
             },
           },
-          spec: { ingressClassName: env.ingress.className, ...(tls.length ? { tls } : {}), rules: [ingressRule(host, [{ model, service: canary.name }])] },
+          spec: {
+            ingressClassName: env.ingress.className,
+            ...(tls.length ? { tls } : {}),
+            rules: [ingressRule(host, [{ model, backend: backend(model, 'canary') }])],
+          },
         });
       }
-      if (env.monitoring.serviceMonitors) {
-        const spec: IServiceMonitor['spec'] = {
-          selector: { matchLabels: { [MODEL_LABEL]: model.name, 'app.kubernetes.io/instance': env.name, 'app.kubernetes.io/component': INFERENCE_COMPONENT } },
-          endpoints: [{ port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }],
-        };
-        customObject(this, `${model.name}-monitor`, {
-          apiVersion: 'monitoring.coreos.com/v1',
-          kind: 'ServiceMonitor',
-          metadata: { name: model.name, namespace: ns, labels: standardLabels(env, model.name, INFERENCE_COMPONENT) },
-          spec: spec,
-        });
-      }
+      if (env.monitoring.serviceMonitors) this.serviceMonitor(env, model);
     }
 
     new k8s.KubeIngress(this, 'ingress', {
@@ -386,10 +352,24 @@ export class Inference extends Construct {
         rules: [
           ingressRule(
             host,
-            models.map((m) => ({ model: m, service: trackName(m, 'stable') })),
+            models.map((m) => ({ model: m, backend: backend(m, 'stable') })),
           ),
         ],
       },
+    });
+  }
+
+  /** A ServiceMonitor scraping every Service of the model's tracks (they carry its model label). */
+  private serviceMonitor(env: EnvironmentConfig, model: InferenceModel): void {
+    const spec: IServiceMonitor['spec'] = {
+      selector: { matchLabels: { [MODEL_LABEL]: model.name, 'app.kubernetes.io/instance': env.name, 'app.kubernetes.io/component': INFERENCE_COMPONENT } },
+      endpoints: [{ port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }],
+    };
+    customObject(this, `${model.name}-monitor`, {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: { name: model.name, namespace: env.namespaces.serving, labels: standardLabels(env, model.name, INFERENCE_COMPONENT) },
+      spec: spec,
     });
   }
 }

@@ -20,10 +20,22 @@ import { OAUTH2_PROXY_METRICS_PORT, OAUTH2_PROXY_PORT } from './ingress';
 import { MINIO_BUCKET_JOB, MINIO_PORT } from './minio';
 import { POSTGRES_PORT } from './postgres';
 import { TRACKING_MIGRATE_NAME } from './tracking';
+import { KSERVE_COMPONENT_LABEL } from './inference-kserve-types';
 
 /** Pod labels the training and inference workloads carry; their NetworkPolicies select on them. */
 export const TRAINING_POD_SELECTOR = { 'app.kubernetes.io/component': 'training' } as const;
 export const INFERENCE_POD_SELECTOR = { 'app.kubernetes.io/component': 'inference' } as const;
+/**
+ * The inference pods under `inference.delivery: kserve`: KServe's predictor pods (KServe labels them
+ * `component: predictor`, beside `serving.kserve.io/inferenceservice: <name>`) carrying the platform's
+ * component label, which KServe copies from the InferenceService onto them.
+ */
+export const KSERVE_PREDICTOR_POD_SELECTOR = { ...INFERENCE_POD_SELECTOR, [KSERVE_COMPONENT_LABEL]: 'predictor' } as const;
+
+/** The labels the environment's inference pods are selected by, for its delivery. */
+export function inferencePodSelector(env: EnvironmentConfig): Record<string, string> {
+  return env.inference.delivery === 'kserve' ? { ...KSERVE_PREDICTOR_POD_SELECTOR } : { ...INFERENCE_POD_SELECTOR };
+}
 /** Label cert-manager puts on its ACME HTTP-01 solver pods, and their port. */
 const ACME_SOLVER_SELECTOR = { 'acme.cert-manager.io/http01-solver': 'true' };
 const ACME_SOLVER_PORT = 8089;
@@ -118,7 +130,7 @@ export class PlatformNetworkPolicies extends Construct {
     const ns = env.namespaces.platform;
     const trackingClients: k8s.NetworkPolicyPeer[] = [env.ingress.auth.mode === 'oidc' ? pods(OAUTH2_PROXY_NAME) : controller];
     if (props.trainingPods) trackingClients.push(namespacePeer(env.namespaces.training, { ...TRAINING_POD_SELECTOR }));
-    if (props.inferencePods) trackingClients.push(namespacePeer(env.namespaces.serving, { ...INFERENCE_POD_SELECTOR }));
+    if (props.inferencePods) trackingClients.push(namespacePeer(env.namespaces.serving, inferencePodSelector(env)));
     const storeEgress = [databaseEgress(env), env.artifactStore.kind === 'minio' ? { to: [pods(MINIO_NAME)], ports: [tcp(MINIO_PORT)] } : s3Egress(env)];
     this.policy(TRACKING_NAME, ns, selectorLabels(env, TRACKING_NAME), {
       ingress: [
@@ -217,19 +229,14 @@ export class PlatformNetworkPolicies extends Construct {
       );
     }
     if (props.inferencePods) {
-      this.policy(
-        'inference',
-        env.namespaces.serving,
-        { ...INFERENCE_POD_SELECTOR },
-        {
-          ingress: [
-            // REST and gRPC clients come in through the ingress controller (nginx proxies gRPC with backend-protocol GRPC).
-            { from: [controller], ports: [tcp(INFERENCE_PORT), tcp(INFERENCE_GRPC_PORT)] },
-            { from: [prometheus], ports: [tcp(INFERENCE_PORT)] },
-          ],
-          egress: [{ to: [trackingPods], ports: [tcp(TRACKING_PORT)] }],
-        },
-      );
+      this.policy('inference', env.namespaces.serving, inferencePodSelector(env), {
+        ingress: [
+          // REST and gRPC clients come in through the ingress controller (nginx proxies gRPC with backend-protocol GRPC).
+          { from: [controller], ports: [tcp(INFERENCE_PORT), tcp(INFERENCE_GRPC_PORT)] },
+          { from: [prometheus], ports: [tcp(INFERENCE_PORT)] },
+        ],
+        egress: [{ to: [trackingPods], ports: [tcp(TRACKING_PORT)] }],
+      });
     }
   }
 }

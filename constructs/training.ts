@@ -23,6 +23,7 @@ import {
 } from './common';
 import { PLATFORM_SECRETS } from './secrets';
 import { IRSA_ANNOTATION, podGroup, type IdentityBinding, type PodGroup } from './facts';
+import { KSERVE_SERVICE_HTTP_PORT } from './inference-kserve-types';
 
 /** ServiceAccount of training and retraining pods (the IRSA role, if any, is bound to exactly this name). */
 export const TRAINING_SERVICE_ACCOUNT = 'training';
@@ -240,8 +241,12 @@ export function retrainCommand(env: EnvironmentConfig, model: InferenceModel, ex
   ];
 }
 
-/** In-cluster URL of a model's stable Service (the inference construct names it after the model). */
+/**
+ * In-cluster URL of a model's stable Service: the inference construct names it after the model; under
+ * KServe delivery it is KServe's predictor Service, `<model>-predictor`, on port 80.
+ */
 export function inferenceUrl(env: EnvironmentConfig, model: InferenceModel): string {
+  if (env.inference.delivery === 'kserve') return `http://${model.name}-predictor.${env.namespaces.serving}.svc:${KSERVE_SERVICE_HTTP_PORT}`;
   return `http://${model.name}.${env.namespaces.serving}.svc:${INFERENCE_PORT}`;
 }
 

@@ -43,6 +43,13 @@ export interface PodTemplate {
   spec: Record<string, unknown>;
   labels: Record<string, string>;
   namespace: string | undefined;
+  /** Container specs that live outside `containers` (a KServe predictor's `model`), with their paths. */
+  extraContainers?: ContainerRef[];
+  /**
+   * A part of a pod that a controller merges into another object's pods (a KServe ServingRuntime's
+   * containers and volumes): its containers are checked, pod-level fields belong to the pod's owner.
+   */
+  fragment?: boolean;
 }
 
 export interface ContainerRef {
@@ -111,13 +118,95 @@ function kubeflowPodTemplates(obj: KubeObject, prefix = ''): PodTemplate[] {
   return [];
 }
 
-/** Every pod template in the set, paired with its owner object. */
+/** KServe's API group; its InferenceService and ServingRuntime carry pod specs. */
+const KSERVE_API = 'serving.kserve.io/';
+/** Predictor fields holding a container spec KServe merges into the serving container (`model`, and the older per-framework ones). */
+const KSERVE_MODEL_FIELDS = ['model', 'sklearn', 'xgboost', 'tensorflow', 'pytorch', 'triton', 'onnx', 'huggingface', 'pmml', 'lightgbm', 'paddle'];
+
+/** One KServe predictor (a PodSpec with the model inline) as a pod template, with the labels KServe gives its pods. */
+function kservePredictor(obj: KubeObject, path: string, predictor: Record<string, unknown>): PodTemplate {
+  const component =
+    typeof predictor.name === 'string' && predictor.name ? `${obj.metadata.name}-${predictor.name}-predictor` : `${obj.metadata.name}-predictor`;
+  const labels = {
+    ...stringMap(obj.metadata.labels),
+    ...stringMap(predictor.labels),
+    'serving.kserve.io/inferenceservice': obj.metadata.name,
+    component: 'predictor',
+    app: `isvc.${component}`,
+  };
+  const extraContainers = KSERVE_MODEL_FIELDS.flatMap((f) => (isRecord(predictor[f]) ? [{ path: `${path}.${f}`, container: predictor[f], init: false }] : []));
+  return { path, spec: predictor, labels, namespace: obj.metadata.namespace, extraContainers };
+}
+
+/**
+ * The pods of a KServe InferenceService: its predictor (`spec.predictor`) and each canary's
+ * (`spec.canary[i].predictor`), the predictor's model container included. Other kinds: none.
+ */
+export function kservePodTemplates(obj: KubeObject): PodTemplate[] {
+  if (obj.kind !== 'InferenceService' || !obj.apiVersion.startsWith(KSERVE_API)) return [];
+  const spec = asRecord(obj.spec);
+  const predictors: Array<[string, unknown]> = [
+    ['spec.predictor', spec.predictor],
+    ...asArray(spec.canary).map((c, i): [string, unknown] => [`spec.canary[${i}].predictor`, asRecord(c).predictor]),
+  ];
+  return predictors.flatMap(([path, p]) => (isRecord(p) ? [kservePredictor(obj, path, p)] : []));
+}
+
+/** The first container ports of the ServingRuntime a predictor's model names, when the set has it. */
+function runtimePorts(objects: readonly KubeObject[], isvc: KubeObject, predictor: Record<string, unknown>): Record<string, unknown>[] {
+  const runtime = asRecord(predictor.model).runtime;
+  const rt = objects.find((o) => o.kind === 'ServingRuntime' && o.metadata.name === runtime && o.metadata.namespace === isvc.metadata.namespace);
+  return asArray(asRecord(asArray(asRecord(rt?.spec).containers)[0]).ports).map(asRecord);
+}
+
+/**
+ * The Services the KServe controller creates for the InferenceServices in the set (RawDeployment): one per
+ * predictor, named `<isvc>-predictor` (a canary's `<isvc>-<name>-predictor`), its first port 80 (named
+ * after the container's first port, else `http`) and the container's other ports under their own numbers.
+ */
+export function kserveServices(objects: readonly KubeObject[]): KubeObject[] {
+  return objects.flatMap((obj) =>
+    kservePodTemplates(obj).map(({ spec, labels }) => {
+      const containerPorts = runtimePorts(objects, obj, spec);
+      const firstName = containerPorts.at(0)?.name;
+      const rest = containerPorts.slice(1).map((p) => ({ name: p.name, port: p.containerPort }));
+      const ports = [{ name: typeof firstName === 'string' ? firstName : 'http', port: 80 }, ...rest];
+      const name = labels.app.replace(/^isvc\./, '');
+      return {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace: obj.metadata.namespace, labels },
+        spec: { selector: { app: labels.app }, ports },
+      };
+    }),
+  );
+}
+
+/** A KServe ServingRuntime's pod fragment: the containers and volumes it adds to the pods of the InferenceServices it serves. */
+export function servingRuntimeFragment(obj: KubeObject): PodTemplate | undefined {
+  if ((obj.kind !== 'ServingRuntime' && obj.kind !== 'ClusterServingRuntime') || !obj.apiVersion.startsWith(KSERVE_API)) return undefined;
+  const spec = asRecord(obj.spec);
+  return { path: 'spec', spec, labels: stringMap(spec.labels), namespace: obj.metadata.namespace, fragment: true };
+}
+
+/**
+ * Every pod spec an object carries, for checks on one object: a workload's pod template, else the pods of
+ * a KServe InferenceService and the fragment of a ServingRuntime.
+ */
+export function objectPodTemplates(obj: KubeObject): PodTemplate[] {
+  const tpl = podTemplate(obj);
+  if (tpl) return [tpl];
+  const runtime = servingRuntimeFragment(obj);
+  return runtime ? [runtime] : kservePodTemplates(obj);
+}
+
+/** Every pod template in the set (pods that will run: no ServingRuntime fragment), paired with its owner object. */
 export function podTemplates(objects: readonly KubeObject[]): Array<{ obj: KubeObject; tpl: PodTemplate }> {
   const out: Array<{ obj: KubeObject; tpl: PodTemplate }> = [];
   for (const obj of objects) {
     const tpl = podTemplate(obj);
     if (tpl) out.push({ obj, tpl });
-    for (const t of kubeflowPodTemplates(obj)) out.push({ obj, tpl: t });
+    for (const t of [...kubeflowPodTemplates(obj), ...kservePodTemplates(obj)]) out.push({ obj, tpl: t });
   }
   return out;
 }
@@ -133,7 +222,7 @@ export function containers(tpl: PodTemplate): ContainerRef[] {
       if (isRecord(c)) out.push({ path: `${tpl.path}.${key}[${i}]`, container: c, init });
     });
   }
-  return out;
+  return [...out, ...(tpl.extraContainers ?? [])];
 }
 
 export function containerName(c: ContainerRef): string {

@@ -311,6 +311,9 @@ const inferenceModel = z
   })
   .strict();
 
+/** Longest model name KServe delivery allows: `<name>-canary-predictor` must stay a 63-character DNS label. */
+export const KSERVE_MAX_MODEL_NAME = 63 - '-canary-predictor'.length;
+
 const taint = z
   .object({
     key: z.string().min(1),
@@ -562,6 +565,12 @@ export const environmentSchema = z
       .object({
         image: imageRef,
         models: z.array(inferenceModel).default([]),
+        /**
+         * How the models are delivered: the platform's own Deployment, Service, HPA and PDB per model track
+         * (`deployments`), or a KServe `ServingRuntime` plus an `InferenceService` per model in RawDeployment
+         * mode (`kserve`; the KServe controller and its CRDs are then a prerequisite, see docs/adr/0025-kserve-delivery.md).
+         */
+        delivery: z.enum(['deployments', 'kserve']).default('deployments'),
       })
       .strict(),
     training,
@@ -628,6 +637,22 @@ export const environmentSchema = z
       modelNames.add(m.name);
       if (m.canary && m.canary.alias === m.alias) {
         ctx.addIssue({ code: 'custom', path: ['inference', 'models', i, 'canary', 'alias'], message: `must differ from the stable alias "${m.alias}"` });
+      }
+      if (env.inference.delivery === 'kserve' && m.autoscaling.targetRequestsInFlight !== undefined) {
+        // KServe's HPA autoscaler class takes only cpu and memory targets; a per-pod custom metric needs KEDA.
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inference', 'models', i, 'autoscaling', 'targetRequestsInFlight'],
+          message: 'is not supported with inference.delivery "kserve" (KServe\'s HPA autoscaler scales on cpu or memory only)',
+        });
+      }
+      if (env.inference.delivery === 'kserve' && m.name.length > KSERVE_MAX_MODEL_NAME) {
+        // KServe names the canary's Deployment and Service `<name>-canary-predictor`, a DNS label.
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inference', 'models', i, 'name'],
+          message: `must be at most ${KSERVE_MAX_MODEL_NAME} characters with inference.delivery "kserve"`,
+        });
       }
       if (m.name.length > 50) {
         // `<name>-canary` and similar derived names must stay DNS labels.

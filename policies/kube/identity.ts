@@ -1,5 +1,5 @@
 import type { KubeRule, ObjectSet } from '../rule';
-import { asArray, asRecord, containerName, containers, findObject, podTemplate } from '../../core/kube-objects';
+import { asArray, asRecord, containerName, containers, findObject, objectPodTemplates, type KubeObject, type PodTemplate } from '../../core/kube-objects';
 
 function serviceAccountOf(spec: Record<string, unknown>): string {
   const name = spec.serviceAccountName ?? spec.serviceAccount;
@@ -18,6 +18,11 @@ function isBound(set: ObjectSet, name: string, namespace: string | undefined): b
   );
 }
 
+/** The object's whole pods, whose pod-level fields (ServiceAccount, token) the identity rules check: not a ServingRuntime's fragment. */
+function podsOf(obj: KubeObject): PodTemplate[] {
+  return objectPodTemplates(obj).filter((t) => !t.fragment);
+}
+
 /** Env var names that carry credentials. */
 const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
 /** Values that are credentials whatever their key: private keys, AWS access keys, URLs with a password. */
@@ -33,63 +38,61 @@ export const identityRules: KubeRule[] = [
     severity: 'error',
     description: 'Pods use a named ServiceAccount, not `default`',
     remediation: 'Create a ServiceAccount for the workload and set serviceAccountName.',
-    check: (obj) => {
-      const tpl = podTemplate(obj);
-      if (!tpl || serviceAccountOf(tpl.spec) !== 'default') return [];
-      return [{ field: `${tpl.path}.serviceAccountName`, message: 'pod template runs as the "default" ServiceAccount' }];
-    },
+    check: (obj) =>
+      podsOf(obj).flatMap((tpl) =>
+        serviceAccountOf(tpl.spec) === 'default'
+          ? [{ field: `${tpl.path}.serviceAccountName`, message: 'pod template runs as the "default" ServiceAccount' }]
+          : [],
+      ),
   },
   {
     id: 'service-account-exists',
     severity: 'error',
     description: 'The named ServiceAccount exists among the checked objects',
     remediation: 'Add the ServiceAccount to the manifests (same namespace) or fix serviceAccountName.',
-    check: (obj, set) => {
-      const tpl = podTemplate(obj);
-      if (!tpl) return [];
-      const name = serviceAccountOf(tpl.spec);
-      if (name === 'default' || findObject(set.objects, 'ServiceAccount', name, tpl.namespace)) return [];
-      return [{ field: `${tpl.path}.serviceAccountName`, message: `ServiceAccount "${name}" does not exist in namespace ${tpl.namespace ?? '(none)'}` }];
-    },
+    check: (obj, set) =>
+      podsOf(obj).flatMap((tpl) => {
+        const name = serviceAccountOf(tpl.spec);
+        if (name === 'default' || findObject(set.objects, 'ServiceAccount', name, tpl.namespace)) return [];
+        return [{ field: `${tpl.path}.serviceAccountName`, message: `ServiceAccount "${name}" does not exist in namespace ${tpl.namespace ?? '(none)'}` }];
+      }),
   },
   {
     id: 'no-automount-service-account-token',
     severity: 'error',
     description: 'No API token mounted unless the ServiceAccount is bound to a Role',
     remediation: 'Set automountServiceAccountToken: false on the pod (or ServiceAccount), or bind the role the workload needs.',
-    check: (obj, set) => {
-      const tpl = podTemplate(obj);
-      if (!tpl) return [];
-      const name = serviceAccountOf(tpl.spec);
-      const sa = findObject(set.objects, 'ServiceAccount', name, tpl.namespace);
-      const automount = tpl.spec.automountServiceAccountToken ?? sa?.automountServiceAccountToken;
-      if (automount === false || isBound(set, name, tpl.namespace)) return [];
-      return [
-        {
-          field: `${tpl.path}.automountServiceAccountToken`,
-          message: `pod template mounts the API token of ServiceAccount "${name}", which has no role binding`,
-        },
-      ];
-    },
+    check: (obj, set) =>
+      podsOf(obj).flatMap((tpl) => {
+        const name = serviceAccountOf(tpl.spec);
+        const sa = findObject(set.objects, 'ServiceAccount', name, tpl.namespace);
+        const automount = tpl.spec.automountServiceAccountToken ?? sa?.automountServiceAccountToken;
+        if (automount === false || isBound(set, name, tpl.namespace)) return [];
+        return [
+          {
+            field: `${tpl.path}.automountServiceAccountToken`,
+            message: `pod template mounts the API token of ServiceAccount "${name}", which has no role binding`,
+          },
+        ];
+      }),
   },
   {
     id: 'no-literal-secret-env',
     severity: 'error',
     description: 'No literal credentials in container env',
     remediation: 'Move the value into a Secret and reference it with env[].valueFrom.secretKeyRef.',
-    check: (obj) => {
-      const tpl = podTemplate(obj);
-      if (!tpl) return [];
-      return containers(tpl).flatMap((c) =>
-        asArray(c.container.env).flatMap((e, i) => {
-          const env = asRecord(e);
-          const value = env.value;
-          if (typeof value !== 'string' || value === '') return [];
-          if (!SECRET_NAME.test(String(env.name)) && !looksLikeSecretValue(value)) return [];
-          return [{ field: `${c.path}.env[${i}].value`, message: `container "${containerName(c)}" has a literal value for ${String(env.name)}` }];
-        }),
-      );
-    },
+    check: (obj) =>
+      objectPodTemplates(obj).flatMap((tpl) => {
+        return containers(tpl).flatMap((c) =>
+          asArray(c.container.env).flatMap((e, i) => {
+            const env = asRecord(e);
+            const value = env.value;
+            if (typeof value !== 'string' || value === '') return [];
+            if (!SECRET_NAME.test(String(env.name)) && !looksLikeSecretValue(value)) return [];
+            return [{ field: `${c.path}.env[${i}].value`, message: `container "${containerName(c)}" has a literal value for ${String(env.name)}` }];
+          }),
+        );
+      }),
   },
   {
     id: 'secrets-as-files',
@@ -97,32 +100,31 @@ export const identityRules: KubeRule[] = [
     description: 'Secrets reach containers as mounted files, not env vars (advisory: env leaks into child processes, crash reports and /proc)',
     remediation:
       'Mount the Secret as a read-only volume and point the program at the file (a *_FILE variable or flag); where it can only read env, record why in the exceptions annotation.',
-    check: (obj) => {
-      const tpl = podTemplate(obj);
-      if (!tpl) return [];
-      return containers(tpl).flatMap((c) => [
-        ...asArray(c.container.env).flatMap((e, i) =>
-          asRecord(asRecord(e).valueFrom).secretKeyRef
-            ? [
-                {
-                  field: `${c.path}.env[${i}].valueFrom.secretKeyRef`,
-                  message: `container "${containerName(c)}" takes Secret value ${String(asRecord(e).name)} from env`,
-                },
-              ]
-            : [],
-        ),
-        ...asArray(c.container.envFrom).flatMap((e, i) =>
-          asRecord(e).secretRef
-            ? [
-                {
-                  field: `${c.path}.envFrom[${i}].secretRef`,
-                  message: `container "${containerName(c)}" takes every key of Secret ${String(asRecord(asRecord(e).secretRef).name)} as env`,
-                },
-              ]
-            : [],
-        ),
-      ]);
-    },
+    check: (obj) =>
+      objectPodTemplates(obj).flatMap((tpl) => {
+        return containers(tpl).flatMap((c) => [
+          ...asArray(c.container.env).flatMap((e, i) =>
+            asRecord(asRecord(e).valueFrom).secretKeyRef
+              ? [
+                  {
+                    field: `${c.path}.env[${i}].valueFrom.secretKeyRef`,
+                    message: `container "${containerName(c)}" takes Secret value ${String(asRecord(e).name)} from env`,
+                  },
+                ]
+              : [],
+          ),
+          ...asArray(c.container.envFrom).flatMap((e, i) =>
+            asRecord(e).secretRef
+              ? [
+                  {
+                    field: `${c.path}.envFrom[${i}].secretRef`,
+                    message: `container "${containerName(c)}" takes every key of Secret ${String(asRecord(asRecord(e).secretRef).name)} as env`,
+                  },
+                ]
+              : [],
+          ),
+        ]);
+      }),
   },
   {
     id: 'no-secret-in-configmap',

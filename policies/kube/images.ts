@@ -1,13 +1,24 @@
 import type { KubeRule } from '../rule';
-import { containerName, containers, podTemplate, type ContainerRef } from '../../core/kube-objects';
+import { asRecord, containerName, containers, objectPodTemplates, type ContainerRef, type PodTemplate } from '../../core/kube-objects';
 import { splitImageReference } from '../../core/image-reference';
 
 function eachImage(fn: (c: ContainerRef, image: string) => { field: string; message: string } | undefined): KubeRule['check'] {
   return (obj) => {
-    const tpl = podTemplate(obj);
-    if (!tpl) return [];
-    return containers(tpl).flatMap((c) => fn(c, typeof c.container.image === 'string' ? c.container.image : '') ?? []);
+    return objectPodTemplates(obj).flatMap((tpl) =>
+      containers(tpl)
+        .filter((c) => !inheritsImage(tpl, c))
+        .flatMap((c) => fn(c, typeof c.container.image === 'string' ? c.container.image : '') ?? []),
+    );
   };
+}
+
+/**
+ * A KServe predictor's model without an image of its own that names its ServingRuntime: KServe runs the
+ * runtime's image, which these rules check on the ServingRuntime.
+ */
+function inheritsImage(tpl: PodTemplate, c: ContainerRef): boolean {
+  const isModel = (tpl.extraContainers ?? []).includes(c);
+  return isModel && c.container.image === undefined && typeof asRecord(c.container).runtime === 'string';
 }
 
 export const imageRules: KubeRule[] = [

@@ -1,5 +1,15 @@
 import type { KubeRule, ObjectSet } from '../rule';
-import { type KubeObject, asArray, asRecord, findObject, mapSelectorMatches, podTemplates, selectorMatches, stringMap } from '../../core/kube-objects';
+import {
+  type KubeObject,
+  asArray,
+  asRecord,
+  findObject,
+  kserveServices,
+  mapSelectorMatches,
+  podTemplates,
+  selectorMatches,
+  stringMap,
+} from '../../core/kube-objects';
 
 function podsInNamespace(set: ObjectSet, namespace: string | undefined) {
   return podTemplates(set.objects).filter(({ tpl }) => tpl.namespace === namespace);
@@ -72,7 +82,10 @@ export const networkingRules: KubeRule[] = [
     check: (obj, set) => {
       if (obj.kind !== 'Ingress') return [];
       return ingressBackends(obj).flatMap((b) => {
-        const svc = findObject(set.objects, 'Service', b.name, obj.metadata.namespace);
+        // The Services of KServe's predictors are the KServe controller's, implied by the InferenceServices.
+        const svc =
+          findObject(set.objects, 'Service', b.name, obj.metadata.namespace) ??
+          findObject(kserveServices(set.objects), 'Service', b.name, obj.metadata.namespace);
         if (!svc) return [{ field: `${b.field}.name`, message: `backend Service "${b.name}" does not exist` }];
         const ports = asArray(asRecord(svc.spec).ports).map(asRecord);
         const ok = b.port.number !== undefined ? ports.some((p) => p.port === b.port.number) : ports.some((p) => p.name === b.port.name);

@@ -1,12 +1,10 @@
 import type { KubeRule, Finding } from '../rule';
-import { asArray, asRecord, isRecord, containerName, containers, podTemplate, type ContainerRef, type PodTemplate } from '../../core/kube-objects';
+import { asArray, asRecord, isRecord, containerName, containers, objectPodTemplates, type ContainerRef, type PodTemplate } from '../../core/kube-objects';
 
 /** Runs `fn` on every container of a workload's pod template. */
 function perContainer(fn: (c: ContainerRef, tpl: PodTemplate) => Finding | undefined): KubeRule['check'] {
   return (obj) => {
-    const tpl = podTemplate(obj);
-    if (!tpl) return [];
-    return containers(tpl).flatMap((c) => fn(c, tpl) ?? []);
+    return objectPodTemplates(obj).flatMap((tpl) => containers(tpl).flatMap((c) => fn(c, tpl) ?? []));
   };
 }
 
@@ -107,13 +105,12 @@ export const podSecurityRules: KubeRule[] = [
     severity: 'error',
     description: 'No host network, PID or IPC namespace',
     remediation: 'Remove hostNetwork, hostPID and hostIPC from the pod spec.',
-    check: (obj) => {
-      const tpl = podTemplate(obj);
-      if (!tpl) return [];
-      return (['hostNetwork', 'hostPID', 'hostIPC'] as const)
-        .filter((k) => tpl.spec[k] === true)
-        .map((k) => ({ field: `${tpl.path}.${k}`, message: `pod template sets ${k}: true` }));
-    },
+    check: (obj) =>
+      objectPodTemplates(obj).flatMap((tpl) => {
+        return (['hostNetwork', 'hostPID', 'hostIPC'] as const)
+          .filter((k) => tpl.spec[k] === true)
+          .map((k) => ({ field: `${tpl.path}.${k}`, message: `pod template sets ${k}: true` }));
+      }),
   },
   {
     id: 'no-host-port',
@@ -135,38 +132,36 @@ export const podSecurityRules: KubeRule[] = [
     severity: 'error',
     description: 'No hostPath volumes (and so no container runtime socket)',
     remediation: 'Replace the hostPath volume with a PersistentVolumeClaim, emptyDir or CSI volume.',
-    check: (obj) => {
-      const tpl = podTemplate(obj);
-      if (!tpl) return [];
-      return asArray(tpl.spec.volumes).flatMap((v, i) => {
-        const hp = asRecord(v).hostPath;
-        if (!isRecord(hp)) return [];
-        const p = String(hp.path);
-        const socket = /(docker|containerd|crio)\.sock$/.test(p);
-        return [
-          {
-            field: `${tpl.path}.volumes[${i}].hostPath`,
-            message: `volume "${String(asRecord(v).name)}" mounts host path ${p}${socket ? ' (the container runtime socket)' : ''}`,
-          },
-        ];
-      });
-    },
+    check: (obj) =>
+      objectPodTemplates(obj).flatMap((tpl) => {
+        return asArray(tpl.spec.volumes).flatMap((v, i) => {
+          const hp = asRecord(v).hostPath;
+          if (!isRecord(hp)) return [];
+          const p = String(hp.path);
+          const socket = /(docker|containerd|crio)\.sock$/.test(p);
+          return [
+            {
+              field: `${tpl.path}.volumes[${i}].hostPath`,
+              message: `volume "${String(asRecord(v).name)}" mounts host path ${p}${socket ? ' (the container runtime socket)' : ''}`,
+            },
+          ];
+        });
+      }),
   },
   {
     id: 'restricted-volume-types',
     severity: 'error',
     description: `Volumes only of the restricted types (${ALLOWED_VOLUME_TYPES.join(', ')})`,
     remediation: 'Use one of the restricted volume types (PVC, emptyDir, configMap, secret, projected, CSI, ephemeral, downwardAPI).',
-    check: (obj) => {
-      const tpl = podTemplate(obj);
-      if (!tpl) return [];
-      return asArray(tpl.spec.volumes).flatMap((v, i) => {
-        const types = Object.keys(asRecord(v)).filter((k) => k !== 'name');
-        const bad = types.filter((t) => !ALLOWED_VOLUME_TYPES.includes(t));
-        return bad.length
-          ? [{ field: `${tpl.path}.volumes[${i}].${bad[0]}`, message: `volume "${String(asRecord(v).name)}" has restricted type ${bad[0]}` }]
-          : [];
-      });
-    },
+    check: (obj) =>
+      objectPodTemplates(obj).flatMap((tpl) => {
+        return asArray(tpl.spec.volumes).flatMap((v, i) => {
+          const types = Object.keys(asRecord(v)).filter((k) => k !== 'name');
+          const bad = types.filter((t) => !ALLOWED_VOLUME_TYPES.includes(t));
+          return bad.length
+            ? [{ field: `${tpl.path}.volumes[${i}].${bad[0]}`, message: `volume "${String(asRecord(v).name)}" has restricted type ${bad[0]}` }]
+            : [];
+        });
+      }),
   },
 ];
