@@ -6,7 +6,8 @@
  *
  * Env: MLOPS_BENCH_RUNS (runs seeded for search, default 10000), MLOPS_BENCH_HISTORY (points, default
  * 100000), MLOPS_BENCH_TARGETS (comma-separated subset of sqlite,postgres,mlflow; default all),
- * MLOPS_TEST_POSTGRES_URL (admin URL, default postgres:postgres@127.0.0.1:5432).
+ * MLOPS_BENCH_BEFORE (a checkout of an older commit, with node_modules: its server is measured on
+ * PostgreSQL too, as "before", for before/after figures in one run), MLOPS_TEST_POSTGRES_URL (admin URL, default postgres:postgres@127.0.0.1:5432).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -96,10 +97,10 @@ async function benchSqlite(dir: string): Promise<Result[]> {
   }
 }
 
-async function benchPostgres(dir: string): Promise<Result[]> {
-  const pg = await startOurs(await createDatabase('mlops_bench_ours'), dir);
+async function benchPostgres(dir: string, root?: string): Promise<Result[]> {
+  const pg = await startOurs(await createDatabase('mlops_bench_ours'), dir, root);
   try {
-    return await benchTarget('mlops tracking (PostgreSQL)', pg.url);
+    return await benchTarget(root ? `mlops tracking (PostgreSQL, before: ${root})` : 'mlops tracking (PostgreSQL)', pg.url);
   } finally {
     await stop(pg.child);
     await dropDatabase('mlops_bench_ours');
@@ -125,11 +126,24 @@ async function benchMlflow(dir: string): Promise<{ results: Result[]; note: stri
   }
 }
 
+/** Ratios of ours on PostgreSQL against `baseline` (p50 theirs / ours, throughput ours / theirs; higher = ours faster). */
+function printRatios(all: Result[], isBaseline: (r: Result) => boolean, what: string): void {
+  const ours = all.filter((r) => r.target === 'mlops tracking (PostgreSQL)');
+  const theirs = all.filter(isBaseline);
+  if (!theirs.length) return;
+  console.log(`\nratio on PostgreSQL against ${what} (their p50 / our p50, our throughput / theirs; higher = mlops faster)`);
+  for (const o of ours) {
+    const t = theirs.find((x) => x.workload === o.workload);
+    if (t) console.log(`  ${o.workload.padEnd(38)} p50 ${(t.p50 / o.p50).toFixed(1)}x   throughput ${(o.rps / t.rps).toFixed(1)}x`);
+  }
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-'));
   const all: Result[] = [];
   console.log(`tracking benchmark: ${CONCURRENCY} concurrent clients, ${os.cpus().length} CPUs, node ${process.version}`);
   if (TARGETS.has('sqlite')) all.push(...(await benchSqlite(dir)));
+  if (process.env.MLOPS_BENCH_BEFORE) all.push(...(await benchPostgres(dir, path.resolve(process.env.MLOPS_BENCH_BEFORE))));
   if (TARGETS.has('postgres')) all.push(...(await benchPostgres(dir)));
   let baselineNote = '';
   if (TARGETS.has('mlflow')) {
@@ -139,15 +153,8 @@ async function main(): Promise<void> {
     if (baselineNote) console.log(`\n${baselineNote}`);
   }
 
-  const ours = all.filter((r) => r.target === 'mlops tracking (PostgreSQL)');
-  const theirs = all.filter((r) => r.target.startsWith('mlflow server'));
-  if (theirs.length) {
-    console.log('\nratio on PostgreSQL (mlflow server p50 / mlops p50; higher = mlops faster)');
-    for (const o of ours) {
-      const t = theirs.find((x) => x.workload === o.workload);
-      if (t) console.log(`  ${o.workload.padEnd(38)} ${(t.p50 / o.p50).toFixed(1)}x   (throughput ${(o.rps / t.rps).toFixed(1)}x)`);
-    }
-  }
+  printRatios(all, (r) => r.target.startsWith('mlflow server'), 'mlflow server');
+  printRatios(all, (r) => r.target.includes('before:'), 'the same server before this change');
   const outDir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `tracking-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -56,12 +56,12 @@ export async function dropDatabase(name: string): Promise<void> {
   await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
 
-/** `mlops tracking serve` on `backendStoreUri`, artifacts under `dir`. */
-export async function startOurs(backendStoreUri: string, dir: string): Promise<Started> {
+/** `mlops tracking serve` on `backendStoreUri`, artifacts under `dir`; `root`: another checkout's server (an older commit, for before/after). */
+export async function startOurs(backendStoreUri: string, dir: string, root = repoRoot): Promise<Started> {
   const port = await freePort();
   const args = ['tracking', 'serve', '--port', String(port), '--backend-store-uri', backendStoreUri];
   args.push('--artifacts-destination', path.join(dir, 'artifacts'), '--upgrade-db');
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mlops.js'), ...args], {
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'mlops.js'), ...args], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, MLOPS_LOG_LEVEL: 'warn' },
   });
