@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     `trace benchmark: ${CONCURRENCY} concurrent clients, ${os.cpus().length} CPUs, node ${process.version}; one trace = StartTraceV3 + ${SPAN_COUNT}-span traces.json`,
   );
   console.log(
-    '(ingest req/s are traces/s; MLflow stores these spans as we do, as the traces.json artifact: the v3 client only sends spans to its span table over OTLP)',
+    '(ingest req/s are traces/s. Both servers keep these spans as the traces.json artifact; MLflow 3.17 also has a `spans` table, filled only by OTLP span export, which its client uses against servers >= 3.4)',
   );
   const all: Result[] = [];
   if (TARGETS.has('postgres')) all.push(...(await benchOurs(dir)));
