@@ -268,6 +268,20 @@ for (const kind of storeKinds()) {
       expect(await api(url, 'POST', '/runs/delete-tag', { run_id: runId, key: 'missing' })).toEqual({ status: 404, body: bad('RESOURCE_DOES_NOT_EXIST') });
     });
 
+    test('a metrics-only log-batch to a deleted or unknown run writes nothing (PostgreSQL does it in one statement)', async () => {
+      const runId = await newRun();
+      const batch = (id: string) => ({ run_id: id, metrics: [1, 2, 3].map((step) => ({ key: 'loss', value: 1 / step, timestamp: 10 + step, step })) });
+      expect((await api(url, 'POST', '/runs/delete', { run_id: runId })).status).toBe(200);
+      expect(await api(url, 'POST', '/runs/log-batch', batch(runId))).toEqual({ status: 400, body: bad() });
+      expect(await api(url, 'POST', '/runs/log-batch', batch('0'.repeat(32)))).toEqual({ status: 404, body: bad('RESOURCE_DOES_NOT_EXIST') });
+      expect((await api(url, 'POST', '/runs/restore', { run_id: runId })).status).toBe(200);
+      expect((await getRun(runId)).data.metrics).toEqual([]);
+      expect((await api(url, 'GET', '/metrics/get-history', { run_id: runId, metric_key: 'loss' })).body.metrics ?? []).toEqual([]);
+      expect((await api(url, 'POST', '/runs/log-batch', batch(runId))).status).toBe(200);
+      expect((await getRun(runId)).data.metrics).toEqual([{ key: 'loss', value: 1 / 3, timestamp: 13, step: 3 }]);
+      expect((await api(url, 'GET', '/metrics/get-history', { run_id: runId, metric_key: 'loss' })).body.metrics).toHaveLength(3);
+    });
+
     test('log-inputs and outputs appear on the run', async () => {
       const runId = await newRun();
       const dataset = { name: 'iris', digest: 'abc123', source_type: 'local', source: '{"uri": "/data/iris.csv"}', schema: '{}' };

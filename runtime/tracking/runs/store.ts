@@ -13,7 +13,6 @@ import {
 } from '../http/validation';
 import type { DialectName } from '../db/connection';
 import {
-  jsonDouble,
   type DatasetInput,
   type Experiment,
   type KeyValue,
@@ -25,6 +24,8 @@ import {
   type ViewType,
 } from './entities';
 import type { Database, RunsTable, TrackingDb } from '../db/schema';
+import { assembleRuns, fetchRunChildren, metricJson, runInfoJson } from './hydrate';
+import { insertMetricPoints, logMetricsInOneStatement, metricRows, upsertLatestMetrics } from './metric-writes';
 import { parseFilter, parseOrderByList } from '../search/filter';
 import { decodePageToken, encodePageToken } from '../search/page-token';
 import { experimentFilterPredicates, experimentOrderTerms, runFilterPredicates, runOrderTerms } from '../search/runs';
@@ -319,9 +320,7 @@ export class TrackingStore {
   /** Loads the run and rejects writes to deleted runs, as MLflow's _check_run_is_active does. */
   private async activeRun(runId: string, db: Db): Promise<RunsTable> {
     const row = await this.runRow(runId, db);
-    if (row.lifecycle_stage !== 'active') {
-      throw MlflowError.invalid(`The run ${runId} must be in the 'active' state. Current state is ${row.lifecycle_stage}.`);
-    }
+    checkActive(runId, row.lifecycle_stage);
     return row;
   }
 
@@ -400,6 +399,12 @@ export class TrackingStore {
         `Duplicate parameter keys have been submitted: ${JSON.stringify(dupes)}. Please ensure the request contains only one param value per param key.`,
       );
     }
+    if (this.dialect === 'postgres' && metrics.length && !params.length && !tags.length && metrics.every((m) => !m.model_id)) {
+      validateRunId(runId);
+      const { rows, latest } = metricRows(runId, metrics);
+      checkActive(runId, await logMetricsInOneStatement(this.db, runId, rows, latest));
+      return;
+    }
     await this.db.transaction().execute(async (tx) => {
       const run = await this.activeRun(runId, tx);
       if (params.length) await this.insertParams(tx, runId, params);
@@ -438,44 +443,9 @@ export class TrackingStore {
   }
 
   private async insertMetrics(tx: Transaction<Database>, runId: string, metrics: MetricInput[]): Promise<void> {
-    const rows = metrics.map((m) => {
-      const isNan = Number.isNaN(m.value);
-      return { run_uuid: runId, key: m.key, value: isNan ? 0 : m.value, timestamp: m.timestamp, step: m.step, is_nan: isNan ? 1 : 0 };
-    });
-    // Chunked so a 1000-point batch stays under SQLite's bound-parameter limit.
-    for (let i = 0; i < rows.length; i += 500) {
-      await tx
-        .insertInto('metrics')
-        .values(rows.slice(i, i + 500))
-        .onConflict((oc) => oc.columns(['run_uuid', 'key', 'timestamp', 'step', 'value', 'is_nan']).doNothing())
-        .execute();
-    }
-    // Latest value per key: highest step, then timestamp, then value (MLflow's ordering).
-    const latest = new Map<string, (typeof rows)[number]>();
-    for (const r of rows) {
-      const cur = latest.get(r.key);
-      if (!cur || r.step > cur.step || (r.step === cur.step && (r.timestamp > cur.timestamp || (r.timestamp === cur.timestamp && r.value > cur.value))))
-        latest.set(r.key, r);
-    }
-    await tx
-      .insertInto('latest_metrics')
-      .values([...latest.values()])
-      .onConflict((oc) =>
-        oc
-          .columns(['key', 'run_uuid'])
-          .doUpdateSet((eb) => ({
-            value: eb.ref('excluded.value'),
-            timestamp: eb.ref('excluded.timestamp'),
-            step: eb.ref('excluded.step'),
-            is_nan: eb.ref('excluded.is_nan'),
-          }))
-          .where(
-            sql<boolean>`excluded.step > latest_metrics.step
-              OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
-              OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)`,
-          ),
-      )
-      .execute();
+    const { rows, latest } = metricRows(runId, metrics);
+    await insertMetricPoints(tx, this.dialect, runId, rows);
+    await upsertLatestMetrics(tx, this.dialect, runId, latest);
   }
 
   /**
@@ -710,7 +680,7 @@ export class TrackingStore {
     for (let i = 0; i < ids.length; i += 500) chunks.push(ids.slice(i, i + 500));
     // One pooled connection, queries in sequence: a search holds one connection, so 20 concurrent
     // searches cannot exhaust the pool (parallel per-table queries would take five each).
-    const children = await this.db.connection().execute((db) => fetchRunChildren(db, chunks));
+    const children = await this.db.connection().execute((db) => fetchRunChildren(db, this.dialect, chunks));
     return assembleRuns(rows, children);
   }
 
@@ -719,6 +689,12 @@ export class TrackingStore {
     const row = await this.runRow(runId);
     return row.artifact_uri ?? joinUri(this.options.defaultArtifactRoot, String(row.experiment_id), runId, 'artifacts');
   }
+}
+
+/** MLflow's _check_run_is_active, on a run's lifecycle stage (undefined: the run does not exist). */
+function checkActive(runId: string, stage: string | undefined): void {
+  if (stage === undefined) throw MlflowError.notFound(`Run with id=${runId} not found`);
+  if (stage !== 'active') throw MlflowError.invalid(`The run ${runId} must be in the 'active' state. Current state is ${stage}.`);
 }
 
 function dedupeLast(items: KeyValue[]): KeyValue[] {
@@ -749,141 +725,4 @@ function experimentJson(row: ExperimentRow, tags: { key: string; value: string |
     ...(row.creation_time != null ? { creation_time: row.creation_time } : {}),
     tags: tags.map((t) => ({ key: t.key, value: t.value ?? '' })),
   };
-}
-
-function metricJson(r: { key: string; value: number; timestamp: number; step: number; is_nan: number }): Metric {
-  return { key: r.key, value: r.is_nan ? 'NaN' : jsonDouble(r.value), timestamp: r.timestamp, step: r.step };
-}
-
-function runInfoJson(row: RunsTable): RunInfo {
-  return {
-    run_id: row.run_uuid,
-    run_uuid: row.run_uuid,
-    run_name: row.name ?? '',
-    experiment_id: String(row.experiment_id),
-    user_id: row.user_id ?? '',
-    status: row.status as RunStatus,
-    ...(row.start_time != null ? { start_time: row.start_time } : {}),
-    ...(row.end_time != null ? { end_time: row.end_time } : {}),
-    artifact_uri: row.artifact_uri ?? '',
-    lifecycle_stage: row.lifecycle_stage,
-  };
-}
-
-// ── run hydration (TrackingStore.hydrateRuns) ─────────────────────────────────────────────────────
-
-/** The rows `f` gives for each chunk of run ids, one chunk after another (never in parallel). */
-async function inChunks<T>(chunks: string[][], f: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
-  const out: T[] = [];
-  for (const c of chunks) out.push(...(await f(c)));
-  return out;
-}
-
-/** Dataset inputs of the runs named, with their datasets. */
-function selectDatasetInputs(db: TrackingDb, runIds: string[]) {
-  return db
-    .selectFrom('inputs')
-    .innerJoin('datasets', 'datasets.dataset_uuid', 'inputs.source_id')
-    .select([
-      'inputs.destination_id as run_uuid',
-      'inputs.input_uuid',
-      'datasets.name',
-      'datasets.digest',
-      'datasets.dataset_source_type',
-      'datasets.dataset_source',
-      'datasets.dataset_schema',
-      'datasets.dataset_profile',
-    ])
-    .where('inputs.source_type', '=', 'DATASET')
-    .where('inputs.destination_type', '=', 'RUN')
-    .where('inputs.destination_id', 'in', runIds)
-    .execute();
-}
-
-/** Logged-model links of the runs named: models they took as input and models they output. */
-function selectModelLinks(db: TrackingDb, runIds: string[]) {
-  return db
-    .selectFrom('inputs')
-    .select(['source_type', 'source_id', 'destination_id', 'step'])
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('source_type', '=', 'RUN_INPUT'), eb('destination_id', 'in', runIds)]),
-        eb.and([eb('source_type', '=', 'RUN_OUTPUT'), eb('source_id', 'in', runIds)]),
-      ]),
-    )
-    .execute();
-}
-
-/** Everything hydrateRuns attaches to run rows, queried in sequence on the one connection given. */
-async function fetchRunChildren(db: TrackingDb, chunks: string[][]) {
-  const metrics = await inChunks(chunks, (c) =>
-    db.selectFrom('latest_metrics').select(['run_uuid', 'key', 'value', 'timestamp', 'step', 'is_nan']).where('run_uuid', 'in', c).execute(),
-  );
-  const params = await inChunks(chunks, (c) => db.selectFrom('params').select(['run_uuid', 'key', 'value']).where('run_uuid', 'in', c).execute());
-  const tags = await inChunks(chunks, (c) => db.selectFrom('tags').select(['run_uuid', 'key', 'value']).where('run_uuid', 'in', c).execute());
-  const datasetInputs = await inChunks(chunks, (c) => selectDatasetInputs(db, c));
-  const modelLinks = await inChunks(chunks, (c) => selectModelLinks(db, c));
-  const inputTags = datasetInputs.length
-    ? await db
-        .selectFrom('input_tags')
-        .select(['input_uuid', 'name', 'value'])
-        .where(
-          'input_uuid',
-          'in',
-          datasetInputs.map((d) => d.input_uuid),
-        )
-        .execute()
-    : [];
-  return { metrics, params, tags, datasetInputs, modelLinks, inputTags };
-}
-
-type RunChildren = Awaited<ReturnType<typeof fetchRunChildren>>;
-
-function groupByRun<T extends { run_uuid: string }>(items: T[]): Map<string, T[]> {
-  const m = new Map<string, T[]>();
-  for (const it of items) {
-    const list = m.get(it.run_uuid);
-    if (list) list.push(it);
-    else m.set(it.run_uuid, [it]);
-  }
-  return m;
-}
-
-function datasetInputJson(d: RunChildren['datasetInputs'][number], inputTags: RunChildren['inputTags']): DatasetInput {
-  return {
-    tags: inputTags.filter((t) => t.input_uuid === d.input_uuid).map((t) => ({ key: t.name, value: t.value })),
-    dataset: {
-      name: d.name,
-      digest: d.digest,
-      source_type: d.dataset_source_type,
-      source: d.dataset_source,
-      ...(d.dataset_schema != null ? { schema: d.dataset_schema } : {}),
-      ...(d.dataset_profile != null ? { profile: d.dataset_profile } : {}),
-    },
-  };
-}
-
-/** Run rows and their children as MLflow's Run messages, in the rows' order. */
-function assembleRuns(rows: RunsTable[], { metrics, params, tags, datasetInputs, modelLinks, inputTags }: RunChildren): Run[] {
-  const byRunMetrics = groupByRun(metrics);
-  const byRunParams = groupByRun(params);
-  const byRunTags = groupByRun(tags);
-  const byRunDatasets = groupByRun(datasetInputs);
-  return rows.map((row) => ({
-    info: runInfoJson(row),
-    data: {
-      metrics: (byRunMetrics.get(row.run_uuid) ?? []).map(metricJson),
-      params: (byRunParams.get(row.run_uuid) ?? []).map((p) => ({ key: p.key, value: p.value })),
-      tags: (byRunTags.get(row.run_uuid) ?? []).map((t) => ({ key: t.key, value: t.value ?? '' })),
-    },
-    inputs: {
-      dataset_inputs: (byRunDatasets.get(row.run_uuid) ?? []).map((d) => datasetInputJson(d, inputTags)),
-      model_inputs: modelLinks.filter((l) => l.source_type === 'RUN_INPUT' && l.destination_id === row.run_uuid).map((l) => ({ model_id: l.source_id })),
-    },
-    outputs: {
-      model_outputs: modelLinks
-        .filter((l) => l.source_type === 'RUN_OUTPUT' && l.source_id === row.run_uuid)
-        .map((l) => ({ model_id: l.destination_id, step: l.step ?? 0 })),
-    },
-  }));
 }
