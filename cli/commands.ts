@@ -10,6 +10,7 @@ import { registerTuneCommands } from '../runtime/training/tune-cli';
 import { registerPromotionCommands } from '../runtime/promotion/cli';
 import { registerMonitoringCommands } from '../runtime/monitoring/cli';
 import { registerLocalCommands } from '../runtime/local/cli';
+import { registerPipelineSubmitCommand } from '../runtime/pipelines/submit-cli';
 
 /**
  * Each part of the project owns its subcommands and registers them here. A registrar must stay cheap:
@@ -27,6 +28,7 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerPromotionCommands,
   registerMonitoringCommands,
   registerLocalCommands,
+  registerPipelineSubmitCommand,
   registerServeCommand,
   registerSynthCommand,
 ];
