@@ -11,6 +11,7 @@ import { registerPromotionCommands } from '../runtime/promotion/cli';
 import { registerMonitoringCommands } from '../runtime/monitoring/cli';
 import { registerLocalCommands } from '../runtime/local/cli';
 import { registerPipelineCommands } from '../runtime/pipelines/cli';
+import { registerPipelineSubmitCommand } from '../runtime/pipelines/submit-cli';
 
 /**
  * Each part of the project owns its subcommands and registers them here. A registrar must stay cheap:
@@ -29,6 +30,7 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerMonitoringCommands,
   registerLocalCommands,
   registerPipelineCommands,
+  registerPipelineSubmitCommand,
   registerServeCommand,
   registerSynthCommand,
 ];

@@ -24,6 +24,7 @@ import {
 import { PLATFORM_SECRETS } from './secrets';
 import { IRSA_ANNOTATION, podGroup, type IdentityBinding, type PodGroup } from './facts';
 import { KSERVE_SERVICE_HTTP_PORT } from './inference-kserve-types';
+import { ownValue } from '../core/records';
 
 /** ServiceAccount of training and retraining pods (the IRSA role, if any, is bound to exactly this name). */
 export const TRAINING_SERVICE_ACCOUNT = 'training';
@@ -79,6 +80,11 @@ export interface TrainingWorkloadProps {
   readonly scratchSize?: string;
   /** GPUs per pod on `training.gpuPool`; 0 schedules on CPU nodes. @default training.gpus */
   readonly gpus?: number;
+  /**
+   * Run as this ServiceAccount with its API token mounted, for pods that call the Kubernetes API (the retrain
+   * CronJob submitting a pipeline). @default the `training` ServiceAccount, no token
+   */
+  readonly apiServiceAccount?: string;
 }
 
 /** A size given in Mi or Gi, in MiB (emptyDir sizes, to derive ephemeral-storage limits from). */
@@ -117,8 +123,8 @@ export function trainingJobSpec(props: TrainingWorkloadProps): { spec: k8s.JobSp
     template: {
       metadata: { labels },
       spec: {
-        serviceAccountName: TRAINING_SERVICE_ACCOUNT,
-        automountServiceAccountToken: false,
+        serviceAccountName: props.apiServiceAccount ?? TRAINING_SERVICE_ACCOUNT,
+        automountServiceAccountToken: props.apiServiceAccount !== undefined,
         restartPolicy: 'Never',
         securityContext: restrictedPodSecurity(RUNTIME_UID),
         ...(scheduling ? { tolerations: scheduling.tolerations, nodeSelector: scheduling.nodeSelector } : {}),
@@ -219,12 +225,27 @@ export function trainCommand(experiment: string = CHURN.experiment, registeredMo
   return ['mlops', 'train', '--experiment', experiment, '--register', registeredModel];
 }
 
+/** The retraining CronJob (and its pods' name label). */
+export const RETRAIN_NAME = `retrain-${CHURN.experiment}`;
+/** ServiceAccount of the retraining pods when they start a pipeline: an API token, bound to the trigger Role only. */
+export const RETRAIN_TRIGGER_SERVICE_ACCOUNT = 'retrain-trigger';
+
+/**
+ * The pipeline the drift trigger starts: the `churn` pipeline when the environment retrains and defines it
+ * (it replaces the in-process retraining); undefined otherwise, and retraining stays in-process.
+ */
+export function retrainPipeline(env: EnvironmentConfig): string | undefined {
+  return env.training.retrainSchedule && ownValue(env.pipelines ?? {}, CHURN.experiment) ? CHURN.experiment : undefined;
+}
+
 /**
  * `mlops retrain`: reads the drift summary (population stability index per feature) from the inference
- * server serving `model`, and trains and registers a new version (alias `challenger`) only when a
- * feature drifted beyond the environment's threshold.
+ * server serving `model`, and only when a feature drifted beyond the environment's threshold, starts the
+ * retraining pipeline (`--pipeline`, when the environment has one) or trains and registers a new version
+ * (alias `challenger`) in-process.
  */
 export function retrainCommand(env: EnvironmentConfig, model: InferenceModel, experiment: string = CHURN.experiment): string[] {
+  const pipeline = retrainPipeline(env);
   return [
     'mlops',
     'retrain',
@@ -238,6 +259,7 @@ export function retrainCommand(env: EnvironmentConfig, model: InferenceModel, ex
     inferenceUrl(env, model),
     '--drift-threshold',
     String(env.monitoring.driftPsiThreshold),
+    ...(pipeline ? ['--pipeline', pipeline, '--pipeline-namespace', env.namespaces.training] : []),
   ];
 }
 
@@ -306,10 +328,11 @@ export class Training extends Construct {
     );
     if (env.training.retrainSchedule) {
       const model = driftSource(env);
-      const name = `retrain-${CHURN.experiment}`;
-      this.pods.push(
-        new TrainingCronJob(this, 'retrain', { ...common, name, schedule: env.training.retrainSchedule, command: retrainCommand(env, model) }).pods,
-      );
+      const name = RETRAIN_NAME;
+      // Starting a pipeline, the pod only reads drift and calls the API: no GPU, its own ServiceAccount (constructs/pipelines/trigger.ts).
+      const trigger = retrainPipeline(env) ? { gpus: 0, apiServiceAccount: RETRAIN_TRIGGER_SERVICE_ACCOUNT } : {};
+      const schedule = env.training.retrainSchedule;
+      this.pods.push(new TrainingCronJob(this, 'retrain', { ...common, ...trigger, name, schedule, command: retrainCommand(env, model) }).pods);
       // The one flow retraining adds to the platform's: retrain pods → the model's inference pods (/metrics).
       const retrainPods = selectorLabels(env, name);
       const inferencePods = selectorLabels(env, model.name);

@@ -684,11 +684,7 @@ export const environmentSchema = z
   });
 
 /** Pipeline steps' pools and images resolve against the rest of the environment. */
-function checkPipelines(
-  env: { pipelines?: z.output<typeof pipelines>; training: { retrainSchedule?: string } },
-  pools: Set<string>,
-  ctx: z.RefinementCtx,
-): void {
+function checkPipelines(env: { pipelines?: z.output<typeof pipelines> }, pools: Set<string>, ctx: z.RefinementCtx): void {
   for (const [pipeline, def] of Object.entries(env.pipelines ?? {})) {
     for (const [step, s] of Object.entries(def.steps)) {
       const at = ['pipelines', pipeline, 'steps', step];
@@ -697,14 +693,6 @@ function checkPipelines(
       const image = s.image === undefined ? undefined : imageRef.safeParse(s.image);
       if (image && !image.success) ctx.addIssue({ code: 'custom', path: [...at, 'image'], message: image.error.issues[0].message });
     }
-  }
-  if (env.pipelines?.churn && env.training.retrainSchedule) {
-    // The churn pipeline replaces the retraining CronJob: one schedule, not two competing ones.
-    ctx.addIssue({
-      code: 'custom',
-      path: ['training', 'retrainSchedule'],
-      message: 'the churn pipeline replaces the retraining CronJob: set pipelines.churn.schedule instead',
-    });
   }
 }
 

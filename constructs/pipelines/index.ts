@@ -9,6 +9,7 @@ import {
   k8s,
   MINIO_NAME,
   namespacePeer,
+  restrictedContainerSecurity,
   restrictedPodSecurity,
   RUNTIME_UID,
   selectorLabels,
@@ -21,7 +22,9 @@ import { MINIO_PORT } from '../minio';
 import { s3Egress } from '../network-policies';
 import { PLATFORM_SECRETS } from '../secrets';
 import { artifactBucket } from '../tracking';
-import { TRAINING_COMPONENT } from '../training';
+import { retrainPipeline, TRAINING_COMPONENT } from '../training';
+import { ownValue } from '../../core/records';
+import { retrainTrigger } from './trigger';
 import { PIPELINE_LABEL, PIPELINE_STEP_LABEL, pipelineTemplates } from './steps';
 
 export { PIPELINE_LABEL, PIPELINE_STEP_LABEL } from './steps';
@@ -103,6 +106,10 @@ export class Pipelines extends Construct {
     });
     for (const [name, def] of defs) this.pipeline(env, name, def);
     this.networkPolicy(env);
+    // The drift trigger's access, when the retraining CronJob starts a pipeline instead of training in-process.
+    const trigger = retrainPipeline(env);
+    const triggerDef = trigger === undefined ? undefined : ownValue(env.pipelines ?? {}, trigger);
+    if (trigger && triggerDef) retrainTrigger(this, env, trigger, triggerDef, apiServerEgress(env));
   }
 
   /** The step pods' ServiceAccount (token mounted: the executor reports results with it) and the executor Role. */
@@ -190,6 +197,17 @@ export function apiServerEgress(env: EnvironmentConfig): k8s.NetworkPolicyEgress
   return { ports: [tcp(443), tcp(6443)] };
 }
 
+/**
+ * The controller adds the executor's `init` and `wait` containers with the security context of its own config
+ * (`executor.securityContext`), which upstream's install leaves empty, so the API server's Pod Security admission
+ * rejects every step pod in a restricted namespace (seen on the test control plane). Argo applies podSpecPatch last,
+ * over its own containers, so the templates carry the restricted context for both and need no controller setting.
+ */
+export const EXECUTOR_SECURITY_PATCH = JSON.stringify({
+  initContainers: [{ name: 'init', securityContext: k8s.toJson_SecurityContext(restrictedContainerSecurity()) }],
+  containers: [{ name: 'wait', securityContext: k8s.toJson_SecurityContext(restrictedContainerSecurity()) }],
+});
+
 /** The WorkflowTemplate spec of one pipeline. */
 export function workflowSpec(env: EnvironmentConfig, name: string, def: PipelineDefinition, podLabels: Record<string, string>): Record<string, unknown> {
   const params = Object.entries(def.parameters);
@@ -199,6 +217,7 @@ export function workflowSpec(env: EnvironmentConfig, name: string, def: Pipeline
     serviceAccountName: PIPELINE_SERVICE_ACCOUNT,
     podMetadata: { labels: podLabels },
     securityContext: k8s.toJson_PodSecurityContext(restrictedPodSecurity(RUNTIME_UID)),
+    podSpecPatch: EXECUTOR_SECURITY_PATCH,
     activeDeadlineSeconds: def.timeoutSeconds,
     // Pods of succeeded steps go at once; failed ones stay for their logs until the workflow is deleted a day later.
     podGC: { strategy: 'OnPodSuccess' },

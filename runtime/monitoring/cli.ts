@@ -20,7 +20,9 @@ export function registerMonitoringCommands(program: Command): void {
       .option('--alias <alias>', 'alias serving follows (its version is checked)', 'champion')
       .option('--candidate-alias <alias>', 'alias set on the retrained version', 'challenger')
       .option('--promote-if <condition>', 'promote the retrained version to --alias when this gate holds, e.g. "metrics.auc >= 0.8"')
-      .option('--force', 'retrain even without drift'),
+      .option('--force', 'retrain even without drift')
+      .option('--pipeline <name>', "on drift, submit this pipeline's WorkflowTemplate (Kubernetes API) instead of training in-process")
+      .option('--pipeline-namespace <ns>', "namespace of the pipeline's WorkflowTemplate (default: the context's or the pod's namespace)"),
   ).action(
     async (
       opts: TrainingFlags & {
@@ -32,6 +34,8 @@ export function registerMonitoringCommands(program: Command): void {
         candidateAlias: string;
         promoteIf?: string;
         force?: boolean;
+        pipeline?: string;
+        pipelineNamespace?: string;
       },
     ) => {
       if (!opts.inferenceUrl)
@@ -41,6 +45,7 @@ export function registerMonitoringCommands(program: Command): void {
       const { parseGate } = await import('../promotion');
       try {
         if (opts.promoteIf) parseGate(opts.promoteIf);
+        const pipeline = opts.pipeline ? await retrainPipeline(opts.pipeline, opts.pipelineNamespace) : undefined;
         const outcome = await retrainIfDrifted({
           inferenceUrl: opts.inferenceUrl,
           registeredModel: opts.register,
@@ -50,18 +55,28 @@ export function registerMonitoringCommands(program: Command): void {
           candidateAlias: opts.candidateAlias,
           promoteIf: opts.promoteIf,
           force: opts.force,
+          pipeline,
           training: { rows: opts.rows, seed: opts.seed, shift: opts.shift, epochs: opts.epochs, learningRate: opts.learningRate, l2: opts.l2 },
           client: new MlflowClient({ trackingUri: opts.trackingUri }),
           log: (line) => process.stdout.write(`${line}\n`),
         });
         process.stdout.write(
-          outcome.retrained
-            ? `retrained: version=${outcome.training?.version?.version}${outcome.promoted ? ` promoted to @${opts.alias}` : ''}\n`
-            : 'retrained: no\n',
+          outcome.workflow
+            ? `retrained: submitted workflow ${outcome.workflow}\n`
+            : outcome.retrained
+              ? `retrained: version=${outcome.training?.version?.version}${outcome.promoted ? ` promoted to @${opts.alias}` : ''}\n`
+              : 'retrained: no\n',
         );
       } catch (err) {
         throw new CliError(`retrain: ${errorMessage(err)}`);
       }
     },
   );
+}
+
+/** The pipeline `--pipeline` names, bound to the Kubernetes API (kubeconfig, or the pod's in-cluster config). */
+async function retrainPipeline(name: string, namespace: string | undefined) {
+  const { kubernetesWorkflowApi } = await import('../pipelines/submit-kube');
+  const k = await kubernetesWorkflowApi();
+  return { name, namespace: namespace ?? k.namespace ?? 'ml-training', api: k.api };
 }

@@ -2,6 +2,7 @@ import { MlflowApiError, MlflowClient } from '../mlflow';
 import { runTraining, type TrainingOptions, type TrainingResult } from '../training';
 import { promote } from '../promotion';
 import { ownValue } from '../../core/records';
+import { submitPipeline, type WorkflowApi } from '../pipelines/submit';
 
 /** One sample of a Prometheus text exposition. */
 export interface PromSample {
@@ -77,13 +78,29 @@ export interface RetrainOptions {
   /** Train even without drift (a scheduled refresh). Default false. */
   force?: boolean;
   training?: Omit<TrainingOptions, 'experiment' | 'registeredModel' | 'alias' | 'client'>;
+  /**
+   * Start this pipeline (its WorkflowTemplate, through the Kubernetes API) instead of training in-process.
+   * It gets `experiment`, `registered-model` and `alias`; its own steps train, evaluate, register and promote
+   * under its gate, so `promoteIf` and `training` do not apply. @default train in-process
+   */
+  pipeline?: RetrainPipeline;
   client?: MlflowClient;
   log?: (line: string) => void;
 }
 
+/** The pipeline the drift trigger starts. */
+export interface RetrainPipeline {
+  readonly name: string;
+  readonly namespace: string;
+  readonly api: WorkflowApi;
+}
+
 export interface RetrainOutcome {
   drift: DriftReading | undefined;
+  /** Retraining ran in-process, or its pipeline was submitted (`workflow`). */
   retrained: boolean;
+  /** The submitted Workflow's name, with `pipeline`. */
+  workflow?: string;
   training?: TrainingResult;
   promoted?: boolean;
 }
@@ -94,6 +111,8 @@ export async function retrainIfDrifted(opts: RetrainOptions): Promise<RetrainOut
   const threshold = opts.threshold ?? 0.2;
   if (!(threshold > 0)) throw new Error(`--drift-threshold must be a positive number (got ${opts.threshold})`);
   const alias = opts.alias ?? 'champion';
+  if (opts.pipeline && opts.promoteIf)
+    throw new Error(`--promote-if does not apply with --pipeline: the pipeline "${opts.pipeline.name}" promotes under its own gate`);
   const client = opts.client ?? new MlflowClient();
   const metricsUrl = `${opts.inferenceUrl.replace(/\/+$/, '')}/metrics`;
   let text: string;
@@ -137,6 +156,7 @@ export async function retrainIfDrifted(opts: RetrainOptions): Promise<RetrainOut
     return { drift, retrained: false };
   }
   log(drifted ? `drift in ${drift.drifted.join(', ')}: retraining` : 'no drift, retraining anyway (--force)');
+  if (opts.pipeline) return { drift, retrained: true, workflow: await startPipeline(opts.pipeline, opts, alias, log) };
   const training = await runTraining({
     ...opts.training,
     experiment: opts.experiment ?? 'churn',
@@ -152,4 +172,17 @@ export async function retrainIfDrifted(opts: RetrainOptions): Promise<RetrainOut
     log(`promoted ${opts.registeredModel} version ${training.version.version} to @${alias}`);
   }
   return { drift, retrained: true, training, promoted };
+}
+
+/** Submits the retraining pipeline with the watched model's names; returns the Workflow's name. */
+async function startPipeline(p: RetrainPipeline, opts: RetrainOptions, alias: string, log: (line: string) => void): Promise<string> {
+  const params = new Map([
+    ['experiment', opts.experiment ?? 'churn'],
+    ['registered-model', opts.registeredModel],
+    ['alias', alias],
+  ]);
+  const wf = await submitPipeline(p.api, { name: p.name, namespace: p.namespace, params });
+  const name = wf.metadata.name ?? '';
+  log(`submitted pipeline ${p.name}: workflow ${p.namespace}/${name}`);
+  return name;
 }

@@ -105,9 +105,12 @@ describe('pipelines: schema', () => {
     });
   });
 
-  test('the churn pipeline and the retraining CronJob schedule exclude each other', () => {
-    expect(problemsOf({ churn: churnPipeline() }, { training: { retrainSchedule: '0 3 * * *' } })).toEqual({
-      'training.retrainSchedule': 'the churn pipeline replaces the retraining CronJob: set pipelines.churn.schedule instead',
+  test('the churn pipeline beside the retraining schedule is accepted: the drift check then starts the pipeline (test/pipelines/submit.test.ts)', () => {
+    const env = validateEnvironment({
+      ...deepMerge(builtInEnvironments.dev, { training: { retrainSchedule: '0 3 * * *' } }),
+      pipelines: { churn: churnPipeline() },
     });
+    expect(env.training.retrainSchedule).toBe('0 3 * * *');
+    expect(Object.keys(env.pipelines ?? {})).toEqual(['churn']);
   });
 });

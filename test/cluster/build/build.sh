@@ -153,9 +153,9 @@ ensure_crds() {
 fetch_crds_row() { fetch_crds "$1" "$module" "$version" "$path"; }
 
 components=(kubernetes etcd kwok pulumi pulumi-kubernetes promtool prometheus argo-workflows crds)
-# prometheus and argo-workflows only on request: no suite needs them (scripts/dashboard-screenshot.ts runs
-# Prometheus; the workflow-controller is for trying pipelines by hand, and its cold build takes about an hour here),
-# so CI does not build them.
+# prometheus and argo-workflows only on request. No suite needs Prometheus (scripts/dashboard-screenshot.ts runs it).
+# test/cluster/pipelines.test.ts runs the workflow-controller, whose cold build takes about an hour here: .ci/run
+# builds it as a separate background job started before everything else, so it overlaps the other steps.
 defaults=(kubernetes etcd kwok pulumi pulumi-kubernetes promtool crds)
 selected=("$@"); [[ ${#selected[@]} -eq 0 ]] && selected=("${defaults[@]}")
 for c in "${selected[@]}"; do
