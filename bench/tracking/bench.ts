@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { call as request, load as loadFrom, type Result } from './load';
-import { createDatabase, dropDatabase, MLFLOW_MISSING, mlflowExecutable, repoRoot, startMlflowServer, startOurs, stop } from './servers';
+import { createDatabase, dropDatabase, MLFLOW_MISSING, mlflowExecutable, startMlflowServer, startOurs, stop, writeResults } from './servers';
 
 const CONCURRENCY = 20;
 const SEARCH_RUNS = Number(process.env.MLOPS_BENCH_RUNS ?? 10_000);
@@ -155,14 +155,7 @@ async function main(): Promise<void> {
 
   printRatios(all, (r) => r.target.startsWith('mlflow server'), 'mlflow server');
   printRatios(all, (r) => r.target.includes('before:'), 'the same server before this change');
-  const outDir = path.join(repoRoot, 'bench', 'results');
-  fs.mkdirSync(outDir, { recursive: true });
-  const file = path.join(outDir, `tracking-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(
-    file,
-    JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, concurrency: CONCURRENCY, baselineNote, results: all }, null, 2),
-  );
-  console.log(`\nresults: ${path.relative(repoRoot, file)}`);
+  writeResults('tracking', { concurrency: CONCURRENCY, baselineNote, results: all });
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { call, load, type Result } from './load';
-import { createDatabase, dropDatabase, MLFLOW_MISSING, mlflowExecutable, repoRoot, startMlflowServer, startOurs, stop } from './servers';
+import { createDatabase, dropDatabase, MLFLOW_MISSING, mlflowExecutable, startMlflowServer, startOurs, stop, writeResults } from './servers';
 
 const CONCURRENCY = 20;
 const SEARCH_TRACES = Number(process.env.MLOPS_BENCH_TRACES ?? 10_000);
@@ -169,14 +169,7 @@ async function main(): Promise<void> {
     if (baselineNote) console.log(`\n${baselineNote}`);
   }
   printRatios(all);
-  const outDir = path.join(repoRoot, 'bench', 'results');
-  fs.mkdirSync(outDir, { recursive: true });
-  const file = path.join(outDir, `traces-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(
-    file,
-    JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, concurrency: CONCURRENCY, baselineNote, results: all }, null, 2),
-  );
-  console.log(`\nresults: ${path.relative(repoRoot, file)}`);
+  writeResults('traces', { concurrency: CONCURRENCY, baselineNote, results: all });
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
