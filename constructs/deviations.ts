@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { EXCEPTIONS_ANNOTATION, KUBE_SCORE_IGNORE } from '../core/annotations';
 import { asArray, asRecord, containers, objectPodTemplates, type KubeObject } from '../core/kube-objects';
-import { workflowStepPods } from '../core/argo-pods';
+import { workflowCreatedObjects, workflowStepPods } from '../core/argo-pods';
 
 /*
  * The platform's deliberate departures from scanner defaults, written into the objects themselves so
@@ -109,8 +109,8 @@ function secretEnvNames(obj: KubeObject): string[] {
  * for variables `envOnly` gives a reason for (any other stays a finding: mount it with `secretFiles`).
  */
 export function workloadDeviations(obj: KubeObject, envOnly: EnvOnlySecrets): Deviation[] {
-  // An Argo WorkflowTemplate deviates where the pods it makes do (written once on the template).
-  const stepPods = workflowStepPods([obj]);
+  // An Argo WorkflowTemplate deviates where the pods (and PyTorchJobs) it makes do (written once on the template).
+  const stepPods = [...workflowStepPods([obj]), ...workflowCreatedObjects([obj])];
   if (stepPods.length) {
     const all = stepPods.flatMap((p) => workloadDeviations(p, envOnly));
     return all.filter((d, i) => all.findIndex((o) => JSON.stringify(o) === JSON.stringify(d)) === i);

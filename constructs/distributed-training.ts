@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../environments';
-import type { DistributedTraining } from '../environments/training-distributed';
+import { BACKEND_ENV, distributedBackend, type DistributedTraining } from '../environments/training-distributed';
 import { k8s, standardLabels, tcp } from './common';
 import { podGroup, type PodGroup } from './facts';
 import { PyTorchJob, type PyTorchJobSpecElasticPolicy, type PyTorchJobSpecRunPolicy } from './imports/kubeflow.org';
@@ -19,8 +19,7 @@ export const PYTORCH_CONTAINER = 'pytorch';
 export const PYTORCH_MASTER_PORT = 23456;
 /** torchrun's c10d rendezvous port of elastic jobs (its `--rdzv-endpoint` default). */
 export const PYTORCH_RDZV_PORT = 29400;
-/** Environment variable carrying the torch.distributed backend to the training script. */
-export const BACKEND_ENV = 'MLOPS_DIST_BACKEND';
+export { BACKEND_ENV, distributedBackend } from '../environments/training-distributed';
 
 export interface DistributedTrainingProps extends TrainingWorkloadProps {
   /** The environment's `training.distributed`. */
@@ -47,24 +46,57 @@ export interface PyTorchJobSpecJson {
   pytorchReplicaSpecs: Record<'Master' | 'Worker', ReplicaSpec | undefined>;
 }
 
+/** A container as a PyTorchJob replica's: the operator's container name, MASTER_PORT (and the rendezvous port when elastic). */
+export function pytorchContainer(c: k8s.Container, d: DistributedTraining): k8s.Container {
+  const ports = d.elastic ? [PYTORCH_MASTER_PORT, PYTORCH_RDZV_PORT] : [PYTORCH_MASTER_PORT];
+  return { ...c, name: PYTORCH_CONTAINER, ports: ports.map((p, i) => ({ name: i === 0 ? 'pytorchjob-port' : 'rdzv', containerPort: p, protocol: 'TCP' })) };
+}
+
 /** The pod template of every replica: the training Job's, with the operator's container name and port. */
 function replicaTemplate(props: DistributedTrainingProps): { template: Record<string, unknown>; labels: Record<string, string>; job: k8s.JobSpec } {
   const d = props.distributed;
-  const backend = d.backend ?? (d.gpusPerWorker > 0 ? 'nccl' : 'gloo');
-  const { spec: job, labels } = trainingJobSpec({ ...props, gpus: d.gpusPerWorker, env: [...(props.env ?? []), { name: BACKEND_ENV, value: backend }] });
+  const { spec: job, labels } = trainingJobSpec({
+    ...props,
+    gpus: d.gpusPerWorker,
+    env: [...(props.env ?? []), { name: BACKEND_ENV, value: distributedBackend(d) }],
+  });
   const pod = job.template.spec;
   if (!pod) throw new Error('training Job template without a pod spec');
   const [train, ...rest] = pod.containers;
-  const ports = d.elastic ? [PYTORCH_MASTER_PORT, PYTORCH_RDZV_PORT] : [PYTORCH_MASTER_PORT];
-  const container: k8s.Container = {
-    ...train,
-    name: PYTORCH_CONTAINER,
-    ports: ports.map((p, i) => ({ name: i === 0 ? 'pytorchjob-port' : 'rdzv', containerPort: p, protocol: 'TCP' })),
-  };
   // The replica's restartPolicy is the pod's: the operator sets it, so the template leaves it out.
-  const template = k8s.toJson_PodTemplateSpec({ metadata: { labels }, spec: { ...pod, restartPolicy: undefined, containers: [container, ...rest] } }) ?? {};
+  const template =
+    k8s.toJson_PodTemplateSpec({ metadata: { labels }, spec: { ...pod, restartPolicy: undefined, containers: [pytorchContainer(train, d), ...rest] } }) ?? {};
   return { template, labels, job };
 }
+
+/**
+ * The replicas of a job whose every pod runs `template`: one Master (rank 0) and workers - 1 Workers, or with
+ * `elastic` Workers only, between min and max, with torchrun's c10d rendezvous.
+ */
+export function pytorchReplicas(
+  d: DistributedTraining,
+  template: Record<string, unknown>,
+  restartPolicy: ReplicaSpec['restartPolicy'] = 'OnFailure',
+): Pick<PyTorchJobSpecJson, 'nprocPerNode' | 'elasticPolicy' | 'pytorchReplicaSpecs'> {
+  const nprocPerNode = String(Math.max(1, d.gpusPerWorker));
+  if (!d.elastic) {
+    return {
+      nprocPerNode,
+      pytorchReplicaSpecs: { Master: { replicas: 1, restartPolicy, template }, Worker: { replicas: d.workers - 1, restartPolicy, template } },
+    };
+  }
+  const elasticPolicy: PyTorchJobSpecElasticPolicy = {
+    minReplicas: d.elastic.minWorkers,
+    maxReplicas: d.elastic.maxWorkers,
+    maxRestarts: d.elastic.maxRestarts,
+    rdzvBackend: 'c10d',
+    rdzvPort: PYTORCH_RDZV_PORT,
+  };
+  return { nprocPerNode, elasticPolicy, pytorchReplicaSpecs: { Master: undefined, Worker: { replicas: d.workers, restartPolicy, template } } };
+}
+
+/** The replica type whose pods include rank 0: Master, or Worker in an elastic job (which has no Master). */
+export const rankZeroReplica = (d: DistributedTraining): 'Master' | 'Worker' => (d.elastic ? 'Worker' : 'Master');
 
 /**
  * The PyTorchJob spec for a training command: `workers` pods — one Master (rank 0, the one that logs to
@@ -72,7 +104,6 @@ function replicaTemplate(props: DistributedTrainingProps): { template: Record<st
  * torchrun's c10d rendezvous. A pipeline step or a Katib trial reuses this for its own object.
  */
 export function pytorchJobSpec(props: DistributedTrainingProps): { spec: PyTorchJobSpecJson; labels: Record<string, string> } {
-  const d = props.distributed;
   const { template, labels, job } = replicaTemplate(props);
   const runPolicy: PyTorchJobSpecRunPolicy = {
     // Pods still running when the job ends are removed; finished ones are kept (with logs) until the TTL.
@@ -82,36 +113,7 @@ export function pytorchJobSpec(props: DistributedTrainingProps): { spec: PyTorch
     ttlSecondsAfterFinished: job.ttlSecondsAfterFinished,
     ...(props.suspend ? { suspend: true } : {}),
   };
-  const nprocPerNode = String(Math.max(1, d.gpusPerWorker));
-  if (d.elastic) {
-    const elasticPolicy: PyTorchJobSpecElasticPolicy = {
-      minReplicas: d.elastic.minWorkers,
-      maxReplicas: d.elastic.maxWorkers,
-      maxRestarts: d.elastic.maxRestarts,
-      rdzvBackend: 'c10d',
-      rdzvPort: PYTORCH_RDZV_PORT,
-    };
-    return {
-      spec: {
-        nprocPerNode,
-        elasticPolicy,
-        runPolicy,
-        pytorchReplicaSpecs: { Master: undefined, Worker: { replicas: d.workers, restartPolicy: 'OnFailure', template } },
-      },
-      labels,
-    };
-  }
-  return {
-    spec: {
-      nprocPerNode,
-      runPolicy,
-      pytorchReplicaSpecs: {
-        Master: { replicas: 1, restartPolicy: 'OnFailure', template },
-        Worker: { replicas: d.workers - 1, restartPolicy: 'OnFailure', template },
-      },
-    },
-    labels,
-  };
+  return { spec: { ...pytorchReplicas(props.distributed, template), runPolicy }, labels };
 }
 
 /** Drops the absent replica type (JSON has no undefined). */
@@ -144,11 +146,20 @@ export class DistributedTrainingJob extends Construct {
   }
 }
 
-/** Lets the pods named `name` (the replicas of one job) reach each other on MASTER_PORT (and the rendezvous port). */
-export function peerNetworkPolicy(scope: Construct, env: EnvironmentConfig, name: string, distributed: DistributedTraining): void {
-  const peers = [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': env.name } } }];
+/**
+ * Lets the replicas of one job reach each other on MASTER_PORT (and the rendezvous port): the pods named `name`,
+ * or those `selector` matches.
+ */
+export function peerNetworkPolicy(
+  scope: Construct,
+  env: EnvironmentConfig,
+  name: string,
+  distributed: DistributedTraining,
+  selector: Record<string, string> = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': env.name },
+): void {
+  const peers = [{ podSelector: { matchLabels: selector } }];
   const ports = (distributed.elastic ? [PYTORCH_MASTER_PORT, PYTORCH_RDZV_PORT] : [PYTORCH_MASTER_PORT]).map((p) => tcp(p));
-  new k8s.KubeNetworkPolicy(scope, 'peers', {
+  new k8s.KubeNetworkPolicy(scope, `peers-${name}`, {
     metadata: { name: `${name}-peers`, namespace: env.namespaces.training, labels: standardLabels(env, `${name}-peers`, 'network-policy') },
     spec: { podSelector: peers[0].podSelector, policyTypes: ['Ingress', 'Egress'], ingress: [{ from: peers, ports }], egress: [{ to: peers, ports }] },
   });

@@ -1,3 +1,4 @@
+import { parse } from 'yaml';
 import { asArray, asRecord, isRecord, stringMap, type KubeObject } from './kube-objects';
 
 /** Annotation on a step pod derived here, naming the template it comes from. */
@@ -11,21 +12,50 @@ export const RENDERED_FROM_ANNOTATION = 'mlops-blueprint.io/rendered-from';
  * are not in the manifests. Policies and NetworkPolicy checks see the step pods through these.
  */
 export function workflowStepPods(objects: readonly KubeObject[]): KubeObject[] {
-  const out: KubeObject[] = [];
-  for (const obj of objects) {
-    if (!obj.apiVersion.startsWith('argoproj.io/')) continue;
+  return workflowTemplates(objects).flatMap(({ owner, spec, tpl, index }) => (isRecord(tpl.container) ? [stepPod(owner, spec, tpl, index)] : []));
+}
+
+/**
+ * The objects the resource templates of a WorkflowTemplate (or CronWorkflow, Workflow) create (`resource.action:
+ * create`, the manifest parsed, in the owner's namespace, named after the template since the real name is generated):
+ * a distributed step's PyTorchJob, whose replica pods the policies then check like any other.
+ */
+export function workflowCreatedObjects(objects: readonly KubeObject[]): KubeObject[] {
+  return workflowTemplates(objects).flatMap(({ owner, tpl, index }) => {
+    const resource = asRecord(tpl.resource);
+    if (resource.action !== 'create' || typeof resource.manifest !== 'string') return [];
+    const obj = asRecord(parse(resource.manifest) as unknown);
+    if (typeof obj.kind !== 'string' || typeof obj.apiVersion !== 'string') return [];
+    const meta = asRecord(obj.metadata);
+    const from = `${owner.kind}/${owner.metadata.name} templates[${index}]`;
+    return [
+      {
+        ...obj,
+        kind: obj.kind,
+        apiVersion: obj.apiVersion,
+        metadata: {
+          ...meta,
+          name: `${owner.metadata.name}-${String(tpl.name)}`,
+          ...(owner.metadata.namespace ? { namespace: owner.metadata.namespace } : {}),
+          annotations: { ...stringMap(meta.annotations), [RENDERED_FROM_ANNOTATION]: from },
+        },
+      },
+    ];
+  });
+}
+
+/** Every template of the Argo objects in the set, with its owner and the workflow spec it belongs to. */
+function workflowTemplates(objects: readonly KubeObject[]) {
+  const out: Array<{ owner: KubeObject; spec: Record<string, unknown>; tpl: Record<string, unknown>; index: number }> = [];
+  for (const owner of objects) {
+    if (!owner.apiVersion.startsWith('argoproj.io/')) continue;
     const spec =
-      obj.kind === 'WorkflowTemplate' || obj.kind === 'Workflow'
-        ? asRecord(obj.spec)
-        : obj.kind === 'CronWorkflow'
-          ? asRecord(asRecord(obj.spec).workflowSpec)
+      owner.kind === 'WorkflowTemplate' || owner.kind === 'Workflow'
+        ? asRecord(owner.spec)
+        : owner.kind === 'CronWorkflow'
+          ? asRecord(asRecord(owner.spec).workflowSpec)
           : undefined;
-    if (!spec) continue;
-    asArray(spec.templates).forEach((t, i) => {
-      const tpl = asRecord(t);
-      if (!isRecord(tpl.container)) return;
-      out.push(stepPod(obj, spec, tpl, i));
-    });
+    if (spec) asArray(spec.templates).forEach((t, index) => out.push({ owner, spec, tpl: asRecord(t), index }));
   }
   return out;
 }

@@ -190,14 +190,14 @@ export function servingRuntimeFragment(obj: KubeObject): PodTemplate | undefined
 }
 
 /**
- * Every pod spec an object carries, for checks on one object: a workload's pod template, else the pods of
- * a KServe InferenceService and the fragment of a ServingRuntime.
+ * Every pod spec an object carries, for checks on one object: a workload's pod template, else the replicas of a
+ * PyTorchJob, a Katib Experiment's trial pods, the pods of a KServe InferenceService and the fragment of a ServingRuntime.
  */
 export function objectPodTemplates(obj: KubeObject): PodTemplate[] {
   const tpl = podTemplate(obj);
   if (tpl) return [tpl];
   const runtime = servingRuntimeFragment(obj);
-  return runtime ? [runtime] : kservePodTemplates(obj);
+  return runtime ? [runtime] : [...kubeflowPodTemplates(obj), ...kservePodTemplates(obj)];
 }
 
 /** Every pod template in the set (pods that will run: no ServingRuntime fragment), paired with its owner object. */

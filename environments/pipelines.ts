@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ownValue } from '../core/records';
+import { distributedTraining } from './training-distributed';
 
 /*
  * Pipelines: named DAGs of steps, rendered as Argo Workflows WorkflowTemplates (constructs/pipelines/) and
@@ -57,10 +58,13 @@ export const pipelineStep = z
       .min(10)
       .max(7 * 86400)
       .default(3600),
-    /*
-     * Seam for distributed steps (issue 16, item 2): a step marked distributed will render as a resource
-     * template creating a PyTorchJob instead of a pod; constructs/pipelines/steps.ts dispatches on it.
+    /**
+     * Run the step as a Kubeflow Training Operator PyTorchJob (`workers` pods on `gpuPool`, `distributed.gpusPerWorker`
+     * GPUs each; `gpus` does not apply) instead of one pod: rank 0 logs the step's run. Argo collects no files from
+     * the job's pods, so such a step has no outputs or artifacts: later steps find its run by the pipeline-run tags
+     * (`mlops pipeline step find-run`). Locally, `workers` processes with RANK 0..workers-1.
      */
+    distributed: distributedTraining.optional(),
   })
   .strict();
 
@@ -160,12 +164,25 @@ function checkGraph(p: PipelineDefinition, ctx: z.RefinementCtx): void {
       else if (!producer.artifacts.includes(art))
         ctx.addIssue({ code: 'custom', path: ['steps', stepName, 'inputArtifacts', art], message: `step "${from}" produces no artifact "${art}"` });
     });
+    if (step.distributed) checkDistributedStep(stepName, step, ctx);
     const check = (text: string, field: 'command' | 'args', i: number) => {
       const problem = placeholderProblem(p, stepName, text);
       if (problem) ctx.addIssue({ code: 'custom', path: ['steps', stepName, field, i], message: problem });
     };
     step.command.forEach((t, i) => check(t, 'command', i));
     step.args.forEach((t, i) => check(t, 'args', i));
+  }
+}
+
+/** A distributed step hands nothing on through files: its pods are the Training Operator's, not Argo's. */
+function checkDistributedStep(stepName: string, step: PipelineStep, ctx: z.RefinementCtx): void {
+  for (const field of ['outputs', 'artifacts', 'inputArtifacts'] as const) {
+    if (Object.keys(step[field]).length === 0) continue;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['steps', stepName, field],
+      message: `not supported on a distributed step (a PyTorchJob: Argo collects no files from its pods); later steps find its run with mlops pipeline step find-run`,
+    });
   }
 }
 
@@ -192,13 +209,53 @@ function placeholderProblem(p: PipelineDefinition, stepName: string, text: strin
 /** What an environment file writes for one pipeline (defaults may be left out). */
 export type PipelineInput = z.input<typeof pipelineDefinition>;
 
+/** How the churn pipeline trains: on one pod (default), or on a GPU pool, or as a distributed PyTorchJob. */
+export interface ChurnTraining {
+  /** GPU pool (from `gpu.pools`) of the train step. */
+  gpuPool?: string;
+  /** Train as a PyTorchJob: `mlops train` on every replica, rank 0 logging the run, found by a find-run step. */
+  distributed?: z.input<typeof distributedTraining>;
+}
+
 /**
  * The default pipeline, replacing the standalone retraining flow: prepare data → train → evaluate →
  * register → gated promote. Each step logs its own run (tagged with the pipeline run) to the tracking
  * server; the dataset travels as an artifact, run ids, model URIs and versions as output parameters.
+ * With `training.distributed` the train step is a PyTorchJob (same data: `mlops train` generates the rows
+ * prepare-data does from the same parameters) and a `train-run` step hands its run on.
  */
-export function churnPipeline(opts: { schedule?: string; minAuc?: number } = {}): PipelineInput {
+export function churnPipeline(opts: { schedule?: string; minAuc?: number; training?: ChurnTraining } = {}): PipelineInput {
   const step = (kind: string, args: string[]) => ({ command: ['mlops', 'pipeline', 'step', kind], args: [...args, '--experiment', '{{params.experiment}}'] });
+  const dist = opts.training?.distributed;
+  const pool = opts.training?.gpuPool ? { gpuPool: opts.training.gpuPool } : {};
+  const trainSteps: Record<string, z.input<typeof pipelineStep>> = dist
+    ? {
+        train: {
+          command: ['mlops', 'train'],
+          args: ['--experiment', '{{params.experiment}}', '--rows', '{{params.rows}}', '--seed', '{{params.seed}}', '--shift', '{{params.shift}}'],
+          dependsOn: ['prepare-data'],
+          distributed: dist,
+          ...pool,
+          retries: 1,
+        },
+        'train-run': {
+          ...step('find-run', ['--step', 'train', '--run-id-file', '{{outputs.run-id}}', '--model-uri-file', '{{outputs.model-uri}}']),
+          dependsOn: ['train'],
+          outputs: ['run-id', 'model-uri'],
+          timeoutSeconds: 300,
+        },
+      }
+    : {
+        train: {
+          ...step('train', ['--data', '{{artifacts.dataset}}', '--run-id-file', '{{outputs.run-id}}', '--model-uri-file', '{{outputs.model-uri}}']),
+          dependsOn: ['prepare-data'],
+          inputArtifacts: { dataset: 'prepare-data' },
+          outputs: ['run-id', 'model-uri'],
+          ...pool,
+          retries: 1,
+        },
+      };
+  const trained = dist ? 'train-run' : 'train';
   return {
     parameters: {
       experiment: 'churn',
@@ -217,21 +274,22 @@ export function churnPipeline(opts: { schedule?: string; minAuc?: number } = {})
         retries: 2,
         timeoutSeconds: 600,
       },
-      train: {
-        ...step('train', ['--data', '{{artifacts.dataset}}', '--run-id-file', '{{outputs.run-id}}', '--model-uri-file', '{{outputs.model-uri}}']),
-        dependsOn: ['prepare-data'],
-        inputArtifacts: { dataset: 'prepare-data' },
-        outputs: ['run-id', 'model-uri'],
-        retries: 1,
-      },
+      ...trainSteps,
       evaluate: {
-        ...step('evaluate', ['--data', '{{artifacts.dataset}}', '--model-run', '{{steps.train.run-id}}']),
-        dependsOn: ['train'],
+        ...step('evaluate', ['--data', '{{artifacts.dataset}}', '--model-run', `{{steps.${trained}.run-id}}`]),
+        dependsOn: [trained],
         inputArtifacts: { dataset: 'prepare-data' },
         timeoutSeconds: 600,
       },
       register: {
-        ...step('register', ['--model-uri', '{{steps.train.model-uri}}', '--name', '{{params.registered-model}}', '--version-file', '{{outputs.version}}']),
+        ...step('register', [
+          '--model-uri',
+          `{{steps.${trained}.model-uri}}`,
+          '--name',
+          '{{params.registered-model}}',
+          '--version-file',
+          '{{outputs.version}}',
+        ]),
         dependsOn: ['evaluate'],
         outputs: ['version'],
         timeoutSeconds: 300,

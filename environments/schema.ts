@@ -684,12 +684,13 @@ export const environmentSchema = z
   });
 
 /** Pipeline steps' pools and images resolve against the rest of the environment. */
-function checkPipelines(env: { pipelines?: z.output<typeof pipelines> }, pools: Set<string>, ctx: z.RefinementCtx): void {
+function checkPipelines(env: { pipelines?: z.output<typeof pipelines>; gpu: { pools: GpuPool[] } }, pools: Set<string>, ctx: z.RefinementCtx): void {
   for (const [pipeline, def] of Object.entries(env.pipelines ?? {})) {
     for (const [step, s] of Object.entries(def.steps)) {
       const at = ['pipelines', pipeline, 'steps', step];
       if (s.gpuPool && !pools.has(s.gpuPool))
         ctx.addIssue({ code: 'custom', path: [...at, 'gpuPool'], message: `unknown GPU pool "${s.gpuPool}" (defined: ${[...pools].join(', ') || 'none'})` });
+      checkDistributedTraining(s, env.gpu.pools, (path, message) => ctx.addIssue({ code: 'custom', path, message }), at);
       const image = s.image === undefined ? undefined : imageRef.safeParse(s.image);
       if (image && !image.success) ctx.addIssue({ code: 'custom', path: [...at, 'image'], message: image.error.issues[0].message });
     }

@@ -106,6 +106,12 @@ export const hyperparameterTuning = z
   });
 
 export type DistributedTraining = z.output<typeof distributedTraining>;
+
+/** Environment variable carrying the torch.distributed backend to the training script. */
+export const BACKEND_ENV = 'MLOPS_DIST_BACKEND';
+
+/** The torch.distributed backend of a job: nccl for GPU workers, gloo for CPU ones, unless set. */
+export const distributedBackend = (d: DistributedTraining): 'nccl' | 'gloo' => d.backend ?? (d.gpusPerWorker > 0 ? 'nccl' : 'gloo');
 export type HyperparameterTuning = z.output<typeof hyperparameterTuning>;
 
 interface TrainingFields {
@@ -117,20 +123,24 @@ interface PoolFields {
   gpusPerNode: number;
 }
 
-/** Cross-field rules of `training.distributed`: GPUs need the environment's GPU pool and must fit on one of its nodes. */
+/**
+ * Cross-field rules of a `distributed` block (`training.distributed`, or a pipeline step's at `at`): GPUs need
+ * a GPU pool of the environment and must fit on one of its nodes.
+ */
 export function checkDistributedTraining(
   training: TrainingFields,
   pools: readonly PoolFields[],
   addIssue: (path: (string | number)[], message: string) => void,
+  at: readonly (string | number)[] = ['training'],
 ): void {
   const d = training.distributed;
   if (!d || d.gpusPerWorker === 0) return;
   if (!training.gpuPool) {
-    addIssue(['training', 'distributed', 'gpusPerWorker'], `needs training.gpuPool (GPU pools: ${pools.map((p) => p.name).join(', ') || 'none'})`);
+    addIssue([...at, 'distributed', 'gpusPerWorker'], `needs ${at.join('.')}.gpuPool (GPU pools: ${pools.map((p) => p.name).join(', ') || 'none'})`);
     return;
   }
   const pool = pools.find((p) => p.name === training.gpuPool);
   if (pool && d.gpusPerWorker > pool.gpusPerNode) {
-    addIssue(['training', 'distributed', 'gpusPerWorker'], `must be ≤ gpusPerNode of GPU pool "${pool.name}" (${pool.gpusPerNode}): a worker runs on one node`);
+    addIssue([...at, 'distributed', 'gpusPerWorker'], `must be ≤ gpusPerNode of GPU pool "${pool.name}" (${pool.gpusPerNode}): a worker runs on one node`);
   }
 }

@@ -2,7 +2,7 @@ import type { KubeObject, PolicyContext, Violation } from './types';
 import type { KubeRule, ObjectSet } from './rule';
 import { severityOf } from './rule';
 import { objectRef } from '../core/kube-objects';
-import { workflowStepPods } from '../core/argo-pods';
+import { workflowCreatedObjects, workflowStepPods } from '../core/argo-pods';
 import { kubeRules } from './kube';
 import { annotationExceptions, applyExceptions, type PolicyException } from './exceptions';
 import { s3Rules } from './aws/s3';
@@ -32,8 +32,9 @@ export interface CheckOptions {
  * those an exception covers carry `exception.reason` and do not count as failures.
  */
 export function checkManifests(manifests: KubeObject[], ctx: PolicyContext, opts: CheckOptions = {}): Violation[] {
-  // Argo step pods are checked as the Pods the workflow controller creates from their templates.
-  const objects = [...manifests, ...workflowStepPods(manifests)];
+  // Argo step pods are checked as the Pods the workflow controller creates from their templates, and a resource
+  // template's object (a distributed step's PyTorchJob) as itself.
+  const objects = [...manifests, ...workflowStepPods(manifests), ...workflowCreatedObjects(manifests)];
   const set: ObjectSet = { objects, ctx };
   const violations: Violation[] = [];
   const exceptions: PolicyException[] = [...(opts.exceptions ?? [])];

@@ -10,6 +10,7 @@ import { assertPolicyClean } from '../policies/synth-gate';
 import { MlopsPlatform } from '../constructs/platform';
 import type { CloudOutputs } from '../constructs/common';
 import { argoSchemaProblems, isArgoWorkflowsKind } from '../constructs/pipelines/argo-schema';
+import { RENDERED_FROM_ANNOTATION, workflowCreatedObjects } from '../core/argo-pods';
 import { DEFAULT_IMAGE_LOCK, readImageLock, resolveImages } from '../environments/image-lock';
 import { ENVIRONMENT_RECORD, renderEnvironmentRecord } from '../environments/record';
 import { extensionPolicy, type PlatformExtension } from './extensions';
@@ -93,7 +94,11 @@ const SCHEMA_STAND_INS: Record<string, string> = { 'external-secrets.io/v1': 'ex
 /** Validates one object against its OpenAPI schema; returns the problems (empty when valid). */
 export function schemaProblems(obj: KubeObject): string[] {
   // Argo Workflows kinds: no published model for v4, so the upstream CRD schema itself (constructs/pipelines/argo-schema.ts).
-  if (isArgoWorkflowsKind(obj.apiVersion, obj.kind)) return argoSchemaProblems(obj);
+  // The objects its resource templates create (a distributed step's PyTorchJob) are checked as themselves.
+  if (isArgoWorkflowsKind(obj.apiVersion, obj.kind)) {
+    const created = workflowCreatedObjects([obj]).flatMap((o) => schemaProblems(o).map((p) => `${o.metadata.annotations?.[RENDERED_FROM_ANNOTATION]}: ${p}`));
+    return [...argoSchemaProblems(obj), ...created];
+  }
   const standIn = SCHEMA_STAND_INS[obj.apiVersion];
   const checked = standIn ? { ...obj, apiVersion: standIn } : obj;
   // Kinds without a published model (Kubeflow's) are checked against their committed upstream CRD schema.

@@ -9,7 +9,6 @@ import {
   k8s,
   MINIO_NAME,
   namespacePeer,
-  restrictedContainerSecurity,
   restrictedPodSecurity,
   RUNTIME_UID,
   selectorLabels,
@@ -25,9 +24,13 @@ import { artifactBucket } from '../tracking';
 import { retrainPipeline, TRAINING_COMPONENT } from '../training';
 import { ownValue } from '../../core/records';
 import { retrainTrigger } from './trigger';
-import { PIPELINE_LABEL, PIPELINE_STEP_LABEL, pipelineTemplates } from './steps';
+import { distributedPodLabels, distributedReplicaSelector } from './distributed-step';
+import { peerNetworkPolicy } from '../distributed-training';
+import { PyTorchJob } from '../imports/kubeflow.org';
+import { PIPELINE_LABEL, PIPELINE_STEP_LABEL } from './steps';
+import { pipelineTemplates } from './templates';
 
-export { PIPELINE_LABEL, PIPELINE_STEP_LABEL } from './steps';
+export { EXECUTOR_SECURITY_PATCH, PIPELINE_LABEL, PIPELINE_STEP_LABEL } from './steps';
 
 /** The Argo Workflows API group/version of WorkflowTemplate and CronWorkflow (v4.0.5, the declared minimum). */
 export const ARGO_API = 'argoproj.io/v1alpha1';
@@ -93,7 +96,8 @@ export class Pipelines extends Construct {
     const defs = Object.entries(env.pipelines ?? {});
     if (defs.length === 0) throw new Error(`environment "${env.name}": the Pipelines construct needs at least one entry in pipelines`);
     const roleArn = ctx.cloud.trainingRoleArn;
-    this.executorIdentity(env, roleArn);
+    const distributed = defs.some(([, d]) => Object.values(d.steps).some((s) => s.distributed));
+    this.executorIdentity(env, roleArn, distributed);
     if (roleArn) this.identity = { identity: 'training', namespace: ns, serviceAccount: PIPELINE_SERVICE_ACCOUNT, roleArn };
     new k8s.KubeConfigMap(this, 'artifact-repositories', {
       metadata: {
@@ -113,7 +117,7 @@ export class Pipelines extends Construct {
   }
 
   /** The step pods' ServiceAccount (token mounted: the executor reports results with it) and the executor Role. */
-  private executorIdentity(env: EnvironmentConfig, roleArn: string | undefined): void {
+  private executorIdentity(env: EnvironmentConfig, roleArn: string | undefined, distributed: boolean): void {
     const ns = env.namespaces.training;
     new k8s.KubeServiceAccount(this, 'sa', {
       metadata: {
@@ -125,8 +129,12 @@ export class Pipelines extends Construct {
     });
     new k8s.KubeRole(this, 'executor-role', {
       metadata: { name: EXECUTOR_ROLE, namespace: ns, labels: standardLabels(env, EXECUTOR_ROLE, 'rbac') },
-      // Argo v4's emissary executor writes each step's outputs as a WorkflowTaskResult, and nothing else.
-      rules: [{ apiGroups: ['argoproj.io'], resources: ['workflowtaskresults'], verbs: ['create', 'patch'] }],
+      // Argo v4's emissary executor writes each step's outputs as a WorkflowTaskResult; a distributed step's resource
+      // executor creates its PyTorchJob (`kubectl create`) and reads it back until rank 0 ends, and nothing else.
+      rules: [
+        { apiGroups: ['argoproj.io'], resources: ['workflowtaskresults'], verbs: ['create', 'patch'] },
+        ...(distributed ? [{ apiGroups: [PyTorchJob.GVK.apiVersion.split('/')[0]], resources: ['pytorchjobs'], verbs: ['create', 'get'] }] : []),
+      ],
     });
     new k8s.KubeRoleBinding(this, 'executor-binding', {
       metadata: { name: EXECUTOR_ROLE, namespace: ns, labels: standardLabels(env, EXECUTOR_ROLE, 'rbac') },
@@ -140,7 +148,16 @@ export class Pipelines extends Construct {
     const ns = env.namespaces.training;
     // Component `training`: the training NetworkPolicy (→ tracking) and the tracking server's ingress admit the steps.
     const podLabels = { ...standardLabels(env, `pipeline-${name}`, TRAINING_COMPONENT, imageVersion(env.training.image)), [PIPELINE_LABEL]: name };
-    for (const step of Object.keys(def.steps)) this.pods.push(podGroup(ns, { ...podLabels, [PIPELINE_STEP_LABEL]: step }));
+    for (const [step, s] of Object.entries(def.steps)) {
+      if (!s.distributed) {
+        this.pods.push(podGroup(ns, { ...podLabels, [PIPELINE_STEP_LABEL]: step }));
+        continue;
+      }
+      // The job's replicas, which reach each other (MASTER_PORT, rendezvous). The Argo pod creating the job is the
+      // controller's (argoexec only, no container of ours); the steps' NetworkPolicy gives it the API server.
+      this.pods.push(podGroup(ns, distributedPodLabels(step, podLabels)));
+      peerNetworkPolicy(this, env, `${name}-${step}`, s.distributed, distributedReplicaSelector(name, step));
+    }
     customObject(this, `template-${name}`, {
       apiVersion: ARGO_API,
       kind: 'WorkflowTemplate',
@@ -197,17 +214,6 @@ export function apiServerEgress(env: EnvironmentConfig): k8s.NetworkPolicyEgress
   return { ports: [tcp(443), tcp(6443)] };
 }
 
-/**
- * The controller adds the executor's `init` and `wait` containers with the security context of its own config
- * (`executor.securityContext`), which upstream's install leaves empty, so the API server's Pod Security admission
- * rejects every step pod in a restricted namespace (seen on the test control plane). Argo applies podSpecPatch last,
- * over its own containers, so the templates carry the restricted context for both and need no controller setting.
- */
-export const EXECUTOR_SECURITY_PATCH = JSON.stringify({
-  initContainers: [{ name: 'init', securityContext: k8s.toJson_SecurityContext(restrictedContainerSecurity()) }],
-  containers: [{ name: 'wait', securityContext: k8s.toJson_SecurityContext(restrictedContainerSecurity()) }],
-});
-
 /** The WorkflowTemplate spec of one pipeline. */
 export function workflowSpec(env: EnvironmentConfig, name: string, def: PipelineDefinition, podLabels: Record<string, string>): Record<string, unknown> {
   const params = Object.entries(def.parameters);
@@ -217,7 +223,6 @@ export function workflowSpec(env: EnvironmentConfig, name: string, def: Pipeline
     serviceAccountName: PIPELINE_SERVICE_ACCOUNT,
     podMetadata: { labels: podLabels },
     securityContext: k8s.toJson_PodSecurityContext(restrictedPodSecurity(RUNTIME_UID)),
-    podSpecPatch: EXECUTOR_SECURITY_PATCH,
     activeDeadlineSeconds: def.timeoutSeconds,
     // Pods of succeeded steps go at once; failed ones stay for their logs until the workflow is deleted a day later.
     podGC: { strategy: 'OnPodSuccess' },

@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ancestors, topologicalOrder, type PipelineDefinition, type PipelineStep } from '../../environments/pipelines';
 import { artifactsDir, outputsDir, stepArgv, stepDir, type LocalBindings } from './bindings';
 import { describeAttempt, runAttempt, type LineSink } from './step-process';
+import { runRanks } from './distributed-local';
 
 /*
  * `mlops pipeline run <name> --local`: the DAG of a pipeline definition run as local processes, with the
@@ -97,7 +98,8 @@ async function attemptStep(s: Scheduler, name: string, step: PipelineStep, timeo
     await prepareStepDir(opts.workDir, name, step);
     const env = { ...(opts.env ?? process.env), MLOPS_PIPELINE: opts.pipeline, MLOPS_PIPELINE_RUN: opts.runId, MLOPS_PIPELINE_STEP: name };
     const argv = stepArgv(step, bindings, opts.mlops);
-    const r = await runAttempt({ argv, env, cwd: stepDir(opts.workDir, name), timeoutMs, prefix: `[${name}]`, out: opts.out, signal: opts.signal });
+    const attempt = { argv, env, cwd: stepDir(opts.workDir, name), timeoutMs, prefix: `[${name}]`, out: opts.out, signal: opts.signal };
+    const r = await (step.distributed ? runRanks(step.distributed, attempt) : runAttempt(attempt));
     if (r.code !== 0) return { message: describeAttempt(r, timeoutMs) };
     await checkArtifacts(artifactsDir(opts.workDir, name), step);
     return { outputs: await readOutputs(outputsDir(opts.workDir, name), step), message: 'succeeded' };

@@ -80,7 +80,17 @@ function registerRegistry(group: Command): void {
     );
 }
 
-/** Adds `step prepare-data|train|evaluate|register|promote` under the `pipeline` group. */
+function registerHandOff(group: Command): void {
+  stepCommand(group, 'find-run', "write the run id (and model URI) of an earlier step's finished run in this pipeline run, e.g. a distributed step's")
+    .requiredOption('--step <name>', 'the earlier step')
+    .requiredOption('--run-id-file <file>', 'file to write the run id to')
+    .option('--model-uri-file <file>', 'file to write runs:/<run id>/model to')
+    .action((opts: Common & { step: string; runIdFile: string; modelUriFile?: string }) =>
+      runStep('find-run', opts, async (ctx) => (await import('./steps')).findRunStep(ctx, opts)),
+    );
+}
+
+/** Adds `step prepare-data|train|evaluate|register|promote|find-run` under the `pipeline` group. */
 export function registerStepCommands(pipeline: Command): void {
   const group = pipeline.command('step').description("the pipeline steps' commands (what the churn pipeline's steps run)");
   // `--version` of promote must reach it, not the root program's -V/--version (see runtime/promotion/cli.ts).
@@ -88,4 +98,5 @@ export function registerStepCommands(pipeline: Command): void {
   group.enablePositionalOptions();
   registerDataAndTraining(group);
   registerRegistry(group);
+  registerHandOff(group);
 }

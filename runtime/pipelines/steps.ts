@@ -8,7 +8,7 @@ import { accuracy, logLoss, rocAuc } from '../training/logistic';
 import { INPUT_NAME, OUTPUT_NAME } from '../training/onnx';
 import { runTraining, type TrainingOptions } from '../training/train';
 import { datasetInput, readDataset, writeDataset } from './dataset';
-import { checkInputPath, PARENT_RUN_TAG, PIPELINE_RUN_TAG, pipelineTags, required, stepRunName, withStepRun, writeOutput } from './step-run';
+import { checkInputPath, PARENT_RUN_TAG, PIPELINE_RUN_TAG, PIPELINE_STEP_TAG, pipelineTags, required, stepRunName, withStepRun, writeOutput } from './step-run';
 
 /*
  * The steps of the churn pipeline (environments/pipelines.ts churnPipeline()), each a thin layer over the
@@ -136,4 +136,34 @@ export async function promoteStep(ctx: StepContext, opts: { name: string; versio
     const from = result.previous ? ` (was version ${result.previous})` : '';
     ctx.log(`${name}@${opts.alias} → version ${version}${from}; gate passed: ${result.conditions.map((c) => c.text).join(' and ') || 'none'}`);
   });
+}
+
+/** An MLflow filter string literal (single quotes, escaped). */
+const filterLiteral = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/**
+ * find-run: the finished run an earlier step of this pipeline run logged (found by its pipeline tags), written out
+ * as run id and model URI. How later steps take over from a distributed step, whose files Argo does not collect.
+ */
+export async function findRunStep(ctx: StepContext, opts: { step: string; runIdFile: string; modelUriFile?: string }): Promise<void> {
+  const runIdFile = required('--run-id-file', opts.runIdFile);
+  const pipelineRun = process.env.MLOPS_PIPELINE_RUN;
+  if (!pipelineRun) throw new Error('MLOPS_PIPELINE_RUN is not set: find-run looks for a step of the pipeline run it is part of');
+  const experimentId = await ctx.client.getOrCreateExperiment(ctx.experiment);
+  const filter = [
+    `tags.\`${PIPELINE_RUN_TAG}\` = ${filterLiteral(pipelineRun)}`,
+    `tags.\`${PIPELINE_STEP_TAG}\` = ${filterLiteral(opts.step)}`,
+    `attributes.status = 'FINISHED'`,
+  ].join(' and ');
+  const found = await ctx.client.api<{ runs?: Array<{ info: { run_id: string } }> }>('POST', 'runs/search', {
+    experiment_ids: [experimentId],
+    filter,
+    order_by: ['attributes.start_time DESC'],
+    max_results: 1,
+  });
+  const runId = found.runs?.[0]?.info.run_id;
+  if (!runId) throw new Error(`no finished run of step "${opts.step}" in pipeline run ${pipelineRun} (experiment ${ctx.experiment})`);
+  await writeOutput(runIdFile, runId);
+  if (opts.modelUriFile) await writeOutput(opts.modelUriFile, `runs:/${runId}/model`);
+  ctx.log(`step ${opts.step}: run-id=${runId}`);
 }

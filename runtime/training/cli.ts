@@ -50,13 +50,17 @@ export function registerTrainingCommands(program: Command): void {
   ).action(async (opts: TrainingFlags & { experiment: string; register?: string; alias?: string; runName?: string; output?: string; offline?: boolean }) => {
     const { processRank, runTraining } = await import('./train');
     const { MlflowClient } = await import('../mlflow');
+    const { pipelineTags, stepRunName } = await import('../pipelines/step-run');
+    // As a pipeline step (a distributed one runs `mlops train` on every replica), the run carries the pipeline's tags.
+    const step = process.env.MLOPS_PIPELINE_RUN ? process.env.MLOPS_PIPELINE_STEP || 'train' : undefined;
     try {
       const client = opts.offline ? undefined : new MlflowClient({ trackingUri: opts.trackingUri });
       const result = await runTraining({
         experiment: opts.experiment,
         registeredModel: opts.register,
         alias: opts.alias,
-        runName: opts.runName,
+        runName: opts.runName ?? (step ? stepRunName(step) : undefined),
+        ...(step ? { tags: pipelineTags(step) } : {}),
         rows: opts.rows,
         seed: opts.seed,
         shift: opts.shift,

@@ -22,11 +22,15 @@ import { applyFile, createNodes, eventually, installCrds, list, outputFiles, typ
  * module) turning the Workflow into pods, which the real kube-scheduler places on kwok nodes labelled and
  * tainted as the environment's pools say. No kubelet runs a container: the test plays the executor's part
  * for the first step (the WorkflowTaskResult the `wait` container would write, and the pod's exit), so the
- * controller moves the DAG on to the GPU step.
+ * controller moves the DAG on to the GPU step. A second pipeline has that step distributed (a PyTorchJob): the
+ * controller's own resource pod carries the job it would create, which the test creates as the step ServiceAccount,
+ * and, with no Training Operator here, the job's replica pods as the operator names and builds them.
  */
 const churn = churnPipeline({ schedule: '0 3 * * 0' }) as PipelineInput & { steps: Record<string, Record<string, unknown>> };
+// And the same pipeline with its train step as a 2-worker PyTorchJob on that pool.
+const churnDistributed = churnPipeline({ training: { gpuPool: 'gpu-training', distributed: { workers: 2, gpusPerWorker: 1 } } });
 const env = pinnedEnvironment('prod', {
-  pipelines: { churn: { ...churn, steps: { ...churn.steps, train: { ...churn.steps.train, gpuPool: 'gpu-training' } } } },
+  pipelines: { churn: { ...churn, steps: { ...churn.steps, train: { ...churn.steps.train, gpuPool: 'gpu-training' } } }, 'churn-dist': churnDistributed },
 });
 const ns = env.namespaces.training;
 const EXECUTOR_IMAGE = `quay.io/argoproj/argoexec:${pinnedVersions().ARGO_WORKFLOWS_VERSION}`;
@@ -99,13 +103,14 @@ describeWithTool(
     }, 60_000);
 
     test.each([
-      ['workflowtemplates.argoproj.io', 'WorkflowTemplate'],
-      ['cronworkflows.argoproj.io', 'CronWorkflow'],
+      ['workflowtemplates.argoproj.io', 'WorkflowTemplate', 'churn'],
+      ['cronworkflows.argoproj.io', 'CronWorkflow', 'churn'],
+      ['workflowtemplates.argoproj.io', 'WorkflowTemplate', 'churn-dist'],
     ])(
-      '%s/churn is admitted and read back with the spec as rendered',
-      async (resource, kind) => {
-        const rendered = objects.find((o) => o.kind === kind && o.metadata.name === 'churn')!;
-        const live = JSON.parse((await (cp as ControlPlane).kubectl(['get', resource, 'churn', '-n', ns, '-o', 'json'])).stdout) as KubeObject;
+      '%s/%s is admitted and read back with the spec as rendered',
+      async (resource, kind, name) => {
+        const rendered = objects.find((o) => o.kind === kind && o.metadata.name === name)!;
+        const live = JSON.parse((await (cp as ControlPlane).kubectl(['get', resource, name, '-n', ns, '-o', 'json'])).stdout) as KubeObject;
         expect(live.spec).toEqual(rendered.spec);
       },
       120_000,
@@ -235,6 +240,75 @@ describeWithTool(
         await tracking.close();
       }
     }, 180_000);
+
+    test('a distributed step: its Argo pod lands on a CPU node; the PyTorchJob it creates is admitted as the step ServiceAccount; its replicas land on gpu-training nodes only', async () => {
+      const plane = cp as ControlPlane;
+      controller ??= await startWorkflowController(plane);
+      const r = await runMlopsAsync(['pipeline', 'submit', 'churn-dist', '-n', ns, '--param', 'rows=2000'], { env: kubeEnv(), timeoutMs: 60_000 });
+      expect(r.status).toBe(0);
+      const workflow = new RegExp(`^workflow ${ns}/(churn-dist-[a-z0-9]{5}) submitted`, 'm').exec(r.stdout)?.[1] ?? '';
+      expect(workflow).not.toBe('');
+      await completeAsExecutor(plane, workflow, await scheduledStepPod(plane, workflow, 'prepare-data', controller));
+      // The resource template's pod: argoexec only (init writes the template, main creates and watches the job).
+      const launcher = (await scheduledStepPod(plane, workflow, 'train', controller)) as unknown as { spec: Record<string, any> };
+      expect(nodes.cpu).toContain(launcher.spec.nodeName);
+      expect(launcher.spec.containers.map((c: { name: string }) => c.name)).toEqual(['main']);
+      expect(launcher.spec.containers[0].command.slice(0, 3)).toEqual(['argoexec', 'resource', 'create']);
+      // What argoexec would create: the manifest as the controller filled it in (parameters, owner), from its template.
+      const template = launcher.spec.initContainers[0].env.find((e: { name: string }) => e.name === 'ARGO_TEMPLATE').value as string;
+      const manifest = (JSON.parse(template) as { resource: { manifest: string } }).resource.manifest;
+      expect(manifest).not.toContain('{{');
+      const job = parse(manifest) as KubeObject & { spec: any };
+      expect(job.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Workflow', name: workflow, controller: true })]);
+      const container = job.spec.pytorchReplicaSpecs.Master.template.spec.containers[0];
+      expect(container.args).toEqual(expect.arrayContaining(['--rows', '2000']));
+      expect(container.env).toContainEqual({ name: 'MLOPS_PIPELINE_RUN', value: workflow });
+      // Created as argoexec would: with the step pods' ServiceAccount, whose Role allows create and get, nothing more.
+      const as = `--as=system:serviceaccount:${ns}:pipeline`;
+      const created = JSON.parse((await plane.kubectl(['create', as, '-n', ns, '-f', '-', '-o', 'json'], { input: manifest })).stdout) as KubeObject & {
+        spec: any;
+      };
+      expect(created.metadata.name).toMatch(/^churn-dist-train-[a-z0-9]{5}$/);
+      expect(created.spec).toEqual(job.spec);
+      const can = async (...args: string[]) => (await plane.kubectl(['auth', 'can-i', as, '-n', ns, ...args], { allowFailure: true })).stdout.trim();
+      expect(await can('get', `pytorchjobs.kubeflow.org/${created.metadata.name}`)).toBe('yes');
+      for (const denied of [
+        ['list', 'pytorchjobs.kubeflow.org'],
+        ['delete', 'pytorchjobs.kubeflow.org/x'],
+        ['patch', 'pytorchjobs.kubeflow.org/x'],
+        ['create', 'pods'],
+      ])
+        expect([denied, await can(...denied)]).toEqual([denied, 'no']);
+      // No Training Operator runs here: the test creates the replica pods as it would (one per replica, its names, the
+      // job's templates); Pod Security admission judges them and the scheduler places them.
+      const replicas: string[] = [];
+      for (const [type, spec] of Object.entries(created.spec.pytorchReplicaSpecs as Record<string, { replicas: number; template: any }>)) {
+        for (let i = 0; i < spec.replicas; i++) {
+          const name = `${created.metadata.name}-${type.toLowerCase()}-${i}`;
+          const pod = {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name, namespace: ns, labels: spec.template.metadata.labels },
+            spec: { ...spec.template.spec, restartPolicy: 'Never' },
+          };
+          await plane.kubectl(['create', '-f', '-'], { input: JSON.stringify(pod) });
+          replicas.push(name);
+        }
+      }
+      expect(replicas).toHaveLength(2);
+      const placed = await eventually(
+        'both replicas scheduled',
+        async () => {
+          const pods = (await list(plane, 'pods', ns)) as unknown as StepPod[];
+          const bound = replicas.map((n) => pods.find((p) => p.metadata.name === n)?.spec.nodeName);
+          return bound.every(Boolean) ? bound : undefined;
+        },
+        async () => (await plane.kubectl(['get', 'pods', '-n', ns, '-o', 'wide'], { allowFailure: true })).stdout,
+        120_000,
+      );
+      for (const node of placed) expect(nodes.gpu['gpu-training']).toContain(node);
+      await plane.kubectl(['patch', 'workflows.argoproj.io', workflow, '-n', ns, '--type=merge', '-p', '{"spec":{"shutdown":"Terminate"}}']);
+    }, 600_000);
   },
 );
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { builtInEnvironments, loadEnvironment, validateEnvironment, type EnvironmentConfig } from '../../environments';
 import { churnPipeline } from '../../environments/pipelines';
 import { MlopsPlatform } from '../../constructs/platform';
@@ -9,6 +9,8 @@ import { argoSchemaProblems } from '../../constructs/pipelines/argo-schema';
 import { workflowStepPods } from '../../core/argo-pods';
 import type { KubeObject } from '../../core/kube-objects';
 import { checkManifests } from '../../policies';
+import { crdSchemaProblems } from '../../constructs/crd-schema';
+import { schemaProblems } from '../../stacks/gitops';
 import { describeWithTool } from '../helpers/tools';
 import { cacheAvailability, crdDir } from '../cluster/cache';
 
@@ -227,5 +229,130 @@ describeWithTool('pipelines: the upstream v4.0.5 CRDs judge the rendered objects
     expect(objects.map((o) => o.kind).sort()).toEqual(['CronWorkflow', 'WorkflowTemplate', 'WorkflowTemplate']);
     for (const o of objects)
       expect({ object: `${o.kind}/${o.metadata.name}`, problems: argoSchemaProblems(o) }).toEqual({ object: `${o.kind}/${o.metadata.name}`, problems: [] });
+  });
+});
+
+/** prod with the churn pipeline's train step as a 3-worker PyTorchJob on the training GPU pool. */
+function prodWithDistributedPipeline(): EnvironmentConfig {
+  const churn = churnPipeline({ training: { gpuPool: 'gpu-training', distributed: { workers: 3, gpusPerWorker: 1 } } });
+  return validateEnvironment(
+    {
+      ...builtInEnvironments.prod,
+      images: { requireDigests: false },
+      training: { ...builtInEnvironments.prod.training, retrainSchedule: undefined },
+      pipelines: { churn },
+    },
+    'prod+distributed',
+  );
+}
+
+describe('pipelines: a distributed step', () => {
+  const env = prodWithDistributedPipeline();
+  const objects = objectsOf(env);
+  const wt = find(objects, 'WorkflowTemplate', 'churn');
+  const train = wt.spec.templates.find((t: any) => t.name === 'step-train');
+  const job = parse(train.resource.manifest);
+
+  test('is a resource template creating a PyTorchJob owned by the workflow, done when rank 0 is', () => {
+    expect(wt.spec.templates[0].dag.tasks.map((t: any) => [t.name, t.dependencies ?? []])).toEqual([
+      ['prepare-data', []],
+      ['train', ['prepare-data']],
+      ['train-run', ['train']],
+      ['evaluate', ['train-run']],
+      ['register', ['evaluate']],
+      ['promote', ['register']],
+    ]);
+    expect(train).toMatchObject({ activeDeadlineSeconds: 3600, retryStrategy: { limit: 1 } });
+    expect(train.container).toBeUndefined();
+    expect({ ...train.resource, manifest: undefined }).toEqual({
+      action: 'create',
+      setOwnerReference: true,
+      successCondition: 'status.replicaStatuses.Master.succeeded > 0',
+      failureCondition: 'status.replicaStatuses.Master.failed > 0',
+      manifest: undefined,
+    });
+    // The executor patch is on container templates only: the resource pod has no init/wait container to patch.
+    expect(wt.spec.podSpecPatch).toBeUndefined();
+    expect(train.podSpecPatch).toBeUndefined();
+    for (const t of wt.spec.templates.filter((x: any) => x.container)) expect(JSON.parse(t.podSpecPatch).containers[0].name).toBe('wait');
+  });
+
+  test("every replica runs the step's container on the pool: restricted, the GPU, Argo's placeholders, the pipeline tags", () => {
+    expect(job).toMatchObject({ apiVersion: 'kubeflow.org/v1', kind: 'PyTorchJob', metadata: { generateName: 'churn-train-' } });
+    expect(job.spec.runPolicy).toEqual({ cleanPodPolicy: 'Running', backoffLimit: 0, activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 86400 });
+    const { Master, Worker } = job.spec.pytorchReplicaSpecs;
+    expect([Master.replicas, Worker.replicas, Master.restartPolicy, Worker.restartPolicy]).toEqual([1, 2, 'Never', 'Never']);
+    expect(Worker.template).toEqual(Master.template);
+    const pod = Master.template.spec;
+    expect(pod.nodeSelector).toEqual({ 'mlops.example.com/pool': 'gpu-training' });
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.securityContext).toEqual(wt.spec.securityContext);
+    const [c] = pod.containers;
+    expect([c.name, c.ports, c.resources.limits['nvidia.com/gpu']]).toEqual([
+      'pytorch',
+      [{ name: 'pytorchjob-port', containerPort: 23456, protocol: 'TCP' }],
+      '1',
+    ]);
+    expect([c.command, c.args.slice(0, 6)]).toEqual([
+      ['mlops', 'train'],
+      ['--experiment', '{{workflow.parameters.experiment}}', '--rows', '{{workflow.parameters.rows}}', '--seed', '{{workflow.parameters.seed}}'],
+    ]);
+    expect(c.env).toEqual(
+      expect.arrayContaining([
+        { name: 'MLOPS_PIPELINE_RUN', value: '{{workflow.name}}' },
+        { name: 'MLOPS_PIPELINE_STEP', value: 'train' },
+        { name: 'MLOPS_DIST_BACKEND', value: 'nccl' },
+      ]),
+    );
+    expect(Master.template.metadata.labels).toMatchObject({ 'mlops-blueprint.io/pipeline': 'churn', 'mlops-blueprint.io/distributed-step': 'true' });
+    expect(crdSchemaProblems(job)).toEqual([]);
+  });
+
+  test('the executor Role adds create and get on pytorchjobs, and only where a step is distributed', () => {
+    expect(find(objects, 'Role', 'pipeline-executor').rules).toEqual([
+      { apiGroups: ['argoproj.io'], resources: ['workflowtaskresults'], verbs: ['create', 'patch'] },
+      { apiGroups: ['kubeflow.org'], resources: ['pytorchjobs'], verbs: ['create', 'get'] },
+    ]);
+    expect(find(objectsOf(prodWithGpuPipeline()), 'Role', 'pipeline-executor').rules).toHaveLength(1);
+  });
+
+  test('the replicas reach each other on MASTER_PORT; the Argo pod creating the job is not selected', () => {
+    const np = find(objects, 'NetworkPolicy', 'churn-train-peers');
+    const selector = { 'mlops-blueprint.io/pipeline': 'churn', 'mlops-blueprint.io/pipeline-step': 'train', 'mlops-blueprint.io/distributed-step': 'true' };
+    expect(np.spec).toEqual({
+      podSelector: { matchLabels: selector },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: selector } }], ports: [{ protocol: 'TCP', port: 23456 }] }],
+      egress: [{ to: [{ podSelector: { matchLabels: selector } }], ports: [{ protocol: 'TCP', port: 23456 }] }],
+    });
+    expect(train.metadata.labels['mlops-blueprint.io/distributed-step']).toBeUndefined();
+  });
+
+  test('the policies check the replicas (a privileged one is an error) and pass the rendered ones; the synth gate checks the job against its CRD', () => {
+    const policy = (objs: KubeObject[]) => checkManifests(objs, { mode: 'gitops', environment: env }).filter((v) => v.severity === 'error' && !v.exception);
+    expect(policy(objects)).toEqual([]);
+    const bad = objects.map((o) => JSON.parse(JSON.stringify(o)) as KubeObject);
+    const badWt = find(bad, 'WorkflowTemplate', 'churn');
+    const badTrain = badWt.spec.templates.find((t: any) => t.name === 'step-train');
+    const manifest = parse(badTrain.resource.manifest);
+    manifest.spec.pytorchReplicaSpecs.Worker.template.spec.containers[0].securityContext.privileged = true;
+    manifest.spec.pytorchReplicaSpecs.Worker.template.spec.containers[0].imagePullPolice = 'Always';
+    badTrain.resource.manifest = stringify(manifest);
+    expect(policy(bad).map((e) => [e.object, e.field])).toContainEqual([
+      'PyTorchJob/ml-training/churn-step-train',
+      'spec.pytorchReplicaSpecs.Worker.template.spec.containers[0].securityContext.privileged',
+    ]);
+    expect(schemaProblems(badWt)).toEqual([
+      'WorkflowTemplate/churn templates[2]: /spec/pytorchReplicaSpecs/Worker/template/spec/containers/0: must NOT have additional properties "imagePullPolice"',
+    ]);
+    expect(schemaProblems(wt)).toEqual([]);
+  });
+
+  test('a dev pipeline with a CPU-only distributed step renders the gloo backend and no GPU', () => {
+    const dev = loadEnvironment('dev', { pipelines: { churn: churnPipeline({ training: { distributed: { workers: 2 } } }) } });
+    const t = find(objectsOf(dev), 'WorkflowTemplate', 'churn').spec.templates.find((x: any) => x.name === 'step-train');
+    const c = parse(t.resource.manifest).spec.pytorchReplicaSpecs.Master.template.spec.containers[0];
+    expect(c.env).toContainEqual({ name: 'MLOPS_DIST_BACKEND', value: 'gloo' });
+    expect(c.resources.limits['nvidia.com/gpu']).toBeUndefined();
   });
 });

@@ -63,6 +63,51 @@ describe('pipelines: schema', () => {
     }
   });
 
+  test('a distributed step: no outputs, artifacts or input artifacts (Argo collects no files from its pods), each named', () => {
+    const why =
+      'not supported on a distributed step (a PyTorchJob: Argo collects no files from its pods); later steps find its run with mlops pipeline step find-run';
+    const steps = {
+      a: step({ artifacts: ['data'] }),
+      b: step({ dependsOn: ['a'], distributed: { workers: 2 }, outputs: ['run-id'], artifacts: ['model'], inputArtifacts: { data: 'a' } }),
+    };
+    expect(problemsOf({ p: { steps } })).toEqual({
+      'pipelines.p.steps.b.outputs': why,
+      'pipelines.p.steps.b.artifacts': why,
+      'pipelines.p.steps.b.inputArtifacts': why,
+    });
+    expect(problemsOf({ p: { steps: { a: step({ distributed: { workers: 1 } }) } } })).toEqual({
+      'pipelines.p.steps.a.distributed.workers': 'must be at least 2 (one pod is the plain training Job)',
+    });
+  });
+
+  test("a distributed step's GPUs need the step's pool and must fit one of its nodes", () => {
+    expect(problemsOf({ p: { steps: { a: step({ distributed: { workers: 2, gpusPerWorker: 1 } }) } } })).toEqual({
+      'pipelines.p.steps.a.distributed.gpusPerWorker': 'needs pipelines.p.steps.a.gpuPool (GPU pools: none)',
+    });
+    try {
+      validateEnvironment({
+        ...builtInEnvironments.prod,
+        pipelines: { p: { steps: { a: step({ gpuPool: 'gpu-training', distributed: { workers: 2, gpusPerWorker: 4 } }) } } },
+      });
+      throw new Error('expected invalid');
+    } catch (err) {
+      expect((err as EnvironmentValidationError).problems).toEqual([
+        {
+          path: 'pipelines.p.steps.a.distributed.gpusPerWorker',
+          message: 'must be ≤ gpusPerNode of GPU pool "gpu-training" (1): a worker runs on one node',
+        },
+      ]);
+    }
+    // The distributed churn pipeline on prod's pool validates.
+    expect(() =>
+      validateEnvironment({
+        ...builtInEnvironments.prod,
+        images: { requireDigests: false },
+        pipelines: { churn: churnPipeline({ training: { gpuPool: 'gpu-training', distributed: { workers: 4, gpusPerWorker: 1 } } }) },
+      }),
+    ).not.toThrow();
+  });
+
   test('placeholders must resolve: parameters, outputs of dependencies, own outputs and artifacts', () => {
     const problems = problemsOf({
       p: {

@@ -130,8 +130,13 @@ describe('the drift trigger starts the pipeline', () => {
 });
 
 describe("the executor's containers", () => {
-  test("the template patches Argo's init and wait containers to the restricted security context (Pod Security admission rejects them otherwise)", () => {
-    const spec = (template as unknown as { spec: { podSpecPatch: string } }).spec;
+  test("each container template patches Argo's init and wait containers to the restricted security context (Pod Security admission rejects them otherwise)", () => {
+    const spec = (template as unknown as { spec: { podSpecPatch?: string; templates: Array<{ container?: unknown; podSpecPatch?: string }> } }).spec;
+    // Per template, not workflow-wide: a distributed step's resource pod has no wait container to patch.
+    expect(spec.podSpecPatch).toBeUndefined();
+    const steps = spec.templates.filter((t) => t.container);
+    expect(steps.length).toBeGreaterThan(0);
+    for (const t of steps) expect(t.podSpecPatch).toBe(steps[0].podSpecPatch);
     const restricted = {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
@@ -139,7 +144,7 @@ describe("the executor's containers", () => {
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     };
-    expect(JSON.parse(spec.podSpecPatch)).toEqual({
+    expect(JSON.parse(steps[0].podSpecPatch ?? '')).toEqual({
       initContainers: [{ name: 'init', securityContext: restricted }],
       containers: [{ name: 'wait', securityContext: restricted }],
     });
