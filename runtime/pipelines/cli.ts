@@ -1,9 +1,9 @@
-import { realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { CliError } from '../../core/errors';
 import { errorMessage, numberArg } from '../training/cli';
 import { registerStepCommands } from './step-cli';
+import { currentMlopsCommand } from '../current-cli';
 import type { LocalRunResult } from './local-runner';
 
 /**
@@ -14,15 +14,6 @@ export function pipelineGroup(program: Command): Command {
   return (
     program.commands.find((c) => c.name() === 'pipeline') ?? program.command('pipeline').description('pipelines: on Argo Workflows, or locally with --local')
   );
-}
-
-/**
- * What a step's `mlops` runs locally: this process's node and CLI entry (bin/mlops.js of this checkout or
- * installed package, symlinks resolved), so steps run the same code as the runner, whatever is on PATH.
- */
-export function currentMlopsCommand(argv1 = process.argv[1]): string[] {
-  if (!argv1) throw new Error('cannot tell which mlops CLI is running (process.argv[1] is unset)');
-  return [process.execPath, realpathSync(path.resolve(argv1))];
 }
 
 interface RunFlags {

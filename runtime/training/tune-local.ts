@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { TUNABLE_PARAMETERS } from '../../environments/training-distributed';
+import { currentMlopsCommand } from '../current-cli';
 import { mulberry32 } from './data';
 
 /*
@@ -62,17 +62,18 @@ export interface TrialProcessResult {
   stdout: string;
 }
 
-/** Runs one `mlops tune trial` process (this checkout's bin/mlops.js) with the parameters as flags. */
+/** Runs one `mlops tune trial` process (the running CLI's own entry) with the parameters as flags. */
 export function runTrialProcess(
   baseArgs: readonly string[],
   params: Record<string, number>,
   metricNames: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<TrialProcessResult> {
-  const bin = path.join(__dirname, '..', '..', 'bin', 'mlops.js');
-  const args = [bin, 'tune', 'trial', ...baseArgs, ...Object.entries(params).map(([k, v]) => `--${k}=${v}`)];
+  // From lib/ (the installed package) as from source: __dirname-relative paths differ between the two.
+  const [node, cli] = currentMlopsCommand();
+  const args = [cli, 'tune', 'trial', ...baseArgs, ...Object.entries(params).map(([k, v]) => `--${k}=${v}`)];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

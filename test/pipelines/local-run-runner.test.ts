@@ -7,7 +7,7 @@ import { pipelineDefinition, type PipelineDefinition, type PipelineInput } from 
 import { choosePipeline, newRunId, resolveParams } from '../../runtime/pipelines/definition';
 import { runPipelineLocally, type LocalRunOptions } from '../../runtime/pipelines/local-runner';
 import { readDataset, writeDataset, DATASET_CSV, DATASET_META } from '../../runtime/pipelines/dataset';
-import { currentMlopsCommand } from '../../runtime/pipelines/cli';
+import { currentMlopsCommand } from '../../runtime/current-cli';
 import { generateChurnData } from '../../runtime/training/data';
 import { buildProgram } from '../../cli/main';
 import { churnPipeline } from '../../environments/pipelines';
