@@ -169,6 +169,8 @@ describeWithTool(
       // `argo terminate`: the controller stops the run and fails it; the watch reports that and exits 1.
       await plane.kubectl(['patch', 'workflows.argoproj.io', wf.metadata.name, '-n', ns, '--type=merge', '-p', '{"spec":{"shutdown":"Terminate"}}']);
       const r = await watch;
+      // The README's `mlops pipeline submit --watch` transcript comes from here (MLOPS_DOCS_TRANSCRIPT=<file>).
+      if (process.env.MLOPS_DOCS_TRANSCRIPT) fs.writeFileSync(process.env.MLOPS_DOCS_TRANSCRIPT, r.stdout + r.stderr);
       const lines = r.stdout.trim().split('\n');
       expect(lines[0]).toBe(`workflow ${ns}/${wf.metadata.name} submitted from WorkflowTemplate churn`);
       expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^prepare-data +Running$/), expect.stringMatching(/^prepare-data +Succeeded$/)]));

@@ -7,6 +7,7 @@ import { podTemplates, type KubeObject } from '../../core/kube-objects';
 import { describeWithTool } from '../helpers/tools';
 import { cacheAvailability, crdDir } from '../cluster/cache';
 import { env } from './workload-helpers';
+import { checkManifests } from '../../policies';
 
 const DISTRIBUTED = { workers: 4, gpusPerWorker: 1 };
 const TUNING = {
@@ -66,6 +67,24 @@ describe('training.distributed renders a PyTorchJob through every synth gate (sc
       );
       expect(c.ports).toEqual([{ name: 'pytorchjob-port', containerPort: 23456, protocol: 'TCP' }]);
     }
+  });
+
+  it("the Pod Security rules read every replica's pod and the Katib trial's (a privileged one is an error naming its path)", () => {
+    const tuned = objectsOf({ distributed: DISTRIBUTED, tuning: TUNING });
+    const e = prodWith({ distributed: DISTRIBUTED, tuning: TUNING });
+    const errors = (objs: KubeObject[]) => checkManifests(objs, { mode: 'gitops', environment: e }).filter((v) => v.severity === 'error' && !v.exception);
+    expect(errors(tuned)).toEqual([]);
+    const bad = tuned.map((o) => JSON.parse(JSON.stringify(o)) as KubeObject & { spec: any });
+    const pj = bad.find((o) => o.kind === 'PyTorchJob')!;
+    pj.spec.pytorchReplicaSpecs.Worker.template.spec.containers[0].securityContext.privileged = true;
+    const exp = bad.find((o) => o.kind === 'Experiment')!;
+    exp.spec.trialTemplate.trialSpec.spec.pytorchReplicaSpecs.Master.template.spec.hostNetwork = true;
+    expect(errors(bad).map((v) => [v.object, v.field])).toEqual(
+      expect.arrayContaining([
+        ['PyTorchJob/ml-training/train-churn-distributed', 'spec.pytorchReplicaSpecs.Worker.template.spec.containers[0].securityContext.privileged'],
+        ['Experiment/ml-training/tune-churn', 'spec.trialTemplate.trialSpec.spec.pytorchReplicaSpecs.Master.template.spec.hostNetwork'],
+      ]),
+    );
   });
 
   it("opens the master port between the job's own pods only", () => {
