@@ -1,5 +1,3 @@
-import { sql } from 'kysely';
-import type { DialectName } from '../db/connection';
 import type { RunsTable, TrackingDb } from '../db/schema';
 import { jsonDouble, type DatasetInput, type Metric, type Run, type RunInfo, type RunStatus } from './entities';
 
@@ -66,7 +64,7 @@ function selectModelLinks(db: TrackingDb, runIds: string[]) {
     .execute();
 }
 
-/** Latest metrics, params and tags of the runs named: one query per table (SQLite: in-process, no round trips). */
+/** Latest metrics, params and tags of the runs named: one query per table (in process, no round trips). */
 async function selectKeyValues(db: TrackingDb, chunks: string[][]) {
   const metrics = await inChunks(chunks, (c) =>
     db.selectFrom('latest_metrics').select(['run_uuid', 'key', 'value', 'timestamp', 'step', 'is_nan']).where('run_uuid', 'in', c).execute(),
@@ -76,35 +74,9 @@ async function selectKeyValues(db: TrackingDb, chunks: string[][]) {
   return { metrics, params, tags };
 }
 
-type KeyValues = Awaited<ReturnType<typeof selectKeyValues>>;
-
-/** A float8 from PostgreSQL JSON: finite values are numbers, ±Infinity arrive as the strings "Infinity" / "-Infinity". */
-const float8 = (v: number | string): number => (typeof v === 'number' ? v : Number(v));
-
-/**
- * PostgreSQL: the same three lists in one statement and one round trip, each run's rows aggregated by
- * correlated subqueries that use the run_uuid indexes (the three `IN (…)` queries plan as sequential
- * scans at 10k runs, see bench/tracking/plans/). One array parameter instead of one per run id.
- */
-async function selectKeyValuesPg(db: TrackingDb, runIds: string[]): Promise<KeyValues> {
-  type Row = { run_uuid: string; m: [string, number | string, number, number, number][]; p: [string, string][]; t: [string, string | null][] };
-  const { rows } = await sql<Row>`SELECT r.run_uuid,
-      (SELECT COALESCE(json_agg(json_build_array(lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan)), '[]') FROM latest_metrics lm WHERE lm.run_uuid = r.run_uuid) AS m,
-      (SELECT COALESCE(json_agg(json_build_array(p.key, p.value)), '[]') FROM params p WHERE p.run_uuid = r.run_uuid) AS p,
-      (SELECT COALESCE(json_agg(json_build_array(t.key, t.value)), '[]') FROM tags t WHERE t.run_uuid = r.run_uuid) AS t
-    FROM unnest(${runIds}::varchar[]) AS r(run_uuid)`.execute(db);
-  const out: KeyValues = { metrics: [], params: [], tags: [] };
-  for (const r of rows) {
-    for (const [key, value, timestamp, step, is_nan] of r.m) out.metrics.push({ run_uuid: r.run_uuid, key, value: float8(value), timestamp, step, is_nan });
-    for (const [key, value] of r.p) out.params.push({ run_uuid: r.run_uuid, key, value });
-    for (const [key, value] of r.t) out.tags.push({ run_uuid: r.run_uuid, key, value });
-  }
-  return out;
-}
-
-/** Everything hydrateRuns attaches to run rows, queried in sequence on the one connection given. */
-export async function fetchRunChildren(db: TrackingDb, dialect: DialectName, chunks: string[][]) {
-  const { metrics, params, tags } = dialect === 'postgres' ? await selectKeyValuesPg(db, chunks.flat()) : await selectKeyValues(db, chunks);
+/** SQLite: everything hydrateRuns attaches to run rows, queried in sequence on the one connection given (PostgreSQL: hydrate-pg.ts). */
+export async function fetchRunChildren(db: TrackingDb, chunks: string[][]) {
+  const { metrics, params, tags } = await selectKeyValues(db, chunks);
   const datasetInputs = await inChunks(chunks, (c) => selectDatasetInputs(db, c));
   const modelLinks = await inChunks(chunks, (c) => selectModelLinks(db, c));
   const inputTags = datasetInputs.length
@@ -121,7 +93,7 @@ export async function fetchRunChildren(db: TrackingDb, dialect: DialectName, chu
   return { metrics, params, tags, datasetInputs, modelLinks, inputTags };
 }
 
-type RunChildren = Awaited<ReturnType<typeof fetchRunChildren>>;
+export type RunChildren = Awaited<ReturnType<typeof fetchRunChildren>>;
 
 function groupByRun<T extends { run_uuid: string }>(items: T[]): Map<string, T[]> {
   const m = new Map<string, T[]>();

@@ -25,11 +25,13 @@ import {
 } from './entities';
 import type { Database, RunsTable, TrackingDb } from '../db/schema';
 import { assembleRuns, fetchRunChildren, metricJson, runInfoJson } from './hydrate';
+import { childColumnsPg, childrenFromColumns } from './hydrate-pg';
 import { insertMetricPoints, logMetricsInOneStatement, metricRows, upsertLatestMetrics } from './metric-writes';
 import { parseFilter, parseOrderByList } from '../search/filter';
 import { decodePageToken, encodePageToken } from '../search/page-token';
 import { experimentFilterPredicates, experimentOrderTerms, runFilterPredicates, runOrderTerms } from '../search/runs';
-import { trimSlashes, trimTrailingSlashes } from '../../slashes';
+import { joinUri } from './uris';
+import { createRunInOneStatement, createRunInTransaction, type NewRun } from './create-run';
 
 const RUN_NAME_TAG = 'mlflow.runName';
 const USER_TAG = 'mlflow.user';
@@ -39,10 +41,7 @@ export interface TrackingStoreOptions {
   defaultArtifactRoot: string;
 }
 
-/** Joins an artifact root and path segments with single slashes, keeping the scheme's `//`. */
-export function joinUri(root: string, ...parts: string[]): string {
-  return [trimTrailingSlashes(root), ...parts.map(trimSlashes)].join('/');
-}
+export { joinUri };
 
 function lifecycleFilter(view: ViewType): string[] {
   return view === 'ACTIVE_ONLY' ? ['active'] : view === 'DELETED_ONLY' ? ['deleted'] : ['active', 'deleted'];
@@ -277,37 +276,31 @@ export class TrackingStore {
     const runName = req.runName || tagName || randomRunName();
     validateLength("Run name 'run_name'", LIMITS.MAX_ENTITY_KEY_LENGTH, runName);
     const runId = randomUUID().replace(/-/g, '');
-    await this.db.transaction().execute(async (tx) => {
-      const exp = await this.getExperiment(req.experimentId, tx);
-      if (exp.lifecycle_stage !== 'active')
-        throw MlflowError.invalid(`The experiment ${req.experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`);
-      const userId = req.userId ?? req.tags.find((t) => t.key === USER_TAG)?.value ?? '';
-      await tx
-        .insertInto('runs')
-        .values({
-          run_uuid: runId,
-          name: runName,
-          source_type: 'UNKNOWN',
-          source_name: '',
-          entry_point_name: '',
-          user_id: userId,
-          status: 'RUNNING',
-          start_time: req.startTime ?? Date.now(),
-          end_time: null,
-          deleted_time: null,
-          source_version: '',
-          lifecycle_stage: 'active',
-          artifact_uri: joinUri(exp.artifact_location ?? this.options.defaultArtifactRoot, runId, 'artifacts'),
-          experiment_id: Number(req.experimentId),
-        })
-        .execute();
-      const tags = dedupeLast([...req.tags.filter((t) => t.key !== RUN_NAME_TAG), { key: RUN_NAME_TAG, value: runName }]);
-      await tx
-        .insertInto('tags')
-        .values(tags.map((t) => ({ run_uuid: runId, key: t.key, value: t.value })))
-        .execute();
-    });
-    return this.getRun(runId);
+    const experimentId = parseExperimentId(req.experimentId);
+    const run: NewRun = {
+      run_uuid: runId,
+      name: runName,
+      source_type: 'UNKNOWN',
+      source_name: '',
+      entry_point_name: '',
+      user_id: req.userId ?? req.tags.find((t) => t.key === USER_TAG)?.value ?? '',
+      status: 'RUNNING',
+      start_time: req.startTime ?? Date.now(),
+      end_time: null,
+      deleted_time: null,
+      source_version: '',
+      lifecycle_stage: 'active',
+      experiment_id: experimentId,
+    };
+    const tags = dedupeLast([...req.tags.filter((t) => t.key !== RUN_NAME_TAG), { key: RUN_NAME_TAG, value: runName }]);
+    const create = this.dialect === 'postgres' ? createRunInOneStatement : createRunInTransaction;
+    const { experimentStage, artifactUri } = await create(this.db, run, this.options.defaultArtifactRoot, tags);
+    if (experimentStage === undefined) throw MlflowError.notFound(`No Experiment with id=${req.experimentId} exists`);
+    if (experimentStage !== 'active')
+      throw MlflowError.invalid(`The experiment ${req.experimentId} must be in the 'active' state. Current state is ${experimentStage}.`);
+    const children = { metrics: [], params: [], datasetInputs: [], modelLinks: [], inputTags: [] };
+    const [created] = assembleRuns([{ ...run, artifact_uri: artifactUri ?? null }], { ...children, tags: tags.map((t) => ({ run_uuid: runId, ...t })) });
+    return created;
   }
 
   private async runRow(runId: string, db: Db = this.db): Promise<RunsTable> {
@@ -333,6 +326,12 @@ export class TrackingStore {
   }
 
   async getRun(runId: string): Promise<Run> {
+    if (this.dialect === 'postgres') {
+      validateRunId(runId);
+      const rows = await this.db.selectFrom('runs').selectAll('runs').select(childColumnsPg()).where('run_uuid', '=', runId).execute();
+      if (!rows.length) throw MlflowError.notFound(`Run with id=${runId} not found`);
+      return assembleRuns(rows, childrenFromColumns(rows))[0];
+    }
     const row = await this.runRow(runId);
     const [run] = await this.hydrateRuns([row]);
     return run;
@@ -660,19 +659,23 @@ export class TrackingStore {
       .where('runs.lifecycle_stage', 'in', lifecycleFilter(req.viewType));
     for (const p of predicates) q = q.where(p);
     for (const o of order) q = q.orderBy(o);
-    q = q.orderBy('runs.start_time', 'desc').orderBy('runs.run_uuid', 'asc');
-    const rows = await q
+    q = q
+      .orderBy('runs.start_time', 'desc')
+      .orderBy('runs.run_uuid', 'asc')
       .limit(limit + 1)
-      .offset(offset)
-      .execute();
-    const page = rows.slice(0, limit);
-    return {
-      runs: await this.hydrateRuns(page),
-      ...(rows.length > limit ? { next_page_token: encodePageToken(offset + limit) } : {}),
-    };
+      .offset(offset);
+    const more = (n: number) => (n > limit ? { next_page_token: encodePageToken(offset + limit) } : {});
+    if (this.dialect === 'postgres') {
+      // One statement: the page's rows with their children (hydrate-pg.ts).
+      const rows = await q.select(childColumnsPg()).execute();
+      const page = rows.slice(0, limit);
+      return { runs: assembleRuns(page, childrenFromColumns(page)), ...more(rows.length) };
+    }
+    const rows = await q.execute();
+    return { runs: await this.hydrateRuns(rows.slice(0, limit)), ...more(rows.length) };
   }
 
-  /** Attaches latest metrics, params, tags, inputs and outputs to run rows (one query per table). */
+  /** SQLite: attaches latest metrics, params, tags, inputs and outputs to run rows (one query per table, in process). */
   private async hydrateRuns(rows: RunsTable[]): Promise<Run[]> {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.run_uuid);
@@ -680,7 +683,7 @@ export class TrackingStore {
     for (let i = 0; i < ids.length; i += 500) chunks.push(ids.slice(i, i + 500));
     // One pooled connection, queries in sequence: a search holds one connection, so 20 concurrent
     // searches cannot exhaust the pool (parallel per-table queries would take five each).
-    const children = await this.db.connection().execute((db) => fetchRunChildren(db, this.dialect, chunks));
+    const children = await this.db.connection().execute((db) => fetchRunChildren(db, chunks));
     return assembleRuns(rows, children);
   }
 
