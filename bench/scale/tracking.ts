@@ -62,9 +62,9 @@ interface WritePoint {
   sizes: RelationSize[];
 }
 
-/** The four log_batch workloads against 20 runs of their own; `seq` keeps every point new. */
+/** The four log_batch workloads against 20 runs of their own; `seq` (across sizes) keeps every point new. */
+let seq = 0;
 async function measureLogBatch(url: string, runs: string[], label: string): Promise<Result[]> {
-  let seq = 0;
   const batch = (n: number, run: string) => {
     const s = seq++;
     return {
