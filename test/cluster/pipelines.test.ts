@@ -255,7 +255,9 @@ describeWithTool(
       const launcher = (await scheduledStepPod(plane, workflow, 'train', controller)) as unknown as { spec: Record<string, any> };
       expect(nodes.cpu).toContain(launcher.spec.nodeName);
       expect(launcher.spec.containers.map((c: { name: string }) => c.name)).toEqual(['main']);
-      expect(launcher.spec.containers[0].command.slice(0, 3)).toEqual(['argoexec', 'resource', 'create']);
+      // Under v4's emissary wrapper (`/var/run/argo/argoexec emissary … --`), the resource executor's own command.
+      const main = launcher.spec.containers[0] as { command: string[]; args?: string[] };
+      expect([...main.command, ...(main.args ?? [])].join(' ')).toMatch(/ -- argoexec resource create( |$)/);
       // What argoexec would create: the manifest as the controller filled it in (parameters, owner), from its template.
       const template = launcher.spec.initContainers[0].env.find((e: { name: string }) => e.name === 'ARGO_TEMPLATE').value as string;
       const manifest = (JSON.parse(template) as { resource: { manifest: string } }).resource.manifest;
@@ -271,7 +273,8 @@ describeWithTool(
         spec: any;
       };
       expect(created.metadata.name).toMatch(/^churn-dist-train-[a-z0-9]{5}$/);
-      expect(created.spec).toEqual(job.spec);
+      // As rendered, plus the one default the CRD's schema fills in.
+      expect(created.spec).toEqual({ ...job.spec, runPolicy: { ...job.spec.runPolicy, suspend: false } });
       const can = async (...args: string[]) => (await plane.kubectl(['auth', 'can-i', as, '-n', ns, ...args], { allowFailure: true })).stdout.trim();
       expect(await can('get', `pytorchjobs.kubeflow.org/${created.metadata.name}`)).toBe('yes');
       for (const denied of [
