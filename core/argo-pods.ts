@@ -24,7 +24,7 @@ export function workflowCreatedObjects(objects: readonly KubeObject[]): KubeObje
   return workflowTemplates(objects).flatMap(({ owner, tpl, index }) => {
     const resource = asRecord(tpl.resource);
     if (resource.action !== 'create' || typeof resource.manifest !== 'string') return [];
-    const obj = asRecord(parse(resource.manifest) as unknown);
+    const obj = parseManifest(resource.manifest);
     if (typeof obj.kind !== 'string' || typeof obj.apiVersion !== 'string') return [];
     const meta = asRecord(obj.metadata);
     const from = `${owner.kind}/${owner.metadata.name} templates[${index}]`;
@@ -42,6 +42,15 @@ export function workflowCreatedObjects(objects: readonly KubeObject[]): KubeObje
       },
     ];
   });
+}
+
+/** A resource template's manifest as an object; anything else (bad YAML, a list, a scalar) is none: the schema check reports it. */
+function parseManifest(text: string): Record<string, unknown> {
+  try {
+    return asRecord(parse(text) as unknown);
+  } catch {
+    return {};
+  }
 }
 
 /** Every template of the Argo objects in the set, with its owner and the workflow spec it belongs to. */

@@ -6,7 +6,7 @@ import { builtInEnvironments, loadEnvironment, validateEnvironment, type Environ
 import { churnPipeline } from '../../environments/pipelines';
 import { MlopsPlatform } from '../../constructs/platform';
 import { argoSchemaProblems } from '../../constructs/pipelines/argo-schema';
-import { workflowStepPods } from '../../core/argo-pods';
+import { workflowCreatedObjects, workflowStepPods } from '../../core/argo-pods';
 import type { KubeObject } from '../../core/kube-objects';
 import { checkManifests } from '../../policies';
 import { crdSchemaProblems } from '../../constructs/crd-schema';
@@ -346,6 +346,14 @@ describe('pipelines: a distributed step', () => {
       'WorkflowTemplate/churn templates[2]: /spec/pytorchReplicaSpecs/Worker/template/spec/containers/0: must NOT have additional properties "imagePullPolice"',
     ]);
     expect(schemaProblems(wt)).toEqual([]);
+  });
+
+  test('a resource manifest that is not YAML (a hand-written WorkflowTemplate) is no object to check, not a crash of the policies', () => {
+    const bad = JSON.parse(JSON.stringify(wt)) as KubeObject & { spec: any };
+    bad.spec.templates.find((t: any) => t.name === 'step-train').resource.manifest = 'kind: [unclosed';
+    expect(workflowCreatedObjects([bad])).toEqual([]);
+    expect(workflowCreatedObjects([wt]).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['PyTorchJob/churn-step-train']);
+    expect(() => checkManifests([bad], { mode: 'gitops', environment: env })).not.toThrow();
   });
 
   test('a dev pipeline with a CPU-only distributed step renders the gloo backend and no GPU', () => {
