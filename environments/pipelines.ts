@@ -217,18 +217,14 @@ export interface ChurnTraining {
   distributed?: z.input<typeof distributedTraining>;
 }
 
-/**
- * The default pipeline, replacing the standalone retraining flow: prepare data → train → evaluate →
- * register → gated promote. Each step logs its own run (tagged with the pipeline run) to the tracking
- * server; the dataset travels as an artifact, run ids, model URIs and versions as output parameters.
- * With `training.distributed` the train step is a PyTorchJob (same data: `mlops train` generates the rows
- * prepare-data does from the same parameters) and a `train-run` step hands its run on.
- */
-export function churnPipeline(opts: { schedule?: string; minAuc?: number; training?: ChurnTraining } = {}): PipelineInput {
-  const step = (kind: string, args: string[]) => ({ command: ['mlops', 'pipeline', 'step', kind], args: [...args, '--experiment', '{{params.experiment}}'] });
-  const dist = opts.training?.distributed;
-  const pool = opts.training?.gpuPool ? { gpuPool: opts.training.gpuPool } : {};
-  const trainSteps: Record<string, z.input<typeof pipelineStep>> = dist
+/** A churn step running `mlops pipeline step <kind>` with the pipeline's experiment. */
+type ChurnStep = (kind: string, args: string[]) => { command: string[]; args: string[] };
+
+/** The churn pipeline's training: one `train` step, or a distributed `train` and the `train-run` step handing its run on. */
+function churnTrainSteps(step: ChurnStep, training: ChurnTraining | undefined): Record<string, z.input<typeof pipelineStep>> {
+  const dist = training?.distributed;
+  const pool = training?.gpuPool ? { gpuPool: training.gpuPool } : {};
+  return dist
     ? {
         train: {
           command: ['mlops', 'train'],
@@ -255,6 +251,19 @@ export function churnPipeline(opts: { schedule?: string; minAuc?: number; traini
           retries: 1,
         },
       };
+}
+
+/**
+ * The default pipeline, replacing the standalone retraining flow: prepare data → train → evaluate →
+ * register → gated promote. Each step logs its own run (tagged with the pipeline run) to the tracking
+ * server; the dataset travels as an artifact, run ids, model URIs and versions as output parameters.
+ * With `training.distributed` the train step is a PyTorchJob (same data: `mlops train` generates the rows
+ * prepare-data does from the same parameters) and a `train-run` step hands its run on.
+ */
+export function churnPipeline(opts: { schedule?: string; minAuc?: number; training?: ChurnTraining } = {}): PipelineInput {
+  const step = (kind: string, args: string[]) => ({ command: ['mlops', 'pipeline', 'step', kind], args: [...args, '--experiment', '{{params.experiment}}'] });
+  const dist = opts.training?.distributed;
+  const trainSteps = churnTrainSteps(step, opts.training);
   const trained = dist ? 'train-run' : 'train';
   return {
     parameters: {
