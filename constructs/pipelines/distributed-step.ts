@@ -46,15 +46,18 @@ export function distributedReplicaSelector(pipeline: string, step: string): Reco
   return { [PIPELINE_LABEL]: pipeline, [PIPELINE_STEP_LABEL]: step, [DISTRIBUTED_STEP_LABEL]: 'true' };
 }
 
+/** A step with its `distributed` block (the only kind this module renders). */
+export type DistributedStep = PipelineStep & { distributed: DistributedTraining };
+
 /** The PyTorchJob a distributed step creates, with Argo's placeholders left in for it to fill in. */
 export function distributedStepJob(
   env: EnvironmentConfig,
   pipeline: string,
   name: string,
-  step: PipelineStep,
-  d: DistributedTraining,
+  step: DistributedStep,
   podLabels: Record<string, string>,
 ): Record<string, unknown> {
+  const d = step.distributed;
   const pool = findGpuPool(env, step.gpuPool);
   const scheduling = pool ? gpuScheduling(pool) : undefined;
   const main = stepContainer(env, pipeline, name, step, d.gpusPerWorker);
@@ -87,10 +90,10 @@ export function distributedStepTemplate(
   env: EnvironmentConfig,
   pipeline: string,
   name: string,
-  step: PipelineStep,
-  d: DistributedTraining,
+  step: DistributedStep,
   podLabels: Record<string, string>,
 ): ArgoTemplate {
+  const d = step.distributed;
   const parameters = inputParameters(step);
   // Argo's conditions are label selectors over the job's JSON (gjson paths): a replica type's pod counts.
   const rankZero = `status.replicaStatuses.${rankZeroReplica(d)}`;
@@ -106,7 +109,7 @@ export function distributedStepTemplate(
       setOwnerReference: true,
       successCondition: `${rankZero}.succeeded > 0`,
       failureCondition: `${rankZero}.failed > 0`,
-      manifest: stringify(distributedStepJob(env, pipeline, name, step, d, podLabels)),
+      manifest: stringify(distributedStepJob(env, pipeline, name, step, podLabels)),
     },
   };
 }

@@ -1,13 +1,13 @@
 import type { EnvironmentConfig } from '../../environments';
 import type { PipelineDefinition, PipelineStep } from '../../environments/pipelines';
-import { distributedStepTemplate } from './distributed-step';
+import { distributedStepTemplate, type DistributedStep } from './distributed-step';
 import { containerStepTemplate, dagTask, type ArgoTemplate } from './steps';
+
+const isDistributed = (step: PipelineStep): step is DistributedStep => step.distributed !== undefined;
 
 /** A step as an Argo template: a container template, or for a distributed step a resource template creating a PyTorchJob. */
 export function stepTemplate(env: EnvironmentConfig, pipeline: string, name: string, step: PipelineStep, labels: Record<string, string>): ArgoTemplate {
-  return step.distributed
-    ? distributedStepTemplate(env, pipeline, name, step, step.distributed, labels)
-    : containerStepTemplate(env, pipeline, name, step, labels);
+  return isDistributed(step) ? distributedStepTemplate(env, pipeline, name, step, labels) : containerStepTemplate(env, pipeline, name, step, labels);
 }
 
 /** Every step's template and the DAG that runs them. */
