@@ -231,6 +231,20 @@ for (const kind of storeKinds()) {
       expect(run.data.params).toEqual([{ key: 'lr', value: '0.01' }]);
     });
 
+    test('a metrics-only batch retried, overlapping earlier points or repeating a point adds each point once', async () => {
+      const runId = await newRun();
+      const point = (i: number) => ({ key: 'loss', value: 1 / (i + 1), timestamp: 7000 + i, step: i });
+      const send = (points: ReturnType<typeof point>[]) => api(url, 'POST', '/runs/log-batch', { run_id: runId, metrics: points });
+      const first = Array.from({ length: 10 }, (_, i) => point(i));
+      for (let i = 0; i < 3; i++) expect((await send(first)).status).toBe(200);
+      // Half already stored, half new; then a batch holding the same new point twice.
+      expect((await send(Array.from({ length: 10 }, (_, i) => point(i + 5)))).status).toBe(200);
+      expect((await send([point(15), point(15), point(16)])).status).toBe(200);
+      const history = await api(url, 'GET', '/metrics/get-history', { run_id: runId, metric_key: 'loss' });
+      expect(history.body.metrics.map((m: { step: number }) => m.step)).toEqual(Array.from({ length: 17 }, (_, i) => i));
+      expect((await getRun(runId)).data.metrics).toEqual([point(16)]);
+    });
+
     test('latest metric is the highest step, then timestamp; history pages with opaque tokens', async () => {
       const runId = await newRun();
       await api(url, 'POST', '/runs/log-batch', {

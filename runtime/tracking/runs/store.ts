@@ -303,16 +303,18 @@ export class TrackingStore {
     return created;
   }
 
-  private async runRow(runId: string, db: Db = this.db): Promise<RunsTable> {
+  /** `lockKey`: on PostgreSQL, hold the run FOR KEY SHARE until the transaction ends (writers of metric points, ADR 0031). */
+  private async runRow(runId: string, db: Db = this.db, lockKey = false): Promise<RunsTable> {
     validateRunId(runId);
-    const row = await db.selectFrom('runs').selectAll().where('run_uuid', '=', runId).executeTakeFirst();
+    const q = db.selectFrom('runs').selectAll().where('run_uuid', '=', runId);
+    const row = await (lockKey && this.dialect === 'postgres' ? q.forKeyShare() : q).executeTakeFirst();
     if (!row) throw MlflowError.notFound(`Run with id=${runId} not found`);
     return row;
   }
 
   /** Loads the run and rejects writes to deleted runs, as MLflow's _check_run_is_active does. */
-  private async activeRun(runId: string, db: Db): Promise<RunsTable> {
-    const row = await this.runRow(runId, db);
+  private async activeRun(runId: string, db: Db, lockKey = false): Promise<RunsTable> {
+    const row = await this.runRow(runId, db, lockKey);
     checkActive(runId, row.lifecycle_stage);
     return row;
   }
@@ -371,6 +373,20 @@ export class TrackingStore {
     validateLength(`Param value '${path}.value'`.replace("'.", "'"), LIMITS.MAX_PARAM_VAL_LENGTH, p.value);
   }
 
+  /**
+   * Each metric in order, so the first bad one is the one named; a key already accepted in this batch
+   * is not checked again (a 500-point batch usually repeats a handful of keys).
+   */
+  private validateMetrics(metrics: MetricInput[]): void {
+    const accepted = new Set<string>();
+    for (let i = 0; i < metrics.length; i++) {
+      const m = metrics[i];
+      if (accepted.has(m.key) && m.dataset_name === undefined && m.dataset_digest === undefined && m.timestamp >= 0) continue;
+      this.validateMetric(m, `metrics[${i}]`);
+      accepted.add(m.key);
+    }
+  }
+
   private validateMetric(m: MetricInput, path: string): void {
     validateKey(m.key, `${path}.key`.replace(/^\./, ''), 'Metric key');
     validateLength(`Dataset name '${path}.dataset_name'`, 500, m.dataset_name);
@@ -388,7 +404,7 @@ export class TrackingStore {
    */
   async logBatch(runId: string, metrics: MetricInput[], params: KeyValue[], tags: KeyValue[]): Promise<void> {
     validateBatchLimits(metrics.length, params.length, tags.length);
-    metrics.forEach((m, i) => this.validateMetric(m, `metrics[${i}]`));
+    this.validateMetrics(metrics);
     params.forEach((p, i) => this.validateParam(p, `params[${i}]`));
     tags.forEach((t, i) => this.validateTag(t, `tags[${i}]`));
     const seen = new Set<string>();
@@ -405,7 +421,7 @@ export class TrackingStore {
       return;
     }
     await this.db.transaction().execute(async (tx) => {
-      const run = await this.activeRun(runId, tx);
+      const run = await this.activeRun(runId, tx, metrics.length > 0);
       if (params.length) await this.insertParams(tx, runId, params);
       if (metrics.length) await this.insertMetrics(tx, runId, metrics);
       await this.insertLoggedModelMetrics(tx, run, metrics);

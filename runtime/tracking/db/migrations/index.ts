@@ -6,6 +6,7 @@ import * as m0004 from './0004_auth';
 import * as m0005 from './0005_logged_model_metrics';
 import * as m0006 from './0006_username_keys';
 import * as m0007 from './0007_traces';
+import * as m0008 from './0008_metrics_run_lock';
 
 /**
  * Every schema version, in order. Names sort lexically (NNNN_name) and are recorded in the database,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0005_logged_model_metrics': m0005,
   '0006_username_keys': m0006,
   '0007_traces': m0007,
+  '0008_metrics_run_lock': m0008,
 };
