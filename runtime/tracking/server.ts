@@ -6,6 +6,7 @@ import { ArtifactRoots, artifactRepositoryFor } from './artifacts';
 import { artifactsFeature } from './artifacts/routes';
 import { DEFAULT_BACKEND_STORE_URI, openStore } from './db/connection';
 import { prepareSchema } from './db/migrate';
+import { keepStatisticsFresh } from './db/planner-statistics';
 import { LoggedModelStore, loggedModelsFeature } from './logged-models';
 import { RegistryStore, registryFeature } from './registry';
 import { TrackingStore, runsFeature } from './runs';
@@ -110,6 +111,7 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
     });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ host, port: opts.port ?? 5000 });
+    const statistics = connection.dialect === 'postgres' ? keepStatisticsFresh(connection.db, { log: app.log }) : undefined;
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : opts.port;
     const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -119,6 +121,7 @@ export async function startTrackingServer(opts: TrackingServerOptions = {}): Pro
       context,
       close: async () => {
         await app.close();
+        await statistics?.stop();
         artifactRoots.close();
         artifacts?.close?.();
         await connection.close();
