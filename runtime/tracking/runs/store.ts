@@ -165,11 +165,27 @@ export class TrackingStore {
     let q = this.db.selectFrom('experiments').selectAll().where('lifecycle_stage', 'in', lifecycleFilter(req.viewType));
     for (const p of predicates) q = q.where(p);
     for (const o of order) q = q.orderBy(o);
-    q = q.orderBy('creation_time', 'desc').orderBy('experiment_id', 'asc');
-    const rows = await q
+    q = q
+      .orderBy('creation_time', 'desc')
+      .orderBy('experiment_id', 'asc')
       .limit(limit + 1)
-      .offset(offset)
-      .execute();
+      .offset(offset);
+    const more = (n: number) => (n > limit ? { next_page_token: encodePageToken(offset + limit) } : {});
+    if (this.dialect === 'postgres') {
+      // One statement: the page with its tags as a JSON column, in key order as the two-query path has them.
+      const rows = await q.select(experimentTagsPg).execute();
+      const page = rows.slice(0, limit);
+      return {
+        experiments: page.map((r) =>
+          experimentJson(
+            r,
+            r.child_tags.map(([key, value]) => ({ key, value })),
+          ),
+        ),
+        ...more(rows.length),
+      };
+    }
+    const rows = await q.execute();
     const page = rows.slice(0, limit);
     const tags = page.length
       ? await this.db
@@ -190,7 +206,7 @@ export class TrackingStore {
           tags.filter((t) => t.experiment_id === r.experiment_id),
         ),
       ),
-      ...(rows.length > limit ? { next_page_token: encodePageToken(offset + limit) } : {}),
+      ...more(rows.length),
     };
   }
 
@@ -733,6 +749,13 @@ interface ExperimentRow {
   creation_time: number | null;
   last_update_time: number | null;
 }
+
+/** PostgreSQL: an experiment's tags as [key, value] pairs in key order, a column of the statement that selects it. */
+const experimentTagsPg = sql<
+  [string, string | null][]
+>`(SELECT COALESCE(json_agg(json_build_array(t.key, t.value) ORDER BY t.key), '[]') FROM experiment_tags t WHERE t.experiment_id = experiments.experiment_id)`.as(
+  'child_tags',
+);
 
 function experimentJson(row: ExperimentRow, tags: { key: string; value: string | null }[]): Experiment {
   return {
