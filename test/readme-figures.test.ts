@@ -10,6 +10,7 @@ import { renderEnvironment } from '../stacks/gitops';
 import { distributedTraining, hyperparameterTuning } from '../environments/training-distributed';
 import { repoRoot } from './helpers/cli';
 import { testImageLockFile } from './helpers/image-lock';
+import { trackingTable, type ResultsFile } from '../bench/tracking/readme-table';
 
 jest.setTimeout(120_000);
 
@@ -114,6 +115,11 @@ describe('README figures from the code', () => {
       m[2] === '—' ? undefined : m[2].slice(1, -1),
     ]);
     expect(rows).toEqual(serve.options.filter((o) => o.long !== '--help').map((o) => [o.long, o.envVar]));
+  });
+
+  test('the tracking benchmark table is the recorded run, bench/recorded/tracking.json, as bench/tracking/readme-table.ts renders it', () => {
+    const recorded = JSON.parse(fs.readFileSync(path.join(repoRoot, 'bench', 'recorded', 'tracking.json'), 'utf8')) as ResultsFile;
+    expect(readme).toContain(trackingTable(recorded));
   });
 
   test("the registry suites' test count in the README's Tests block is what jest collects", () => {

@@ -20,7 +20,7 @@
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { closedLoop, instrumented, openLoop, type Measure, type Target } from './load';
-import { inProcessRate, startOurs, stopServer } from './servers';
+import { inProcessRate, startHttpFloor, startOurs, stopServer } from './servers';
 
 const SECONDS = Number(process.env.MLOPS_BENCH_SECONDS ?? 3);
 const WORKERS = Number(process.env.MLOPS_BENCH_WORKERS ?? os.availableParallelism());
@@ -50,6 +50,38 @@ function printRow({ label, load, m, vsLimit }: Row): void {
   );
 }
 
+/**
+ * Node's HTTP floor under this load at 32 clients (servers.ts startHttpFloor), answering the bytes our
+ * server answers for the first model. Printed with the ceiling it puts on any Node server on these cores.
+ */
+async function measureFloor(): Promise<Measure> {
+  const ours = await startOurs(MODELS[0], ['--workers', String(WORKERS)]);
+  let answer: string;
+  try {
+    const res = await fetch(`http://127.0.0.1:${ours.port}${v2Target.path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: v2Target.body,
+    });
+    answer = await res.text();
+  } finally {
+    await stopServer(ours);
+  }
+  const floor = await startHttpFloor(answer);
+  try {
+    const m = await instrumented(floor.child.pid, -1, () => closedLoop(floor.port, v2Target, 32, SECONDS));
+    const perRequest = m.serverCpuUs! + m.clientCpuUs!;
+    process.stdout.write(
+      `
+Node's HTTP floor (node:http reading each request and writing our ${answer.length}-byte answer, no parsing, no model), 32 clients: ${fmt(m.rps)} req/s, server CPU ${fmt(m.serverCpuUs!)} µs/req, load generator ${fmt(m.clientCpuUs!)} µs/req: on ${os.availableParallelism()} cores shared by both, no server can pass ~${fmt((os.availableParallelism() * 1e6) / perRequest)} req/s with this generator
+`,
+    );
+    return m;
+  } finally {
+    await stopServer(floor);
+  }
+}
+
 async function main(): Promise<void> {
   const loadavg = os
     .loadavg()
@@ -59,6 +91,7 @@ async function main(): Promise<void> {
     `inference benchmark: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), load average ${loadavg} at start, server --workers ${WORKERS}, ${SECONDS} s per measurement, Node ${process.version}, onnxruntime-node ${ort.env.versions.node}\n`,
   );
   const summary: string[] = [];
+  const floor = await measureFloor();
   for (const modelName of MODELS) {
     const inProcess = await inProcessRate(modelName, 1, SECONDS);
     const limit = inProcess.best;
@@ -98,7 +131,7 @@ async function main(): Promise<void> {
     const on = 'on (max 32)';
     const line =
       `${modelName}: in-process ${fmt(limit)} rows/s; HTTP at 32 clients ${fmt(at32[on])} req/s = ${fmt((100 * at32[on]) / limit, 1)}% with batching (target >= 50%), ` +
-      `${fmt(at32.off)} req/s = ${fmt((100 * at32.off) / limit, 1)}% without; batching on/off at 32 clients ${fmt(at32[on] / at32.off, 2)}x; ` +
+      `${fmt(at32.off)} req/s = ${fmt((100 * at32.off) / limit, 1)}% without; ${fmt((100 * at32[on]) / floor.rps, 1)}% of the node:http floor's ${fmt(floor.rps)} req/s; batching on/off at 32 clients ${fmt(at32[on] / at32.off, 2)}x; ` +
       `p99 at half of peak ${fmt(halfPeak[on].m.p99, 2)} ms with batching (${fmt(halfPeak[on].rate)} req/s), ${fmt(halfPeak.off.m.p99, 2)} ms without (${fmt(halfPeak.off.rate)} req/s) (target <= 5 ms)`;
     summary.push(line);
     process.stdout.write(`\n${line}\n`);

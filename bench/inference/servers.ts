@@ -106,6 +106,35 @@ export async function startOurs(modelName: string, args: string[] = [], env: Nod
   return { child, port, describe: `mlops serve ${args.join(' ')}`.trim() };
 }
 
+/**
+ * The floor for any Node HTTP server under this load generator: plain node:http on one event loop that
+ * reads each request's body and writes `answer` (the bytes our server answered), nothing else: no
+ * parsing, no model. Its CPU per request is what Node's HTTP parser, streams and socket writes cost here.
+ */
+export async function startHttpFloor(answer: string): Promise<Served> {
+  const script = `const http = require('node:http');
+const body = Buffer.from(process.env.FLOOR_ANSWER);
+const headers = ['content-type', 'application/json; charset=utf-8', 'content-length', String(body.length)];
+const server = http.createServer((req, res) => {
+  req.on('data', () => undefined);
+  req.on('end', () => { res.writeHead(200, headers); res.end(body); });
+});
+server.listen(0, '127.0.0.1', () => console.log('floor listening ' + server.address().port));`;
+  const child = spawn(process.execPath, ['-e', script], {
+    env: { ...process.env, FLOOR_ANSWER: answer },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const port = await ready(
+    child,
+    { line: (l) => (l.startsWith('floor listening ') ? Number(l.slice('floor listening '.length)) : undefined) },
+    'node:http floor',
+  );
+  return { child, port, describe: 'node:http, fixed answer' };
+}
+
 export async function stopServer(s: Served): Promise<void> {
   if (s.child.exitCode !== null || s.child.signalCode !== null) return;
   const exited = new Promise((r) => s.child.once('exit', r));
@@ -157,7 +186,15 @@ export async function inProcessRate(modelName: string, rows: number, seconds: nu
 
 export const PEER_VENV = process.env.MLOPS_BENCH_VENV ?? path.join(os.homedir(), '.cache', 'mlops-blueprint', 'bench-venv');
 /** mlserver 1.7.1's workers do not start with uvloop 0.22. scikit-learn as the fixtures were made with. */
-export const PEER_PACKAGES = ['mlflow==3.17.2', 'mlserver==1.7.1', 'mlserver-sklearn==1.7.1', 'uvloop<0.22', 'scikit-learn==1.9.1', 'skl2onnx==1.20.0'];
+export const PEER_PACKAGES = [
+  'mlflow==3.17.2',
+  'mlserver==1.7.1',
+  'mlserver-sklearn==1.7.1',
+  'uvloop<0.22',
+  'scikit-learn==1.9.1',
+  'skl2onnx==1.20.0',
+  'onnxruntime==1.32.0',
+];
 const venvBin = (name: string) => path.join(PEER_VENV, 'bin', name);
 const peerEnv = (): NodeJS.ProcessEnv => ({ ...process.env, PATH: `${path.join(PEER_VENV, 'bin')}:${process.env.PATH}`, PYTHONUNBUFFERED: '1' });
 
@@ -170,7 +207,8 @@ function canImport(modules: string): boolean {
  * cannot run (undefined when it can) for each peer.
  */
 export function preparePeers(log: (s: string) => void): { mlflow?: string; mlserver?: string; models?: string } {
-  const need = 'mlflow.pyfunc.scoring_server, uvicorn, mlserver, mlserver_sklearn, sklearn, skl2onnx';
+  // onnxruntime: peer_models.py checks the refitted pipeline against the ONNX fixture's probabilities.
+  const need = 'mlflow.pyfunc.scoring_server, uvicorn, mlserver, mlserver_sklearn, sklearn, skl2onnx, onnxruntime';
   if (!canImport(need)) {
     log(`installing the peers into ${PEER_VENV} (${PEER_PACKAGES.join(' ')}) ...\n`);
     if (!fs.existsSync(venvBin('python'))) {

@@ -126,6 +126,6 @@ export function writeResults(kind: string, doc: Record<string, unknown>): void {
   fs.mkdirSync(outDir, { recursive: true });
   const date = new Date().toISOString();
   const file = path.join(outDir, `${kind}-${date.replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ date, cpus: os.cpus().length, ...doc }, null, 2));
+  fs.writeFileSync(file, JSON.stringify({ date, cpus: os.cpus().length, loadavgAtEnd: os.loadavg(), ...doc }, null, 2));
   console.log(`\nresults: ${path.relative(repoRoot, file)}`);
 }
