@@ -3,7 +3,7 @@
  * `session.run` limit, and the peers users would deploy instead (`mlflow models serve`, MLServer 1.7),
  * installed from PyPI into a venv the bench creates and reuses.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,6 +27,14 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     child.kill(signal);
   }
+}
+
+/** A server in its own process group (stopServer stops the whole group), killed with it if the benchmark dies half-way. */
+function spawnServer(command: string, args: string[], options: SpawnOptions): ChildProcess {
+  const child = spawn(command, args, { ...options, detached: true });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
 }
 
 export interface Served {
@@ -90,14 +98,11 @@ export async function startOurs(modelName: string, args: string[] = [], env: Nod
     '4096',
     ...args,
   ];
-  const child = spawn(process.execPath, argv, {
+  const child = spawnServer(process.execPath, argv, {
     cwd: repoRoot,
     env: { ...process.env, MLOPS_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
-    detached: true,
   });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
   const port = await ready(
     child,
     { line: (l) => (l.includes('"inference server listening"') ? Number(new URL(JSON.parse(l).url).port) : undefined) },
@@ -120,13 +125,7 @@ const server = http.createServer((req, res) => {
   req.on('end', () => { res.writeHead(200, headers); res.end(body); });
 });
 server.listen(0, '127.0.0.1', () => console.log('floor listening ' + server.address().port));`;
-  const child = spawn(process.execPath, ['-e', script], {
-    env: { ...process.env, FLOOR_ANSWER: answer },
-    stdio: ['ignore', 'pipe', 'inherit'],
-    detached: true,
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+  const child = spawnServer(process.execPath, ['-e', script], { env: { ...process.env, FLOOR_ANSWER: answer }, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await ready(
     child,
     { line: (l) => (l.startsWith('floor listening ') ? Number(l.slice('floor listening '.length)) : undefined) },
@@ -234,13 +233,11 @@ export const peerModelsDir = path.join(os.homedir(), '.cache', 'mlops-blueprint'
 /** `mlflow models serve` on the sklearn pipeline (MLflow sklearn flavor), uvicorn with `workers` workers. */
 export async function startMlflowServe(workers: number): Promise<Served> {
   const port = await freePort();
-  const child = spawn(
+  const child = spawnServer(
     venvBin('mlflow'),
     ['models', 'serve', '-m', path.join(peerModelsDir, 'mlflow'), '--env-manager', 'local', '-h', '127.0.0.1', '-p', String(port), '-w', String(workers)],
-    { env: peerEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    { env: peerEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  children.add(child);
-  child.once('exit', () => children.delete(child));
   await ready(child, { url: `http://127.0.0.1:${port}/ping` }, 'mlflow models serve');
   return { child, port, describe: `mlflow models serve --env-manager local -w ${workers} (MLflow 3.17.2, sklearn flavor)` };
 }
@@ -257,14 +254,11 @@ export async function startMlserver(workers: number): Promise<Served> {
     MLSERVER_PARALLEL_WORKERS: String(workers),
     MLSERVER_DEBUG: 'false',
   };
-  const child = spawn(venvBin('mlserver'), ['start', path.join(peerModelsDir, 'mlserver')], {
+  const child = spawnServer(venvBin('mlserver'), ['start', path.join(peerModelsDir, 'mlserver')], {
     env,
     cwd: path.join(peerModelsDir, 'mlserver'),
     stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
   });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
   await ready(child, { url: `http://127.0.0.1:${http}/v2/models/churn/ready` }, 'mlserver start');
   return { child, port: http, describe: `mlserver start (MLServer 1.7.1, mlserver-sklearn, parallel_workers ${workers}, debug off)` };
 }
