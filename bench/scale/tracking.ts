@@ -18,6 +18,7 @@ import { createDatabase, dropDatabase, startOurs, stop, writeResults } from '../
 import { explainSearch } from './explain';
 import { insertHistorySql, insertRunsSql, insertSearchRowsSql, RELATION_SIZES_SQL, type HistoryShape } from './sql';
 import { markdownTable, mib, ratio } from './table';
+import { SEARCH_FILTER } from '../tracking/search-runs';
 
 const sizes = (env: string | undefined, fallback: string) => (env ?? fallback).split(',').map(Number);
 const POINTS = sizes(process.env.MLOPS_SCALE_POINTS, '0,1000000,10000000');
@@ -27,7 +28,6 @@ const FILL_BUDGET_MS = Number(process.env.MLOPS_SCALE_FILL_BUDGET_S ?? 900) * 10
 const HISTORY: HistoryShape = { keys: 10, steps: 1000 };
 const RUNS_PER_STATEMENT = 100;
 const DB = 'mlops_scale_tracking';
-export const SEARCH_FILTER = "metrics.accuracy > 0.9 and params.lr = '0.01'";
 
 const api = (url: string, method: string, route: string, body?: unknown): Promise<any> => request(url, method, `/api/2.0/mlflow${route}`, body);
 const seconds = (t0: number) => Number(((performance.now() - t0) / 1000).toFixed(1));

@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { call as request, load as loadFrom, type Result } from './load';
+import { SEARCH_FILTER } from './search-runs';
 import { createDatabase, dropDatabase, MLFLOW_MISSING, mlflowExecutable, startMlflowServer, startOurs, stop, writeResults } from './servers';
 
 const CONCURRENCY = 20;
@@ -72,11 +73,10 @@ async function benchTarget(target: string, url: string): Promise<Result[]> {
     });
   });
   console.log(`  (seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s)`);
-  const filter = "metrics.accuracy > 0.9 and params.lr = '0.01'";
   for (const max of [100, 1000]) {
     results.push(
       await load(target, `search_runs(${SEARCH_RUNS} runs, max ${max})`, 200, async () => {
-        const r = await call(url, 'POST', '/runs/search', { experiment_ids: [searchExp], filter, max_results: max });
+        const r = await call(url, 'POST', '/runs/search', { experiment_ids: [searchExp], filter: SEARCH_FILTER, max_results: max });
         if (!r.runs?.length) throw new Error('search returned no runs');
       }),
     );

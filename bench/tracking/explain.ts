@@ -13,28 +13,10 @@ import { sql, type CompiledQuery, type RootOperationNode } from 'kysely';
 import { openStore } from '../../runtime/tracking/db/connection';
 import { prepareSchema } from '../../runtime/tracking/db/migrate';
 import { TrackingStore } from '../../runtime/tracking/runs/store';
+import { SEARCH_FILTER, seedSearchRuns } from './search-runs';
 import { createDatabase, dropDatabase } from './servers';
 
 const RUNS = Number(process.env.MLOPS_BENCH_RUNS ?? 10_000);
-const FILTER = "metrics.accuracy > 0.9 and params.lr = '0.01'";
-
-async function seed(store: TrackingStore, experimentId: string): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let i = next++; i < RUNS; i = next++) {
-        const run = await store.createRun({ experimentId, startTime: 1_700_000_000_000 + i, tags: [] });
-        await store.logBatch(
-          run.info.run_id,
-          [{ key: 'accuracy', value: (i % 100) / 100, timestamp: 1, step: 0 }],
-          [{ key: 'lr', value: i % 2 ? '0.01' : '0.1' }],
-          [{ key: 'team', value: `t${i % 7}` }],
-        );
-      }
-    }),
-  );
-}
-
 /** A literal for `EXPLAIN`: SQLite cannot explain a statement with bound parameters through kysely's raw path. */
 const literal = (v: unknown): string =>
   Array.isArray(v) ? `ARRAY[${v.map(literal).join(', ')}]` : typeof v === 'number' ? String(v) : `'${String(v).replaceAll("'", "''")}'`;
@@ -55,10 +37,10 @@ async function main(): Promise<void> {
     const store = new TrackingStore(db, conn.dialect, { defaultArtifactRoot: path.join(dir, 'artifacts') });
     const exp = await store.createExperiment(`explain-${Date.now()}`, undefined, []);
     const t0 = performance.now();
-    await seed(store, exp);
+    await seedSearchRuns(store, exp, RUNS);
     console.log(`seeded ${RUNS} runs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     if (dialect === 'postgres') await sql`ANALYZE`.execute(conn.db);
-    const search = () => store.searchRuns({ experimentIds: [exp], filter: FILTER, viewType: 'ACTIVE_ONLY', maxResults: 100, orderBy: [] });
+    const search = () => store.searchRuns({ experimentIds: [exp], filter: SEARCH_FILTER, viewType: 'ACTIVE_ONLY', maxResults: 100, orderBy: [] });
     for (let i = 0; i < 5; i++) await search(); // warm
     const t1 = performance.now();
     for (let i = 0; i < 20; i++) await search();
@@ -67,7 +49,7 @@ async function main(): Promise<void> {
     await search();
     capturing = false;
     const out: string[] = [
-      `search_runs as bench.ts sends it: filter ${JSON.stringify(FILTER)}, max_results 100, ${RUNS} runs (half match each predicate), ${dialect}`,
+      `search_runs as bench.ts sends it: filter ${JSON.stringify(SEARCH_FILTER)}, max_results 100, ${RUNS} runs (half match each predicate), ${dialect}`,
       `TrackingStore.searchRuns in process: ${perSearch.toFixed(2)} ms per search (mean of 20, after 5 warm-up), ${captured.length} statements`,
       `generated ${new Date().toISOString()} by npx tsx bench/tracking/explain.ts ${dialect}`,
       '',

@@ -10,29 +10,12 @@ import { sql } from 'kysely';
 import { performance } from 'node:perf_hooks';
 import { openStore } from '../../runtime/tracking/db/connection';
 import { prepareSchema } from '../../runtime/tracking/db/migrate';
-import { analyzeStale } from '../../runtime/tracking/db/planner-statistics';
+import { analyzeStale, SEARCH_TABLES } from '../../runtime/tracking/db/planner-statistics';
 import { TrackingStore } from '../../runtime/tracking/runs/store';
+import { SEARCH_FILTER, seedSearchRuns } from './search-runs';
 import { createDatabase, dropDatabase } from './servers';
 
 const RUNS = Number(process.env.MLOPS_BENCH_RUNS ?? 10_000);
-const TABLES = ['runs', 'latest_metrics', 'params', 'tags'];
-
-async function seed(store: TrackingStore, experimentId: string): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let i = next++; i < RUNS; i = next++) {
-        const run = await store.createRun({ experimentId, startTime: 1_700_000_000_000 + i, tags: [] });
-        await store.logBatch(
-          run.info.run_id,
-          [{ key: 'accuracy', value: (i % 100) / 100, timestamp: 1, step: 0 }],
-          [{ key: 'lr', value: i % 2 ? '0.01' : '0.1' }],
-          [{ key: 'team', value: `t${i % 7}` }],
-        );
-      }
-    }),
-  );
-}
 
 async function main(): Promise<void> {
   const conn = await openStore(await createDatabase('mlops_bench_stale_stats'));
@@ -50,12 +33,12 @@ async function main(): Promise<void> {
       );
     }
     await sql`ANALYZE`.execute(conn.db);
-    for (const t of TABLES) await sql.raw(`ALTER TABLE ${t} SET (autovacuum_enabled = false)`).execute(conn.db);
+    for (const t of SEARCH_TABLES) await sql.raw(`ALTER TABLE ${t} SET (autovacuum_enabled = false)`).execute(conn.db);
     const sweep = await store.createExperiment('sweep', undefined, []);
-    await seed(store, sweep);
+    await seedSearchRuns(store, sweep, RUNS);
     const req = {
       experimentIds: [sweep],
-      filter: "metrics.accuracy > 0.9 and params.lr = '0.01'",
+      filter: SEARCH_FILTER,
       viewType: 'ACTIVE_ONLY' as const,
       maxResults: 100,
       orderBy: [],

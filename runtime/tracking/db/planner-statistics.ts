@@ -11,7 +11,7 @@ import type { Database } from './schema';
  */
 
 /** What search_runs filters, orders and hydrates by (search/runs.ts, runs/hydrate-pg.ts). */
-const TABLES = ['runs', 'latest_metrics', 'params', 'tags'];
+export const SEARCH_TABLES = ['runs', 'latest_metrics', 'params', 'tags'];
 /** Held while analyzing, so one replica at a time does it; the others skip that round. */
 export const ANALYZE_LOCK_KEY = 0x6d6c6f7074; // "mlopt"
 
@@ -75,7 +75,7 @@ export function keepStatisticsFresh(db: Kysely<Database>, opts: FreshStatisticsO
 /** ANALYZE needs the table's owner (others get a warning and nothing is analyzed). */
 async function ownsTables(db: Kysely<Database>): Promise<boolean> {
   const { rows } = await sql<{ owned: boolean | null }>`SELECT bool_and(pg_has_role(tableowner, 'MEMBER')) AS owned FROM pg_tables
-    WHERE schemaname = current_schema() AND tablename IN (${sql.join(TABLES)})`.execute(db);
+    WHERE schemaname = current_schema() AND tablename IN (${sql.join(SEARCH_TABLES)})`.execute(db);
   return rows[0]?.owned ?? false;
 }
 
@@ -85,7 +85,7 @@ async function ownsTables(db: Kysely<Database>): Promise<boolean> {
  */
 export async function analyzeStale(db: Kysely<Database>, opts: Pick<FreshStatisticsOptions, 'minChanges' | 'fraction'> = {}): Promise<string[]> {
   const { rows } = await sql<{ relname: string }>`SELECT relname FROM pg_stat_user_tables
-    WHERE schemaname = current_schema() AND relname IN (${sql.join(TABLES)})
+    WHERE schemaname = current_schema() AND relname IN (${sql.join(SEARCH_TABLES)})
       AND n_mod_since_analyze > GREATEST(${opts.minChanges ?? 500}::float8, ${opts.fraction ?? 0.1}::float8 * n_live_tup)
     ORDER BY relname`.execute(db);
   if (!rows.length) return [];
