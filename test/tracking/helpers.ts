@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
-import { startTrackingServer, type RunningTrackingServer, type TrackingServerOptions } from '../../runtime/tracking';
+import { openStore, startTrackingServer, type RunningTrackingServer, type StoreConnection, type TrackingServerOptions } from '../../runtime/tracking';
+import { prepareSchema } from '../../runtime/tracking/db/migrate';
+import { TrackingStore } from '../../runtime/tracking/runs/store';
 import { repoRoot } from '../helpers/cli';
 import { createTestDatabase, postgresAvailability } from '../helpers/postgres';
 import { pythonExecutable } from '../helpers/python';
@@ -15,6 +17,36 @@ export const postgres = postgresAvailability();
 
 export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `mlops-${prefix}-`));
+}
+
+export interface TestStore {
+  /** The database's URL, for a second connection (another replica, a concurrent transaction). */
+  url: string;
+  conn: StoreConnection;
+  store: TrackingStore;
+  /** Closes the connection, drops the database and removes the artifact dir. */
+  close(): Promise<void>;
+}
+
+/** A fresh PostgreSQL database (`mlops_<prefix>_…`) with the current schema and a TrackingStore on it, in process (no HTTP). */
+export async function postgresTestStore(prefix: string): Promise<TestStore> {
+  const dir = tmpDir(prefix);
+  const db = await createTestDatabase(`mlops_${prefix.replace(/-/g, '_')}`);
+  const close = async (conn?: StoreConnection) => {
+    await conn?.close();
+    await db.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  let conn: StoreConnection | undefined;
+  try {
+    conn = await openStore(db.url);
+    await prepareSchema(conn.db, 'postgres', { upgrade: true });
+  } catch (err) {
+    await close(conn);
+    throw err;
+  }
+  const store = new TrackingStore(conn.db, 'postgres', { defaultArtifactRoot: path.join(dir, 'artifacts') });
+  return { url: db.url, conn, store, close: () => close(conn) };
 }
 
 export interface TestServer extends RunningTrackingServer {

@@ -1,15 +1,10 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { sql } from 'kysely';
 import { openStore, type StoreConnection } from '../../runtime/tracking';
-import { prepareSchema } from '../../runtime/tracking/db/migrate';
 import * as m0008 from '../../runtime/tracking/db/migrations/0008_metrics_run_lock';
-import { TrackingStore } from '../../runtime/tracking/runs/store';
-import { createTestDatabase } from '../helpers/postgres';
+import type { TrackingStore } from '../../runtime/tracking/runs/store';
 import { ifStarted } from '../helpers/lifecycle';
 import { describeWithTool } from '../helpers/tools';
-import { storeAvailability } from './helpers';
+import { postgresTestStore, storeAvailability, type TestStore } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -21,26 +16,21 @@ jest.setTimeout(60_000);
  * and answers 404, as with the key; without the lock it would insert points of a run that no longer exists.
  */
 describeWithTool('metric points and the run they belong to (PostgreSQL, no foreign key)', storeAvailability('postgres'), () => {
-  let db: { url: string; drop(): Promise<void> };
+  let pg: TestStore;
   let conn: StoreConnection;
   let other: StoreConnection;
   let store: TrackingStore;
   let experimentId: string;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-metrics-lock-'));
 
   beforeAll(async () => {
-    db = await createTestDatabase('mlops_metrics_lock');
-    conn = await openStore(db.url);
-    await prepareSchema(conn.db, 'postgres', { upgrade: true });
-    other = await openStore(db.url);
-    store = new TrackingStore(conn.db, 'postgres', { defaultArtifactRoot: path.join(dir, 'artifacts') });
+    pg = await postgresTestStore('metrics-lock');
+    ({ conn, store } = pg);
+    other = await openStore(pg.url);
     experimentId = await store.createExperiment('lock', undefined, []);
   });
   afterAll(async () => {
     await ifStarted(other)?.close();
-    await ifStarted(conn)?.close();
-    await ifStarted(db)?.drop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await ifStarted(pg)?.close();
   });
 
   const hasForeignKey = async () =>

@@ -1,15 +1,10 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { sql } from 'kysely';
 import { openStore, type StoreConnection } from '../../runtime/tracking';
-import { prepareSchema } from '../../runtime/tracking/db/migrate';
-import { ANALYZE_LOCK_KEY, analyzeStale, keepStatisticsFresh } from '../../runtime/tracking/db/planner-statistics';
-import { TrackingStore } from '../../runtime/tracking/runs/store';
-import { createTestDatabase } from '../helpers/postgres';
+import { ANALYZE_LOCK_KEY, analyzeStale, keepStatisticsFresh, SEARCH_TABLES } from '../../runtime/tracking/db/planner-statistics';
+import type { TrackingStore } from '../../runtime/tracking/runs/store';
 import { ifStarted } from '../helpers/lifecycle';
 import { describeWithTool } from '../helpers/tools';
-import { storeAvailability } from './helpers';
+import { postgresTestStore, storeAvailability, type TestStore } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -18,25 +13,20 @@ jest.setTimeout(120_000);
  * on a real PostgreSQL with autovacuum turned off for these tables, so every analyze seen is ours.
  */
 describeWithTool('planner statistics of the search tables (PostgreSQL)', storeAvailability('postgres'), () => {
-  let db: { url: string; drop(): Promise<void> };
+  let pg: TestStore;
   let conn: StoreConnection;
   let store: TrackingStore;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-planner-stats-'));
 
   beforeAll(async () => {
-    db = await createTestDatabase('mlops_planner_stats');
-    conn = await openStore(db.url);
-    await prepareSchema(conn.db, 'postgres', { upgrade: true });
-    for (const t of ['runs', 'latest_metrics', 'params', 'tags']) await sql.raw(`ALTER TABLE ${t} SET (autovacuum_enabled = false)`).execute(conn.db);
-    store = new TrackingStore(conn.db, 'postgres', { defaultArtifactRoot: path.join(dir, 'artifacts') });
+    pg = await postgresTestStore('planner-stats');
+    ({ conn, store } = pg);
+    for (const t of SEARCH_TABLES) await sql.raw(`ALTER TABLE ${t} SET (autovacuum_enabled = false)`).execute(conn.db);
   });
   afterAll(async () => {
-    await ifStarted(conn)?.close();
-    await ifStarted(db)?.drop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await ifStarted(pg)?.close();
   });
 
-  /** A sweep: `n` runs of a new experiment, each with a metric, a param and a tag, as bench.ts seeds them. */
+  /** A sweep: `n` runs of a new experiment, each with a metric and a param (and the run-name tag every run gets). */
   async function sweep(n: number): Promise<string> {
     const experimentId = await store.createExperiment(`sweep-${Date.now()}-${Math.random()}`, undefined, []);
     for (let i = 0; i < n; i++) {
@@ -88,7 +78,7 @@ describeWithTool('planner statistics of the search tables (PostgreSQL)', storeAv
   test('a replica holding the analyze lock makes the others skip the round', async () => {
     await sweep(600);
     await changesCounted(600);
-    const other = await openStore(db.url);
+    const other = await openStore(pg.url);
     try {
       await other.db.connection().execute(async (held) => {
         await sql`SELECT pg_advisory_lock(${sql.lit(ANALYZE_LOCK_KEY)})`.execute(held);
