@@ -42,23 +42,18 @@ export function keepStatisticsFresh(db: Kysely<Database>, opts: FreshStatisticsO
   const interval = opts.intervalMs ?? intervalFromEnv();
   if (interval === 0) return { stop: () => Promise.resolve() };
   let running: Promise<void> | undefined;
-  let stopped = false;
   let owned: boolean | undefined;
-  const stopChecks = () => {
-    stopped = true;
-    clearInterval(timer);
-  };
   const check = async () => {
     owned ??= await ownsTables(db);
     if (!owned) {
       opts.log.info('planner statistics: the tracking tables belong to another role, so autovacuum alone analyzes them');
-      stopChecks();
+      clearInterval(timer);
       return;
     }
     await analyzeStale(db, opts);
   };
   const timer = setInterval(() => {
-    if (running || stopped) return;
+    if (running) return;
     running = check()
       .catch((err: unknown) => opts.log.warn({ err }, 'planner statistics: analyze failed; autovacuum alone analyzes the tracking tables from now on'))
       .finally(() => (running = undefined));
@@ -66,7 +61,7 @@ export function keepStatisticsFresh(db: Kysely<Database>, opts: FreshStatisticsO
   timer.unref();
   return {
     stop: async () => {
-      stopChecks();
+      clearInterval(timer);
       await running;
     },
   };

@@ -139,7 +139,8 @@ export async function logMetricsInOneStatement(db: Kysely<Database>, runId: stri
   try {
     return await metricsStatement(db, runId, rows, latest, sql``);
   } catch (err) {
-    if ((err as { code?: string; constraint?: string }).constraint !== 'metric_pk' || (err as { code?: string }).code !== '23505') throw err;
+    const { code, constraint } = err as { code?: string; constraint?: string };
+    if (code !== '23505' || constraint !== 'metric_pk') throw err;
     return metricsStatement(db, runId, rows, latest, sql`ON CONFLICT (run_uuid, key, timestamp, step, value, is_nan) DO NOTHING`);
   }
 }
