@@ -3,6 +3,7 @@ import { openStore, type StoreConnection } from '../../runtime/tracking';
 import { ANALYZE_LOCK_KEY, analyzeStale, keepStatisticsFresh, SEARCH_TABLES } from '../../runtime/tracking/db/planner-statistics';
 import type { TrackingStore } from '../../runtime/tracking/runs/store';
 import { ifStarted } from '../helpers/lifecycle';
+import { createTestDatabase } from '../helpers/postgres';
 import { describeWithTool } from '../helpers/tools';
 import { postgresTestStore, storeAvailability, type TestStore } from './helpers';
 
@@ -104,5 +105,18 @@ describeWithTool('planner statistics of the search tables (PostgreSQL)', storeAv
       await fresh.stop();
     }
     expect(warnings).toEqual([]);
+  });
+
+  test('after a failed check the loop stops: one warning, no retries every interval', async () => {
+    // A store whose database is dropped under it: every check's query fails.
+    const gone = await createTestDatabase('mlops_planner_stats_gone');
+    const closed = await openStore(gone.url);
+    await gone.drop();
+    const warnings: string[] = [];
+    const fresh = keepStatisticsFresh(closed.db, { intervalMs: 50, log: { warn: (_o, m) => warnings.push(m), info: (m) => warnings.push(m) } });
+    await new Promise((r) => setTimeout(r, 600));
+    await fresh.stop();
+    await closed.close();
+    expect(warnings).toEqual(['planner statistics: analyze failed; autovacuum alone analyzes the tracking tables from now on']);
   });
 });

@@ -55,7 +55,10 @@ export function keepStatisticsFresh(db: Kysely<Database>, opts: FreshStatisticsO
   const timer = setInterval(() => {
     if (running) return;
     running = check()
-      .catch((err: unknown) => opts.log.warn({ err }, 'planner statistics: analyze failed; autovacuum alone analyzes the tracking tables from now on'))
+      .catch((err: unknown) => {
+        clearInterval(timer);
+        opts.log.warn({ err }, 'planner statistics: analyze failed; autovacuum alone analyzes the tracking tables from now on');
+      })
       .finally(() => (running = undefined));
   }, interval);
   timer.unref();
