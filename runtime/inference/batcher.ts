@@ -1,5 +1,5 @@
 import type { LoadedModel } from './model';
-import type { SessionPool } from './pool';
+import type { SessionRunner } from './pool';
 import { concatRows, sliceRows, type TensorData } from './tensors';
 
 export interface BatcherOptions {
@@ -69,7 +69,7 @@ export class Batcher {
   private idleWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly pool: SessionPool,
+    private readonly pool: SessionRunner,
     private readonly opts: BatcherOptions,
   ) {}
 

@@ -59,7 +59,9 @@ export function registerServeCommand(program: Command): void {
         .argParser(integer(0, 65535)),
     )
     .addOption(
-      new Option('-w, --workers <n>', 'worker threads running onnxruntime sessions (default: CPU cores)').env('MLOPS_SERVE_WORKERS').argParser(integer(1, 256)),
+      new Option('-w, --workers <n>', 'worker threads running onnxruntime sessions; 0 runs them on the HTTP thread, for small models (default: CPU cores)')
+        .env('MLOPS_SERVE_WORKERS')
+        .argParser(integer(0, 256)),
     )
     .addOption(
       new Option('--max-batch-size <rows>', 'rows merged into one session run (1 disables batching)')
@@ -117,7 +119,8 @@ async function serveAction(opts: ServeOptions): Promise<void> {
   if (opts.listeners > 1 && index === undefined) return servePrimary(opts);
   const { startInferenceServer } = await import('./server');
   const { default: os } = await import('node:os');
-  const workers = index === undefined ? opts.workers : Math.max(1, Math.ceil((opts.workers ?? os.availableParallelism()) / opts.listeners));
+  const workers =
+    index === undefined || opts.workers === 0 ? opts.workers : Math.max(1, Math.ceil((opts.workers ?? os.availableParallelism()) / opts.listeners));
   // Drift monitoring against the reference stats `mlops train` logs with the model (runtime/monitoring).
   const { PredictionMonitor } = await import('../monitoring');
   const monitor = new PredictionMonitor({ psiThreshold: opts.driftPsiThreshold });

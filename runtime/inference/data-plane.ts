@@ -10,12 +10,16 @@ import { Batcher } from './batcher';
 import { InferenceMetrics } from './metrics';
 import type { LoadedModel } from './model';
 import { ModelManager, type ModelManagerOptions } from './model-manager';
-import { SessionPool } from './pool';
+import { InlineRunner } from './inline-runner';
+import { SessionPool, type SessionRunner } from './pool';
 import { PredictionNotifier, type PredictionHook } from './prediction-hook';
 import type { TensorData } from './tensors';
 
 export interface DataPlaneOptions extends ModelManagerOptions {
-  /** Worker threads running onnxruntime sessions. @default os.availableParallelism() */
+  /**
+   * Worker threads running onnxruntime sessions; 0 runs them on the HTTP thread (InlineRunner: for models
+   * whose run costs less than a worker round trip). @default os.availableParallelism()
+   */
   workers?: number;
   /** Rows per merged session run; 1 disables adaptive batching. @default 32 */
   maxBatchSize?: number;
@@ -66,7 +70,7 @@ export class DataPlane {
 
   private constructor(
     readonly metrics: InferenceMetrics,
-    readonly pool: SessionPool,
+    readonly pool: SessionRunner,
     readonly batcher: Batcher,
     readonly manager: ModelManager,
     readonly notifier: PredictionNotifier,
@@ -81,11 +85,12 @@ export class DataPlane {
     // The pool calls the batcher back when a worker is free, and the batcher runs on the pool.
     const ref: { batcher?: Batcher } = {};
     const metrics = new InferenceMetrics(() => ref.batcher?.depth ?? 0, { defaultMetrics: opts.defaultMetrics });
-    const pool = new SessionPool({
-      size: opts.workers ?? os.availableParallelism(),
-      onIdle: () => (maxBatchSize > 1 ? ref.batcher?.schedule() : ref.batcher?.pump()),
-      onWorkerError: (err) => log.error({ err }, 'inference worker died; replaced'),
-    });
+    const onIdle = () => (maxBatchSize > 1 ? ref.batcher?.schedule() : ref.batcher?.pump());
+    const workers = opts.workers ?? os.availableParallelism();
+    const pool: SessionRunner =
+      workers === 0
+        ? new InlineRunner({ onIdle })
+        : new SessionPool({ size: workers, onIdle, onWorkerError: (err) => log.error({ err }, 'inference worker died; replaced') });
     const batcher = (ref.batcher = new Batcher(pool, {
       maxBatchSize,
       maxBatchDelayMs,

@@ -5,7 +5,7 @@ import type { InferenceMetrics } from './metrics';
 import { describeModel, readModelFiles, type LoadedModel } from './model';
 import { MlflowClient, parseModelUri, type ModelUri } from '../mlflow';
 import { cachedDownload, defaultCacheDir, modelLocationIn } from './model-source';
-import type { SessionPool } from './pool';
+import type { SessionRunner } from './pool';
 
 /** What the model manager reads of the server's options. */
 export interface ModelManagerOptions {
@@ -37,7 +37,7 @@ export class ModelManager {
 
   constructor(
     private readonly opts: ModelManagerOptions,
-    private readonly pool: SessionPool,
+    private readonly pool: SessionRunner,
     private readonly batcher: Batcher,
     private readonly metrics: InferenceMetrics,
     private readonly log: FastifyBaseLogger | undefined,

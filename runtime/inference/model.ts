@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { TensorSpecWire } from './pool';
+import type { TensorSpecWire } from './session';
 import { encodeValues, InputError, type OnnxType, type TensorData } from './tensors';
 
 /** One column of an MLflow column-based signature (`signature.inputs` in MLmodel). */

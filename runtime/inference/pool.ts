@@ -1,13 +1,25 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { SessionIo, TensorSpecWire } from './session';
 import type { TensorData } from './tensors';
 
-/** Tensor metadata as the worker reports it: null dims are dynamic. type is an ONNX element type or 'non-tensor'. */
-export interface TensorSpecWire {
-  name: string;
-  type: string;
-  shape: Array<number | null>;
+/**
+ * Where the batcher runs batches: a pool of worker threads (SessionPool) or the HTTP thread itself
+ * (InlineRunner). Each slot runs one batch at a time, which is what lets requests queue up and merge.
+ */
+export interface SessionRunner {
+  /** Slots that can run a batch at the same time. */
+  readonly size: number;
+  readonly busyCount: number;
+  /** Loads a model file in every slot; resolves with its input/output metadata. */
+  load(key: string, file: string): Promise<SessionIo>;
+  unload(key: string): void;
+  /** An idle slot's index, or -1 when all are busy. */
+  idleWorker(): number;
+  /** Runs one batch on the given idle slot. The slot is busy until the promise settles. */
+  run(index: number, key: string, feeds: Record<string, TensorData>, outputs?: string[]): Promise<Record<string, TensorData>>;
+  close(): Promise<void>;
 }
 
 export type ToWorker =
@@ -87,7 +99,7 @@ class PoolWorker {
  * A fixed set of worker threads. Every worker loads every model version (so any idle worker can run any
  * batch); each worker runs one batch at a time, which is what lets requests queue up and merge.
  */
-export class SessionPool {
+export class SessionPool implements SessionRunner {
   private workers: PoolWorker[] = [];
   private readonly models = new Map<string, string>();
   private closed = false;
@@ -118,8 +130,7 @@ export class SessionPool {
     });
   }
 
-  /** Loads a model file on every worker; resolves with its input/output metadata. */
-  async load(key: string, file: string): Promise<{ inputs: TensorSpecWire[]; outputs: TensorSpecWire[] }> {
+  async load(key: string, file: string): Promise<SessionIo> {
     const replies = await Promise.all(this.workers.map((w) => w.request({ op: 'load', key, path: file })));
     const bad = replies.find((r) => r.op === 'error');
     if (bad) {
@@ -136,7 +147,6 @@ export class SessionPool {
     for (const w of this.workers) w.worker.postMessage({ op: 'unload', key } satisfies ToWorker);
   }
 
-  /** An idle worker's index, or -1 when all are busy. */
   idleWorker(): number {
     return this.workers.findIndex((w) => !w.busy);
   }
@@ -145,7 +155,6 @@ export class SessionPool {
     return this.workers.filter((w) => w.busy).length;
   }
 
-  /** Runs one batch on the given idle worker. The worker is busy until the promise settles. */
   async run(index: number, key: string, feeds: Record<string, TensorData>, outputs?: string[]): Promise<Record<string, TensorData>> {
     const w = this.workers.at(index);
     if (index < 0 || !w || w.busy) throw new Error('internal: worker not idle');

@@ -32,7 +32,7 @@ export interface InferenceServerOptions extends DataPlaneOptions {
   port?: number;
   /** Port of the Open Inference Protocol's gRPC service on the same host; 0 picks a free one. @default no gRPC listener */
   grpcPort?: number;
-  /** Worker threads running onnxruntime sessions. Default os.availableParallelism(). */
+  /** Worker threads running onnxruntime sessions; 0 runs them on the HTTP thread. Default os.availableParallelism(). */
   workers?: number;
   /** Rows per merged session run; 1 disables adaptive batching. Default 32. */
   maxBatchSize?: number;

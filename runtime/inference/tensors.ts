@@ -1,6 +1,6 @@
 /**
- * Tensors as they travel between the HTTP thread and the session workers: plain typed arrays (moved with
- * postMessage, not copied) plus dims. Codecs from JSON values and back, with errors that name the input.
+ * Tensors as they travel between the HTTP thread and the session workers: plain typed arrays plus dims
+ * (outputs are moved with postMessage; inputs are copied, the prediction hook still reads them). Codecs from JSON values and back, with errors that name the input.
  */
 
 /** Element types onnxruntime-node accepts for tensors (string = ONNX STRING = OIP BYTES). */

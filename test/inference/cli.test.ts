@@ -62,6 +62,33 @@ describe('mlops serve (real process)', () => {
     }
   });
 
+  // A real process, not serve() in jest: onnxruntime checks its outputs against the typed-array classes
+  // of the realm that loaded it, and jest's vm is another realm than the native binding's.
+  test('--workers 0 runs sessions on the HTTP thread: same answers, concurrent requests still merge into one run', async () => {
+    const n = expected.rows.length;
+    const args = ['-m', model('churn-logreg'), '--name', 'churn', '--workers', '0', '--max-batch-size', String(n), '--max-batch-delay-ms', '2000'];
+    const { child, url, exited } = await startServe(args);
+    try {
+      const want = expected.outputs['churn-logreg'];
+      const replies = await Promise.all(
+        expected.rows.map((row, i) =>
+          i % 2
+            ? post(`${url}/invocations`, { dataframe_split: { columns: expected.columns, data: [row] } })
+            : post(`${url}/v2/models/churn/infer`, { inputs: [{ name: 'float_input', shape: [1, 4], datatype: 'FP32', data: row }] }),
+        ),
+      );
+      expect(replies.map((r) => r.status)).toEqual(Array(n).fill(200));
+      expect(replies.map((r, i) => (i % 2 ? r.body.predictions[0].label : r.body.outputs[0].data[0]))).toEqual(want.label);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^mlops_inference_batch_size_count\{model="churn"\} 1$/m);
+      expect(metrics).toMatch(new RegExp(`^mlops_inference_batch_size_sum\\{model="churn"\\} ${n}$`, 'm'));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   test('bad usage is one line on stderr and exit code 1', () => {
     const missing = runMlops(['serve', '-m', 'no/such/model.onnx', '--port', '0']);
     expect(missing.status).toBe(1);
