@@ -8,7 +8,8 @@
  *
  * Taken requests run the same parsing, validation, batching and errors as the Fastify routes
  * (parseJsonBody, parseJsonInvocation/parseInferRequest, errorStatus); the answers are the same bytes
- * with the same headers. Per request: one state object, no closures (listeners are shared functions
+ * with the same headers. Bodies of the common numeric shapes are read straight into tensors first
+ * (direct-parse.ts); it takes only what the general parsers would accept, with the same feeds. Per request: one state object, no closures (listeners are shared functions
  * that find the state on the request) and no promise (the batcher calls the state back).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,6 +18,7 @@ import { errorBody, errorStatus, type Protocol } from './errors';
 import { parseJsonBody } from './json-body';
 import type { LoadedModel } from './model';
 import type { PredictionNotifier } from './prediction-hook';
+import { directInfer, directInvocation } from './protocols/direct-parse';
 import { inferResponseJson, predictionsJson } from './protocols/encode';
 import { parseJsonInvocation } from './protocols/mlflow';
 import { parseInferRequest } from './protocols/v2';
@@ -73,9 +75,11 @@ class HotRequest implements Completion {
   /** The body is in: parse, validate and queue it (the model is the one current now, as in the routes). */
   run(): void {
     this.model = this.opts.current();
+    const raw = this.chunks ? Buffer.concat(this.chunks) : (this.chunk ?? Buffer.alloc(0));
+    this.chunk = this.chunks = undefined;
     let body: unknown;
     try {
-      const raw = this.chunks ? Buffer.concat(this.chunks) : (this.chunk ?? Buffer.alloc(0));
+      if (this.direct(raw)) return;
       body = parseJsonBody(raw.toString('utf8'));
     } catch (err) {
       // As Fastify after a body parser error: the connection closes (the client may still be sending).
@@ -94,11 +98,30 @@ class HotRequest implements Completion {
         this.feeds = parsed.feeds;
         this.tabular = parsed.tabular;
       }
-      this.chunk = this.chunks = undefined;
       this.opts.batcher.enqueue(this.model, this.feeds, outputs, this);
     } catch (err) {
       this.reject(err as Error);
     }
+  }
+
+  /**
+   * A body of the common shapes, queued without JSON.parse (direct-parse.ts, which never throws);
+   * false hands it to the general parser, which gives every error.
+   */
+  private direct(raw: Buffer): boolean {
+    if (this.protocol === 'v2') {
+      const parsed = directInfer(this.model, raw);
+      if (!parsed) return false;
+      this.feeds = parsed.feeds;
+      this.id = parsed.id;
+    } else {
+      const parsed = directInvocation(this.model, raw);
+      if (!parsed) return false;
+      this.feeds = parsed.feeds;
+      this.tabular = parsed.tabular;
+    }
+    this.opts.batcher.enqueue(this.model, this.feeds, undefined, this);
+    return true;
   }
 
   resolve(outputs: Record<string, TensorData>): void {
