@@ -4,7 +4,8 @@
  *      one intra-op thread, as each server worker uses);
  *   2. `mlops serve` as a separate process, HTTP single-row requests (Open Inference Protocol v2 infer,
  *      plus MLflow /invocations at 32 clients) from 1, 8, 32 and 128 closed-loop keep-alive clients,
- *      with adaptive batching on (--max-batch-size 32) and off (--max-batch-size 1): req/s, p50, p99;
+ *      with adaptive batching on (--max-batch-size 32; sessions on worker threads, and on the HTTP thread
+ *      with --workers 0) and off (--max-batch-size 1): req/s, p50, p99;
  *   3. per configuration, an open-loop run at half of its peak rate (requests due on a fixed schedule over
  *      64 connections, latency measured from the due time, so a stall is not hidden by clients waiting).
  *
@@ -13,6 +14,8 @@
  * keep-alive HTTP/1.1 sockets writing one prebuilt request buffer and reading Content-Length framed
  * answers (about 30 µs of CPU per request here, against 100+ µs for node:http or undici clients). Its
  * CPU per request is printed next to the server's. Loopback only.
+ *
+ * `mlops serve` runs compiled (servers.ts compiledMlops), as an image runs it.
  *
  * Env: MLOPS_BENCH_SECONDS (per measurement, default 3), MLOPS_BENCH_WORKERS (server --workers, default
  * CPU cores), MLOPS_BENCH_MODELS (comma list of fixture names, default churn-logreg,churn-forest).
@@ -34,6 +37,9 @@ const v2Target: Target = {
   body: JSON.stringify({ inputs: COLUMNS.map((c, i) => ({ name: c, shape: [1], datatype: 'FP32', data: [ROW[i]] })) }),
 };
 const mlflowTarget: Target = { path: '/invocations', body: JSON.stringify({ dataframe_split: { columns: COLUMNS, data: [ROW] } }) };
+
+/** Batching on, sessions run on the event loop instead of worker threads. */
+const INLINE = 'on, --workers 0';
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 
@@ -103,11 +109,12 @@ async function main(): Promise<void> {
     );
     const at32: Record<string, number> = {};
     const halfPeak: Record<string, { rate: number; m: Measure }> = {};
-    for (const [label, maxBatch] of [
-      ['on (max 32)', 32],
-      ['off', 1],
+    for (const [label, maxBatch, workers] of [
+      ['on (max 32)', 32, WORKERS],
+      [INLINE, 32, 0],
+      ['off', 1, WORKERS],
     ] as const) {
-      const served = await startOurs(modelName, ['--workers', String(WORKERS), '--max-batch-size', String(maxBatch)]);
+      const served = await startOurs(modelName, ['--workers', String(workers), '--max-batch-size', String(maxBatch)]);
       const { child, port } = served;
       try {
         let peak = 0;
@@ -131,7 +138,8 @@ async function main(): Promise<void> {
     const on = 'on (max 32)';
     const line =
       `${modelName}: in-process ${fmt(limit)} rows/s; HTTP at 32 clients ${fmt(at32[on])} req/s = ${fmt((100 * at32[on]) / limit, 1)}% with batching (target >= 50%), ` +
-      `${fmt(at32.off)} req/s = ${fmt((100 * at32.off) / limit, 1)}% without; ${fmt((100 * at32[on]) / floor.rps, 1)}% of the node:http floor's ${fmt(floor.rps)} req/s; batching on/off at 32 clients ${fmt(at32[on] / at32.off, 2)}x; ` +
+      `${fmt(at32[INLINE])} req/s = ${fmt((100 * at32[INLINE]) / limit, 1)}% with sessions on the HTTP thread (--workers 0), ` +
+      `${fmt(at32.off)} req/s = ${fmt((100 * at32.off) / limit, 1)}% without batching; ${fmt((100 * at32[on]) / floor.rps, 1)}% of the node:http floor's ${fmt(floor.rps)} req/s; batching on/off at 32 clients ${fmt(at32[on] / at32.off, 2)}x; ` +
       `p99 at half of peak ${fmt(halfPeak[on].m.p99, 2)} ms with batching (${fmt(halfPeak[on].rate)} req/s), ${fmt(halfPeak.off.m.p99, 2)} ms without (${fmt(halfPeak.off.rate)} req/s) (target <= 5 ms)`;
     summary.push(line);
     process.stdout.write(`\n${line}\n`);

@@ -1,8 +1,10 @@
 /**
  * `npm run bench:inference` (third part) / `npm run bench:inference:listeners`: `mlops serve --listeners N`
- * for N = 1, 2, 4 (node:cluster, --workers split across listeners), single-row v2 infer from 32 and 128
- * closed-loop clients, two rounds (1, 2, 4, 1, 2, 4) so each ratio to one listener comes from the same
- * round. CPU per request is over the whole process tree (primary + listeners + their session threads).
+ * for N = 1, 2, 4 (node:cluster), with the sessions on worker threads (--workers split across listeners)
+ * and on each listener's own event loop (--workers 0); single-row v2 infer from 32 and 128 closed-loop
+ * clients and 64-row v2 tensors from 32, two rounds so each ratio to one listener with worker threads
+ * comes from the same round. CPU per request is over the whole process tree (primary + listeners +
+ * their session threads).
  *
  * On a 2-core machine that also runs the load generator this can show the cost of the extra processes
  * and whether a second event loop takes load off the first; it cannot show scaling beyond the cores
@@ -13,7 +15,7 @@
 import * as os from 'node:os';
 import { closedLoop, instrumented, type Measure } from './load';
 import { startOurs, stopServer } from './servers';
-import { v2ColumnsTarget } from './targets';
+import { v2ColumnsTarget, v2TensorTarget } from './targets';
 
 const SECONDS = Number(process.env.MLOPS_BENCH_SECONDS ?? 3);
 const WORKERS = Number(process.env.MLOPS_BENCH_WORKERS ?? os.availableParallelism());
@@ -33,30 +35,32 @@ async function main(): Promise<void> {
       .join(' ')} at start, --workers ${WORKERS}, ${SECONDS} s per measurement, ${MODEL}, single-row v2 infer\n\n`,
   );
   out(
-    '| round | listeners | session threads | clients | req/s | vs 1 listener | p50 ms | p99 ms | errors | server CPU µs/req (all processes) |\n|---|---|---|---|---|---|---|---|---|---|\n',
+    '| round | listeners | sessions on | rows/request | clients | req/s | rows/s | vs 1 listener, worker threads | p50 ms | p99 ms | errors | server CPU µs/req (all processes) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n',
   );
-  const target = v2ColumnsTarget(1);
+  const loads = [...CLIENTS.map((clients) => ({ rows: 1, clients, target: v2ColumnsTarget(1) })), { rows: 64, clients: 32, target: v2TensorTarget(64) }];
   const summary: string[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    const base: Record<number, Measure> = {};
+    const base: Measure[] = [];
     for (const n of LISTENERS) {
-      const served = await startOurs(MODEL, ['--workers', String(WORKERS), '--listeners', String(n)]);
-      const threads = n === 1 ? WORKERS : n * Math.ceil(WORKERS / n);
-      try {
-        for (const clients of CLIENTS) {
-          const m = await instrumented(served.child.pid, -1, () => closedLoop(served.port, target, clients, SECONDS));
-          if (n === 1) base[clients] = m;
-          const ratio = m.rps / base[clients].rps;
-          out(
-            `| ${round} | ${n} | ${threads} | ${clients} | ${fmt(m.rps)} | ${fmt(ratio, 2)}x | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.errors} | ${fmt(m.serverCpuUs!)} |\n`,
-          );
-          if (n > 1)
-            summary.push(
-              `round ${round}, ${clients} clients: ${n} listeners ${fmt(ratio, 2)}x the req/s of 1 (${fmt(m.rps)} vs ${fmt(base[clients].rps)}), CPU/req ${fmt(m.serverCpuUs!)} vs ${fmt(base[clients].serverCpuUs!)} µs`,
+      for (const workers of [WORKERS, 0]) {
+        const served = await startOurs(MODEL, ['--workers', String(workers), '--listeners', String(n)]);
+        const sessions = workers === 0 ? 'event loops' : `${n === 1 ? WORKERS : n * Math.ceil(WORKERS / n)} threads`;
+        try {
+          for (const [i, load] of loads.entries()) {
+            const m = await instrumented(served.child.pid, -1, () => closedLoop(served.port, load.target, load.clients, SECONDS));
+            if (n === 1 && workers > 0) base[i] = m;
+            const ratio = m.rps / base[i].rps;
+            out(
+              `| ${round} | ${n} | ${sessions} | ${load.rows} | ${load.clients} | ${fmt(m.rps)} | ${fmt(m.rps * load.rows)} | ${fmt(ratio, 2)}x | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.errors} | ${fmt(m.serverCpuUs!)} |\n`,
             );
+            if (n > 1 || workers === 0)
+              summary.push(
+                `round ${round}, ${load.rows}-row, ${load.clients} clients: ${n} listener(s), sessions on ${sessions}, ${fmt(ratio, 2)}x 1 listener with worker threads (${fmt(m.rps * load.rows)} vs ${fmt(base[i].rps * load.rows)} rows/s), CPU/req ${fmt(m.serverCpuUs!)} vs ${fmt(base[i].serverCpuUs!)} µs`,
+              );
+          }
+        } finally {
+          await stopServer(served);
         }
-      } finally {
-        await stopServer(served);
       }
     }
   }

@@ -4,8 +4,10 @@
  * load generator (bench/inference/load.ts, 32 closed-loop keep-alive clients):
  *   - MLServer 1.7.1 + mlserver-sklearn, Open Inference Protocol v2 infer, one [N, 4] FP32 tensor;
  *   - `mlflow models serve` (MLflow 3.17.2, sklearn flavor), /invocations with dataframe_split;
- * single-row and 64-row requests, each pair measured twice (ours, peer, ours, peer) so every ratio
- * ours/peer comes from neighbouring measurements. Also the in-process `session.run` rate on 1- and
+ * single-row and 64-row requests, each measured twice (ours, peer, ours, peer) so every ratio ours/peer
+ * comes from neighbouring measurements. Ours runs compiled, twice over: the default (one event loop,
+ * --workers session threads) and one listener per core, each running its sessions on its own event loop
+ * (--listeners <cores> --workers 0), the shape MLServer's and mlflow's worker processes have. Also the in-process `session.run` rate on 1- and
  * 64-row inputs, the ceiling HTTP is compared with.
  *
  * The peers serve the sklearn pipeline the ONNX fixture was exported from (bench/inference/peer_models.py
@@ -28,6 +30,12 @@ const ROUNDS = Number(process.env.MLOPS_BENCH_ROUNDS ?? 2);
 const CLIENTS = 32;
 const SIZES = [1, 64];
 const MODEL = 'churn-logreg';
+const CORES = os.availableParallelism();
+/** Ours as deployed by default (one event loop, session threads) and as one event loop per core, each running its sessions. */
+const OURS = [
+  { name: 'mlops serve', args: ['--workers', String(WORKERS)] },
+  { name: `mlops serve --listeners ${CORES} --workers 0`, args: ['--listeners', String(CORES), '--workers', '0'] },
+];
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 const out = (s: string) => process.stdout.write(s);
@@ -58,37 +66,46 @@ async function comparePeer(peer: Peer, ratios: string[], limit: Record<number, n
     return;
   }
   let theirs: Served | undefined;
-  let ours: Served | undefined;
+  const ours: Array<{ name: string; served: Served }> = [];
   try {
     theirs = await peer.start();
-    ours = await startOurs(MODEL, ['--workers', String(WORKERS)]);
+    for (const config of OURS) ours.push({ name: config.name, served: await startOurs(MODEL, config.args) });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     out(`skipped: cannot start (${reason.slice(0, 1500)})\n`);
     ratios.push(`${peer.name}: skipped (cannot start)`);
-    for (const s of [theirs, ours]) if (s) await stopServer(s);
+    for (const s of [theirs, ...ours.map((o) => o.served)]) if (s) await stopServer(s);
     return;
   }
   out(
-    `${theirs.describe}; ours: ${ours.describe}\n\n| server | rows/request | round | req/s | rows/s | p50 ms | p99 ms | errors | server CPU µs/req (all processes) | load generator CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|\n`,
+    `${theirs.describe}; ours: ${ours.map((o) => o.served.describe).join(' and ')}\n\n| server | rows/request | round | req/s | rows/s | p50 ms | p99 ms | errors | server CPU µs/req (all processes) | load generator CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|\n`,
   );
   try {
     for (const rows of SIZES) {
       const target = peer.target(rows);
-      const perRound: string[] = [];
+      const perRound = new Map<string, string[]>(ours.map((o) => [o.name, []]));
       for (let round = 1; round <= ROUNDS; round++) {
-        const a = await measure(ours, target, true);
-        row('mlops serve', rows, round, a);
+        const mine: Measure[] = [];
+        for (const o of ours) {
+          const m = await measure(o.served, target, true);
+          row(o.name, rows, round, m);
+          mine.push(m);
+        }
         const b = await measure(theirs, target, false);
         row(peer.name, rows, round, b);
-        perRound.push(
-          `${fmt(a.rps / b.rps, 1)}x (${fmt(a.rps * rows)} vs ${fmt(b.rps * rows)} rows/s, ours ${fmt((100 * a.rps * rows) / limit[rows], 1)}% of in-process; CPU/req ${fmt(a.serverCpuUs!)} vs ${fmt(b.serverCpuUs!)} µs)`,
-        );
+        ours.forEach((o, i) => {
+          const a = mine[i];
+          perRound
+            .get(o.name)!
+            .push(
+              `${fmt(a.rps / b.rps, 1)}x (${fmt(a.rps * rows)} vs ${fmt(b.rps * rows)} rows/s, ours ${fmt((100 * a.rps * rows) / limit[rows], 1)}% of in-process; CPU/req ${fmt(a.serverCpuUs!)} vs ${fmt(b.serverCpuUs!)} µs)`,
+            );
+        });
       }
-      ratios.push(`${rows}-row ${peer.protocol}, ours/${peer.name}: ${perRound.join(', ')}`);
+      for (const [name, results] of perRound) ratios.push(`${rows}-row ${peer.protocol}, ${name}/${peer.name}: ${results.join(', ')}`);
     }
   } finally {
-    await stopServer(ours);
+    for (const o of ours) await stopServer(o.served);
     await stopServer(theirs);
   }
 }

@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { processCpuMs } from '../measure';
 import { batchStats, closedLoop, type Target } from './load';
+import { compiledMlops } from './servers';
 import { invocationsTarget, v2ColumnsTarget, v2TensorTarget } from './targets';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -74,7 +75,7 @@ async function runProfiled(dir: string, target: Target): Promise<Window> {
       '--cpu-prof',
       `--cpu-prof-dir=${dir}`,
       '--cpu-prof-interval=200',
-      path.join(repoRoot, 'bin', 'mlops.js'),
+      compiledMlops(),
       'serve',
       '-m',
       path.join(repoRoot, 'test', 'fixtures', 'models', MODEL),
