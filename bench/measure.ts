@@ -1,4 +1,6 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 export { freePort } from '../test/helpers/ports';
 
@@ -48,4 +50,16 @@ export function processTreeCpuMs(pid: number | undefined): number {
 /** The p-th percentile of ascending `sorted` (nearest rank); NaN when empty. */
 export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/** Writes one run's figures to bench/results/<kind>-<time>.json (with the date and CPU count), prints the path and returns it. */
+export function writeResults(kind: string, doc: Record<string, unknown>): string {
+  const repoRoot = path.resolve(__dirname, '..');
+  const outDir = path.join(repoRoot, 'bench', 'results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const date = new Date().toISOString();
+  const file = path.join(outDir, `${kind}-${date.replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, JSON.stringify({ date, cpus: os.cpus().length, loadavgAtEnd: os.loadavg(), ...doc }, null, 2));
+  console.log(`\nresults: ${path.relative(repoRoot, file)}`);
+  return file;
 }

@@ -23,6 +23,7 @@
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { closedLoop, instrumented, openLoop, type Measure, type Target } from './load';
+import { Recorder } from './record';
 import { inProcessRate, startHttpFloor, startOurs, stopServer } from './servers';
 
 const SECONDS = Number(process.env.MLOPS_BENCH_SECONDS ?? 3);
@@ -31,6 +32,7 @@ const MODELS = (process.env.MLOPS_BENCH_MODELS ?? 'churn-logreg,churn-forest').s
 const CLIENTS = [1, 8, 32, 128];
 const ROW = [49, 33, 57.79, 1874.92];
 const COLUMNS = ['age', 'tenure', 'monthly_charges', 'total_charges'];
+const rec = new Recorder('bench', SECONDS);
 
 const v2Target: Target = {
   path: '/v2/models/churn/infer',
@@ -75,7 +77,10 @@ async function measureFloor(): Promise<Measure> {
   }
   const floor = await startHttpFloor(answer);
   try {
-    const m = await instrumented(floor.child.pid, -1, () => closedLoop(floor.port, v2Target, 32, SECONDS));
+    const m = rec.sample(
+      { server: 'node:http floor', model: MODELS[0], target: 'v2', rows: 1, clients: 32, round: 1, loop: 'closed' },
+      await instrumented(floor.child.pid, -1, () => closedLoop(floor.port, v2Target, 32, SECONDS)),
+    );
     const perRequest = m.serverCpuUs! + m.clientCpuUs!;
     process.stdout.write(
       `
@@ -88,6 +93,64 @@ Node's HTTP floor (node:http reading each request and writing our ${answer.lengt
   }
 }
 
+/** One model: its in-process rate, then `mlops serve` with batching on (worker threads, event loop) and off. */
+async function benchModel(modelName: string, floor: Measure): Promise<string> {
+  const inProcess = await inProcessRate(modelName, 1, SECONDS);
+  const limit = rec.figure(`${modelName} in-process rows/s`, inProcess.best);
+  process.stdout.write(
+    `\n## ${modelName}\nin-process session.run, single rows, one thread: ${fmt(limit)} rows/s best 1-s window (${fmt(1e6 / limit, 1)} µs/row wall, ${fmt(inProcess.cpuUs, 1)} µs/row CPU; mean of windows ${fmt(inProcess.mean)} rows/s)\n\n`,
+  );
+  process.stdout.write(
+    '| batching | clients | req/s | p50 ms | p99 ms | errors | vs in-process | rows/run | server CPU µs/req | of which HTTP thread | load generator CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|---|\n',
+  );
+  const at32: Record<string, number> = {};
+  const halfPeak: Record<string, { rate: number; m: Measure }> = {};
+  for (const [label, maxBatch, workers] of [
+    ['on (max 32)', 32, WORKERS],
+    [INLINE, 32, 0],
+    ['off', 1, WORKERS],
+  ] as const) {
+    const served = await startOurs(modelName, ['--workers', String(workers), '--max-batch-size', String(maxBatch)]);
+    const { child, port } = served;
+    const at = { server: label, workers, model: modelName, rows: 1, round: 1 };
+    try {
+      let peak = 0;
+      for (const clients of CLIENTS) {
+        const m = rec.sample(
+          { ...at, target: 'v2', clients, loop: 'closed' },
+          await instrumented(child.pid, port, () => closedLoop(port, v2Target, clients, SECONDS)),
+        );
+        if (clients === 32) at32[label] = m.rps;
+        peak = Math.max(peak, m.rps);
+        printRow({ label, load: String(clients), m, vsLimit: m.rps / limit });
+      }
+      const inv = rec.sample(
+        { ...at, target: 'invocations', clients: 32, loop: 'closed' },
+        await instrumented(child.pid, port, () => closedLoop(port, mlflowTarget, 32, SECONDS)),
+      );
+      printRow({ label, load: '32 (/invocations dataframe_split)', m: inv, vsLimit: inv.rps / limit });
+      // Half of this configuration's peak, open loop.
+      const rate = Math.round(peak / 2);
+      const half = rec.sample(
+        { ...at, target: 'v2', clients: 64, loop: 'open', rate },
+        await instrumented(child.pid, port, () => openLoop(port, v2Target, rate, SECONDS)),
+      );
+      halfPeak[label] = { rate, m: half };
+      printRow({ label, load: `open loop at ${fmt(rate)} req/s (half of peak)`, m: half });
+    } finally {
+      await stopServer(served);
+    }
+  }
+  const on = 'on (max 32)';
+  const line =
+    `${modelName}: in-process ${fmt(limit)} rows/s; HTTP at 32 clients ${fmt(at32[on])} req/s = ${fmt((100 * at32[on]) / limit, 1)}% with batching (target >= 50%), ` +
+    `${fmt(at32[INLINE])} req/s = ${fmt((100 * at32[INLINE]) / limit, 1)}% with sessions on the HTTP thread (--workers 0), ` +
+    `${fmt(at32.off)} req/s = ${fmt((100 * at32.off) / limit, 1)}% without batching; ${fmt((100 * at32[on]) / floor.rps, 1)}% of the node:http floor's ${fmt(floor.rps)} req/s; batching on/off at 32 clients ${fmt(at32[on] / at32.off, 2)}x; ` +
+    `p99 at half of peak ${fmt(halfPeak[on].m.p99, 2)} ms with batching (${fmt(halfPeak[on].rate)} req/s), ${fmt(halfPeak.off.m.p99, 2)} ms without (${fmt(halfPeak.off.rate)} req/s) (target <= 5 ms)`;
+  process.stdout.write(`\n${line}\n`);
+  return line;
+}
+
 async function main(): Promise<void> {
   const loadavg = os
     .loadavg()
@@ -98,58 +161,14 @@ async function main(): Promise<void> {
   );
   const summary: string[] = [];
   const floor = await measureFloor();
-  for (const modelName of MODELS) {
-    const inProcess = await inProcessRate(modelName, 1, SECONDS);
-    const limit = inProcess.best;
-    process.stdout.write(
-      `\n## ${modelName}\nin-process session.run, single rows, one thread: ${fmt(limit)} rows/s best 1-s window (${fmt(1e6 / limit, 1)} µs/row wall, ${fmt(inProcess.cpuUs, 1)} µs/row CPU; mean of windows ${fmt(inProcess.mean)} rows/s)\n\n`,
-    );
-    process.stdout.write(
-      '| batching | clients | req/s | p50 ms | p99 ms | errors | vs in-process | rows/run | server CPU µs/req | of which HTTP thread | load generator CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|---|\n',
-    );
-    const at32: Record<string, number> = {};
-    const halfPeak: Record<string, { rate: number; m: Measure }> = {};
-    for (const [label, maxBatch, workers] of [
-      ['on (max 32)', 32, WORKERS],
-      [INLINE, 32, 0],
-      ['off', 1, WORKERS],
-    ] as const) {
-      const served = await startOurs(modelName, ['--workers', String(workers), '--max-batch-size', String(maxBatch)]);
-      const { child, port } = served;
-      try {
-        let peak = 0;
-        for (const clients of CLIENTS) {
-          const m = await instrumented(child.pid, port, () => closedLoop(port, v2Target, clients, SECONDS));
-          if (clients === 32) at32[label] = m.rps;
-          peak = Math.max(peak, m.rps);
-          printRow({ label, load: String(clients), m, vsLimit: m.rps / limit });
-        }
-        const inv = await instrumented(child.pid, port, () => closedLoop(port, mlflowTarget, 32, SECONDS));
-        printRow({ label, load: '32 (/invocations dataframe_split)', m: inv, vsLimit: inv.rps / limit });
-        // Half of this configuration's peak, open loop.
-        const rate = Math.round(peak / 2);
-        const half = await instrumented(child.pid, port, () => openLoop(port, v2Target, rate, SECONDS));
-        halfPeak[label] = { rate, m: half };
-        printRow({ label, load: `open loop at ${fmt(rate)} req/s (half of peak)`, m: half });
-      } finally {
-        await stopServer(served);
-      }
-    }
-    const on = 'on (max 32)';
-    const line =
-      `${modelName}: in-process ${fmt(limit)} rows/s; HTTP at 32 clients ${fmt(at32[on])} req/s = ${fmt((100 * at32[on]) / limit, 1)}% with batching (target >= 50%), ` +
-      `${fmt(at32[INLINE])} req/s = ${fmt((100 * at32[INLINE]) / limit, 1)}% with sessions on the HTTP thread (--workers 0), ` +
-      `${fmt(at32.off)} req/s = ${fmt((100 * at32.off) / limit, 1)}% without batching; ${fmt((100 * at32[on]) / floor.rps, 1)}% of the node:http floor's ${fmt(floor.rps)} req/s; batching on/off at 32 clients ${fmt(at32[on] / at32.off, 2)}x; ` +
-      `p99 at half of peak ${fmt(halfPeak[on].m.p99, 2)} ms with batching (${fmt(halfPeak[on].rate)} req/s), ${fmt(halfPeak.off.m.p99, 2)} ms without (${fmt(halfPeak.off.rate)} req/s) (target <= 5 ms)`;
-    summary.push(line);
-    process.stdout.write(`\n${line}\n`);
-  }
+  for (const modelName of MODELS) summary.push(await benchModel(modelName, floor));
   process.stdout.write(
     `\nsummary (${os.availableParallelism()} cores, load average ${os
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')} at end):\n${summary.map((s) => `- ${s}`).join('\n')}\n`,
   );
+  rec.write();
 }
 
 main().catch((err: unknown) => {

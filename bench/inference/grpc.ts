@@ -14,6 +14,7 @@ import { fromJSON } from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
 import { PREDICT_V2_PROTO } from '../../runtime/inference/grpc/service-proto';
 import { closedLoop, type Measure } from './load';
+import { Recorder } from './record';
 import { startOurs, stopServer } from './servers';
 import { rowsOf, v2TensorTarget } from './targets';
 
@@ -24,6 +25,7 @@ const ROWS = [1, 32];
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 const out = (s: string) => process.stdout.write(s);
+const rec = new Recorder('grpc', SECONDS);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -86,8 +88,9 @@ async function main(): Promise<void> {
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const rows of ROWS) {
-        const rest = await closedLoop(served.port, v2TensorTarget(rows), CLIENTS, SECONDS);
-        const overGrpc = await grpcClosedLoop(c, rows, CLIENTS, SECONDS);
+        const at = { server: 'mlops serve', model: 'churn-logreg', rows, clients: CLIENTS, round, loop: 'closed' as const };
+        const rest = rec.sample({ ...at, target: 'v2 tensor' }, await closedLoop(served.port, v2TensorTarget(rows), CLIENTS, SECONDS));
+        const overGrpc = rec.sample({ ...at, target: 'gRPC' }, await grpcClosedLoop(c, rows, CLIENTS, SECONDS));
         const ratio = overGrpc.rps / rest.rps;
         out(`| ${round} | ${rows} | REST | ${fmt(rest.rps)} | | ${fmt(rest.p50, 2)} | ${fmt(rest.p99, 2)} | ${rest.errors} |\n`);
         out(
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')} at end):\n${summary.map((s) => `- ${s}`).join('\n')}\n`,
   );
+  rec.write();
 }
 
 main().catch((err: unknown) => {

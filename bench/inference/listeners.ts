@@ -14,6 +14,7 @@
  */
 import * as os from 'node:os';
 import { closedLoop, instrumented, type Measure } from './load';
+import { Recorder } from './record';
 import { startOurs, stopServer } from './servers';
 import { v2ColumnsTarget, v2TensorTarget } from './targets';
 
@@ -26,6 +27,7 @@ const MODEL = 'churn-logreg';
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 const out = (s: string) => process.stdout.write(s);
+const rec = new Recorder('listeners', SECONDS);
 
 async function main(): Promise<void> {
   out(
@@ -47,7 +49,20 @@ async function main(): Promise<void> {
         const sessions = workers === 0 ? 'event loops' : `${n === 1 ? WORKERS : n * Math.ceil(WORKERS / n)} threads`;
         try {
           for (const [i, load] of loads.entries()) {
-            const m = await instrumented(served.child.pid, -1, () => closedLoop(served.port, load.target, load.clients, SECONDS));
+            const m = rec.sample(
+              {
+                server: 'mlops serve',
+                listeners: n,
+                workers,
+                model: MODEL,
+                target: load.rows === 1 ? 'v2' : 'v2 tensor',
+                rows: load.rows,
+                clients: load.clients,
+                round,
+                loop: 'closed',
+              },
+              await instrumented(served.child.pid, -1, () => closedLoop(served.port, load.target, load.clients, SECONDS)),
+            );
             if (n === 1 && workers > 0) base[i] = m;
             const ratio = m.rps / base[i].rps;
             out(
@@ -70,6 +85,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')} at end):\n${summary.map((s) => `- ${s}`).join('\n')}\n`,
   );
+  rec.write();
 }
 
 main().catch((err: unknown) => {

@@ -21,6 +21,7 @@
  */
 import * as os from 'node:os';
 import { closedLoop, instrumented, type Measure, type Target } from './load';
+import { Recorder } from './record';
 import { inProcessRate, preparePeers, startMlflowServe, startMlserver, startOurs, stopServer, type Served } from './servers';
 import { invocationsTarget, v2TensorTarget } from './targets';
 
@@ -39,6 +40,7 @@ const OURS = [
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 const out = (s: string) => process.stdout.write(s);
+const rec = new Recorder('peers', SECONDS);
 
 interface Peer {
   name: string;
@@ -48,8 +50,9 @@ interface Peer {
   skip?: string;
 }
 
-async function measure(s: Served, target: Target, ours: boolean): Promise<Measure> {
-  return instrumented(s.child.pid, ours ? s.port : -1, () => closedLoop(s.port, target, CLIENTS, SECONDS));
+async function measure(s: Served, target: Target, ours: boolean, at: { server: string; target: string; rows: number; round: number }): Promise<Measure> {
+  const m = await instrumented(s.child.pid, ours ? s.port : -1, () => closedLoop(s.port, target, CLIENTS, SECONDS));
+  return rec.sample({ ...at, model: MODEL, clients: CLIENTS, loop: 'closed' }, m);
 }
 
 function row(server: string, rows: number, round: number, m: Measure): void {
@@ -63,6 +66,7 @@ async function comparePeer(peer: Peer, ratios: string[], limit: Record<number, n
   if (peer.skip) {
     out(`skipped: ${peer.skip}\n`);
     ratios.push(`${peer.name}: skipped (${peer.skip.split('\n')[0]})`);
+    rec.skip(peer.name, peer.skip.split('\n')[0]);
     return;
   }
   let theirs: Served | undefined;
@@ -74,6 +78,7 @@ async function comparePeer(peer: Peer, ratios: string[], limit: Record<number, n
     const reason = err instanceof Error ? err.message : String(err);
     out(`skipped: cannot start (${reason.slice(0, 1500)})\n`);
     ratios.push(`${peer.name}: skipped (cannot start)`);
+    rec.skip(peer.name, `cannot start: ${reason.slice(0, 300)}`);
     for (const s of [theirs, ...ours.map((o) => o.served)]) if (s) await stopServer(s);
     return;
   }
@@ -87,11 +92,11 @@ async function comparePeer(peer: Peer, ratios: string[], limit: Record<number, n
       for (let round = 1; round <= ROUNDS; round++) {
         const mine: Measure[] = [];
         for (const o of ours) {
-          const m = await measure(o.served, target, true);
+          const m = await measure(o.served, target, true, { server: o.name, target: peer.protocol, rows, round });
           row(o.name, rows, round, m);
           mine.push(m);
         }
-        const b = await measure(theirs, target, false);
+        const b = await measure(theirs, target, false, { server: peer.name, target: peer.protocol, rows, round });
         row(peer.name, rows, round, b);
         ours.forEach((o, i) => {
           const a = mine[i];
@@ -119,6 +124,8 @@ async function main(): Promise<void> {
   );
   const single = await inProcessRate(MODEL, 1, SECONDS);
   const batched = await inProcessRate(MODEL, 64, SECONDS);
+  rec.figure('in-process rows/s, 1-row', single.best);
+  rec.figure('in-process rows/s, 64-row', batched.best);
   out(
     `in-process session.run (${MODEL}, one thread): ${fmt(single.best)} rows/s on single rows, ${fmt(batched.best)} rows/s on 64-row batches (best 1-s windows)\n`,
   );
@@ -149,6 +156,7 @@ async function main(): Promise<void> {
         ' ',
       )} at end; in-process ${fmt(single.best)} rows/s single, ${fmt(batched.best)} rows/s in 64-row batches):\n${ratios.map((r) => `- ${r}`).join('\n')}\n`,
   );
+  rec.write();
 }
 
 main().catch((err: unknown) => {

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { startOurs, stopServer, fixtures } from '../inference/servers';
 import { rowsOf } from '../inference/targets';
 import { call, load } from '../tracking/load';
-import { writeResults } from '../tracking/servers';
+import { writeResults } from '../measure';
 import { IR_VERSION, onnxModelProto, OPSET } from '../../runtime/training/onnx';
 import { markdownTable, mib, ratio } from './table';
 

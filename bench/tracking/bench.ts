@@ -15,7 +15,8 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { call as request, load as loadFrom, type Result } from './load';
 import { SEARCH_FILTER } from './search-runs';
-import { createDatabase, dropDatabase, MLFLOW_MISSING, mlflowExecutable, startMlflowServer, startOurs, stop, writeResults } from './servers';
+import { createDatabase, dropDatabase, MLFLOW_MISSING, mlflowExecutable, startMlflowServer, startOurs, stop } from './servers';
+import { writeResults } from '../measure';
 
 const CONCURRENCY = 20;
 const SEARCH_RUNS = Number(process.env.MLOPS_BENCH_RUNS ?? 10_000);

@@ -119,13 +119,3 @@ export async function stop(child: ChildProcess): Promise<void> {
   await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
   if (stillRunning(child)) child.kill('SIGKILL');
 }
-
-/** Writes one run's figures to bench/results/<kind>-<time>.json (with the date and CPU count) and prints the path. */
-export function writeResults(kind: string, doc: Record<string, unknown>): void {
-  const outDir = path.join(repoRoot, 'bench', 'results');
-  fs.mkdirSync(outDir, { recursive: true });
-  const date = new Date().toISOString();
-  const file = path.join(outDir, `${kind}-${date.replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ date, cpus: os.cpus().length, loadavgAtEnd: os.loadavg(), ...doc }, null, 2));
-  console.log(`\nresults: ${path.relative(repoRoot, file)}`);
-}

@@ -19,7 +19,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { call, load, type Result } from './load';
-import { createDatabase, dropDatabase, MLFLOW_MISSING, mlflowExecutable, startMlflowServer, startOurs, stop, writeResults } from './servers';
+import { createDatabase, dropDatabase, MLFLOW_MISSING, mlflowExecutable, startMlflowServer, startOurs, stop } from './servers';
+import { writeResults } from '../measure';
 
 const CONCURRENCY = 20;
 const SEARCH_TRACES = Number(process.env.MLOPS_BENCH_TRACES ?? 10_000);
