@@ -8,14 +8,17 @@
  *
  * Env: MLOPS_PROFILE_SECONDS (default 5), MLOPS_PROFILE_CLIENTS (default 32), MLOPS_PROFILE_TARGET
  * (v2 = one [N] tensor per column | v2-tensor = one [N, 4] tensor | invocations = dataframe_split; default v2), MLOPS_PROFILE_ROWS (rows per request, default 1), MLOPS_PROFILE_MODEL
- * (fixture name, default churn-logreg), MLOPS_PROFILE_TOP (frames printed, default 25).
+ * (fixture name, default churn-logreg), MLOPS_PROFILE_TOP (frames printed, default 25), MLOPS_PROFILE_WORKERS
+ * (the server's --workers; default its own, one per core; 0 runs the sessions on the profiled thread).
+ * Writes bench/results/inference-profile-<time>.json (profile-results.ts) for the README's table.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { processCpuMs } from '../measure';
+import { processCpuMs, writeResults } from '../measure';
 import { batchStats, closedLoop, type Target } from './load';
+import type { ProfileResults, ProfileShare } from './profile-results';
 import { compiledMlops } from './servers';
 import { invocationsTarget, v2ColumnsTarget, v2TensorTarget } from './targets';
 
@@ -25,6 +28,7 @@ const CLIENTS = Number(process.env.MLOPS_PROFILE_CLIENTS ?? 32);
 const ROWS = Number(process.env.MLOPS_PROFILE_ROWS ?? 1);
 const MODEL = process.env.MLOPS_PROFILE_MODEL ?? 'churn-logreg';
 const TOP = Number(process.env.MLOPS_PROFILE_TOP ?? 25);
+const WORKERS = process.env.MLOPS_PROFILE_WORKERS === undefined ? undefined : Number(process.env.MLOPS_PROFILE_WORKERS);
 
 interface ProfileNode {
   id: number;
@@ -85,6 +89,7 @@ async function runProfiled(dir: string, target: Target): Promise<Window> {
       '0',
       '--max-queue',
       '4096',
+      ...(WORKERS === undefined ? [] : ['--workers', String(WORKERS)]),
     ],
     { cwd: repoRoot, env: { ...process.env, MLOPS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -114,28 +119,34 @@ async function runProfiled(dir: string, target: Target): Promise<Window> {
   }
 }
 
-function report(profile: CpuProfile, window: Window): void {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+/** Self time (µs) per profile node over the load window's samples only. */
+function selfTimes(profile: CpuProfile, window: Window): Map<number, number> {
   const self = new Map<number, number>();
   let t = profile.startTime;
-  let inWindow = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     t += profile.timeDeltas[i];
     if (t < window.from || t > window.to) continue;
     const dt = profile.timeDeltas[i + 1] ?? profile.timeDeltas[i];
     self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + dt);
-    inWindow++;
   }
-  if (inWindow === 0) throw new Error('no profile samples fall in the load window (clocks differ?)');
+  if (self.size === 0) throw new Error('no profile samples fall in the load window (clocks differ?)');
+  return self;
+}
+
+/** Non-idle self time by origin and by frame, as µs per request and share of the non-idle samples, largest first. */
+function shares(profile: CpuProfile, window: Window): { origins: ProfileShare[]; frames: ProfileShare[]; busyShare: number; cpuPerRequest: number } {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const frames = new Map<string, { us: number; origin: string }>();
   const origins = new Map<string, number>();
   let busy = 0;
-  for (const [id, us] of self) {
+  for (const [id, us] of selfTimes(profile, window)) {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    if (functionName === '(idle)') continue;
     const o = origin(url, functionName);
-    if (functionName !== '(idle)') busy += us;
+    busy += us;
     origins.set(o, (origins.get(o) ?? 0) + us);
-    const key = `${functionName || '(anonymous)'} ${url ? `${url.replace(`file://${repoRoot}/`, '').replace(/^.*node_modules\//, '')}:${lineNumber + 1}` : ''}`;
+    const key =
+      `${functionName || '(anonymous)'} ${url ? `${url.replace(`file://${repoRoot}/`, '').replace(/^.*node_modules\//, '')}:${lineNumber + 1}` : ''}`.trim();
     const f = frames.get(key) ?? { us: 0, origin: o };
     f.us += us;
     frames.set(key, f);
@@ -144,26 +155,34 @@ function report(profile: CpuProfile, window: Window): void {
   // blocked on a lock, keeps being sampled in its frame): the shares are of sampled time, and µs/request
   // scales them to the thread's CPU time measured from /proc over the same window.
   const cpuPerRequest = Number.isFinite(window.threadCpuUs) ? window.threadCpuUs : busy / window.requests;
-  const per = (us: number) => ((us / busy) * cpuPerRequest).toFixed(2);
+  const share = (name: string, o: string, us: number): ProfileShare => ({ name, origin: o, us: (us / busy) * cpuPerRequest, share: us / busy });
+  const byShare = (a: ProfileShare, b: ProfileShare) => b.share - a.share;
+  return {
+    origins: [...origins].map(([o, us]) => share(o, o, us)).sort(byShare),
+    frames: [...frames].map(([k, f]) => share(k, f.origin, f.us)).sort(byShare),
+    busyShare: busy / (window.to - window.from),
+    cpuPerRequest,
+  };
+}
+
+function report(profile: CpuProfile, window: Window): { origins: ProfileShare[]; frames: ProfileShare[]; cpuPerRequest: number } {
+  const found = shares(profile, window);
   const seconds = (window.to - window.from) / 1e6;
   process.stdout.write(
-    `\n${window.requests} requests in ${seconds.toFixed(1)} s (${Math.round(window.rps)} req/s, ${window.rowsPerRun.toFixed(1)} rows per session run); HTTP thread CPU ${cpuPerRequest.toFixed(1)} µs per request (/proc), non-idle in ${((100 * busy) / (window.to - window.from)).toFixed(0)}% of the sampled time (${inWindow} samples)\n\n`,
+    `\n${window.requests} requests in ${seconds.toFixed(1)} s (${Math.round(window.rps)} req/s, ${window.rowsPerRun.toFixed(1)} rows per session run); HTTP thread CPU ${found.cpuPerRequest.toFixed(1)} µs per request (/proc), non-idle in ${(100 * found.busyShare).toFixed(0)}% of the sampled time\n\n`,
   );
   process.stdout.write('| origin | µs/request (share × CPU) | share of non-idle samples |\n|---|---|---|\n');
-  for (const [o, us] of [...origins].sort((a, b) => b[1] - a[1]))
-    if (o !== '(idle)') process.stdout.write(`| ${o} | ${per(us)} | ${((100 * us) / busy).toFixed(1)}% |\n`);
+  for (const o of found.origins) process.stdout.write(`| ${o.name} | ${o.us.toFixed(2)} | ${(100 * o.share).toFixed(1)}% |\n`);
   process.stdout.write(`\ntop ${TOP} self-time frames:\n\n| µs/request | share | origin | frame |\n|---|---|---|---|\n`);
-  const top = [...frames]
-    .filter(([k]) => !k.startsWith('(idle)'))
-    .sort((a, b) => b[1].us - a[1].us)
-    .slice(0, TOP);
-  for (const [k, f] of top) process.stdout.write(`| ${per(f.us)} | ${((100 * f.us) / busy).toFixed(1)}% | ${f.origin} | \`${k.trim()}\` |\n`);
+  for (const f of found.frames.slice(0, TOP)) process.stdout.write(`| ${f.us.toFixed(2)} | ${(100 * f.share).toFixed(1)}% | ${f.origin} | \`${f.name}\` |\n`);
+  return { origins: found.origins, frames: found.frames.slice(0, TOP), cpuPerRequest: found.cpuPerRequest };
 }
 
 async function main(): Promise<void> {
   const targetName = process.env.MLOPS_PROFILE_TARGET ?? 'v2';
   const target = targetName === 'invocations' ? invocationsTarget(ROWS) : targetName === 'v2-tensor' ? v2TensorTarget(ROWS) : v2ColumnsTarget(ROWS);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-cpuprof-'));
+  const loadavgAtStart = os.loadavg();
   process.stdout.write(
     `profile of mlops serve ${MODEL}: ${CLIENTS} closed-loop clients, ${ROWS}-row ${targetName} requests, ${SECONDS} s; ${os.availableParallelism()} cores, load average ${os
       .loadavg()
@@ -175,7 +194,23 @@ async function main(): Promise<void> {
     // The main thread's file: CPU.<date>.<time>.<pid>.<thread id 0>.<seq>.cpuprofile (workers write their own).
     const file = fs.readdirSync(dir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
     if (!file) throw new Error(`no main-thread profile in ${dir}: ${fs.readdirSync(dir).join(', ')}`);
-    report(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as CpuProfile, window);
+    const found = report(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as CpuProfile, window);
+    const doc: Omit<ProfileResults, 'date' | 'cpus'> = {
+      loadavgAtStart,
+      model: MODEL,
+      target: targetName,
+      rows: ROWS,
+      clients: CLIENTS,
+      workers: WORKERS,
+      seconds: SECONDS,
+      requests: window.requests,
+      rps: window.rps,
+      rowsPerRun: window.rowsPerRun,
+      threadCpuUs: found.cpuPerRequest,
+      origins: found.origins,
+      frames: found.frames,
+    };
+    writeResults('inference-profile', { ...doc });
     if (process.env.MLOPS_PROFILE_KEEP) process.stdout.write(`\nprofile kept: ${path.join(dir, file)} (open in Chrome DevTools › Performance)\n`);
   } finally {
     if (!process.env.MLOPS_PROFILE_KEEP) fs.rmSync(dir, { recursive: true, force: true });
