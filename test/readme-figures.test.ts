@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command, Option } from 'commander';
 import { buildProgram } from '../cli/main';
@@ -11,14 +12,15 @@ import { distributedTraining, hyperparameterTuning } from '../environments/train
 import { repoRoot } from './helpers/cli';
 import { testImageLockFile } from './helpers/image-lock';
 import { trackingTable, type ResultsFile } from '../bench/tracking/readme-table';
+import { inferenceBlocks, RECORDED, type InferenceRecord } from '../bench/inference/readme-tables';
 
 jest.setTimeout(120_000);
 
 /**
  * Figures and lists in the README that come from the code, recomputed here so they cannot go stale: the
  * objects/files/warnings `mlops synth` prints per environment (with the committed lock and with a complete
- * one), the unpinned-image count of the refusal, the policy rules tables, the registry suites' test count, and the flag lists of
- * `mlops tracking serve`, `mlops serve` and `mlops local`. On a mismatch, rerun the command the README
+ * one), the unpinned-image count of the refusal, the policy rules tables, the registry suites' test count, the flag lists of
+ * `mlops tracking serve`, `mlops serve` and `mlops local`, and the benchmark tables (from the runs in bench/recorded/). On a mismatch, rerun the command the README
  * shows and copy its real output.
  */
 const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
@@ -122,16 +124,24 @@ describe('README figures from the code', () => {
     expect(readme).toContain(trackingTable(recorded));
   });
 
+  test('the inference benchmark blocks are the recorded run, bench/recorded/inference.json, as bench/inference/readme-tables.ts renders them', () => {
+    const recorded = JSON.parse(fs.readFileSync(RECORDED, 'utf8')) as InferenceRecord;
+    for (const block of inferenceBlocks(recorded)) expect(readme).toContain(block);
+  });
+
   test("the registry suites' test count in the README's Tests block is what jest collects", () => {
     const m = /^npx jest --maxWorkers=1 (test\/registry) +# (\d+) tests,/m.exec(readme);
     expect(m).not.toBeNull();
     // A name no test has: jest collects (and skips) every test without running one.
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'jest', 'bin', 'jest.js'), m![1], '-t', 'no test is named this', '--json'], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 170_000,
-    });
-    expect(JSON.parse(r.stdout).numTotalTests).toBe(Number(m![2]));
+    // The report goes to a file: a suite that skips (a tool missing here) prints its reason on stdout too.
+    const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-jest-count-')), 'report.json');
+    spawnSync(
+      process.execPath,
+      [path.join(repoRoot, 'node_modules', 'jest', 'bin', 'jest.js'), m![1], '-t', 'no test is named this', '--json', `--outputFile=${report}`],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 170_000 },
+    );
+    expect((JSON.parse(fs.readFileSync(report, 'utf8')) as { numTotalTests: number }).numTotalTests).toBe(Number(m![2]));
+    fs.rmSync(path.dirname(report), { recursive: true, force: true });
   }, 180_000);
 
   test("mlops local: the Options sentence and --train are exactly the command's options", () => {
