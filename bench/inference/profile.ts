@@ -16,10 +16,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { compiledMlops } from '../compiled';
 import { processCpuMs, writeResults } from '../measure';
 import { batchStats, closedLoop, type Target } from './load';
 import type { ProfileResults, ProfileShare } from './profile-results';
-import { compiledMlops } from './servers';
 import { invocationsTarget, v2ColumnsTarget, v2TensorTarget } from './targets';
 
 const repoRoot = path.resolve(__dirname, '..', '..');

@@ -3,10 +3,11 @@
  * `session.run` limit, and the peers users would deploy instead (`mlflow models serve`, MLServer 1.7),
  * installed from PyPI into a venv the bench creates and reuses.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { compiledMlops } from '../compiled';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { freePort } from '../measure';
@@ -81,35 +82,6 @@ async function ready(
   }
   killGroup(child, 'SIGKILL');
   throw new Error(`${what} not ready after ${timeoutMs / 1000} s: ${out.slice(-2000)}`);
-}
-
-let launcher: string | undefined;
-
-/**
- * The `mlops` script as a container image runs it: this checkout compiled to lib/ (tsc, incremental,
- * its build info kept inside lib/ so deleting lib/ rebuilds it), started from a one-line launcher. In a
- * checkout bin/mlops.js runs the TypeScript sources through tsx instead, whose esbuild output calls a
- * `__name` helper for every closure it creates; on the request path that cost up to a quarter of the
- * HTTP thread's time, which no deployed server pays.
- */
-export function compiledMlops(): string {
-  if (launcher) return launcher;
-  const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  const lib = path.join(repoRoot, 'lib');
-  execFileSync(
-    process.execPath,
-    [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json'), '--incremental', '--tsBuildInfoFile', path.join(lib, '.tsbuildinfo')],
-    {
-      cwd: repoRoot,
-      stdio: 'inherit',
-    },
-  );
-  const dir = path.join(os.homedir(), '.cache', 'mlops-blueprint');
-  fs.mkdirSync(dir, { recursive: true });
-  launcher = path.join(dir, 'bench-mlops.js');
-  // A file, not `node -e`: --listeners forks this same script (process.argv[1]) as cluster workers.
-  fs.writeFileSync(launcher, `require(${JSON.stringify(path.join(lib, 'cli', 'main.js'))}).main(process.argv);\n`);
-  return launcher;
 }
 
 /** Compiled `mlops serve` from this checkout on a free port (its own process group, so stopping it stops all). */

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { compiledMlops } from '../compiled';
 import { freePort } from '../measure';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
@@ -56,12 +57,12 @@ export async function dropDatabase(name: string): Promise<void> {
   await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
 
-/** `mlops tracking serve` on `backendStoreUri`, artifacts under `dir`; `root`: another checkout's server (an older commit, for before/after). */
+/** Compiled `mlops tracking serve` (../compiled.ts) on `backendStoreUri`, artifacts under `dir`; `root`: another checkout's server (an older commit, for before/after). */
 export async function startOurs(backendStoreUri: string, dir: string, root = repoRoot): Promise<Started> {
   const port = await freePort();
   const args = ['tracking', 'serve', '--port', String(port), '--backend-store-uri', backendStoreUri];
   args.push('--artifacts-destination', path.join(dir, 'artifacts'), '--upgrade-db');
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'mlops.js'), ...args], {
+  const child = spawn(process.execPath, [compiledMlops(root), ...args], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, MLOPS_LOG_LEVEL: 'warn' },
   });
