@@ -50,12 +50,12 @@ export function listenArgs(): string[] {
   return ['--host', '0.0.0.0', '--port', String(INFERENCE_PORT), '--grpc-port', String(INFERENCE_GRPC_PORT)];
 }
 
-/** A model's worker threads and batching. */
+/** Where a model's sessions run (threads, or one event loop per core: `sessions`), and its batching. */
 export function tuningArgs(model: InferenceModel): string[] {
   const { maxBatchSize, maxBatchDelayMs, maxQueue } = model.batching;
+  const cores = String(workerCount(model.resources.requests.cpu));
   return [
-    '--workers',
-    String(workerCount(model.resources.requests.cpu)),
+    ...(model.sessions === 'event-loops' ? ['--listeners', cores, '--workers', '0'] : ['--workers', cores]),
     '--max-batch-size',
     String(maxBatchSize),
     '--max-batch-delay-ms',

@@ -308,6 +308,13 @@ const inferenceModel = z
       })
       .strict()
       .default({ maxBatchSize: 32, maxBatchDelayMs: 2, maxQueue: 256 }),
+    /**
+     * Where the onnxruntime sessions run. `worker-threads` (default): one HTTP event loop handing batches to
+     * one worker thread per requested core. `event-loops`: one HTTP listener per requested core, each running
+     * its sessions on its own event loop (`mlops serve --listeners <cores> --workers 0`), for models whose run
+     * takes microseconds, where the hand-off to a thread costs more than the run (docs/adr/0033).
+     */
+    sessions: z.enum(['worker-threads', 'event-loops']).default('worker-threads'),
   })
   .strict();
 

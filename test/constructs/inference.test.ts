@@ -1,3 +1,4 @@
+import { buildProgram } from '../../cli/main';
 import { ENVIRONMENT_NAMES } from '../../environments';
 import { mapSelectorMatches } from '../../policies/kube/workloads';
 import { Inference, REQUESTS_IN_FLIGHT_METRIC, servingHost, workerCount } from '../../constructs/inference';
@@ -149,6 +150,28 @@ describe('Inference details', () => {
     expect(workerCount('2')).toBe(2);
     expect(workerCount('500m')).toBe(1);
     expect(workerCount('1500m')).toBe(2);
+  });
+
+  it('sessions: event-loops gives one listener per requested core, each running its sessions (--workers 0); every flag is one `mlops serve` has', () => {
+    const dev = env('dev');
+    const [m] = dev.inference.models;
+    const loops = env('dev', {
+      inference: {
+        image: dev.inference.image,
+        models: [{ ...m, sessions: 'event-loops', resources: { ...m.resources, requests: { ...m.resources.requests, cpu: '1500m' } } }],
+      },
+    });
+    const [d] = ofKind(
+      synth(loops, (s) => new Inference(s, 'inference', { ctx: context(loops) })),
+      'Deployment',
+    );
+    const command: string[] = podSpec(d).containers[0].command;
+    const at = command.indexOf('--listeners');
+    expect(command.slice(at, at + 4)).toEqual(['--listeners', '2', '--workers', '0']);
+    expect(command.filter((a) => a === '--workers')).toHaveLength(1);
+    const serve = buildProgram().commands.find((c) => c.name() === 'serve')!;
+    const known = serve.options.map((o) => o.long);
+    expect(command.filter((a) => a.startsWith('--')).filter((f) => !known.includes(f))).toEqual([]);
   });
 
   it('the canary Ingress sends the environment’s weight to the canary Service on the same host and path', () => {
