@@ -11,7 +11,7 @@ import { renderEnvironment } from '../stacks/gitops';
 import { distributedTraining, hyperparameterTuning } from '../environments/training-distributed';
 import { repoRoot } from './helpers/cli';
 import { testImageLockFile } from './helpers/image-lock';
-import { trackingTable, type ResultsFile } from '../bench/tracking/readme-table';
+import { trackingTable, trackingTargets, type ResultsFile } from '../bench/tracking/readme-table';
 import { inferenceBlocks, RECORDED, type InferenceRecord } from '../bench/inference/readme-tables';
 
 jest.setTimeout(120_000);
@@ -119,9 +119,10 @@ describe('README figures from the code', () => {
     expect(rows).toEqual(serve.options.filter((o) => o.long !== '--help').map((o) => [o.long, o.envVar]));
   });
 
-  test('the tracking benchmark table is the recorded run, bench/recorded/tracking.json, as bench/tracking/readme-table.ts renders it', () => {
+  test('the tracking benchmark table and its targets line are the recorded run, bench/recorded/tracking.json, as bench/tracking/readme-table.ts renders them', () => {
     const recorded = JSON.parse(fs.readFileSync(path.join(repoRoot, 'bench', 'recorded', 'tracking.json'), 'utf8')) as ResultsFile;
     expect(readme).toContain(trackingTable(recorded));
+    expect(flat).toContain(trackingTargets(recorded));
   });
 
   test('the inference benchmark blocks are the recorded run, bench/recorded/inference.json, as bench/inference/readme-tables.ts renders them', () => {
