@@ -23,6 +23,7 @@
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { closedLoop, instrumented, openLoop, type Measure, type Target } from './load';
+import { BATCHING } from './labels';
 import { Recorder } from './record';
 import { inProcessRate, startHttpFloor, startOurs, stopServer } from './servers';
 
@@ -40,8 +41,7 @@ const v2Target: Target = {
 };
 const mlflowTarget: Target = { path: '/invocations', body: JSON.stringify({ dataframe_split: { columns: COLUMNS, data: [ROW] } }) };
 
-/** Batching on, sessions run on the event loop instead of worker threads. */
-const INLINE = 'on, --workers 0';
+const { threads: ON, inline: INLINE, off: OFF } = BATCHING;
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 
@@ -106,9 +106,9 @@ async function benchModel(modelName: string, floor: Measure): Promise<string> {
   const at32: Record<string, number> = {};
   const halfPeak: Record<string, { rate: number; m: Measure }> = {};
   for (const [label, maxBatch, workers] of [
-    ['on (max 32)', 32, WORKERS],
+    [ON, 32, WORKERS],
     [INLINE, 32, 0],
-    ['off', 1, WORKERS],
+    [OFF, 1, WORKERS],
   ] as const) {
     const served = await startOurs(modelName, ['--workers', String(workers), '--max-batch-size', String(maxBatch)]);
     const { child, port } = served;
@@ -141,12 +141,11 @@ async function benchModel(modelName: string, floor: Measure): Promise<string> {
       await stopServer(served);
     }
   }
-  const on = 'on (max 32)';
   const line =
-    `${modelName}: in-process ${fmt(limit)} rows/s; HTTP at 32 clients ${fmt(at32[on])} req/s = ${fmt((100 * at32[on]) / limit, 1)}% with batching (target >= 50%), ` +
+    `${modelName}: in-process ${fmt(limit)} rows/s; HTTP at 32 clients ${fmt(at32[ON])} req/s = ${fmt((100 * at32[ON]) / limit, 1)}% with batching (target >= 50%), ` +
     `${fmt(at32[INLINE])} req/s = ${fmt((100 * at32[INLINE]) / limit, 1)}% with sessions on the HTTP thread (--workers 0), ` +
-    `${fmt(at32.off)} req/s = ${fmt((100 * at32.off) / limit, 1)}% without batching; ${fmt((100 * at32[on]) / floor.rps, 1)}% of the node:http floor's ${fmt(floor.rps)} req/s; batching on/off at 32 clients ${fmt(at32[on] / at32.off, 2)}x; ` +
-    `p99 at half of peak ${fmt(halfPeak[on].m.p99, 2)} ms with batching (${fmt(halfPeak[on].rate)} req/s), ${fmt(halfPeak.off.m.p99, 2)} ms without (${fmt(halfPeak.off.rate)} req/s) (target <= 5 ms)`;
+    `${fmt(at32[OFF])} req/s = ${fmt((100 * at32[OFF]) / limit, 1)}% without batching; ${fmt((100 * at32[ON]) / floor.rps, 1)}% of the node:http floor's ${fmt(floor.rps)} req/s; batching on/off at 32 clients ${fmt(at32[ON] / at32[OFF], 2)}x; ` +
+    `p99 at half of peak ${fmt(halfPeak[ON].m.p99, 2)} ms with batching (${fmt(halfPeak[ON].rate)} req/s), ${fmt(halfPeak[OFF].m.p99, 2)} ms without (${fmt(halfPeak[OFF].rate)} req/s) (target <= 5 ms)`;
   process.stdout.write(`\n${line}\n`);
   return line;
 }

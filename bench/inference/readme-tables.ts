@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProfileResults } from './profile-results';
+import { BATCHING } from './labels';
 import type { Part, PartResults, Sample } from './record';
 
 /** The four parts of one `npm run bench:inference` run, and the profiles taken after it. */
@@ -69,12 +70,12 @@ export function limitTable(doc: PartResults): string {
     const limit = doc.figures[`${model} in-process rows/s`];
     const at32 = (server: string) => one(doc, { model, server, target: 'v2', clients: 32, loop: 'closed' });
     const half = (server: string) => one(doc, { model, server, loop: 'open' });
-    const [threads, inline, off] = ['on (max 32)', 'on, --workers 0', 'off'].map(at32);
+    const [threads, inline, off] = [BATCHING.threads, BATCHING.inline, BATCHING.off].map(at32);
     const cell = (m: Sample) => `${num(m.rps)} req/s = ${pct(m.rps / limit)} (${pct(m.rps / floor.rps)} of the floor)`;
     const cpu = (m: Sample) => `${num(m.serverCpuUs!)} (${num(m.httpThreadCpuUs!)})`;
     const p99 = (server: string) => `${num(half(server).p99, 2)} ms at ${num(half(server).rate!)} req/s`;
     lines.push(
-      `| ${model} | ${num(limit)} rows/s | ${cell(threads)} | ${cell(inline)} | ${cell(off)} | ${cpu(threads)} / ${cpu(inline)} | ${p99('on (max 32)')} / ${p99('on, --workers 0')} |`,
+      `| ${model} | ${num(limit)} rows/s | ${cell(threads)} | ${cell(inline)} | ${cell(off)} | ${cpu(threads)} / ${cpu(inline)} | ${p99(BATCHING.threads)} / ${p99(BATCHING.inline)} |`,
     );
   }
   const perRequest = floor.serverCpuUs! + floor.clientCpuUs!;
