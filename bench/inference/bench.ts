@@ -23,7 +23,7 @@
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { closedLoop, instrumented, openLoop, type Measure, type Target } from './load';
-import { BATCHING } from './labels';
+import { BATCHING, inProcessOfModel } from './labels';
 import { Recorder } from './record';
 import { inProcessRate, startHttpFloor, startOurs, stopServer } from './servers';
 
@@ -96,7 +96,7 @@ Node's HTTP floor (node:http reading each request and writing our ${answer.lengt
 /** One model: its in-process rate, then `mlops serve` with batching on (worker threads, event loop) and off. */
 async function benchModel(modelName: string, floor: Measure): Promise<string> {
   const inProcess = await inProcessRate(modelName, 1, SECONDS);
-  const limit = rec.figure(`${modelName} in-process rows/s`, inProcess.best);
+  const limit = rec.figure(inProcessOfModel(modelName), inProcess.best);
   process.stdout.write(
     `\n## ${modelName}\nin-process session.run, single rows, one thread: ${fmt(limit)} rows/s best 1-s window (${fmt(1e6 / limit, 1)} µs/row wall, ${fmt(inProcess.cpuUs, 1)} µs/row CPU; mean of windows ${fmt(inProcess.mean)} rows/s)\n\n`,
   );

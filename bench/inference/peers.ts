@@ -20,6 +20,7 @@
  * default CPU cores), MLOPS_BENCH_ROUNDS (default 2).
  */
 import * as os from 'node:os';
+import { inProcessOfRows } from './labels';
 import { closedLoop, instrumented, type Measure, type Target } from './load';
 import { Recorder } from './record';
 import { inProcessRate, preparePeers, startMlflowServe, startMlserver, startOurs, stopServer, type Served } from './servers';
@@ -124,8 +125,8 @@ async function main(): Promise<void> {
   );
   const single = await inProcessRate(MODEL, 1, SECONDS);
   const batched = await inProcessRate(MODEL, 64, SECONDS);
-  rec.figure('in-process rows/s, 1-row', single.best);
-  rec.figure('in-process rows/s, 64-row', batched.best);
+  rec.figure(inProcessOfRows(1), single.best);
+  rec.figure(inProcessOfRows(64), batched.best);
   out(
     `in-process session.run (${MODEL}, one thread): ${fmt(single.best)} rows/s on single rows, ${fmt(batched.best)} rows/s on 64-row batches (best 1-s windows)\n`,
   );

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProfileResults } from './profile-results';
-import { BATCHING } from './labels';
+import { BATCHING, inProcessOfModel, inProcessOfRows, isOurs } from './labels';
 import type { Part, PartResults, Sample } from './record';
 
 /** The four parts of one `npm run bench:inference` run, and the profiles taken after it. */
@@ -67,7 +67,7 @@ export function limitTable(doc: PartResults): string {
     '|---|---|---|---|---|---|---|',
   ];
   for (const model of models) {
-    const limit = doc.figures[`${model} in-process rows/s`];
+    const limit = doc.figures[inProcessOfModel(model)];
     const at32 = (server: string) => one(doc, { model, server, target: 'v2', clients: 32, loop: 'closed' });
     const half = (server: string) => one(doc, { model, server, loop: 'open' });
     const [threads, inline, off] = [BATCHING.threads, BATCHING.inline, BATCHING.off].map(at32);
@@ -84,7 +84,7 @@ export function limitTable(doc: PartResults): string {
     '',
     `Node's HTTP floor answered ${num(floor.rps)} req/s at ${num(floor.serverCpuUs!)} µs of server CPU per request, while the load generator spent ` +
       `${num(floor.clientCpuUs!)} µs: ${doc.cpus} cores shared by the two cannot pass about ${num(ceiling)} req/s, ` +
-      `${models.map((m) => `${pct(ceiling / doc.figures[`${m} in-process rows/s`])} of ${m}'s in-process rate`).join(' and ')}.`,
+      `${models.map((m) => `${pct(ceiling / doc.figures[inProcessOfModel(m)])} of ${m}'s in-process rate`).join(' and ')}.`,
   );
   return lines.join('\n');
 }
@@ -98,38 +98,38 @@ function verdict(ratios: number[], target: number | undefined): string {
   return `≥ ${target}x: ${state}`;
 }
 
+/** One table row per configuration of ours against `peer` at `rows` rows per request. */
+function peerRows(doc: PartResults, peer: string, rows: number, ours: string[]): string[] {
+  const theirs = find(doc, { server: peer, rows });
+  const limit = doc.figures[inProcessOfRows(rows)];
+  return ours.map((server) => {
+    const mine = theirs.map((t) => one(doc, { server, rows, round: t.round, target: t.target }));
+    const ratios = mine.map((m, i) => m.rps / theirs[i].rps);
+    return (
+      `| ${rowsOf(rows)}, ${theirs[0].target}, vs ${peer} | \`${server}\` | ${ratios.map(times).join(', ')} | ${range(mine.map((m) => m.rps * rows))} vs ${range(theirs.map((t) => t.rps * rows))} | ` +
+      `${range(mine.map((m) => m.serverCpuUs!))} vs ${range(theirs.map((t) => t.serverCpuUs!))} | ${range(
+        mine.map((m) => (100 * m.rps * rows) / limit),
+        1,
+      )} % | ${verdict(ratios, PEER_TARGETS[peer]?.[rows])} |`
+    );
+  });
+}
+
 /** peers.ts: ours/peer per round for each of our configurations, same rows, clients and machine. */
 export function peersTable(doc: PartResults): string {
   const lines = [
     '| requests | ours | ours / peer, per round | rows/s, ours vs peer | server CPU µs/req, ours vs peer | ours of in-process | target |',
     '|---|---|---|---|---|---|---|',
   ];
-  const peers = [...new Set(doc.samples.filter((s) => !s.server.startsWith('mlops serve')).map((s) => s.server)), ...Object.keys(doc.skipped)];
-  for (const peer of peers) {
-    if (doc.skipped[peer]) {
-      lines.push(`| ${peer} | — | skipped: ${doc.skipped[peer]} | | | | |`);
-      continue;
-    }
-    for (const rows of [...new Set(find(doc, { server: peer }).map((s) => s.rows))]) {
-      const theirs = find(doc, { server: peer, rows });
-      const ours = [...new Set(doc.samples.filter((s) => s.server.startsWith('mlops serve')).map((s) => s.server))];
-      for (const server of ours) {
-        const mine = theirs.map((t) => one(doc, { server, rows, round: t.round, target: t.target }));
-        const ratios = mine.map((m, i) => m.rps / theirs[i].rps);
-        const limit = doc.figures[`in-process rows/s, ${rows}-row`];
-        lines.push(
-          `| ${rowsOf(rows)}, ${theirs[0].target}, vs ${peer} | \`${server}\` | ${ratios.map(times).join(', ')} | ${range(mine.map((m) => m.rps * rows))} vs ${range(theirs.map((t) => t.rps * rows))} | ` +
-            `${range(mine.map((m) => m.serverCpuUs!))} vs ${range(theirs.map((t) => t.serverCpuUs!))} | ${range(
-              mine.map((m) => (100 * m.rps * rows) / limit),
-              1,
-            )} % | ${verdict(ratios, PEER_TARGETS[peer]?.[rows])} |`,
-        );
-      }
-    }
+  const servers = [...new Set(doc.samples.map((s) => s.server))];
+  const ours = servers.filter(isOurs);
+  for (const peer of [...servers.filter((s) => !isOurs(s)), ...Object.keys(doc.skipped)]) {
+    if (doc.skipped[peer]) lines.push(`| ${peer} | — | skipped: ${doc.skipped[peer]} | | | | |`);
+    else for (const rows of [...new Set(find(doc, { server: peer }).map((s) => s.rows))]) lines.push(...peerRows(doc, peer, rows, ours));
   }
   lines.push(
     '',
-    `In-process \`session.run\` on one thread: ${num(doc.figures['in-process rows/s, 1-row'])} rows/s on single rows, ${num(doc.figures['in-process rows/s, 64-row'])} rows/s on 64-row batches.`,
+    `In-process \`session.run\` on one thread: ${num(doc.figures[inProcessOfRows(1)])} rows/s on single rows, ${num(doc.figures[inProcessOfRows(64)])} rows/s on 64-row batches.`,
   );
   return lines.join('\n');
 }
