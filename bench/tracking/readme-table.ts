@@ -17,19 +17,19 @@ const OURS = 'mlops tracking (PostgreSQL)';
 const num = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const cell = (r: Result) => `${num(r.p50, 1)} / ${num(r.p99, 1)} ms, ${num(r.rps)} req/s${r.errors ? `, ${r.errors} errors` : ''}`;
 const ratio = (x: number) => `${num(x, 1)}×`;
+const oursOf = (doc: ResultsFile) => doc.results.filter((r) => r.target === OURS);
+const mlflowOf = (doc: ResultsFile, workload: string) => doc.results.find((r) => r.target.startsWith('mlflow server') && r.workload === workload);
 
 /** One row per workload of ours on PostgreSQL: MLflow's server beside it, and the "before" checkout's columns when the run has one. */
 export function trackingTable(doc: ResultsFile): string {
-  const ours = doc.results.filter((r) => r.target === OURS);
-  const mlflow = (w: string) => doc.results.find((r) => r.target.startsWith('mlflow server') && r.workload === w);
   const before = (w: string) => doc.results.find((r) => r.target.includes('before:') && r.workload === w);
   const withBefore = doc.results.some((r) => r.target.includes('before:'));
   const lines = [
     `| workload | ours, p50 / p99, throughput | \`mlflow server\`, same | ours / MLflow, throughput | p50 |${withBefore ? ' before this stop, same | ours / before, throughput |' : ''}`,
     `|---|---|---|---|---|${withBefore ? '---|---|' : ''}`,
   ];
-  for (const o of ours) {
-    const m = mlflow(o.workload);
+  for (const o of oursOf(doc)) {
+    const m = mlflowOf(doc, o.workload);
     const b = before(o.workload);
     const beforeCells = withBefore ? ` ${b ? cell(b) : '—'} | ${b ? ratio(o.rps / b.rps) : '—'} |` : '';
     lines.push(`| ${o.workload} | ${cell(o)} | ${m ? cell(m) : '—'} | ${m ? ratio(o.rps / m.rps) : '—'} | ${m ? ratio(m.p50 / o.p50) : '—'} |${beforeCells}`);
@@ -39,10 +39,9 @@ export function trackingTable(doc: ResultsFile): string {
 
 /** Issue 18's tracking targets, as the run measured them: every workload ≥ 10× MLflow's throughput, single-client log_batch(500) p50 ≤ 15 ms. */
 export function trackingTargets(doc: ResultsFile): string {
-  const ours = doc.results.filter((r) => r.target === OURS);
-  const mlflow = (w: string) => doc.results.find((r) => r.target.startsWith('mlflow server') && r.workload === w);
+  const ours = oursOf(doc);
   const ratios = ours.flatMap((o) => {
-    const m = mlflow(o.workload);
+    const m = mlflowOf(doc, o.workload);
     return m ? [{ workload: o.workload, x: o.rps / m.rps }] : [];
   });
   const short = ratios.filter((r) => r.x < 10);
