@@ -15,7 +15,7 @@
  * answers (about 30 µs of CPU per request here, against 100+ µs for node:http or undici clients). Its
  * CPU per request is printed next to the server's. Loopback only.
  *
- * `mlops serve` runs compiled (servers.ts compiledMlops), as an image runs it.
+ * `mlops serve` runs compiled (bench/compiled.ts), as an image runs it.
  *
  * Env: MLOPS_BENCH_SECONDS (per measurement, default 3), MLOPS_BENCH_WORKERS (server --workers, default
  * CPU cores), MLOPS_BENCH_MODELS (comma list of fixture names, default churn-logreg,churn-forest).

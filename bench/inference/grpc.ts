@@ -7,12 +7,12 @@
  *
  * Env: MLOPS_BENCH_SECONDS (default 3), MLOPS_BENCH_ROUNDS (default 2).
  */
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { fromJSON } from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
 import { PREDICT_V2_PROTO } from '../../runtime/inference/grpc/service-proto';
+import { freePort } from '../measure';
 import { closedLoop, type Measure } from './load';
 import { Recorder } from './record';
 import { startOurs, stopServer } from './servers';
@@ -26,16 +26,6 @@ const ROWS = [1, 32];
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 const out = (s: string) => process.stdout.write(s);
 const rec = new Recorder('grpc', SECONDS);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 type InferClient = grpc.Client & { ModelInfer(req: unknown, cb: (err: grpc.ServiceError | null) => void): void };
 

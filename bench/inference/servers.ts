@@ -7,9 +7,9 @@ import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:chi
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { compiledMlops } from '../compiled';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
+import { compiledMlops } from '../compiled';
 import { freePort } from '../measure';
 import { COLUMNS, rowsOf } from './targets';
 
