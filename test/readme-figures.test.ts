@@ -13,6 +13,7 @@ import { repoRoot } from './helpers/cli';
 import { testImageLockFile } from './helpers/image-lock';
 import { trackingTable, trackingTargets, type ResultsFile } from '../bench/tracking/readme-table';
 import { inferenceBlocks, RECORDED, type InferenceRecord } from '../bench/inference/readme-tables';
+import { RECORDED as SCALE_RECORDED, scaleBlocks, type ScaleRecord } from '../bench/scale/readme-tables';
 
 jest.setTimeout(120_000);
 
@@ -128,6 +129,11 @@ describe('README figures from the code', () => {
   test('the inference benchmark blocks are the recorded run, bench/recorded/inference.json, as bench/inference/readme-tables.ts renders them', () => {
     const recorded = JSON.parse(fs.readFileSync(RECORDED, 'utf8')) as InferenceRecord;
     for (const block of inferenceBlocks(recorded)) expect(readme).toContain(block);
+  });
+
+  test('the scale benchmark blocks are the recorded run, bench/recorded/scale.json and its plans, as bench/scale/readme-tables.ts renders them', () => {
+    const recorded = JSON.parse(fs.readFileSync(SCALE_RECORDED, 'utf8')) as ScaleRecord;
+    for (const block of scaleBlocks(recorded)) expect(readme).toContain(block);
   });
 
   test("the registry suites' test count in the README's Tests block is what jest collects", () => {

@@ -79,6 +79,8 @@ async function measureLogBatch(url: string, runs: string[], label: string): Prom
     };
   };
   const post = (n: number, client: number) => api(url, 'POST', '/runs/log-batch', batch(n, runs[client]));
+  // The first size would otherwise also pay the server's and PostgreSQL's cold start (JIT, plans, buffers).
+  await load(label, '(warm-up)', 200, (c) => post(500, c), 20);
   return [
     await load(label, 'log_batch(10), 1 client', 300, (c) => post(10, c), 1),
     await load(label, 'log_batch(10), 20 clients', 1500, (c) => post(10, c), 20),
