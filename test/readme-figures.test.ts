@@ -11,7 +11,7 @@ import { renderEnvironment } from '../stacks/gitops';
 import { distributedTraining, hyperparameterTuning } from '../environments/training-distributed';
 import { repoRoot } from './helpers/cli';
 import { testImageLockFile } from './helpers/image-lock';
-import { trackingTable, trackingTargets, type ResultsFile } from '../bench/tracking/readme-table';
+import { tracesBlock, trackingTable, trackingTargets, type ResultsFile } from '../bench/tracking/readme-table';
 import { inferenceBlocks, RECORDED, type InferenceRecord } from '../bench/inference/readme-tables';
 import { RECORDED as SCALE_RECORDED, scaleBlocks, type ScaleRecord } from '../bench/scale/readme-tables';
 
@@ -124,6 +124,11 @@ describe('README figures from the code', () => {
     const recorded = JSON.parse(fs.readFileSync(path.join(repoRoot, 'bench', 'recorded', 'tracking.json'), 'utf8')) as ResultsFile;
     expect(readme).toContain(trackingTable(recorded));
     expect(flat).toContain(trackingTargets(recorded));
+  });
+
+  test('the trace benchmark block is the recorded run, bench/recorded/traces.json, as bench/tracking/readme-table.ts --traces renders it', () => {
+    const recorded = JSON.parse(fs.readFileSync(path.join(repoRoot, 'bench', 'recorded', 'traces.json'), 'utf8')) as ResultsFile;
+    expect(readme).toContain(tracesBlock(recorded));
   });
 
   test('the inference benchmark blocks are the recorded run, bench/recorded/inference.json, as bench/inference/readme-tables.ts renders them', () => {

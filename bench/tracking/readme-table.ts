@@ -1,7 +1,8 @@
 /**
  * The README's tracking benchmark table, generated from a results file of bench.ts (the README's run is
  * kept in bench/recorded/, and test/readme-figures.test.ts checks the README holds exactly this table).
- * `npx tsx bench/tracking/readme-table.ts <results.json>` prints it.
+ * `npx tsx bench/tracking/readme-table.ts <results.json>` prints it; with `--traces`, the trace benchmark's block
+ * (traces.ts's results, recorded in bench/recorded/traces.json).
  */
 import * as fs from 'node:fs';
 import type { Result } from './load';
@@ -9,6 +10,7 @@ import type { Result } from './load';
 export interface ResultsFile {
   date: string;
   cpus: number;
+  loadavgAtEnd?: number[];
   concurrency: number;
   results: Result[];
 }
@@ -56,9 +58,21 @@ export function trackingTargets(doc: ResultsFile): string {
   return `Issue 18's targets in this run: ≥ 10× \`mlflow server\` on every workload: ${tenfold}. Single-client log_batch(500) p50 ≤ 15 ms: ${p50}.`;
 }
 
+/** When and where a run ran, for the line above its table. */
+export function runLine(doc: ResultsFile): string {
+  const load = doc.loadavgAtEnd ? `, load average ${num(doc.loadavgAtEnd[0], 1)} at its end` : '';
+  return `Recorded run: ${doc.date.slice(0, 10)} ${doc.date.slice(11, 16)} UTC, ${doc.cpus} CPUs${load}.`;
+}
+
+/** The trace benchmark's block (traces.ts results): its run line and the same table as bench.ts's. */
+export function tracesBlock(doc: ResultsFile): string {
+  return `${runLine(doc)}\n\n${trackingTable(doc)}`;
+}
+
 if (require.main === module) {
-  const file = process.argv[2];
-  if (!file) throw new Error('usage: npx tsx bench/tracking/readme-table.ts <results.json>');
+  const traces = process.argv.includes('--traces');
+  const file = process.argv.slice(2).find((a) => !a.startsWith('--'));
+  if (!file) throw new Error('usage: npx tsx bench/tracking/readme-table.ts [--traces] <results.json>');
   const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as ResultsFile;
-  console.log(`${trackingTable(doc)}\n\n${trackingTargets(doc)}`);
+  console.log(traces ? tracesBlock(doc) : `${trackingTable(doc)}\n\n${trackingTargets(doc)}`);
 }
