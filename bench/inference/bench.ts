@@ -25,7 +25,9 @@ import * as ort from 'onnxruntime-node';
 import { closedLoop, instrumented, openLoop, type Measure, type Target } from './load';
 import { BATCHING, inProcessOfModel } from './labels';
 import { Recorder } from './record';
-import { inProcessRate, startHttpFloor, startOurs, stopServer } from './servers';
+import { inProcessRate, startOurs, stopServer } from './servers';
+import { measureFloor } from './floor';
+import { fmt } from '../format';
 
 const SECONDS = Number(process.env.MLOPS_BENCH_SECONDS ?? 3);
 const WORKERS = Number(process.env.MLOPS_BENCH_WORKERS ?? os.availableParallelism());
@@ -43,8 +45,6 @@ const mlflowTarget: Target = { path: '/invocations', body: JSON.stringify({ data
 
 const { threads: ON, inline: INLINE, off: OFF } = BATCHING;
 
-const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
-
 interface Row {
   label: string;
   load: string;
@@ -56,41 +56,6 @@ function printRow({ label, load, m, vsLimit }: Row): void {
   process.stdout.write(
     `| ${label} | ${load} | ${fmt(m.rps)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.errors} | ${vsLimit === undefined ? '—' : `${fmt(100 * vsLimit, 1)}%`} | ${fmt(m.rowsPerRun!, 1)} | ${fmt(m.serverCpuUs!)} | ${fmt(m.httpThreadCpuUs!)} | ${fmt(m.clientCpuUs!)} |\n`,
   );
-}
-
-/**
- * Node's HTTP floor under this load at 32 clients (servers.ts startHttpFloor), answering the bytes our
- * server answers for the first model. Printed with the ceiling it puts on any Node server on these cores.
- */
-async function measureFloor(): Promise<Measure> {
-  const ours = await startOurs(MODELS[0], ['--workers', String(WORKERS)]);
-  let answer: string;
-  try {
-    const res = await fetch(`http://127.0.0.1:${ours.port}${v2Target.path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: v2Target.body,
-    });
-    answer = await res.text();
-  } finally {
-    await stopServer(ours);
-  }
-  const floor = await startHttpFloor(answer);
-  try {
-    const m = rec.sample(
-      { server: 'node:http floor', model: MODELS[0], target: 'v2', rows: 1, clients: 32, round: 1, loop: 'closed' },
-      await instrumented(floor.child.pid, -1, () => closedLoop(floor.port, v2Target, 32, SECONDS)),
-    );
-    const perRequest = m.serverCpuUs! + m.clientCpuUs!;
-    process.stdout.write(
-      `
-Node's HTTP floor (node:http reading each request and writing our ${answer.length}-byte answer, no parsing, no model), 32 clients: ${fmt(m.rps)} req/s, server CPU ${fmt(m.serverCpuUs!)} µs/req, load generator ${fmt(m.clientCpuUs!)} µs/req: on ${os.availableParallelism()} cores shared by both, no server can pass ~${fmt((os.availableParallelism() * 1e6) / perRequest)} req/s with this generator
-`,
-    );
-    return m;
-  } finally {
-    await stopServer(floor);
-  }
 }
 
 /** One model: its in-process rate, then `mlops serve` with batching on (worker threads, event loop) and off. */
@@ -159,7 +124,14 @@ async function main(): Promise<void> {
     `inference benchmark: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), load average ${loadavg} at start, server --workers ${WORKERS}, ${SECONDS} s per measurement, Node ${process.version}, onnxruntime-node ${ort.env.versions.node}\n`,
   );
   const summary: string[] = [];
-  const floor = await measureFloor();
+  const floor = await measureFloor(rec, v2Target, {
+    model: MODELS[0],
+    target: 'v2',
+    rows: 1,
+    clients: 32,
+    seconds: SECONDS,
+    serveArgs: ['--workers', String(WORKERS)],
+  });
   for (const modelName of MODELS) summary.push(await benchModel(modelName, floor));
   process.stdout.write(
     `\nsummary (${os.availableParallelism()} cores, load average ${os

@@ -17,13 +17,13 @@ import { closedLoop, type Measure } from './load';
 import { Recorder } from './record';
 import { startOurs, stopServer } from './servers';
 import { rowsOf, v2TensorTarget } from './targets';
+import { fmt } from '../format';
 
 const SECONDS = Number(process.env.MLOPS_BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.MLOPS_BENCH_ROUNDS ?? 2);
 const CLIENTS = 32;
 const ROWS = [1, 32];
 
-const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 const out = (s: string) => process.stdout.write(s);
 const rec = new Recorder('grpc', SECONDS);
 

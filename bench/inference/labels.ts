@@ -7,3 +7,9 @@ export const inProcessOfRows = (rows: number) => `in-process rows/s, ${rows}-row
 
 /** Whether a sample's server is ours (any `mlops serve` configuration) rather than a peer. */
 export const isOurs = (server: string) => server.startsWith('mlops serve');
+
+/** The server name of Node's HTTP floor samples (floor.ts). */
+export const FLOOR = 'node:http floor';
+
+/** Requests per second that `cores` cores shared by a server costing what `m` cost and its load generator cannot pass. */
+export const ceilingRps = (m: { serverCpuUs?: number; clientCpuUs?: number }, cores: number): number => (cores * 1e6) / (m.serverCpuUs! + m.clientCpuUs!);

@@ -17,6 +17,7 @@ import { closedLoop, instrumented, type Measure } from './load';
 import { Recorder } from './record';
 import { startOurs, stopServer } from './servers';
 import { v2ColumnsTarget, v2TensorTarget } from './targets';
+import { fmt } from '../format';
 
 const SECONDS = Number(process.env.MLOPS_BENCH_SECONDS ?? 3);
 const WORKERS = Number(process.env.MLOPS_BENCH_WORKERS ?? os.availableParallelism());
@@ -25,7 +26,6 @@ const LISTENERS = [1, 2, 4];
 const CLIENTS = [32, 128];
 const MODEL = 'churn-logreg';
 
-const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 const out = (s: string) => process.stdout.write(s);
 const rec = new Recorder('listeners', SECONDS);
 

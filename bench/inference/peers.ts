@@ -8,7 +8,7 @@
  * comes from neighbouring measurements. Ours runs compiled, twice over: the default (one event loop,
  * --workers session threads) and one listener per core, each running its sessions on its own event loop
  * (--listeners <cores> --workers 0), the shape MLServer's and mlflow's worker processes have. Also the in-process `session.run` rate on 1- and
- * 64-row inputs, the ceiling HTTP is compared with.
+ * 64-row inputs, the ceiling HTTP is compared with, and Node's HTTP floor at 64 rows (floor.ts), the ceiling any Node server has here.
  *
  * The peers serve the sklearn pipeline the ONNX fixture was exported from (bench/inference/peer_models.py
  * refits it from the same seed and checks its probabilities equal the fixture's); they answer labels
@@ -21,10 +21,12 @@
  */
 import * as os from 'node:os';
 import { inProcessOfRows } from './labels';
+import { measureFloor } from './floor';
 import { closedLoop, instrumented, type Measure, type Target } from './load';
 import { Recorder } from './record';
 import { inProcessRate, preparePeers, startMlflowServe, startMlserver, startOurs, stopServer, type Served } from './servers';
 import { invocationsTarget, v2TensorTarget } from './targets';
+import { fmt } from '../format';
 
 const SECONDS = Number(process.env.MLOPS_BENCH_SECONDS ?? 3);
 const WORKERS = Number(process.env.MLOPS_BENCH_WORKERS ?? os.availableParallelism());
@@ -39,7 +41,6 @@ const OURS = [
   { name: `mlops serve --listeners ${CORES} --workers 0`, args: ['--listeners', String(CORES), '--workers', '0'] },
 ];
 
-const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 const out = (s: string) => process.stdout.write(s);
 const rec = new Recorder('peers', SECONDS);
 
@@ -130,6 +131,16 @@ async function main(): Promise<void> {
   out(
     `in-process session.run (${MODEL}, one thread): ${fmt(single.best)} rows/s on single rows, ${fmt(batched.best)} rows/s on 64-row batches (best 1-s windows)\n`,
   );
+  // The 64-row target asks for half the in-process batched rate: the floor at 64 rows says what any Node server could reach of it here.
+  const floorRows = 64;
+  await measureFloor(rec, v2TensorTarget(floorRows), {
+    model: MODEL,
+    target: 'v2 infer, one [N, 4] FP32 tensor',
+    rows: floorRows,
+    clients: CLIENTS,
+    seconds: SECONDS,
+    serveArgs: OURS[0].args,
+  });
   const skip = preparePeers(out);
   const peers: Peer[] = [
     {

@@ -11,8 +11,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProfileResults } from './profile-results';
-import { BATCHING, inProcessOfModel, inProcessOfRows, isOurs } from './labels';
+import { BATCHING, ceilingRps, FLOOR, inProcessOfModel, inProcessOfRows, isOurs } from './labels';
 import type { Part, PartResults, Sample } from './record';
+import { fmt as num } from '../format';
 
 /** The four parts of one `npm run bench:inference` run, and the profiles taken after it. */
 export type InferenceRecord = Record<Part, PartResults> & { profiles: ProfileResults[] };
@@ -21,7 +22,6 @@ const PARTS: Part[] = ['bench', 'peers', 'listeners', 'grpc'];
 const repoRoot = path.resolve(__dirname, '..', '..');
 export const RECORDED = path.join(repoRoot, 'bench', 'recorded', 'inference.json');
 
-const num = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 const pct = (x: number) => `${num(100 * x, 1)} %`;
 const times = (x: number) => `${num(x, 1)}x`;
 const rowsOf = (n: number) => `${n} ${n === 1 ? 'row' : 'rows'}`;
@@ -60,8 +60,8 @@ export function runLine(doc: InferenceRecord): string {
 
 /** bench.ts: each model's in-process rate and what HTTP reaches of it, per session placement. */
 export function limitTable(doc: PartResults): string {
-  const floor = one(doc, { server: 'node:http floor' });
-  const models = [...new Set(doc.samples.filter((s) => s.server !== 'node:http floor').map((s) => s.model))];
+  const floor = one(doc, { server: FLOOR });
+  const models = [...new Set(doc.samples.filter((s) => s.server !== FLOOR).map((s) => s.model))];
   const lines = [
     '| model | in-process single rows | batching, sessions on worker threads | batching, sessions on the HTTP thread (`--workers 0`) | no batching | server CPU µs/req (of which HTTP thread), threads / `--workers 0` | p99 at half of peak, threads / `--workers 0` (target ≤ 5 ms) |',
     '|---|---|---|---|---|---|---|',
@@ -78,8 +78,7 @@ export function limitTable(doc: PartResults): string {
       `| ${model} | ${num(limit)} rows/s | ${cell(threads)} | ${cell(inline)} | ${cell(off)} | ${cpu(threads)} / ${cpu(inline)} | ${p99(BATCHING.threads)} / ${p99(BATCHING.inline)} |`,
     );
   }
-  const perRequest = floor.serverCpuUs! + floor.clientCpuUs!;
-  const ceiling = (doc.cpus * 1e6) / perRequest;
+  const ceiling = ceilingRps(floor, doc.cpus);
   lines.push(
     '',
     `Node's HTTP floor answered ${num(floor.rps)} req/s at ${num(floor.serverCpuUs!)} µs of server CPU per request, while the load generator spent ` +
@@ -121,7 +120,7 @@ export function peersTable(doc: PartResults): string {
     '| requests | ours | ours / peer, per round | rows/s, ours vs peer | server CPU µs/req, ours vs peer | ours of in-process | target |',
     '|---|---|---|---|---|---|---|',
   ];
-  const servers = [...new Set(doc.samples.map((s) => s.server))];
+  const servers = [...new Set(doc.samples.map((s) => s.server))].filter((s) => s !== FLOOR);
   const ours = servers.filter(isOurs);
   for (const peer of [...servers.filter((s) => !isOurs(s)), ...Object.keys(doc.skipped)]) {
     if (doc.skipped[peer]) lines.push(`| ${peer} | — | skipped: ${doc.skipped[peer]} | | | | |`);
@@ -131,6 +130,16 @@ export function peersTable(doc: PartResults): string {
     '',
     `In-process \`session.run\` on one thread: ${num(doc.figures[inProcessOfRows(1)])} rows/s on single rows, ${num(doc.figures[inProcessOfRows(64)])} rows/s on 64-row batches.`,
   );
+  const floor = find(doc, { server: FLOOR })[0] as Sample | undefined;
+  if (floor) {
+    const rows = ceilingRps(floor, doc.cpus) * floor.rows;
+    lines.push(
+      '',
+      `Node's HTTP floor at ${floor.rows} rows (${floor.target}, ${floor.clients} clients; node:http reading each request and writing our answer, no parsing, no model) ` +
+        `answered ${num(floor.rps)} req/s at ${num(floor.serverCpuUs!)} µs of server CPU per request, while the load generator spent ${num(floor.clientCpuUs!)} µs: ` +
+        `${doc.cpus} cores shared by the two cannot pass about ${num(rows)} rows/s, ${pct(rows / doc.figures[inProcessOfRows(floor.rows)])} of the in-process ${floor.rows}-row rate.`,
+    );
+  }
   return lines.join('\n');
 }
 

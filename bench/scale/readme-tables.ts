@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Result } from '../tracking/load';
+import { fmt as num } from '../format';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 export const RECORDED = path.join(repoRoot, 'bench', 'recorded', 'scale.json');
@@ -42,7 +43,6 @@ export interface ScaleRecord {
   inference: ScaleInference;
 }
 
-const num = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ms = (n: number) => num(n, n < 10 ? 1 : 0);
 const x = (value: number, base: number) => `${num(value / base, 2)}×`;
 /** 1000000 → 1M, 100000 → 100k: the sizes as the issue names them. */

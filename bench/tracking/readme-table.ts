@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import type { Result } from './load';
+import { fmt as num } from '../format';
 
 export interface ResultsFile {
   date: string;
@@ -16,7 +17,6 @@ export interface ResultsFile {
 }
 
 const OURS = 'mlops tracking (PostgreSQL)';
-const num = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const cell = (r: Result) => `${num(r.p50, 1)} / ${num(r.p99, 1)} ms, ${num(r.rps)} req/s${r.errors ? `, ${r.errors} errors` : ''}`;
 const ratio = (x: number) => `${num(x, 1)}×`;
 const oursOf = (doc: ResultsFile) => doc.results.filter((r) => r.target === OURS);
