@@ -7,6 +7,8 @@
  *   npx tsx bench/inference/readme-tables.ts --record   records the newest bench/results/inference-<part>-*.json
  *                                                       of each part and the newest profile of each configuration
  *                                                       (profile.ts), then prints the blocks
+ *   npx tsx bench/inference/readme-tables.ts --record peers   re-records only the parts named (bench, peers,
+ *                                                       listeners, grpc), keeping the others and the profiles
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -248,11 +250,19 @@ function newestProfiles(): ProfileResults[] {
   return [...new Map(all.map((p) => [`${p.rows}/${p.target}/${p.workers}`, p])).values()].sort((a, b) => a.date.localeCompare(b.date));
 }
 
+/** `--record`: every part and the profiles; `--record <part> …`: only those parts, the rest stay as recorded. */
+function record(args: string[]): void {
+  const named = args.filter((a): a is Part => (PARTS as string[]).includes(a));
+  const parts = named.length > 0 ? named : PARTS;
+  const recorded = named.length > 0 ? (JSON.parse(fs.readFileSync(RECORDED, 'utf8')) as InferenceRecord) : undefined;
+  const fresh = Object.fromEntries(parts.map((p) => [p, JSON.parse(fs.readFileSync(newest(p), 'utf8')) as PartResults]));
+  const doc = { ...recorded, ...fresh, profiles: recorded ? recorded.profiles : newestProfiles() };
+  fs.writeFileSync(RECORDED, `${JSON.stringify(doc, null, 2)}\n`);
+}
+
 if (require.main === module) {
-  if (process.argv.includes('--record')) {
-    const doc = { ...Object.fromEntries(PARTS.map((p) => [p, JSON.parse(fs.readFileSync(newest(p), 'utf8')) as PartResults])), profiles: newestProfiles() };
-    fs.writeFileSync(RECORDED, `${JSON.stringify(doc, null, 2)}\n`);
-  }
+  const at = process.argv.indexOf('--record');
+  if (at >= 0) record(process.argv.slice(at + 1));
   const doc = JSON.parse(fs.readFileSync(RECORDED, 'utf8')) as InferenceRecord;
   process.stdout.write(`${inferenceBlocks(doc).join('\n\n')}\n`);
 }
