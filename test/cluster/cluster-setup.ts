@@ -99,9 +99,27 @@ export async function installCrds(cp: ControlPlane): Promise<string[]> {
   const files = allCrdFiles();
   // Server-side: some upstream CRDs are larger than the last-applied annotation allows.
   await cp.kubectl(['apply', '--server-side', '--field-manager=crd-install', ...files.flatMap((f) => ['-f', f])], { timeoutMs: 600_000 });
-  await cp.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=120s'], { timeoutMs: 150_000 });
-  const { items } = JSON.parse((await cp.kubectl(['get', 'crd', '-o', 'json'])).stdout) as { items: KubeObject[] };
-  return items.map((c) => c.metadata.name);
+  return (await waitEstablished(cp)).map((c) => c.metadata.name);
+}
+
+interface CrdState extends KubeObject {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+/**
+ * Polls until every CRD reports Established=True. Not `kubectl wait --for=condition=Established crd --all`:
+ * for a CRD whose status the apiserver has not written yet it fails at once (".status.conditions accessor
+ * error: <nil>") instead of waiting, which failed a clean-clone CI run.
+ */
+async function waitEstablished(cp: ControlPlane, timeoutMs = 120_000): Promise<CrdState[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { items } = await cp.getJson<{ items: CrdState[] }>('/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
+    const pending = items.filter((c) => !c.status?.conditions?.some((k) => k.type === 'Established' && k.status === 'True'));
+    if (pending.length === 0) return items;
+    if (Date.now() > deadline) throw new Error(`CRDs not established after ${timeoutMs / 1000} s: ${pending.map((c) => c.metadata.name).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 export const FIELD_MANAGER = 'mlops-blueprint';
