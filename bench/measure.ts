@@ -52,13 +52,23 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
+const repoRoot = path.resolve(__dirname, '..');
+const RESULTS_DIR = path.join(repoRoot, 'bench', 'results');
+
+/** Every bench/results/<kind>-<time>.json writeResults wrote for `kind`, oldest first (the times sort as text). */
+export function resultsFiles(kind: string): string[] {
+  const names = fs.existsSync(RESULTS_DIR) ? fs.readdirSync(RESULTS_DIR) : [];
+  return names
+    .filter((f) => f.startsWith(`${kind}-`) && f.endsWith('.json'))
+    .sort()
+    .map((f) => path.join(RESULTS_DIR, f));
+}
+
 /** Writes one run's figures to bench/results/<kind>-<time>.json (with the date and CPU count), prints the path and returns it. */
 export function writeResults(kind: string, doc: Record<string, unknown>): string {
-  const repoRoot = path.resolve(__dirname, '..');
-  const outDir = path.join(repoRoot, 'bench', 'results');
-  fs.mkdirSync(outDir, { recursive: true });
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const date = new Date().toISOString();
-  const file = path.join(outDir, `${kind}-${date.replace(/[:.]/g, '-')}.json`);
+  const file = path.join(RESULTS_DIR, `${kind}-${date.replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(file, JSON.stringify({ date, cpus: os.cpus().length, loadavgAtEnd: os.loadavg(), ...doc }, null, 2));
   console.log(`\nresults: ${path.relative(repoRoot, file)}`);
   return file;

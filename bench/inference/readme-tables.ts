@@ -16,6 +16,7 @@ import type { ProfileResults } from './profile-results';
 import { BATCHING, ceilingRps, FLOOR, inProcessOfModel, inProcessOfRows, isOurs } from './labels';
 import type { Part, PartResults, Sample } from './record';
 import { fmt as num } from '../format';
+import { resultsFiles } from '../measure';
 
 /** The four parts of one `npm run bench:inference` run, and the profiles taken after it. */
 export type InferenceRecord = Record<Part, PartResults> & { profiles: ProfileResults[] };
@@ -229,23 +230,14 @@ export function inferenceBlocks(doc: InferenceRecord): string[] {
 }
 
 function newest(part: Part): string {
-  const dir = path.join(repoRoot, 'bench', 'results');
-  const files = fs
-    .readdirSync(dir)
-    .filter((f) => f.startsWith(`inference-${part}-`) && f.endsWith('.json'))
-    .sort();
+  const files = resultsFiles(`inference-${part}`);
   if (files.length === 0) throw new Error(`no bench/results/inference-${part}-*.json: run npm run bench:inference first`);
-  return path.join(dir, files[files.length - 1]);
+  return files[files.length - 1];
 }
 
 /** The newest profile of each configuration (rows, target, workers), in the order they were taken. */
 function newestProfiles(): ProfileResults[] {
-  const dir = path.join(repoRoot, 'bench', 'results');
-  const all = fs
-    .readdirSync(dir)
-    .filter((f) => f.startsWith('inference-profile-') && f.endsWith('.json'))
-    .sort()
-    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as ProfileResults);
+  const all = resultsFiles('inference-profile').map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as ProfileResults);
   if (all.length === 0) throw new Error('no bench/results/inference-profile-*.json: run npm run bench:inference:profile first');
   return [...new Map(all.map((p) => [`${p.rows}/${p.target}/${p.workers}`, p])).values()].sort((a, b) => a.date.localeCompare(b.date));
 }

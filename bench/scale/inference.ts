@@ -14,6 +14,7 @@ import { call, load } from '../tracking/load';
 import { writeResults } from '../measure';
 import { IR_VERSION, onnxModelProto, OPSET } from '../../runtime/training/onnx';
 import { markdownTable, mib, ratio } from './table';
+import type { MemoryPoint } from './results';
 
 const WEIGHTS = (process.env.MLOPS_SCALE_WEIGHTS ?? '10,1000,100000,1000000,10000000').split(',').map(Number);
 const WORKERS = 2;
@@ -66,15 +67,6 @@ function treeRss(pid: number): number {
     // exited
   }
   return kb * 1024;
-}
-
-interface MemoryPoint {
-  weights: number;
-  fileBytes: number;
-  rssStart: number;
-  rssLoaded: number;
-  rssIdle: number;
-  p50: number;
 }
 
 async function measure(dir: string, hidden: number): Promise<MemoryPoint> {

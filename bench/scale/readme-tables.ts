@@ -9,7 +9,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Result } from '../tracking/load';
+import type { MemoryPoint, SearchPoint, WritePoint } from './results';
+import type { HistoryShape } from './sql';
 import { fmt as num } from '../format';
+import { resultsFiles } from '../measure';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 export const RECORDED = path.join(repoRoot, 'bench', 'recorded', 'scale.json');
@@ -21,21 +24,15 @@ interface RunInfo {
   loadAverage: { start: number[]; end: number[] };
 }
 
-interface RelationSize {
-  table: string;
-  totalMiB: number;
-  indexesMiB: number;
-}
-
 export interface ScaleTracking extends RunInfo {
-  history: { keys: number; steps: number };
-  write: { filled: number; points: number; fillSeconds: number; results: Result[]; sizes: RelationSize[] }[];
-  search: { runs: number; results: Result[] }[];
+  history: HistoryShape;
+  write: WritePoint[];
+  search: SearchPoint[];
 }
 
 export interface ScaleInference extends RunInfo {
   workers: number;
-  curve: { weights: number; fileBytes: number; rssStart: number; rssLoaded: number; rssIdle: number; p50: number }[];
+  curve: MemoryPoint[];
 }
 
 export interface ScaleRecord {
@@ -126,13 +123,9 @@ export function scaleBlocks(doc: ScaleRecord, plans = PLANS): string[] {
 }
 
 function newest(kind: string): unknown {
-  const dir = path.join(repoRoot, 'bench', 'results');
-  const files = fs
-    .readdirSync(dir)
-    .filter((f) => f.startsWith(`${kind}-`) && f.endsWith('.json'))
-    .sort();
+  const files = resultsFiles(kind);
   if (files.length === 0) throw new Error(`no bench/results/${kind}-*.json: run npm run bench:scale first`);
-  return JSON.parse(fs.readFileSync(path.join(dir, files[files.length - 1]), 'utf8'));
+  return JSON.parse(fs.readFileSync(files[files.length - 1], 'utf8'));
 }
 
 if (require.main === module) {

@@ -20,6 +20,7 @@ import { explainSearch } from './explain';
 import { insertHistorySql, insertRunsSql, insertSearchRowsSql, RELATION_SIZES_SQL, type HistoryShape } from './sql';
 import { markdownTable, mib, ratio } from './table';
 import { SEARCH_FILTER } from '../tracking/search-runs';
+import type { RelationSize, SearchPoint, WritePoint } from './results';
 
 const sizes = (env: string | undefined, fallback: string) => (env ?? fallback).split(',').map(Number);
 const POINTS = sizes(process.env.MLOPS_SCALE_POINTS, '0,1000000,10000000');
@@ -43,24 +44,9 @@ async function experiment(url: string, pg: Client, name: string): Promise<{ id: 
   return { id, root: root.artifact_location };
 }
 
-interface RelationSize {
-  table: string;
-  totalMiB: number;
-  indexesMiB: number;
-}
-
 async function relationSizes(pg: Client): Promise<RelationSize[]> {
   const rows = (await pg.query<{ table: string; total: string; indexes: string }>(RELATION_SIZES_SQL)).rows;
   return rows.map((r) => ({ table: r.table, totalMiB: mib(Number(r.total)), indexesMiB: mib(Number(r.indexes)) }));
-}
-
-interface WritePoint {
-  /** Points the fill put in, and all points in `metrics` (the fill's plus those earlier measurements logged). */
-  filled: number;
-  points: number;
-  fillSeconds: number;
-  results: Result[];
-  sizes: RelationSize[];
 }
 
 /** The four log_batch workloads against 20 runs of their own; `seq` (across sizes) keeps every point new. */
@@ -126,16 +112,10 @@ async function writeCurve(url: string, pg: Client): Promise<WritePoint[]> {
   return curve;
 }
 
-interface SearchPoint {
-  runs: number;
-  results: Result[];
-  plan: string;
-}
-
 /** Grows one experiment to each size of RUNS, measuring search_runs and capturing its plan at each. */
-async function searchCurve(url: string, pg: Client, dbUrl: string): Promise<SearchPoint[]> {
+async function searchCurve(url: string, pg: Client, dbUrl: string): Promise<(SearchPoint & { plan: string })[]> {
   const exp = await experiment(url, pg, `scale-search-${Date.now()}`);
-  const curve: SearchPoint[] = [];
+  const curve: (SearchPoint & { plan: string })[] = [];
   let seeded = 0;
   for (const target of RUNS) {
     const t0 = performance.now();
