@@ -106,20 +106,27 @@ interface CrdState extends KubeObject {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
+const established = (c: CrdState) => c.status?.conditions?.some((k) => k.type === 'Established' && k.status === 'True') === true;
+
 /**
- * Polls until every CRD reports Established=True. Not `kubectl wait --for=condition=Established crd --all`:
+ * Every CRD, once each reports Established=True. Not `kubectl wait --for=condition=Established crd --all`:
  * for a CRD whose status the apiserver has not written yet it fails at once (".status.conditions accessor
  * error: <nil>") instead of waiting, which failed a clean-clone CI run.
  */
-async function waitEstablished(cp: ControlPlane, timeoutMs = 120_000): Promise<CrdState[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { items } = await cp.getJson<{ items: CrdState[] }>('/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
-    const pending = items.filter((c) => !c.status?.conditions?.some((k) => k.type === 'Established' && k.status === 'True'));
-    if (pending.length === 0) return items;
-    if (Date.now() > deadline) throw new Error(`CRDs not established after ${timeoutMs / 1000} s: ${pending.map((c) => c.metadata.name).join(', ')}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+async function waitEstablished(cp: ControlPlane): Promise<CrdState[]> {
+  const crds = async () => (await cp.getJson<{ items: CrdState[] }>('/apis/apiextensions.k8s.io/v1/customresourcedefinitions')).items;
+  return eventually(
+    'every CRD to be Established',
+    async () => {
+      const items = await crds();
+      return items.every(established) ? items : undefined;
+    },
+    async () =>
+      `not established: ${(await crds())
+        .filter((c) => !established(c))
+        .map((c) => c.metadata.name)
+        .join(', ')}`,
+  );
 }
 
 export const FIELD_MANAGER = 'mlops-blueprint';
