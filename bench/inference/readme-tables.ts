@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import type { ProfileResults } from './profile-results';
 import { BATCHING, ceilingRps, FLOOR, inProcessOfModel, inProcessOfRows, isOurs } from './labels';
 import type { Part, PartResults, Sample } from './record';
-import { fmt as num } from '../format';
+import { fmt as num, minute } from '../format';
 import { resultsFiles } from '../measure';
 
 /** The four parts of one `npm run bench:inference` run, and the profiles taken after it. */
@@ -45,8 +45,6 @@ function one(doc: PartResults, match: Partial<Sample>): Sample {
   if (!s) throw new Error(`${doc.part}: no sample ${JSON.stringify(match)}`);
   return s;
 }
-
-const minute = (iso: string) => iso.slice(11, 16);
 
 const SCRIPTS: Record<Part, string> = { bench: 'bench.ts', peers: 'peers.ts', listeners: 'listeners.ts', grpc: 'grpc.ts' };
 

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { Result } from '../tracking/load';
 import type { MemoryPoint, SearchPoint, WritePoint } from './results';
 import type { HistoryShape } from './sql';
-import { fmt as num } from '../format';
+import { fmt as num, minute } from '../format';
 import { resultsFiles } from '../measure';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -46,7 +46,6 @@ const x = (value: number, base: number) => `${num(value / base, 2)}×`;
 const size = (n: number) =>
   n >= 1e6 && n % 1e5 === 0 ? `${num(n / 1e6, n % 1e6 ? 1 : 0)}M` : n >= 1e3 && n % 100 === 0 ? `${num(n / 1e3, n % 1e3 ? 1 : 0)}k` : num(n);
 const mibOf = (bytes: number) => num(bytes / 2 ** 20);
-const minute = (iso: string) => iso.slice(11, 16);
 const loads = (l: RunInfo['loadAverage']) => `load average ${num(l.start[0], 1)} at start, ${num(l.end[0], 1)} at end`;
 
 /** `p50 / p99 ms`, and the ratios to the first size's when this is not the first. */

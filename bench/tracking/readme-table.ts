@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import type { Result } from './load';
-import { fmt as num } from '../format';
+import { fmt as num, minute } from '../format';
 
 export interface ResultsFile {
   date: string;
@@ -61,7 +61,7 @@ export function trackingTargets(doc: ResultsFile): string {
 /** When and where a run ran, for the line above its table. */
 export function runLine(doc: ResultsFile): string {
   const load = doc.loadavgAtEnd ? `, load average ${num(doc.loadavgAtEnd[0], 1)} at its end` : '';
-  return `Recorded run: ${doc.date.slice(0, 10)} ${doc.date.slice(11, 16)} UTC, ${doc.cpus} CPUs${load}.`;
+  return `Recorded run: ${doc.date.slice(0, 10)} ${minute(doc.date)} UTC, ${doc.cpus} CPUs${load}.`;
 }
 
 /** The trace benchmark's block (traces.ts results): its run line and the same table as bench.ts's. */
