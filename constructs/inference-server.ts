@@ -52,12 +52,14 @@ export function listenArgs(): string[] {
 
 /** Where a model's sessions run (threads, or one event loop per core: `sessions`), and its batching. */
 export function tuningArgs(model: InferenceModel): string[] {
-  const { maxBatchSize, maxBatchDelayMs, maxQueue } = model.batching;
+  const { maxBatchSize, maxBatchBytes, maxBatchDelayMs, maxQueue } = model.batching;
   const cores = String(workerCount(model.resources.requests.cpu));
   return [
     ...(model.sessions === 'event-loops' ? ['--listeners', cores, '--workers', '0'] : ['--workers', cores]),
     '--max-batch-size',
     String(maxBatchSize),
+    '--max-batch-bytes',
+    String(maxBatchBytes),
     '--max-batch-delay-ms',
     String(maxBatchDelayMs),
     '--max-queue',

@@ -302,12 +302,19 @@ const inferenceModel = z
     canary: canary.optional(),
     batching: z
       .object({
-        maxBatchSize: z.number().int().min(1).default(32),
+        /** Rows per merged session run (`mlops serve --max-batch-size`). */
+        maxBatchSize: z.number().int().min(1).default(1024),
+        /** Input bytes per merged session run (`--max-batch-bytes`): lower it for large inputs such as images. */
+        maxBatchBytes: z
+          .number()
+          .int()
+          .min(1)
+          .default(16 * 1024 * 1024),
         maxBatchDelayMs: z.number().min(0).default(2),
         maxQueue: z.number().int().min(1).default(256),
       })
       .strict()
-      .default({ maxBatchSize: 32, maxBatchDelayMs: 2, maxQueue: 256 }),
+      .default({ maxBatchSize: 1024, maxBatchBytes: 16 * 1024 * 1024, maxBatchDelayMs: 2, maxQueue: 256 }),
     /**
      * Where the onnxruntime sessions run. `worker-threads` (default): one HTTP event loop handing batches to
      * one worker thread per requested core. `event-loops`: one HTTP listener per requested core, each running

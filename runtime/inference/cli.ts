@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError } from '../../core/errors';
+import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_SIZE } from './batcher';
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -29,6 +30,7 @@ interface ServeOptions {
   grpcPort?: number;
   workers?: number;
   maxBatchSize: number;
+  maxBatchBytes: number;
   maxBatchDelayMs: number;
   maxQueue: number;
   maxBodyBytes: number;
@@ -66,8 +68,14 @@ export function registerServeCommand(program: Command): void {
     .addOption(
       new Option('--max-batch-size <rows>', 'rows merged into one session run (1 disables batching)')
         .env('MLOPS_SERVE_MAX_BATCH_SIZE')
-        .default(32)
+        .default(DEFAULT_MAX_BATCH_SIZE)
         .argParser(integer(1, 65536)),
+    )
+    .addOption(
+      new Option('--max-batch-bytes <n>', 'input bytes merged into one session run (a larger request runs alone)')
+        .env('MLOPS_SERVE_MAX_BATCH_BYTES')
+        .default(DEFAULT_MAX_BATCH_BYTES)
+        .argParser(integer(1)),
     )
     .addOption(
       new Option(
@@ -135,6 +143,7 @@ async function serveAction(opts: ServeOptions): Promise<void> {
       grpcPort: opts.grpcPort,
       workers,
       maxBatchSize: opts.maxBatchSize,
+      maxBatchBytes: opts.maxBatchBytes,
       maxBatchDelayMs: opts.maxBatchDelayMs,
       maxQueue: opts.maxQueue,
       bodyLimit: opts.maxBodyBytes,

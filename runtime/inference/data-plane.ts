@@ -6,7 +6,7 @@
 import * as os from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
-import { Batcher } from './batcher';
+import { Batcher, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_SIZE } from './batcher';
 import { InferenceMetrics } from './metrics';
 import type { LoadedModel } from './model';
 import { ModelManager, type ModelManagerOptions } from './model-manager';
@@ -21,8 +21,13 @@ export interface DataPlaneOptions extends ModelManagerOptions {
    * whose run costs less than a worker round trip). @default os.availableParallelism()
    */
   workers?: number;
-  /** Rows per merged session run; 1 disables adaptive batching. @default 32 */
+  /**
+   * Rows per merged session run; 1 disables adaptive batching. Large enough that requests of many rows
+   * still merge: a session run costs mostly per call, not per row (README, inference benchmarks). @default 1024
+   */
   maxBatchSize?: number;
+  /** Input bytes per merged session run (maxBatchBytes in batcher.ts). @default 16 MiB */
+  maxBatchBytes?: number;
   /** Wait up to this long for a batch to fill; 0 = no timer. @default 0 */
   maxBatchDelayMs?: number;
   /** Requests waiting for a worker before new ones are refused as unavailable. @default 256 */
@@ -38,19 +43,22 @@ export interface DataPlaneOptions extends ModelManagerOptions {
 
 interface BatchSettings {
   maxBatchSize: number;
+  maxBatchBytes: number;
   maxQueue: number;
   maxBatchDelayMs: number;
 }
 
 /** The batching options, checked before anything starts. */
 export function batchSettings(opts: DataPlaneOptions): BatchSettings {
-  const maxBatchSize = opts.maxBatchSize ?? 32;
+  const maxBatchSize = opts.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+  const maxBatchBytes = opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const maxQueue = opts.maxQueue ?? 256;
   const maxBatchDelayMs = opts.maxBatchDelayMs ?? 0;
   if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new Error(`max batch size must be a positive integer, got ${maxBatchSize}`);
+  if (!Number.isInteger(maxBatchBytes) || maxBatchBytes < 1) throw new Error(`max batch bytes must be a positive integer, got ${maxBatchBytes}`);
   if (!Number.isInteger(maxQueue) || maxQueue < 1) throw new Error(`max queue must be a positive integer, got ${maxQueue}`);
   if (!(maxBatchDelayMs >= 0)) throw new Error(`max batch delay must be >= 0 ms, got ${maxBatchDelayMs}`);
-  return { maxBatchSize, maxQueue, maxBatchDelayMs };
+  return { maxBatchSize, maxBatchBytes, maxQueue, maxBatchDelayMs };
 }
 
 /** A model name (and version) a request names that this server does not serve. */
@@ -81,7 +89,7 @@ export class DataPlane {
 
   /** Starts the workers and loads the model; on failure everything started is stopped again. */
   static async start(opts: DataPlaneOptions, log: FastifyBaseLogger): Promise<DataPlane> {
-    const { maxBatchSize, maxBatchDelayMs, maxQueue } = batchSettings(opts);
+    const { maxBatchSize, maxBatchBytes, maxBatchDelayMs, maxQueue } = batchSettings(opts);
     // The pool calls the batcher back when a worker is free, and the batcher runs on the pool.
     const ref: { batcher?: Batcher } = {};
     const metrics = new InferenceMetrics(() => ref.batcher?.depth ?? 0, { defaultMetrics: opts.defaultMetrics });
@@ -93,6 +101,7 @@ export class DataPlane {
         : new SessionPool({ size: workers, onIdle, onWorkerError: (err) => log.error({ err }, 'inference worker died; replaced') });
     const batcher = (ref.batcher = new Batcher(pool, {
       maxBatchSize,
+      maxBatchBytes,
       maxBatchDelayMs,
       maxQueue,
       onBatch: (m, rows) => metrics.batchSize.observe({ model: m.name }, rows),

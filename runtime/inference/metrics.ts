@@ -49,7 +49,8 @@ export class InferenceMetrics {
       name: 'mlops_inference_batch_size',
       help: 'Rows per onnxruntime session run (after adaptive batching).',
       labelNames: ['model'],
-      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      // Up to the default --max-batch-size (1024) and beyond, so the quantiles of merged runs stay readable.
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
       registers,
     });
     this.queueDepth = new Gauge({

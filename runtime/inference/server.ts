@@ -34,8 +34,10 @@ export interface InferenceServerOptions extends DataPlaneOptions {
   grpcPort?: number;
   /** Worker threads running onnxruntime sessions; 0 runs them on the HTTP thread. Default os.availableParallelism(). */
   workers?: number;
-  /** Rows per merged session run; 1 disables adaptive batching. Default 32. */
+  /** Rows per merged session run; 1 disables adaptive batching. Default 1024. */
   maxBatchSize?: number;
+  /** Input bytes per merged session run (a request above it runs alone). Default 16 MiB. */
+  maxBatchBytes?: number;
   /** Wait up to this long for a batch to fill; 0 = no timer (a batch is what one event-loop turn read, plus what queued while workers were busy). Default 0. */
   maxBatchDelayMs?: number;
   /** Requests waiting for a worker before new ones get 503 + Retry-After. Default 256. */

@@ -74,7 +74,7 @@ describe('KServe delivery (prod, a canary and a GPU model), through synth’s ga
     const model = spec(stable).predictor.model;
     expect(model).toMatchObject({ modelFormat: { name: 'onnx' }, runtime: KSERVE_RUNTIME, protocolVersion: 'v2' });
     expect(model.args.slice(0, 4)).toEqual(['-m', 'models:/churn-predictor@champion', '--name', 'churn-predictor']);
-    expect(model.args).toEqual(expect.arrayContaining(['--workers', '1', '--max-batch-size', '32']));
+    expect(model.args).toEqual(expect.arrayContaining(['--workers', '1', '--max-batch-size', '1024', '--max-batch-bytes', '16777216']));
     const runtime = spec(named(objects, 'ServingRuntime', KSERVE_RUNTIME));
     expect(runtime.supportedModelFormats).toEqual([{ name: 'onnx', autoSelect: false }]);
     expect(runtime.protocolVersions).toEqual(['v2', 'grpc-v2']);

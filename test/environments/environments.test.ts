@@ -57,7 +57,7 @@ describe('built-in environments', () => {
   test('defaults are filled in', () => {
     const dev = loadEnvironment('dev');
     expect(dev.ingress.className).toBe('nginx');
-    expect(dev.inference.models[0].batching).toEqual({ maxBatchSize: 32, maxBatchDelayMs: 2, maxQueue: 256 });
+    expect(dev.inference.models[0].batching).toEqual({ maxBatchSize: 1024, maxBatchBytes: 16 * 1024 * 1024, maxBatchDelayMs: 2, maxQueue: 256 });
     expect(dev.monitoring.driftPsiThreshold).toBe(0.2);
   });
 

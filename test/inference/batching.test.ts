@@ -37,6 +37,24 @@ describe('adaptive batching and backpressure', () => {
     }
   });
 
+  test('the byte cap keeps requests apart that the row cap would merge; a request above it still runs, alone', async () => {
+    // 4 float32 columns: 16 bytes a row. 80 bytes holds the 3- and 1-row parts together, never a 6-row one.
+    const want = expected.outputs['churn-forest'];
+    const parts = [rows.slice(0, 3), rows.slice(3, 4), rows.slice(4, 10), rows.slice(10)];
+    const server = await serve({ model: model('churn-forest'), workers: 1, maxBatchSize: 64, maxBatchBytes: 80, maxBatchDelayMs: 500 });
+    try {
+      const replies = await concurrently(parts.length, (i) => post(`${server.url}/invocations`, { dataframe_split: { columns: cols, data: parts[i] } }));
+      expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      expect(replies.flatMap((r) => r.body.predictions.map((p: any) => p.label))).toEqual(want.label);
+      const text = (await get(`${server.url}/metrics`)).body as string;
+      expect(metricValue(text, 'mlops_inference_batch_size_sum{model="churn-forest"}')).toBe(rows.length);
+      // Without the cap the 500 ms fill would make one run of all 16 rows; with it, each 6-row part runs alone.
+      expect(metricValue(text, 'mlops_inference_batch_size_count{model="churn-forest"}')).toBeGreaterThanOrEqual(3);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('multi-row requests merge too, split back by their own row counts; batching off runs each alone', async () => {
     const want = expected.outputs['churn-forest'];
     const parts = [rows.slice(0, 3), rows.slice(3, 4), rows.slice(4, 10), rows.slice(10)];

@@ -100,5 +100,8 @@ describe('mlops serve (real process)', () => {
     expect(badPort.status).not.toBe(0);
     expect(badPort.stderr.trim().split('\n')).toHaveLength(1);
     expect(badPort.stderr).toMatch(/--max-batch-size/);
+    const badBytes = runMlops(['serve', '-m', model('slow.onnx'), '--max-batch-bytes', '1.5']);
+    expect(badBytes.status).not.toBe(0);
+    expect(badBytes.stderr).toMatch(/--max-batch-bytes.*must be an integer/);
   });
 });
