@@ -247,9 +247,12 @@ export function concatRows(parts: TensorData[]): TensorData {
   return { type: parts[0].type, dims, data: out };
 }
 
-/** Rows [start, end) of a tensor along its first dimension (a copy, so the slice can be moved). */
+/**
+ * Rows [start, end) of a tensor along its first dimension: a view for typed arrays (the batcher's split
+ * of a merged run's outputs, which are only read from then on; gRPC encodes views by their byteOffset).
+ */
 export function sliceRows(t: TensorData, start: number, end: number): TensorData {
   const stride = elementCount(t.dims.slice(1));
-  const data = Array.isArray(t.data) ? t.data.slice(start * stride, end * stride) : (t.data as Float32Array).slice(start * stride, end * stride);
+  const data = Array.isArray(t.data) ? t.data.slice(start * stride, end * stride) : (t.data as Float32Array).subarray(start * stride, end * stride);
   return { type: t.type, dims: [end - start, ...t.dims.slice(1)], data };
 }
