@@ -28,10 +28,6 @@ const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 /** Significant digits below which a decimal mantissa is an exact integer in a double (10^15 < 2^53). */
 const EXACT_DIGITS = 15;
 
-function isDigit(c: number): boolean {
-  return c >= ZERO && c <= NINE;
-}
-
 /**
  * True when `v`, a decimal of 16 to 40 significant digits computed with a relative error under 2^-47,
  * rounds to the same float32 as the correctly rounded double of that decimal: `v` lies within
@@ -125,34 +121,56 @@ export class ByteScanner {
    * unless `forFloat32` allows the shortcut below.
    */
   number(forFloat32 = false): number {
-    this.peek();
     const b = this.bytes;
     let p = this.pos;
+    let c = b[p];
+    if (c === 32 || c === 10 || c === 13 || c === 9) {
+      this.peek();
+      p = this.pos;
+      c = b[p];
+    }
+    // One pass, one byte read per step; reads past the end give undefined, which no comparison matches.
     const start = p;
-    const negative = b[p] === MINUS;
-    if (negative) p++;
+    const negative = c === MINUS;
+    if (negative) c = b[++p];
     let mantissa = 0;
     let digits = 0;
     let exponent = 0;
-    if (b[p] === ZERO) p++;
-    else if (isDigit(b[p])) for (; p < b.length && isDigit(b[p]); p++, digits++) mantissa = mantissa * 10 + b[p] - ZERO;
-    else return NaN;
-    if (b[p] === DOT) {
-      const from = ++p;
-      for (; p < b.length && isDigit(b[p]); p++, exponent--) {
-        // Zeros before the first significant digit only move the exponent.
-        if (digits > 0 || b[p] !== ZERO) digits++;
-        mantissa = mantissa * 10 + b[p] - ZERO;
+    if (c === ZERO) c = b[++p];
+    else if (c >= ZERO && c <= NINE) {
+      do {
+        mantissa = mantissa * 10 + c - ZERO;
+        digits++;
+        c = b[++p];
+      } while (c >= ZERO && c <= NINE);
+    } else return NaN;
+    if (c === DOT) {
+      c = b[++p];
+      const from = p;
+      // Zeros before the first significant digit only move the exponent.
+      if (digits === 0)
+        while (c === ZERO) {
+          exponent--;
+          c = b[++p];
+        }
+      while (c >= ZERO && c <= NINE) {
+        mantissa = mantissa * 10 + c - ZERO;
+        digits++;
+        exponent--;
+        c = b[++p];
       }
       if (p === from) return NaN;
     }
-    if (b[p] === LOWER_E || b[p] === UPPER_E) {
-      p++;
-      const negativeExponent = b[p] === MINUS;
-      if (negativeExponent || b[p] === PLUS) p++;
+    if (c === LOWER_E || c === UPPER_E) {
+      c = b[++p];
+      const negativeExponent = c === MINUS;
+      if (negativeExponent || c === PLUS) c = b[++p];
       const from = p;
       let e = 0;
-      for (; p < b.length && isDigit(b[p]); p++) if (e < 1e6) e = e * 10 + b[p] - ZERO;
+      while (c >= ZERO && c <= NINE) {
+        if (e < 1e6) e = e * 10 + c - ZERO;
+        c = b[++p];
+      }
       if (p === from) return NaN;
       exponent += negativeExponent ? -e : e;
     }
@@ -175,13 +193,20 @@ export class ByteScanner {
   numbers(out: Float64Array, at: number, forFloat32 = false): number {
     if (!this.eat(OPEN_ARRAY)) return -1;
     if (this.eat(CLOSE_ARRAY)) return 0;
+    const b = this.bytes;
     let n = 0;
-    do {
+    for (;;) {
       if (at + n >= out.length) return -1;
       const v = this.number(forFloat32);
       if (v !== v) return -1;
       out[at + n++] = v;
-    } while (this.eat(COMMA));
-    return this.eat(CLOSE_ARRAY) ? n : -1;
+      // The separator usually follows the number directly: test it before the whitespace-skipping eat().
+      const c = b[this.pos];
+      if (c === COMMA) this.pos++;
+      else if (c === CLOSE_ARRAY) {
+        this.pos++;
+        return n;
+      } else if (!this.eat(COMMA)) return this.eat(CLOSE_ARRAY) ? n : -1;
+    }
   }
 }
