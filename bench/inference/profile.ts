@@ -9,7 +9,8 @@
  * Env: MLOPS_PROFILE_SECONDS (default 5), MLOPS_PROFILE_CLIENTS (default 32), MLOPS_PROFILE_TARGET
  * (v2 = one [N] tensor per column | v2-tensor = one [N, 4] tensor | invocations = dataframe_split; default v2), MLOPS_PROFILE_ROWS (rows per request, default 1), MLOPS_PROFILE_MODEL
  * (fixture name, default churn-logreg), MLOPS_PROFILE_TOP (frames printed, default 25), MLOPS_PROFILE_WORKERS
- * (the server's --workers; default its own, one per core; 0 runs the sessions on the profiled thread).
+ * (the server's --workers; default its own, one per core; 0 runs the sessions on the profiled thread),
+ * MLOPS_PROFILE_ARGS (more `mlops serve` arguments, space-separated, e.g. `--max-batch-size 1024`).
  * Writes bench/results/inference-profile-<time>.json (profile-results.ts) for the README's table.
  */
 import { spawn } from 'node:child_process';
@@ -29,6 +30,7 @@ const ROWS = Number(process.env.MLOPS_PROFILE_ROWS ?? 1);
 const MODEL = process.env.MLOPS_PROFILE_MODEL ?? 'churn-logreg';
 const TOP = Number(process.env.MLOPS_PROFILE_TOP ?? 25);
 const WORKERS = process.env.MLOPS_PROFILE_WORKERS === undefined ? undefined : Number(process.env.MLOPS_PROFILE_WORKERS);
+const EXTRA_ARGS = (process.env.MLOPS_PROFILE_ARGS ?? '').split(' ').filter(Boolean);
 
 interface ProfileNode {
   id: number;
@@ -90,6 +92,7 @@ async function runProfiled(dir: string, target: Target): Promise<Window> {
       '--max-queue',
       '4096',
       ...(WORKERS === undefined ? [] : ['--workers', String(WORKERS)]),
+      ...EXTRA_ARGS,
     ],
     { cwd: repoRoot, env: { ...process.env, MLOPS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
